@@ -1,0 +1,128 @@
+import { Inject, Logger } from '@nestjs/common';
+import {
+  ConnectedSocket,
+  MessageBody,
+  OnGatewayConnection,
+  OnGatewayInit,
+  SubscribeMessage,
+  WebSocketGateway,
+} from '@nestjs/websockets';
+import { GATEWAY_OPTIONS } from '@nestjs/websockets/constants';
+import type { Namespace, Socket } from 'socket.io';
+import { NotificationService } from '../notification.service';
+import { ClientEvent, DEFAULT_NAMESPACE, NOTIFICATIONS_OPTIONS, ServerEvent } from '../notifications.constants';
+import { NotificationsError } from '../notifications.errors';
+import { topicRoom, userRoom } from '../notifications.internal-constants';
+import type { ResolvedNotificationsOptions } from '../notifications.options';
+import { toPayload } from '../persistence/notification-row';
+import { NotificationStore } from '../persistence/notification.store';
+import type { AckError } from '../protocol';
+import { handshakeAuth, InboxSocketData } from '../session/handshake-auth';
+import * as schema from '../validation/schemas';
+import { NotificationDispatcher } from './notification.dispatcher';
+
+type InboxSocket = Socket & { data: InboxSocketData };
+
+/**
+ * The `/notifications` namespace. Authentication happens in the handshake middleware; every
+ * handler acts for `socket.data.userId` only, never for an id the client sends.
+ */
+@WebSocketGateway({ namespace: DEFAULT_NAMESPACE })
+export class NotificationsGateway implements OnGatewayInit, OnGatewayConnection {
+  private readonly logger = new Logger('NotificationsModule');
+
+  constructor(
+    @Inject(NOTIFICATIONS_OPTIONS) private readonly options: ResolvedNotificationsOptions,
+    private readonly service: NotificationService,
+    private readonly store: NotificationStore,
+    private readonly dispatcher: NotificationDispatcher,
+  ) {
+    // The namespace is an option, known only once the options are resolved; Nest reads the
+    // gateway metadata after providers are built, when it binds gateways to the server.
+    const meta = Reflect.getMetadata(GATEWAY_OPTIONS, NotificationsGateway) ?? {};
+    Reflect.defineMetadata(GATEWAY_OPTIONS, { ...meta, namespace: options.namespace }, NotificationsGateway);
+  }
+
+  afterInit(nsp: Namespace): void {
+    nsp.use(handshakeAuth({ session: this.options.session!, allowedOrigins: this.options.allowedOrigins }));
+    this.dispatcher.attach(nsp);
+  }
+
+  /** Joins the user's rooms first, so nothing committed during the catch-up is missed. */
+  async handleConnection(socket: InboxSocket): Promise<void> {
+    const { userId, cursor } = socket.data;
+    try {
+      const topics = await this.store.topicsOf(userId);
+      socket.join([userRoom(userId), ...topics.map(topicRoom)]);
+      const limit = this.options.catchUpLimit;
+      const rows = await this.store.catchUp(userId, cursor, limit + 1);
+      const truncated = rows.length > limit;
+      const missed = rows.slice(0, limit).reverse();
+      for (const row of missed) socket.emit(ServerEvent.Notification, toPayload(row));
+      const unread = await this.service.unreadCount(userId);
+      socket.emit(ServerEvent.Synced, { unread, truncated });
+    } catch (err) {
+      this.logger.error(`catch-up for a socket failed: ${(err as Error).message}`);
+      socket.emit(ServerEvent.Error, { code: 'UNAVAILABLE', message: 'catch-up failed; reconnect to retry' });
+    }
+  }
+
+  @SubscribeMessage(ClientEvent.List)
+  list(@ConnectedSocket() socket: InboxSocket, @MessageBody() body: unknown) {
+    return this.answer(() => this.service.list(socket.data.userId, this.payload(body) as never));
+  }
+
+  @SubscribeMessage(ClientEvent.Read)
+  read(@ConnectedSocket() socket: InboxSocket, @MessageBody() body: unknown) {
+    return this.answer(async () => {
+      const { ids } = schema.parse(schema.markReadPayload, this.payload(body), ClientEvent.Read);
+      const { unread } = await this.service.markRead(socket.data.userId, ids);
+      return { unread };
+    });
+  }
+
+  @SubscribeMessage(ClientEvent.ReadAll)
+  readAll(@ConnectedSocket() socket: InboxSocket, @MessageBody() body: unknown) {
+    return this.answer(() => {
+      schema.parse(schema.emptyPayload, this.payload(body), ClientEvent.ReadAll);
+      return this.service.markAllRead(socket.data.userId);
+    });
+  }
+
+  @SubscribeMessage(ClientEvent.Subscribe)
+  subscribe(@ConnectedSocket() socket: InboxSocket, @MessageBody() body: unknown) {
+    return this.answer(async () => {
+      const { topic } = schema.parse(schema.topicPayload, this.payload(body), ClientEvent.Subscribe);
+      if (!(await this.options.canSubscribe(socket.data.userId, topic))) {
+        throw new NotificationsError('FORBIDDEN', `not allowed to subscribe to topic '${topic}'`);
+      }
+      await this.service.subscribe(socket.data.userId, topic);
+      return { ok: true as const };
+    });
+  }
+
+  @SubscribeMessage(ClientEvent.Unsubscribe)
+  unsubscribe(@ConnectedSocket() socket: InboxSocket, @MessageBody() body: unknown) {
+    return this.answer(async () => {
+      const { topic } = schema.parse(schema.topicPayload, this.payload(body), ClientEvent.Unsubscribe);
+      await this.service.unsubscribe(socket.data.userId, topic);
+      return { ok: true as const };
+    });
+  }
+
+  /** An event sent with an ack but no payload reaches Nest as `[]`. */
+  private payload(body: unknown): unknown {
+    return body === undefined || (Array.isArray(body) && body.length === 0) ? {} : body;
+  }
+
+  /** Runs a handler and acks its result, or `{ error: { code, message } }`; never throws. */
+  private async answer<T>(run: () => Promise<T> | T): Promise<T | AckError> {
+    try {
+      return await run();
+    } catch (err) {
+      if (err instanceof NotificationsError) return err.toAck();
+      this.logger.error(`socket handler failed: ${(err as Error).message}`);
+      return { error: { code: 'INTERNAL', message: 'internal error' } };
+    }
+  }
+}

@@ -1,0 +1,122 @@
+import type { RedisClientType } from 'redis';
+import { DEFAULT_NAMESPACE } from './notifications.constants';
+import type { SessionSource } from './session/session-source';
+
+export interface NotificationsRedisOptions {
+  /** `redis://` URL; the library opens (and closes) its own publisher and subscriber. */
+  url?: string;
+  /** An existing node-redis client to duplicate; the library closes only its duplicates. */
+  client?: RedisClientType<any, any, any>;
+  /** `classic` (PUBLISH/SUBSCRIBE, default) or `sharded` (SPUBLISH, Redis 7+ cluster-friendly). */
+  adapter?: 'classic' | 'sharded';
+  /** Channel prefix, to share one Redis between apps. Default `'nestjs-inbox'`. */
+  key?: string;
+}
+
+export interface NotificationsModuleOptions {
+  /**
+   * Resolves the user of each socket from its handshake (the site's session cookie).
+   * Required when the module runs its gateway.
+   */
+  session?: SessionSource;
+  /**
+   * Origins allowed to open a socket, e.g. `['https://app.example.com']`. A handshake whose
+   * `Origin` header is present and not listed is refused (cross-site WebSocket hijacking).
+   * Required when the module runs its gateway.
+   */
+  allowedOrigins?: string[];
+  /** Socket.IO namespace of the gateway. Default `'/notifications'`. */
+  namespace?: string;
+  /** Redis for several instances; absent, the module works as one instance. */
+  redis?: NotificationsRedisOptions;
+  /** Largest accepted `title` + `body` + `data`, in bytes of JSON. Default 16 KiB. */
+  maxPayloadBytes?: number;
+  /** Most recipients one `notify` call takes. Default 10,000. */
+  maxRecipients?: number;
+  /** Page sizes of `list`: `default` when none is asked, `max` at most. Default 20 and 100. */
+  listLimit?: { default?: number; max?: number };
+  /**
+   * Most notifications the catch-up sends on connect: the newest ones newer than the client's
+   * cursor, or the newest unread without a cursor. Older ones stay reachable through `list`.
+   * Default 1,000.
+   */
+  catchUpLimit?: number;
+  /**
+   * Decides whether a user may subscribe to a topic from the browser (`topics:subscribe`).
+   * Default: refuse, since topics may be private; server-side `subscribe()` is always allowed.
+   */
+  canSubscribe?: (userId: string, topic: string) => boolean | Promise<boolean>;
+}
+
+/** Options with every default applied, as the library's providers receive them. */
+export interface ResolvedNotificationsOptions
+  extends Required<Omit<NotificationsModuleOptions, 'session' | 'redis' | 'listLimit' | 'canSubscribe'>> {
+  session?: SessionSource;
+  redis?: NotificationsRedisOptions;
+  listLimit: { default: number; max: number };
+  canSubscribe: (userId: string, topic: string) => boolean | Promise<boolean>;
+}
+
+/** Start-up error for options that cannot work; its message says what to change. */
+export class NotificationsConfigError extends Error {
+  constructor(message: string) {
+    super(`nestjs-inbox: ${message}`);
+    this.name = 'NotificationsConfigError';
+  }
+}
+
+export function resolveOptions(
+  options: NotificationsModuleOptions,
+  { gateway }: { gateway: boolean },
+): ResolvedNotificationsOptions {
+  const resolved: ResolvedNotificationsOptions = {
+    allowedOrigins: [],
+    namespace: DEFAULT_NAMESPACE,
+    maxPayloadBytes: 16 * 1024,
+    maxRecipients: 10_000,
+    catchUpLimit: 1000,
+    canSubscribe: () => false,
+    ...options,
+    listLimit: { default: 20, max: 100, ...options.listLimit },
+  };
+  const positive = (name: string, value: number) => {
+    if (!Number.isInteger(value) || value < 1) {
+      throw new NotificationsConfigError(`${name} must be a positive integer, got ${String(value)}`);
+    }
+  };
+  positive('maxPayloadBytes', resolved.maxPayloadBytes);
+  positive('maxRecipients', resolved.maxRecipients);
+  positive('catchUpLimit', resolved.catchUpLimit);
+  positive('listLimit.default', resolved.listLimit.default);
+  positive('listLimit.max', resolved.listLimit.max);
+  if (resolved.listLimit.default > resolved.listLimit.max) {
+    throw new NotificationsConfigError('listLimit.default must not exceed listLimit.max');
+  }
+  if (!resolved.namespace.startsWith('/')) {
+    throw new NotificationsConfigError(`namespace must start with '/', got '${resolved.namespace}'`);
+  }
+  if (resolved.redis && !resolved.redis.url && !resolved.redis.client) {
+    throw new NotificationsConfigError('redis needs a `url` or a `client`');
+  }
+  if (gateway) {
+    if (typeof resolved.session !== 'function') {
+      throw new NotificationsConfigError(
+        'the gateway needs `session`: a session source such as expressSession({ store, secret }) ' +
+          'or a function (handshake) => ({ userId }) | null. Producer-only processes pass `gateway: false`.',
+      );
+    }
+    if (!Array.isArray(resolved.allowedOrigins) || resolved.allowedOrigins.length === 0) {
+      throw new NotificationsConfigError(
+        "the gateway needs `allowedOrigins`, the site's own origins, e.g. ['https://app.example.com']",
+      );
+    }
+    for (const origin of resolved.allowedOrigins) {
+      if (origin === '*' || !/^https?:\/\/[^/]+$/.test(origin)) {
+        throw new NotificationsConfigError(
+          `allowedOrigins entries are exact origins like 'https://app.example.com' (no path, no '*'), got '${origin}'`,
+        );
+      }
+    }
+  }
+  return resolved;
+}

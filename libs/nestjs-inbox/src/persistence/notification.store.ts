@@ -1,0 +1,194 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { INBOX_DATA_SOURCE } from '../notifications.internal-constants';
+import { NewNotificationRow, NotificationRow } from './notification-row';
+
+const COLUMNS = 'n.id, n.user_id, n.topic, n.type, n.title, n.body, n.data, n.created_at';
+const LIVE = '(n.expires_at IS NULL OR n.expires_at > now())';
+/** Shared rows (broadcasts, and topics the user was subscribed to when they were published). */
+const SHARED_VISIBLE = `n.user_id IS NULL AND (n.topic IS NULL OR s.created_at <= n.created_at)`;
+const SHARED_JOIN = (user: string) => `
+  LEFT JOIN inbox_subscription s ON s.user_id = ${user} AND s.topic = n.topic
+  LEFT JOIN inbox_receipt r ON r.user_id = ${user} AND r.notification_id = n.id`;
+
+/** `cond` receives the read-state column of its branch (direct rows and shared rows differ). */
+type Condition = (readAt: string) => string;
+
+/**
+ * All SQL of the library. It runs on the host's DataSource (or the caller's EntityManager,
+ * to join its transaction); every query that takes a user id only ever touches that user's
+ * rows and the shared rows visible to them.
+ */
+@Injectable()
+export class NotificationStore {
+  constructor(@Inject(INBOX_DATA_SOURCE) private readonly dataSource: DataSource) {}
+
+  get manager(): EntityManager {
+    return this.dataSource.manager;
+  }
+
+  /**
+   * Stores rows in one statement. Returns, for each input row, the stored row, or `null`
+   * where a row with the same audience and dedupe key already existed.
+   */
+  async insert(rows: NewNotificationRow[], manager: EntityManager = this.manager): Promise<(NotificationRow | null)[]> {
+    // Ids are drawn before the insert so the result maps back to input rows by id; the
+    // statement's snapshot is taken before any of them, which is what tx_horizon needs.
+    const result: (NotificationRow & { ord: string })[] = await manager.query(
+      `WITH input AS MATERIALIZED (
+         SELECT nextval(pg_get_serial_sequence('inbox_notification', 'id')) AS id, t.*
+           FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::text[], $5::text[], $6::jsonb[],
+                       $7::varchar[], $8::timestamptz[]) WITH ORDINALITY
+                AS t(user_id, topic, type, title, body, data, dedupe_key, expires_at, ord)
+       ), ins AS (
+         INSERT INTO inbox_notification AS n
+                (id, user_id, topic, type, title, body, data, dedupe_key, expires_at, tx_id, tx_horizon)
+         SELECT id, user_id, topic, type, title, body, data, dedupe_key, expires_at,
+                pg_current_xact_id()::text::bigint, pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+           FROM input ORDER BY ord
+         ON CONFLICT ((COALESCE(user_id, '')), (COALESCE(topic, '')), dedupe_key) WHERE dedupe_key IS NOT NULL
+         DO NOTHING
+         RETURNING ${COLUMNS}, n.read_at
+       )
+       SELECT ins.*, input.ord FROM ins JOIN input USING (id)`,
+      [
+        rows.map((r) => r.userId),
+        rows.map((r) => r.topic),
+        rows.map((r) => r.type),
+        rows.map((r) => r.title),
+        rows.map((r) => r.body),
+        rows.map((r) => (r.data === null ? null : JSON.stringify(r.data))),
+        rows.map((r) => r.dedupeKey),
+        rows.map((r) => r.expiresAt),
+      ],
+    );
+    const stored: (NotificationRow | null)[] = rows.map(() => null);
+    for (const { ord, ...row } of result) stored[Number(ord) - 1] = row;
+    return stored;
+  }
+
+  /** Newest first, `limit` at most, among what `userId` may see and `cond` accepts. */
+  private visible(userId: string, cond: Condition, limit: number, params: unknown[] = []) {
+    const order = 'ORDER BY n.id DESC LIMIT $2';
+    return this.manager.query(
+      `SELECT * FROM (
+         (SELECT ${COLUMNS}, n.read_at FROM inbox_notification n
+           WHERE n.user_id = $1 AND ${LIVE} AND ${cond('n.read_at')} ${order})
+         UNION ALL
+         (SELECT ${COLUMNS}, r.read_at FROM inbox_notification n ${SHARED_JOIN('$1')}
+           WHERE ${SHARED_VISIBLE} AND ${LIVE} AND ${cond('r.read_at')} ${order})
+       ) v ORDER BY id DESC LIMIT $2`,
+      [userId, limit, ...params],
+    ) as Promise<NotificationRow[]>;
+  }
+
+  list(
+    userId: string,
+    q: { before?: string; limit: number; unreadOnly?: boolean; type?: string },
+  ): Promise<NotificationRow[]> {
+    const params: unknown[] = [];
+    const param = (v: unknown) => `$${params.push(v) + 2}`;
+    const before = q.before === undefined ? null : param(q.before);
+    const type = q.type === undefined ? null : param(q.type);
+    return this.visible(
+      userId,
+      (readAt) =>
+        [
+          before ? `n.id < ${before}::bigint` : 'true',
+          type ? `n.type = ${type}` : 'true',
+          q.unreadOnly ? `${readAt} IS NULL` : 'true',
+        ].join(' AND '),
+      q.limit,
+      params,
+    );
+  }
+
+  /**
+   * What a client holding `cursor` may lack, newest first: everything newer, plus older rows
+   * whose transactions were still open when the cursor's row was written (they can commit
+   * after it). Those may include rows the client has; it drops duplicates by id.
+   * Without a cursor: the unread ones.
+   */
+  async catchUp(userId: string, cursor: string | null, limit: number): Promise<NotificationRow[]> {
+    if (cursor === null) return this.visible(userId, (readAt) => `${readAt} IS NULL`, limit);
+    const [anchor] = await this.manager.query(`SELECT tx_horizon FROM inbox_notification WHERE id = $1`, [cursor]);
+    if (!anchor) return this.visible(userId, () => `n.id > $3::bigint`, limit, [cursor]);
+    return this.visible(
+      userId,
+      () => `(n.id > $3::bigint OR (n.id < $3::bigint AND n.tx_id >= $4::bigint))`,
+      limit,
+      [cursor, anchor.tx_horizon],
+    );
+  }
+
+  /** Marks what `userId` may see among `ids` as read; returns the ids that were unread. */
+  async markRead(userId: string, ids: string[]): Promise<string[]> {
+    const rows: { id: string }[] = await this.manager.query(
+      `WITH direct AS (
+         UPDATE inbox_notification SET read_at = now()
+          WHERE id = ANY($2::bigint[]) AND user_id = $1 AND read_at IS NULL
+         RETURNING id
+       ), shared AS (
+         INSERT INTO inbox_receipt (user_id, notification_id)
+         SELECT $1, n.id FROM inbox_notification n ${SHARED_JOIN('$1')}
+          WHERE n.id = ANY($2::bigint[]) AND ${SHARED_VISIBLE} AND r.user_id IS NULL
+         ON CONFLICT DO NOTHING
+         RETURNING notification_id AS id
+       )
+       SELECT id FROM direct UNION ALL SELECT id FROM shared`,
+      [userId, ids],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** Marks everything `userId` may see as read; returns how many were unread. */
+  async markAllRead(userId: string): Promise<number> {
+    const [{ count }] = await this.manager.query(
+      `WITH direct AS (
+         UPDATE inbox_notification SET read_at = now() WHERE user_id = $1 AND read_at IS NULL RETURNING id
+       ), shared AS (
+         INSERT INTO inbox_receipt (user_id, notification_id)
+         SELECT $1, n.id FROM inbox_notification n ${SHARED_JOIN('$1')}
+          WHERE ${SHARED_VISIBLE} AND r.user_id IS NULL
+         ON CONFLICT DO NOTHING
+         RETURNING notification_id
+       )
+       SELECT (SELECT count(*) FROM direct) + (SELECT count(*) FROM shared) AS count`,
+      [userId],
+    );
+    return Number(count);
+  }
+
+  /** Unread counts of several users in one query. */
+  async unreadCounts(userIds: string[]): Promise<Map<string, number>> {
+    const rows: { user_id: string; unread: number }[] = await this.manager.query(
+      `SELECT u.user_id,
+              (SELECT count(*) FROM inbox_notification n
+                WHERE n.user_id = u.user_id AND n.read_at IS NULL AND ${LIVE})::int
+            + (SELECT count(*) FROM inbox_notification n ${SHARED_JOIN('u.user_id')}
+                WHERE ${SHARED_VISIBLE} AND ${LIVE} AND r.user_id IS NULL)::int AS unread
+         FROM unnest($1::varchar[]) AS u(user_id)`,
+      [userIds],
+    );
+    return new Map(rows.map((r) => [r.user_id, r.unread]));
+  }
+
+  async subscribe(userId: string, topic: string): Promise<void> {
+    await this.manager.query(
+      `INSERT INTO inbox_subscription (user_id, topic) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+      [userId, topic],
+    );
+  }
+
+  async unsubscribe(userId: string, topic: string): Promise<void> {
+    await this.manager.query(`DELETE FROM inbox_subscription WHERE user_id = $1 AND topic = $2`, [userId, topic]);
+  }
+
+  async topicsOf(userId: string): Promise<string[]> {
+    const rows: { topic: string }[] = await this.manager.query(
+      `SELECT topic FROM inbox_subscription WHERE user_id = $1`,
+      [userId],
+    );
+    return rows.map((r) => r.topic);
+  }
+}

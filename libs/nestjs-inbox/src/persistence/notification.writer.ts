@@ -1,0 +1,66 @@
+import { Injectable } from '@nestjs/common';
+import { NewNotificationRow, NotificationRow } from './notification-row';
+import { NotificationStore } from './notification.store';
+
+interface Job {
+  rows: NewNotificationRow[];
+  resolve: (stored: (NotificationRow | null)[]) => void;
+  reject: (err: unknown) => void;
+}
+
+/** Statements in flight at once; calls that arrive meanwhile are coalesced into the next one. */
+const MAX_IN_FLIGHT = 4;
+/** Rows in one statement at most. */
+const MAX_BATCH_ROWS = 5000;
+
+/**
+ * Group commit for `notify` calls made outside a caller's transaction: a lone call is written
+ * at once, concurrent calls share one multi-row INSERT (one round trip, one commit). Each call
+ * still gets exactly its own rows back, and nothing is emitted before its statement commits.
+ */
+@Injectable()
+export class NotificationWriter {
+  private readonly queue: Job[] = [];
+  private inFlight = 0;
+
+  constructor(private readonly store: NotificationStore) {}
+
+  write(rows: NewNotificationRow[]): Promise<(NotificationRow | null)[]> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ rows, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.inFlight < MAX_IN_FLIGHT && this.queue.length > 0) {
+      const batch: Job[] = [];
+      let size = 0;
+      while (this.queue.length > 0 && (batch.length === 0 || size + this.queue[0].rows.length <= MAX_BATCH_ROWS)) {
+        const job = this.queue.shift()!;
+        batch.push(job);
+        size += job.rows.length;
+      }
+      this.inFlight++;
+      void this.flush(batch).finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
+    }
+  }
+
+  private async flush(batch: Job[]): Promise<void> {
+    try {
+      const stored = await this.store.insert(batch.flatMap((job) => job.rows));
+      let offset = 0;
+      for (const job of batch) {
+        job.resolve(stored.slice(offset, offset + job.rows.length));
+        offset += job.rows.length;
+      }
+    } catch (err) {
+      if (batch.length === 1) return batch[0].reject(err);
+      // One call's failure must not fail the others: retry each on its own.
+      await Promise.all(batch.map((job) => this.store.insert(job.rows).then(job.resolve, job.reject)));
+    }
+  }
+}

@@ -1,0 +1,14 @@
+/** End-to-end tests: real Postgres, real Redis, real Socket.IO clients. */
+module.exports = {
+  rootDir: '..',
+  testEnvironment: 'node',
+  testMatch: ['<rootDir>/test/**/*.e2e-spec.ts', '<rootDir>/libs/**/*.spec.ts'],
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/test/tsconfig.json' }] },
+  moduleNameMapper: {
+    '^nestjs-inbox$': '<rootDir>/libs/nestjs-inbox/src',
+    '^nestjs-inbox/(.*)$': '<rootDir>/libs/nestjs-inbox/src/$1',
+  },
+  testTimeout: 20000,
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+};

@@ -1,0 +1,67 @@
+import { INestApplication, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { parse as parseCookie } from 'cookie';
+import {
+  NOTIFICATIONS_MIGRATIONS,
+  NotificationService,
+  NotificationsModule,
+  NotificationsModuleExtras,
+  NotificationsModuleOptions,
+  SessionSource,
+} from 'nestjs-inbox';
+import { DataSource } from 'typeorm';
+
+export const ORIGIN = 'http://app.test';
+
+/** The plain function session source of the tests: the `uid` cookie names the user. */
+export const cookieUser: SessionSource = (handshake) => {
+  const uid = parseCookie(handshake.headers.cookie ?? '').uid;
+  return uid ? { userId: uid } : null;
+};
+
+/** Runs the library's migrations, as a host does (never `synchronize`). */
+export async function migrate(url: string): Promise<void> {
+  const ds = new DataSource({ type: 'postgres', url, migrations: [...NOTIFICATIONS_MIGRATIONS] });
+  await ds.initialize();
+  try {
+    await ds.runMigrations();
+  } finally {
+    await ds.destroy();
+  }
+}
+
+export interface TestApp {
+  app: INestApplication;
+  url: string;
+  service: NotificationService;
+  dataSource: DataSource;
+  close(): Promise<void>;
+}
+
+/** A host app as a user writes it: TypeORM on the given database plus the module. */
+export async function startApp(
+  databaseUrl: string,
+  options: Partial<NotificationsModuleOptions> = {},
+  extras: NotificationsModuleExtras = {},
+): Promise<TestApp> {
+  @Module({
+    imports: [
+      TypeOrmModule.forRoot({ type: 'postgres', url: databaseUrl, extra: { max: 10 } }),
+      NotificationsModule.forRoot({ session: cookieUser, allowedOrigins: [ORIGIN], ...options, ...extras }),
+    ],
+  })
+  class HostModule {}
+
+  const app = await NestFactory.create(HostModule, { logger: ['error'] });
+  app.enableShutdownHooks();
+  await app.listen(0, '127.0.0.1');
+  const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  return {
+    app,
+    url,
+    service: app.get(NotificationService),
+    dataSource: app.get(DataSource),
+    close: () => app.close(),
+  };
+}

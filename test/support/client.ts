@@ -1,0 +1,134 @@
+import type { ListPage, NotificationPayload, ServerToClientEvents } from 'nestjs-inbox';
+import { io, Socket } from 'socket.io-client';
+import { ORIGIN } from './app';
+
+type EventName = keyof ServerToClientEvents;
+type Recorded = { event: string; payload: any };
+
+export interface ConnectOptions {
+  cursor?: string;
+  origin?: string | null;
+  cookie?: string | null;
+  namespace?: string;
+  transports?: ('websocket' | 'polling')[];
+}
+
+/**
+ * A real socket.io-client connection that records everything the server sends, so tests wait
+ * for an event (with a timeout) instead of sleeping.
+ */
+export class TestClient {
+  readonly log: Recorded[] = [];
+
+  private readonly waiters = new Set<() => void>();
+
+  private constructor(readonly socket: Socket) {
+    socket.onAny((event, payload) => this.record(event, payload));
+    socket.on('disconnect', (reason) => this.record('disconnect', reason));
+    socket.on('connect_error', (err) => this.record('connect_error', err));
+  }
+
+  private record(event: string, payload: unknown): void {
+    this.log.push({ event, payload });
+    for (const wake of this.waiters) wake();
+  }
+
+  /** Connects as `userId` and resolves once the catch-up is over (`notifications:synced`). */
+  static async connect(url: string, userId: string | null, opts: ConnectOptions = {}): Promise<TestClient> {
+    const client = TestClient.open(url, userId, opts);
+    await client.waitFor('notifications:synced');
+    return client;
+  }
+
+  /** Opens a connection without waiting for anything. */
+  static open(url: string, userId: string | null, opts: ConnectOptions = {}): TestClient {
+    const headers: Record<string, string> = {};
+    const cookie = opts.cookie !== undefined ? opts.cookie : userId === null ? null : `uid=${encodeURIComponent(userId)}`;
+    if (cookie) headers.cookie = cookie;
+    const origin = opts.origin === undefined ? ORIGIN : opts.origin;
+    if (origin) headers.origin = origin;
+    const socket = io(`${url}${opts.namespace ?? '/notifications'}`, {
+      transports: opts.transports ?? ['websocket'],
+      extraHeaders: headers,
+      auth: opts.cursor ? { cursor: opts.cursor } : {},
+      reconnection: false,
+      forceNew: true,
+    });
+    return new TestClient(socket);
+  }
+
+  /** Rejects with the server's `connect_error`, or fails if the socket connects. */
+  static refusal(url: string, userId: string | null, opts: ConnectOptions = {}): Promise<Error & { data?: any }> {
+    const client = TestClient.open(url, userId, opts);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('neither connected nor refused within 5 s')), 5000);
+      client.socket.on('connect_error', (err) => {
+        clearTimeout(timer);
+        client.close();
+        resolve(err);
+      });
+      client.socket.on('connect', () => {
+        clearTimeout(timer);
+        client.close();
+        reject(new Error('the connection was accepted'));
+      });
+    });
+  }
+
+  get notifications(): NotificationPayload[] {
+    return this.log.filter((e) => e.event === 'notification').map((e) => e.payload);
+  }
+
+  /** Index in the log from which `waitFor` looks; take it before the action that causes the event. */
+  mark(): number {
+    return this.log.length;
+  }
+
+  /** The first `event` at or after `from` whose payload satisfies `match`, within `timeoutMs`. */
+  waitFor<T = any>(
+    event: EventName | 'connect_error' | 'disconnect',
+    match: (payload: T) => boolean = () => true,
+    { from = 0, timeoutMs = 5000 } = {},
+  ): Promise<T> {
+    const find = () => this.log.slice(from).find((e) => e.event === event && match(e.payload));
+    const found = find();
+    if (found) return Promise.resolve(found.payload);
+    return new Promise((resolve, reject) => {
+      const wake = () => {
+        const hit = find();
+        if (!hit) return;
+        done();
+        resolve(hit.payload);
+      };
+      const timer = setTimeout(() => {
+        done();
+        const seen = JSON.stringify(this.log.slice(from).map((e) => [e.event, e.payload]));
+        reject(new Error(`no '${event}' matching within ${timeoutMs} ms; saw: ${seen.slice(0, 600)}`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(wake);
+      };
+      this.waiters.add(wake);
+    });
+  }
+
+  /** Waits for the notification with this title. */
+  waitForTitle(title: string, from = 0): Promise<NotificationPayload> {
+    return this.waitFor<NotificationPayload>('notification', (n) => n.title === title, { from });
+  }
+
+  /** Emits a client event and resolves with its acknowledgement. */
+  request<T = any>(event: string, payload?: unknown): Promise<T> {
+    const socket = this.socket.timeout(5000);
+    return (payload === undefined ? socket.emitWithAck(event) : socket.emitWithAck(event, payload)) as Promise<T>;
+  }
+
+  list(query: object = {}): Promise<ListPage> {
+    return this.request<ListPage>('notifications:list', query);
+  }
+
+  close(): void {
+    this.socket.disconnect();
+  }
+}

@@ -1,0 +1,5 @@
+import { dropStaleDatabases } from './database';
+
+export default async function globalSetup(): Promise<void> {
+  await dropStaleDatabases();
+}
