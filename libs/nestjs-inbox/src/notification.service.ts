@@ -122,7 +122,7 @@ export class NotificationService {
   }
 
   /** Whether `userId` has a socket open on any instance. */
-  isOnline(userId: string): Promise<boolean> {
+  async isOnline(userId: string): Promise<boolean> {
     return this.dispatcher.isOnline(this.user(userId));
   }
 

@@ -1,5 +1,6 @@
-import { Module } from '@nestjs/common';
-import { NotificationsConfigurableModule } from './notifications.module-definition';
+import { DynamicModule, Module } from '@nestjs/common';
+import { NotificationsConfigurableModule, OPTIONS_TYPE } from './notifications.module-definition';
+import { resolveOptions } from './notifications.options';
 
 /**
  * Real-time, persisted notifications.
@@ -12,4 +13,11 @@ import { NotificationsConfigurableModule } from './notifications.module-definiti
  * ```
  */
 @Module({})
-export class NotificationsModule extends NotificationsConfigurableModule {}
+export class NotificationsModule extends NotificationsConfigurableModule {
+  /** Static options are checked here, so a mistake fails where the module is declared. */
+  static forRoot(options: typeof OPTIONS_TYPE): DynamicModule {
+    const { isGlobal: _global, dataSource: _dataSource, gateway = true, ...moduleOptions } = options;
+    resolveOptions(moduleOptions, { gateway });
+    return super.forRoot(options);
+  }
+}

@@ -1,0 +1,31 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { AppModule } from './app.module';
+import { startEmbeddedPostgres } from './embedded-database';
+import { sessionMiddleware } from './session';
+
+async function bootstrap() {
+  const logger = new Logger('demo');
+  let embedded: Awaited<ReturnType<typeof startEmbeddedPostgres>> | undefined;
+  if (!process.env.DATABASE_URL) {
+    logger.log('DATABASE_URL is not set: starting an embedded Postgres (data in .data/postgres)');
+    embedded = await startEmbeddedPostgres();
+    process.env.DATABASE_URL = embedded.url;
+  }
+  const app = await NestFactory.create(AppModule);
+  app.use(sessionMiddleware);
+  app.enableShutdownHooks();
+  const port = Number(process.env.PORT ?? 3000);
+  await app.listen(port);
+  logger.log(`nestjs-inbox demo: open http://localhost:${port}`);
+  const stop = async () => {
+    await app.close();
+    await embedded?.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+void bootstrap();

@@ -1,0 +1,96 @@
+import { InvalidInputError } from 'nestjs-inbox';
+import { migrate, startApp, TestApp } from './support/app';
+import { TestClient } from './support/client';
+import { createDatabase } from './support/database';
+
+describe('bad input is refused with a clear error and stores nothing', () => {
+  let db: Awaited<ReturnType<typeof createDatabase>>;
+  let t: TestApp;
+  let client: TestClient;
+  const count = async () => (await t.dataSource.query(`SELECT count(*)::int AS n FROM inbox_notification`))[0].n;
+
+  beforeAll(async () => {
+    db = await createDatabase();
+    await migrate(db.url);
+    t = await startApp(db.url, { maxPayloadBytes: 1024, maxRecipients: 3 });
+    client = await TestClient.connect(t.url, 'v-1');
+  });
+  afterAll(async () => {
+    client?.close();
+    await t?.close();
+    await db?.drop();
+  });
+
+  const ok = { type: 'message', title: 't' };
+  const cases: [string, (t: TestApp) => Promise<unknown>, RegExp][] = [
+    ['no recipients', (t) => t.service.notify([], ok), /notify: no recipients/],
+    ['an empty recipient', (t) => t.service.notify(['a', ''], ok), /notify: recipients: 1: must be a non-empty string/],
+    ['a recipient that is not a string', (t) => t.service.notify([42 as never], ok), /notify: recipients: 0: .*expected string/],
+    ['too many recipients', (t) => t.service.notify(['a', 'b', 'c', 'd'], ok), /4 recipients, at most 3/],
+    ['an empty type', (t) => t.service.notify('a', { type: ' ' }), /notification: type: must be a non-empty string/],
+    ['a missing type', (t) => t.service.notify('a', {} as never), /notification: type: /],
+    ['an unknown field', (t) => t.service.notify('a', { ...ok, colour: 'red' } as never), /Unrecognized key: "colour"/],
+    ['data that is not an object', (t) => t.service.notify('a', { ...ok, data: [1] as never }), /notification: data: /],
+    ['an oversize payload', (t) => t.service.notify('a', { ...ok, body: 'x'.repeat(2000) }), /take \d+ bytes, at most 1024 \(maxPayloadBytes\)/],
+    ['data that is not JSON', (t) => t.service.notify('a', { ...ok, data: { n: 1n } }), /data: must be serialisable as JSON/],
+    ['an expiry in the past', (t) => t.service.notify('a', { ...ok, expiresAt: new Date(0) }), /expiresAt: must be in the future/],
+    ['an invalid expiry date', (t) => t.service.notify('a', { ...ok, expiresAt: new Date('nope') }), /expiresAt: /],
+    ['a broadcast without type', (t) => t.service.broadcast({ type: '' }), /type: must be a non-empty string/],
+    ['a publish to an empty topic', (t) => t.service.publish('', ok), /publish: topic: must be a non-empty string/],
+    ['a malformed id to markRead', (t) => t.service.markRead('a', ['12abc']), /markRead: ids: 0: not a notification id/],
+    ['a negative id to markRead', (t) => t.service.markRead('a', [-3]), /markRead: ids: 0: /],
+    ['no ids to markRead', (t) => t.service.markRead('a', []), /markRead: ids: must name at least one id/],
+    ['an id beyond bigint', (t) => t.service.markRead('a', ['99999999999999999999']), /not a notification id/],
+    ['a bad cursor to list', (t) => t.service.list('a', { before: 'x' }), /list query: before: not a notification id/],
+    ['a limit over the maximum', (t) => t.service.list('a', { limit: 1000 }), /limit: at most 100, got 1000/],
+    ['a zero limit', (t) => t.service.list('a', { limit: 0 }), /list query: limit: /],
+    ['an empty user id', (t) => t.service.unreadCount(''), /userId: must be a non-empty string/],
+    ['a user id that is not a string', (t) => t.service.isOnline(undefined as never), /userId: /],
+  ];
+
+  it.each(cases)('service: %s', async (_name, call, message) => {
+    const before = await count();
+    const err = await call(t).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidInputError);
+    expect((err as InvalidInputError).code).toBe('INVALID_INPUT');
+    expect((err as Error).message).toMatch(message);
+    expect(await count()).toBe(before);
+  });
+
+  const events: [string, string, unknown, RegExp][] = [
+    ['list with a bad cursor', 'notifications:list', { before: 'abc' }, /before: not a notification id/],
+    ['list with a string limit', 'notifications:list', { limit: '10' }, /limit: .*expected number/],
+    ['list with a payload that is not an object', 'notifications:list', 'everything', /expected object/],
+    ['read without ids', 'notifications:read', {}, /ids: .*expected array/],
+    ['read with a malformed id', 'notifications:read', { ids: ['1; DROP TABLE'] }, /ids.0: not a notification id/],
+    ['read with too many ids', 'notifications:read', { ids: Array.from({ length: 1001 }, (_, i) => String(i + 1)) }, /ids: .*1000/],
+    ['read-all with fields', 'notifications:read-all', { userId: 'someone-else' }, /Unrecognized key: "userId"/],
+    ['subscribe without topic', 'topics:subscribe', {}, /topic: .*expected string/],
+    ['subscribe to an empty topic', 'topics:subscribe', { topic: '' }, /topic: must be a non-empty string/],
+    ['unsubscribe with a number', 'topics:unsubscribe', { topic: 5 }, /topic: .*expected string/],
+  ];
+
+  it.each(events)('socket: %s', async (_name, event, payload, message) => {
+    const ack = await client.request(event, payload);
+    expect(ack.error.code).toBe('INVALID_INPUT');
+    expect(ack.error.message).toMatch(message);
+    expect(client.socket.connected).toBe(true);
+  });
+
+  it('socket: an event without payload still gets an ack', async () => {
+    expect(await client.request('notifications:read-all')).toEqual({ unread: 0 });
+    expect(await client.request('notifications:list')).toEqual({ items: [], nextCursor: null });
+  });
+
+  it('handshake: a malformed cursor is refused with a reason', async () => {
+    const err = await TestClient.refusal(t.url, 'v-2', { cursor: 'not-an-id' });
+    expect(err.message).toBe('auth.cursor: must be the id of a notification');
+    expect(err.data).toEqual({ code: 'INVALID_INPUT' });
+  });
+
+  it('handshake: no session, or a foreign Origin, is refused', async () => {
+    expect((await TestClient.refusal(t.url, null)).message).toBe('unauthorized: no valid session');
+    const foreign = await TestClient.refusal(t.url, 'v-3', { origin: 'https://evil.example' });
+    expect(foreign.message).toBe('origin not allowed: https://evil.example');
+  });
+});
