@@ -165,6 +165,16 @@ describe('browser client (nestjs-inbox/client)', () => {
     await until(one, () => one.unread === 0 && one.notifications.every((n) => n.readAt), 'all read in one');
   });
 
+  it('shows what was read elsewhere while it was away', async () => {
+    const c = client('c-away');
+    const [x] = await t.service.notify('c-away', { type: 't', title: 'x' });
+    await until(c, () => c.state === 'connected' && ids(c).includes(x.id) && !c.hasMore, 'x and the first page');
+    c.close();
+    await t.service.markRead('c-away', [x.id]);
+    c.connect();
+    await until(c, () => c.unread === 0 && !!c.notifications[0].readAt, 'x read');
+  });
+
   it('subscribes to topics, and rejects failed acks with an InboxError carrying the code', async () => {
     const c = client('c-topic');
     await c.subscribe('news');

@@ -128,13 +128,13 @@ export class InboxClient {
 
   /** Loads the next older page; resolves with whether there are more. */
   async loadMore(): Promise<boolean> {
-    while (this.paging) await this.paging;
+    while (this.paging) await this.paging.catch(() => undefined);
     if (this.nextCursor === null) return false;
     const before = this.nextCursor;
     this.paging = this.request('notifications:list', { limit: this.pageSize, ...(before ? { before } : {}) })
       .then((page: ListPage) => {
         this.nextCursor = page.nextCursor;
-        this.merge(page.items);
+        this.merge(page.items, true); // `hasMore` may have changed even if the list did not
       })
       .finally(() => (this.paging = null));
     await this.paging;
@@ -197,12 +197,22 @@ export class InboxClient {
       this.events.emit('change', this.items);
     }
     if (this.nextCursor === undefined) await this.loadMore().catch(() => undefined);
+    else await this.refreshNewest().catch(() => undefined);
   }
 
-  /** Merges, moves the cursor, reports the change; returns what was new. */
-  private merge(incoming: readonly NotificationPayload[]): NotificationPayload[] {
+  /** After a reconnect: reads done elsewhere while away are not replayed, so re-read the newest page. */
+  private async refreshNewest(): Promise<void> {
+    const page = await this.request('notifications:list', { limit: this.pageSize });
+    this.merge(page.items);
+  }
+
+  /** Merges, moves the cursor, reports the change (or always); returns what was new. */
+  private merge(incoming: readonly NotificationPayload[], always = false): NotificationPayload[] {
     const { items, added } = mergeNotifications(this.items, incoming);
-    if (items === this.items) return added;
+    if (items === this.items) {
+      if (always) this.events.emit('change', items);
+      return added;
+    }
     this.items = items;
     const newest = maxId(this.cursor, items[0]?.id);
     if (newest !== this.cursor && newest !== undefined) {
@@ -243,6 +253,7 @@ export class InboxClient {
       const emit = timed.emitWithAck as (e: E, p: Payload<E>) => Promise<Result<E> | AckError>;
       answer = await emit.call(timed, event, payload);
     } catch {
+      if (!this.socket.connected) throw new InboxError('UNAVAILABLE', `not connected: '${event}' was not answered`);
       throw new InboxError('TIMEOUT', `no answer to '${event}' within ${this.timeout} ms`);
     }
     if (answer && typeof answer === 'object' && 'error' in answer) {
