@@ -2,6 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { NotificationService } from 'nestjs-inbox';
 import { Browser, chromium, Page } from 'playwright-core';
 import { createDemoApp } from '../src/demo-app';
 import { createDatabase } from './support/database';
@@ -174,5 +175,23 @@ describe('demo page in Chromium', () => {
 
     await carol.close();
     await dave.close();
+  }, 45000);
+
+  it('pages older notifications with "Load more"', async () => {
+    const service = app.get(NotificationService);
+    for (let i = 1; i <= 23; i++) await service.notify('erin', { type: 'reminder', title: `Reminder ${i}` });
+    await service.markAllRead('erin'); // so the catch-up sends none and the list starts with one page
+    const erin = await browser.newContext();
+    const page = await erin.newPage();
+    await page.goto(origin);
+    await logIn(page, 'erin');
+    await openInbox(page);
+    await page.waitForFunction(() => document.querySelectorAll('#items .item').length === 20, null, WAIT);
+    await page.click('#load-more');
+    await page.locator('#load-more').waitFor({ state: 'hidden', ...WAIT });
+    const titles = await page.locator('#items .item .title').allTextContents();
+    // Broadcasts sent by earlier tests reach erin too; they are older than her reminders.
+    expect(titles.slice(0, 23)).toEqual(Array.from({ length: 23 }, (_, i) => `Reminder ${23 - i}`));
+    await erin.close();
   }, 45000);
 });

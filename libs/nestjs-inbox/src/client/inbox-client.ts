@@ -68,8 +68,10 @@ export class InboxClient {
   /** `before` of the next older page: `undefined` before the first page, `null` after the last. */
   private nextCursor: string | null | undefined;
   private paging: Promise<void> | null = null;
-  /** What the current connection's catch-up delivered, in case it turns out truncated. */
-  private caughtUp: NotificationPayload[] = [];
+  /** Bumped when the held list restarts, so a page requested before that is discarded. */
+  private epoch = 0;
+  /** What the current connection's catch-up delivered, in case it turns out truncated; `null` once synced. */
+  private caughtUp: NotificationPayload[] | null = null;
 
   constructor(options: InboxOptions = {}) {
     const namespace = options.namespace ?? '/notifications';
@@ -131,8 +133,10 @@ export class InboxClient {
     while (this.paging) await this.paging.catch(() => undefined);
     if (this.nextCursor === null) return false;
     const before = this.nextCursor;
+    const epoch = this.epoch;
     this.paging = this.request('notifications:list', { limit: this.pageSize, ...(before ? { before } : {}) })
       .then((page: ListPage) => {
+        if (epoch !== this.epoch) return;
         this.nextCursor = page.nextCursor;
         this.merge(page.items, true); // `hasMore` may have changed even if the list did not
       })
@@ -168,7 +172,7 @@ export class InboxClient {
     const { socket } = this;
     socket.on('connect', () => (this.caughtUp = []));
     socket.on('notification', (n) => {
-      this.caughtUp.push(n);
+      this.caughtUp?.push(n);
       for (const added of this.merge([n])) this.events.emit('notification', added);
     });
     socket.on('notifications:synced', (p) => void this.synced(p));
@@ -192,10 +196,12 @@ export class InboxClient {
     if (truncated) {
       // More was missed than the catch-up sends: what was held before is behind a gap, so keep
       // only this catch-up and page down from the newest again.
-      this.items = mergeNotifications([], this.caughtUp).items;
+      this.items = mergeNotifications([], this.caughtUp ?? []).items;
       this.nextCursor = undefined;
+      this.epoch++;
       this.events.emit('change', this.items);
     }
+    this.caughtUp = null;
     if (this.nextCursor === undefined) await this.loadMore().catch(() => undefined);
     else await this.refreshNewest().catch(() => undefined);
   }
