@@ -41,7 +41,11 @@ function badge(page: Page, count: number) {
   );
 }
 
-const live = (page: Page) => page.locator('#conn[data-state="connected"]').waitFor(WAIT);
+async function live(page: Page) {
+  await page.locator('#conn[data-state="connected"]').waitFor(WAIT).catch(async (err: Error) => {
+    throw new Error(`${err.message}\nconnection state: ${await page.locator('#conn').getAttribute('data-state')}`);
+  });
+}
 
 // Acting pages come to the front: Chromium throttles a background tab's rendering.
 async function logIn(page: Page, userId: string) {
