@@ -6,6 +6,7 @@ import { AuthController } from './auth/auth.controller';
 import { MessagesController } from './messages/messages.controller';
 import { MessagesService } from './messages/messages.service';
 import { demoSession } from './session';
+import { DemoPageController } from './web/demo-page.controller';
 
 @Module({
   imports: [
@@ -30,7 +31,7 @@ import { demoSession } from './session';
       }),
     }),
   ],
-  controllers: [AuthController, MessagesController],
+  controllers: [AuthController, MessagesController, DemoPageController],
   providers: [MessagesService],
 })
 export class AppModule {}

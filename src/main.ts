@@ -1,9 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { AppModule } from './app.module';
+import { createDemoApp } from './demo-app';
 import { startEmbeddedPostgres } from './embedded-database';
-import { sessionMiddleware } from './session';
 
 async function bootstrap() {
   const logger = new Logger('demo');
@@ -13,9 +11,7 @@ async function bootstrap() {
     embedded = await startEmbeddedPostgres();
     process.env.DATABASE_URL = embedded.url;
   }
-  const app = await NestFactory.create(AppModule);
-  app.use(sessionMiddleware);
-  app.enableShutdownHooks();
+  const app = await createDemoApp();
   const port = Number(process.env.PORT ?? 3000);
   await app.listen(port);
   logger.log(`nestjs-inbox demo: open http://localhost:${port}`);

@@ -15,7 +15,9 @@ describe('the nestjs-inbox package', () => {
     const files: string[] = JSON.parse(
       execFileSync('npm', ['pack', '--dry-run', '--json', out], { cwd: root, encoding: 'utf8' }),
     )[0].files.map((f: { path: string }) => f.path);
-    expect(files).toEqual(expect.arrayContaining(['index.js', 'index.d.ts', 'package.json', 'README.md']));
+    expect(files).toEqual(
+      expect.arrayContaining(['index.js', 'index.d.ts', 'package.json', 'README.md', 'client/index.js', 'client/index.d.ts', 'client/index.mjs', 'client/inbox.js']),
+    );
     expect(files.some((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toBe(false);
     expect(files.some((f) => f.includes('spec'))).toBe(false);
     const pkg = JSON.parse(readFileSync(join(out, 'package.json'), 'utf8'));
