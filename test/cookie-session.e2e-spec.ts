@@ -15,7 +15,7 @@ const KEYS = ['key-2026', 'key-2025'];
 class LoginController {
   @Get('login')
   login(@Req() req: Request, @Query('user') user?: string) {
-    req.session = user ? { account: { id: user }, theme: 'dark' } : { theme: 'dark' };
+    (req as any).session = user ? { account: { id: user }, theme: 'dark' } : { theme: 'dark' };
     return { ok: true };
   }
 }

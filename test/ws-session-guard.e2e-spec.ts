@@ -51,7 +51,7 @@ describe('WsSessionGuard and @CurrentUser in the host\'s own gateway', () => {
   const chat = async (user: string | null, opts: ConnectOptions = {}) => {
     const c = TestClient.open(t.url, user, { namespace: '/chat', ...opts });
     clients.push(c);
-    await new Promise((resolve) => c.socket.once('connect', resolve));
+    await new Promise<void>((resolve) => c.socket.once('connect', () => resolve()));
     return c;
   };
   /** Emits and resolves with the guard's `exception` event (the handler never answers). */
