@@ -47,6 +47,8 @@ describe('expressSession: the site\'s express-session, in a real Postgres store'
   const login = async (user: string, maxAge?: number): Promise<string> => {
     const res = await fetch(`${t.url}/login?user=${encodeURIComponent(user)}${maxAge ? `&maxAge=${maxAge}` : ''}`);
     expect(res.status).toBe(200);
+    // express-session sends the headers before the store has saved; the body's end comes after.
+    await res.text();
     return setCookie(res, 'connect.sid');
   };
   const sidOf = (cookie: string) => unsign(decodeURIComponent(cookie.split('=')[1]).slice(2), SECRETS[0]) as string;
