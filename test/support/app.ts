@@ -1,4 +1,4 @@
-import { INestApplication, Module } from '@nestjs/common';
+import { INestApplication, Module, Provider, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { parse as parseCookie } from 'cookie';
@@ -39,22 +39,34 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+/** The host's own parts: controllers and gateways beside the module, HTTP middleware. */
+export interface HostParts {
+  controllers?: Type[];
+  providers?: Provider[];
+  /** Runs before the app listens, e.g. to `app.use(session(...))`. */
+  configure?: (app: INestApplication) => void;
+}
+
 /** A host app as a user writes it: TypeORM on the given database plus the module. */
 export async function startApp(
   databaseUrl: string,
   options: Partial<NotificationsModuleOptions> = {},
   extras: NotificationsModuleExtras = {},
+  host: HostParts = {},
 ): Promise<TestApp> {
   @Module({
     imports: [
       TypeOrmModule.forRoot({ type: 'postgres', url: databaseUrl, extra: { max: 10 } }),
       NotificationsModule.forRoot({ session: cookieUser, allowedOrigins: [ORIGIN], ...options, ...extras }),
     ],
+    controllers: host.controllers ?? [],
+    providers: host.providers ?? [],
   })
   class HostModule {}
 
   const app = await NestFactory.create(HostModule, { logger: ['error'] });
   app.enableShutdownHooks();
+  host.configure?.(app);
   await app.listen(0, '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   return {

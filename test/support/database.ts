@@ -20,9 +20,13 @@ async function admin<T>(run: (client: Client) => Promise<T>): Promise<T> {
   }
 }
 
+/** Databases older than this are left over from killed runs; younger ones may be another run's. */
+const STALE_AFTER_MS = 60 * 60 * 1000;
+
 /** A new empty database for one test file, so files never see each other's rows. */
 export async function createDatabase(): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
-  const name = `inbox_test_${randomBytes(4).toString('hex')}`;
+  // The creation time in the name lets a concurrent run (another checkout, CI job) tell stale from live.
+  const name = `inbox_test_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
   await admin((c) => c.query(`CREATE DATABASE ${name}`));
   return {
     name,
@@ -31,10 +35,14 @@ export async function createDatabase(): Promise<{ name: string; url: string; dro
   };
 }
 
-/** Drops databases left behind by test runs that were killed. */
+/** Drops databases left behind by test runs that were killed, never those of a run still going. */
 export async function dropStaleDatabases(): Promise<void> {
   await admin(async (c) => {
     const { rows } = await c.query(`SELECT datname FROM pg_database WHERE datname LIKE 'inbox\\_test\\_%'`);
-    for (const { datname } of rows) await c.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`);
+    for (const { datname } of rows) {
+      const created = /^inbox_test_([0-9a-z]+)_[0-9a-f]+$/.exec(datname);
+      if (!created || Date.now() - parseInt(created[1], 36) < STALE_AFTER_MS) continue;
+      await c.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`);
+    }
   });
 }

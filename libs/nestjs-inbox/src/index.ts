@@ -9,10 +9,19 @@ export type {
   NotificationsRedisOptions,
   ResolvedNotificationsOptions,
 } from './notifications.options';
-export { NotificationsError, InvalidInputError } from './notifications.errors';
+export { NotificationsError, InvalidInputError, SessionRejectedError } from './notifications.errors';
 export { NOTIFICATIONS_MIGRATIONS } from './persistence/migrations';
 export { CreateInboxTables1732406400000 } from './persistence/migrations/1732406400000-create-inbox-tables';
 export { NotificationsGateway } from './delivery/notifications.gateway';
 export type { SessionSource, SessionUser, Handshake } from './session/session-source';
 export type { InboxSocketData } from './session/handshake-auth';
+export { expressSession } from './session/express-session.source';
+export type { ExpressSessionSourceOptions, ExpressSessionStore } from './session/express-session.source';
+export { cookieSession } from './session/cookie-session.source';
+export type { CookieSessionSourceOptions } from './session/cookie-session.source';
+export { httpSession } from './session/http-session.source';
+export type { HttpSessionSourceOptions } from './session/http-session.source';
+export type { UserIdLocator } from './session/user-id';
+export { WsSessionGuard } from './session/ws-session.guard';
+export { CurrentUser } from './session/current-user.decorator';
 export * from './protocol';

@@ -25,3 +25,14 @@ export class InvalidInputError extends NotificationsError {
     this.name = 'InvalidInputError';
   }
 }
+
+/**
+ * A session source's definite "no": no cookie, a bad signature, an unknown or ended session.
+ * Its message goes to the browser in `connect_error`, so it names the reason and never a secret.
+ */
+export class SessionRejectedError extends NotificationsError {
+  constructor(reason: string) {
+    super('UNAUTHORIZED', `unauthorized: ${reason}`);
+    this.name = 'SessionRejectedError';
+  }
+}

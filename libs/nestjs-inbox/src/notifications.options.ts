@@ -46,15 +46,35 @@ export interface NotificationsModuleOptions {
    * Default: refuse, since topics may be private; server-side `subscribe()` is always allowed.
    */
   canSubscribe?: (userId: string, topic: string) => boolean | Promise<boolean>;
+  /** Longest wait for the session source, in a handshake or a re-check; a slower one refuses. Default 5000 ms. */
+  sessionTimeoutMs?: number;
+  /**
+   * How often the session of every open socket is checked again; a socket whose session
+   * expired or was destroyed is disconnected. `0` turns it off. Default 60,000 ms.
+   */
+  sessionRecheckMs?: number;
+  /**
+   * Largest event a client may send, in bytes of JSON. Default 16 KiB. Socket.IO reads up to
+   * its engine-wide `maxHttpBufferSize` (1 MB by default) before this applies; lower that on
+   * the adapter too if the app has no larger messages.
+   */
+  maxMessageBytes?: number;
+  /** Events one socket may send: `burst` at once, refilled at `perSecond`. Default 20 and 10. */
+  eventRateLimit?: { burst?: number; perSecond?: number };
+  /** Sockets one user may hold open on one instance (tabs, devices). Default 20. */
+  maxConnectionsPerUser?: number;
 }
 
 /** Options with every default applied, as the library's providers receive them. */
 export interface ResolvedNotificationsOptions
-  extends Required<Omit<NotificationsModuleOptions, 'session' | 'redis' | 'listLimit' | 'canSubscribe'>> {
+  extends Required<
+    Omit<NotificationsModuleOptions, 'session' | 'redis' | 'listLimit' | 'canSubscribe' | 'eventRateLimit'>
+  > {
   session?: SessionSource;
   redis?: NotificationsRedisOptions;
   listLimit: { default: number; max: number };
   canSubscribe: (userId: string, topic: string) => boolean | Promise<boolean>;
+  eventRateLimit: { burst: number; perSecond: number };
 }
 
 /** Start-up error for options that cannot work; its message says what to change. */
@@ -76,8 +96,13 @@ export function resolveOptions(
     maxRecipients: 10_000,
     catchUpLimit: 1000,
     canSubscribe: () => false,
+    sessionTimeoutMs: 5000,
+    sessionRecheckMs: 60_000,
+    maxMessageBytes: 16 * 1024,
+    maxConnectionsPerUser: 20,
     ...options,
     listLimit: { default: 20, max: 100, ...options.listLimit },
+    eventRateLimit: { burst: 20, perSecond: 10, ...options.eventRateLimit },
   };
   const positive = (name: string, value: number) => {
     if (!Number.isInteger(value) || value < 1) {
@@ -89,6 +114,14 @@ export function resolveOptions(
   positive('catchUpLimit', resolved.catchUpLimit);
   positive('listLimit.default', resolved.listLimit.default);
   positive('listLimit.max', resolved.listLimit.max);
+  positive('sessionTimeoutMs', resolved.sessionTimeoutMs);
+  positive('maxMessageBytes', resolved.maxMessageBytes);
+  positive('maxConnectionsPerUser', resolved.maxConnectionsPerUser);
+  positive('eventRateLimit.burst', resolved.eventRateLimit.burst);
+  if (!(resolved.eventRateLimit.perSecond > 0)) {
+    throw new NotificationsConfigError(`eventRateLimit.perSecond must be a positive number, got ${String(resolved.eventRateLimit.perSecond)}`);
+  }
+  if (resolved.sessionRecheckMs !== 0) positive('sessionRecheckMs (or 0 to turn it off)', resolved.sessionRecheckMs);
   if (resolved.listLimit.default > resolved.listLimit.max) {
     throw new NotificationsConfigError('listLimit.default must not exceed listLimit.max');
   }

@@ -41,6 +41,8 @@ export type ErrorCode =
   | 'INVALID_INPUT'
   | 'FORBIDDEN'
   | 'RATE_LIMITED'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'TOO_MANY_CONNECTIONS'
   | 'UNAUTHORIZED'
   | 'UNAVAILABLE'
   | 'INTERNAL';

@@ -1,4 +1,4 @@
-import { Inject, Logger } from '@nestjs/common';
+import { Inject, Logger, OnModuleDestroy } from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
@@ -17,7 +17,8 @@ import type { ResolvedNotificationsOptions } from '../notifications.options';
 import { toPayload } from '../persistence/notification-row';
 import { NotificationStore } from '../persistence/notification.store';
 import type { AckError } from '../protocol';
-import { handshakeAuth, InboxSocketData } from '../session/handshake-auth';
+import { secureNamespace } from '../security/secure-namespace';
+import type { InboxSocketData } from '../session/handshake-auth';
 import * as schema from '../validation/schemas';
 import { NotificationDispatcher } from './notification.dispatcher';
 
@@ -28,8 +29,9 @@ type InboxSocket = Socket & { data: InboxSocketData };
  * handler acts for `socket.data.userId` only, never for an id the client sends.
  */
 @WebSocketGateway({ namespace: DEFAULT_NAMESPACE })
-export class NotificationsGateway implements OnGatewayInit, OnGatewayConnection {
+export class NotificationsGateway implements OnGatewayInit, OnGatewayConnection, OnModuleDestroy {
   private readonly logger = new Logger('NotificationsModule');
+  private stopSecurity?: () => void;
 
   constructor(
     @Inject(NOTIFICATIONS_OPTIONS) private readonly options: ResolvedNotificationsOptions,
@@ -44,8 +46,12 @@ export class NotificationsGateway implements OnGatewayInit, OnGatewayConnection 
   }
 
   afterInit(nsp: Namespace): void {
-    nsp.use(handshakeAuth({ session: this.options.session!, allowedOrigins: this.options.allowedOrigins }));
+    this.stopSecurity = secureNamespace(nsp, this.options);
     this.dispatcher.attach(nsp);
+  }
+
+  onModuleDestroy(): void {
+    this.stopSecurity?.();
   }
 
   /** Joins the user's rooms first, so nothing committed during the catch-up is missed. */

@@ -1,7 +1,8 @@
-import { Logger } from '@nestjs/common';
 import type { ExtendedError, Socket } from 'socket.io';
 import type { ErrorCode } from '../protocol';
-import { notificationId, userId as userIdSchema } from '../validation/schemas';
+import type { NotificationsError } from '../notifications.errors';
+import { notificationId } from '../validation/schemas';
+import { checkSession } from './check-session';
 import type { SessionSource } from './session-source';
 
 /** What the handshake middleware leaves on `socket.data` for the gateway and guards. */
@@ -23,8 +24,7 @@ export function refusal(code: ErrorCode, message: string): ExtendedError {
  * connection). A browser always sends `Origin` on a WebSocket upgrade and on cross-site
  * requests; only same-origin polling and non-browser clients may omit it.
  */
-export function handshakeAuth(options: { session: SessionSource; allowedOrigins: string[] }) {
-  const logger = new Logger('NotificationsModule');
+export function handshakeAuth(options: { session: SessionSource; allowedOrigins: string[]; sessionTimeoutMs: number }) {
   const origins = new Set(options.allowedOrigins);
   return async (socket: Socket, next: (err?: ExtendedError) => void): Promise<void> => {
     const { headers, auth } = socket.handshake;
@@ -37,21 +37,14 @@ export function handshakeAuth(options: { session: SessionSource; allowedOrigins:
     if (parsedCursor && !parsedCursor.success) {
       return next(refusal('INVALID_INPUT', 'auth.cursor: must be the id of a notification'));
     }
-    let user: Awaited<ReturnType<SessionSource>>;
+    let userId: string;
     try {
-      user = await options.session(socket.handshake);
+      userId = await checkSession(options.session, socket.handshake, options.sessionTimeoutMs);
     } catch (err) {
-      logger.warn(`session source failed: ${(err as Error).message}`);
-      return next(refusal('UNAUTHORIZED', 'unauthorized: the session could not be checked'));
+      const { code, message } = err as NotificationsError;
+      return next(refusal(code, message));
     }
-    if (!user) return next(refusal('UNAUTHORIZED', 'unauthorized: no valid session'));
-    const raw: unknown = user.userId;
-    const id = userIdSchema.safeParse(typeof raw === 'number' ? String(raw) : raw);
-    if (!id.success) {
-      logger.error(`session source returned no usable userId (${typeof raw})`);
-      return next(refusal('UNAUTHORIZED', 'unauthorized: the session has no user'));
-    }
-    const data: InboxSocketData = { userId: id.data, cursor: parsedCursor ? parsedCursor.data : null };
+    const data: InboxSocketData = { userId, cursor: parsedCursor ? parsedCursor.data : null };
     Object.assign(socket.data, data);
     next();
   };
