@@ -13,6 +13,9 @@ export interface NotificationsRedisOptions {
   key?: string;
 }
 
+/** The `redis` option with its defaults applied. */
+export type ResolvedRedisOptions = NotificationsRedisOptions & Required<Pick<NotificationsRedisOptions, 'adapter' | 'key'>>;
+
 export interface NotificationsModuleOptions {
   /**
    * Resolves the user of each socket from its handshake (the site's session cookie).
@@ -52,7 +55,7 @@ export interface NotificationsModuleOptions {
 export interface ResolvedNotificationsOptions
   extends Required<Omit<NotificationsModuleOptions, 'session' | 'redis' | 'listLimit' | 'canSubscribe'>> {
   session?: SessionSource;
-  redis?: NotificationsRedisOptions;
+  redis?: ResolvedRedisOptions;
   listLimit: { default: number; max: number };
   canSubscribe: (userId: string, topic: string) => boolean | Promise<boolean>;
 }
@@ -78,6 +81,7 @@ export function resolveOptions(
     canSubscribe: () => false,
     ...options,
     listLimit: { default: 20, max: 100, ...options.listLimit },
+    redis: options.redis && { adapter: 'classic', key: 'nestjs-inbox', ...options.redis },
   };
   const positive = (name: string, value: number) => {
     if (!Number.isInteger(value) || value < 1) {
@@ -95,9 +99,7 @@ export function resolveOptions(
   if (!resolved.namespace.startsWith('/')) {
     throw new NotificationsConfigError(`namespace must start with '/', got '${resolved.namespace}'`);
   }
-  if (resolved.redis && !resolved.redis.url && !resolved.redis.client) {
-    throw new NotificationsConfigError('redis needs a `url` or a `client`');
-  }
+  if (resolved.redis) checkRedis(resolved.redis);
   if (gateway) {
     if (typeof resolved.session !== 'function') {
       throw new NotificationsConfigError(
@@ -119,4 +121,27 @@ export function resolveOptions(
     }
   }
   return resolved;
+}
+
+function checkRedis(redis: ResolvedRedisOptions): void {
+  if (!redis.url && !redis.client) {
+    throw new NotificationsConfigError('redis needs a `url` or a `client`');
+  }
+  if (redis.url && redis.client) {
+    throw new NotificationsConfigError('redis takes a `url` or a `client`, not both');
+  }
+  if (redis.url !== undefined && (typeof redis.url !== 'string' || !/^rediss?:\/\//.test(redis.url))) {
+    throw new NotificationsConfigError(`redis.url must be a redis:// or rediss:// URL, got '${String(redis.url)}'`);
+  }
+  if (redis.client !== undefined && typeof redis.client?.duplicate !== 'function') {
+    throw new NotificationsConfigError('redis.client must be a node-redis client (from `createClient` of the `redis` package)');
+  }
+  if (redis.adapter !== 'classic' && redis.adapter !== 'sharded') {
+    throw new NotificationsConfigError(`redis.adapter must be 'classic' or 'sharded', got '${String(redis.adapter)}'`);
+  }
+  if (typeof redis.key !== 'string' || !/^[\w.:-]+$/.test(redis.key)) {
+    throw new NotificationsConfigError(
+      `redis.key must be a non-empty channel prefix of letters, digits, '_', '-', '.', ':', got '${String(redis.key)}'`,
+    );
+  }
 }
