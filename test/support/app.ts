@@ -39,12 +39,11 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** A host app as a user writes it: TypeORM on the given database plus the module. */
-export async function startApp(
+function hostModule(
   databaseUrl: string,
-  options: Partial<NotificationsModuleOptions> = {},
-  extras: NotificationsModuleExtras = {},
-): Promise<TestApp> {
+  options: Partial<NotificationsModuleOptions>,
+  extras: NotificationsModuleExtras,
+) {
   @Module({
     imports: [
       TypeOrmModule.forRoot({ type: 'postgres', url: databaseUrl, extra: { max: 10 } }),
@@ -52,8 +51,16 @@ export async function startApp(
     ],
   })
   class HostModule {}
+  return HostModule;
+}
 
-  const app = await NestFactory.create(HostModule, { logger: ['error'] });
+/** A host app as a user writes it: TypeORM on the given database plus the module. */
+export async function startApp(
+  databaseUrl: string,
+  options: Partial<NotificationsModuleOptions> = {},
+  extras: NotificationsModuleExtras = {},
+): Promise<TestApp> {
+  const app = await NestFactory.create(hostModule(databaseUrl, options, extras), { logger: ['error'] });
   app.enableShutdownHooks();
   await app.listen(0, '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
@@ -64,4 +71,17 @@ export async function startApp(
     dataSource: app.get(DataSource),
     close: () => app.close(),
   };
+}
+
+/** A producer-only process (a worker or cron job): no HTTP server, no gateway. */
+export async function startWorker(
+  databaseUrl: string,
+  options: Partial<NotificationsModuleOptions> = {},
+): Promise<{ service: NotificationService; close(): Promise<void> }> {
+  const ctx = await NestFactory.createApplicationContext(
+    hostModule(databaseUrl, { session: undefined, allowedOrigins: undefined, ...options }, { gateway: false }),
+    { logger: ['error'] },
+  );
+  ctx.enableShutdownHooks();
+  return { service: ctx.get(NotificationService), close: () => ctx.close() };
 }

@@ -84,9 +84,12 @@ export class RedisFanout implements OnApplicationShutdown {
   join(nsp: Namespace): void {
     if (!this.pub || !this.sub) return;
     const { adapter, key } = this.options.redis!;
+    // The sharded adapter's default 'dynamic' mode subscribes a channel per room only once a
+    // socket joins it, asynchronously: a notification published before that subscription is
+    // in place would miss a socket whose catch-up had already run. 'static' has no such gap.
     const factory =
       adapter === 'sharded'
-        ? createShardedAdapter(this.pub, this.sub, { channelPrefix: key })
+        ? createShardedAdapter(this.pub, this.sub, { channelPrefix: key, subscriptionMode: 'static' })
         : createAdapter(this.pub, this.sub, { key });
     void nsp.adapter.close();
     nsp.adapter = factory(nsp);
