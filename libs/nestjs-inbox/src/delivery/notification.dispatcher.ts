@@ -12,6 +12,8 @@ import { RedisFanout } from './redis-fanout';
 const RECOUNT_CHUNK = 1000;
 /** Disconnects kept while Redis is away, to send to the other instances when it returns. */
 const MAX_DEFERRED_DISCONNECTS = 10_000;
+/** How long after Redis returns they are sent again to instances that reconnect later. */
+const DISCONNECT_GRACE_MS = 15_000;
 /** Server-side event: these audiences' unread counts changed; each instance recounts its own sockets. */
 export const STALE_EVENT = 'nestjs-inbox:stale';
 
@@ -35,12 +37,17 @@ export class NotificationDispatcher {
   private stale = new Set<string>();
   private recountScheduled = false;
   private deferredDisconnects = new Set<string>();
+  private forgetDisconnects?: NodeJS.Timeout;
 
   constructor(
     private readonly store: NotificationStore,
     private readonly fanout: RedisFanout,
   ) {
-    fanout.onUp(() => this.replayDisconnects());
+    fanout.onUp(() => {
+      this.replayDisconnects();
+      this.forgetDisconnects = setTimeout(() => this.deferredDisconnects.clear(), DISCONNECT_GRACE_MS).unref();
+    });
+    fanout.onDown(() => clearTimeout(this.forgetDisconnects));
   }
 
   attach(nsp: Namespace): void {
@@ -129,10 +136,12 @@ export class NotificationDispatcher {
     this.deferredDisconnects.add(userId);
   }
 
-  private replayDisconnects(): void {
-    const users = [...this.deferredDisconnects];
-    this.deferredDisconnects.clear();
-    for (const userId of users) this.nsp?.in(userRoom(userId)).disconnectSockets(true);
+  /**
+   * Sends the disconnects Redis could not carry; again each time another instance reports it
+   * is back, since an instance that reconnects after this one missed the first time.
+   */
+  replayDisconnects(): void {
+    for (const userId of this.deferredDisconnects) this.nsp?.in(userRoom(userId)).disconnectSockets(true);
   }
 
   /** The namespace, which a producer-only process has only with Redis. */

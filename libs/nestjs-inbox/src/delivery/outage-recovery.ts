@@ -14,8 +14,14 @@ import { RedisFanout } from './redis-fanout';
  * instance noticing it, plus the delay between a commit and its publish, without a loss.
  */
 const SAMPLE_MS = 2000;
-/** Server-side event: "resend to your sockets what was committed since this horizon". */
+/** Server-side event: "I am back; resend to your sockets what was committed since `horizon`". */
 const RECOVER_EVENT = 'nestjs-inbox:recover';
+
+interface Recover {
+  horizon: string;
+  /** Only when some of the sender's publishes failed. */
+  resend: boolean;
+}
 
 /**
  * Makes up for what Redis could not carry while it was away. A user on this instance kept
@@ -23,8 +29,9 @@ const RECOVER_EVENT = 'nestjs-inbox:recover';
  * instances sent meanwhile; instead every instance dates each outage by a database horizon
  * (see NotificationStore.horizon) taken before it began, and when Redis returns it:
  * - resends to each of its sockets what that user may see among rows committed since then;
- * - if some of its publishes failed, tells the other instances its horizon, because those may
- *   be newer than the moment they reconnected (and so than their own resend);
+ * - tells the other instances it is back, and if some of its publishes failed, its horizon,
+ *   because those may be newer than the moment they reconnected (and so than their own resend);
+ *   they also send again the disconnects they kept (see NotificationDispatcher);
  * - re-syncs its sockets' topic rooms (subscriptions made elsewhere meanwhile) and unread counts.
  * The client drops duplicates by id. Nothing is queued while Redis is away.
  */
@@ -46,7 +53,12 @@ export class OutageRecovery implements OnApplicationShutdown {
   ) {
     if (!fanout.enabled) return;
     this.outage = this.sample();
-    fanout.onJoin((nsp) => nsp.on(RECOVER_EVENT, (horizon: string) => this.resend(horizon)));
+    fanout.onJoin((nsp) =>
+      nsp.on(RECOVER_EVENT, ({ horizon, resend }: Recover) => {
+        if (resend) this.resend(horizon);
+        dispatcher.replayDisconnects();
+      }),
+    );
     fanout.onDown(() => this.down());
     fanout.onUp(() => void this.up());
   }
@@ -72,7 +84,8 @@ export class OutageRecovery implements OnApplicationShutdown {
     const nsp = this.dispatcher.namespace;
     if (!outage || !nsp) return;
     const horizon = await outage;
-    if (this.fanout.takeLostPublishes()) nsp.serverSideEmit(RECOVER_EVENT, horizon);
+    const recover: Recover = { horizon, resend: this.fanout.takeLostPublishes() };
+    nsp.serverSideEmit(RECOVER_EVENT, recover);
     this.resend(horizon);
   }
 
