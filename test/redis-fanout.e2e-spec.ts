@@ -1,4 +1,5 @@
 import { RedisFanout } from 'nestjs-inbox/delivery/redis-fanout';
+import { createClient } from 'redis';
 import { migrate, startApp, startWorker, TestApp } from './support/app';
 import { TestClient } from './support/client';
 import { createDatabase } from './support/database';
@@ -114,5 +115,21 @@ describe.each(['classic', 'sharded'] as const)('several instances over Redis (%s
     await onA.waitForTitle('worker broadcast');
     await onA.waitForTitle('job done');
     await onB.waitForTitle('job done');
+  });
+
+  it("duplicates a host's own Redis client and leaves it open on shutdown", async () => {
+    const own = createClient({ url: redis.url });
+    await own.connect();
+    const c = await startApp(db.url, { redis: { client: own, adapter } });
+    try {
+      await until('instance connected to Redis', () => c.app.get(RedisFanout).up);
+      const onC = await connect(c, 'fan-own');
+      await a.service.notify('fan-own', { type: 't', title: 'to the third instance' });
+      await onC.waitForTitle('to the third instance');
+    } finally {
+      await c.close();
+    }
+    expect(await own.ping()).toBe('PONG');
+    own.destroy();
   });
 });

@@ -59,12 +59,12 @@ export class Child {
     return this.output;
   }
 
-  async stop(): Promise<void> {
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const proc = this.proc;
     this.proc = undefined;
     if (!proc || proc.exitCode !== null) return;
     const exited = new Promise((resolve) => proc.once('exit', resolve));
-    proc.kill('SIGKILL');
+    proc.kill(signal);
     await exited;
   }
 }
@@ -98,6 +98,6 @@ export class RedisServer {
 
   /** Kills it the hard way, as a crash would. */
   stop(): Promise<void> {
-    return this.child.stop();
+    return this.child.stop('SIGKILL');
   }
 }
