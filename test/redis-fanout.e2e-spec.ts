@@ -1,3 +1,4 @@
+import { NotificationDispatcher } from 'nestjs-inbox/delivery/notification.dispatcher';
 import { RedisFanout } from 'nestjs-inbox/delivery/redis-fanout';
 import { createClient } from 'redis';
 import { migrate, startApp, startWorker, TestApp } from './support/app';
@@ -31,6 +32,12 @@ describe.each(['classic', 'sharded'] as const)('several instances over Redis (%s
     await Promise.all([a?.close(), b?.close(), worker?.close()]);
     await redis?.stop();
     await db?.drop();
+  });
+
+  it("gives the library's namespace a Redis adapter and leaves the host's other namespaces alone", () => {
+    const nsp = a.app.get(NotificationDispatcher).namespace!;
+    expect(nsp.adapter.constructor.name).toBe(adapter === 'classic' ? 'RedisAdapter' : 'ShardedRedisAdapter');
+    expect(nsp.server.of('/').adapter.constructor.name).toBe('Adapter');
   });
 
   it('delivers a direct notification to every tab of the user, on any instance, and to nobody else', async () => {

@@ -6,7 +6,7 @@ export interface NotificationsRedisOptions {
   /** `redis://` URL; the library opens (and closes) its own publisher and subscriber. */
   url?: string;
   /** An existing node-redis client to duplicate; the library closes only its duplicates. */
-  client?: RedisClientType<any, any, any>;
+  client?: RedisClientType<any, any, any, any, any>;
   /** `classic` (PUBLISH/SUBSCRIBE, default) or `sharded` (SPUBLISH, Redis 7+ cluster-friendly). */
   adapter?: 'classic' | 'sharded';
   /** Channel prefix, to share one Redis between apps. Default `'nestjs-inbox'`. */

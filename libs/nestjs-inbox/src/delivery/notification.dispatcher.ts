@@ -17,6 +17,15 @@ const DISCONNECT_GRACE_MS = 15_000;
 /** Server-side event: these audiences' unread counts changed; each instance recounts its own sockets. */
 export const STALE_EVENT = 'nestjs-inbox:stale';
 
+/** Server-side event: a user's sockets join or leave a topic room; every instance acknowledges. */
+export const TOPIC_EVENT = 'nestjs-inbox:topic';
+
+interface TopicChange {
+  userId: string;
+  topic: string;
+  join: boolean;
+}
+
 /** Whose unread count a change touches. */
 interface Audience {
   users: string[];
@@ -53,6 +62,10 @@ export class NotificationDispatcher {
   attach(nsp: Namespace): void {
     this.fanout.join(nsp);
     nsp.on(STALE_EVENT, (audience: Audience) => this.staleHere(audience));
+    nsp.on(TOPIC_EVENT, (change: TopicChange, ack: (ok: boolean) => void) => {
+      this.topicHere(change);
+      ack(true);
+    });
     this.nsp = nsp;
   }
 
@@ -105,12 +118,36 @@ export class NotificationDispatcher {
     setImmediate(() => void this.recount());
   }
 
-  async joinTopic(userId: string, topic: string): Promise<void> {
-    this.nsp?.in(userRoom(userId)).socketsJoin(topicRoom(topic));
+  joinTopic(userId: string, topic: string): Promise<void> {
+    return this.topicChange({ userId, topic, join: true });
   }
 
-  async leaveTopic(userId: string, topic: string): Promise<void> {
-    this.nsp?.in(userRoom(userId)).socketsLeave(topicRoom(topic));
+  leaveTopic(userId: string, topic: string): Promise<void> {
+    return this.topicChange({ userId, topic, join: false });
+  }
+
+  /**
+   * Resolves once every instance has moved the user's sockets, so a publish from any
+   * instance right after `subscribe()` returns reaches them (Socket.IO's own socketsJoin
+   * does not wait for the other instances).
+   */
+  private async topicChange(change: TopicChange): Promise<void> {
+    const nsp = this.nsp;
+    if (!nsp) return;
+    this.topicHere(change);
+    if (!this.fanout.enabled) return;
+    try {
+      await nsp.serverSideEmitWithAck(TOPIC_EVENT, change);
+    } catch (err) {
+      // While Redis is away the others re-sync their rooms from the database when it returns.
+      if (this.fanout.up) this.logger.warn(`topic rooms not confirmed by every instance: ${(err as Error).message}`);
+    }
+  }
+
+  private topicHere({ userId, topic, join }: TopicChange): void {
+    const sockets = this.nsp?.local.in(userRoom(userId));
+    if (join) sockets?.socketsJoin(topicRoom(topic));
+    else sockets?.socketsLeave(topicRoom(topic));
   }
 
   async isOnline(userId: string): Promise<boolean> {

@@ -5,7 +5,7 @@ import type { Namespace } from 'socket.io';
 import { NOTIFICATIONS_OPTIONS } from '../notifications.constants';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
 
-type Client = RedisClientType<any, any, any>;
+type Client = RedisClientType<any, any, any, any, any>;
 
 /** Commands the adapters send without handling their promise; an outage must not reject them unhandled. */
 const PUBLISH = ['publish', 'sPublish'];
