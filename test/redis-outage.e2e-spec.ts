@@ -63,6 +63,7 @@ describe('a Redis outage', () => {
     expect(await a.service.isOnline('out-1')).toBe(true);
     await expect(a.service.isOnline('out-2')).rejects.toThrow(NotificationsError);
     await a.service.disconnectUser('out-leaving');
+    await a.service.subscribe('out-2', 'alerts');
     // Retries are not logged one by one: one warning per process and outage.
     await until('several failed reconnects of the 6 clients', () => failures.mock.calls.length >= 18);
     const outageWarnings = () => warn.mock.calls.filter(([m]) => String(m).startsWith('Redis unreachable'));
@@ -82,6 +83,9 @@ describe('a Redis outage', () => {
     const m = onlyB.mark();
     await a.service.notify('out-2', { type: 't', title: 'after the outage' });
     await onlyB.waitForTitle('after the outage', m);
+    // B re-synced the rooms of its sockets: the subscription made on A meanwhile holds.
+    await a.service.publish('alerts', { type: 'publish', title: 'alert' });
+    await onlyB.waitForTitle('alert', m);
     expect(await a.service.isOnline('out-2')).toBe(true);
     expect(outageWarnings().length).toBe(3);
     expect(unhandled).toEqual([]);

@@ -19,6 +19,8 @@ export const STALE_EVENT = 'nestjs-inbox:stale';
 
 /** Server-side event: a user's sockets join or leave a topic room; every instance acknowledges. */
 export const TOPIC_EVENT = 'nestjs-inbox:topic';
+/** Longest wait for those acknowledgements (the adapter never answers if Redis fails meanwhile). */
+const TOPIC_ACK_MS = 5000;
 
 interface TopicChange {
   userId: string;
@@ -135,12 +137,20 @@ export class NotificationDispatcher {
     const nsp = this.nsp;
     if (!nsp) return;
     this.topicHere(change);
-    if (!this.fanout.enabled) return;
+    // While Redis is away the others re-sync their rooms from the database when it returns.
+    if (!this.fanout.up) return;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await nsp.serverSideEmitWithAck(TOPIC_EVENT, change);
+      await Promise.race([
+        nsp.serverSideEmitWithAck(TOPIC_EVENT, change),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${TOPIC_ACK_MS} ms`)), TOPIC_ACK_MS);
+        }),
+      ]);
     } catch (err) {
-      // While Redis is away the others re-sync their rooms from the database when it returns.
-      if (this.fanout.up) this.logger.warn(`topic rooms not confirmed by every instance: ${(err as Error).message}`);
+      this.logger.warn(`topic rooms not confirmed by every instance: ${(err as Error).message}`);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
