@@ -15,10 +15,10 @@ const MAX_DEFERRED_DISCONNECTS = 10_000;
 /** How long after Redis returns they are sent again to instances that reconnect later. */
 const DISCONNECT_GRACE_MS = 15_000;
 /** Server-side event: these audiences' unread counts changed; each instance recounts its own sockets. */
-export const STALE_EVENT = 'nestjs-inbox:stale';
+const STALE_EVENT = 'nestjs-inbox:stale';
 
 /** Server-side event: a user's sockets join or leave a topic room; every instance acknowledges. */
-export const TOPIC_EVENT = 'nestjs-inbox:topic';
+const TOPIC_EVENT = 'nestjs-inbox:topic';
 /** Longest wait for those acknowledgements (the adapter never answers if Redis fails meanwhile). */
 const TOPIC_ACK_MS = 5000;
 
