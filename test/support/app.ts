@@ -47,13 +47,12 @@ export interface HostParts {
   configure?: (app: INestApplication) => void;
 }
 
-/** A host app as a user writes it: TypeORM on the given database plus the module. */
-export async function startApp(
+function hostModule(
   databaseUrl: string,
-  options: Partial<NotificationsModuleOptions> = {},
-  extras: NotificationsModuleExtras = {},
+  options: Partial<NotificationsModuleOptions>,
+  extras: NotificationsModuleExtras,
   host: HostParts = {},
-): Promise<TestApp> {
+) {
   @Module({
     imports: [
       TypeOrmModule.forRoot({ type: 'postgres', url: databaseUrl, extra: { max: 10 } }),
@@ -63,8 +62,17 @@ export async function startApp(
     providers: host.providers ?? [],
   })
   class HostModule {}
+  return HostModule;
+}
 
-  const app = await NestFactory.create(HostModule, { logger: ['error'] });
+/** A host app as a user writes it: TypeORM on the given database plus the module. */
+export async function startApp(
+  databaseUrl: string,
+  options: Partial<NotificationsModuleOptions> = {},
+  extras: NotificationsModuleExtras = {},
+  host: HostParts = {},
+): Promise<TestApp> {
+  const app = await NestFactory.create(hostModule(databaseUrl, options, extras, host), { logger: ['error'] });
   app.enableShutdownHooks();
   host.configure?.(app);
   await app.listen(0, '127.0.0.1');
@@ -76,4 +84,17 @@ export async function startApp(
     dataSource: app.get(DataSource),
     close: () => app.close(),
   };
+}
+
+/** A producer-only process (a worker or cron job): no HTTP server, no gateway. */
+export async function startWorker(
+  databaseUrl: string,
+  options: Partial<NotificationsModuleOptions> = {},
+): Promise<{ service: NotificationService; close(): Promise<void> }> {
+  const ctx = await NestFactory.createApplicationContext(
+    hostModule(databaseUrl, { session: undefined, allowedOrigins: undefined, ...options }, { gateway: false }),
+    { logger: ['error'] },
+  );
+  ctx.enableShutdownHooks();
+  return { service: ctx.get(NotificationService), close: () => ctx.close() };
 }

@@ -2,6 +2,9 @@ import { ConfigurableModuleBuilder, Provider } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import { NotificationDispatcher } from './delivery/notification.dispatcher';
 import { NotificationsGateway } from './delivery/notifications.gateway';
+import { OutageRecovery } from './delivery/outage-recovery';
+import { ProducerNamespace } from './delivery/producer-namespace';
+import { RedisFanout } from './delivery/redis-fanout';
 import { NotificationService } from './notification.service';
 import { NOTIFICATIONS_OPTIONS } from './notifications.constants';
 import { INBOX_DATA_SOURCE } from './notifications.internal-constants';
@@ -45,7 +48,9 @@ export const {
       TransactionHooks,
       NotificationDispatcher,
       NotificationService,
-      ...(gateway ? [NotificationsGateway] : []),
+      RedisFanout,
+      OutageRecovery,
+      gateway ? NotificationsGateway : ProducerNamespace,
     ];
     return {
       ...definition,

@@ -6,12 +6,15 @@ export interface NotificationsRedisOptions {
   /** `redis://` URL; the library opens (and closes) its own publisher and subscriber. */
   url?: string;
   /** An existing node-redis client to duplicate; the library closes only its duplicates. */
-  client?: RedisClientType<any, any, any>;
+  client?: RedisClientType<any, any, any, any, any>;
   /** `classic` (PUBLISH/SUBSCRIBE, default) or `sharded` (SPUBLISH, Redis 7+ cluster-friendly). */
   adapter?: 'classic' | 'sharded';
   /** Channel prefix, to share one Redis between apps. Default `'nestjs-inbox'`. */
   key?: string;
 }
+
+/** The `redis` option with its defaults applied. */
+export type ResolvedRedisOptions = NotificationsRedisOptions & Required<Pick<NotificationsRedisOptions, 'adapter' | 'key'>>;
 
 export interface NotificationsModuleOptions {
   /**
@@ -71,7 +74,7 @@ export interface ResolvedNotificationsOptions
     Omit<NotificationsModuleOptions, 'session' | 'redis' | 'listLimit' | 'canSubscribe' | 'eventRateLimit'>
   > {
   session?: SessionSource;
-  redis?: NotificationsRedisOptions;
+  redis?: ResolvedRedisOptions;
   listLimit: { default: number; max: number };
   canSubscribe: (userId: string, topic: string) => boolean | Promise<boolean>;
   eventRateLimit: { burst: number; perSecond: number };
@@ -103,6 +106,7 @@ export function resolveOptions(
     ...options,
     listLimit: { default: 20, max: 100, ...options.listLimit },
     eventRateLimit: { burst: 20, perSecond: 10, ...options.eventRateLimit },
+    redis: options.redis && { adapter: 'classic', key: 'nestjs-inbox', ...options.redis },
   };
   const positive = (name: string, value: number) => {
     if (!Number.isInteger(value) || value < 1) {
@@ -128,9 +132,7 @@ export function resolveOptions(
   if (!resolved.namespace.startsWith('/')) {
     throw new NotificationsConfigError(`namespace must start with '/', got '${resolved.namespace}'`);
   }
-  if (resolved.redis && !resolved.redis.url && !resolved.redis.client) {
-    throw new NotificationsConfigError('redis needs a `url` or a `client`');
-  }
+  if (resolved.redis) checkRedis(resolved.redis);
   if (gateway) {
     if (typeof resolved.session !== 'function') {
       throw new NotificationsConfigError(
@@ -152,4 +154,27 @@ export function resolveOptions(
     }
   }
   return resolved;
+}
+
+function checkRedis(redis: ResolvedRedisOptions): void {
+  if (!redis.url && !redis.client) {
+    throw new NotificationsConfigError('redis needs a `url` or a `client`');
+  }
+  if (redis.url && redis.client) {
+    throw new NotificationsConfigError('redis takes a `url` or a `client`, not both');
+  }
+  if (redis.url !== undefined && (typeof redis.url !== 'string' || !/^rediss?:\/\//.test(redis.url))) {
+    throw new NotificationsConfigError(`redis.url must be a redis:// or rediss:// URL, got '${String(redis.url)}'`);
+  }
+  if (redis.client !== undefined && typeof redis.client?.duplicate !== 'function') {
+    throw new NotificationsConfigError('redis.client must be a node-redis client (from `createClient` of the `redis` package)');
+  }
+  if (redis.adapter !== 'classic' && redis.adapter !== 'sharded') {
+    throw new NotificationsConfigError(`redis.adapter must be 'classic' or 'sharded', got '${String(redis.adapter)}'`);
+  }
+  if (typeof redis.key !== 'string' || !/^[\w.:-]+$/.test(redis.key)) {
+    throw new NotificationsConfigError(
+      `redis.key must be a non-empty channel prefix of letters, digits, '_', '-', '.', ':', got '${String(redis.key)}'`,
+    );
+  }
 }

@@ -121,6 +121,20 @@ export class NotificationStore {
     );
   }
 
+  /**
+   * The oldest transaction still running: every row committed from now on has a `tx_id` at
+   * least this (a transaction running now has an id at least this, a later one a larger one).
+   */
+  async horizon(): Promise<string> {
+    const [{ horizon }] = await this.manager.query(`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon`);
+    return horizon;
+  }
+
+  /** What `userId` may see among rows committed since `horizon()` returned `horizon`, newest first. */
+  committedSince(userId: string, horizon: string, limit: number): Promise<NotificationRow[]> {
+    return this.visible(userId, () => `n.tx_id >= $3::bigint`, limit, [horizon]);
+  }
+
   /** Marks what `userId` may see among `ids` as read; returns the ids that were unread. */
   async markRead(userId: string, ids: string[]): Promise<string[]> {
     const rows: { id: string }[] = await this.manager.query(

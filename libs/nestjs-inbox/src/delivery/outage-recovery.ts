@@ -1,0 +1,148 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import type { Socket } from 'socket.io';
+import { NOTIFICATIONS_OPTIONS, ServerEvent } from '../notifications.constants';
+import { topicRoom, userRoom } from '../notifications.internal-constants';
+import type { ResolvedNotificationsOptions } from '../notifications.options';
+import { toPayload } from '../persistence/notification-row';
+import { NotificationStore } from '../persistence/notification.store';
+import { NotificationDispatcher } from './notification.dispatcher';
+import { RedisFanout } from './redis-fanout';
+
+/**
+ * How often the database horizon is sampled while Redis is up. An outage is dated back to the
+ * sample before the last one, so up to this long may pass between Redis failing and this
+ * instance noticing it, plus the delay between a commit and its publish, without a loss.
+ */
+const SAMPLE_MS = 2000;
+/** Server-side event: "I am back; resend to your sockets what was committed since `horizon`". */
+const RECOVER_EVENT = 'nestjs-inbox:recover';
+
+interface Recover {
+  horizon: string;
+  /** Only when some of the sender's publishes failed. */
+  resend: boolean;
+}
+
+/**
+ * Makes up for what Redis could not carry while it was away. A user on this instance kept
+ * receiving this instance's notifications, so their newest id says nothing about what other
+ * instances sent meanwhile; instead every instance dates each outage by a database horizon
+ * (see NotificationStore.horizon) taken before it began, and when Redis returns it:
+ * - resends to each of its sockets what that user may see among rows committed since then;
+ * - tells the other instances it is back, and if some of its publishes failed, its horizon,
+ *   because those may be newer than the moment they reconnected (and so than their own resend);
+ *   they also send again the disconnects they kept (see NotificationDispatcher);
+ * - re-syncs its sockets' topic rooms (subscriptions made elsewhere meanwhile) and unread counts.
+ * The client drops duplicates by id. Nothing is queued while Redis is away.
+ */
+@Injectable()
+export class OutageRecovery implements OnApplicationShutdown {
+  private readonly logger = new Logger('NotificationsModule');
+  private samples: [older: string | null, newer: string | null] = [null, null];
+  private timer?: NodeJS.Timeout;
+  /** Horizon of the outage in progress; start-up counts as one until Redis is first reached. */
+  private outage: Promise<string> | null = null;
+  private pending: bigint | null = null;
+  private running = false;
+
+  constructor(
+    @Inject(NOTIFICATIONS_OPTIONS) private readonly options: ResolvedNotificationsOptions,
+    private readonly store: NotificationStore,
+    private readonly dispatcher: NotificationDispatcher,
+    private readonly fanout: RedisFanout,
+  ) {
+    if (!fanout.enabled) return;
+    this.outage = this.sample();
+    fanout.onJoin((nsp) =>
+      nsp.on(RECOVER_EVENT, ({ horizon, resend }: Recover) => {
+        if (resend) this.resend(horizon);
+        dispatcher.replayDisconnects();
+      }),
+    );
+    fanout.onDown(() => this.down());
+    fanout.onUp(() => void this.up());
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+
+  private down(): void {
+    clearInterval(this.timer);
+    const [older, newer] = this.samples;
+    this.outage ??= Promise.resolve(older ?? newer ?? '0');
+  }
+
+  private async up(): Promise<void> {
+    const outage = this.outage;
+    this.outage = null;
+    this.samples = [null, null];
+    void this.sample().then((h) => (this.samples[1] ??= h));
+    this.timer = setInterval(() => {
+      void this.sample().then((h) => (this.samples = [this.samples[1], h]));
+    }, SAMPLE_MS).unref();
+    const nsp = this.dispatcher.namespace;
+    if (!outage || !nsp) return;
+    const horizon = await outage;
+    const recover: Recover = { horizon, resend: this.fanout.takeLostPublishes() };
+    nsp.serverSideEmit(RECOVER_EVENT, recover);
+    this.resend(horizon);
+  }
+
+  /** The database horizon now; `'0'` (everything) if the database cannot say. */
+  private sample(): Promise<string> {
+    return this.store.horizon().catch((err: Error) => {
+      this.logger.warn(`database horizon not sampled: ${err.message}`);
+      return '0';
+    });
+  }
+
+  /** Queues a resend from `horizon`; overlapping requests merge into one from the oldest. */
+  private resend(horizon: string): void {
+    const h = BigInt(horizon);
+    if (this.pending === null || h < this.pending) this.pending = h;
+    if (!this.running) void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.pending !== null) {
+        const horizon = String(this.pending);
+        this.pending = null;
+        await this.resendFrom(horizon);
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async resendFrom(horizon: string): Promise<void> {
+    const nsp = this.dispatcher.namespace;
+    if (!nsp) return;
+    const byUser = new Map<string, Socket[]>();
+    for (const socket of nsp.sockets.values()) {
+      const userId: string | undefined = socket.data.userId;
+      if (userId) byUser.set(userId, [...(byUser.get(userId) ?? []), socket]);
+    }
+    for (const [userId, sockets] of byUser) {
+      try {
+        const [topics, rows] = await Promise.all([
+          this.store.topicsOf(userId),
+          this.store.committedSince(userId, horizon, this.options.catchUpLimit),
+        ]);
+        const wanted = new Set(topics.map(topicRoom));
+        for (const socket of sockets) {
+          for (const room of socket.rooms) {
+            if (room.startsWith(topicRoom('')) && !wanted.has(room)) socket.leave(room);
+          }
+          socket.join([...wanted]);
+        }
+        for (const row of rows.reverse()) nsp.local.to(userRoom(userId)).emit(ServerEvent.Notification, toPayload(row));
+      } catch (err) {
+        this.logger.warn(`catch-up after the Redis outage failed for a user: ${(err as Error).message}`);
+      }
+    }
+    this.dispatcher.recountHere(byUser.keys());
+  }
+}

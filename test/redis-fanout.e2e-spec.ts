@@ -1,0 +1,142 @@
+import { NotificationDispatcher } from 'nestjs-inbox/delivery/notification.dispatcher';
+import { RedisFanout } from 'nestjs-inbox/delivery/redis-fanout';
+import { createClient } from 'redis';
+import { migrate, startApp, startWorker, TestApp } from './support/app';
+import { TestClient } from './support/client';
+import { createDatabase } from './support/database';
+import { RedisServer, until } from './support/processes';
+
+/** Two gateway instances and a producer-only worker, each its own Nest app, over one Redis. */
+describe.each(['classic', 'sharded'] as const)('several instances over Redis (%s adapter)', (adapter) => {
+  let db: Awaited<ReturnType<typeof createDatabase>>;
+  let redis: RedisServer;
+  let a: TestApp;
+  let b: TestApp;
+  let worker: Awaited<ReturnType<typeof startWorker>>;
+  const clients: TestClient[] = [];
+  const connect = async (t: TestApp, user: string) => {
+    const c = await TestClient.connect(t.url, user);
+    clients.push(c);
+    return c;
+  };
+
+  beforeAll(async () => {
+    [db, redis] = await Promise.all([createDatabase(), RedisServer.start()]);
+    await migrate(db.url);
+    const options = { redis: { url: redis.url, adapter }, canSubscribe: () => true };
+    [a, b, worker] = await Promise.all([startApp(db.url, options), startApp(db.url, options), startWorker(db.url, options)]);
+    await until('instances connected to Redis', () => [a, b].every((t) => t.app.get(RedisFanout).up));
+  });
+  afterEach(() => clients.splice(0).forEach((c) => c.close()));
+  afterAll(async () => {
+    await Promise.all([a?.close(), b?.close(), worker?.close()]);
+    await redis?.stop();
+    await db?.drop();
+  });
+
+  it("gives the library's namespace a Redis adapter and leaves the host's other namespaces alone", () => {
+    const nsp = a.app.get(NotificationDispatcher).namespace!;
+    expect(nsp.adapter.constructor.name).toBe(adapter === 'classic' ? 'RedisAdapter' : 'ShardedRedisAdapter');
+    expect(nsp.server.of('/').adapter.constructor.name).toBe('Adapter');
+  });
+
+  it('delivers a direct notification to every tab of the user, on any instance, and to nobody else', async () => {
+    const [tabA, tabB, other] = [await connect(a, 'fan-1'), await connect(b, 'fan-1'), await connect(b, 'fan-2')];
+    const [ma, mb] = [tabA.mark(), tabB.mark()];
+    await a.service.notify('fan-1', { type: 'message', title: 'from A' });
+    await tabB.waitForTitle('from A', mb);
+    await tabA.waitForTitle('from A', ma);
+    // Each instance recounts for its own sockets: one count per tab.
+    await tabB.waitFor('notifications:unread', (p) => p.count === 1, { from: mb });
+    await tabA.waitFor('notifications:unread', (p) => p.count === 1, { from: ma });
+    await b.service.notify('fan-2', { type: 'message', title: 'barrier' });
+    await other.waitForTitle('barrier');
+    expect(other.notifications.map((n) => n.title)).toEqual(['barrier']);
+  });
+
+  it('keeps unread counts and read state in step across instances', async () => {
+    const [tabA, tabB] = [await connect(a, 'fan-read'), await connect(b, 'fan-read')];
+    const [x, y] = await b.service.notify('fan-read', { type: 't', title: 'x' }).then(async (r1) => [
+      r1[0],
+      (await b.service.notify('fan-read', { type: 't', title: 'y' }))[0],
+    ]);
+    await tabA.waitFor('notifications:unread', (p) => p.count === 2);
+    const mb = tabB.mark();
+    expect(await tabA.request('notifications:read', { ids: [x.id] })).toEqual({ unread: 1 });
+    expect(await tabB.waitFor('notifications:read', () => true, { from: mb })).toEqual({ ids: [x.id] });
+    await tabB.waitFor('notifications:unread', (p) => p.count === 1, { from: mb });
+    const ma = tabA.mark();
+    expect(await tabB.request('notifications:read-all', {})).toEqual({ unread: 0 });
+    expect(await tabA.waitFor('notifications:read', () => true, { from: ma })).toEqual({ all: true });
+    await tabA.waitFor('notifications:unread', (p) => p.count === 0, { from: ma });
+    expect(y.readAt).toBeNull();
+  });
+
+  it('reaches every instance with broadcasts and topics, subscriptions included', async () => {
+    const [onA, onB] = [await connect(a, 'fan-bc-1'), await connect(b, 'fan-bc-2')];
+    await a.service.broadcast({ type: 'announcement', title: 'to all' });
+    await onB.waitForTitle('to all');
+    await onA.waitForTitle('to all');
+    await onB.waitFor('notifications:unread', (p) => p.count >= 1);
+
+    // A subscription made on A joins the user's tab on B at once.
+    const [tabA, tabB] = [await connect(a, 'fan-topic'), await connect(b, 'fan-topic')];
+    expect(await tabA.request('topics:subscribe', { topic: 'builds' })).toEqual({ ok: true });
+    const mb = tabB.mark();
+    await a.service.publish('builds', { type: 'publish', title: 'build 1 green' });
+    await tabB.waitForTitle('build 1 green', mb);
+    await tabB.waitFor('notifications:unread', () => true, { from: mb });
+    await b.service.unsubscribe('fan-topic', 'builds');
+    await a.service.publish('builds', { type: 'publish', title: 'build 2 green' });
+    await a.service.notify('fan-topic', { type: 't', title: 'barrier' });
+    await tabA.waitForTitle('barrier');
+    await tabB.waitForTitle('barrier');
+    expect(tabB.notifications.map((n) => n.title)).not.toContain('build 2 green');
+    expect(tabA.notifications.map((n) => n.title)).not.toContain('build 2 green');
+  });
+
+  it('answers isOnline and disconnects a user across instances', async () => {
+    expect(await a.service.isOnline('fan-presence')).toBe(false);
+    const onB = await connect(b, 'fan-presence');
+    expect(await a.service.isOnline('fan-presence')).toBe(true);
+    expect(await worker.service.isOnline('fan-presence')).toBe(true);
+    await a.service.disconnectUser('fan-presence');
+    await onB.waitFor('disconnect');
+    await until('user offline everywhere', async () => !(await a.service.isOnline('fan-presence')));
+
+    const again = await connect(b, 'fan-presence');
+    await worker.service.disconnectUser('fan-presence');
+    await again.waitFor('disconnect');
+  });
+
+  it('lets a producer-only process notify, broadcast and publish through the gateway instances', async () => {
+    const [onA, onB] = [await connect(a, 'fan-work'), await connect(b, 'fan-work')];
+    await b.service.subscribe('fan-work', 'jobs');
+    const [stored] = await worker.service.notify('fan-work', { type: 'reminder', title: 'from the worker' });
+    expect(stored.title).toBe('from the worker');
+    await onA.waitForTitle('from the worker');
+    await onB.waitForTitle('from the worker');
+    await onB.waitFor('notifications:unread', (p) => p.count >= 1);
+    await worker.service.broadcast({ type: 'system', title: 'worker broadcast' });
+    await worker.service.publish('jobs', { type: 'publish', title: 'job done' });
+    await onA.waitForTitle('worker broadcast');
+    await onA.waitForTitle('job done');
+    await onB.waitForTitle('job done');
+  });
+
+  it("duplicates a host's own Redis client and leaves it open on shutdown", async () => {
+    const own = createClient({ url: redis.url });
+    await own.connect();
+    const c = await startApp(db.url, { redis: { client: own, adapter } });
+    try {
+      await until('instance connected to Redis', () => c.app.get(RedisFanout).up);
+      const onC = await connect(c, 'fan-own');
+      await a.service.notify('fan-own', { type: 't', title: 'to the third instance' });
+      await onC.waitForTitle('to the third instance');
+    } finally {
+      await c.close();
+    }
+    expect(await own.ping()).toBe('PONG');
+    own.destroy();
+  });
+});
