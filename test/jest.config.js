@@ -2,6 +2,8 @@
 module.exports = {
   rootDir: '..',
   testEnvironment: 'node',
+  // The packaging test builds the library into dist/; jest must not mistake it for the source.
+  modulePathIgnorePatterns: ['<rootDir>/dist/'],
   testMatch: ['<rootDir>/test/**/*.e2e-spec.ts', '<rootDir>/libs/**/*.spec.ts'],
   moduleFileExtensions: ['ts', 'js', 'json'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/test/tsconfig.json' }] },
