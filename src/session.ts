@@ -1,7 +1,5 @@
-import { parse as parseCookie } from 'cookie';
-import { unsign } from 'cookie-signature';
-import session, { MemoryStore, SessionData } from 'express-session';
-import type { SessionSource } from 'nestjs-inbox';
+import session, { MemoryStore } from 'express-session';
+import { expressSession } from 'nestjs-inbox';
 
 declare module 'express-session' {
   interface SessionData {
@@ -24,14 +22,5 @@ export const sessionMiddleware = session({
   cookie: { httpOnly: true, sameSite: 'lax', maxAge: 7 * 24 * 3600 * 1000 },
 });
 
-/** Who a socket belongs to: the user of the site's own signed session cookie. */
-export const demoSession: SessionSource = async (handshake) => {
-  const raw = parseCookie(handshake.headers.cookie ?? '')[SESSION_COOKIE];
-  if (!raw?.startsWith('s:')) return null;
-  const sid = unsign(raw.slice(2), secret);
-  if (sid === false) return null;
-  const data = await new Promise<SessionData | null | undefined>((resolve, reject) =>
-    sessionStore.get(sid, (err, s) => (err ? reject(err) : resolve(s))),
-  );
-  return data?.userId ? { userId: data.userId } : null;
-};
+/** Who a socket belongs to: the user of the site's own signed session cookie, from its store. */
+export const demoSession = expressSession({ store: sessionStore, secret, name: SESSION_COOKIE, userId: 'userId' });
