@@ -7,6 +7,5 @@ import { sessionMiddleware } from './session';
 export async function createDemoApp(options?: NestApplicationOptions): Promise<INestApplication> {
   const app = await NestFactory.create(AppModule, options);
   app.use(sessionMiddleware);
-  app.enableShutdownHooks();
   return app;
 }

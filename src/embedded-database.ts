@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 
 const DATA_DIR = join(__dirname, '..', '.data', 'postgres');
-const PORT = Number(process.env.EMBEDDED_PG_PORT ?? 54329);
+/** Below Linux's ephemeral range (32768+), so an outgoing connection never holds it. */
+const PORT = Number(process.env.EMBEDDED_PG_PORT ?? 15432);
 
 /**
  * A Postgres of the demo's own, for machines without one: data in `.data/` (git-ignored),
@@ -26,7 +27,9 @@ export async function startEmbeddedPostgres(): Promise<{ url: string; stop: () =
   });
   mkdirSync(join(DATA_DIR, '..'), { recursive: true });
   if (!existsSync(join(DATA_DIR, 'PG_VERSION'))) await pg.initialise();
-  await pg.start();
+  await pg.start().catch(() => {
+    throw new Error(`the embedded Postgres did not start on port ${PORT} (taken? set EMBEDDED_PG_PORT, or DATABASE_URL)`);
+  });
   const url = `postgres://postgres:postgres@127.0.0.1:${PORT}/inbox_demo`;
   const admin = new Client({ connectionString: `postgres://postgres:postgres@127.0.0.1:${PORT}/postgres` });
   await admin.connect();

@@ -15,6 +15,7 @@ async function bootstrap() {
   const port = Number(process.env.PORT ?? 3000);
   await app.listen(port);
   logger.log(`nestjs-inbox demo: open http://localhost:${port}`);
+  // One shutdown path: the app (sockets, pools), then the database it used.
   const stop = async () => {
     await app.close();
     await embedded?.stop();
@@ -24,4 +25,7 @@ async function bootstrap() {
   process.once('SIGTERM', stop);
 }
 
-void bootstrap();
+bootstrap().catch((err: Error) => {
+  new Logger('demo').error(err.message);
+  process.exit(1);
+});
