@@ -8,6 +8,12 @@ import type { ReadPayload } from '../protocol';
 
 /** Users whose unread count is recomputed per query. */
 const RECOUNT_CHUNK = 1000;
+/**
+ * How long stale unread counts wait to be recomputed together. Every recount is a query and
+ * one more frame per user; under load the badge lags by at most this much, and a user who gets
+ * ten notifications meanwhile gets one count, not ten (bench: throughput, CPU per notification).
+ */
+const RECOUNT_DELAY_MS = 100;
 
 /**
  * Emits committed notifications and state changes to the sockets of the users concerned,
@@ -62,7 +68,7 @@ export class NotificationDispatcher {
     for (const id of userIds) this.stale.add(id);
     if (this.recountScheduled || this.stale.size === 0) return;
     this.recountScheduled = true;
-    setImmediate(() => void this.recount());
+    setTimeout(() => void this.recount(), RECOUNT_DELAY_MS).unref();
   }
 
   async joinTopic(userId: string, topic: string): Promise<void> {
