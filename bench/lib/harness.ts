@@ -24,7 +24,7 @@ export const FULL: Sizes = {
   throughputCount: 30_000,
   throughputConcurrency: 50,
   fleetClients: 5000,
-  broadcastRepeats: 5,
+  broadcastRepeats: 9,
   catchUpCount: 1000,
   catchUpRepeats: 10,
   workers: 2,
