@@ -120,3 +120,46 @@ export class Clients {
 }
 
 export const users = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+
+/** A target's servers (one, or two through Redis) with its own client workers and users. */
+export interface Side {
+  target: Target;
+  servers: Server[];
+  clients: Clients;
+  users: string[];
+}
+
+/**
+ * Starts the library and the bare side together, each with `n` connected users, so that a
+ * scenario can alternate rounds between them: a busy moment of the machine (other processes,
+ * a Postgres checkpoint) then falls on both sides, not on whichever ran second.
+ */
+export async function startSides(env: Env, prefix: string, n: number, instances: 1 | 2 = 1): Promise<Side[]> {
+  const sides: Side[] = [];
+  try {
+    for (const target of ['library', 'bare'] as Target[]) {
+      const servers: Server[] = [];
+      sides.push({ target, servers, clients: Clients.start(env), users: users(`${prefix}-`, n) });
+      for (let i = 0; i < instances; i++) servers.push(await startServer(env, target, { redis: instances === 2 }));
+      const side = sides[sides.length - 1];
+      await side.clients.connect(
+        servers.map((s) => s.url),
+        side.users,
+      );
+    }
+    return sides;
+  } catch (err) {
+    await stopSides(sides);
+    throw err;
+  }
+}
+
+export async function stopSides(sides: Side[]): Promise<void> {
+  for (const side of sides) {
+    await side.clients.stop();
+    await Promise.all(side.servers.map((s) => s.child.stop()));
+  }
+}
+
+/** Rounds alternate the order of the sides: library first, then bare first, and so on. */
+export const inTurn = <T>(round: number, sides: T[]): T[] => (round % 2 ? [...sides].reverse() : sides);

@@ -7,43 +7,61 @@ import { median } from '../lib/stats';
  * 5. Memory and 3. broadcast share one fleet of `fleetClients` idle authenticated connections
  * per target: the server's RSS and heap (after a full GC) before and after they connect, then
  * the time from `broadcast` (library: stored, then emitted) or `io.emit` (bare) until every
- * client has it.
+ * client has it. Both fleets stay up and the broadcasts alternate between them, so a busy
+ * moment of the machine does not fall on one side only.
  */
-async function fleet(env: Env, target: Target) {
-  const { fleetClients, broadcastRepeats } = env.sizes;
+async function connectFleet(env: Env, target: Target) {
+  const { fleetClients } = env.sizes;
   const server = await startServer(env, target);
   const clients = Clients.start(env);
+  const before = await server.child.call('memory');
+  const t = Date.now();
+  await clients.connect([server.url], users('fleet-', fleetClients));
+  env.log(`  ${target}: ${fleetClients} clients connected in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  await sleep(500);
+  const after = await server.child.call('memory');
+  const perConn = {
+    rss: (after.rss - before.rss) / fleetClients,
+    heap: (after.heapUsed - before.heapUsed) / fleetClients,
+  };
+  return { target, server, clients, perConn, times: [] as number[] };
+}
+
+async function broadcastOnce(env: Env, f: Awaited<ReturnType<typeof connectFleet>>): Promise<void> {
+  const { fleetClients } = env.sizes;
+  await f.clients.reset();
+  const { t0 } = await f.server.child.call('broadcast');
+  const { received, lastAt } = await f.clients.collect(fleetClients, 30_000);
+  if (received < fleetClients) throw new Error(`${f.target}: broadcast reached ${received} of ${fleetClients}`);
+  f.times.push(lastAt - t0);
+  await sleep(300); // let the library's unread recount after a broadcast settle
+}
+
+async function fleets(env: Env) {
+  const lib = await connectFleet(env, 'library');
   try {
-    const before = await server.child.call('memory');
-    const t = Date.now();
-    await clients.connect([server.url], users('fleet-', fleetClients));
-    env.log(`  ${target}: ${fleetClients} clients connected in ${((Date.now() - t) / 1000).toFixed(1)} s`);
-    await sleep(500);
-    const after = await server.child.call('memory');
-    const perConn = {
-      rss: (after.rss - before.rss) / fleetClients,
-      heap: (after.heapUsed - before.heapUsed) / fleetClients,
-    };
-    const times: number[] = [];
-    for (let i = 0; i < broadcastRepeats; i++) {
-      await clients.reset();
-      const { t0 } = await server.child.call('broadcast');
-      const { received, lastAt } = await clients.collect(fleetClients, 30_000);
-      if (received < fleetClients) throw new Error(`${target}: broadcast reached ${received} of ${fleetClients}`);
-      times.push(lastAt - t0);
-      await sleep(300); // let the library's unread recount after a broadcast settle
+    const bare = await connectFleet(env, 'bare');
+    try {
+      for (let i = 0; i < env.sizes.broadcastRepeats; i++) {
+        for (const f of i % 2 ? [bare, lib] : [lib, bare]) await broadcastOnce(env, f);
+      }
+      for (const f of [lib, bare]) env.log(`  ${f.target}: broadcast to all in ${f.times.map((x) => x.toFixed(0)).join(', ')} ms`);
+      return {
+        lib: { perConn: lib.perConn, broadcast: median(lib.times) },
+        bare: { perConn: bare.perConn, broadcast: median(bare.times) },
+      };
+    } finally {
+      await bare.clients.stop();
+      await bare.server.child.stop();
     }
-    env.log(`  ${target}: broadcast to all in ${times.map((x) => x.toFixed(0)).join(', ')} ms`);
-    return { perConn, broadcast: median(times) };
   } finally {
-    await clients.stop();
-    await server.child.stop();
+    await lib.clients.stop();
+    await lib.server.child.stop();
   }
 }
 
 export async function memoryAndBroadcast(env: Env): Promise<ScenarioResult> {
-  const lib = await fleet(env, 'library');
-  const bare = await fleet(env, 'bare');
+  const { lib, bare } = await fleets(env);
   const n = env.sizes.fleetClients;
   const kib = (x: number) => x / 1024;
   return {

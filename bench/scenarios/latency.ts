@@ -1,4 +1,4 @@
-import { Clients, Env, startServer, Target, users } from '../lib/harness';
+import { Env, inTurn, startSides, stopSides, Target } from '../lib/harness';
 import { Row, ScenarioResult } from '../lib/result';
 import { summarize } from '../lib/stats';
 
@@ -6,32 +6,34 @@ import { summarize } from '../lib/stats';
  * 1. Latency, one instance: `notify` (stored, committed, emitted) to receipt in a client, with
  * `latencyClients` connected, at a steady rate; baseline: bare Socket.IO emitting the same
  * payload to the same user rooms. 6. The same through Redis with two instances: clients split
- * between A and B, all sends from A, so half the deliveries cross Redis.
+ * between A and B, all sends from A, so half the deliveries cross Redis. Both sides are up
+ * together and take turns, `ROUNDS` rounds each.
  */
-export async function measureLatency(
-  env: Env,
-  target: Target,
-  instances: 1 | 2,
-): Promise<{ latencies: number[]; redisAdapter: string }> {
+const ROUNDS = 4;
+
+export async function measureLatency(env: Env, instances: 1 | 2) {
   const { latencyClients, latencyCount, latencyRate } = env.sizes;
-  const redis = instances === 2;
-  const servers = await Promise.all(Array.from({ length: instances }, () => startServer(env, target, { redis })));
-  const clients = Clients.start(env);
+  const sides = await startSides(env, `lat${instances}`, latencyClients, instances);
   try {
-    const who = users(`lat${instances}-`, latencyClients);
-    await clients.connect(
-      servers.map((s) => s.url),
-      who,
+    const redisAdapter = sides[0].servers[0].redisAdapter;
+    env.log(
+      `  ${latencyClients} clients per side${instances === 2 ? ` on 2 instances (library's redis adapter: ${redisAdapter})` : ''}; ` +
+        `${ROUNDS} rounds of ${Math.ceil(latencyCount / ROUNDS)} at ${latencyRate}/s per side`,
     );
-    env.log(`  ${target}${redis ? ` ×2 (redis: ${servers[0].redisAdapter})` : ''}: ${latencyClients} clients connected, sending ${latencyCount} at ${latencyRate}/s`);
-    await clients.reset();
-    await servers[0].child.call('latency', { users: who, count: latencyCount, rate: latencyRate });
-    const { received, latencies } = await clients.collect(latencyCount, 30_000);
-    if (received < latencyCount) throw new Error(`${target}: ${received} of ${latencyCount} notifications arrived`);
-    return { latencies, redisAdapter: servers[0].redisAdapter };
+    const latencies: Record<Target, number[]> = { library: [], bare: [] };
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const side of inTurn(round, sides)) {
+        const count = Math.ceil(latencyCount / ROUNDS);
+        await side.clients.reset();
+        await side.servers[0].child.call('latency', { users: side.users, count, rate: latencyRate });
+        const got = await side.clients.collect(count, 30_000);
+        if (got.received < count) throw new Error(`${side.target}: ${got.received} of ${count} notifications arrived`);
+        latencies[side.target].push(...got.latencies);
+      }
+    }
+    return { latencies, redisAdapter };
   } finally {
-    await clients.stop();
-    await Promise.all(servers.map((s) => s.child.stop()));
+    await stopSides(sides);
   }
 }
 
@@ -58,8 +60,9 @@ export function latencyRows(scenario: string, lib: number[], bare: number[], bas
 }
 
 export async function latencyOneInstance(env: Env): Promise<ScenarioResult> {
-  const { latencies: lib } = await measureLatency(env, 'library', 1);
-  const { latencies: bare } = await measureLatency(env, 'bare', 1);
+  const {
+    latencies: { library: lib, bare },
+  } = await measureLatency(env, 1);
   return {
     rows: latencyRows(`1. Latency, ${env.sizes.latencyClients} clients`, lib, bare, 'bare Socket.IO room emit'),
     samples: { 'library, 1 instance': lib, 'bare Socket.IO, 1 instance': bare },
@@ -67,8 +70,10 @@ export async function latencyOneInstance(env: Env): Promise<ScenarioResult> {
 }
 
 export async function latencyTwoInstances(env: Env): Promise<ScenarioResult> {
-  const { latencies: lib, redisAdapter } = await measureLatency(env, 'library', 2);
-  const { latencies: bare } = await measureLatency(env, 'bare', 2);
+  const {
+    latencies: { library: lib, bare },
+    redisAdapter,
+  } = await measureLatency(env, 2);
   return {
     notes: [
       redisAdapter === 'library'

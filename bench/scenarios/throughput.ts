@@ -1,6 +1,6 @@
 import { Pool } from 'pg';
 import { now } from '../lib/clock';
-import { Clients, Env, startServer, Target, users } from '../lib/harness';
+import { Env, inTurn, startSides, stopSides, Target } from '../lib/harness';
 import { ScenarioResult } from '../lib/result';
 
 /**
@@ -9,27 +9,37 @@ import { ScenarioResult } from '../lib/result';
  * second (same callers, one emit per event-loop turn each) and multi-row INSERTs into a plain
  * table shaped like ours (rows per second: what Postgres alone takes).
  */
-async function deliveredPerSecond(env: Env, target: Target): Promise<{ rate: number; cpuUs: number }> {
+const ROUNDS = 3;
+
+/** Both sides up together, taking turns; rates over the sum of their rounds. */
+async function deliveredPerSecond(env: Env): Promise<Record<Target, { rate: number; cpuUs: number }>> {
   const { latencyClients, throughputCount, throughputConcurrency } = env.sizes;
-  const server = await startServer(env, target);
-  const clients = Clients.start(env);
+  const sides = await startSides(env, 'tp', latencyClients);
   try {
-    const who = users('tp-', latencyClients);
-    await clients.connect([server.url], who);
-    await clients.reset();
-    env.log(`  ${target}: ${throughputCount} from ${throughputConcurrency} concurrent callers`);
-    const { start, end, cpuMs } = await server.child.call('throughput', {
-      users: who,
-      count: throughputCount,
-      concurrency: throughputConcurrency,
-    });
-    const { received, lastAt } = await clients.collect(throughputCount, 60_000);
-    if (received < throughputCount) throw new Error(`${target}: ${received} of ${throughputCount} arrived`);
-    // The server's CPU until the last send resolved; a little delivery may still follow.
-    return { rate: throughputCount / ((Math.max(end, lastAt) - start) / 1000), cpuUs: (cpuMs * 1000) / throughputCount };
+    const count = Math.ceil(throughputCount / ROUNDS);
+    env.log(`  ${ROUNDS} rounds of ${count} from ${throughputConcurrency} concurrent callers per side`);
+    const total = { library: { ms: 0, cpuMs: 0, n: 0 }, bare: { ms: 0, cpuMs: 0, n: 0 } };
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const side of inTurn(round, sides)) {
+        await side.clients.reset();
+        const { start, end, cpuMs } = await side.servers[0].child.call('throughput', {
+          users: side.users,
+          count,
+          concurrency: throughputConcurrency,
+        });
+        const { received, lastAt } = await side.clients.collect(count, 60_000);
+        if (received < count) throw new Error(`${side.target}: ${received} of ${count} arrived`);
+        const t = total[side.target];
+        t.ms += Math.max(end, lastAt) - start;
+        // The server's CPU until the last send resolved; a little delivery may still follow.
+        t.cpuMs += cpuMs;
+        t.n += count;
+      }
+    }
+    const result = (t: typeof total.library) => ({ rate: t.n / (t.ms / 1000), cpuUs: (t.cpuMs * 1000) / t.n });
+    return { library: result(total.library), bare: result(total.bare) };
   } finally {
-    await clients.stop();
-    await server.child.stop();
+    await stopSides(sides);
   }
 }
 
@@ -62,8 +72,7 @@ async function insertRowsPerSecond(env: Env): Promise<number> {
 }
 
 export async function throughput(env: Env): Promise<ScenarioResult> {
-  const lib = await deliveredPerSecond(env, 'library');
-  const bare = await deliveredPerSecond(env, 'bare');
+  const { library: lib, bare } = await deliveredPerSecond(env);
   env.log('  plain multi-row INSERT');
   const inserts = await insertRowsPerSecond(env);
   const scenario = `2. Throughput, ${env.sizes.throughputConcurrency} callers`;
