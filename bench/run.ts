@@ -3,6 +3,7 @@
  * the results elsewhere than bench/): every scenario on the library and on its baseline, in
  * one run, then bench/RESULTS.md, bench/results.json and bench/latency.svg.
  */
+import { execSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -90,9 +91,21 @@ const SCENARIOS: [string, (env: Env) => Promise<ScenarioResult>][] = [
   ['6. two instances through Redis', latencyTwoInstances],
 ];
 
+/**
+ * Each server holds up to `fleetClients` sockets (and each worker its share). Node raises its
+ * own soft open-file limit to the hard one at start-up, so the hard limit is what counts.
+ */
+function checkFileLimit(needed: number): void {
+  const hard = execSync('ulimit -Hn', { shell: '/bin/sh', encoding: 'utf8' }).trim();
+  if (hard !== 'unlimited' && Number(hard) < needed) {
+    throw new Error(`the hard open-file limit is ${hard}, this run needs ${needed}: raise \`ulimit -Hn\``);
+  }
+}
+
 async function main() {
   const sizes = quick ? QUICK : FULL;
   log(`${quick ? 'quick' : 'full'} run; results to ${outDir}`);
+  checkFileLimit(sizes.fleetClients + 1000);
   const db = await createDatabase();
   const env: Env = { sizes, databaseUrl: db.url, redisUrl: REDIS_URL, origin: 'http://bench.test', log };
   const rows: Row[] = [];

@@ -1,4 +1,4 @@
-import { ChildProcess, fork } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 
 /**
@@ -95,17 +95,18 @@ const ROOT = join(__dirname, '..', '..');
  * checks here, `tsc` covers those) with `--expose-gc` so memory can be read after a full GC.
  */
 export function spawnChild(name: string, entry: string, env: Record<string, string> = {}): Child {
-  const proc = fork(join(ROOT, 'bench', `${entry}.ts`), [], {
-    cwd: ROOT,
+  const node = [
+    '--expose-gc',
+    '-r',
+    'ts-node/register/transpile-only',
+    '-r',
+    'tsconfig-paths/register',
     // BENCH_NODE_ARGS adds flags to the servers only, e.g. '--cpu-prof --cpu-prof-dir=prof'.
-    execArgv: [
-      '--expose-gc',
-      '-r',
-      'ts-node/register/transpile-only',
-      '-r',
-      'tsconfig-paths/register',
-      ...(entry.startsWith('servers/') ? (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean) : []),
-    ],
+    ...(entry.startsWith('servers/') ? (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean) : []),
+    join(ROOT, 'bench', `${entry}.ts`),
+  ];
+  const proc = spawn(process.execPath, node, {
+    cwd: ROOT,
     env: { ...process.env, TS_NODE_PROJECT: join(ROOT, 'tsconfig.json'), ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

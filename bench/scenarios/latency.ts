@@ -1,4 +1,7 @@
+import { Pool } from 'pg';
+import { now } from '../lib/clock';
 import { Env, inTurn, startSides, stopSides, Target } from '../lib/harness';
+import { paced } from '../servers/load';
 import { Row, ScenarioResult } from '../lib/result';
 import { summarize } from '../lib/stats';
 
@@ -59,12 +62,49 @@ export function latencyRows(scenario: string, lib: number[], bare: number[], bas
   ];
 }
 
+/**
+ * The floor under any persist-first design: one-row INSERTs into a plain table like ours, at
+ * the same rate, each timed from send to commit acknowledged (a round trip and a WAL flush).
+ */
+async function insertLatencies(env: Env): Promise<number[]> {
+  const pool = new Pool({ connectionString: env.databaseUrl, max: 4 });
+  const times: number[] = [];
+  try {
+    await pool.query('SELECT 1');
+    const { latencyCount, latencyRate } = env.sizes;
+    await paced(['u'], Math.ceil(latencyCount / 2), latencyRate, async (user, seq) => {
+      const t0 = now();
+      await pool.query(
+        `INSERT INTO bench_plain_notification (user_id, type, title, data, tx_id, tx_horizon)
+         VALUES ($1, 'comment', 'New comment on your post', $2, 0, 0)`,
+        [`${user}${seq}`, { seq }],
+      );
+      times.push(now() - t0);
+    });
+    return times;
+  } finally {
+    await pool.end();
+  }
+}
+
 export async function latencyOneInstance(env: Env): Promise<ScenarioResult> {
   const {
     latencies: { library: lib, bare },
   } = await measureLatency(env, 1);
+  env.log('  plain one-row INSERT round trips at the same rate');
+  const inserts = summarize(await insertLatencies(env));
+  const scenario = `1. Latency, ${env.sizes.latencyClients} clients`;
+  const floor = (metric: 'p50' | 'p99'): Row => ({
+    scenario,
+    metric: `${metric} latency`,
+    unit: 'ms',
+    library: summarize(lib)[metric],
+    baseline: inserts[metric],
+    baselineName: 'one-row INSERT + commit round trip (no delivery)',
+    better: 'lower',
+  });
   return {
-    rows: latencyRows(`1. Latency, ${env.sizes.latencyClients} clients`, lib, bare, 'bare Socket.IO room emit'),
+    rows: [...latencyRows(scenario, lib, bare, 'bare Socket.IO room emit'), floor('p50'), floor('p99')],
     samples: { 'library, 1 instance': lib, 'bare Socket.IO, 1 instance': bare },
   };
 }
