@@ -8,7 +8,8 @@ export interface Row {
   baselineName: string;
   /** Lower is better (times, memory) or higher is better (rates). */
   better: 'lower' | 'higher';
-  target?: { text: string; met: boolean };
+  /** `limit` is the value the library had to reach (a maximum, or a minimum for rates). */
+  target?: { text: string; met: boolean; limit: number };
 }
 
 export interface ScenarioResult {

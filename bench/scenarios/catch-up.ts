@@ -43,7 +43,7 @@ export async function catchUpScenario(env: Env): Promise<ScenarioResult> {
         baselineName: 'bare Socket.IO + SELECT from a plain table',
         better: 'lower',
         // The 150 ms target is for 1,000; quick mode's smaller catch-up is held to it too.
-        target: { text: '≤ 150 ms', met: lib <= 150 },
+        target: { text: '≤ 150 ms', met: lib <= 150, limit: 150 },
       },
     ],
   };
