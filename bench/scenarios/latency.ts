@@ -14,17 +14,21 @@ import { summarize } from '../lib/stats';
  */
 const ROUNDS = 4;
 
-export async function measureLatency(env: Env, instances: 1 | 2) {
+export async function measureLatency(env: Env, instances: 1 | 2, floor?: (count: number) => Promise<number[]>) {
   const { latencyClients, latencyCount, latencyRate } = env.sizes;
   const sides = await startSides(env, `lat${instances}`, latencyClients, instances);
   try {
     const redisAdapter = sides[0].servers[0].redisAdapter;
     env.log(
       `  ${latencyClients} clients per side${instances === 2 ? ` on 2 instances (library's redis adapter: ${redisAdapter})` : ''}; ` +
-        `${ROUNDS} rounds of ${Math.ceil(latencyCount / ROUNDS)} at ${latencyRate}/s per side`,
+        `${ROUNDS} rounds of ${Math.ceil(latencyCount / ROUNDS)} at ${latencyRate}/s per side` +
+        (floor ? ', and of plain one-row INSERTs at the same rate' : ''),
     );
     const latencies: Record<Target, number[]> = { library: [], bare: [] };
+    const floorSamples: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
+      // The floor takes its turn in every round too, under the same conditions.
+      if (floor) floorSamples.push(...(await floor(Math.ceil(latencyCount / ROUNDS / 2))));
       for (const side of inTurn(round, sides)) {
         const count = Math.ceil(latencyCount / ROUNDS);
         await side.clients.reset();
@@ -34,7 +38,7 @@ export async function measureLatency(env: Env, instances: 1 | 2) {
         latencies[side.target].push(...got.latencies);
       }
     }
-    return { latencies, redisAdapter };
+    return { latencies, floorSamples, redisAdapter };
   } finally {
     await stopSides(sides);
   }
@@ -66,13 +70,12 @@ export function latencyRows(scenario: string, lib: number[], bare: number[], bas
  * The floor under any persist-first design: one-row INSERTs into a plain table like ours, at
  * the same rate, each timed from send to commit acknowledged (a round trip and a WAL flush).
  */
-async function insertLatencies(env: Env): Promise<number[]> {
+async function insertLatencies(env: Env, count: number): Promise<number[]> {
   const pool = new Pool({ connectionString: env.databaseUrl, max: 4 });
   const times: number[] = [];
   try {
     await pool.query('SELECT 1');
-    const { latencyCount, latencyRate } = env.sizes;
-    await paced(['u'], Math.ceil(latencyCount / 2), latencyRate, async (user, seq) => {
+    await paced(['u'], count, env.sizes.latencyRate, async (user, seq) => {
       const t0 = now();
       await pool.query(
         `INSERT INTO bench_plain_notification (user_id, type, title, data, tx_id, tx_horizon)
@@ -90,9 +93,9 @@ async function insertLatencies(env: Env): Promise<number[]> {
 export async function latencyOneInstance(env: Env): Promise<ScenarioResult> {
   const {
     latencies: { library: lib, bare },
-  } = await measureLatency(env, 1);
-  env.log('  plain one-row INSERT round trips at the same rate');
-  const inserts = summarize(await insertLatencies(env));
+    floorSamples,
+  } = await measureLatency(env, 1, (count) => insertLatencies(env, count));
+  const inserts = summarize(floorSamples);
   const scenario = `1. Latency, ${env.sizes.latencyClients} clients`;
   const floor = (metric: 'p50' | 'p99'): Row => ({
     scenario,
