@@ -152,7 +152,7 @@ export class NotificationService {
     if (list.length > this.options.maxRecipients) {
       throw new InvalidInputError(`notify: ${list.length} recipients, at most ${this.options.maxRecipients} per call`);
     }
-    return [...new Set(schema.parse(schema.userId.array(), list, 'notify: recipients'))];
+    return [...new Set(schema.parse(schema.userIds, list, 'notify: recipients'))];
   }
 
   private user(userId: string): string {

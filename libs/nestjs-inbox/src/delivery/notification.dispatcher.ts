@@ -10,6 +10,12 @@ import { RedisFanout } from './redis-fanout';
 
 /** Users whose unread count is recomputed per query. */
 const RECOUNT_CHUNK = 1000;
+/**
+ * How long stale unread counts wait to be recomputed together. Every recount is a query and
+ * one more frame per user; under load the badge lags by at most this much, and a user who gets
+ * ten notifications meanwhile gets one count, not ten (bench: throughput, CPU per notification).
+ */
+const RECOUNT_DELAY_MS = 100;
 /** Disconnects kept while Redis is away, to send to the other instances when it returns. */
 const MAX_DEFERRED_DISCONNECTS = 10_000;
 /** How long after Redis returns they are sent again to instances that reconnect later. */
@@ -117,7 +123,7 @@ export class NotificationDispatcher {
     for (const id of userIds) this.stale.add(id);
     if (this.recountScheduled || this.stale.size === 0) return;
     this.recountScheduled = true;
-    setImmediate(() => void this.recount());
+    setTimeout(() => void this.recount(), RECOUNT_DELAY_MS).unref();
   }
 
   joinTopic(userId: string, topic: string): Promise<void> {

@@ -1,12 +1,5 @@
 import { Inject, Logger, OnModuleDestroy } from '@nestjs/common';
-import {
-  ConnectedSocket,
-  MessageBody,
-  OnGatewayConnection,
-  OnGatewayInit,
-  SubscribeMessage,
-  WebSocketGateway,
-} from '@nestjs/websockets';
+import { OnGatewayConnection, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
 import { GATEWAY_OPTIONS } from '@nestjs/websockets/constants';
 import type { Namespace, Socket } from 'socket.io';
 import { NotificationService } from '../notification.service';
@@ -23,6 +16,7 @@ import * as schema from '../validation/schemas';
 import { NotificationDispatcher } from './notification.dispatcher';
 
 type InboxSocket = Socket & { data: InboxSocketData };
+type Listener = (this: InboxSocket, ...args: unknown[]) => void;
 
 /**
  * The `/notifications` namespace. Authentication happens in the handshake middleware; every
@@ -32,6 +26,29 @@ type InboxSocket = Socket & { data: InboxSocketData };
 export class NotificationsGateway implements OnGatewayInit, OnGatewayConnection, OnModuleDestroy {
   private readonly logger = new Logger('NotificationsModule');
   private stopSecurity?: () => void;
+
+  /**
+   * The client events, bound by the gateway itself rather than with `@SubscribeMessage`: Nest
+   * builds an RxJS pipeline per handler per socket, which tripled the heap of an idle
+   * connection (bench scenario 5: ~35 KiB against ~11 KiB for bare Socket.IO). These
+   * listeners are made once and shared by every socket (EventEmitter passes the socket as
+   * `this`), so a connection costs no closure. The last argument, when a function, is the ack.
+   */
+  private readonly listeners: [string, Listener][] = (
+    [
+      [ClientEvent.List, (socket, body) => this.list(socket, body)],
+      [ClientEvent.Read, (socket, body) => this.read(socket, body)],
+      [ClientEvent.ReadAll, (socket, body) => this.readAll(socket, body)],
+      [ClientEvent.Subscribe, (socket, body) => this.subscribe(socket, body)],
+      [ClientEvent.Unsubscribe, (socket, body) => this.unsubscribe(socket, body)],
+    ] as [string, (socket: InboxSocket, body: unknown) => Promise<unknown>][]
+  ).map(([event, handle]) => [
+    event,
+    function (this: InboxSocket, ...args: unknown[]) {
+      const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as (r: unknown) => void) : undefined;
+      void handle(this, args[0]).then((response) => ack?.(response));
+    },
+  ]);
 
   constructor(
     @Inject(NOTIFICATIONS_OPTIONS) private readonly options: ResolvedNotificationsOptions,
@@ -56,6 +73,7 @@ export class NotificationsGateway implements OnGatewayInit, OnGatewayConnection,
 
   /** Joins the user's rooms first, so nothing committed during the catch-up is missed. */
   async handleConnection(socket: InboxSocket): Promise<void> {
+    for (const [event, listener] of this.listeners) socket.on(event, listener);
     const { userId, cursor } = socket.data;
     try {
       const topics = await this.store.topicsOf(userId);
@@ -73,13 +91,11 @@ export class NotificationsGateway implements OnGatewayInit, OnGatewayConnection,
     }
   }
 
-  @SubscribeMessage(ClientEvent.List)
-  list(@ConnectedSocket() socket: InboxSocket, @MessageBody() body: unknown) {
+  list(socket: InboxSocket, body: unknown) {
     return this.answer(() => this.service.list(socket.data.userId, this.payload(body) as never));
   }
 
-  @SubscribeMessage(ClientEvent.Read)
-  read(@ConnectedSocket() socket: InboxSocket, @MessageBody() body: unknown) {
+  read(socket: InboxSocket, body: unknown) {
     return this.answer(async () => {
       const { ids } = schema.parse(schema.markReadPayload, this.payload(body), ClientEvent.Read);
       const { unread } = await this.service.markRead(socket.data.userId, ids);
@@ -87,16 +103,14 @@ export class NotificationsGateway implements OnGatewayInit, OnGatewayConnection,
     });
   }
 
-  @SubscribeMessage(ClientEvent.ReadAll)
-  readAll(@ConnectedSocket() socket: InboxSocket, @MessageBody() body: unknown) {
+  readAll(socket: InboxSocket, body: unknown) {
     return this.answer(() => {
       schema.parse(schema.emptyPayload, this.payload(body), ClientEvent.ReadAll);
       return this.service.markAllRead(socket.data.userId);
     });
   }
 
-  @SubscribeMessage(ClientEvent.Subscribe)
-  subscribe(@ConnectedSocket() socket: InboxSocket, @MessageBody() body: unknown) {
+  subscribe(socket: InboxSocket, body: unknown) {
     return this.answer(async () => {
       const { topic } = schema.parse(schema.topicPayload, this.payload(body), ClientEvent.Subscribe);
       if (!(await this.options.canSubscribe(socket.data.userId, topic))) {
@@ -107,8 +121,7 @@ export class NotificationsGateway implements OnGatewayInit, OnGatewayConnection,
     });
   }
 
-  @SubscribeMessage(ClientEvent.Unsubscribe)
-  unsubscribe(@ConnectedSocket() socket: InboxSocket, @MessageBody() body: unknown) {
+  unsubscribe(socket: InboxSocket, body: unknown) {
     return this.answer(async () => {
       const { topic } = schema.parse(schema.topicPayload, this.payload(body), ClientEvent.Unsubscribe);
       await this.service.unsubscribe(socket.data.userId, topic);
@@ -116,7 +129,7 @@ export class NotificationsGateway implements OnGatewayInit, OnGatewayConnection,
     });
   }
 
-  /** An event sent with an ack but no payload reaches Nest as `[]`. */
+  /** An event sent with an ack but no payload has no body (and reached Nest as `[]`). */
   private payload(body: unknown): unknown {
     return body === undefined || (Array.isArray(body) && body.length === 0) ? {} : body;
   }

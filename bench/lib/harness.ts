@@ -1,0 +1,165 @@
+import { sleep } from './clock';
+import { Child, spawnChild } from './ipc';
+
+/** The sizes of one run: full (the published numbers) or quick (CI: does it still work?). */
+export interface Sizes {
+  quick: boolean;
+  latencyClients: number;
+  latencyCount: number;
+  latencyRate: number;
+  throughputCount: number;
+  throughputConcurrency: number;
+  fleetClients: number;
+  broadcastRepeats: number;
+  catchUpCount: number;
+  catchUpRepeats: number;
+  workers: number;
+}
+
+export const FULL: Sizes = {
+  quick: false,
+  latencyClients: 1000,
+  latencyCount: 2500,
+  latencyRate: 500,
+  throughputCount: 30_000,
+  throughputConcurrency: 50,
+  fleetClients: 5000,
+  broadcastRepeats: 9,
+  catchUpCount: 1000,
+  catchUpRepeats: 10,
+  workers: 2,
+};
+
+export const QUICK: Sizes = {
+  quick: true,
+  latencyClients: 100,
+  latencyCount: 200,
+  latencyRate: 200,
+  throughputCount: 500,
+  throughputConcurrency: 20,
+  fleetClients: 200,
+  broadcastRepeats: 2,
+  catchUpCount: 100,
+  catchUpRepeats: 3,
+  workers: 2,
+};
+
+/** Everything a scenario needs to start processes against this run's database and Redis. */
+export interface Env {
+  sizes: Sizes;
+  databaseUrl: string;
+  redisUrl: string;
+  origin: string;
+  log: (msg: string) => void;
+}
+
+export type Target = 'library' | 'bare';
+
+export interface Server {
+  child: Child;
+  url: string;
+  redisAdapter: string;
+}
+
+/** Starts the server under test (library host app or bare Socket.IO) in its own process. */
+export async function startServer(env: Env, target: Target, { redis = false } = {}): Promise<Server> {
+  const child = spawnChild(`${target}-server`, `servers/${target}-server`, {
+    DATABASE_URL: env.databaseUrl,
+    ORIGIN: env.origin,
+    ...(redis ? { REDIS_URL: env.redisUrl } : {}),
+  });
+  const { url, redisAdapter } = await child.call('info', {}, 60_000);
+  return { child, url, redisAdapter };
+}
+
+/** Client worker processes, each holding its share of the connections. */
+export class Clients {
+  private constructor(readonly workers: Child[]) {}
+
+  static start(env: Env, count = env.sizes.workers): Clients {
+    return new Clients(
+      Array.from({ length: count }, (_, i) => spawnChild(`clients-${i}`, 'workers/client-worker', { ORIGIN: env.origin })),
+    );
+  }
+
+  /** Connects `users` (split evenly across workers), worker i to `urls[i % urls.length]`. */
+  async connect(urls: string[], users: string[]): Promise<void> {
+    const share = Math.ceil(users.length / this.workers.length);
+    await Promise.all(
+      this.workers.map((w, i) =>
+        w.call('connect', { url: urls[i % urls.length], users: users.slice(i * share, (i + 1) * share) }, 300_000),
+      ),
+    );
+  }
+
+  async reset(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.call('reset')));
+  }
+
+  /** Waits until `total` notifications arrived across workers; returns every worker's record. */
+  async collect(total: number, timeoutMs = 60_000) {
+    const deadline = Date.now() + timeoutMs;
+    let stats: { received: number; lastAt: number; latencies: number[] }[] = [];
+    for (;;) {
+      stats = await Promise.all(this.workers.map((w) => w.call('stats')));
+      const received = stats.reduce((s, x) => s + x.received, 0);
+      if (received >= total || Date.now() > deadline) {
+        return {
+          received,
+          lastAt: Math.max(...stats.map((s) => s.lastAt)),
+          latencies: stats.flatMap((s) => s.latencies),
+        };
+      }
+      await sleep(50);
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.stop()));
+  }
+}
+
+export const users = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+
+/** A target's servers (one, or two through Redis) with its own client workers and users. */
+export interface Side {
+  target: Target;
+  servers: Server[];
+  clients: Clients;
+  users: string[];
+}
+
+/**
+ * Starts the library and the bare side together, each with `n` connected users, so that a
+ * scenario can alternate rounds between them: a busy moment of the machine (other processes,
+ * a Postgres checkpoint) then falls on both sides, not on whichever ran second.
+ */
+export async function startSides(env: Env, prefix: string, n: number, instances: 1 | 2 = 1): Promise<Side[]> {
+  const sides: Side[] = [];
+  try {
+    for (const target of ['library', 'bare'] as Target[]) {
+      const servers: Server[] = [];
+      sides.push({ target, servers, clients: Clients.start(env), users: users(`${prefix}-`, n) });
+      for (let i = 0; i < instances; i++) servers.push(await startServer(env, target, { redis: instances === 2 }));
+      const side = sides[sides.length - 1];
+      await side.clients.connect(
+        servers.map((s) => s.url),
+        side.users,
+      );
+    }
+    return sides;
+  } catch (err) {
+    await stopSides(sides);
+    throw err;
+  }
+}
+
+export async function stopSides(sides: Side[]): Promise<void> {
+  for (const side of sides) {
+    await side.clients.stop();
+    await Promise.all(side.servers.map((s) => s.child.stop()));
+  }
+}
+
+/** Rounds alternate the order of the sides: library first, then bare first, and so on. */
+export const inTurn = <T>(round: number, sides: T[]): T[] => (round % 2 ? [...sides].reverse() : sides);

@@ -1,0 +1,146 @@
+/**
+ * `npm run bench` (add `-- --quick` or BENCH_QUICK=1 for the CI sizes; `--out DIR` to write
+ * the results elsewhere than bench/): every scenario on the library and on its baseline, in
+ * one run, then bench/RESULTS.md, bench/results.json and bench/latency.svg.
+ */
+import { execSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { NOTIFICATIONS_MIGRATIONS } from 'nestjs-inbox';
+import { Client } from 'pg';
+import { createClient } from 'redis';
+import { DataSource } from 'typeorm';
+import { cdfSvg } from './lib/chart';
+import { Env, FULL, QUICK } from './lib/harness';
+import { markdown, Machine, ratio } from './lib/report';
+import { Row, ScenarioResult } from './lib/result';
+import { catchUpScenario } from './scenarios/catch-up';
+import { memoryAndBroadcast } from './scenarios/fleet';
+import { latencyOneInstance, latencyTwoInstances } from './scenarios/latency';
+import { throughput } from './scenarios/throughput';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick') || process.env.BENCH_QUICK === '1';
+const outIndex = args.indexOf('--out');
+const outDir = outIndex >= 0 ? resolve(args[outIndex + 1]) : __dirname;
+/** `--only 2,3` runs those scenarios alone (while working on one); results then go nowhere by default. */
+const onlyIndex = args.indexOf('--only');
+const only = onlyIndex >= 0 ? args[onlyIndex + 1].split(',') : null;
+
+const PG_ADMIN_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+const started = Date.now();
+const log = (msg: string) => console.log(`[bench ${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${msg}`);
+
+async function admin<T>(sql: string): Promise<T> {
+  const c = new Client({ connectionString: PG_ADMIN_URL });
+  await c.connect();
+  try {
+    return (await c.query(sql)) as T;
+  } finally {
+    await c.end();
+  }
+}
+
+/** A database of its own (not `inbox_test_*`, which the test suite's setup drops), migrated as a host does. */
+async function createDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `inbox_bench_${randomBytes(4).toString('hex')}`;
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  const ds = new DataSource({ type: 'postgres', url: url.toString(), migrations: [...NOTIFICATIONS_MIGRATIONS] });
+  await ds.initialize();
+  await ds.runMigrations();
+  // The baselines' plain table: our columns and indexes, its own id sequence, no library logic.
+  await ds.query(`CREATE TABLE bench_plain_notification (LIKE inbox_notification INCLUDING ALL)`);
+  await ds.query(`CREATE SEQUENCE bench_plain_notification_id_seq OWNED BY bench_plain_notification.id`);
+  await ds.query(`ALTER TABLE bench_plain_notification ALTER id SET DEFAULT nextval('bench_plain_notification_id_seq')`);
+  await ds.destroy();
+  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).then(() => undefined) };
+}
+
+async function machine(databaseUrl: string): Promise<Machine> {
+  const c = new Client({ connectionString: databaseUrl });
+  await c.connect();
+  const { rows } = await c.query('SHOW server_version');
+  await c.end();
+  const redis = createClient({ url: REDIS_URL });
+  await redis.connect();
+  const info = await redis.info('server');
+  await redis.quit();
+  return {
+    cpu: cpus()[0]?.model.trim() ?? 'unknown CPU',
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.versions.node,
+    postgres: String(rows[0].server_version).split(' ')[0],
+    redis: /redis_version:(\S+)/.exec(info)?.[1] ?? '?',
+    loadAverage: loadavg().map((x) => x.toFixed(2)).join(' '),
+  };
+}
+
+const SCENARIOS: [string, (env: Env) => Promise<ScenarioResult>][] = [
+  ['1. latency, one instance', latencyOneInstance],
+  ['2. throughput', throughput],
+  // Before the broadcasts, which every user (the catch-up's too) would otherwise also catch up.
+  ['4. catch-up', catchUpScenario],
+  ['3. broadcast and 5. memory', memoryAndBroadcast],
+  ['6. two instances through Redis', latencyTwoInstances],
+];
+
+/**
+ * Each server holds up to `fleetClients` sockets (and each worker its share). Node raises its
+ * own soft open-file limit to the hard one at start-up, so the hard limit is what counts.
+ */
+function checkFileLimit(needed: number): void {
+  const hard = execSync('ulimit -Hn', { shell: '/bin/sh', encoding: 'utf8' }).trim();
+  if (hard !== 'unlimited' && Number(hard) < needed) {
+    throw new Error(`the hard open-file limit is ${hard}, this run needs ${needed}: raise \`ulimit -Hn\``);
+  }
+}
+
+async function main() {
+  const sizes = quick ? QUICK : FULL;
+  log(`${quick ? 'quick' : 'full'} run; results to ${outDir}`);
+  checkFileLimit(sizes.fleetClients + 1000);
+  const db = await createDatabase();
+  const env: Env = { sizes, databaseUrl: db.url, redisUrl: REDIS_URL, origin: 'http://bench.test', log };
+  const rows: Row[] = [];
+  const samples: Record<string, number[]> = {};
+  const notes: string[] = [];
+  try {
+    const m = await machine(db.url);
+    for (const [name, run] of SCENARIOS.filter(([n]) => !only || only.some((o) => n.includes(`${o}.`)))) {
+      log(name);
+      const result = await run(env);
+      rows.push(...result.rows);
+      Object.assign(samples, result.samples);
+      notes.push(...(result.notes ?? []));
+      for (const r of result.rows) {
+        log(`  → ${r.metric}: library ${r.library.toFixed(2)} vs ${r.baseline.toFixed(2)} ${r.unit} (${ratio(r).toFixed(2)}×)` +
+          (r.target ? ` target ${r.target.text}: ${r.target.met ? 'met' : 'MISSED'}` : ''));
+      }
+    }
+    rows.sort((a, b) => a.scenario.localeCompare(b.scenario, 'en', { numeric: true }));
+    if (only && outIndex < 0) return;
+    mkdirSync(outDir, { recursive: true });
+    const seconds = (Date.now() - started) / 1000;
+    writeFileSync(join(outDir, 'RESULTS.md'), markdown(rows, m, { quick, date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC', seconds, notes }));
+    writeFileSync(join(outDir, 'latency.svg'), cdfSvg('Latency CDF: nestjs-inbox vs bare Socket.IO', samples));
+    writeFileSync(join(outDir, 'results.json'), JSON.stringify({ quick, machine: m, rows, notes }, null, 2) + '\n');
+    log(`wrote RESULTS.md, results.json and latency.svg in ${Math.round(seconds)} s`);
+  } finally {
+    await db.drop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,111 @@
+import { Pool } from 'pg';
+import { now } from '../lib/clock';
+import { Env, inTurn, startSides, stopSides, Target } from '../lib/harness';
+import { ScenarioResult } from '../lib/result';
+
+/**
+ * 2. Throughput: `throughputCount` notifications from `throughputConcurrency` concurrent callers,
+ * per second until every one is stored and delivered; baselines: bare Socket.IO room emits per
+ * second (same callers, one emit per event-loop turn each) and multi-row INSERTs into a plain
+ * table shaped like ours (rows per second: what Postgres alone takes).
+ */
+const ROUNDS = 3;
+
+/** Both sides up together, taking turns; rates over the sum of their rounds. */
+async function deliveredPerSecond(env: Env): Promise<Record<Target, { rate: number; cpuUs: number }>> {
+  const { latencyClients, throughputCount, throughputConcurrency } = env.sizes;
+  const sides = await startSides(env, 'tp', latencyClients);
+  try {
+    const count = Math.ceil(throughputCount / ROUNDS);
+    env.log(`  ${ROUNDS} rounds of ${count} from ${throughputConcurrency} concurrent callers per side`);
+    const total = { library: { ms: 0, cpuMs: 0, n: 0 }, bare: { ms: 0, cpuMs: 0, n: 0 } };
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const side of inTurn(round, sides)) {
+        await side.clients.reset();
+        const { start, end, cpuMs } = await side.servers[0].child.call('throughput', {
+          users: side.users,
+          count,
+          concurrency: throughputConcurrency,
+        });
+        const { received, lastAt } = await side.clients.collect(count, 60_000);
+        if (received < count) throw new Error(`${side.target}: ${received} of ${count} arrived`);
+        const t = total[side.target];
+        t.ms += Math.max(end, lastAt) - start;
+        // The server's CPU until the last send resolved; a little delivery may still follow.
+        t.cpuMs += cpuMs;
+        t.n += count;
+      }
+    }
+    const result = (t: typeof total.library) => ({ rate: t.n / (t.ms / 1000), cpuUs: (t.cpuMs * 1000) / t.n });
+    return { library: result(total.library), bare: result(total.bare) };
+  } finally {
+    await stopSides(sides);
+  }
+}
+
+/** Rows per second of plain multi-row INSERTs (100 rows each, 4 connections in parallel). */
+async function insertRowsPerSecond(env: Env): Promise<number> {
+  const pool = new Pool({ connectionString: env.databaseUrl, max: 4 });
+  const { throughputCount } = env.sizes;
+  const BATCH = 100;
+  const data = JSON.stringify({ t0: 0, seq: 0, url: '/posts/42#comment-0' });
+  try {
+    const start = now();
+    let left = throughputCount;
+    const conn = async () => {
+      while (left > 0) {
+        const n = Math.min(BATCH, left);
+        left -= n;
+        const ids = Array.from({ length: n }, (_, i) => `tp-${i}`);
+        await pool.query(
+          `INSERT INTO bench_plain_notification (user_id, type, title, body, data, tx_id, tx_horizon)
+           SELECT u, 'comment', 'New comment on your post', 'Alice replied', $2::jsonb, 0, 0 FROM unnest($1::varchar[]) AS u`,
+          [ids, data],
+        );
+      }
+    };
+    await Promise.all([conn(), conn(), conn(), conn()]);
+    return throughputCount / ((now() - start) / 1000);
+  } finally {
+    await pool.end();
+  }
+}
+
+export async function throughput(env: Env): Promise<ScenarioResult> {
+  const { library: lib, bare } = await deliveredPerSecond(env);
+  env.log('  plain multi-row INSERT');
+  const inserts = await insertRowsPerSecond(env);
+  const scenario = `2. Throughput, ${env.sizes.throughputConcurrency} callers`;
+  return {
+    rows: [
+      {
+        scenario,
+        metric: 'stored + delivered',
+        unit: 'notifications/s',
+        library: lib.rate,
+        baseline: bare.rate,
+        baselineName: 'bare Socket.IO room emits/s',
+        better: 'higher',
+        target: { text: '≥ 0.5× bare', met: lib.rate >= 0.5 * bare.rate, limit: 0.5 * bare.rate },
+      },
+      {
+        scenario,
+        metric: 'server CPU per notification',
+        unit: 'µs',
+        library: lib.cpuUs,
+        baseline: bare.cpuUs,
+        baselineName: 'bare Socket.IO room emit',
+        better: 'lower',
+      },
+      {
+        scenario,
+        metric: 'stored + delivered',
+        unit: 'notifications/s',
+        library: lib.rate,
+        baseline: inserts,
+        baselineName: 'multi-row INSERT rows/s (100/stmt, 4 conns)',
+        better: 'higher',
+      },
+    ],
+  };
+}

@@ -1,0 +1,112 @@
+import { createServer } from 'node:http';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { parse as parseCookie } from 'cookie';
+import { Pool } from 'pg';
+import { createClient } from 'redis';
+import { Server, Socket } from 'socket.io';
+import { now } from '../lib/clock';
+import { serve } from '../lib/ipc';
+import { BODY, burst, data, memory, paced, TITLE } from './load';
+
+/**
+ * The baseline: what a site wires by hand. A bare Socket.IO server with the same namespace,
+ * the same cookie check and Origin check, the same user rooms and the same payload, but no
+ * database on the way (except for the catch-up, where it reads a plain table the same way).
+ */
+const { DATABASE_URL, REDIS_URL, ORIGIN } = process.env as Record<string, string>;
+
+const PLAIN_TABLE = 'bench_plain_notification';
+
+async function main() {
+  const http = createServer();
+  const io = new Server(http, { serveClient: false });
+  if (REDIS_URL) {
+    const pub = createClient({ url: REDIS_URL });
+    const sub = pub.duplicate();
+    for (const c of [pub, sub]) c.on('error', (err) => console.error(`redis: ${err.message}`));
+    await Promise.all([pub.connect(), sub.connect()]);
+    io.adapter(createAdapter(pub, sub));
+  }
+  const pool = new Pool({ connectionString: DATABASE_URL, max: 10 });
+  const nsp = io.of('/notifications');
+
+  nsp.use((socket, next) => {
+    const { origin, cookie } = socket.handshake.headers;
+    if (origin !== undefined && origin !== ORIGIN) return next(new Error('origin not allowed'));
+    const uid = parseCookie(cookie ?? '').uid;
+    if (!uid) return next(new Error('unauthorized'));
+    socket.data.userId = uid;
+    next();
+  });
+
+  nsp.on('connection', async (socket: Socket) => {
+    const userId: string = socket.data.userId;
+    socket.join(`inbox:user:${userId}`);
+    // The catch-up baseline: newest first from a plain table, sent oldest first.
+    if (socket.handshake.auth?.catchUp) {
+      const { rows } = await pool.query(
+        `SELECT id, user_id, topic, type, title, body, data, created_at, read_at FROM ${PLAIN_TABLE}
+          WHERE user_id = $1 ORDER BY id DESC LIMIT 1000`,
+        [userId],
+      );
+      for (const row of rows.reverse()) socket.emit('notification', payload(row));
+    }
+    socket.emit('notifications:synced', { unread: 0, truncated: false });
+  });
+
+  let id = 0;
+  const payload = (row: any) => ({
+    id: String(row.id),
+    type: row.type,
+    title: row.title,
+    body: row.body,
+    data: row.data,
+    topic: row.topic ?? null,
+    broadcast: false,
+    createdAt: new Date(row.created_at ?? Date.now()).toISOString(),
+    readAt: null,
+  });
+  const emit = (user: string, seq: number) => {
+    nsp.to(`inbox:user:${user}`).emit(
+      'notification',
+      payload({ id: ++id, type: 'comment', title: TITLE, body: BODY, data: data(seq) }),
+    );
+  };
+  // One emit per event-loop turn per caller, as concurrent requests would do: the sockets'
+  // writes get flushed between turns.
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const { port } = http.address() as { port: number };
+
+  serve({
+    info: () => ({ url: `http://127.0.0.1:${port}`, redisAdapter: REDIS_URL ? 'bare' : 'none' }),
+    sockets: () => nsp.sockets.size,
+    memory,
+    latency: ({ users, count, rate }) => paced(users, count, rate, emit),
+    throughput: ({ users, count, concurrency }) =>
+      burst(users, count, concurrency, (user, seq) => (emit(user, seq), turn())),
+    broadcast: () => {
+      const t0 = now();
+      nsp.emit('notification', payload({ id: ++id, type: 'announcement', title: TITLE, body: BODY, data: { t0, seq: 0 } }));
+      return { t0 };
+    },
+    seed: async ({ user, count }) => {
+      const d = Array.from({ length: count }, (_, i) => JSON.stringify(data(i)));
+      await pool.query(
+        `INSERT INTO ${PLAIN_TABLE} (user_id, type, title, body, data, tx_id, tx_horizon)
+         SELECT $1, 'comment', $2, $3, d, 0, 0 FROM unnest($4::jsonb[]) AS d`,
+        [user, TITLE, BODY, d],
+      );
+    },
+    exit: async () => {
+      io.close();
+      await pool.end();
+    },
+  });
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,87 @@
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { parse as parseCookie } from 'cookie';
+import { NotificationService, NotificationsModule, SessionSource } from 'nestjs-inbox';
+import { createClient } from 'redis';
+import { NotificationDispatcher } from '../../libs/nestjs-inbox/src/delivery/notification.dispatcher';
+import { serve } from '../lib/ipc';
+import { now } from '../lib/clock';
+import { BODY, burst, data, memory, paced, TITLE } from './load';
+
+/**
+ * The server under test: a host app as a user writes it (TypeORM + NotificationsModule), in
+ * its own process, driven by the orchestrator over IPC.
+ */
+const { DATABASE_URL, REDIS_URL, ORIGIN } = process.env as Record<string, string>;
+
+/** The cheapest session source there is, so the bench measures the library, not a session store. */
+const cookieUser: SessionSource = (handshake) => {
+  const uid = parseCookie(handshake.headers.cookie ?? '').uid;
+  return uid ? { userId: uid } : null;
+};
+
+@Module({
+  imports: [
+    TypeOrmModule.forRoot({ type: 'postgres', url: DATABASE_URL, extra: { max: 10 } }),
+    NotificationsModule.forRoot({
+      session: cookieUser,
+      allowedOrigins: [ORIGIN],
+      ...(REDIS_URL ? { redis: { url: REDIS_URL } } : {}),
+    }),
+  ],
+})
+class HostModule {}
+
+async function main() {
+  const app = await NestFactory.create(HostModule, { logger: ['error', 'warn'] });
+  app.enableShutdownHooks();
+  await app.listen(0, '127.0.0.1');
+  const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  const service = app.get(NotificationService);
+  const nsp = app.get(NotificationDispatcher).namespace!;
+
+  // The `redis` option is part of the contract; where this build of the library does not wire
+  // it yet, the namespace still has Socket.IO's in-memory `Adapter`, and the bench wires the Redis
+  // adapter itself (before any client connects) so that two instances can be measured.
+  let redisAdapter: 'none' | 'library' | 'bench harness' = 'none';
+  if (REDIS_URL) {
+    if (nsp.adapter.constructor.name === 'Adapter') {
+      const pub = createClient({ url: REDIS_URL });
+      const sub = pub.duplicate();
+      for (const c of [pub, sub]) c.on('error', (err) => console.error(`redis: ${err.message}`));
+      await Promise.all([pub.connect(), sub.connect()]);
+      nsp.server.adapter(createAdapter(pub, sub));
+      (nsp as any)._initAdapter();
+      redisAdapter = 'bench harness';
+    } else {
+      redisAdapter = 'library';
+    }
+  }
+
+  const notify = (user: string, seq: number) =>
+    service.notify(user, { type: 'comment', title: TITLE, body: BODY, data: data(seq) });
+
+  serve({
+    info: () => ({ url, redisAdapter }),
+    sockets: () => nsp.sockets.size,
+    memory,
+    latency: ({ users, count, rate }) => paced(users, count, rate, notify),
+    throughput: ({ users, count, concurrency }) => burst(users, count, concurrency, notify),
+    broadcast: async () => {
+      const t0 = now();
+      await service.broadcast({ type: 'announcement', title: TITLE, body: BODY, data: { t0, seq: 0 } });
+      return { t0 };
+    },
+    seed: async ({ user, count }) => {
+      await Promise.all(Array.from({ length: count }, (_, i) => notify(user, i)));
+    },
+    exit: () => app.close(),
+  });
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,50 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * The benchmark in quick mode, so it cannot rot: it runs every scenario on the library and on
+ * its baselines with small sizes and writes a well-formed report. Timings are not asserted
+ * (CI machines are noisy); only that every scenario produced finite numbers.
+ */
+describe('npm run bench -- --quick', () => {
+  const out = mkdtempSync(join(tmpdir(), 'inbox-bench-'));
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it('runs every scenario against its baseline and writes RESULTS.md, results.json and latency.svg', async () => {
+    const root = join(__dirname, '..');
+    const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
+      const child = execFile(
+        process.execPath,
+        ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', 'bench/run.ts', '--quick', '--out', out],
+        { cwd: root, env: { ...process.env, TS_NODE_PROJECT: join(root, 'tsconfig.json') }, timeout: 110_000 },
+        (err, stdout, stderr) => resolve({ code: err ? ((err as any).code ?? 1) : 0, output: stdout + stderr }),
+      );
+      child.stdin?.end();
+    });
+    expect({ code, tail: output.slice(-2000) }).toEqual({ code: 0, tail: expect.any(String) });
+
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    expect(results.quick).toBe(true);
+    expect(results.machine).toEqual(
+      expect.objectContaining({ cpu: expect.any(String), cores: expect.any(Number), node: process.versions.node }),
+    );
+    const scenarios = new Set<string>(results.rows.map((r: { scenario: string }) => r.scenario.split('.')[0]));
+    expect([...scenarios].sort()).toEqual(['1', '2', '3', '4', '5', '6']);
+    for (const row of results.rows) {
+      expect(Number.isFinite(row.library) && Number.isFinite(row.baseline)).toBe(true);
+      expect(row.library).toBeGreaterThan(0);
+      expect(row.baseline).toBeGreaterThan(0);
+    }
+
+    const md = readFileSync(join(out, 'RESULTS.md'), 'utf8');
+    expect(md).toContain('| scenario | metric | library | baseline |');
+    expect(md).toContain('Quick mode');
+    const svg = readFileSync(join(out, 'latency.svg'), 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg.trim().endsWith('</svg>')).toBe(true);
+    expect((svg.match(/<polyline/g) ?? []).length).toBe(4);
+    expect(existsSync(join(out, 'RESULTS.md'))).toBe(true);
+  }, 120_000);
+});
