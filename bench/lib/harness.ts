@@ -22,7 +22,7 @@ export const FULL: Sizes = {
   latencyCount: 2500,
   latencyRate: 500,
   throughputCount: 30_000,
-  throughputConcurrency: 50,
+  throughputConcurrency: 500,
   fleetClients: 5000,
   broadcastRepeats: 9,
   catchUpCount: 1000,

@@ -1,5 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { Pool } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { INBOX_DATA_SOURCE } from '../notifications.internal-constants';
 import { NewNotificationRow, NotificationRow } from './notification-row';
 
@@ -10,6 +12,32 @@ const SHARED_VISIBLE = `n.user_id IS NULL AND (n.topic IS NULL OR s.created_at <
 const SHARED_JOIN = (user: string) => `
   LEFT JOIN inbox_subscription s ON s.user_id = ${user} AND s.topic = n.topic
   LEFT JOIN inbox_receipt r ON r.user_id = ${user} AND r.notification_id = n.id`;
+
+/**
+ * Ids are drawn before the insert so the result maps back to input rows by id; the statement's
+ * snapshot is taken before any of them, which is what tx_horizon needs. Only what the database
+ * decides (id, created_at) comes back: the rest is the caller's input.
+ */
+const INSERT_SQL = `
+  WITH input AS MATERIALIZED (
+    SELECT nextval('inbox_notification_id_seq'::regclass) AS id, t.*
+      FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::text[], $5::text[], $6::jsonb[],
+                  $7::varchar[], $8::timestamptz[]) WITH ORDINALITY
+           AS t(user_id, topic, type, title, body, data, dedupe_key, expires_at, ord)
+  ), tx AS (
+    -- Once per statement, not per row (each pg_current_snapshot() copies the snapshot).
+    SELECT pg_current_xact_id()::text::bigint AS tx_id,
+           pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS tx_horizon
+  ), ins AS (
+    INSERT INTO inbox_notification AS n
+           (id, user_id, topic, type, title, body, data, dedupe_key, expires_at, tx_id, tx_horizon)
+    SELECT id, user_id, topic, type, title, body, data, dedupe_key, expires_at, tx.tx_id, tx.tx_horizon
+      FROM input CROSS JOIN tx ORDER BY ord
+    ON CONFLICT ((COALESCE(user_id, '')), (COALESCE(topic, '')), dedupe_key) WHERE dedupe_key IS NOT NULL
+    DO NOTHING
+    RETURNING n.id, n.created_at
+  )
+  SELECT input.ord, ins.id, ins.created_at FROM ins JOIN input USING (id)`;
 
 /** `cond` receives the read-state column of its branch (direct rows and shared rows differ). */
 type Condition = (readAt: string) => string;
@@ -27,43 +55,46 @@ export class NotificationStore {
     return this.dataSource.manager;
   }
 
+  /** The `pg` pool under the DataSource (TypeORM's Postgres driver keeps it as `master`). */
+  private get pool(): Pool {
+    return (this.dataSource.driver as PostgresDriver).master;
+  }
+
   /**
    * Stores rows in one statement. Returns, for each input row, the stored row, or `null`
    * where a row with the same audience and dedupe key already existed.
    */
-  async insert(rows: NewNotificationRow[], manager: EntityManager = this.manager): Promise<(NotificationRow | null)[]> {
-    // Ids are drawn before the insert so the result maps back to input rows by id; the
-    // statement's snapshot is taken before any of them, which is what tx_horizon needs.
-    const result: (NotificationRow & { ord: string })[] = await manager.query(
-      `WITH input AS MATERIALIZED (
-         SELECT nextval(pg_get_serial_sequence('inbox_notification', 'id')) AS id, t.*
-           FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::text[], $5::text[], $6::jsonb[],
-                       $7::varchar[], $8::timestamptz[]) WITH ORDINALITY
-                AS t(user_id, topic, type, title, body, data, dedupe_key, expires_at, ord)
-       ), ins AS (
-         INSERT INTO inbox_notification AS n
-                (id, user_id, topic, type, title, body, data, dedupe_key, expires_at, tx_id, tx_horizon)
-         SELECT id, user_id, topic, type, title, body, data, dedupe_key, expires_at,
-                pg_current_xact_id()::text::bigint, pg_snapshot_xmin(pg_current_snapshot())::text::bigint
-           FROM input ORDER BY ord
-         ON CONFLICT ((COALESCE(user_id, '')), (COALESCE(topic, '')), dedupe_key) WHERE dedupe_key IS NOT NULL
-         DO NOTHING
-         RETURNING ${COLUMNS}, n.read_at
-       )
-       SELECT ins.*, input.ord FROM ins JOIN input USING (id)`,
-      [
-        rows.map((r) => r.userId),
-        rows.map((r) => r.topic),
-        rows.map((r) => r.type),
-        rows.map((r) => r.title),
-        rows.map((r) => r.body),
-        rows.map((r) => (r.data === null ? null : JSON.stringify(r.data))),
-        rows.map((r) => r.dedupeKey),
-        rows.map((r) => r.expiresAt),
-      ],
-    );
+  async insert(rows: NewNotificationRow[], manager?: EntityManager): Promise<(NotificationRow | null)[]> {
+    const values = [
+      rows.map((r) => r.userId),
+      rows.map((r) => r.topic),
+      rows.map((r) => r.type),
+      rows.map((r) => r.title),
+      rows.map((r) => r.body),
+      rows.map((r) => (r.data === null ? null : JSON.stringify(r.data))),
+      rows.map((r) => r.dedupeKey),
+      rows.map((r) => r.expiresAt),
+    ];
+    // Outside a caller's transaction the statement goes straight to the DataSource's pool as a
+    // named prepared statement: parsed and planned once per connection, not once per batch.
+    const result: { ord: string; id: string; created_at: Date }[] = manager
+      ? await manager.query(INSERT_SQL, values)
+      : (await this.pool.query({ name: 'nestjs-inbox:insert', text: INSERT_SQL, values })).rows;
     const stored: (NotificationRow | null)[] = rows.map(() => null);
-    for (const { ord, ...row } of result) stored[Number(ord) - 1] = row;
+    for (const { ord, id, created_at } of result) {
+      const r = rows[Number(ord) - 1];
+      stored[Number(ord) - 1] = {
+        id,
+        user_id: r.userId,
+        topic: r.topic,
+        type: r.type,
+        title: r.title,
+        body: r.body,
+        data: r.data,
+        created_at,
+        read_at: null,
+      };
+    }
     return stored;
   }
 
