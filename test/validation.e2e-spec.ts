@@ -45,6 +45,10 @@ describe('bad input is refused with a clear error and stores nothing', () => {
     ['a limit over the maximum', (t) => t.service.list('a', { limit: 1000 }), /limit: at most 100, got 1000/],
     ['a zero limit', (t) => t.service.list('a', { limit: 0 }), /list query: limit: /],
     ['an empty user id', (t) => t.service.unreadCount(''), /userId: must be a non-empty string/],
+    ['a user id padded with spaces', (t) => t.service.notify(' alice', ok), /recipients: 0: must not start or end with whitespace/],
+    ['a topic padded with spaces', (t) => t.service.subscribe('a', 'news '), /topic: must not start or end with whitespace/],
+    ['a NUL character in a title', (t) => t.service.notify('a', { ...ok, title: 'a\u0000b' }), /title: must not contain NUL characters/],
+    ['a NUL character in data', (t) => t.service.notify('a', { ...ok, data: { k: 'a\u0000' } }), /data: must not contain NUL characters/],
     ['a user id that is not a string', (t) => t.service.isOnline(undefined as never), /userId: /],
   ];
 
@@ -75,6 +79,22 @@ describe('bad input is refused with a clear error and stores nothing', () => {
     expect(ack.error.code).toBe('INVALID_INPUT');
     expect(ack.error.message).toMatch(message);
     expect(client.socket.connected).toBe(true);
+  });
+
+  it('service: data may be any JSON object, typed by an interface or a class', async () => {
+    interface OrderInfo {
+      orderId: number;
+    }
+    class Link {
+      constructor(readonly href: string) {}
+    }
+    const info: OrderInfo = { orderId: 7 };
+    const [a] = await t.service.notify('data-1', { type: 'order', data: info });
+    const [b] = await t.service.notify('data-1', { type: 'link', data: new Link('/orders/7') });
+    expect(a.data).toEqual({ orderId: 7 });
+    const page = await t.service.list('data-1');
+    expect(page.items.map((n) => n.data)).toEqual([{ href: '/orders/7' }, { orderId: 7 }]);
+    expect(b.id).toBeDefined();
   });
 
   it('socket: an event without payload still gets an ack', async () => {

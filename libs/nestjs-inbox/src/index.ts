@@ -8,6 +8,7 @@ export type {
   NotificationsModuleOptions,
   NotificationsRedisOptions,
   ResolvedNotificationsOptions,
+  ResolvedRedisOptions,
 } from './notifications.options';
 export { NotificationsError, InvalidInputError, SessionRejectedError } from './notifications.errors';
 export { NOTIFICATIONS_MIGRATIONS } from './persistence/migrations';

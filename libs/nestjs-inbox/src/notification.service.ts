@@ -17,7 +17,7 @@ export interface NotificationInput {
   title?: string | null;
   body?: string | null;
   /** Any JSON object the client needs (links, ids). */
-  data?: Record<string, unknown> | null;
+  data?: object | null;
   /** A repeated key for the same user (or broadcast, or topic) stores and delivers nothing new. */
   dedupeKey?: string | null;
   /** After this the notification is neither listed, counted nor delivered. */
@@ -71,8 +71,13 @@ export class NotificationService {
   /** From now on `userId` receives what is published to `topic` (on every open tab at once). */
   async subscribe(userId: string, topic: string): Promise<void> {
     const [u, t] = [this.user(userId), schema.parse(schema.topic, topic, 'topic')];
+    const horizon = await this.store.horizon();
     await this.store.subscribe(u, t);
     await this.dispatcher.joinTopic(u, t);
+    // A publication committed between the subscription and the sockets joining the room is
+    // visible to the user but went to a room they were not in yet: send it to them now.
+    const missed = await this.store.topicCommittedSince(u, t, horizon);
+    if (missed.length > 0) this.dispatcher.deliverTo(u, missed);
   }
 
   async unsubscribe(userId: string, topic: string): Promise<void> {
@@ -167,6 +172,8 @@ export class NotificationService {
     } catch (err) {
       throw new InvalidInputError(`notification: data: must be serialisable as JSON (${(err as Error).message})`);
     }
+    // JSON escapes NUL as \u0000 (an odd run of backslashes), which Postgres' jsonb refuses.
+    if (/(?<!\\)(?:\\\\)*\\u0000/.test(json)) throw new InvalidInputError('notification: data: must not contain NUL characters');
     const size = Buffer.byteLength(json);
     if (size > this.options.maxPayloadBytes) {
       throw new InvalidInputError(
@@ -177,7 +184,7 @@ export class NotificationService {
       type: n.type,
       title: n.title ?? null,
       body: n.body ?? null,
-      data: (n.data as Record<string, unknown> | null | undefined) ?? null,
+      data: n.data ?? null,
       dedupeKey: n.dedupeKey ?? null,
       expiresAt: n.expiresAt ?? null,
     };

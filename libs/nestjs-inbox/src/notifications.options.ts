@@ -164,7 +164,7 @@ function checkRedis(redis: ResolvedRedisOptions): void {
     throw new NotificationsConfigError('redis takes a `url` or a `client`, not both');
   }
   if (redis.url !== undefined && (typeof redis.url !== 'string' || !/^rediss?:\/\//.test(redis.url))) {
-    throw new NotificationsConfigError(`redis.url must be a redis:// or rediss:// URL, got '${String(redis.url)}'`);
+    throw new NotificationsConfigError(`redis.url must be a redis:// or rediss:// URL, got a '${redactedScheme(redis.url)}' URL`);
   }
   if (redis.client !== undefined && typeof redis.client?.duplicate !== 'function') {
     throw new NotificationsConfigError('redis.client must be a node-redis client (from `createClient` of the `redis` package)');
@@ -177,4 +177,9 @@ function checkRedis(redis: ResolvedRedisOptions): void {
       `redis.key must be a non-empty channel prefix of letters, digits, '_', '-', '.', ':', got '${String(redis.key)}'`,
     );
   }
+}
+
+/** The scheme of a URL only: a Redis URL may carry a password, which must not reach the logs. */
+function redactedScheme(url: unknown): string {
+  return typeof url === 'string' ? (/^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1] ?? 'malformed') : typeof url;
 }

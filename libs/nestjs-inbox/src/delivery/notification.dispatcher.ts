@@ -102,6 +102,12 @@ export class NotificationDispatcher {
     this.refresh(audience);
   }
 
+  /** Emits rows to one user's sockets only, whatever their audience (they are visible to the user). */
+  deliverTo(userId: string, rows: NotificationRow[]): void {
+    for (const row of rows) this.nsp?.to(userRoom(userId)).emit(ServerEvent.Notification, toPayload(row));
+    this.markStale([userId]);
+  }
+
   /** Tells every tab of `userId` what was read and the new count. */
   read(userId: string, read: ReadPayload, unread: number): void {
     this.nsp?.to(userRoom(userId)).emit(ServerEvent.Read, read);

@@ -76,8 +76,10 @@ export class NotificationsGateway implements OnGatewayInit, OnGatewayConnection,
     for (const [event, listener] of this.listeners) socket.on(event, listener);
     const { userId, cursor } = socket.data;
     try {
+      // The user room first: a subscribe() made while the topics are read still finds this socket.
+      socket.join(userRoom(userId));
       const topics = await this.store.topicsOf(userId);
-      socket.join([userRoom(userId), ...topics.map(topicRoom)]);
+      socket.join(topics.map(topicRoom));
       const limit = this.options.catchUpLimit;
       const rows = await this.store.catchUp(userId, cursor, limit + 1);
       const truncated = rows.length > limit;

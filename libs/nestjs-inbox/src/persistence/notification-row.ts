@@ -7,7 +7,8 @@ export interface NewNotificationRow {
   type: string;
   title: string | null;
   body: string | null;
-  data: Record<string, unknown> | null;
+  /** Any JSON object; stored as jsonb, sent as Socket.IO serialises it (JSON). */
+  data: object | null;
   dedupeKey: string | null;
   expiresAt: Date | null;
 }

@@ -90,7 +90,7 @@ export class NotificationStore {
         type: r.type,
         title: r.title,
         body: r.body,
-        data: r.data,
+        data: r.data as NotificationRow['data'],
         created_at,
         read_at: null,
       };
@@ -222,6 +222,15 @@ export class NotificationStore {
     await this.manager.query(
       `INSERT INTO inbox_subscription (user_id, topic) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
       [userId, topic],
+    );
+  }
+
+  /** What `userId` may see in `topic` among rows committed since `horizon()` returned `horizon`. */
+  topicCommittedSince(userId: string, topic: string, horizon: string): Promise<NotificationRow[]> {
+    return this.manager.query(
+      `SELECT ${COLUMNS}, r.read_at FROM inbox_notification n ${SHARED_JOIN('$1')}
+        WHERE n.topic = $2 AND n.tx_id >= $3::bigint AND ${SHARED_VISIBLE} AND ${LIVE} ORDER BY n.id`,
+      [userId, topic, horizon],
     );
   }
 

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import type { DataSource, EntityManager, EntitySubscriberInterface, QueryRunner } from 'typeorm';
 import { INBOX_DATA_SOURCE } from '../notifications.internal-constants';
 
@@ -19,18 +19,25 @@ interface Pending {
  * nested transaction that rolls back is dropped; if it commits, it waits for the outer one.
  */
 @Injectable()
-export class TransactionHooks implements OnModuleInit {
+export class TransactionHooks implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('NotificationsModule');
   private readonly pending = new WeakMap<QueryRunner, Pending[]>();
 
   constructor(@Inject(INBOX_DATA_SOURCE) private readonly dataSource: DataSource) {}
 
+  private readonly subscriber: EntitySubscriberInterface = {
+    afterTransactionCommit: ({ queryRunner }) => this.settle(queryRunner, true),
+    afterTransactionRollback: ({ queryRunner }) => this.settle(queryRunner, false),
+  };
+
   onModuleInit(): void {
-    const subscriber: EntitySubscriberInterface = {
-      afterTransactionCommit: ({ queryRunner }) => this.settle(queryRunner, true),
-      afterTransactionRollback: ({ queryRunner }) => this.settle(queryRunner, false),
-    };
-    this.dataSource.subscribers.push(subscriber);
+    this.dataSource.subscribers.push(this.subscriber);
+  }
+
+  /** The DataSource may outlive the module (shared by several apps, or by tests). */
+  onModuleDestroy(): void {
+    const at = this.dataSource.subscribers.indexOf(this.subscriber);
+    if (at >= 0) this.dataSource.subscribers.splice(at, 1);
   }
 
   /** `run` now when `manager` is outside a transaction, else once it has committed. */

@@ -15,16 +15,42 @@ export const notificationId = z
     return s;
   });
 
-export const userId = z.string().trim().min(1, 'must be a non-empty string').max(255);
-export const topic = z.string().trim().min(1, 'must be a non-empty string').max(255);
+/** Postgres text cannot hold NUL; refuse it here with a clear message, not in the database. */
+const noNul = (s: string) => !s.includes('\0');
+const text = () => z.string().refine(noNul, 'must not contain NUL characters');
+
+/**
+ * A user id or topic is checked, never rewritten: trimming would make ' alice' and 'alice'
+ * share one inbox.
+ */
+const name = () =>
+  z
+    .string()
+    .min(1, 'must be a non-empty string')
+    .max(255)
+    .refine((s) => s.trim() === s, 'must not start or end with whitespace')
+    .refine(noNul, 'must not contain NUL characters');
+
+export const userId = name();
+export const topic = name();
+
+/** `data`: any JSON object (plain or with toJSON), not an array. */
+const jsonObject = z.custom<object>(
+  (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
+  'must be a JSON object',
+);
 
 export const notificationInput = z
   .object({
-    type: z.string().trim().min(1, 'must be a non-empty string').max(100),
-    title: z.string().max(1000).nullish(),
-    body: z.string().nullish(),
-    data: z.record(z.string(), z.unknown()).nullish(),
-    dedupeKey: z.string().min(1).max(255).nullish(),
+    type: text()
+      .refine((s) => s.trim().length > 0, 'must be a non-empty string')
+      .refine((s) => s.length <= 100, 'must be at most 100 characters'),
+    title: text().refine((s) => s.length <= 1000, 'must be at most 1000 characters').nullish(),
+    body: text().nullish(),
+    data: jsonObject.nullish(),
+    dedupeKey: text()
+      .refine((s) => s.length >= 1 && s.length <= 255, 'must be 1 to 255 characters')
+      .nullish(),
     expiresAt: z
       .date()
       .refine((d) => !Number.isNaN(d.getTime()), 'must be a valid Date')
