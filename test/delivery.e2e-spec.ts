@@ -108,6 +108,20 @@ describe('delivery and read state', () => {
     expect((await t.service.list('topic-sub')).items.map((n) => n.title)).toEqual(['after-unsubscribe']);
   });
 
+  it('counts a publication as the subscriber’s when its transaction began before they subscribed', async () => {
+    const c = await connect('topic-late');
+    const runner = t.dataSource.createQueryRunner();
+    await runner.startTransaction(); // its now(), the row's created_at, predates the subscription
+    await t.service.subscribe('topic-late', 'deploys');
+    await t.service.publish('deploys', { type: 'publish', title: 'deploy 42' }, { manager: runner.manager });
+    await runner.commitTransaction();
+    await runner.release();
+    const live = await c.waitForTitle('deploy 42');
+    expect((await t.service.list('topic-late')).items.map((n) => n.id)).toEqual([live.id]);
+    expect(await t.service.unreadCount('topic-late')).toBe(1);
+    expect((await t.service.markRead('topic-late', [live.id])).ids).toEqual([live.id]);
+  });
+
   it('marking read in one tab updates the count and read state of the other tab', async () => {
     const [tab1, tab2] = [await connect('tabs-1'), await connect('tabs-1')];
     const [a] = await t.service.notify('tabs-1', { type: 't', title: 'a' });

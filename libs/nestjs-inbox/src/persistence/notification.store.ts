@@ -7,8 +7,12 @@ import { NewNotificationRow, NotificationRow } from './notification-row';
 
 const COLUMNS = 'n.id, n.user_id, n.topic, n.type, n.title, n.body, n.data, n.created_at';
 const LIVE = '(n.expires_at IS NULL OR n.expires_at > now())';
-/** Shared rows (broadcasts, and topics the user was subscribed to when they were published). */
-const SHARED_VISIBLE = `n.user_id IS NULL AND (n.topic IS NULL OR s.created_at <= n.created_at)`;
+/**
+ * Shared rows: broadcasts, and a topic's publications from the user's subscription on (started
+ * after it, or still uncommitted when it was made: see the migration).
+ */
+const SHARED_VISIBLE = `n.user_id IS NULL
+  AND (n.topic IS NULL OR s.created_at <= n.created_at OR n.tx_id >= s.tx_horizon)`;
 const SHARED_JOIN = (user: string) => `
   LEFT JOIN inbox_subscription s ON s.user_id = ${user} AND s.topic = n.topic
   LEFT JOIN inbox_receipt r ON r.user_id = ${user} AND r.notification_id = n.id`;

@@ -5,6 +5,10 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * broadcast or topic publication whatever the audience; per-user read state of shared rows
  * lives in `inbox_receipt`.
  *
+ * A subscriber sees a topic's publications from the subscription on: those that started after it
+ * (`created_at`), and those whose transactions were still open when it was made (`tx_horizon`),
+ * since those may commit after the subscriber's sockets joined the topic room.
+ *
  * `tx_id` and `tx_horizon` make the catch-up exact when transactions commit out of id order:
  * `tx_horizon` is the oldest transaction still running when the row was written, so every row
  * that can commit after it with a smaller id has `tx_id >= tx_horizon` (see NotificationStore).
@@ -60,6 +64,7 @@ export class CreateInboxTables1732406400000 implements MigrationInterface {
         user_id     varchar(255) NOT NULL,
         topic       varchar(255) NOT NULL,
         created_at  timestamptz NOT NULL DEFAULT now(),
+        tx_horizon  bigint NOT NULL DEFAULT pg_snapshot_xmin(pg_current_snapshot())::text::bigint,
         PRIMARY KEY (user_id, topic)
       )`);
     await db.query(`CREATE INDEX inbox_subscription_topic_idx ON inbox_subscription (topic)`);
