@@ -10,6 +10,7 @@ import type { ResolvedNotificationsOptions } from '../notifications.options';
 import { toPayload } from '../persistence/notification-row';
 import { NotificationStore } from '../persistence/notification.store';
 import type { AckError } from '../protocol';
+import { eventLimiter } from '../security/event-limits';
 import { secureNamespace } from '../security/secure-namespace';
 import type { InboxSocketData } from '../session/handshake-auth';
 import * as schema from '../validation/schemas';
@@ -42,13 +43,21 @@ export class NotificationsGateway implements OnGatewayInit, OnGatewayConnection,
       [ClientEvent.Subscribe, (socket, body) => this.subscribe(socket, body)],
       [ClientEvent.Unsubscribe, (socket, body) => this.unsubscribe(socket, body)],
     ] as [string, (socket: InboxSocket, body: unknown) => Promise<unknown>][]
-  ).map(([event, handle]) => [
-    event,
-    function (this: InboxSocket, ...args: unknown[]) {
-      const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as (r: unknown) => void) : undefined;
-      void handle(this, args[0]).then((response) => ack?.(response));
-    },
-  ]);
+  ).map(([event, handle]) => {
+    const gateway = this;
+    return [
+      event,
+      function (this: InboxSocket, ...args: unknown[]) {
+        const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as (r: unknown) => void) : undefined;
+        const refused = gateway.limits(this, args);
+        if (refused) return ack ? ack({ error: refused }) : this.emit(ServerEvent.Error, refused);
+        void handle(this, args[0]).then((response) => ack?.(response));
+      },
+    ];
+  });
+
+  /** Rate and size limits, checked before any handler (see eventLimiter). */
+  private readonly limits: ReturnType<typeof eventLimiter>;
 
   constructor(
     @Inject(NOTIFICATIONS_OPTIONS) private readonly options: ResolvedNotificationsOptions,
@@ -56,6 +65,7 @@ export class NotificationsGateway implements OnGatewayInit, OnGatewayConnection,
     private readonly store: NotificationStore,
     private readonly dispatcher: NotificationDispatcher,
   ) {
+    this.limits = eventLimiter(options);
     // The namespace is an option, known only once the options are resolved; Nest reads the
     // gateway metadata after providers are built, when it binds gateways to the server.
     const meta = Reflect.getMetadata(GATEWAY_OPTIONS, NotificationsGateway) ?? {};
