@@ -86,12 +86,14 @@ describe('a Redis outage', () => {
     // B re-synced the rooms of its sockets: the subscription made on A meanwhile holds.
     await a.service.publish('alerts', { type: 'publish', title: 'alert' });
     await onlyB.waitForTitle('alert', m);
-    expect(await a.service.isOnline('out-2')).toBe(true);
+    // isOnline asks every instance and needs all their answers; one lost while the cluster
+    // settles after the restart makes it throw UNAVAILABLE, so ask until it answers.
+    await until('isOnline answers across instances', () => a.service.isOnline('out-2').catch(() => false), 15_000);
     expect(outageWarnings().length).toBe(3);
     expect(unhandled).toEqual([]);
     warn.mockRestore();
     failures.mockRestore();
     // eslint-disable-next-line no-console
     console.log(`cross-instance delivery resumed ${resumedMs} ms after redis-server restarted`);
-  });
+  }, 45_000);
 });
