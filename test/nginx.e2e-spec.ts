@@ -7,7 +7,7 @@ import { TestClient } from './support/client';
 import { createDatabase } from './support/database';
 import { Child, freePort, RedisServer, until, waitForPort } from './support/processes';
 
-/** The upstream config sites run in front of several instances (docs/scaling.md shows the same). */
+/** The upstream config sites run in front of several instances (the README's "Sticky sessions with nginx" shows the same). */
 const nginxConf = (dir: string, port: number, upstreams: number[]) => `
 worker_processes 1;
 pid ${dir}/nginx.pid;
