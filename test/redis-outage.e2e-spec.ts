@@ -63,6 +63,8 @@ describe('a Redis outage', () => {
     expect(await a.service.isOnline('out-1')).toBe(true);
     await expect(a.service.isOnline('out-2')).rejects.toThrow(NotificationsError);
     await a.service.disconnectUser('out-leaving');
+    // The user logs in again before Redis returns: the replayed logout must spare this socket.
+    const relogged = await connect(b, 'out-leaving');
     await a.service.subscribe('out-2', 'alerts');
     // Retries are not logged one by one: one warning per process and outage.
     await until('several failed reconnects of the 6 clients', () => failures.mock.calls.length >= 18);
@@ -79,6 +81,9 @@ describe('a Redis outage', () => {
     await onlyB.waitForTitle('broadcast during outage');
     await onlyB.waitFor('notifications:unread', (p) => p.count === 3);
     await leaving.waitFor('disconnect');
+    await a.service.notify('out-leaving', { type: 't', title: 'to the new session' });
+    await relogged.waitForTitle('to the new session');
+    expect(relogged.socket.connected).toBe(true);
 
     const m = onlyB.mark();
     await a.service.notify('out-2', { type: 't', title: 'after the outage' });

@@ -23,6 +23,9 @@ const DISCONNECT_GRACE_MS = 15_000;
 /** Server-side event: these audiences' unread counts changed; each instance recounts its own sockets. */
 const STALE_EVENT = 'nestjs-inbox:stale';
 
+/** Server-side event: close a user's sockets opened before a time (a logout made while Redis was away). */
+const DISCONNECT_EVENT = 'nestjs-inbox:disconnect';
+
 /** Server-side event: a user's sockets join or leave a topic room; every instance acknowledges. */
 const TOPIC_EVENT = 'nestjs-inbox:topic';
 /** Longest wait for those acknowledgements (the adapter never answers if Redis fails meanwhile). */
@@ -53,7 +56,8 @@ export class NotificationDispatcher {
   private nsp?: Namespace;
   private stale = new Set<string>();
   private recountScheduled = false;
-  private deferredDisconnects = new Set<string>();
+  /** User id → when they were disconnected, for the instances Redis could not reach then. */
+  private deferredDisconnects = new Map<string, number>();
   private forgetDisconnects?: NodeJS.Timeout;
 
   constructor(
@@ -70,6 +74,9 @@ export class NotificationDispatcher {
   attach(nsp: Namespace): void {
     this.fanout.join(nsp);
     nsp.on(STALE_EVENT, (audience: Audience) => this.staleHere(audience));
+    nsp.on(DISCONNECT_EVENT, ({ userId, before }: { userId: string; before: number }) =>
+      this.disconnectHere(userId, before),
+    );
     nsp.on(TOPIC_EVENT, (change: TopicChange, ack: (ok: boolean) => void) => {
       this.topicHere(change);
       ack(true);
@@ -188,11 +195,12 @@ export class NotificationDispatcher {
     this.cluster('disconnectUser').in(userRoom(userId)).disconnectSockets(true);
     if (!this.fanout.enabled || this.fanout.up) return;
     if (this.deferredDisconnects.size >= MAX_DEFERRED_DISCONNECTS) {
-      const [oldest] = this.deferredDisconnects;
+      const [[oldest]] = this.deferredDisconnects;
       this.deferredDisconnects.delete(oldest);
       this.logger.warn(`more than ${MAX_DEFERRED_DISCONNECTS} disconnects waiting for Redis: the oldest is dropped`);
     }
-    this.deferredDisconnects.add(userId);
+    this.deferredDisconnects.delete(userId); // re-inserted last: the Map's order is the eviction order
+    this.deferredDisconnects.set(userId, Date.now());
   }
 
   /**
@@ -200,7 +208,18 @@ export class NotificationDispatcher {
    * is back, since an instance that reconnects after this one missed the first time.
    */
   replayDisconnects(): void {
-    for (const userId of this.deferredDisconnects) this.nsp?.in(userRoom(userId)).disconnectSockets(true);
+    for (const [userId, before] of this.deferredDisconnects) {
+      this.nsp?.serverSideEmit(DISCONNECT_EVENT, { userId, before });
+    }
+  }
+
+  /** Only sockets opened before the logout: the user may have logged in again since. */
+  private disconnectHere(userId: string, before: number): void {
+    const nsp = this.nsp;
+    for (const id of nsp?.adapter.rooms.get(userRoom(userId)) ?? []) {
+      const socket = nsp?.sockets.get(id);
+      if (socket && socket.handshake.issued < before) socket.disconnect(true);
+    }
   }
 
   /** The namespace, which a producer-only process has only with Redis. */
