@@ -1,4 +1,4 @@
-import { migrate, startApp, TestApp } from './support/app';
+import { migrate, startApp, startWorker, TestApp } from './support/app';
 import { TestClient } from './support/client';
 import { createDatabase } from './support/database';
 
@@ -36,13 +36,33 @@ describe('catch-up', () => {
     back.close();
   });
 
+  it('resends a row committed just before the cursor whose live emit was lost', async () => {
+    // A producer-only process without Redis stores and emits nothing: the emit is lost, as with
+    // an instance that died between its commit and its emit.
+    const worker = await startWorker(db.url);
+    try {
+      const c = await TestClient.connect(t.url, 'lost-1');
+      const [lost] = await worker.service.notify('lost-1', { type: 't', title: 'emit lost' });
+      const [later] = await t.service.notify('lost-1', { type: 't', title: 'delivered' });
+      await c.waitForTitle('delivered');
+      expect(c.notifications.map((n) => n.id)).toEqual([later.id]);
+      c.close();
+      const back = await TestClient.connect(t.url, 'lost-1', { cursor: later.id });
+      expect(back.notifications.map((n) => n.id)).toEqual([lost.id]);
+      back.close();
+    } finally {
+      await worker.close();
+    }
+  });
+
   it('does not resend what was committed well before the cursor', async () => {
     const [a] = await t.service.notify('ooo-2', { type: 't', title: 'a' });
     const [b] = await t.service.notify('ooo-2', { type: 't', title: 'b' });
+    // Both began before the grace window of the cursor's row.
+    await t.dataSource.query(`UPDATE inbox_notification SET created_at = created_at - interval '1 minute' WHERE id IN ($1, $2)`, [a.id, b.id]);
     const [c1] = await t.service.notify('ooo-2', { type: 't', title: 'c' });
-    const c = await TestClient.connect(t.url, 'ooo-2', { cursor: b.id });
-    expect(c.notifications.map((n) => n.id)).toEqual([c1.id]);
-    expect(a.id).not.toBe(c1.id);
+    const c = await TestClient.connect(t.url, 'ooo-2', { cursor: c1.id });
+    expect(c.notifications.map((n) => n.id)).toEqual([]);
     c.close();
   });
 

@@ -10,6 +10,7 @@ describe('resolveOptions', () => {
       maxPayloadBytes: 16384,
       maxRecipients: 10000,
       catchUpLimit: 1000,
+      catchUpGraceMs: 5000,
       listLimit: { default: 20, max: 100 },
     });
     expect(o.canSubscribe('u', 't')).toBe(false);
@@ -28,6 +29,7 @@ describe('resolveOptions', () => {
     ['a listLimit default over max', { listLimit: { default: 500, max: 100 } }, /listLimit.default must not exceed listLimit.max/],
     ['a non-integer payload limit', { maxPayloadBytes: 1.5 }, /maxPayloadBytes must be a positive integer, got 1.5/],
     ['a zero catch-up limit', { catchUpLimit: 0 }, /catchUpLimit must be a positive integer/],
+    ['a negative grace', { catchUpGraceMs: -1 }, /catchUpGraceMs \(or 0 for none\) must be a positive integer/],
     ['redis without url or client', { redis: {} }, /redis needs a `url` or a `client`/],
   ])('refuses %s with a message that says what to fix', (_name, options, message) => {
     expect(() => resolveOptions({ ...base, ...options }, { gateway: true })).toThrow(NotificationsConfigError);

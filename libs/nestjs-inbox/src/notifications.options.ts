@@ -45,6 +45,12 @@ export interface NotificationsModuleOptions {
    */
   catchUpLimit?: number;
   /**
+   * The catch-up also resends a user's notifications that began up to this long before the
+   * client's cursor: one committed just before it whose live emit was lost (an instance died
+   * between commit and emit) is not skipped. The client drops what it already has. Default 5000.
+   */
+  catchUpGraceMs?: number;
+  /**
    * Decides whether a user may subscribe to a topic from the browser (`topics:subscribe`).
    * Default: refuse, since topics may be private; server-side `subscribe()` is always allowed.
    */
@@ -98,6 +104,7 @@ export function resolveOptions(
     maxPayloadBytes: 16 * 1024,
     maxRecipients: 10_000,
     catchUpLimit: 1000,
+    catchUpGraceMs: 5000,
     canSubscribe: () => false,
     sessionTimeoutMs: 5000,
     sessionRecheckMs: 60_000,
@@ -126,6 +133,7 @@ export function resolveOptions(
     throw new NotificationsConfigError(`eventRateLimit.perSecond must be a positive number, got ${String(resolved.eventRateLimit.perSecond)}`);
   }
   if (resolved.sessionRecheckMs !== 0) positive('sessionRecheckMs (or 0 to turn it off)', resolved.sessionRecheckMs);
+  if (resolved.catchUpGraceMs !== 0) positive('catchUpGraceMs (or 0 for none)', resolved.catchUpGraceMs);
   if (resolved.listLimit.default > resolved.listLimit.max) {
     throw new NotificationsConfigError('listLimit.default must not exceed listLimit.max');
   }

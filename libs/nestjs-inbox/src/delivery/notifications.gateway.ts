@@ -91,7 +91,7 @@ export class NotificationsGateway implements OnGatewayInit, OnGatewayConnection,
       const topics = await this.store.topicsOf(userId);
       socket.join(topics.map(topicRoom));
       const limit = this.options.catchUpLimit;
-      const rows = await this.store.catchUp(userId, cursor, limit + 1);
+      const rows = await this.store.catchUp(userId, cursor, limit + 1, this.options.catchUpGraceMs);
       const truncated = rows.length > limit;
       const missed = rows.slice(0, limit).reverse();
       for (const row of missed) socket.emit(ServerEvent.Notification, toPayload(row));
