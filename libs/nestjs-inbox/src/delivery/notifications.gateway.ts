@@ -91,11 +91,13 @@ export class NotificationsGateway implements OnGatewayInit, OnGatewayConnection,
       const topics = await this.store.topicsOf(userId);
       socket.join(topics.map(topicRoom));
       const limit = this.options.catchUpLimit;
-      const rows = await this.store.catchUp(userId, cursor, limit + 1, this.options.catchUpGraceMs);
+      const [rows, unread] = await Promise.all([
+        this.store.catchUp(userId, cursor, limit + 1, this.options.catchUpGraceMs),
+        this.service.unreadCount(userId),
+      ]);
       const truncated = rows.length > limit;
       const missed = rows.slice(0, limit).reverse();
       for (const row of missed) socket.emit(ServerEvent.Notification, toPayload(row));
-      const unread = await this.service.unreadCount(userId);
       socket.emit(ServerEvent.Synced, { unread, truncated });
     } catch (err) {
       this.logger.error(`catch-up for a socket failed: ${(err as Error).message}`);
