@@ -196,7 +196,8 @@ describe('delivery and read state', () => {
     const burst0 = results.filter((_, i) => i % 10 === 0).flat();
     await c.waitFor('notification', (n: NotificationPayload) => n.id === burst0[burst0.length - 1].id);
     expect(new Set(c.notifications.map((n) => n.id))).toEqual(new Set(burst0.map((n) => n.id)));
-    expect(results[0]).toHaveLength(1);
-    expect(results[100]).toEqual([]); // same user (burst-0), same dedupe key as call 0
+    // Calls 0, 50, 100 and 150 share user burst-0 and dedupe key 'dup': exactly one stores it
+    // (which one depends on which concurrent statement inserts first).
+    expect([0, 50, 100, 150].map((i) => results[i].length).sort()).toEqual([0, 0, 0, 1]);
   });
 });
