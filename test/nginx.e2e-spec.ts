@@ -1,11 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RedisFanout } from 'nestjs-inbox/delivery/redis-fanout';
-import { migrate, startApp, TestApp } from './support/app';
+import type { TestApp } from './support/app';
 import { TestClient } from './support/client';
-import { createDatabase } from './support/database';
-import { Child, freePort, RedisServer, until, waitForPort } from './support/processes';
+import { Cluster, startCluster } from './support/cluster';
+import { Child, freePort, waitForPort } from './support/processes';
 
 /** The upstream config sites run in front of several instances (the README's "Sticky sessions with nginx" shows the same). */
 const nginxConf = (dir: string, port: number, upstreams: number[]) => `
@@ -40,8 +39,7 @@ ${upstreams.map((p) => `    server 127.0.0.1:${p};`).join('\n')}
 `;
 
 describe('behind nginx (ip_hash upstream, long-polling)', () => {
-  let db: Awaited<ReturnType<typeof createDatabase>>;
-  let redis: RedisServer;
+  let cluster: Cluster;
   let a: TestApp;
   let b: TestApp;
   let nginx: Child;
@@ -50,11 +48,8 @@ describe('behind nginx (ip_hash upstream, long-polling)', () => {
   const clients: TestClient[] = [];
 
   beforeAll(async () => {
-    [db, redis] = await Promise.all([createDatabase(), RedisServer.start()]);
-    await migrate(db.url);
-    const options = { redis: { url: redis.url } };
-    [a, b] = await Promise.all([startApp(db.url, options), startApp(db.url, options)]);
-    await until('instances connected to Redis', () => [a, b].every((t) => t.app.get(RedisFanout).up));
+    cluster = await startCluster();
+    ({ a, b } = cluster);
     dir = mkdtempSync(join(tmpdir(), 'inbox-nginx-'));
     const port = await freePort();
     const conf = join(dir, 'nginx.conf');
@@ -70,9 +65,7 @@ describe('behind nginx (ip_hash upstream, long-polling)', () => {
     clients.forEach((c) => c.close());
     await nginx?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
-    await Promise.all([a?.close(), b?.close()]);
-    await redis?.stop();
-    await db?.drop();
+    await cluster?.close();
   });
 
   it('keeps a polling session on one instance and delivers what either instance sends', async () => {

@@ -1,18 +1,17 @@
 import { NotificationDispatcher } from 'nestjs-inbox/delivery/notification.dispatcher';
 import { RedisFanout } from 'nestjs-inbox/delivery/redis-fanout';
 import { createClient } from 'redis';
-import { migrate, startApp, startWorker, TestApp } from './support/app';
+import { startApp, TestApp } from './support/app';
 import { TestClient } from './support/client';
-import { createDatabase } from './support/database';
-import { RedisServer, until } from './support/processes';
+import { Cluster, startCluster } from './support/cluster';
+import { until } from './support/processes';
 
 /** Two gateway instances and a producer-only worker, each its own Nest app, over one Redis. */
 describe.each(['classic', 'sharded'] as const)('several instances over Redis (%s adapter)', (adapter) => {
-  let db: Awaited<ReturnType<typeof createDatabase>>;
-  let redis: RedisServer;
+  let cluster: Cluster;
   let a: TestApp;
   let b: TestApp;
-  let worker: Awaited<ReturnType<typeof startWorker>>;
+  let worker: Cluster['worker'];
   const clients: TestClient[] = [];
   const connect = async (t: TestApp, user: string) => {
     const c = await TestClient.connect(t.url, user);
@@ -21,18 +20,11 @@ describe.each(['classic', 'sharded'] as const)('several instances over Redis (%s
   };
 
   beforeAll(async () => {
-    [db, redis] = await Promise.all([createDatabase(), RedisServer.start()]);
-    await migrate(db.url);
-    const options = { redis: { url: redis.url, adapter }, canSubscribe: () => true };
-    [a, b, worker] = await Promise.all([startApp(db.url, options), startApp(db.url, options), startWorker(db.url, options)]);
-    await until('instances connected to Redis', () => [a, b].every((t) => t.app.get(RedisFanout).up));
+    cluster = await startCluster({ redis: { adapter }, canSubscribe: () => true });
+    ({ a, b, worker } = cluster);
   });
   afterEach(() => clients.splice(0).forEach((c) => c.close()));
-  afterAll(async () => {
-    await Promise.all([a?.close(), b?.close(), worker?.close()]);
-    await redis?.stop();
-    await db?.drop();
-  });
+  afterAll(() => cluster?.close());
 
   it("gives the library's namespace a Redis adapter and leaves the host's other namespaces alone", () => {
     const nsp = a.app.get(NotificationDispatcher).namespace!;
@@ -128,9 +120,9 @@ describe.each(['classic', 'sharded'] as const)('several instances over Redis (%s
   });
 
   it("duplicates a host's own Redis client and leaves it open on shutdown", async () => {
-    const own = createClient({ url: redis.url });
+    const own = createClient({ url: cluster.redis.url });
     await own.connect();
-    const c = await startApp(db.url, { redis: { client: own, adapter } });
+    const c = await startApp(cluster.databaseUrl, { redis: { client: own, adapter } });
     try {
       await until('instance connected to Redis', () => c.app.get(RedisFanout).up);
       const onC = await connect(c, 'fan-own');

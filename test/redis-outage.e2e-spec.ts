@@ -1,18 +1,18 @@
 import { Logger } from '@nestjs/common';
 import { NotificationsError } from 'nestjs-inbox';
 import { RedisFanout } from 'nestjs-inbox/delivery/redis-fanout';
-import { migrate, startApp, startWorker, TestApp } from './support/app';
+import type { TestApp } from './support/app';
 import { TestClient } from './support/client';
-import { createDatabase } from './support/database';
+import { Cluster, startCluster } from './support/cluster';
 import { RedisServer, until } from './support/processes';
 
 /** Redis killed and restarted under two instances and a worker: nothing crashes, nothing is lost. */
 describe('a Redis outage', () => {
-  let db: Awaited<ReturnType<typeof createDatabase>>;
+  let cluster: Cluster;
   let redis: RedisServer;
   let a: TestApp;
   let b: TestApp;
-  let worker: Awaited<ReturnType<typeof startWorker>>;
+  let worker: Cluster['worker'];
   const clients: TestClient[] = [];
   const unhandled: unknown[] = [];
   const onUnhandled = (reason: unknown) => unhandled.push(reason);
@@ -21,21 +21,16 @@ describe('a Redis outage', () => {
     clients.push(c);
     return c;
   };
-  const fanouts = () => [a, b].map((t) => t.app.get(RedisFanout));
+  const fanouts = () => cluster.fanouts();
 
   beforeAll(async () => {
     process.on('unhandledRejection', onUnhandled);
-    [db, redis] = await Promise.all([createDatabase(), RedisServer.start()]);
-    await migrate(db.url);
-    const options = { redis: { url: redis.url } };
-    [a, b, worker] = await Promise.all([startApp(db.url, options), startApp(db.url, options), startWorker(db.url, options)]);
-    await until('instances connected to Redis', () => fanouts().every((f) => f.up));
+    cluster = await startCluster();
+    ({ redis, a, b, worker } = cluster);
   });
   afterAll(async () => {
     clients.forEach((c) => c.close());
-    await Promise.all([a?.close(), b?.close(), worker?.close()]);
-    await redis?.stop();
-    await db?.drop();
+    await cluster?.close();
     process.off('unhandledRejection', onUnhandled);
   });
 

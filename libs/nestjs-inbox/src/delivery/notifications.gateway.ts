@@ -143,9 +143,9 @@ export class NotificationsGateway implements OnGatewayInit, OnGatewayConnection,
     });
   }
 
-  /** An event sent with an ack but no payload has no body (and reached Nest as `[]`). */
+  /** An event sent with an ack but no payload has no body. */
   private payload(body: unknown): unknown {
-    return body === undefined || (Array.isArray(body) && body.length === 0) ? {} : body;
+    return body ?? {};
   }
 
   /** Runs a handler and acks its result, or `{ error: { code, message } }`; never throws. */
