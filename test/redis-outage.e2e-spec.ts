@@ -35,8 +35,8 @@ describe('a Redis outage', () => {
   });
 
   it('keeps local delivery, stores everything, then resumes and catches the other instances up', async () => {
-    const warn = jest.spyOn(Logger.prototype, 'warn');
-    const failures = jest.spyOn(RedisFanout.prototype as any, 'lost');
+    const warn = vi.spyOn(Logger.prototype, 'warn');
+    const failures = vi.spyOn(RedisFanout.prototype as any, 'lost');
     const [tabA, tabB, onlyB, leaving] = [
       await connect(a, 'out-1'),
       await connect(b, 'out-1'),

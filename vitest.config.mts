@@ -1,0 +1,29 @@
+import { resolve } from 'node:path';
+import swc from 'unplugin-swc';
+import { defineConfig } from 'vitest/config';
+
+/**
+ * End-to-end tests: real Postgres, real Redis, real Socket.IO clients. Nest 12 ships as ES
+ * modules only, which Vitest loads natively; SWC compiles the TypeScript with the decorator
+ * metadata Nest's dependency injection reads (esbuild does not emit it).
+ */
+export default defineConfig({
+  plugins: [swc.vite({ module: { type: 'es6' } })],
+  resolve: {
+    alias: [
+      { find: /^nestjs-inbox$/, replacement: resolve(import.meta.dirname, 'libs/nestjs-inbox/src/index.ts') },
+      { find: /^nestjs-inbox\/(.*)$/, replacement: resolve(import.meta.dirname, 'libs/nestjs-inbox/src/$1') },
+    ],
+  },
+  test: {
+    globals: true,
+    include: ['test/**/*.e2e-spec.ts', 'libs/**/*.spec.ts'],
+    exclude: ['**/node_modules/**', 'dist/**'],
+    testTimeout: 20000,
+    hookTimeout: 60000,
+    globalSetup: ['test/support/global-setup.ts'],
+    // One suite at a time, as with jest --runInBand: suites start processes and Redis servers.
+    fileParallelism: false,
+    pool: 'forks',
+  },
+});
