@@ -84,6 +84,28 @@ describe('NotificationsModule configuration', () => {
       (url, s) => delivers(url, s, '/inbox'),
     ));
 
+  it('keeps two registrations with different namespaces apart, even when built together', async () => {
+    const host = (namespace: string) => {
+      @Module({
+        imports: [TypeOrmModule.forRoot({ type: 'postgres', url: db.url }), NotificationsModule.forRoot({ ...base, namespace })],
+      })
+      class Host {}
+      return Host;
+    };
+    // Both apps build their providers before either binds its gateway to a server.
+    const apps = await Promise.all(['/first', '/second'].map((ns) => NestFactory.create(host(ns), { logger: false })));
+    try {
+      const urls = await Promise.all(apps.map(async (app) => (await app.listen(0, '127.0.0.1'), (await app.getUrl()).replace('[::1]', '127.0.0.1'))));
+      await delivers(urls[0], apps[0].get(NotificationService), '/first');
+      await delivers(urls[1], apps[1].get(NotificationService), '/second');
+      const wrong = TestClient.open(urls[0], 'someone', { namespace: '/second' });
+      expect((await wrong.waitFor<Error>('connect_error')).message).toMatch(/Invalid namespace/);
+      wrong.close();
+    } finally {
+      await Promise.all(apps.map((app) => app.close()));
+    }
+  });
+
   it('runs producer-only without a gateway: notify stores, no socket is served', () =>
     run(
       [TypeOrmModule.forRoot({ type: 'postgres', url: db.url }), NotificationsModule.forRoot({ gateway: false })],

@@ -3,14 +3,18 @@ export type { NotificationsModuleExtras } from './notifications.module-definitio
 export { NotificationService } from './notification.service';
 export type { NotificationInput, NotifyOptions, StoredNotification } from './notification.service';
 export { NOTIFICATIONS_OPTIONS, DEFAULT_NAMESPACE, ServerEvent, ClientEvent } from './notifications.constants';
-export { NotificationsConfigError } from './notifications.options';
 export type {
   NotificationsModuleOptions,
   NotificationsRedisOptions,
   ResolvedNotificationsOptions,
   ResolvedRedisOptions,
 } from './notifications.options';
-export { NotificationsError, InvalidInputError, SessionRejectedError } from './notifications.errors';
+export {
+  NotificationsError,
+  InvalidInputError,
+  SessionRejectedError,
+  NotificationsConfigError,
+} from './notifications.errors';
 export { NOTIFICATIONS_MIGRATIONS } from './persistence/migrations';
 export { CreateInboxTables1732406400000 } from './persistence/migrations/1732406400000-create-inbox-tables';
 export { NotificationsGateway } from './delivery/notifications.gateway';

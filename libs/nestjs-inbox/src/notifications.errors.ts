@@ -36,3 +36,14 @@ export class SessionRejectedError extends NotificationsError {
     this.name = 'SessionRejectedError';
   }
 }
+
+/**
+ * Start-up error: options that cannot work, or a platform the library does not support. Its
+ * message says what to change. It is thrown while the app boots, never from a request.
+ */
+export class NotificationsConfigError extends Error {
+  constructor(message: string) {
+    super(`nestjs-inbox: ${message}`);
+    this.name = 'NotificationsConfigError';
+  }
+}

@@ -1,5 +1,8 @@
 import { ConfigurableModuleBuilder, Provider } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
+import { checkPeerVersions } from './compat/peer-versions';
+import { gatewayClassFor } from './compat/nest-websockets.compat';
+import { assertPostgresDataSource } from './compat/typeorm.compat';
 import { NotificationDispatcher } from './delivery/notification.dispatcher';
 import { NotificationsGateway } from './delivery/notifications.gateway';
 import { OutageRecovery } from './delivery/outage-recovery';
@@ -35,9 +38,15 @@ export const {
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createNotificationsOptions')
   .setExtras<NotificationsModuleExtras>({ isGlobal: true, gateway: true }, (definition, extras) => {
+    // Runs where the host declares the module, before anything reaches into a dependency.
+    checkPeerVersions();
     const gateway = extras.gateway ?? true;
     const providers: Provider[] = [
-      { provide: INBOX_DATA_SOURCE, useExisting: getDataSourceToken(extras.dataSource) },
+      {
+        provide: INBOX_DATA_SOURCE,
+        inject: [getDataSourceToken(extras.dataSource)],
+        useFactory: assertPostgresDataSource,
+      },
       {
         provide: NOTIFICATIONS_OPTIONS,
         inject: [RAW_OPTIONS],
@@ -50,7 +59,7 @@ export const {
       NotificationService,
       RedisFanout,
       OutageRecovery,
-      gateway ? NotificationsGateway : ProducerNamespace,
+      gateway ? { provide: NotificationsGateway, useClass: gatewayClassFor(NotificationsGateway) } : ProducerNamespace,
     ];
     return {
       ...definition,

@@ -1,4 +1,5 @@
-import { NotificationsConfigError, NotificationsModuleOptions, resolveOptions } from './notifications.options';
+import { NotificationsConfigError } from './notifications.errors';
+import { NotificationsModuleOptions, resolveOptions } from './notifications.options';
 
 describe('resolveOptions', () => {
   const base: NotificationsModuleOptions = { session: () => null, allowedOrigins: ['https://app.example.com'] };

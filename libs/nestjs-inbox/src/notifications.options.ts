@@ -1,5 +1,6 @@
 import type { RedisClientType } from 'redis';
 import { DEFAULT_NAMESPACE } from './notifications.constants';
+import { NotificationsConfigError } from './notifications.errors';
 import type { SessionSource } from './session/session-source';
 
 export interface NotificationsRedisOptions {
@@ -84,14 +85,6 @@ export interface ResolvedNotificationsOptions
   listLimit: { default: number; max: number };
   canSubscribe: (userId: string, topic: string) => boolean | Promise<boolean>;
   eventRateLimit: { burst: number; perSecond: number };
-}
-
-/** Start-up error for options that cannot work; its message says what to change. */
-export class NotificationsConfigError extends Error {
-  constructor(message: string) {
-    super(`nestjs-inbox: ${message}`);
-    this.name = 'NotificationsConfigError';
-  }
 }
 
 export function resolveOptions(

@@ -1,7 +1,7 @@
 import { Inject, Logger, OnModuleDestroy } from '@nestjs/common';
 import { OnGatewayConnection, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
-import { GATEWAY_OPTIONS } from '@nestjs/websockets/constants';
 import type { Namespace, Socket } from 'socket.io';
+import { assertBoundNamespace, bindGatewayNamespace } from '../compat/nest-websockets.compat';
 import { NotificationService } from '../notification.service';
 import { ClientEvent, DEFAULT_NAMESPACE, NOTIFICATIONS_OPTIONS, ServerEvent } from '../notifications.constants';
 import { NotificationsError } from '../notifications.errors';
@@ -66,13 +66,13 @@ export class NotificationsGateway implements OnGatewayInit, OnGatewayConnection,
     private readonly dispatcher: NotificationDispatcher,
   ) {
     this.limits = eventLimiter(options);
-    // The namespace is an option, known only once the options are resolved; Nest reads the
-    // gateway metadata after providers are built, when it binds gateways to the server.
-    const meta = Reflect.getMetadata(GATEWAY_OPTIONS, NotificationsGateway) ?? {};
-    Reflect.defineMetadata(GATEWAY_OPTIONS, { ...meta, namespace: options.namespace }, NotificationsGateway);
+    // The namespace is an option, known only now; the module registers a subclass per
+    // registration (gatewayClassFor), which is what `new.target` is.
+    bindGatewayNamespace(new.target, options.namespace);
   }
 
   afterInit(nsp: Namespace): void {
+    assertBoundNamespace(nsp, this.options.namespace);
     this.stopSecurity = secureNamespace(nsp, this.options);
     this.dispatcher.attach(nsp);
   }

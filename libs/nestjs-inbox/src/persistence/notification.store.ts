@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Pool } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
-import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import { queryPool } from '../compat/typeorm.compat';
 import { INBOX_DATA_SOURCE } from '../notifications.internal-constants';
 import { NewNotificationRow, NotificationRow } from './notification-row';
 
@@ -59,11 +58,6 @@ export class NotificationStore {
     return this.dataSource.manager;
   }
 
-  /** The `pg` pool under the DataSource (TypeORM's Postgres driver keeps it as `master`). */
-  private get pool(): Pool {
-    return (this.dataSource.driver as PostgresDriver).master;
-  }
-
   /**
    * Stores rows in one statement. Returns, for each input row, the stored row, or `null`
    * where a row with the same audience and dedupe key already existed.
@@ -80,10 +74,10 @@ export class NotificationStore {
       rows.map((r) => r.expiresAt),
     ];
     // Outside a caller's transaction the statement goes straight to the DataSource's pool as a
-    // named prepared statement: parsed and planned once per connection, not once per batch.
+    // named prepared statement (see queryPool).
     const result: { ord: string; id: string; created_at: Date }[] = manager
       ? await manager.query(INSERT_SQL, values)
-      : (await this.pool.query({ name: 'nestjs-inbox:insert', text: INSERT_SQL, values })).rows;
+      : await queryPool(this.dataSource, { name: 'nestjs-inbox:insert', text: INSERT_SQL, values });
     const stored: (NotificationRow | null)[] = rows.map(() => null);
     for (const { ord, id, created_at } of result) {
       const r = rows[Number(ord) - 1];

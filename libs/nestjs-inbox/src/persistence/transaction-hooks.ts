@@ -2,10 +2,6 @@ import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nest
 import type { DataSource, EntityManager, EntitySubscriberInterface, QueryRunner } from 'typeorm';
 import { INBOX_DATA_SOURCE } from '../notifications.internal-constants';
 
-/** Savepoint level of a query runner (protected in TypeORM's typings, stable across 0.3). */
-const depthOf = (runner: QueryRunner): number =>
-  runner.isTransactionActive ? ((runner as unknown as { transactionDepth?: number }).transactionDepth ?? 1) : 0;
-
 interface Pending {
   /** Transaction depth (savepoint level) the work was queued at. */
   depth: number;
@@ -17,18 +13,32 @@ interface Pending {
  * TypeORM has no per-transaction hook, so this listens to the DataSource's transaction
  * events and keys pending work by query runner. Savepoints are honoured: work queued inside a
  * nested transaction that rolls back is dropped; if it commits, it waits for the outer one.
+ * The savepoint level is counted from the same public events (TypeORM fires them for every
+ * level), not read from the runner's protected `transactionDepth`.
  */
 @Injectable()
 export class TransactionHooks implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('NotificationsModule');
   private readonly pending = new WeakMap<QueryRunner, Pending[]>();
+  /** Open transaction levels per runner: 1 in a transaction, 2 inside its first savepoint, … */
+  private readonly depths = new WeakMap<QueryRunner, number>();
 
   constructor(@Inject(INBOX_DATA_SOURCE) private readonly dataSource: DataSource) {}
 
   private readonly subscriber: EntitySubscriberInterface = {
+    afterTransactionStart: ({ queryRunner }) => void this.depths.set(queryRunner, (this.depths.get(queryRunner) ?? 0) + 1),
     afterTransactionCommit: ({ queryRunner }) => this.settle(queryRunner, true),
     afterTransactionRollback: ({ queryRunner }) => this.settle(queryRunner, false),
   };
+
+  /**
+   * A transaction opened before this module subscribed (a host's own start-up work) has no
+   * count: it is taken as one level, so its work runs at its commit.
+   */
+  private depthOf(runner: QueryRunner): number {
+    const depth = this.depths.get(runner) ?? 0;
+    return runner.isTransactionActive ? Math.max(depth, 1) : 0;
+  }
 
   onModuleInit(): void {
     this.dataSource.subscribers.push(this.subscriber);
@@ -45,14 +55,15 @@ export class TransactionHooks implements OnModuleInit, OnModuleDestroy {
     const runner = manager.queryRunner;
     if (!runner?.isTransactionActive) return run();
     const list = this.pending.get(runner) ?? [];
-    list.push({ depth: depthOf(runner), run });
+    list.push({ depth: this.depthOf(runner), run });
     this.pending.set(runner, list);
   }
 
   private settle(runner: QueryRunner, committed: boolean): void {
+    const depth = runner.isTransactionActive ? Math.max((this.depths.get(runner) ?? 1) - 1, 1) : 0;
+    this.depths.set(runner, depth);
     const list = this.pending.get(runner);
     if (!list) return;
-    const depth = depthOf(runner);
     if (!committed) {
       const kept = list.filter((p) => p.depth <= depth);
       if (kept.length) this.pending.set(runner, kept);

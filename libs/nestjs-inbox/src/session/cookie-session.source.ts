@@ -1,6 +1,6 @@
 import Keygrip from 'keygrip';
 import { SessionRejectedError } from '../notifications.errors';
-import { NotificationsConfigError } from '../notifications.options';
+import { NotificationsConfigError } from '../notifications.errors';
 import { handshakeCookies } from './cookies';
 import type { SessionSource } from './session-source';
 import { sessionUser, UserIdLocator, userIdReader } from './user-id';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { NotificationsError, SessionRejectedError } from '../notifications.errors';
-import { NotificationsConfigError } from '../notifications.options';
+import { NotificationsConfigError } from '../notifications.errors';
 import type { SessionSource, SessionUser } from './session-source';
 import { sessionUser, UserIdLocator, userIdReader } from './user-id';
 

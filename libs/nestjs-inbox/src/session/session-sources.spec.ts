@@ -1,4 +1,5 @@
-import { NotificationsConfigError, resolveOptions } from '../notifications.options';
+import { NotificationsConfigError } from '../notifications.errors';
+import { resolveOptions } from '../notifications.options';
 import { cookieSession } from './cookie-session.source';
 import { expressSession } from './express-session.source';
 import { httpSession } from './http-session.source';

@@ -1,5 +1,5 @@
 import { SessionRejectedError } from '../notifications.errors';
-import { NotificationsConfigError } from '../notifications.options';
+import { NotificationsConfigError } from '../notifications.errors';
 
 /**
  * Where a session holds its user: a dot path (`'userId'`, `'passport.user'`) or a function of

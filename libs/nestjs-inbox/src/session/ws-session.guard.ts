@@ -3,7 +3,8 @@ import { WsException } from '@nestjs/websockets';
 import type { Socket } from 'socket.io';
 import { NOTIFICATIONS_OPTIONS } from '../notifications.constants';
 import { NotificationsError } from '../notifications.errors';
-import { NotificationsConfigError, ResolvedNotificationsOptions } from '../notifications.options';
+import { NotificationsConfigError } from '../notifications.errors';
+import type { ResolvedNotificationsOptions } from '../notifications.options';
 import { checkSession } from './check-session';
 import type { Handshake } from './session-source';
 
