@@ -1,3 +1,4 @@
+import { ClientEvent, ServerEvent } from 'nestjs-inbox';
 import type { Namespace } from 'socket.io';
 import { NotificationDispatcher } from 'nestjs-inbox/delivery/notification.dispatcher';
 import { migrate, startApp, TestApp } from './support/app';
@@ -43,14 +44,14 @@ describe('abuse limits', () => {
 
   it('rate-limits events per socket with a token bucket, answering RATE_LIMITED', async () => {
     const c = await connect('chatty');
-    const answers = await Promise.all(Array.from({ length: 8 }, () => c.request('notifications:list', {})));
+    const answers = await Promise.all(Array.from({ length: 8 }, () => c.request(ClientEvent.List, {})));
     const limited = answers.filter((a) => a.error);
     expect(answers.slice(0, 5).every((a) => Array.isArray(a.items))).toBe(true);
     expect(limited).toEqual(Array(3).fill({ error: { code: 'RATE_LIMITED', message: 'too many events; slow down' } }));
     // Without an ack the refusal comes as an event.
     const from = c.mark();
-    c.socket.emit('notifications:list', {});
-    expect(await c.waitFor('notifications:error' as any, undefined, { from })).toEqual({
+    c.socket.emit(ClientEvent.List, {});
+    expect(await c.waitFor(ServerEvent.Error as any, undefined, { from })).toEqual({
       code: 'RATE_LIMITED',
       message: 'too many events; slow down',
     });
@@ -63,17 +64,17 @@ describe('abuse limits', () => {
     const c = await connect('big-sender');
     const [n] = await t.service.notify('big-sender', { type: 't', title: 'unread' });
     const big = { ids: [n.id], pad: 'x'.repeat(2000) };
-    expect(await c.request('notifications:read', big)).toEqual({
+    expect(await c.request(ClientEvent.Read, big)).toEqual({
       error: { code: 'PAYLOAD_TOO_LARGE', message: 'event larger than 1024 bytes' },
     });
     expect(await t.service.unreadCount('big-sender')).toBe(1);
-    expect(await c.request('notifications:read', { ids: [n.id] })).toEqual({ unread: 0 });
+    expect(await c.request(ClientEvent.Read, { ids: [n.id] })).toEqual({ unread: 0 });
   });
 
   it('survives a message over the engine limit: only that connection is closed', async () => {
     const c = await connect('huge-sender');
     const bystander = await connect('bystander');
-    c.socket.emit('notifications:list', { pad: 'x'.repeat(1_100_000) });
+    c.socket.emit(ClientEvent.List, { pad: 'x'.repeat(1_100_000) });
     await c.waitFor('disconnect');
     await t.service.notify('bystander', { type: 't', title: 'still served' });
     await bystander.waitForTitle('still served');
@@ -121,11 +122,11 @@ describe('abuse limits', () => {
 
   it('lets the host decide who subscribes to what; a throwing hook answers INTERNAL', async () => {
     const c = await connect('subscriber');
-    expect(await c.request('topics:subscribe', { topic: 'private:hr' })).toEqual({
+    expect(await c.request(ClientEvent.Subscribe, { topic: 'private:hr' })).toEqual({
       error: { code: 'FORBIDDEN', message: "not allowed to subscribe to topic 'private:hr'" },
     });
-    expect((await c.request('topics:subscribe', { topic: 'explodes' })).error.code).toBe('INTERNAL');
-    expect(await c.request('topics:subscribe', { topic: 'public:news' })).toEqual({ ok: true });
+    expect((await c.request(ClientEvent.Subscribe, { topic: 'explodes' })).error.code).toBe('INTERNAL');
+    expect(await c.request(ClientEvent.Subscribe, { topic: 'public:news' })).toEqual({ ok: true });
     await t.service.publish('private:hr', { type: 't', title: 'salaries' });
     await t.service.publish('public:news', { type: 't', title: 'barrier' });
     await c.waitForTitle('barrier');

@@ -1,3 +1,4 @@
+import { ClientEvent, ServerEvent } from 'nestjs-inbox';
 import { migrate, startApp, TestApp } from './support/app';
 import { TestClient } from './support/client';
 import { createDatabase } from './support/database';
@@ -30,11 +31,11 @@ describe('broadcast', () => {
     expect(stored?.broadcast).toBe(true);
     await u1.waitForTitle('maintenance tonight');
     await u2.waitForTitle('maintenance tonight');
-    await u2.waitFor('notifications:unread', (p) => p.count === 1);
+    await u2.waitFor(ServerEvent.Unread, (p) => p.count === 1);
     const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM inbox_notification`);
     expect(n).toBe(1);
 
-    expect(await u1.request('notifications:read', { ids: [stored!.id] })).toEqual({ unread: 0 });
+    expect(await u1.request(ClientEvent.Read, { ids: [stored!.id] })).toEqual({ unread: 0 });
     expect(await t.service.unreadCount('bc-2')).toBe(1);
     const late = await connect('bc-late');
     expect(late.notifications.map((x) => x.title)).toEqual(['maintenance tonight']);

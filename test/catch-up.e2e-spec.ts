@@ -1,3 +1,4 @@
+import { ServerEvent } from 'nestjs-inbox';
 import { migrate, startApp, startWorker, TestApp } from './support/app';
 import { TestClient } from './support/client';
 import { createDatabase } from './support/database';
@@ -70,7 +71,7 @@ describe('catch-up', () => {
     for (let i = 1; i <= 7; i++) await t.service.notify('many-1', { type: 't', title: `m${i}` });
     const c = await TestClient.connect(t.url, 'many-1');
     expect(c.notifications.map((n) => n.title)).toEqual(['m3', 'm4', 'm5', 'm6', 'm7']);
-    expect(await c.waitFor('notifications:synced')).toEqual({ unread: 7, truncated: true });
+    expect(await c.waitFor(ServerEvent.Synced)).toEqual({ unread: 7, truncated: true });
     const older = await c.list({ before: c.notifications[0].id });
     expect(older.items.map((n) => n.title)).toEqual(['m2', 'm1']);
     c.close();

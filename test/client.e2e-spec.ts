@@ -1,3 +1,4 @@
+import { ServerEvent } from 'nestjs-inbox';
 import { InboxClient, InboxError, InboxOptions } from 'nestjs-inbox/client';
 import type { Socket } from 'socket.io-client';
 import { migrate, ORIGIN, startApp, TestApp } from './support/app';
@@ -70,7 +71,7 @@ describe('browser client (nestjs-inbox/client)', () => {
     expect(c.unread).toBe(1);
 
     const pushed: string[] = [];
-    c.on('notification', (n) => pushed.push(n.title!));
+    c.on(ServerEvent.Notification, (n) => pushed.push(n.title!));
     const [live] = await t.service.notify('c-live', { type: 't', title: 'live' });
     await until(c, () => c.unread === 2 && ids(c)[0] === live.id, 'the live notification');
     expect(pushed).toEqual(['live']);
@@ -80,7 +81,7 @@ describe('browser client (nestjs-inbox/client)', () => {
   it('resumes after a dropped connection without gaps or duplicates, late commits included', async () => {
     const c = client('c-drop');
     const pushed: string[] = [];
-    c.on('notification', (n) => pushed.push(n.id));
+    c.on(ServerEvent.Notification, (n) => pushed.push(n.id));
     await until(c, () => c.state === 'connected', 'connected');
     const [a] = await t.service.notify('c-drop', { type: 't', title: 'a' });
     await until(c, () => ids(c).includes(a.id), 'a');
@@ -93,7 +94,7 @@ describe('browser client (nestjs-inbox/client)', () => {
     socketOf(c).io.engine.close(); // as a network drop does
     await until(c, () => c.state === 'connecting', 'the drop');
     const wire: string[] = [];
-    socketOf(c).on('notification', (n) => wire.push(n.id));
+    socketOf(c).on(ServerEvent.Notification, (n) => wire.push(n.id));
     const missed = await t.service.notify('c-drop', { type: 't', title: 'missed' });
     const [b] = await t.service.notify('c-drop', { type: 't', title: 'b' });
     await runner.commitTransaction();
@@ -119,7 +120,7 @@ describe('browser client (nestjs-inbox/client)', () => {
     const [fresh] = await t.service.notify('c-persist', { type: 't', title: 'fresh' });
     const second = client('c-persist', { persistCursor: { userId: 'c-persist', storage } });
     const pushed: string[] = [];
-    second.on('notification', (n) => pushed.push(n.id));
+    second.on(ServerEvent.Notification, (n) => pushed.push(n.id));
     await until(second, () => second.state === 'connected' && second.notifications.length === 2, 'sync and page');
     expect(pushed).toEqual([fresh.id]);
     expect(ids(second)).toEqual([fresh.id, seen.id]);

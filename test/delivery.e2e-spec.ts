@@ -1,4 +1,4 @@
-import { NotificationPayload } from 'nestjs-inbox';
+import { ClientEvent, NotificationPayload, ServerEvent } from 'nestjs-inbox';
 import { startApp, migrate, TestApp } from './support/app';
 import { TestClient } from './support/client';
 import { createDatabase } from './support/database';
@@ -33,7 +33,7 @@ describe('delivery and read state', () => {
         id: stored.id, type: 'message', title: 'hello', body: 'b', data: { x: 1 }, topic: null,
         broadcast: false, createdAt: stored.createdAt, readAt: null,
       });
-      await tab.waitFor('notifications:unread', (p) => p.count === 1);
+      await tab.waitFor(ServerEvent.Unread, (p) => p.count === 1);
     }
   });
 
@@ -73,7 +73,7 @@ describe('delivery and read state', () => {
         await t.service.notify('tx-1', { type: 't', title: 'inner rolled back' }, { manager: inner });
         throw new Error('inner');
       }).catch(() => undefined);
-      expect(c.log.slice(from).filter((e) => e.event === 'notification')).toEqual([]);
+      expect(c.log.slice(from).filter((e) => e.event === ServerEvent.Notification)).toEqual([]);
     });
     await c.waitForTitle('committed', from);
     // A later notification is a barrier: anything emitted for the rolled-back rows came before it.
@@ -86,8 +86,8 @@ describe('delivery and read state', () => {
 
   it('publishes to subscribers of a topic only; the host decides who may subscribe', async () => {
     const [sub, other] = [await connect('topic-sub'), await connect('topic-other')];
-    expect(await sub.request('topics:subscribe', { topic: 'release-notes' })).toEqual({ ok: true });
-    expect(await other.request('topics:subscribe', { topic: 'private:payroll' })).toEqual({
+    expect(await sub.request(ClientEvent.Subscribe, { topic: 'release-notes' })).toEqual({ ok: true });
+    expect(await other.request(ClientEvent.Subscribe, { topic: 'private:payroll' })).toEqual({
       error: { code: 'FORBIDDEN', message: "not allowed to subscribe to topic 'private:payroll'" },
     });
     await t.service.publish('release-notes', { type: 'publish', title: 'v2 is out' });
@@ -126,15 +126,15 @@ describe('delivery and read state', () => {
     const [tab1, tab2] = [await connect('tabs-1'), await connect('tabs-1')];
     const [a] = await t.service.notify('tabs-1', { type: 't', title: 'a' });
     await t.service.notify('tabs-1', { type: 't', title: 'b' });
-    await tab2.waitFor('notifications:unread', (p) => p.count === 2);
+    await tab2.waitFor(ServerEvent.Unread, (p) => p.count === 2);
     const from = tab2.mark();
-    expect(await tab1.request('notifications:read', { ids: [a.id] })).toEqual({ unread: 1 });
-    expect(await tab2.waitFor('notifications:read', undefined, { from })).toEqual({ ids: [a.id] });
-    await tab2.waitFor('notifications:unread', (p) => p.count === 1, { from });
+    expect(await tab1.request(ClientEvent.Read, { ids: [a.id] })).toEqual({ unread: 1 });
+    expect(await tab2.waitFor(ServerEvent.Read, undefined, { from })).toEqual({ ids: [a.id] });
+    await tab2.waitFor(ServerEvent.Unread, (p) => p.count === 1, { from });
     const from2 = tab2.mark();
-    expect(await tab1.request('notifications:read-all', {})).toEqual({ unread: 0 });
-    expect(await tab2.waitFor('notifications:read', undefined, { from: from2 })).toEqual({ all: true });
-    await tab2.waitFor('notifications:unread', (p) => p.count === 0, { from: from2 });
+    expect(await tab1.request(ClientEvent.ReadAll, {})).toEqual({ unread: 0 });
+    expect(await tab2.waitFor(ServerEvent.Read, undefined, { from: from2 })).toEqual({ all: true });
+    await tab2.waitFor(ServerEvent.Unread, (p) => p.count === 0, { from: from2 });
   });
 
   it('stores and delivers nothing new for a repeated dedupeKey of the same user', async () => {
@@ -194,7 +194,7 @@ describe('delivery and read state', () => {
     const results = await Promise.all(calls);
     results.forEach((stored, i) => stored.forEach((n) => expect(n.title).toBe(`m${i}`)));
     const burst0 = results.filter((_, i) => i % 10 === 0).flat();
-    await c.waitFor('notification', (n: NotificationPayload) => n.id === burst0[burst0.length - 1].id);
+    await c.waitFor(ServerEvent.Notification, (n: NotificationPayload) => n.id === burst0[burst0.length - 1].id);
     expect(new Set(c.notifications.map((n) => n.id))).toEqual(new Set(burst0.map((n) => n.id)));
     // Calls 0, 50, 100 and 150 share user burst-0 and dedupe key 'dup': exactly one stores it
     // (which one depends on which concurrent statement inserts first).

@@ -3,7 +3,7 @@ import connectPgSimple from 'connect-pg-simple';
 import { sign, unsign } from 'cookie-signature';
 import session from 'express-session';
 import type { Request } from 'express';
-import { expressSession, NotificationService, SessionSource } from 'nestjs-inbox';
+import { NotificationService, ServerEvent, SessionSource, expressSession } from 'nestjs-inbox';
 import WebSocket from 'ws';
 import { migrate, ORIGIN, startApp, TestApp } from './support/app';
 import { TestClient } from './support/client';
@@ -183,7 +183,7 @@ describe('expressSession: the site\'s express-session, in a real Postgres store'
     const staying = track(await TestClient.connect(t.url, null, { cookie: await login('staying') }));
 
     await new Promise<void>((res, rej) => store.destroy(sidOf(destroyedCookie), (e) => (e ? rej(e) : res())));
-    const why = await destroyed.waitFor('notifications:error' as any, undefined, { timeoutMs: 3000 });
+    const why = await destroyed.waitFor(ServerEvent.Error as any, undefined, { timeoutMs: 3000 });
     expect(why).toEqual({ code: 'UNAUTHORIZED', message: 'unauthorized: session unknown or expired' });
     await destroyed.waitFor('disconnect', (reason) => reason === 'io server disconnect', { timeoutMs: 3000 });
     await expiring.waitFor('disconnect', undefined, { timeoutMs: 5000 });

@@ -1,3 +1,4 @@
+import { ClientEvent, ServerEvent } from 'nestjs-inbox';
 import { migrate, startApp, TestApp } from './support/app';
 import { TestClient } from './support/client';
 import { createDatabase } from './support/database';
@@ -94,13 +95,13 @@ describe('isolation: each user gets exactly their own, the broadcasts and their 
     const before = await t.service.unreadCount('iso-alice');
 
     // Mallory names Alice's ids, adds Alice's id to payloads, reads everything she can.
-    expect(await mallory.request('notifications:read', { ids: [secret.id] })).toEqual({ unread: expect.any(Number) });
-    expect((await mallory.request('notifications:read', { ids: [secret.id], userId: 'iso-alice' })).error.code).toBe(
+    expect(await mallory.request(ClientEvent.Read, { ids: [secret.id] })).toEqual({ unread: expect.any(Number) });
+    expect((await mallory.request(ClientEvent.Read, { ids: [secret.id], userId: 'iso-alice' })).error.code).toBe(
       'INVALID_INPUT',
     );
-    expect((await mallory.request('notifications:list', { userId: 'iso-alice' })).error.code).toBe('INVALID_INPUT');
-    expect(await mallory.request('notifications:read', { ids: [shared.id] })).toEqual({ unread: expect.any(Number) });
-    await mallory.request('notifications:read-all', {});
+    expect((await mallory.request(ClientEvent.List, { userId: 'iso-alice' })).error.code).toBe('INVALID_INPUT');
+    expect(await mallory.request(ClientEvent.Read, { ids: [shared.id] })).toEqual({ unread: expect.any(Number) });
+    await mallory.request(ClientEvent.ReadAll, {});
     const page = await mallory.list({ limit: 100 });
     expect(page.items.map((n) => n.id)).not.toContain(secret.id);
     expect(mallory.notifications.map((n) => n.id)).not.toContain(secret.id);
@@ -111,6 +112,6 @@ describe('isolation: each user gets exactly their own, the broadcasts and their 
     expect(alicePage.items.filter((n) => [secret.id, shared.id].includes(n.id)).map((n) => n.readAt)).toEqual([null, null]);
     await t.service.notify('iso-alice', { type: 'barrier', title: 'alice barrier' });
     await alice.waitForTitle('alice barrier', aliceFrom);
-    expect(alice.log.slice(aliceFrom).filter((e) => e.event === 'notifications:read')).toEqual([]);
+    expect(alice.log.slice(aliceFrom).filter((e) => e.event === ServerEvent.Read)).toEqual([]);
   });
 });

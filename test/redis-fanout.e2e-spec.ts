@@ -1,3 +1,4 @@
+import { ClientEvent, ServerEvent } from 'nestjs-inbox';
 import { NotificationDispatcher } from 'nestjs-inbox/delivery/notification.dispatcher';
 import { RedisFanout } from 'nestjs-inbox/delivery/redis-fanout';
 import { createClient } from 'redis';
@@ -39,8 +40,8 @@ describe.each(['classic', 'sharded'] as const)('several instances over Redis (%s
     await tabB.waitForTitle('from A', mb);
     await tabA.waitForTitle('from A', ma);
     // Each instance recounts for its own sockets: one count per tab.
-    await tabB.waitFor('notifications:unread', (p) => p.count === 1, { from: mb });
-    await tabA.waitFor('notifications:unread', (p) => p.count === 1, { from: ma });
+    await tabB.waitFor(ServerEvent.Unread, (p) => p.count === 1, { from: mb });
+    await tabA.waitFor(ServerEvent.Unread, (p) => p.count === 1, { from: ma });
     await b.service.notify('fan-2', { type: 'message', title: 'barrier' });
     await other.waitForTitle('barrier');
     expect(other.notifications.map((n) => n.title)).toEqual(['barrier']);
@@ -52,18 +53,18 @@ describe.each(['classic', 'sharded'] as const)('several instances over Redis (%s
       r1[0],
       (await b.service.notify('fan-read', { type: 't', title: 'y' }))[0],
     ]);
-    await tabA.waitFor('notifications:unread', (p) => p.count === 2);
+    await tabA.waitFor(ServerEvent.Unread, (p) => p.count === 2);
     const mb = tabB.mark();
-    expect(await tabA.request('notifications:read', { ids: [x.id] })).toEqual({ unread: 1 });
-    expect(await tabB.waitFor('notifications:read', () => true, { from: mb })).toEqual({ ids: [x.id] });
-    await tabB.waitFor('notifications:unread', (p) => p.count === 1, { from: mb });
+    expect(await tabA.request(ClientEvent.Read, { ids: [x.id] })).toEqual({ unread: 1 });
+    expect(await tabB.waitFor(ServerEvent.Read, () => true, { from: mb })).toEqual({ ids: [x.id] });
+    await tabB.waitFor(ServerEvent.Unread, (p) => p.count === 1, { from: mb });
     // The sharded adapter emits locally only once its publish settles, so tabA's own copy of
     // the first read event may still be on its way: take it before marking.
-    await tabA.waitFor('notifications:read', (p) => 'ids' in p);
+    await tabA.waitFor(ServerEvent.Read, (p) => 'ids' in p);
     const ma = tabA.mark();
-    expect(await tabB.request('notifications:read-all', {})).toEqual({ unread: 0 });
-    expect(await tabA.waitFor('notifications:read', () => true, { from: ma })).toEqual({ all: true });
-    await tabA.waitFor('notifications:unread', (p) => p.count === 0, { from: ma });
+    expect(await tabB.request(ClientEvent.ReadAll, {})).toEqual({ unread: 0 });
+    expect(await tabA.waitFor(ServerEvent.Read, () => true, { from: ma })).toEqual({ all: true });
+    await tabA.waitFor(ServerEvent.Unread, (p) => p.count === 0, { from: ma });
     expect(y.readAt).toBeNull();
   });
 
@@ -72,15 +73,15 @@ describe.each(['classic', 'sharded'] as const)('several instances over Redis (%s
     await a.service.broadcast({ type: 'announcement', title: 'to all' });
     await onB.waitForTitle('to all');
     await onA.waitForTitle('to all');
-    await onB.waitFor('notifications:unread', (p) => p.count >= 1);
+    await onB.waitFor(ServerEvent.Unread, (p) => p.count >= 1);
 
     // A subscription made on A joins the user's tab on B at once.
     const [tabA, tabB] = [await connect(a, 'fan-topic'), await connect(b, 'fan-topic')];
-    expect(await tabA.request('topics:subscribe', { topic: 'builds' })).toEqual({ ok: true });
+    expect(await tabA.request(ClientEvent.Subscribe, { topic: 'builds' })).toEqual({ ok: true });
     const mb = tabB.mark();
     await a.service.publish('builds', { type: 'publish', title: 'build 1 green' });
     await tabB.waitForTitle('build 1 green', mb);
-    await tabB.waitFor('notifications:unread', () => true, { from: mb });
+    await tabB.waitFor(ServerEvent.Unread, () => true, { from: mb });
     await b.service.unsubscribe('fan-topic', 'builds');
     await a.service.publish('builds', { type: 'publish', title: 'build 2 green' });
     await a.service.notify('fan-topic', { type: 't', title: 'barrier' });
@@ -111,7 +112,7 @@ describe.each(['classic', 'sharded'] as const)('several instances over Redis (%s
     expect(stored.title).toBe('from the worker');
     await onA.waitForTitle('from the worker');
     await onB.waitForTitle('from the worker');
-    await onB.waitFor('notifications:unread', (p) => p.count >= 1);
+    await onB.waitFor(ServerEvent.Unread, (p) => p.count >= 1);
     await worker.service.broadcast({ type: 'system', title: 'worker broadcast' });
     await worker.service.publish('jobs', { type: 'publish', title: 'job done' });
     await onA.waitForTitle('worker broadcast');

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { NotificationsError } from 'nestjs-inbox';
+import { NotificationsError, ServerEvent } from 'nestjs-inbox';
 import { RedisFanout } from 'nestjs-inbox/delivery/redis-fanout';
 import type { TestApp } from './support/app';
 import { TestClient } from './support/client';
@@ -74,7 +74,7 @@ describe('a Redis outage', () => {
     await onlyB.waitForTitle('for a user on B');
     await onlyB.waitForTitle('worker during outage');
     await onlyB.waitForTitle('broadcast during outage');
-    await onlyB.waitFor('notifications:unread', (p) => p.count === 3);
+    await onlyB.waitFor(ServerEvent.Unread, (p) => p.count === 3);
     await leaving.waitFor('disconnect');
     await a.service.notify('out-leaving', { type: 't', title: 'to the new session' });
     await relogged.waitForTitle('to the new session');

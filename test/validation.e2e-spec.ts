@@ -1,4 +1,4 @@
-import { InvalidInputError } from 'nestjs-inbox';
+import { ClientEvent, InvalidInputError } from 'nestjs-inbox';
 import { migrate, startApp, TestApp } from './support/app';
 import { TestClient } from './support/client';
 import { createDatabase } from './support/database';
@@ -98,8 +98,8 @@ describe('bad input is refused with a clear error and stores nothing', () => {
   });
 
   it('socket: an event without payload still gets an ack', async () => {
-    expect(await client.request('notifications:read-all')).toEqual({ unread: 0 });
-    expect(await client.request('notifications:list')).toEqual({ items: [], nextCursor: null });
+    expect(await client.request(ClientEvent.ReadAll)).toEqual({ unread: 0 });
+    expect(await client.request(ClientEvent.List)).toEqual({ items: [], nextCursor: null });
   });
 
   it('handshake: a malformed cursor is refused with a reason', async () => {

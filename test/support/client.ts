@@ -1,4 +1,4 @@
-import type { ListPage, NotificationPayload, ServerToClientEvents } from 'nestjs-inbox';
+import { ClientEvent, ServerEvent, type ListPage, type NotificationPayload, type ServerToClientEvents } from 'nestjs-inbox';
 import { io, Socket } from 'socket.io-client';
 import { ORIGIN } from './app';
 
@@ -36,7 +36,7 @@ export class TestClient {
   /** Connects as `userId` and resolves once the catch-up is over (`notifications:synced`). */
   static async connect(url: string, userId: string | null, opts: ConnectOptions = {}): Promise<TestClient> {
     const client = TestClient.open(url, userId, opts);
-    await client.waitFor('notifications:synced');
+    await client.waitFor(ServerEvent.Synced);
     return client;
   }
 
@@ -76,7 +76,7 @@ export class TestClient {
   }
 
   get notifications(): NotificationPayload[] {
-    return this.log.filter((e) => e.event === 'notification').map((e) => e.payload);
+    return this.log.filter((e) => e.event === ServerEvent.Notification).map((e) => e.payload);
   }
 
   /** Index in the log from which `waitFor` looks; take it before the action that causes the event. */
@@ -115,7 +115,7 @@ export class TestClient {
 
   /** Waits for the notification with this title. */
   waitForTitle(title: string, from = 0): Promise<NotificationPayload> {
-    return this.waitFor<NotificationPayload>('notification', (n) => n.title === title, { from });
+    return this.waitFor<NotificationPayload>(ServerEvent.Notification, (n) => n.title === title, { from });
   }
 
   /** Emits a client event and resolves with its acknowledgement. */
@@ -125,7 +125,7 @@ export class TestClient {
   }
 
   list(query: object = {}): Promise<ListPage> {
-    return this.request<ListPage>('notifications:list', query);
+    return this.request<ListPage>(ClientEvent.List, query);
   }
 
   close(): void {

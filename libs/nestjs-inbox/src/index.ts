@@ -2,7 +2,7 @@ export { NotificationsModule } from './notifications.module';
 export type { NotificationsModuleExtras } from './notifications.module-definition';
 export { NotificationService } from './notification.service';
 export type { NotificationInput, NotifyOptions, StoredNotification } from './notification.service';
-export { NOTIFICATIONS_OPTIONS, DEFAULT_NAMESPACE, ServerEvent, ClientEvent } from './notifications.constants';
+export { NOTIFICATIONS_OPTIONS } from './notifications.constants';
 export type {
   NotificationsModuleOptions,
   NotificationsRedisOptions,

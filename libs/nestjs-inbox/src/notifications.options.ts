@@ -1,5 +1,5 @@
 import type { RedisClientType } from 'redis';
-import { DEFAULT_NAMESPACE } from './notifications.constants';
+import { DEFAULT_NAMESPACE } from './protocol';
 import { NotificationsConfigError } from './notifications.errors';
 import type { SessionSource } from './session/session-source';
 

@@ -1,7 +1,37 @@
 /**
- * The wire protocol between the gateway and the browser. Types only: the browser client
- * imports this file, so it must not import anything from Nest or Node.
+ * The wire protocol between the gateway and the browser: event names, the default namespace,
+ * the id format and the payload types, in one place for the server, the browser client, the
+ * validation schemas and the tests. The browser client imports this file, so it imports
+ * nothing from Nest or Node.
  */
+
+/** Default Socket.IO namespace of the notifications gateway. */
+export const DEFAULT_NAMESPACE = '/notifications';
+
+/** Events the server sends to the browser. */
+export const ServerEvent = {
+  Notification: 'notification',
+  Synced: 'notifications:synced',
+  Unread: 'notifications:unread',
+  Read: 'notifications:read',
+  Error: 'notifications:error',
+} as const;
+
+/** Events the browser sends to the server; each one is acknowledged. */
+export const ClientEvent = {
+  List: 'notifications:list',
+  Read: 'notifications:read',
+  ReadAll: 'notifications:read-all',
+  Subscribe: 'topics:subscribe',
+  Unsubscribe: 'topics:unsubscribe',
+} as const;
+
+/**
+ * A notification id on the wire: a Postgres `bigint` as a decimal string, positive, without
+ * leading zeros (so ids compare by length, then lexicographically). The server also checks
+ * that it fits a signed 64-bit integer.
+ */
+export const NOTIFICATION_ID_PATTERN = /^[1-9][0-9]{0,18}$/;
 
 /** A notification as the browser receives it. Ids are decimal strings (Postgres `bigint`). */
 export interface NotificationPayload {
@@ -59,20 +89,20 @@ export type ReadPayload = { ids: string[] } | { all: true };
 
 /** Events the server emits, for typed Socket.IO clients. */
 export interface ServerToClientEvents {
-  notification: (n: NotificationPayload) => void;
-  'notifications:synced': (p: SyncedPayload) => void;
-  'notifications:unread': (p: { count: number }) => void;
-  'notifications:read': (p: ReadPayload) => void;
-  'notifications:error': (p: AckError['error']) => void;
+  [ServerEvent.Notification]: (n: NotificationPayload) => void;
+  [ServerEvent.Synced]: (p: SyncedPayload) => void;
+  [ServerEvent.Unread]: (p: { count: number }) => void;
+  [ServerEvent.Read]: (p: ReadPayload) => void;
+  [ServerEvent.Error]: (p: AckError['error']) => void;
 }
 
 /** Events the browser emits, each with an acknowledgement. */
 export interface ClientToServerEvents {
-  'notifications:list': (q: ListQuery, ack: (r: Ack<ListPage>) => void) => void;
-  'notifications:read': (p: { ids: string[] }, ack: (r: Ack<{ unread: number }>) => void) => void;
-  'notifications:read-all': (p: Record<string, never>, ack: (r: Ack<{ unread: number }>) => void) => void;
-  'topics:subscribe': (p: { topic: string }, ack: (r: Ack<{ ok: true }>) => void) => void;
-  'topics:unsubscribe': (p: { topic: string }, ack: (r: Ack<{ ok: true }>) => void) => void;
+  [ClientEvent.List]: (q: ListQuery, ack: (r: Ack<ListPage>) => void) => void;
+  [ClientEvent.Read]: (p: { ids: string[] }, ack: (r: Ack<{ unread: number }>) => void) => void;
+  [ClientEvent.ReadAll]: (p: Record<string, never>, ack: (r: Ack<{ unread: number }>) => void) => void;
+  [ClientEvent.Subscribe]: (p: { topic: string }, ack: (r: Ack<{ ok: true }>) => void) => void;
+  [ClientEvent.Unsubscribe]: (p: { topic: string }, ack: (r: Ack<{ ok: true }>) => void) => void;
 }
 
 /** What the browser may send in the handshake's `auth`. */

@@ -1,7 +1,8 @@
+import { NOTIFICATION_ID_PATTERN } from '../protocol';
+
 /** Where the cursor survives a page reload; `localStorage` fits. */
 export type CursorStorage = Pick<Storage, 'getItem' | 'setItem'>;
 
-const ID = /^[1-9]\d{0,18}$/;
 
 /** One cursor per user and namespace, so a shared browser never resumes from someone else's. */
 export class PersistedCursor {
@@ -19,7 +20,7 @@ export class PersistedCursor {
   load(): string | undefined {
     try {
       const value = this.storage.getItem(this.key);
-      return value && ID.test(value) ? value : undefined;
+      return value && NOTIFICATION_ID_PATTERN.test(value) ? value : undefined;
     } catch {
       return undefined; // storage disabled (private mode, sandboxed frame)
     }

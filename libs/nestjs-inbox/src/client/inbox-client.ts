@@ -1,13 +1,16 @@
 import { io, ManagerOptions, Socket, SocketOptions } from 'socket.io-client';
-import type {
-  AckError,
-  ClientToServerEvents,
-  ErrorCode,
-  ListPage,
-  NotificationPayload,
-  ReadPayload,
-  ServerToClientEvents,
-  SyncedPayload,
+import {
+  ClientEvent,
+  DEFAULT_NAMESPACE,
+  ServerEvent,
+  type AckError,
+  type ClientToServerEvents,
+  type ErrorCode,
+  type ListPage,
+  type NotificationPayload,
+  type ReadPayload,
+  type ServerToClientEvents,
+  type SyncedPayload,
 } from '../protocol';
 import { CursorStorage, PersistedCursor } from './cursor-storage';
 import { InboxError } from './inbox.errors';
@@ -74,7 +77,7 @@ export class InboxClient {
   private caughtUp: NotificationPayload[] | null = null;
 
   constructor(options: InboxOptions = {}) {
-    const namespace = options.namespace ?? '/notifications';
+    const namespace = options.namespace ?? DEFAULT_NAMESPACE;
     this.pageSize = options.pageSize ?? 20;
     this.timeout = options.timeout ?? 10_000;
     const { persistCursor } = options;
@@ -134,7 +137,7 @@ export class InboxClient {
     if (this.nextCursor === null) return false;
     const before = this.nextCursor;
     const epoch = this.epoch;
-    this.paging = this.request('notifications:list', { limit: this.pageSize, ...(before ? { before } : {}) })
+    this.paging = this.request(ClientEvent.List, { limit: this.pageSize, ...(before ? { before } : {}) })
       .then((page: ListPage) => {
         if (epoch !== this.epoch) return;
         this.nextCursor = page.nextCursor;
@@ -148,37 +151,37 @@ export class InboxClient {
   /** Marks notifications read for this user on every tab and device; resolves with the unread count. */
   async markRead(ids: string | readonly string[]): Promise<number> {
     const list = typeof ids === 'string' ? [ids] : [...ids];
-    const { unread } = await this.request('notifications:read', { ids: list });
+    const { unread } = await this.request(ClientEvent.Read, { ids: list });
     this.applyRead({ ids: list }, unread);
     return unread;
   }
 
   async markAllRead(): Promise<number> {
-    const { unread } = await this.request('notifications:read-all', {});
+    const { unread } = await this.request(ClientEvent.ReadAll, {});
     this.applyRead({ all: true }, unread);
     return unread;
   }
 
   /** Subscribes the user to a topic (the host decides who may); rejects with `FORBIDDEN` if not allowed. */
   async subscribe(topic: string): Promise<void> {
-    await this.request('topics:subscribe', { topic });
+    await this.request(ClientEvent.Subscribe, { topic });
   }
 
   async unsubscribe(topic: string): Promise<void> {
-    await this.request('topics:unsubscribe', { topic });
+    await this.request(ClientEvent.Unsubscribe, { topic });
   }
 
   private listen(): void {
     const { socket } = this;
     socket.on('connect', () => (this.caughtUp = []));
-    socket.on('notification', (n) => {
+    socket.on(ServerEvent.Notification, (n) => {
       this.caughtUp?.push(n);
       for (const added of this.merge([n])) this.events.emit('notification', added);
     });
-    socket.on('notifications:synced', (p) => void this.synced(p));
-    socket.on('notifications:unread', ({ count }) => this.setUnread(count));
-    socket.on('notifications:read', (read) => this.applyRead(read));
-    socket.on('notifications:error', () => {
+    socket.on(ServerEvent.Synced, (p) => void this.synced(p));
+    socket.on(ServerEvent.Unread, ({ count }) => this.setUnread(count));
+    socket.on(ServerEvent.Read, (read) => this.applyRead(read));
+    socket.on(ServerEvent.Error, () => {
       // The catch-up failed on the server: drop the transport so the manager reconnects with backoff.
       socket.io.engine?.close();
     });
@@ -208,7 +211,7 @@ export class InboxClient {
 
   /** After a reconnect: reads done elsewhere while away are not replayed, so re-read the newest page. */
   private async refreshNewest(): Promise<void> {
-    const page = await this.request('notifications:list', { limit: this.pageSize });
+    const page = await this.request(ClientEvent.List, { limit: this.pageSize });
     this.merge(page.items);
   }
 

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Namespace } from 'socket.io';
-import { ServerEvent } from '../notifications.constants';
+import { ServerEvent } from '../protocol';
 import { NotificationsError } from '../notifications.errors';
 import { topicRoom, userRoom } from '../notifications.internal-constants';
 import { NotificationRow, toPayload } from '../persistence/notification-row';

@@ -3,13 +3,13 @@ import { OnGatewayConnection, OnGatewayInit, WebSocketGateway } from '@nestjs/we
 import type { Namespace, Socket } from 'socket.io';
 import { assertBoundNamespace, bindGatewayNamespace } from '../compat/nest-websockets.compat';
 import { NotificationService } from '../notification.service';
-import { ClientEvent, DEFAULT_NAMESPACE, NOTIFICATIONS_OPTIONS, ServerEvent } from '../notifications.constants';
+import { NOTIFICATIONS_OPTIONS } from '../notifications.constants';
 import { NotificationsError } from '../notifications.errors';
 import { topicRoom, userRoom } from '../notifications.internal-constants';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
 import { toPayload } from '../persistence/notification-row';
 import { NotificationStore } from '../persistence/notification.store';
-import type { AckError } from '../protocol';
+import { ClientEvent, DEFAULT_NAMESPACE, ServerEvent, type AckError } from '../protocol';
 import { eventLimiter } from '../security/event-limits';
 import { secureNamespace } from '../security/secure-namespace';
 import type { InboxSocketData } from '../session/handshake-auth';

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { Socket } from 'socket.io';
-import { NOTIFICATIONS_OPTIONS, ServerEvent } from '../notifications.constants';
+import { NOTIFICATIONS_OPTIONS } from '../notifications.constants';
+import { ServerEvent } from '../protocol';
 import { topicRoom, userRoom } from '../notifications.internal-constants';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
 import { toPayload } from '../persistence/notification-row';

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Namespace, Socket } from 'socket.io';
-import { ServerEvent } from '../notifications.constants';
+import { ServerEvent } from '../protocol';
 import { SessionRejectedError } from '../notifications.errors';
 import { checkSession } from './check-session';
 import type { SessionSource } from './session-source';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { InvalidInputError } from '../notifications.errors';
+import { NOTIFICATION_ID_PATTERN } from '../protocol';
 
 const MAX_ID = 9223372036854775807n;
 
@@ -8,7 +9,7 @@ export const notificationId = z
   .union([z.string(), z.number().int().positive().max(Number.MAX_SAFE_INTEGER)])
   .transform((v, ctx) => {
     const s = String(v);
-    if (!/^[1-9][0-9]{0,18}$/.test(s) || BigInt(s) > MAX_ID) {
+    if (!NOTIFICATION_ID_PATTERN.test(s) || BigInt(s) > MAX_ID) {
       ctx.addIssue({ code: 'custom', message: `not a notification id: ${JSON.stringify(v).slice(0, 40)}` });
       return z.NEVER;
     }
