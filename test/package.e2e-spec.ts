@@ -30,7 +30,7 @@ describe('the nestjs-inbox package', () => {
   it('exports the public API from its entry point', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const lib = require(out);
-    for (const name of ['NotificationsModule', 'NotificationService', 'NOTIFICATIONS_MIGRATIONS', 'InvalidInputError']) {
+    for (const name of ['NotificationsModule', 'NotificationService', 'NOTIFICATIONS_MIGRATIONS', 'InvalidInputError', 'NotificationsConfigError', 'InjectNotificationsOptions', 'NOTIFICATIONS_DEFAULTS', 'ServerEvent', 'ClientEvent']) {
       expect(lib[name]).toBeDefined();
     }
     expect(lib.NOTIFICATIONS_MIGRATIONS).toHaveLength(1);

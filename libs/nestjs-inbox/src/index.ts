@@ -3,6 +3,8 @@ export type { NotificationsModuleExtras } from './notifications.module-definitio
 export { NotificationService } from './notification.service';
 export type { NotificationInput, NotifyOptions, StoredNotification } from './notification.service';
 export { NOTIFICATIONS_OPTIONS } from './notifications.constants';
+export { InjectNotificationsOptions } from './notifications.decorators';
+export { NOTIFICATIONS_DEFAULTS } from './notifications.options';
 export type {
   NotificationsModuleOptions,
   NotificationsRedisOptions,

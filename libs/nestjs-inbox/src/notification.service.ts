@@ -1,7 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { NotificationDispatcher } from './delivery/notification.dispatcher';
-import { NOTIFICATIONS_OPTIONS } from './notifications.constants';
+import { InjectNotificationsOptions } from './notifications.decorators';
 import { InvalidInputError } from './notifications.errors';
 import type { ResolvedNotificationsOptions } from './notifications.options';
 import { NewNotificationRow, NotificationRow, toPayload } from './persistence/notification-row';
@@ -37,7 +37,7 @@ export interface StoredNotification extends NotificationPayload {
 @Injectable()
 export class NotificationService {
   constructor(
-    @Inject(NOTIFICATIONS_OPTIONS) private readonly options: ResolvedNotificationsOptions,
+    @InjectNotificationsOptions() private readonly options: ResolvedNotificationsOptions,
     private readonly store: NotificationStore,
     private readonly writer: NotificationWriter,
     private readonly hooks: TransactionHooks,

@@ -1,5 +1,7 @@
 import { NotificationsConfigError } from './notifications.errors';
-import { NotificationsModuleOptions, resolveOptions } from './notifications.options';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { NOTIFICATIONS_DEFAULTS, NotificationsModuleOptions, resolveOptions } from './notifications.options';
 
 describe('resolveOptions', () => {
   const base: NotificationsModuleOptions = { session: () => null, allowedOrigins: ['https://app.example.com'] };
@@ -61,5 +63,42 @@ describe('resolveOptions: redis', () => {
   ])('rejects %j', (redis, message) => {
     expect(() => producer(redis)).toThrow(NotificationsConfigError);
     expect(() => producer(redis)).toThrow(message);
+  });
+});
+
+describe('NOTIFICATIONS_DEFAULTS, written once', () => {
+  const source = readFileSync(join(__dirname, 'notifications.options.ts'), 'utf8');
+  const readme = readFileSync(join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
+  const value = (text: string): unknown => new Function(`return (${text});`)();
+
+  /** `field -> text of its @default tag`, from the JSDoc of the options interfaces. */
+  const tags = new Map(
+    [...source.matchAll(/@default (.+)\n\s*\*\/\n\s*(\w+)\?:/g)].map((m) => [m[2], m[1].trim()] as const),
+  );
+  /** `option -> text of its default cell`, from the README's Configuration table. */
+  const table = new Map(
+    [...readme.split('## Configuration')[1].split('\n## ')[0].matchAll(/^\| `(\w+)` \| (.+?) \|/gm)].map((m) => [m[1], m[2]] as const),
+  );
+
+  it.each(Object.keys(NOTIFICATIONS_DEFAULTS).filter((k) => !['allowedOrigins', 'canSubscribe', 'redis'].includes(k)))(
+    '%s: the @default tag and the README table say what resolveOptions applies',
+    (field) => {
+      const applied = (NOTIFICATIONS_DEFAULTS as Record<string, unknown>)[field];
+      expect(value(tags.get(field)!)).toEqual(applied);
+      expect(value(table.get(field)!.replace(/^`|`$/g, ''))).toEqual(applied);
+    },
+  );
+
+  it('redis: the adapter and key defaults match their tags; the option itself is off by default', () => {
+    expect(value(tags.get('adapter')!)).toBe(NOTIFICATIONS_DEFAULTS.redis.adapter);
+    expect(value(tags.get('key')!)).toBe(NOTIFICATIONS_DEFAULTS.redis.key);
+    expect(resolveOptions({ session: () => null, allowedOrigins: ['https://a.example'] }, { gateway: true }).redis).toBeUndefined();
+    expect(table.get('redis')).toMatch(/^none/);
+  });
+
+  it('canSubscribe refuses by default, as its tag and the README say', () => {
+    expect(NOTIFICATIONS_DEFAULTS.canSubscribe('u', 'news')).toBe(false);
+    expect(tags.get('canSubscribe')).toMatch(/^refuse/);
+    expect(table.get('canSubscribe')).toMatch(/^refuse/);
   });
 });

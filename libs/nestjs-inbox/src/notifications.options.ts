@@ -8,9 +8,15 @@ export interface NotificationsRedisOptions {
   url?: string;
   /** An existing node-redis client to duplicate; the library closes only its duplicates. */
   client?: RedisClientType<any, any, any, any, any>;
-  /** `classic` (PUBLISH/SUBSCRIBE, default) or `sharded` (SPUBLISH, Redis 7+ cluster-friendly). */
+  /**
+   * `classic` (PUBLISH/SUBSCRIBE) or `sharded` (SPUBLISH, Redis 7+ cluster-friendly).
+   * @default 'classic'
+   */
   adapter?: 'classic' | 'sharded';
-  /** Channel prefix, to share one Redis between apps. Default `'nestjs-inbox'`. */
+  /**
+   * Channel prefix, to share one Redis between apps.
+   * @default 'nestjs-inbox'
+   */
   key?: string;
 }
 
@@ -29,49 +35,74 @@ export interface NotificationsModuleOptions {
    * Required when the module runs its gateway.
    */
   allowedOrigins?: string[];
-  /** Socket.IO namespace of the gateway. Default `'/notifications'`. */
+  /**
+   * Socket.IO namespace of the gateway.
+   * @default '/notifications'
+   */
   namespace?: string;
   /** Redis for several instances; absent, the module works as one instance. */
   redis?: NotificationsRedisOptions;
-  /** Largest accepted `title` + `body` + `data`, in bytes of JSON. Default 16 KiB. */
+  /**
+   * Largest accepted `title` + `body` + `data`, in bytes of JSON.
+   * @default 16384
+   */
   maxPayloadBytes?: number;
-  /** Most recipients one `notify` call takes. Default 10,000. */
+  /**
+   * Most recipients one `notify` call takes.
+   * @default 10000
+   */
   maxRecipients?: number;
-  /** Page sizes of `list`: `default` when none is asked, `max` at most. Default 20 and 100. */
+  /**
+   * Page sizes of `list`: `default` when none is asked, `max` at most.
+   * @default { default: 20, max: 100 }
+   */
   listLimit?: { default?: number; max?: number };
   /**
    * Most notifications the catch-up sends on connect: the newest ones newer than the client's
    * cursor, or the newest unread without a cursor. Older ones stay reachable through `list`.
-   * Default 1,000.
+   * @default 1000
    */
   catchUpLimit?: number;
   /**
    * The catch-up also resends a user's notifications that began up to this long before the
    * client's cursor: one committed just before it whose live emit was lost (an instance died
-   * between commit and emit) is not skipped. The client drops what it already has. Default 5000.
+   * between commit and emit) is not skipped. The client drops what it already has. `0`: off.
+   * @default 5000
    */
   catchUpGraceMs?: number;
   /**
    * Decides whether a user may subscribe to a topic from the browser (`topics:subscribe`).
-   * Default: refuse, since topics may be private; server-side `subscribe()` is always allowed.
+   * Server-side `subscribe()` is always allowed.
+   * @default refuse: topics may be private
    */
   canSubscribe?: (userId: string, topic: string) => boolean | Promise<boolean>;
-  /** Longest wait for the session source, in a handshake or a re-check; a slower one refuses. Default 5000 ms. */
+  /**
+   * Longest wait for the session source, in a handshake or a re-check, in ms; a slower one refuses.
+   * @default 5000
+   */
   sessionTimeoutMs?: number;
   /**
    * How often the session of every open socket is checked again; a socket whose session
-   * expired or was destroyed is disconnected. `0` turns it off. Default 60,000 ms.
+   * expired or was destroyed is disconnected, in ms. `0` turns it off.
+   * @default 60000
    */
   sessionRecheckMs?: number;
   /**
-   * Largest event a client may send, in bytes of JSON. Default 16 KiB. Socket.IO reads up to
+   * Largest event a client may send, in bytes of JSON. Socket.IO reads up to
    * its engine-wide `maxHttpBufferSize` (1 MB by default) before this applies; lower that on
    * the adapter too if the app has no larger messages.
+   * @default 16384
    */
   maxMessageBytes?: number;
-  /** Events one socket may send: `burst` at once, refilled at `perSecond`. Default 20 and 10. */
+  /**
+   * Events one socket may send: `burst` at once, refilled at `perSecond`.
+   * @default { burst: 20, perSecond: 10 }
+   */
   eventRateLimit?: { burst?: number; perSecond?: number };
-  /** Sockets one user may hold open on one instance (tabs, devices). Default 20. */
+  /**
+   * Sockets one user may hold open on one instance (tabs, devices).
+   * @default 20
+   */
   maxConnectionsPerUser?: number;
 }
 
@@ -87,26 +118,38 @@ export interface ResolvedNotificationsOptions
   eventRateLimit: { burst: number; perSecond: number };
 }
 
+/**
+ * Every default of the options, written once: `resolveOptions` applies these, and the
+ * `@default` tags above and the README's Configuration table say the same (a spec compares them).
+ */
+export const NOTIFICATIONS_DEFAULTS = {
+  allowedOrigins: [] as string[],
+  namespace: DEFAULT_NAMESPACE,
+  maxPayloadBytes: 16 * 1024,
+  maxRecipients: 10_000,
+  listLimit: { default: 20, max: 100 },
+  catchUpLimit: 1000,
+  catchUpGraceMs: 5000,
+  canSubscribe: (() => false) as (userId: string, topic: string) => boolean,
+  sessionTimeoutMs: 5000,
+  sessionRecheckMs: 60_000,
+  maxMessageBytes: 16 * 1024,
+  eventRateLimit: { burst: 20, perSecond: 10 },
+  maxConnectionsPerUser: 20,
+  redis: { adapter: 'classic' as const, key: 'nestjs-inbox' },
+} as const;
+
 export function resolveOptions(
   options: NotificationsModuleOptions,
   { gateway }: { gateway: boolean },
 ): ResolvedNotificationsOptions {
+  const defaults = NOTIFICATIONS_DEFAULTS;
   const resolved: ResolvedNotificationsOptions = {
-    allowedOrigins: [],
-    namespace: DEFAULT_NAMESPACE,
-    maxPayloadBytes: 16 * 1024,
-    maxRecipients: 10_000,
-    catchUpLimit: 1000,
-    catchUpGraceMs: 5000,
-    canSubscribe: () => false,
-    sessionTimeoutMs: 5000,
-    sessionRecheckMs: 60_000,
-    maxMessageBytes: 16 * 1024,
-    maxConnectionsPerUser: 20,
+    ...defaults,
     ...options,
-    listLimit: { default: 20, max: 100, ...options.listLimit },
-    eventRateLimit: { burst: 20, perSecond: 10, ...options.eventRateLimit },
-    redis: options.redis && { adapter: 'classic', key: 'nestjs-inbox', ...options.redis },
+    listLimit: { ...defaults.listLimit, ...options.listLimit },
+    eventRateLimit: { ...defaults.eventRateLimit, ...options.eventRateLimit },
+    redis: options.redis && { ...defaults.redis, ...options.redis },
   };
   const positive = (name: string, value: number) => {
     if (!Number.isInteger(value) || value < 1) {

@@ -1,9 +1,9 @@
-import { Inject, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Logger, OnModuleDestroy } from '@nestjs/common';
 import { OnGatewayConnection, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
 import { assertBoundNamespace, bindGatewayNamespace } from '../compat/nest-websockets.compat';
 import { NotificationService } from '../notification.service';
-import { NOTIFICATIONS_OPTIONS } from '../notifications.constants';
+import { InjectNotificationsOptions } from '../notifications.decorators';
 import { NotificationsError } from '../notifications.errors';
 import { topicRoom, userRoom } from '../notifications.internal-constants';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
@@ -60,7 +60,7 @@ export class NotificationsGateway implements OnGatewayInit, OnGatewayConnection,
   private readonly limits: ReturnType<typeof eventLimiter>;
 
   constructor(
-    @Inject(NOTIFICATIONS_OPTIONS) private readonly options: ResolvedNotificationsOptions,
+    @InjectNotificationsOptions() private readonly options: ResolvedNotificationsOptions,
     private readonly service: NotificationService,
     private readonly store: NotificationStore,
     private readonly dispatcher: NotificationDispatcher,

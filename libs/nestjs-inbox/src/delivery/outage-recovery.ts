@@ -1,6 +1,6 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { Socket } from 'socket.io';
-import { NOTIFICATIONS_OPTIONS } from '../notifications.constants';
+import { InjectNotificationsOptions } from '../notifications.decorators';
 import { ServerEvent } from '../protocol';
 import { topicRoom, userRoom } from '../notifications.internal-constants';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
@@ -47,7 +47,7 @@ export class OutageRecovery implements OnApplicationShutdown {
   private running = false;
 
   constructor(
-    @Inject(NOTIFICATIONS_OPTIONS) private readonly options: ResolvedNotificationsOptions,
+    @InjectNotificationsOptions() private readonly options: ResolvedNotificationsOptions,
     private readonly store: NotificationStore,
     private readonly dispatcher: NotificationDispatcher,
     private readonly fanout: RedisFanout,

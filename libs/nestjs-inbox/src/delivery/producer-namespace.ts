@@ -1,6 +1,6 @@
-import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { Namespace, Server } from 'socket.io';
-import { NOTIFICATIONS_OPTIONS } from '../notifications.constants';
+import { InjectNotificationsOptions } from '../notifications.decorators';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
 import { NotificationDispatcher } from './notification.dispatcher';
 
@@ -17,7 +17,7 @@ export class ProducerNamespace implements OnModuleInit, OnApplicationShutdown {
   private nsp?: Namespace;
 
   constructor(
-    @Inject(NOTIFICATIONS_OPTIONS) private readonly options: ResolvedNotificationsOptions,
+    @InjectNotificationsOptions() private readonly options: ResolvedNotificationsOptions,
     private readonly dispatcher: NotificationDispatcher,
   ) {}
 

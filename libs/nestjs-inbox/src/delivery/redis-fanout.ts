@@ -1,8 +1,8 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import { createClient, RedisClientType } from 'redis';
 import type { Namespace } from 'socket.io';
-import { NOTIFICATIONS_OPTIONS } from '../notifications.constants';
+import { InjectNotificationsOptions } from '../notifications.decorators';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
 
 type Client = RedisClientType<any, any, any, any, any>;
@@ -31,7 +31,7 @@ export class RedisFanout implements OnApplicationShutdown {
     join: [] as ((nsp: Namespace) => void)[],
   };
 
-  constructor(@Inject(NOTIFICATIONS_OPTIONS) private readonly options: ResolvedNotificationsOptions) {
+  constructor(@InjectNotificationsOptions() private readonly options: ResolvedNotificationsOptions) {
     const redis = options.redis;
     if (!redis) return;
     const base: Client = redis.client ?? createClient({ url: redis.url });

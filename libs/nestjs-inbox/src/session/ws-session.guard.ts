@@ -1,7 +1,7 @@
-import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { WsException } from '@nestjs/websockets';
 import type { Socket } from 'socket.io';
-import { NOTIFICATIONS_OPTIONS } from '../notifications.constants';
+import { InjectNotificationsOptions } from '../notifications.decorators';
 import { NotificationsError } from '../notifications.errors';
 import { NotificationsConfigError } from '../notifications.errors';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
@@ -25,7 +25,7 @@ import type { Handshake } from './session-source';
 export class WsSessionGuard implements CanActivate {
   private readonly checked = new WeakMap<Socket, { userId: string; at: number }>();
 
-  constructor(@Inject(NOTIFICATIONS_OPTIONS) protected readonly options: ResolvedNotificationsOptions) {}
+  constructor(@InjectNotificationsOptions() protected readonly options: ResolvedNotificationsOptions) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'ws') {
