@@ -1,6 +1,5 @@
-import { ClientEvent, ServerEvent } from 'nestjs-inbox';
+import { ClientEvent, NotificationsGateway, ServerEvent } from 'nestjs-inbox';
 import type { Namespace } from 'socket.io';
-import { NotificationDispatcher } from 'nestjs-inbox/delivery/notification.dispatcher';
 import { migrate, startApp, TestApp } from './support/app';
 import { TestClient } from './support/client';
 import { createDatabase } from './support/database';
@@ -34,7 +33,7 @@ describe('abuse limits', () => {
         return topic.startsWith('public:');
       },
     });
-    nsp = t.app.get(NotificationDispatcher).namespace!;
+    nsp = t.app.get(NotificationsGateway).server;
   });
   afterEach(() => clients.splice(0).forEach((c) => c.close()));
   afterAll(async () => {

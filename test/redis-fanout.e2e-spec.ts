@@ -1,6 +1,4 @@
-import { ClientEvent, ServerEvent } from 'nestjs-inbox';
-import { NotificationDispatcher } from 'nestjs-inbox/delivery/notification.dispatcher';
-import { RedisFanout } from 'nestjs-inbox/delivery/redis-fanout';
+import { ClientEvent, NotificationsGateway, ServerEvent } from 'nestjs-inbox';
 import { createClient } from 'redis';
 import { startApp, TestApp } from './support/app';
 import { TestClient } from './support/client';
@@ -28,7 +26,7 @@ describe.each(['classic', 'sharded'] as const)('several instances over Redis (%s
   afterAll(() => cluster?.close());
 
   it("gives the library's namespace a Redis adapter and leaves the host's other namespaces alone", () => {
-    const nsp = a.app.get(NotificationDispatcher).namespace!;
+    const nsp = a.app.get(NotificationsGateway).server;
     expect(nsp.adapter.constructor.name).toBe(adapter === 'classic' ? 'RedisAdapter' : 'ShardedRedisAdapter');
     expect(nsp.server.of('/').adapter.constructor.name).toBe('Adapter');
   });
@@ -125,7 +123,7 @@ describe.each(['classic', 'sharded'] as const)('several instances over Redis (%s
     await own.connect();
     const c = await startApp(cluster.databaseUrl, { redis: { client: own, adapter } });
     try {
-      await until('instance connected to Redis', () => c.app.get(RedisFanout).up);
+      await until('instance connected to Redis', () => c.service.health().redis === 'up');
       const onC = await connect(c, 'fan-own');
       await a.service.notify('fan-own', { type: 't', title: 'to the third instance' });
       await onC.waitForTitle('to the third instance');

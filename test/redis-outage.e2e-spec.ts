@@ -1,6 +1,5 @@
 import { Logger } from '@nestjs/common';
 import { NotificationsError, ServerEvent } from 'nestjs-inbox';
-import { RedisFanout } from 'nestjs-inbox/delivery/redis-fanout';
 import type { TestApp } from './support/app';
 import { TestClient } from './support/client';
 import { Cluster, startCluster } from './support/cluster';
@@ -21,7 +20,7 @@ describe('a Redis outage', () => {
     clients.push(c);
     return c;
   };
-  const fanouts = () => cluster.fanouts();
+  const instances = () => cluster.instances();
 
   beforeAll(async () => {
     process.on('unhandledRejection', onUnhandled);
@@ -36,7 +35,8 @@ describe('a Redis outage', () => {
 
   it('keeps local delivery, stores everything, then resumes and catches the other instances up', async () => {
     const warn = vi.spyOn(Logger.prototype, 'warn');
-    const failures = vi.spyOn(RedisFanout.prototype as any, 'lost');
+    const debug = vi.spyOn(Logger.prototype, 'debug');
+    const failures = () => debug.mock.calls.filter(([m]) => String(m).startsWith('Redis connection failed'));
     const [tabA, tabB, onlyB, leaving] = [
       await connect(a, 'out-1'),
       await connect(b, 'out-1'),
@@ -44,7 +44,7 @@ describe('a Redis outage', () => {
       await connect(b, 'out-leaving'),
     ];
     await redis.stop();
-    await until('outage noticed', () => fanouts().every((f) => !f.up));
+    await until('outage noticed', () => instances().every((s) => s.health().redis === 'down'));
 
     const [fromA] = await a.service.notify('out-1', { type: 't', title: 'A during outage' });
     await tabA.waitForTitle('A during outage');
@@ -62,12 +62,12 @@ describe('a Redis outage', () => {
     const relogged = await connect(b, 'out-leaving');
     await a.service.subscribe('out-2', 'alerts');
     // Retries are not logged one by one: one warning per process and outage.
-    await until('several failed reconnects of the 6 clients', () => failures.mock.calls.length >= 18);
+    await until('several failed reconnects of the 6 clients', () => failures().length >= 18);
     const outageWarnings = () => warn.mock.calls.filter(([m]) => String(m).startsWith('Redis unreachable'));
     expect(outageWarnings().length).toBe(3);
 
     await redis.restart();
-    const resumedMs = await until('Redis reached again', () => fanouts().every((f) => f.up));
+    const resumedMs = await until('Redis reached again', () => instances().every((s) => s.health().redis === 'up'));
     // What each instance missed arrives without a reconnect, though tabB's newest id is newer.
     await tabB.waitForTitle('A during outage');
     await tabA.waitForTitle('B during outage');
@@ -92,7 +92,7 @@ describe('a Redis outage', () => {
     expect(outageWarnings().length).toBe(3);
     expect(unhandled).toEqual([]);
     warn.mockRestore();
-    failures.mockRestore();
+    debug.mockRestore();
     // eslint-disable-next-line no-console
     console.log(`cross-instance delivery resumed ${resumedMs} ms after redis-server restarted`);
   }, 45_000);

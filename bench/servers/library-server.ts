@@ -5,7 +5,7 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import { parse as parseCookie } from 'cookie';
 import { NotificationService, NotificationsModule, SessionSource } from 'nestjs-inbox';
 import { createClient } from 'redis';
-import { NotificationDispatcher } from '../../libs/nestjs-inbox/src/delivery/notification.dispatcher';
+import { NotificationsGateway } from '../../libs/nestjs-inbox/src/gateway/notifications.gateway';
 import { serve } from '../lib/ipc';
 import { now } from '../lib/clock';
 import { BODY, burst, data, memory, paced, TITLE } from './load';
@@ -40,7 +40,7 @@ async function main() {
   await app.listen(0, '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   const service = app.get(NotificationService);
-  const nsp = app.get(NotificationDispatcher).namespace!;
+  const nsp = app.get(NotificationsGateway).server;
 
   // The `redis` option is part of the contract; where this build of the library does not wire
   // it yet, the namespace still has Socket.IO's in-memory `Adapter`, and the bench wires the Redis

@@ -1,5 +1,4 @@
-import type { NotificationsModuleOptions } from 'nestjs-inbox';
-import { RedisFanout } from 'nestjs-inbox/delivery/redis-fanout';
+import type { NotificationService, NotificationsModuleOptions } from 'nestjs-inbox';
 import { migrate, startApp, startWorker, TestApp } from './app';
 import { createDatabase } from './database';
 import { RedisServer, until } from './processes';
@@ -11,8 +10,8 @@ export interface Cluster {
   a: TestApp;
   b: TestApp;
   worker: Awaited<ReturnType<typeof startWorker>>;
-  /** The gateway instances' Redis connections, to wait for an outage or its end. */
-  fanouts(): RedisFanout[];
+  /** The gateway instances' services, to wait for a Redis outage or its end (`health()`). */
+  instances(): NotificationService[];
   close(): Promise<void>;
 }
 
@@ -25,15 +24,15 @@ export async function startCluster(options: Partial<NotificationsModuleOptions> 
     startApp(db.url, withRedis),
     startWorker(db.url, withRedis),
   ]);
-  const fanouts = () => [a, b].map((t) => t.app.get(RedisFanout));
-  await until('instances connected to Redis', () => fanouts().every((f) => f.up));
+  const instances = () => [a.service, b.service];
+  await until('instances connected to Redis', () => instances().every((s) => s.health().redis === 'up'));
   return {
     databaseUrl: db.url,
     redis,
     a,
     b,
     worker,
-    fanouts,
+    instances,
     close: async () => {
       await Promise.all([a.close(), b.close(), worker.close()]);
       await redis.stop();

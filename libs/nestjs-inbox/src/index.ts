@@ -1,7 +1,7 @@
 export { NotificationsModule } from './notifications.module';
 export type { NotificationsModuleExtras } from './notifications.module-definition';
-export { NotificationService } from './notification.service';
-export type { NotificationInput, NotifyOptions, StoredNotification } from './notification.service';
+export { NotificationService } from './service/notification.service';
+export type { NotificationInput, NotificationsHealth, NotifyOptions, StoredNotification } from './service/notification.service';
 export { NOTIFICATIONS_OPTIONS } from './notifications.constants';
 export { InjectNotificationsOptions } from './notifications.decorators';
 export { NOTIFICATIONS_DEFAULTS } from './notifications.options';
@@ -19,7 +19,7 @@ export {
 } from './notifications.errors';
 export { NOTIFICATIONS_MIGRATIONS } from './persistence/migrations';
 export { CreateInboxTables1732406400000 } from './persistence/migrations/1732406400000-create-inbox-tables';
-export { NotificationsGateway } from './delivery/notifications.gateway';
+export { NotificationsGateway } from './gateway/notifications.gateway';
 export type { SessionSource, SessionUser, Handshake } from './session/session-source';
 export type { InboxSocketData } from './session/handshake-auth';
 export { expressSession } from './session/express-session.source';

@@ -3,18 +3,24 @@ import { getDataSourceToken } from '@nestjs/typeorm';
 import { checkPeerVersions } from './compat/peer-versions';
 import { gatewayClassFor } from './compat/nest-websockets.compat';
 import { assertPostgresDataSource } from './compat/typeorm.compat';
-import { NotificationDispatcher } from './delivery/notification.dispatcher';
-import { NotificationsGateway } from './delivery/notifications.gateway';
-import { OutageRecovery } from './delivery/outage-recovery';
-import { ProducerNamespace } from './delivery/producer-namespace';
-import { RedisFanout } from './delivery/redis-fanout';
-import { NotificationService } from './notification.service';
+import { NotificationsGateway } from './gateway/notifications.gateway';
 import { NOTIFICATIONS_OPTIONS } from './notifications.constants';
-import { INBOX_DATA_SOURCE } from './notifications.internal-constants';
+import { INBOX_DATA_SOURCE, NOTIFICATIONS_GATEWAY } from './notifications.internal-constants';
 import { NotificationsModuleOptions, resolveOptions } from './notifications.options';
 import { NotificationStore } from './persistence/notification.store';
 import { NotificationWriter } from './persistence/notification.writer';
 import { TransactionHooks } from './persistence/transaction-hooks';
+import { ClusterEvents } from './realtime/cluster/cluster-events';
+import { DeferredDisconnects } from './realtime/cluster/deferred-disconnects';
+import { OutageRecovery } from './realtime/cluster/outage-recovery';
+import { RedisFanout } from './realtime/cluster/redis-fanout';
+import { InboxNamespace } from './realtime/inbox-namespace';
+import { RoomEmitter } from './realtime/room-emitter';
+import { TopicRooms } from './realtime/topic-rooms';
+import { UnreadRecounter } from './realtime/unread-recounter';
+import { UserSockets } from './realtime/user-sockets';
+import { CatchUpService } from './service/catch-up.service';
+import { NotificationService } from './service/notification.service';
 
 /** Options known synchronously, when the module is declared (they decide its providers). */
 export interface NotificationsModuleExtras {
@@ -52,14 +58,24 @@ export const {
         inject: [RAW_OPTIONS],
         useFactory: (options: NotificationsModuleOptions) => resolveOptions(options, { gateway }),
       },
+      { provide: NOTIFICATIONS_GATEWAY, useValue: gateway },
+      // persistence
       NotificationStore,
       NotificationWriter,
       TransactionHooks,
-      NotificationDispatcher,
-      NotificationService,
+      // realtime: the namespace and what emits to it; cluster: what crosses instances
+      InboxNamespace,
+      RoomEmitter,
+      UnreadRecounter,
+      TopicRooms,
+      UserSockets,
       RedisFanout,
+      ClusterEvents,
+      DeferredDisconnects,
       OutageRecovery,
-      gateway ? { provide: NotificationsGateway, useClass: gatewayClassFor(NotificationsGateway) } : ProducerNamespace,
+      // service
+      NotificationService,
+      ...(gateway ? [CatchUpService, { provide: NotificationsGateway, useClass: gatewayClassFor(NotificationsGateway) }] : []),
     ];
     return {
       ...definition,

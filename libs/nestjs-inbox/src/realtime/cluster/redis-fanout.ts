@@ -2,8 +2,8 @@ import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import { createClient, RedisClientType } from 'redis';
 import type { Namespace } from 'socket.io';
-import { InjectNotificationsOptions } from '../notifications.decorators';
-import type { ResolvedNotificationsOptions } from '../notifications.options';
+import { InjectNotificationsOptions } from '../../notifications.decorators';
+import type { ResolvedNotificationsOptions } from '../../notifications.options';
 
 type Client = RedisClientType<any, any, any, any, any>;
 
@@ -28,7 +28,6 @@ export class RedisFanout implements OnApplicationShutdown {
   private readonly handlers = {
     up: [] as (() => void)[],
     down: [] as (() => void)[],
-    join: [] as ((nsp: Namespace) => void)[],
   };
 
   constructor(@InjectNotificationsOptions() private readonly options: ResolvedNotificationsOptions) {
@@ -68,11 +67,6 @@ export class RedisFanout implements OnApplicationShutdown {
     this.handlers.down.push(fn);
   }
 
-  /** Runs `fn` with the namespace once it has its Redis adapter. */
-  onJoin(fn: (nsp: Namespace) => void): void {
-    this.handlers.join.push(fn);
-  }
-
   /** Whether a publish failed since the last call: then the others missed some of ours. */
   takeLostPublishes(): boolean {
     const lost = this.lostPublishes;
@@ -93,7 +87,6 @@ export class RedisFanout implements OnApplicationShutdown {
         : createAdapter(this.pub, this.sub, { key });
     void nsp.adapter.close();
     nsp.adapter = factory(nsp);
-    this.handlers.join.forEach((fn) => fn(nsp));
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -108,9 +101,10 @@ export class RedisFanout implements OnApplicationShutdown {
     );
   }
 
-  /** node-redis reports every failed reconnect attempt: log once per outage, not per retry. */
+  /** node-redis reports every failed reconnect attempt: warn once per outage; each retry at debug level. */
   private lost(err: Error): void {
     if (this.closing) return;
+    this.logger.debug(`Redis connection failed: ${err.message}`);
     if (!this.outageLogged) {
       this.outageLogged = true;
       this.logger.warn(

@@ -1,20 +1,19 @@
 import { Logger, OnModuleDestroy } from '@nestjs/common';
-import { OnGatewayConnection, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
+import { OnGatewayConnection, OnGatewayInit, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
 import { assertBoundNamespace, bindGatewayNamespace } from '../compat/nest-websockets.compat';
-import { NotificationService } from '../notification.service';
 import { InjectNotificationsOptions } from '../notifications.decorators';
 import { NotificationsError } from '../notifications.errors';
 import { topicRoom, userRoom } from '../notifications.internal-constants';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
-import { toPayload } from '../persistence/notification-row';
-import { NotificationStore } from '../persistence/notification.store';
 import { ClientEvent, DEFAULT_NAMESPACE, ServerEvent, type AckError } from '../protocol';
 import { eventLimiter } from '../security/event-limits';
 import { secureNamespace } from '../security/secure-namespace';
 import type { InboxSocketData } from '../session/handshake-auth';
+import { InboxNamespace } from '../realtime/inbox-namespace';
+import { CatchUpService } from '../service/catch-up.service';
+import { NotificationService } from '../service/notification.service';
 import * as schema from '../validation/schemas';
-import { NotificationDispatcher } from './notification.dispatcher';
 
 type InboxSocket = Socket & { data: InboxSocketData };
 type Listener = (this: InboxSocket, ...args: unknown[]) => void;
@@ -27,6 +26,10 @@ type Listener = (this: InboxSocket, ...args: unknown[]) => void;
 export class NotificationsGateway implements OnGatewayInit, OnGatewayConnection, OnModuleDestroy {
   private readonly logger = new Logger('NotificationsModule');
   private stopSecurity?: () => void;
+
+  /** The library's Socket.IO namespace (set by Nest), e.g. for the host's metrics. */
+  @WebSocketServer()
+  readonly server!: Namespace;
 
   /**
    * The client events, bound by the gateway itself rather than with `@SubscribeMessage`: Nest
@@ -62,8 +65,8 @@ export class NotificationsGateway implements OnGatewayInit, OnGatewayConnection,
   constructor(
     @InjectNotificationsOptions() private readonly options: ResolvedNotificationsOptions,
     private readonly service: NotificationService,
-    private readonly store: NotificationStore,
-    private readonly dispatcher: NotificationDispatcher,
+    private readonly catchUp: CatchUpService,
+    private readonly namespace: InboxNamespace,
   ) {
     this.limits = eventLimiter(options);
     // The namespace is an option, known only now; the module registers a subclass per
@@ -74,7 +77,7 @@ export class NotificationsGateway implements OnGatewayInit, OnGatewayConnection,
   afterInit(nsp: Namespace): void {
     assertBoundNamespace(nsp, this.options.namespace);
     this.stopSecurity = secureNamespace(nsp, this.options);
-    this.dispatcher.attach(nsp);
+    this.namespace.bind(nsp);
   }
 
   onModuleDestroy(): void {
@@ -88,16 +91,9 @@ export class NotificationsGateway implements OnGatewayInit, OnGatewayConnection,
     try {
       // The user room first: a subscribe() made while the topics are read still finds this socket.
       socket.join(userRoom(userId));
-      const topics = await this.store.topicsOf(userId);
-      socket.join(topics.map(topicRoom));
-      const limit = this.options.catchUpLimit;
-      const [rows, unread] = await Promise.all([
-        this.store.catchUp(userId, cursor, limit + 1, this.options.catchUpGraceMs),
-        this.service.unreadCount(userId),
-      ]);
-      const truncated = rows.length > limit;
-      const missed = rows.slice(0, limit).reverse();
-      for (const row of missed) socket.emit(ServerEvent.Notification, toPayload(row));
+      socket.join((await this.catchUp.topicsOf(userId)).map(topicRoom));
+      const { missed, unread, truncated } = await this.catchUp.since(userId, cursor);
+      for (const payload of missed) socket.emit(ServerEvent.Notification, payload);
       socket.emit(ServerEvent.Synced, { unread, truncated });
     } catch (err) {
       this.logger.error(`catch-up for a socket failed: ${(err as Error).message}`);

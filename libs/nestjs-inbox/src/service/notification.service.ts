@@ -1,15 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { NotificationDispatcher } from './delivery/notification.dispatcher';
-import { InjectNotificationsOptions } from './notifications.decorators';
-import { InvalidInputError } from './notifications.errors';
-import type { ResolvedNotificationsOptions } from './notifications.options';
-import { NewNotificationRow, NotificationRow, toPayload } from './persistence/notification-row';
-import { NotificationStore } from './persistence/notification.store';
-import { NotificationWriter } from './persistence/notification.writer';
-import { TransactionHooks } from './persistence/transaction-hooks';
-import type { ListPage, ListQuery, NotificationPayload } from './protocol';
-import * as schema from './validation/schemas';
+import { InjectNotificationsOptions } from '../notifications.decorators';
+import { InvalidInputError } from '../notifications.errors';
+import type { ResolvedNotificationsOptions } from '../notifications.options';
+import { NewNotificationRow, NotificationRow, toPayload } from '../persistence/notification-row';
+import { NotificationStore } from '../persistence/notification.store';
+import { NotificationWriter } from '../persistence/notification.writer';
+import { TransactionHooks } from '../persistence/transaction-hooks';
+import type { ListPage, ListQuery, NotificationPayload } from '../protocol';
+import { RedisFanout } from '../realtime/cluster/redis-fanout';
+import { RoomEmitter } from '../realtime/room-emitter';
+import { TopicRooms } from '../realtime/topic-rooms';
+import { UnreadRecounter } from '../realtime/unread-recounter';
+import { UserSockets } from '../realtime/user-sockets';
+import * as schema from '../validation/schemas';
 
 /** What a host sends. `type` is its own category: 'announcement', 'reminder', 'message', … */
 export interface NotificationInput {
@@ -29,6 +33,10 @@ export interface NotifyOptions {
   manager?: EntityManager;
 }
 
+export interface NotificationsHealth {
+  redis: 'off' | 'up' | 'down';
+}
+
 /** A stored notification, with its recipient (`null` for a broadcast or a topic). */
 export interface StoredNotification extends NotificationPayload {
   userId: string | null;
@@ -41,7 +49,11 @@ export class NotificationService {
     private readonly store: NotificationStore,
     private readonly writer: NotificationWriter,
     private readonly hooks: TransactionHooks,
-    private readonly dispatcher: NotificationDispatcher,
+    private readonly emitter: RoomEmitter,
+    private readonly recounter: UnreadRecounter,
+    private readonly topicRooms: TopicRooms,
+    private readonly userSockets: UserSockets,
+    private readonly fanout: RedisFanout,
   ) {}
 
   /**
@@ -73,18 +85,21 @@ export class NotificationService {
     const [u, t] = [this.user(userId), schema.parse(schema.topic, topic, 'topic')];
     const horizon = await this.store.horizon();
     await this.store.subscribe(u, t);
-    await this.dispatcher.joinTopic(u, t);
+    await this.topicRooms.join(u, t);
     // A publication committed between the subscription and the sockets joining the room is
     // visible to the user but went to a room they were not in yet: send it to them now.
     const missed = await this.store.topicCommittedSince(u, t, horizon);
-    if (missed.length > 0) this.dispatcher.deliverTo(u, missed);
+    if (missed.length > 0) {
+      this.emitter.deliverTo(u, missed);
+      this.recounter.markStale([u]);
+    }
   }
 
   async unsubscribe(userId: string, topic: string): Promise<void> {
     const [u, t] = [this.user(userId), schema.parse(schema.topic, topic, 'topic')];
     await this.store.unsubscribe(u, t);
-    await this.dispatcher.leaveTopic(u, t);
-    this.dispatcher.markStale([u]);
+    await this.topicRooms.leave(u, t);
+    this.recounter.markStale([u]);
   }
 
   /** A page of `userId`'s notifications, newest first; pass `nextCursor` as `before` for the next. */
@@ -109,7 +124,7 @@ export class NotificationService {
     const wanted = schema.parse(schema.idList, ids, 'markRead: ids');
     const read = await this.store.markRead(u, wanted);
     const unread = await this.unreadCount(u);
-    if (read.length > 0) this.dispatcher.read(u, { ids: read }, unread);
+    if (read.length > 0) this.emitter.read(u, { ids: read }, unread);
     return { ids: read, unread };
   }
 
@@ -117,7 +132,7 @@ export class NotificationService {
     const u = this.user(userId);
     const changed = await this.store.markAllRead(u);
     const unread = await this.unreadCount(u);
-    if (changed > 0) this.dispatcher.read(u, { all: true }, unread);
+    if (changed > 0) this.emitter.read(u, { all: true }, unread);
     return { unread };
   }
 
@@ -128,12 +143,21 @@ export class NotificationService {
 
   /** Whether `userId` has a socket open on any instance. */
   async isOnline(userId: string): Promise<boolean> {
-    return this.dispatcher.isOnline(this.user(userId));
+    return this.userSockets.isOnline(this.user(userId));
   }
 
   /** Closes every socket of `userId` on every instance, e.g. on logout. */
   async disconnectUser(userId: string): Promise<void> {
-    this.dispatcher.disconnectUser(this.user(userId));
+    this.userSockets.disconnect(this.user(userId));
+  }
+
+  /**
+   * For a readiness probe: whether this instance reaches the other instances right now. `'off'`
+   * without the `redis` option; `'down'` while Redis is unreachable (local delivery goes on,
+   * the others catch up when it returns).
+   */
+  health(): NotificationsHealth {
+    return { redis: !this.fanout.enabled ? 'off' : this.fanout.up ? 'up' : 'down' };
   }
 
   private async persist(rows: NewNotificationRow[], opts: NotifyOptions = {}): Promise<StoredNotification[]> {
@@ -142,7 +166,7 @@ export class NotificationService {
       (row): row is NotificationRow => row !== null,
     );
     if (stored.length > 0) {
-      const deliver = () => this.dispatcher.deliver(stored);
+      const deliver = () => this.recounter.refresh(this.emitter.deliver(stored));
       if (manager) this.hooks.afterCommit(manager, deliver);
       else deliver();
     }

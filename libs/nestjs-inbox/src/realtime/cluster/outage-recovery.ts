@@ -1,12 +1,14 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { Socket } from 'socket.io';
-import { InjectNotificationsOptions } from '../notifications.decorators';
-import { ServerEvent } from '../protocol';
-import { topicRoom, userRoom } from '../notifications.internal-constants';
-import type { ResolvedNotificationsOptions } from '../notifications.options';
-import { toPayload } from '../persistence/notification-row';
-import { NotificationStore } from '../persistence/notification.store';
-import { NotificationDispatcher } from './notification.dispatcher';
+import { InjectNotificationsOptions } from '../../notifications.decorators';
+import { topicRoom, userRoom } from '../../notifications.internal-constants';
+import type { ResolvedNotificationsOptions } from '../../notifications.options';
+import { toPayload } from '../../persistence/notification-row';
+import { NotificationStore } from '../../persistence/notification.store';
+import { ServerEvent } from '../../protocol';
+import { InboxNamespace } from '../inbox-namespace';
+import { UnreadRecounter } from '../unread-recounter';
+import { ClusterEvent, ClusterEvents, ClusterPayloads } from './cluster-events';
 import { RedisFanout } from './redis-fanout';
 
 /**
@@ -15,15 +17,6 @@ import { RedisFanout } from './redis-fanout';
  * instance noticing it, plus the delay between a commit and its publish, without a loss.
  */
 const SAMPLE_MS = 2000;
-/** Server-side event: "I am back; resend to your sockets what was committed since `horizon`". */
-const RECOVER_EVENT = 'nestjs-inbox:recover';
-
-interface Recover {
-  horizon: string;
-  /** Only when some of the sender's publishes failed. */
-  resend: boolean;
-}
-
 /**
  * Makes up for what Redis could not carry while it was away. A user on this instance kept
  * receiving this instance's notifications, so their newest id says nothing about what other
@@ -32,7 +25,7 @@ interface Recover {
  * - resends to each of its sockets what that user may see among rows committed since then;
  * - tells the other instances it is back, and if some of its publishes failed, its horizon,
  *   because those may be newer than the moment they reconnected (and so than their own resend);
- *   they also send again the disconnects they kept (see NotificationDispatcher);
+ *   they also send again the disconnects they kept (see DeferredDisconnects);
  * - re-syncs its sockets' topic rooms (subscriptions made elsewhere meanwhile) and unread counts.
  * The client drops duplicates by id. Nothing is queued while Redis is away.
  */
@@ -49,17 +42,16 @@ export class OutageRecovery implements OnApplicationShutdown {
   constructor(
     @InjectNotificationsOptions() private readonly options: ResolvedNotificationsOptions,
     private readonly store: NotificationStore,
-    private readonly dispatcher: NotificationDispatcher,
+    private readonly namespace: InboxNamespace,
+    private readonly recounter: UnreadRecounter,
+    private readonly events: ClusterEvents,
     private readonly fanout: RedisFanout,
   ) {
     if (!fanout.enabled) return;
     this.outage = this.sample();
-    fanout.onJoin((nsp) =>
-      nsp.on(RECOVER_EVENT, ({ horizon, resend }: Recover) => {
-        if (resend) this.resend(horizon);
-        dispatcher.replayDisconnects();
-      }),
-    );
+    events.on(ClusterEvent.Recover, ({ horizon, resend }) => {
+      if (resend) this.resend(horizon);
+    });
     fanout.onDown(() => this.down());
     fanout.onUp(() => void this.up());
   }
@@ -82,11 +74,10 @@ export class OutageRecovery implements OnApplicationShutdown {
     this.timer = setInterval(() => {
       void this.sample().then((h) => (this.samples = [this.samples[1], h]));
     }, SAMPLE_MS).unref();
-    const nsp = this.dispatcher.namespace;
-    if (!outage || !nsp) return;
+    if (!outage || !this.namespace.current) return;
     const horizon = await outage;
-    const recover: Recover = { horizon, resend: this.fanout.takeLostPublishes() };
-    nsp.serverSideEmit(RECOVER_EVENT, recover);
+    const recover: ClusterPayloads[typeof ClusterEvent.Recover] = { horizon, resend: this.fanout.takeLostPublishes() };
+    this.events.emit(ClusterEvent.Recover, recover);
     this.resend(horizon);
   }
 
@@ -119,7 +110,7 @@ export class OutageRecovery implements OnApplicationShutdown {
   }
 
   private async resendFrom(horizon: string): Promise<void> {
-    const nsp = this.dispatcher.namespace;
+    const nsp = this.namespace.current;
     if (!nsp) return;
     const byUser = new Map<string, Socket[]>();
     for (const socket of nsp.sockets.values()) {
@@ -144,6 +135,6 @@ export class OutageRecovery implements OnApplicationShutdown {
         this.logger.warn(`catch-up after the Redis outage failed for a user: ${(err as Error).message}`);
       }
     }
-    this.dispatcher.recountHere(byUser.keys());
+    this.recounter.recountHere(byUser.keys());
   }
 }

@@ -1,0 +1,92 @@
+import { Injectable } from '@nestjs/common';
+import type { Namespace } from 'socket.io';
+import { RedisFanout } from './redis-fanout';
+
+/**
+ * Every message one instance sends the others, through the namespace's adapter (Redis), as
+ * `serverSideEmit`. One enum, one payload type each, one registration (`ClusterEvents.listen`).
+ */
+export const ClusterEvent = {
+  /** These audiences' unread counts changed; each instance recounts for its own sockets. */
+  Stale: 'nestjs-inbox:stale',
+  /** Close a user's sockets opened before a time (a logout made while Redis was away). */
+  Disconnect: 'nestjs-inbox:disconnect',
+  /** A user's sockets join or leave a topic room; every instance acknowledges. */
+  Topic: 'nestjs-inbox:topic',
+  /** "I am back after a Redis outage": resend since `horizon`, replay kept disconnects. */
+  Recover: 'nestjs-inbox:recover',
+} as const;
+export type ClusterEvent = (typeof ClusterEvent)[keyof typeof ClusterEvent];
+
+/** Whose unread count a change touches. */
+export interface Audience {
+  users: string[];
+  topics: string[];
+  all: boolean;
+}
+
+export interface TopicChange {
+  userId: string;
+  topic: string;
+  join: boolean;
+}
+
+export interface ClusterPayloads {
+  [ClusterEvent.Stale]: Audience;
+  [ClusterEvent.Disconnect]: { userId: string; before: number };
+  [ClusterEvent.Topic]: TopicChange;
+  [ClusterEvent.Recover]: {
+    /** Database horizon the sender's outage began at. */
+    horizon: string;
+    /** Resend from `horizon`: only when some of the sender's publishes failed. */
+    resend: boolean;
+  };
+}
+
+type Handler<E extends ClusterEvent> = (payload: ClusterPayloads[E]) => void;
+
+/**
+ * The one place cross-instance events are registered on the namespace. The pieces that handle
+ * one say so with `on` (in their constructor); `listen` binds them all when the namespace
+ * exists. An event that asks for an acknowledgement (Topic) is acknowledged once every local
+ * handler ran.
+ */
+@Injectable()
+export class ClusterEvents {
+  private readonly handlers = new Map<ClusterEvent, Handler<any>[]>();
+  private nsp?: Namespace;
+
+  constructor(private readonly fanout: RedisFanout) {}
+
+  on<E extends ClusterEvent>(event: E, handler: Handler<E>): void {
+    this.handlers.set(event, [...(this.handlers.get(event) ?? []), handler]);
+  }
+
+  listen(nsp: Namespace): void {
+    this.nsp = nsp;
+    for (const event of Object.values(ClusterEvent)) {
+      nsp.on(event, (payload: unknown, ack?: (ok: boolean) => void) => {
+        for (const handler of this.handlers.get(event) ?? []) handler(payload);
+        if (typeof ack === 'function') ack(true);
+      });
+    }
+  }
+
+  /** Whether there are other instances to tell (the `redis` option). */
+  get clustered(): boolean {
+    return this.fanout.enabled;
+  }
+
+  /** To every other instance; nothing without a cluster. */
+  emit<E extends ClusterEvent>(event: E, payload: ClusterPayloads[E]): void {
+    if (this.clustered) this.nsp?.serverSideEmit(event, payload);
+  }
+
+  /**
+   * To every other instance, resolving once each has handled it. Without Redis right now it
+   * resolves at once: the others re-sync from the database when it returns.
+   */
+  async emitWithAck<E extends ClusterEvent>(event: E, payload: ClusterPayloads[E]): Promise<void> {
+    if (this.fanout.up) await this.nsp?.serverSideEmitWithAck(event, payload);
+  }
+}

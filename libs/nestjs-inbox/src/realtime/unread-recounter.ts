@@ -1,0 +1,80 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { topicRoom, userRoom } from '../notifications.internal-constants';
+import { NotificationStore } from '../persistence/notification.store';
+import { ServerEvent } from '../protocol';
+import { Audience, ClusterEvent, ClusterEvents } from './cluster/cluster-events';
+import { InboxNamespace } from './inbox-namespace';
+import { RecountBatcher } from './recount-batcher';
+
+/** Users whose unread count is recomputed per query. */
+const RECOUNT_CHUNK = 1000;
+
+/**
+ * Keeps the badges right: after a change, every instance recounts the unread notifications of
+ * the users concerned that have a socket on it (so nobody is counted twice, and offline users
+ * not at all), in batches (see RecountBatcher), and emits each count to that user's sockets here.
+ */
+@Injectable()
+export class UnreadRecounter {
+  private readonly logger = new Logger('NotificationsModule');
+  private readonly batcher = new RecountBatcher((users) => this.recount(users));
+
+  constructor(
+    private readonly namespace: InboxNamespace,
+    private readonly store: NotificationStore,
+    private readonly events: ClusterEvents,
+  ) {
+    events.on(ClusterEvent.Stale, (audience) => this.staleHere(audience));
+  }
+
+  /** These audiences' counts changed: recount here, and on every other instance through Redis. */
+  refresh(audience: Audience): void {
+    if (!this.namespace.current) return;
+    this.staleHere(audience);
+    this.events.emit(ClusterEvent.Stale, audience);
+  }
+
+  markStale(userIds: Iterable<string>): void {
+    this.refresh({ users: [...userIds], topics: [], all: false });
+  }
+
+  /** Schedules a recount for these users' sockets on this instance. */
+  recountHere(userIds: Iterable<string>): void {
+    if (this.namespace.current) this.batcher.add(userIds);
+  }
+
+  private staleHere({ users, topics, all }: Audience): void {
+    const nsp = this.namespace.current;
+    if (!nsp) return;
+    if (all) return this.recountHere(this.localUsers());
+    const here = users.filter((u) => nsp.adapter.rooms.has(userRoom(u)));
+    for (const topic of topics) here.push(...this.localUsers(topic));
+    this.recountHere(here);
+  }
+
+  /** Users with a socket on this instance (in `topic`'s room, if given). */
+  private localUsers(topic?: string): Set<string> {
+    const users = new Set<string>();
+    const nsp = this.namespace.current;
+    if (!nsp) return users;
+    const ids = topic === undefined ? nsp.sockets.keys() : (nsp.adapter.rooms.get(topicRoom(topic)) ?? []);
+    for (const id of ids) {
+      const userId: string | undefined = nsp.sockets.get(id)?.data.userId;
+      if (userId) users.add(userId);
+    }
+    return users;
+  }
+
+  private async recount(users: string[]): Promise<void> {
+    try {
+      for (let i = 0; i < users.length; i += RECOUNT_CHUNK) {
+        const counts = await this.store.unreadCounts(users.slice(i, i + RECOUNT_CHUNK));
+        for (const [userId, count] of counts) {
+          this.namespace.current?.local.to(userRoom(userId)).emit(ServerEvent.Unread, { count });
+        }
+      }
+    } catch (err) {
+      this.logger.warn(`unread counts not refreshed: ${(err as Error).message}`);
+    }
+  }
+}
