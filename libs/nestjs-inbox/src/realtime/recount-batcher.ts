@@ -7,7 +7,8 @@ export const RECOUNT_DELAY_MS = 100;
 
 /**
  * Coalesces recount requests: users added within `delayMs` of the first are recounted in one
- * run; one run at a time, and users added during a run wait for the next one.
+ * run; one run at a time, and users added during a run wait for the next one. `run` reports its
+ * own failures (UnreadRecounter logs them): a rejection here would be unhandled.
  */
 export class RecountBatcher {
   private stale = new Set<string>();
