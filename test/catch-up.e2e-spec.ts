@@ -56,6 +56,32 @@ describe('catch-up', () => {
     }
   });
 
+  it('leaves out of the resend what the client says it holds below its cursor, and only that', async () => {
+    const [a] = await t.service.notify('held-1', { type: 't', title: 'a' });
+    const [b] = await t.service.notify('held-1', { type: 't', title: 'b' });
+    const [c1] = await t.service.notify('held-1', { type: 't', title: 'c' });
+    // All three began within the grace window of the cursor's row: without `held`, a and b come again.
+    const plain = await TestClient.connect(t.url, 'held-1', { cursor: c1.id });
+    expect(plain.notifications.map((n) => n.id)).toEqual([a.id, b.id]);
+    plain.close();
+    const holdingB = await TestClient.connect(t.url, 'held-1', { cursor: c1.id, held: [b.id] });
+    expect(holdingB.notifications.map((n) => n.id)).toEqual([a.id]);
+    holdingB.close();
+    const holdingAll = await TestClient.connect(t.url, 'held-1', { cursor: c1.id, held: [b.id, a.id] });
+    expect(holdingAll.notifications).toEqual([]);
+    holdingAll.close();
+  });
+
+  it('refuses a malformed auth.held in the handshake', async () => {
+    for (const held of [['not-an-id'], 'a,b', Array.from({ length: 257 }, (_, i) => String(i + 1))]) {
+      const c = TestClient.open(t.url, 'held-2', { cursor: '1', held });
+      const err = await c.waitFor<Error & { data?: { code: string } }>('connect_error');
+      expect(err.message).toMatch(/^auth\.held/);
+      expect(err.data?.code).toBe('INVALID_INPUT');
+      c.close();
+    }
+  });
+
   it('does not resend what was committed well before the cursor', async () => {
     const [a] = await t.service.notify('ooo-2', { type: 't', title: 'a' });
     const [b] = await t.service.notify('ooo-2', { type: 't', title: 'b' });

@@ -7,6 +7,8 @@ type Recorded = { event: string; payload: any };
 
 export interface ConnectOptions {
   cursor?: string;
+  /** `auth.held`: ids the client holds below its cursor. */
+  held?: unknown;
   origin?: string | null;
   cookie?: string | null;
   namespace?: string;
@@ -50,7 +52,7 @@ export class TestClient {
     const socket = io(`${url}${opts.namespace ?? '/notifications'}`, {
       transports: opts.transports ?? ['websocket'],
       extraHeaders: headers,
-      auth: opts.cursor ? { cursor: opts.cursor } : {},
+      auth: { ...(opts.cursor ? { cursor: opts.cursor } : {}), ...(opts.held !== undefined ? { held: opts.held } : {}) },
       reconnection: false,
       forceNew: true,
     });

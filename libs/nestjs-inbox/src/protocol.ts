@@ -33,6 +33,9 @@ export const ClientEvent = {
  */
 export const NOTIFICATION_ID_PATTERN = /^[1-9][0-9]{0,18}$/;
 
+/** Most ids a client lists in `auth.held`. */
+export const MAX_HELD_IDS = 256;
+
 /** A notification as the browser receives it. Ids are decimal strings (Postgres `bigint`). */
 export interface NotificationPayload {
   id: string;
@@ -109,4 +112,10 @@ export interface ClientToServerEvents {
 export interface HandshakeAuth {
   /** Id of the newest notification the client already holds. */
   cursor?: string;
+  /**
+   * Ids the client holds just below `cursor`, newest first, at most `MAX_HELD_IDS`. The
+   * catch-up resends older rows that may have been missed (see Catch-up in the README); those
+   * listed here it leaves out, so a client that lost nothing gets nothing twice.
+   */
+  held?: string[];
 }

@@ -2,6 +2,7 @@ import { io, ManagerOptions, Socket, SocketOptions } from 'socket.io-client';
 import {
   ClientEvent,
   DEFAULT_NAMESPACE,
+  MAX_HELD_IDS,
   ServerEvent,
   type AckError,
   type ClientToServerEvents,
@@ -14,7 +15,7 @@ import {
 } from '../protocol';
 import { CursorStorage, PersistedCursor } from './cursor-storage';
 import { InboxError } from './inbox.errors';
-import { applyRead, maxId, mergeNotifications } from './notification-list';
+import { applyRead, compareIds, maxId, mergeNotifications } from './notification-list';
 import { TypedEmitter } from './typed-emitter';
 
 /** `connected` means caught up: the server's catch-up is over and new notifications arrive live. */
@@ -90,8 +91,9 @@ export class InboxClient {
       withCredentials: true,
       ...options.socket,
       autoConnect: false,
-      // A function is read on every attempt, so each reconnect sends the cursor as it is then.
-      auth: (cb) => cb(this.cursor ? { cursor: this.cursor } : {}),
+      // A function is read on every attempt, so each reconnect sends the cursor as it is then,
+      // and the ids held just below it, which the server's catch-up then does not resend.
+      auth: (cb) => cb(this.cursor ? { cursor: this.cursor, held: this.heldBelow(this.cursor) } : {}),
     });
     this.listen();
     if (options.autoConnect ?? true) this.connect();
@@ -207,6 +209,16 @@ export class InboxClient {
     this.caughtUp = null;
     if (this.nextCursor === undefined) await this.loadMore().catch(() => undefined);
     else await this.refreshNewest().catch(() => undefined);
+  }
+
+  /** The newest ids held below `cursor`, at most `MAX_HELD_IDS` (the list is newest first). */
+  private heldBelow(cursor: string): string[] {
+    const held: string[] = [];
+    for (const n of this.items) {
+      if (held.length === MAX_HELD_IDS) break;
+      if (compareIds(n.id, cursor) < 0) held.push(n.id);
+    }
+    return held;
   }
 
   /** After a reconnect: reads done elsewhere while away are not replayed, so re-read the newest page. */

@@ -87,12 +87,12 @@ export class NotificationsGateway implements OnGatewayInit, OnGatewayConnection,
   /** Joins the user's rooms first, so nothing committed during the catch-up is missed. */
   async handleConnection(socket: InboxSocket): Promise<void> {
     for (const [event, listener] of this.listeners) socket.on(event, listener);
-    const { userId, cursor } = socket.data;
+    const { userId, cursor, held } = socket.data;
     try {
       // The user room first: a subscribe() made while the topics are read still finds this socket.
       socket.join(userRoom(userId));
       socket.join((await this.catchUp.topicsOf(userId)).map(topicRoom));
-      const { missed, unread, truncated } = await this.catchUp.since(userId, cursor);
+      const { missed, unread, truncated } = await this.catchUp.since(userId, cursor, held);
       for (const payload of missed) socket.emit(ServerEvent.Notification, payload);
       socket.emit(ServerEvent.Synced, { unread, truncated });
     } catch (err) {

@@ -136,20 +136,21 @@ export class NotificationStore {
    * What a client holding `cursor` may lack, newest first: everything newer, plus two kinds of
    * older rows. Those whose transactions were still open when the cursor's row was written
    * (they can commit after it), and those that began within `graceMs` before it (committed
-   * just before it, their live emit may have been lost with an instance that died). The client
-   * drops the ones it has by id. Without a cursor: the unread ones.
+   * just before it, their live emit may have been lost with an instance that died), less those
+   * the client says it holds (`held`); it drops any other one it has by id. Without a cursor:
+   * the unread ones.
    */
-  catchUp(userId: string, cursor: string | null, limit: number, graceMs: number): Promise<NotificationRow[]> {
+  catchUp(userId: string, cursor: string | null, limit: number, graceMs: number, held: string[] = []): Promise<NotificationRow[]> {
     if (cursor === null) return this.visible(userId, (readAt) => `${readAt} IS NULL`, limit);
     // One round trip: the anchor's columns are scalar subqueries, NULL (so only `id >`) if it is gone.
     const anchor = (column: string) => `(SELECT a.${column} FROM inbox_notification a WHERE a.id = $3::bigint)`;
     return this.visible(
       userId,
-      () => `(n.id > $3::bigint OR (n.id < $3::bigint AND (
+      () => `(n.id > $3::bigint OR (n.id < $3::bigint AND n.id <> ALL($5::bigint[]) AND (
                 n.tx_id >= ${anchor('tx_horizon')}
                 OR n.created_at >= ${anchor('created_at')} - $4::int * interval '1 millisecond')))`,
       limit,
-      [cursor, graceMs],
+      [cursor, graceMs, held],
     );
   }
 

@@ -29,11 +29,14 @@ export class CatchUpService {
     return this.store.topicsOf(userId);
   }
 
-  /** Everything newer than `cursor` (gapless, see NotificationStore.catchUp), at most `catchUpLimit`. */
-  async since(userId: string, cursor: string | null): Promise<CatchUp> {
+  /**
+   * Everything newer than `cursor` (gapless, see NotificationStore.catchUp), at most
+   * `catchUpLimit`, less the older rows the client says it holds (`held`).
+   */
+  async since(userId: string, cursor: string | null, held: string[] = []): Promise<CatchUp> {
     const limit = this.options.catchUpLimit;
     const [rows, counts] = await Promise.all([
-      this.store.catchUp(userId, cursor, limit + 1, this.options.catchUpGraceMs),
+      this.store.catchUp(userId, cursor, limit + 1, this.options.catchUpGraceMs, held),
       this.store.unreadCounts([userId]),
     ]);
     return {

@@ -1,7 +1,8 @@
 import type { ExtendedError, Socket } from 'socket.io';
 import type { ErrorCode } from '../protocol';
 import type { NotificationsError } from '../notifications.errors';
-import { notificationId } from '../validation/schemas';
+import { MAX_HELD_IDS } from '../protocol';
+import { heldIds, notificationId } from '../validation/schemas';
 import { checkSession } from './check-session';
 import type { SessionSource } from './session-source';
 
@@ -10,6 +11,8 @@ export interface InboxSocketData {
   userId: string;
   /** The client's `auth.cursor`, validated; `null` without one. */
   cursor: string | null;
+  /** The client's `auth.held`, validated; empty without it. */
+  held: string[];
 }
 
 export function refusal(code: ErrorCode, message: string): ExtendedError {
@@ -37,6 +40,10 @@ export function handshakeAuth(options: { session: SessionSource; allowedOrigins:
     if (parsedCursor && !parsedCursor.success) {
       return next(refusal('INVALID_INPUT', 'auth.cursor: must be the id of a notification'));
     }
+    const held = heldIds.safeParse(auth?.held ?? []);
+    if (!held.success) {
+      return next(refusal('INVALID_INPUT', `auth.held: at most ${MAX_HELD_IDS} notification ids`));
+    }
     let userId: string;
     try {
       userId = await checkSession(options.session, socket.handshake, options.sessionTimeoutMs);
@@ -44,7 +51,7 @@ export function handshakeAuth(options: { session: SessionSource; allowedOrigins:
       const { code, message } = err as NotificationsError;
       return next(refusal(code, message));
     }
-    const data: InboxSocketData = { userId, cursor: parsedCursor ? parsedCursor.data : null };
+    const data: InboxSocketData = { userId, cursor: parsedCursor ? parsedCursor.data : null, held: held.data };
     Object.assign(socket.data, data);
     next();
   };

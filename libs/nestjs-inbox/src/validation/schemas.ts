@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InvalidInputError } from '../notifications.errors';
-import { NOTIFICATION_ID_PATTERN } from '../protocol';
+import { MAX_HELD_IDS, NOTIFICATION_ID_PATTERN } from '../protocol';
 
 const MAX_ID = 9223372036854775807n;
 
@@ -15,6 +15,9 @@ export const notificationId = z
     }
     return s;
   });
+
+/** `auth.held` of the handshake: ids the client holds below its cursor. */
+export const heldIds = z.array(notificationId).max(MAX_HELD_IDS);
 
 /** Postgres text cannot hold NUL; refuse it here with a clear message, not in the database. */
 const noNul = (s: string) => !s.includes('\0');
