@@ -71,6 +71,8 @@ describe('a Redis outage', () => {
     // What each instance missed arrives without a reconnect, though tabB's newest id is newer.
     await tabB.waitForTitle('A during outage');
     await tabA.waitForTitle('B during outage');
+    // The resend is oldest first, so a repeat of what tabA got live would have come before this.
+    expect(tabA.notifications.filter((n) => n.id === fromA.id)).toHaveLength(1);
     await onlyB.waitForTitle('for a user on B');
     await onlyB.waitForTitle('worker during outage');
     await onlyB.waitForTitle('broadcast during outage');

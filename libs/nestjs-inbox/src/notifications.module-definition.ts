@@ -12,6 +12,7 @@ import { NotificationWriter } from './persistence/notification.writer';
 import { TransactionHooks } from './persistence/transaction-hooks';
 import { ClusterEvents } from './realtime/cluster/cluster-events';
 import { DeferredDisconnects } from './realtime/cluster/deferred-disconnects';
+import { DeliveredLog } from './realtime/cluster/delivered-log';
 import { OutageRecovery } from './realtime/cluster/outage-recovery';
 import { RedisFanout } from './realtime/cluster/redis-fanout';
 import { InboxNamespace } from './realtime/inbox-namespace';
@@ -72,6 +73,7 @@ export const {
       RedisFanout,
       ClusterEvents,
       DeferredDisconnects,
+      DeliveredLog,
       OutageRecovery,
       // service
       NotificationService,

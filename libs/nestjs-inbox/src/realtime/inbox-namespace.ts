@@ -5,6 +5,7 @@ import { NotificationsError } from '../notifications.errors';
 import { NOTIFICATIONS_GATEWAY } from '../notifications.internal-constants';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
 import { ClusterEvents } from './cluster/cluster-events';
+import { DeliveredLog } from './cluster/delivered-log';
 import { RedisFanout } from './cluster/redis-fanout';
 
 /**
@@ -29,6 +30,7 @@ export class InboxNamespace implements OnModuleInit, OnApplicationShutdown {
     @Inject(NOTIFICATIONS_GATEWAY) private readonly gateway: boolean,
     private readonly fanout: RedisFanout,
     private readonly events: ClusterEvents,
+    private readonly delivered: DeliveredLog,
   ) {}
 
   onModuleInit(): void {
@@ -41,6 +43,8 @@ export class InboxNamespace implements OnModuleInit, OnApplicationShutdown {
   bind(nsp: Namespace): void {
     this.fanout.join(nsp);
     this.events.listen(nsp);
+    // What each socket was sent, so a Redis outage's catch-up does not send it again.
+    if (this.fanout.enabled) nsp.on('connection', (socket) => this.delivered.track(socket));
     this.nsp = nsp;
   }
 

@@ -9,6 +9,7 @@ import { ServerEvent } from '../../protocol';
 import { InboxNamespace } from '../inbox-namespace';
 import { UnreadRecounter } from '../unread-recounter';
 import { ClusterEvent, ClusterEvents, ClusterPayloads } from './cluster-events';
+import { DeliveredLog } from './delivered-log';
 import { RedisFanout } from './redis-fanout';
 
 /**
@@ -46,6 +47,7 @@ export class OutageRecovery implements OnApplicationShutdown {
     private readonly recounter: UnreadRecounter,
     private readonly events: ClusterEvents,
     private readonly fanout: RedisFanout,
+    private readonly delivered: DeliveredLog,
   ) {
     if (!fanout.enabled) return;
     this.outage = this.sample();
@@ -62,6 +64,7 @@ export class OutageRecovery implements OnApplicationShutdown {
 
   private down(): void {
     clearInterval(this.timer);
+    this.delivered.hold();
     const [older, newer] = this.samples;
     this.outage ??= Promise.resolve(older ?? newer ?? '0');
   }
@@ -106,6 +109,7 @@ export class OutageRecovery implements OnApplicationShutdown {
       }
     } finally {
       this.running = false;
+      if (this.fanout.up) this.delivered.release();
     }
   }
 
@@ -130,7 +134,8 @@ export class OutageRecovery implements OnApplicationShutdown {
           }
           socket.join([...wanted]);
         }
-        for (const row of rows.reverse()) nsp.local.to(userRoom(userId)).emit(ServerEvent.Notification, toPayload(row));
+        const missed = rows.filter((row) => !this.delivered.delivered(userId, row.id));
+        for (const row of missed.reverse()) nsp.local.to(userRoom(userId)).emit(ServerEvent.Notification, toPayload(row));
       } catch (err) {
         this.logger.warn(`catch-up after the Redis outage failed for a user: ${(err as Error).message}`);
       }

@@ -1,0 +1,46 @@
+import type { Socket } from 'socket.io';
+import { DeliveredLog } from './delivered-log';
+
+/** A socket as far as the log sees it: its user, and Socket.IO calling the outgoing listener. */
+function socketOf(userId: string) {
+  let listener: ((...args: unknown[]) => void) | undefined;
+  const socket = {
+    data: { userId },
+    onAnyOutgoing: (fn: (...args: unknown[]) => void) => (listener = fn),
+    send: (event: string, payload: object) => listener!.apply(socket, [event, payload]),
+  };
+  return socket;
+}
+
+describe('DeliveredLog', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('remembers per user which notifications their sockets were sent, and nothing else', () => {
+    const log = new DeliveredLog();
+    const [alice, bob] = [socketOf('alice'), socketOf('bob')];
+    log.track(alice as unknown as Socket);
+    log.track(bob as unknown as Socket);
+    alice.send('notification', { id: '7', broadcast: true, topic: null });
+    alice.send('notifications:unread', { count: 1 });
+    expect(log.delivered('alice', '7')).toBe(true);
+    expect(log.delivered('bob', '7')).toBe(false);
+  });
+
+  it('forgets after its retention while Redis is up, but keeps everything during an outage', () => {
+    const log = new DeliveredLog();
+    const alice = socketOf('alice');
+    log.track(alice as unknown as Socket);
+    alice.send('notification', { id: '1' });
+    vi.advanceTimersByTime(11_000);
+    alice.send('notification', { id: '2' });
+    expect(log.delivered('alice', '1')).toBe(false);
+
+    log.hold();
+    vi.advanceTimersByTime(60_000);
+    alice.send('notification', { id: '3' });
+    expect([log.delivered('alice', '2'), log.delivered('alice', '3')]).toEqual([true, true]);
+    log.release();
+    expect([log.delivered('alice', '2'), log.delivered('alice', '3')]).toEqual([false, true]);
+  });
+});

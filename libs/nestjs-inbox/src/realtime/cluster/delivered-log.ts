@@ -1,0 +1,72 @@
+import { Injectable } from '@nestjs/common';
+import type { Socket } from 'socket.io';
+import { ServerEvent, type NotificationPayload } from '../../protocol';
+
+/** How long a delivery is remembered while Redis is up: longer than an outage is dated back. */
+const RETAIN_MS = 10_000;
+/** Most deliveries remembered during an outage; past that the oldest are forgotten (and resent). */
+const MAX_HELD = 200_000;
+
+/**
+ * Which notifications each user's sockets on this instance were sent (`<user> <id>`). After a Redis
+ * outage, OutageRecovery resends what was committed since the outage began less what is here,
+ * so a user is not sent again what they got (from this instance, or from another one through
+ * Redis before it failed). Recorded from the sockets' outgoing packets (`onAnyOutgoing`), so it
+ * sees deliveries of every origin; kept for `RETAIN_MS`, and for the whole outage.
+ */
+@Injectable()
+export class DeliveredLog {
+  private readonly keys = new Set<string>();
+  /** `[time, key]` in the order recorded, for forgetting the oldest. */
+  private readonly order: [number, string][] = [];
+  private holding = false;
+  /** One listener shared by every socket (Socket.IO calls it with the socket as `this`). */
+  private readonly listener: (this: Socket, event: string, payload: NotificationPayload) => void;
+
+  constructor() {
+    const log = this;
+    this.listener = function (event, payload) {
+      if (event !== ServerEvent.Notification) return;
+      log.record(`${this.data.userId} ${payload.id}`);
+    };
+  }
+
+  track(socket: Socket): void {
+    socket.onAnyOutgoing(this.listener);
+  }
+
+  /** Whether `userId`'s sockets here were sent notification `id`. */
+  delivered(userId: string, id: string): boolean {
+    return this.keys.has(`${userId} ${id}`);
+  }
+
+  /** During an outage nothing is forgotten by age (up to `MAX_HELD`). */
+  hold(): void {
+    this.holding = true;
+  }
+
+  release(): void {
+    this.holding = false;
+    this.forget(Date.now());
+  }
+
+  private record(key: string): void {
+    if (this.keys.has(key)) return;
+    const now = Date.now();
+    this.keys.add(key);
+    this.order.push([now, key]);
+    this.forget(now);
+  }
+
+  private forget(now: number): void {
+    let drop = 0;
+    while (
+      drop < this.order.length &&
+      (this.order.length - drop > MAX_HELD || (!this.holding && this.order[drop][0] < now - RETAIN_MS))
+    ) {
+      this.keys.delete(this.order[drop][1]);
+      drop++;
+    }
+    if (drop > 0) this.order.splice(0, drop);
+  }
+}
