@@ -84,6 +84,20 @@ describe('delivery and read state', () => {
     expect(page.items.map((n) => n.title)).toEqual(['barrier', 'committed']);
   });
 
+  it('never delivers what a COMMIT did not store: a failed transaction that Postgres rolls back on COMMIT', async () => {
+    const c = await connect('tx-2');
+    // A statement fails and the caller catches it without a savepoint: Postgres then answers
+    // COMMIT by rolling back, with no error, and TypeORM reports a commit.
+    await t.dataSource.transaction(async (manager) => {
+      await t.service.notify('tx-2', { type: 't', title: 'never committed' }, { manager });
+      await manager.query('SELECT 1 / 0').catch(() => undefined);
+    });
+    await t.service.notify('tx-2', { type: 't', title: 'barrier' });
+    await c.waitForTitle('barrier');
+    expect(c.notifications.map((n) => n.title)).toEqual(['barrier']);
+    expect((await t.service.list('tx-2')).items.map((n) => n.title)).toEqual(['barrier']);
+  });
+
   it('publishes to subscribers of a topic only; the host decides who may subscribe', async () => {
     const [sub, other] = [await connect('topic-sub'), await connect('topic-other')];
     expect(await sub.request(ClientEvent.Subscribe, { topic: 'release-notes' })).toEqual({ ok: true });

@@ -163,6 +163,15 @@ export class NotificationStore {
     return horizon;
   }
 
+  /** Which of these ids are stored (committed, as seen from outside any transaction). */
+  async existing(ids: string[]): Promise<Set<string>> {
+    const rows: { id: string }[] = await this.manager.query(
+      `SELECT id::text FROM inbox_notification WHERE id = ANY($1::bigint[])`,
+      [ids],
+    );
+    return new Set(rows.map((r) => r.id));
+  }
+
   /** What `userId` may see among rows committed since `horizon()` returned `horizon`, newest first. */
   committedSince(userId: string, horizon: string, limit: number): Promise<NotificationRow[]> {
     return this.visible(userId, () => `n.tx_id >= $3::bigint`, limit, [horizon]);

@@ -1,0 +1,324 @@
+import type { NewNotificationRow, NotificationRow } from './notification-row';
+import type { NotificationStore } from './notification.store';
+import { NotificationWriter } from './notification.writer';
+
+/** Mirrors MAX_IN_FLIGHT in notification.writer.ts: statements in flight at once. */
+const MAX_IN_FLIGHT = 2;
+/** Mirrors MAX_BATCH_ROWS in notification.writer.ts: rows in one statement at most. */
+const MAX_BATCH_ROWS = 5000;
+
+type Stored = (NotificationRow | null)[];
+
+/** One `insert` the writer made, settled by the test. */
+interface Insert {
+  rows: NewNotificationRow[];
+  /** Whether the test has answered it yet. */
+  answered: boolean;
+  /** Answers with the stored form of every row (see `stored`), or `answer` when given. */
+  resolve(answer?: Stored): void;
+  reject(err: unknown): void;
+}
+
+/** A NotificationStore whose `insert` only answers when the test says so. */
+function fakeStore() {
+  const inserts: Insert[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const store = {
+    insert(rows: NewNotificationRow[]): Promise<Stored> {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      return new Promise<Stored>((resolve, reject) => {
+        const insert: Insert = {
+          rows,
+          answered: false,
+          resolve: (answer) => done() && resolve(answer ?? rows.map(stored)),
+          reject: (err) => done() && reject(err),
+        };
+        const done = () => !insert.answered && ((insert.answered = true), inFlight--, true);
+        inserts.push(insert);
+      });
+    },
+  };
+  return {
+    store: store as unknown as NotificationStore,
+    inserts,
+    /** The oldest insert not answered yet. */
+    oldestOpen: () => inserts.find((i) => !i.answered)!,
+    get inFlight() {
+      return inFlight;
+    },
+    get maxInFlight() {
+      return maxInFlight;
+    },
+  };
+}
+
+/** A row to write, told apart by its `type`. */
+function row(tag: string): NewNotificationRow {
+  return {
+    userId: 'u1',
+    topic: null,
+    type: tag,
+    title: null,
+    body: null,
+    data: null,
+    dedupeKey: null,
+    expiresAt: null,
+  };
+}
+
+/** The stored form of `r`, its id derived from its tag so results can be matched to inputs. */
+function stored(r: NewNotificationRow): NotificationRow {
+  return {
+    id: `id-${r.type}`,
+    user_id: r.userId,
+    topic: r.topic,
+    type: r.type,
+    title: r.title,
+    body: r.body,
+    data: null,
+    created_at: new Date(0),
+    read_at: null,
+  };
+}
+
+const tags = (rows: { type: string }[]) => rows.map((r) => r.type);
+
+/** Lets every pending promise callback (and the writer's follow-up pumping) run. */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** A promise's outcome so far, without awaiting it. */
+function track<T>(promise: Promise<T>) {
+  const state: { status: 'pending' | 'fulfilled' | 'rejected'; value?: T; error?: unknown } = { status: 'pending' };
+  promise.then(
+    (value) => Object.assign(state, { status: 'fulfilled', value }),
+    (error) => Object.assign(state, { status: 'rejected', error }),
+  );
+  return state;
+}
+
+describe('NotificationWriter', () => {
+  it('writes a lone call at once, in its own statement, and answers only once it has been stored', async () => {
+    const fake = fakeStore();
+    const writer = new NotificationWriter(fake.store);
+
+    const call = track(writer.write([row('a1'), row('a2')]));
+
+    // Started synchronously: no waiting for company.
+    expect(fake.inserts).toHaveLength(1);
+    expect(tags(fake.inserts[0].rows)).toEqual(['a1', 'a2']);
+    await settle();
+    expect(call.status).toBe('pending');
+
+    fake.inserts[0].resolve();
+    await settle();
+    expect(call).toEqual({ status: 'fulfilled', value: [stored(row('a1')), stored(row('a2'))] });
+    expect(fake.inserts).toHaveLength(1);
+  });
+
+  it('coalesces the calls of one tick that find every slot busy into one statement, in call order', async () => {
+    const fake = fakeStore();
+    const writer = new NotificationWriter(fake.store);
+
+    const calls = ['a', 'b', 'c', 'd', 'e', 'f'].map((t) => track(writer.write([row(`${t}1`), row(`${t}2`)])));
+
+    // The first MAX_IN_FLIGHT calls each go at once; the rest wait for a free slot.
+    expect(fake.inserts.map((i) => tags(i.rows))).toEqual([
+      ['a1', 'a2'],
+      ['b1', 'b2'],
+    ]);
+
+    fake.inserts[1].resolve();
+    await settle();
+    // The whole backlog goes in the next statement, one multi-row INSERT.
+    expect(fake.inserts).toHaveLength(3);
+    expect(tags(fake.inserts[2].rows)).toEqual(['c1', 'c2', 'd1', 'd2', 'e1', 'e2', 'f1', 'f2']);
+
+    fake.inserts[0].resolve();
+    fake.inserts[2].resolve();
+    await settle();
+    expect(fake.inserts).toHaveLength(3);
+    for (const [i, t] of ['a', 'b', 'c', 'd', 'e', 'f'].entries()) {
+      expect(calls[i]).toEqual({ status: 'fulfilled', value: [stored(row(`${t}1`)), stored(row(`${t}2`))] });
+    }
+  });
+
+  it(`never has more than ${MAX_IN_FLIGHT} statements in flight, and fills a slot as soon as it frees`, async () => {
+    const fake = fakeStore();
+    const writer = new NotificationWriter(fake.store);
+    const calls: ReturnType<typeof track<Stored>>[] = [];
+
+    // Calls keep arriving while statements complete out of order.
+    for (let round = 0; round < 10; round++) {
+      for (let i = 0; i < 3; i++) calls.push(track(writer.write([row(`r${round}-${i}`)])));
+      expect(fake.inFlight).toBe(MAX_IN_FLIGHT);
+      // Complete the newest open statement on even rounds, the oldest on odd ones.
+      const open = fake.inserts.filter((i) => !i.answered);
+      (round % 2 ? open[0] : open[open.length - 1]).resolve();
+      await settle();
+      expect(fake.inFlight).toBe(MAX_IN_FLIGHT);
+    }
+
+    // Drain: everything is eventually written, each row once.
+    while (fake.inFlight > 0) {
+      fake.inserts.forEach((i) => i.resolve());
+      await settle();
+    }
+    expect(fake.maxInFlight).toBe(MAX_IN_FLIGHT);
+    const written = fake.inserts.flatMap((i) => tags(i.rows));
+    expect(written.sort()).toEqual(calls.map((_, n) => `r${Math.floor(n / 3)}-${n % 3}`).sort());
+    expect(calls.every((c) => c.status === 'fulfilled')).toBe(true);
+    // Coalescing did happen: fewer statements than calls.
+    expect(fake.inserts.length).toBeLessThan(calls.length);
+  });
+
+  it("gives each caller exactly its own rows, in order, with null where the store deduplicated a row", async () => {
+    const fake = fakeStore();
+    const writer = new NotificationWriter(fake.store);
+    // Fill both slots so the next calls share a statement.
+    const blockers = [track(writer.write([row('x')])), track(writer.write([row('y')]))];
+
+    const a = track(writer.write([row('a1'), row('a2')]));
+    const empty = track(writer.write([]));
+    const b = track(writer.write([row('b1')]));
+    const c = track(writer.write([row('c1'), row('c2'), row('c3')]));
+    fake.inserts[0].resolve();
+    await settle();
+
+    const batch = fake.inserts[2];
+    expect(tags(batch.rows)).toEqual(['a1', 'a2', 'b1', 'c1', 'c2', 'c3']);
+    // The store deduplicates a2, b1 and c3 (an older row had the same dedupe key).
+    batch.resolve([stored(row('a1')), null, null, stored(row('c1')), stored(row('c2')), null]);
+    await settle();
+
+    expect(a).toEqual({ status: 'fulfilled', value: [stored(row('a1')), null] });
+    expect(empty).toEqual({ status: 'fulfilled', value: [] });
+    expect(b).toEqual({ status: 'fulfilled', value: [null] });
+    expect(c).toEqual({ status: 'fulfilled', value: [stored(row('c1')), stored(row('c2')), null] });
+    expect(blockers[0].status).toBe('fulfilled');
+    expect(blockers[1].status).toBe('pending');
+  });
+
+  it("retries a failed statement call by call, so one caller's bad rows fail only that caller", async () => {
+    const fake = fakeStore();
+    const writer = new NotificationWriter(fake.store);
+    const blockers = [track(writer.write([row('x')])), track(writer.write([row('y')]))];
+
+    const a = track(writer.write([row('a1'), row('a2')]));
+    const bad = track(writer.write([row('bad1'), row('bad2')]));
+    const c = track(writer.write([row('c1')]));
+    fake.inserts[0].resolve();
+    await settle();
+    expect(tags(fake.inserts[2].rows)).toEqual(['a1', 'a2', 'bad1', 'bad2', 'c1']);
+
+    fake.inserts[2].reject(new Error('the batch failed'));
+    await settle();
+    // No caller is answered with the batch's error: each call is retried on its own.
+    expect([a.status, bad.status, c.status]).toEqual(['pending', 'pending', 'pending']);
+    const retries = fake.inserts.slice(3);
+    expect(retries.map((i) => tags(i.rows))).toEqual([['a1', 'a2'], ['bad1', 'bad2'], ['c1']]);
+
+    const badRow = new Error('invalid input for bad2');
+    retries[0].resolve();
+    retries[1].reject(badRow);
+    retries[2].resolve([null]);
+    await settle();
+
+    expect(a).toEqual({ status: 'fulfilled', value: [stored(row('a1')), stored(row('a2'))] });
+    expect(bad).toEqual({ status: 'rejected', error: badRow });
+    expect(c).toEqual({ status: 'fulfilled', value: [null] });
+    // The statement in the other slot is untouched.
+    expect(blockers[1].status).toBe('pending');
+  });
+
+  it('keeps a slot busy until all retries of a failed statement are answered, and is usable afterwards', async () => {
+    const fake = fakeStore();
+    const writer = new NotificationWriter(fake.store);
+    track(writer.write([row('x')]));
+    track(writer.write([row('y')]));
+    const a = track(writer.write([row('a')]));
+    const b = track(writer.write([row('b')]));
+    fake.inserts[0].resolve();
+    await settle();
+    fake.inserts[2].reject(new Error('the batch failed'));
+    await settle();
+    const [retryA, retryB] = fake.inserts.slice(3);
+
+    // Calls made meanwhile wait: the failed statement's slot is not free until its retries end.
+    const later = track(writer.write([row('later')]));
+    expect(fake.inserts).toHaveLength(5);
+
+    const down = new Error('database down');
+    retryA.reject(down);
+    await settle();
+    expect(a).toEqual({ status: 'rejected', error: down });
+    expect(fake.inserts).toHaveLength(5);
+
+    retryB.reject(down);
+    await settle();
+    expect(b).toEqual({ status: 'rejected', error: down });
+    expect(fake.inserts).toHaveLength(6);
+    expect(tags(fake.inserts[5].rows)).toEqual(['later']);
+    fake.inserts[5].resolve();
+    await settle();
+    expect(later).toEqual({ status: 'fulfilled', value: [stored(row('later'))] });
+  });
+
+  it("rejects a lone call with its statement's error without retrying it, and frees its slot", async () => {
+    const fake = fakeStore();
+    const writer = new NotificationWriter(fake.store);
+
+    const a = track(writer.write([row('a')]));
+    const err = new Error('violates check constraint');
+    fake.inserts[0].reject(err);
+    await settle();
+    expect(a).toEqual({ status: 'rejected', error: err });
+    expect(fake.inserts).toHaveLength(1);
+
+    // Both slots are free again: two new calls each start at once.
+    track(writer.write([row('b')]));
+    track(writer.write([row('c')]));
+    expect(fake.inserts.slice(1).map((i) => tags(i.rows))).toEqual([['b'], ['c']]);
+  });
+
+  it(`puts at most ${MAX_BATCH_ROWS} rows in one statement, yet never splits a caller's rows`, async () => {
+    const fake = fakeStore();
+    const writer = new NotificationWriter(fake.store);
+    const many = (tag: string, n: number) => Array.from({ length: n }, (_, i) => row(`${tag}${i}`));
+    track(writer.write([row('x')]));
+    track(writer.write([row('y')]));
+
+    const half = MAX_BATCH_ROWS / 2;
+    const calls = [
+      track(writer.write(many('a', half))),
+      track(writer.write(many('b', half))), // a + b fill one statement exactly
+      track(writer.write(many('c', 1))), // one more would overflow it
+      track(writer.write(many('d', MAX_BATCH_ROWS + 10))), // alone, whole, though over the cap
+      track(writer.write(many('e', 1))),
+    ];
+
+    // Free one slot at a time and look at the statement that takes it.
+    const next = async () => {
+      fake.oldestOpen().resolve();
+      await settle();
+      return fake.inserts[fake.inserts.length - 1].rows;
+    };
+    const first = await next();
+    expect(first).toHaveLength(MAX_BATCH_ROWS);
+    expect(new Set(first.map((r) => r.type[0]))).toEqual(new Set(['a', 'b']));
+    const second = await next();
+    expect(tags(second)).toEqual(['c0']);
+    const third = await next();
+    expect(third).toHaveLength(MAX_BATCH_ROWS + 10);
+    expect(new Set(third.map((r) => r.type[0]))).toEqual(new Set(['d']));
+    const fourth = await next();
+    expect(tags(fourth)).toEqual(['e0']);
+
+    fake.inserts.forEach((i) => i.resolve());
+    await settle();
+    expect(fake.inFlight).toBe(0);
+    expect(calls.map((c) => c.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+    expect((calls[3].value as Stored).map((r) => r!.type)).toEqual(many('d', MAX_BATCH_ROWS + 10).map((r) => r.type));
+  });
+});
