@@ -200,7 +200,10 @@ describe('NotificationWriter', () => {
     expect(blockers[1].status).toBe('pending');
   });
 
-  it("retries a failed statement call by call, so one caller's bad rows fail only that caller", async () => {
+  /** A Postgres error about the statement's data (SQLSTATE class 23: integrity constraint). */
+  const dataError = (message: string) => Object.assign(new Error(message), { code: '23514' });
+
+  it("retries a statement that failed on its data call by call, one at a time, so one caller's bad rows fail only that caller", async () => {
     const fake = fakeStore();
     const writer = new NotificationWriter(fake.store);
     const blockers = [track(writer.write([row('x')])), track(writer.write([row('y')]))];
@@ -212,24 +215,47 @@ describe('NotificationWriter', () => {
     await settle();
     expect(tags(fake.inserts[2].rows)).toEqual(['a1', 'a2', 'bad1', 'bad2', 'c1']);
 
-    fake.inserts[2].reject(new Error('the batch failed'));
+    fake.inserts[2].reject(dataError('the batch failed'));
     await settle();
-    // No caller is answered with the batch's error: each call is retried on its own.
+    // No caller is answered with the batch's error: each call is retried on its own, in turn,
+    // within the failed statement's slot.
     expect([a.status, bad.status, c.status]).toEqual(['pending', 'pending', 'pending']);
-    const retries = fake.inserts.slice(3);
-    expect(retries.map((i) => tags(i.rows))).toEqual([['a1', 'a2'], ['bad1', 'bad2'], ['c1']]);
+    expect(fake.inserts.slice(3).map((i) => tags(i.rows))).toEqual([['a1', 'a2']]);
+    expect(fake.maxInFlight).toBe(MAX_IN_FLIGHT);
 
-    const badRow = new Error('invalid input for bad2');
-    retries[0].resolve();
-    retries[1].reject(badRow);
-    retries[2].resolve([null]);
+    const badRow = dataError('invalid input for bad2');
+    fake.inserts[3].resolve();
+    await settle();
+    fake.inserts[4].reject(badRow);
+    await settle();
+    fake.inserts[5].resolve([null]);
     await settle();
 
+    expect(fake.inserts.slice(3).map((i) => tags(i.rows))).toEqual([['a1', 'a2'], ['bad1', 'bad2'], ['c1']]);
     expect(a).toEqual({ status: 'fulfilled', value: [stored(row('a1')), stored(row('a2'))] });
     expect(bad).toEqual({ status: 'rejected', error: badRow });
     expect(c).toEqual({ status: 'fulfilled', value: [null] });
     // The statement in the other slot is untouched.
     expect(blockers[1].status).toBe('pending');
+  });
+
+  it('rejects every call of a statement that failed for another reason (the connection), without retrying: it may have committed', async () => {
+    const fake = fakeStore();
+    const writer = new NotificationWriter(fake.store);
+    track(writer.write([row('x')]));
+    track(writer.write([row('y')]));
+    const a = track(writer.write([row('a')]));
+    const b = track(writer.write([row('b')]));
+    fake.inserts[0].resolve();
+    await settle();
+    const lost = new Error('Connection terminated unexpectedly');
+    fake.inserts[2].reject(lost);
+    await settle();
+    expect([a, b]).toEqual([
+      { status: 'rejected', error: lost },
+      { status: 'rejected', error: lost },
+    ]);
+    expect(fake.inserts).toHaveLength(3);
   });
 
   it('keeps a slot busy until all retries of a failed statement are answered, and is usable afterwards', async () => {
@@ -241,23 +267,21 @@ describe('NotificationWriter', () => {
     const b = track(writer.write([row('b')]));
     fake.inserts[0].resolve();
     await settle();
-    fake.inserts[2].reject(new Error('the batch failed'));
+    fake.inserts[2].reject(dataError('the batch failed'));
     await settle();
-    const [retryA, retryB] = fake.inserts.slice(3);
 
     // Calls made meanwhile wait: the failed statement's slot is not free until its retries end.
     const later = track(writer.write([row('later')]));
+    const refused = dataError('invalid input');
+    fake.inserts[3].reject(refused);
+    await settle();
+    expect(a).toEqual({ status: 'rejected', error: refused });
+    expect(tags(fake.inserts[4].rows)).toEqual(['b']);
     expect(fake.inserts).toHaveLength(5);
 
-    const down = new Error('database down');
-    retryA.reject(down);
+    fake.inserts[4].reject(refused);
     await settle();
-    expect(a).toEqual({ status: 'rejected', error: down });
-    expect(fake.inserts).toHaveLength(5);
-
-    retryB.reject(down);
-    await settle();
-    expect(b).toEqual({ status: 'rejected', error: down });
+    expect(b).toEqual({ status: 'rejected', error: refused });
     expect(fake.inserts).toHaveLength(6);
     expect(tags(fake.inserts[5].rows)).toEqual(['later']);
     fake.inserts[5].resolve();

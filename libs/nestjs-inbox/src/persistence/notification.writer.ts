@@ -63,9 +63,21 @@ export class NotificationWriter {
         offset += job.rows.length;
       }
     } catch (err) {
-      if (batch.length === 1) return batch[0].reject(err);
-      // One call's failure must not fail the others: retry each on its own.
-      await Promise.all(batch.map((job) => this.store.insert(job.rows).then(job.resolve, job.reject)));
+      if (batch.length === 1 || !causedByRows(err)) {
+        // Not one caller's data (the connection, the server): every call is told. Retrying
+        // could store twice, since a statement whose reply was lost may have committed.
+        for (const job of batch) job.reject(err);
+        return;
+      }
+      // One call's rows failed the statement: retry each on its own, one at a time (this batch
+      // keeps its in-flight slot), so the others are stored.
+      for (const job of batch) await this.store.insert(job.rows).then(job.resolve, job.reject);
     }
   }
+}
+
+/** A Postgres error about the statement's data (SQLSTATE class 22 or 23, or 54: too large), not about the server. */
+function causedByRows(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /^(22|23|54)/.test(code);
 }
