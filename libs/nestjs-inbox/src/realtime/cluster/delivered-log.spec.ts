@@ -41,6 +41,12 @@ describe('DeliveredLog', () => {
     alice.send('notification', { id: '3' });
     expect([log.delivered('alice', '2'), log.delivered('alice', '3')]).toEqual([true, true]);
     log.release();
-    expect([log.delivered('alice', '2'), log.delivered('alice', '3')]).toEqual([false, true]);
+    // Still remembered for instances that come back later and ask for a resend.
+    vi.advanceTimersByTime(29_000);
+    alice.send('notification', { id: '4' });
+    expect([log.delivered('alice', '2'), log.delivered('alice', '3')]).toEqual([true, true]);
+    vi.advanceTimersByTime(2_000);
+    alice.send('notification', { id: '5' });
+    expect([log.delivered('alice', '2'), log.delivered('alice', '4'), log.delivered('alice', '5')]).toEqual([false, true, true]);
   });
 });

@@ -4,6 +4,11 @@ import { ServerEvent, type NotificationPayload } from '../../protocol';
 
 /** How long a delivery is remembered while Redis is up: longer than an outage is dated back. */
 const RETAIN_MS = 10_000;
+/**
+ * How long after Redis returns the outage's deliveries are still remembered: an instance that
+ * reconnects later (a worker, a restarted one) asks for a resend from its own, older horizon.
+ */
+const AFTER_OUTAGE_MS = 30_000;
 /** Most deliveries remembered during an outage; past that the oldest are forgotten (and resent). */
 const MAX_HELD = 200_000;
 
@@ -20,6 +25,8 @@ export class DeliveredLog {
   /** `[time, key]` in the order recorded, for forgetting the oldest. */
   private readonly order: [number, string][] = [];
   private holding = false;
+  /** Until when, after an outage, nothing is forgotten by age. */
+  private heldUntil = 0;
   /** One listener shared by every socket (Socket.IO calls it with the socket as `this`). */
   private readonly listener: (this: Socket, event: string, payload: NotificationPayload) => void;
 
@@ -45,9 +52,10 @@ export class DeliveredLog {
     this.holding = true;
   }
 
+  /** The outage is over: forget by age again, `AFTER_OUTAGE_MS` from now. */
   release(): void {
     this.holding = false;
-    this.forget(Date.now());
+    this.heldUntil = Date.now() + AFTER_OUTAGE_MS;
   }
 
   private record(key: string): void {
@@ -58,11 +66,15 @@ export class DeliveredLog {
     this.forget(now);
   }
 
+  private forgetting(now: number): boolean {
+    return !this.holding && now >= this.heldUntil;
+  }
+
   private forget(now: number): void {
     let drop = 0;
     while (
       drop < this.order.length &&
-      (this.order.length - drop > MAX_HELD || (!this.holding && this.order[drop][0] < now - RETAIN_MS))
+      (this.order.length - drop > MAX_HELD || (this.forgetting(now) && this.order[drop][0] < now - RETAIN_MS))
     ) {
       this.keys.delete(this.order[drop][1]);
       drop++;
