@@ -1,0 +1,220 @@
+/**
+ * Seeding for `npm run bench:scale`: fills a freshly migrated database with S or L worth of
+ * notifications in a few statements of `generate_series`, no library call per row.
+ *
+ * ┌──────────────────────────────────────────────────────────────────────────────────────────┐
+ * │ THIS FILE MIRRORS THE LIBRARY'S SCHEMA AND MUST CHANGE WITH IT.                          │
+ * │ It is the only part of the scale bench that knows the tables: every measurement goes     │
+ * │ through the public API (NotificationService, real socket.io-client connections).         │
+ * │ The rows below are written exactly as the library's writes leave them today:             │
+ * │  - inbox_notification: the columns of INSERT_SQL in                                      │
+ * │    libs/nestjs-inbox/src/persistence/notification.store.ts (id from the table's sequence,│
+ * │    user_id | topic | neither, type, title, body, data, dedupe_key, expires_at, tx_id,    │
+ * │    tx_horizon, created_at), plus read_at as NotificationStore.markRead's UPDATE sets it  │
+ * │    for a direct row the user has read;                                                   │
+ * │  - inbox_subscription: (user_id, topic, created_at, tx_horizon), as                      │
+ * │    NotificationStore.subscribe's INSERT and its column defaults write it;                │
+ * │  - inbox_receipt: nothing (no user has read a shared notification yet, see below).       │
+ * │ When the schema changes (new migration), change SEED_NOTIFICATIONS / SEED_SUBSCRIPTIONS  │
+ * │ (and add the per-user state the new schema keeps) so that they again write what the     │
+ * │ library's own writes would have written for the same history.                            │
+ * └──────────────────────────────────────────────────────────────────────────────────────────┘
+ *
+ * The history (the same shape at every size; only the counts change):
+ *  - one timeline of `rows` notifications over the last 365 days, ids 1..rows in time order;
+ *  - `broadcasts` broadcasts and `publications` topic publications spread evenly along it
+ *    (interleaved with the direct rows, as a site that announces things all year long);
+ *  - the direct rows go round robin to `users` users (`user-0` … `user-<users-1>`), so every
+ *    user has about (rows - shared) / users of them spread over the year; types rotate over
+ *    comment / mention / order / reminder / message, and `order` rows carry a dedupe key;
+ *  - each user has read all their direct rows but the newest 3 (read an hour after they came);
+ *  - nobody has read a broadcast or a publication (no receipts): every user's unread count is
+ *    3 + broadcasts + the publications of their topic;
+ *  - user n is subscribed to topic `topic-<n mod topics>` since before the timeline starts,
+ *    publications go round robin over the topics.
+ *  - tx_id / tx_horizon: rows look written one small transaction at a time, in id order, by
+ *    transactions older than any the bench (or the library) will run afterwards, so the
+ *    gapless catch-up sees them as long committed.
+ */
+import { Client } from 'pg';
+
+export interface ScaleSize {
+  name: string;
+  /** Notifications in all: direct rows + broadcasts + publications. */
+  rows: number;
+  users: number;
+  broadcasts: number;
+  topics: number;
+  publications: number;
+}
+
+export const SIZES: Record<'S' | 'L', ScaleSize> = {
+  // ≈ 10k rows: 2,000 users × ~5 direct, 10 broadcasts, 20 publications over 20 topics.
+  S: { name: 'S', rows: 10_000, users: 2_000, broadcasts: 10, topics: 20, publications: 20 },
+  // The issue's L: 10M rows, 100k users (~100 direct each), 10k broadcasts, 1k topics (20 publications each).
+  L: { name: 'L', rows: 10_000_000, users: 100_000, broadcasts: 10_000, topics: 1_000, publications: 20_000 },
+};
+
+/** Direct rows a user has that are still unread (their newest ones). */
+export const UNREAD_DIRECT_PER_USER = 3;
+export const DIRECT_TYPES = ['comment', 'mention', 'order', 'reminder', 'message'];
+export const BROADCAST_TYPE = 'announcement';
+export const PUBLICATION_TYPE = 'release';
+export const userName = (n: number) => `user-${n}`;
+export const topicName = (n: number) => `topic-${n}`;
+/** The topic user n is subscribed to. */
+export const topicOf = (size: ScaleSize, n: number) => topicName(n % size.topics);
+
+/** Statements of at most this many rows, so progress shows and no statement holds too much. */
+const CHUNK = 1_000_000;
+const TABLES = ['inbox_notification', 'inbox_subscription'];
+
+/**
+ * One chunk [lo, hi] of the timeline. Position p (= id) is shared iff floor(p·K/R) steps
+ * there (K = broadcasts + publications, exactly K such p, evenly spread); shared row k is a
+ * broadcast iff floor((k+1)·B/K) steps (B of them, evenly spread among the shared rows). Direct
+ * row d (0-based among direct rows) belongs to user d mod U and is that user's q = d div U-th.
+ */
+function seedNotificationsSql(size: ScaleSize, lo: number, hi: number, txBase: number, txSpan: number): string {
+  const R = size.rows;
+  const K = size.broadcasts + size.publications;
+  const B = size.broadcasts;
+  const U = size.users;
+  const D = R - K;
+  const types = `ARRAY[${DIRECT_TYPES.map((t) => `'${t}'`).join(',')}]`;
+  return `
+    INSERT INTO inbox_notification
+           (id, user_id, topic, type, title, body, data, dedupe_key, expires_at, tx_id, tx_horizon, created_at, read_at)
+    SELECT g.p,
+           CASE WHEN s.shared THEN NULL ELSE 'user-' || s.u END,
+           CASE WHEN s.shared AND NOT s.bcast THEN 'topic-' || (s.j % ${size.topics}) END,
+           CASE WHEN NOT s.shared THEN (${types})[((s.q + s.u) % 5) + 1]
+                WHEN s.bcast THEN '${BROADCAST_TYPE}' ELSE '${PUBLICATION_TYPE}' END,
+           CASE WHEN NOT s.shared THEN 'New comment on your post'
+                WHEN s.bcast THEN 'Scheduled maintenance on Sunday night'
+                ELSE 'A new release of topic-' || (s.j % ${size.topics}) || ' is out' END,
+           CASE WHEN NOT s.shared THEN 'Alice replied: "Looks good to me, shipping it after lunch."'
+                WHEN s.bcast THEN 'The site will be read-only for about 20 minutes from 02:00 UTC while we upgrade the database.'
+                ELSE 'Version ' || s.j || ' fixes the issues reported last week; see the changelog for details.' END,
+           CASE WHEN NOT s.shared THEN jsonb_build_object('url', '/posts/' || (s.d % 100000) || '#comment-' || s.d, 'seq', s.d)
+                WHEN s.bcast THEN jsonb_build_object('url', '/blog/announcements/' || s.k)
+                ELSE jsonb_build_object('url', '/topics/' || (s.j % ${size.topics}) || '/releases/' || s.j) END,
+           CASE WHEN NOT s.shared AND ((s.q + s.u) % 5) = 2 THEN 'order-shipped:' || s.d END,
+           NULL,
+           s.tx, s.tx,
+           s.at,
+           CASE WHEN NOT s.shared
+                 AND s.q < ${Math.floor(D / U)} + (CASE WHEN s.u < ${D % U} THEN 1 ELSE 0 END) - ${UNREAD_DIRECT_PER_USER}
+                THEN s.at + interval '1 hour' END
+      FROM generate_series(${lo}::bigint, ${hi}::bigint) AS g(p)
+     CROSS JOIN LATERAL (SELECT (g.p * ${K}) / ${R} AS sc, ((g.p - 1) * ${K}) / ${R} AS sc_prev) a
+     CROSS JOIN LATERAL (SELECT a.sc <> a.sc_prev AS shared, a.sc - 1 AS k, g.p - 1 - a.sc AS d) b
+     CROSS JOIN LATERAL (
+       SELECT b.shared,
+              b.shared AND ((b.k + 1) * ${B}) / ${K} <> (b.k * ${B}) / ${K} AS bcast,
+              b.k,
+              b.k - ((b.k + 1) * ${B}) / ${K} AS j,
+              b.d,
+              b.d % ${U} AS u,
+              b.d / ${U} AS q,
+              ${txBase}::bigint + ((g.p - 1) * ${txSpan}::bigint) / ${R} AS tx,
+              $1::timestamptz + (g.p::float8 / ${R}) * interval '365 days' AS at
+     ) s`;
+}
+
+function seedSubscriptionsSql(size: ScaleSize, txBase: number): string {
+  // Made before the timeline starts, by a transaction older than every seeded row's.
+  return `
+    INSERT INTO inbox_subscription (user_id, topic, created_at, tx_horizon)
+    SELECT 'user-' || n, 'topic-' || (n % ${size.topics}), $1::timestamptz - interval '1 day', ${txBase}::bigint - 1
+      FROM generate_series(0, ${size.users - 1}) AS n`;
+}
+
+export interface SeedReport {
+  seconds: number;
+  /** Seconds of each step: insert, indexes, vacuum analyze. */
+  steps: Record<string, number>;
+  rows: number;
+}
+
+/**
+ * Seeds `size` into the (migrated, empty) database at `url`. Secondary indexes are dropped and
+ * rebuilt from their own definitions (read from the catalog, so this part needs no change with
+ * the schema), which is several times faster than maintaining them row by row; then VACUUM
+ * ANALYZE, as autovacuum would eventually do.
+ */
+export async function seed(url: string, size: ScaleSize, log: (msg: string) => void): Promise<SeedReport> {
+  const t0 = Date.now();
+  const steps: Record<string, number> = {};
+  const step = async (name: string, run: () => Promise<unknown>) => {
+    const t = Date.now();
+    await run();
+    steps[name] = (Date.now() - t) / 1000;
+    log(`  seed ${size.name}: ${name} ${steps[name].toFixed(1)} s`);
+  };
+  const connect = async () => {
+    const c = new Client({ connectionString: url });
+    await c.connect();
+    // Only this session's settings: the shared server's configuration is left alone.
+    await c.query(`SET maintenance_work_mem = '1GB'; SET work_mem = '256MB'; SET synchronous_commit = off`);
+    return c;
+  };
+  const c = await connect();
+  try {
+    // The seeded transactions are older than any that runs after the seed: ids from 1 up to
+    // just below the current one (many rows share one when there are fewer xids than rows,
+    // as the rows of one group-commit INSERT do).
+    const [{ xid }] = (await c.query(`SELECT pg_current_xact_id()::text::bigint AS xid`)).rows;
+    const txBase = 2;
+    const txSpan = Math.max(1, Number(xid) - 10);
+    const { rows: starts } = await c.query(`SELECT date_trunc('second', now() - interval '365 days' - interval '1 hour') AS t`);
+    const timelineStart: Date = starts[0].t;
+
+    const { rows: indexes } = await c.query(
+      `SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS def
+         FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
+        WHERE t.relname = ANY($1) AND t.relnamespace = 'public'::regnamespace
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)`,
+      [TABLES],
+    );
+    await c.query(indexes.map((i) => `DROP INDEX ${i.name};`).join('\n'));
+
+    await step('insert notifications', async () => {
+      // Two sessions, one per core, each inserting its own chunks.
+      const chunks: [number, number][] = [];
+      for (let lo = 1; lo <= size.rows; lo += CHUNK) chunks.push([lo, Math.min(size.rows, lo + CHUNK - 1)]);
+      const workers = chunks.length > 1 ? [c, await connect()] : [c];
+      let next = 0;
+      let done = 0;
+      await Promise.all(
+        workers.map(async (w) => {
+          while (next < chunks.length) {
+            const [lo, hi] = chunks[next++];
+            await w.query(seedNotificationsSql(size, lo, hi, txBase, txSpan), [timelineStart]);
+            done += hi - lo + 1;
+            if (chunks.length > 1) log(`  seed ${size.name}: ${done.toLocaleString('en')} / ${size.rows.toLocaleString('en')} rows`);
+          }
+        }),
+      );
+      for (const w of workers) if (w !== c) await w.end();
+      const seq = await c.query(`SELECT pg_get_serial_sequence('inbox_notification', 'id') AS seq`);
+      await c.query(`SELECT setval($1, $2)`, [seq.rows[0].seq, size.rows]);
+    });
+    await step('insert subscriptions', () => c.query(seedSubscriptionsSql(size, txBase), [timelineStart]));
+    await step('rebuild indexes', async () => {
+      // Two at a time (one session per core); each may use parallel maintenance workers too.
+      const c2 = await connect();
+      const queue = [...indexes];
+      await Promise.all(
+        [c, c2].map(async (w) => {
+          for (let i = queue.shift(); i; i = queue.shift()) await w.query(i.def);
+        }),
+      );
+      await c2.end();
+    });
+    await step('vacuum analyze', () => c.query(`VACUUM (ANALYZE) ${[...TABLES, 'inbox_receipt'].join(', ')}`));
+  } finally {
+    await c.end();
+  }
+  return { seconds: (Date.now() - t0) / 1000, steps, rows: size.rows };
+}

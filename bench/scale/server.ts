@@ -1,0 +1,140 @@
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { parse as parseCookie } from 'cookie';
+import { NotificationsGateway, NotificationService, NotificationsModule, SessionSource } from 'nestjs-inbox';
+import type { Logger as TypeOrmLogger } from 'typeorm';
+import { now } from '../lib/clock';
+import { serve } from '../lib/ipc';
+
+/**
+ * The host app of the scale bench: one instance, as a user writes it (TypeORM +
+ * NotificationsModule with its defaults), in its own process, driven by bench/scale/run.ts over
+ * IPC. It knows nothing of the tables: it calls NotificationService, and its TypeORM logger
+ * can record the SQL the library sends for one call (for EXPLAIN), whatever that SQL is.
+ */
+const { DATABASE_URL, ORIGIN } = process.env as Record<string, string>;
+
+/** The cheapest session source there is (as bench/servers/library-server.ts): the `uid` cookie. */
+const cookieUser: SessionSource = (handshake) => {
+  const uid = parseCookie(handshake.headers.cookie ?? '').uid;
+  return uid ? { userId: uid } : null;
+};
+
+export interface CapturedQuery {
+  query: string;
+  parameters: unknown[];
+}
+
+/** Records the statements run through the DataSource while armed; silent otherwise. */
+class CaptureLogger implements TypeOrmLogger {
+  captured: CapturedQuery[] | null = null;
+  logQuery(query: string, parameters?: unknown[]) {
+    this.captured?.push({ query, parameters: parameters ?? [] });
+  }
+  logQueryError(error: string | Error, query: string) {
+    console.error(`scale server: query failed: ${error instanceof Error ? error.message : error}\n${query.slice(0, 300)}`);
+  }
+  logQuerySlow() {}
+  logSchemaBuild() {}
+  logMigration() {}
+  log() {}
+}
+const sqlLog = new CaptureLogger();
+
+@Module({
+  imports: [
+    TypeOrmModule.forRoot({ type: 'postgres', url: DATABASE_URL, extra: { max: 10 }, logger: sqlLog }),
+    NotificationsModule.forRoot({
+      session: cookieUser,
+      allowedOrigins: [ORIGIN],
+      // The one option changed from its default: let browsers subscribe (the default refuses).
+      canSubscribe: () => true,
+    }),
+  ],
+})
+class HostModule {}
+
+const TITLE = 'New comment on your post';
+const BODY = 'Alice replied: "Looks good to me, shipping it after lunch."';
+
+async function main() {
+  const app = await NestFactory.create(HostModule, { logger: ['error', 'warn'] });
+  app.enableShutdownHooks();
+  await app.listen(0, '127.0.0.1');
+  const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  const service = app.get(NotificationService);
+  const nsp = app.get(NotificationsGateway).server;
+
+  /** Times `run` once per user, one after the other (nothing else runs meanwhile). */
+  const timeEach = async (users: string[], run: (user: string) => Promise<unknown>) => {
+    const ms: number[] = [];
+    for (const u of users) {
+      const t = now();
+      await run(u);
+      ms.push(now() - t);
+    }
+    return ms;
+  };
+
+  const calls: Record<string, (user: string, arg?: any) => Promise<unknown>> = {
+    unreadCount: (u) => service.unreadCount(u),
+    list: (u, q) => service.list(u, q ?? {}),
+    markAllRead: (u) => service.markAllRead(u),
+    markRead: (u, ids) => service.markRead(u, ids),
+  };
+
+  serve({
+    info: () => ({ url }),
+    sockets: () => nsp.sockets.size,
+    /** Service calls, timed in this process: `{ ms: number[] }`. */
+    time: async ({ call, users, arg }: { call: string; users: string[]; arg?: unknown }) => ({
+      ms: await timeEach(users, (u) => calls[call](u, arg)),
+    }),
+    /** `count` direct notifications to `user`, one call each; returns their ids, oldest first. */
+    notify: async ({ user, count }: { user: string; count: number }) => {
+      const ids: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const [n] = await service.notify(user, { type: 'comment', title: TITLE, body: BODY, data: { seq: i } });
+        ids.push(n.id);
+      }
+      return ids;
+    },
+    /** A broadcast stamped with its send time on the clock every process shares. */
+    broadcast: async ({ marker }: { marker: number }) => {
+      const t0 = now();
+      const n = await service.broadcast({
+        type: 'announcement',
+        title: 'Scheduled maintenance on Sunday night',
+        body: 'The site will be read-only for about 20 minutes from 02:00 UTC while we upgrade the database.',
+        data: { t0, marker },
+      });
+      return { t0, id: n!.id, storedMs: now() - t0 };
+    },
+    /** Arms the SQL log; `captureStop` returns what the library ran meanwhile. */
+    captureStart: () => {
+      sqlLog.captured = [];
+    },
+    captureStop: () => {
+      const c = sqlLog.captured ?? [];
+      sqlLog.captured = null;
+      return c;
+    },
+    /** Runs a service call with the SQL log armed: the statements it ran. */
+    capture: async ({ call, user, arg }: { call: string; user: string; arg?: unknown }) => {
+      sqlLog.captured = [];
+      try {
+        await calls[call](user, arg);
+        return sqlLog.captured;
+      } finally {
+        sqlLog.captured = null;
+      }
+    },
+    exit: () => app.close(),
+  });
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
