@@ -1,5 +1,4 @@
-import { MAX_HELD_IDS } from 'nestjs-inbox/protocol';
-import { compareIds } from 'nestjs-inbox/client/notification-list';
+import { compareIds, MAX_HELD_IDS } from 'nestjs-inbox/client';
 import { io, Socket } from 'socket.io-client';
 import type { CallRecord } from './stream';
 
