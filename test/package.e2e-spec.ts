@@ -34,6 +34,6 @@ describe('the nestjs-inbox package', () => {
       expect(lib[name]).toBeDefined();
     }
     expect(lib.NOTIFICATIONS_MIGRATIONS).toHaveLength(1);
-    expect(existsSync(join(out, 'notification.service.d.ts'))).toBe(true);
+    expect(existsSync(join(out, 'service', 'notification.service.d.ts'))).toBe(true);
   });
 });
