@@ -6,7 +6,7 @@
  * thing when the schema changes.
  *
  *   npm run bench:scale                  L then S, results in bench/scale/RESULTS.md, results.json, explain-*.txt
- *   npm run bench:scale -- --size S      S only (a minute), printed; written only with --out DIR
+ *   npm run bench:scale -- --size S      S only (1-3 minutes), printed; written only with --out DIR
  *   npm run bench:scale -- --size L --out /tmp/x
  *
  * Options: `--size S|L|S,L`, `--out DIR`, `--seed N` (which random users; default 1),
@@ -86,7 +86,7 @@ const PLANS: Record<string, Plan> = {
 /** Reserved at the end of the run for the report and cleanup. */
 const RESERVE_MS = 20_000;
 /** What S needs of the budget at least (L runs first and leaves it this much). */
-const S_RESERVE_MS = 90_000;
+const S_RESERVE_MS = 120_000;
 
 // ───────────────────────────────────────────── helpers ──────────────────────────────────────────
 
@@ -222,6 +222,8 @@ interface Explained {
   parameters: unknown[];
   plan: string;
   executionMs: number | null;
+  /** 8 kB pages the statement touched (shared hit + read, at its top node): the work, whatever the machine's load. */
+  pages: number | null;
 }
 
 interface SizeResult {
@@ -668,7 +670,10 @@ async function explainAll(databaseUrl: string, server: Child, client: Child, url
         await c.query('ROLLBACK');
       }
       const m = /Execution Time: ([\d.]+) ms/.exec(plan);
-      out.push({ label, call, query: q.query, parameters, plan, executionMs: m ? Number(m[1]) : null });
+      // The first Buffers line is the top node's, which counts its children's too.
+      const b = /Buffers: shared(?: hit=(\d+))?(?: read=(\d+))?/.exec(plan);
+      const pages = b ? Number(b[1] ?? 0) + Number(b[2] ?? 0) : null;
+      out.push({ label, call, query: q.query, parameters, plan, executionMs: m ? Number(m[1]) : null, pages });
     }
   };
   const pair = () => deck.take(2, true);
@@ -789,16 +794,30 @@ function markdown(results: SizeResult[], machine: Machine, seconds: number, fail
     lines.push(`| ${r.size.name} | **per million notifications** | | ${mib(r.db.indexBytesPerMillion)} | **${mib(r.db.bytesPerMillion)}** |`);
   }
   lines.push('');
-  lines.push('## EXPLAIN (ANALYZE, BUFFERS)', '', 'The statements the library ran for each call (recorded by the host\'s TypeORM logger), explained for a fresh random user; full plans in `explain-<size>.txt`.', '');
-  lines.push(`| call | statement | ${results.map((r) => r.size.name).join(' | ')} |`, `|---|---|${results.map(() => '---:').join('|')}|`);
+  lines.push(
+    '## EXPLAIN (ANALYZE, BUFFERS)',
+    '',
+    'The statements the library ran for each call (recorded by the host\'s TypeORM logger), explained for a fresh random user; ' +
+      'full plans in `explain-<size>.txt`. "pages": 8 kB buffers the statement touched (shared hit + read): its work, which the ' +
+      'machine\'s load does not change, so the steadiest number to compare across runs and schemas.',
+    '',
+  );
+  const pagesCell = (n: number | null | undefined) => (n == null ? '' : n.toLocaleString('en'));
+  lines.push(
+    `| call | statement | ${results.map((r) => `${r.size.name} time | ${r.size.name} pages`).join(' | ')}${S && Lr ? ' | L/S pages' : ''} |`,
+    `|---|---|${results.map(() => '---:|---:').join('|')}${S && Lr ? '|---:' : ''}|`,
+  );
   const labels = [...new Set(results.flatMap((r) => r.explain.map((e) => `${e.label}\u0000${firstLine(e.query)}`)))];
   for (const key of labels) {
     const [label, first] = key.split('\u0000');
+    const find = (r?: SizeResult) => r?.explain.find((x) => x.label === label && firstLine(x.query) === first);
     const cells = results.map((r) => {
-      const e = r.explain.find((x) => x.label === label && firstLine(x.query) === first);
-      return e?.executionMs != null ? ms(e.executionMs) : '';
+      const e = find(r);
+      return `${e?.executionMs != null ? ms(e.executionMs) : ''} | ${pagesCell(e?.pages)}`;
     });
-    lines.push(`| ${label} | \`${first.replace(/\|/g, '\\|')}\` | ${cells.join(' | ')} |`);
+    const [es, el] = [find(S), find(Lr)];
+    const ratio = es?.pages && el?.pages != null ? ` | ${(el.pages / es.pages).toFixed(el.pages / es.pages >= 10 ? 0 : 1)}×` : S && Lr ? ' | –' : '';
+    lines.push(`| ${label} | \`${first.replace(/\|/g, '\\|')}\` | ${cells.join(' | ')}${ratio} |`);
   }
   lines.push('');
   const notes = [...failures.map((f) => `**Failed**: ${f}`), ...results.flatMap((r) => r.notes), ...DATASET_NOTES];

@@ -15,9 +15,9 @@
  * │  - inbox_subscription: (user_id, topic, created_at, tx_horizon), as                      │
  * │    NotificationStore.subscribe's INSERT and its column defaults write it;                │
  * │  - inbox_receipt: nothing (no user has read a shared notification yet, see below).       │
- * │ When the schema changes (new migration), change SEED_NOTIFICATIONS / SEED_SUBSCRIPTIONS  │
- * │ (and add the per-user state the new schema keeps) so that they again write what the     │
- * │ library's own writes would have written for the same history.                            │
+ * │ When the schema changes (new migration), change seedNotificationsSql and                 │
+ * │ seedSubscriptionsSql (and add the per-user state the new schema keeps) so that they      │
+ * │ again write what the library's own writes would have written for the same history.       │
  * └──────────────────────────────────────────────────────────────────────────────────────────┘
  *
  * The history (the same shape at every size; only the counts change):
