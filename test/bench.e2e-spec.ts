@@ -34,6 +34,10 @@ describe('npm run bench -- --quick', () => {
     expect([...scenarios].sort()).toEqual(['1', '2', '3', '4', '5', '6']);
     for (const row of results.rows) {
       expect(Number.isFinite(row.library) && Number.isFinite(row.baseline)).toBe(true);
+      // Memory per connection is a difference of two RSS/heap readings; with the quick run's 200
+      // clients the allocator's own noise can make it negative (CI saw -3.8 KiB RSS), so only
+      // times and rates must be positive here.
+      if (row.unit === 'KiB') continue;
       expect(row.library).toBeGreaterThan(0);
       expect(row.baseline).toBeGreaterThan(0);
     }

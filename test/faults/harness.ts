@@ -1,3 +1,4 @@
+import { execSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NotificationsModuleOptions } from 'nestjs-inbox';
@@ -18,7 +19,18 @@ import { StreamSpec, StreamSummary } from './stream';
  * behave like the bundled client (see LedgerClient), spread over both instances, most of them
  * subscribed to topics; the worker calls notify/broadcast/publish at a steady rate and reports
  * each call's outcome into a per-user ledger. Each fault's test breaks something mid-stream and
- * then calls `finish`, which audits every user and prints the figures.
+ * then calls `finish`, which audits every user and prints the figures (also written to
+ * test/artifacts/faults/<fault>.json).
+ *
+ * Run with `npm run test:faults` (one file: `INBOX_FAULTS=1 npx vitest run test/faults/soak.e2e-spec.ts`).
+ * Environment:
+ * - FAULTS_SEED: the stream's seed (printed by every run), to replay the same calls;
+ * - FAULTS_SOAK_MS: the soak's length (default 60000; 600000 for the 10-minute soak);
+ * - FAULTS_CLIENT_HELD=0: tabs do not send `auth.held`, to measure the resends without it;
+ * - FAULTS_STORM_SESSION_TIMEOUT_MS: `sessionTimeoutMs` of the storm (default 30000, see there);
+ * - FAULTS_VERBOSE=1: the processes' output; FAULTS_DIAG=1: pool queues, event loop and listen
+ *   queues every 3 s while a fault settles; FAULTS_NODE_ARGS: Node flags for the gateway
+ *   instances (e.g. '--cpu-prof --cpu-prof-dir=prof').
  */
 
 export const ORIGIN = 'http://app.test';
@@ -297,6 +309,51 @@ export class FaultCluster {
       for (let i = 0; i < count && connected.length; i++) connected.splice(Math.floor(Math.random() * connected.length), 1)[0].drop();
     }, everyMs);
     return () => clearInterval(timer);
+  }
+
+  /**
+   * Watches the instances every 3 s while a fault settles: pool queues, event-loop stalls, and
+   * (FAULTS_DIAG=1) a log line each time with `extra()` and the listen queues. `stop()` returns the peaks.
+   */
+  monitor(extra: () => unknown = () => undefined) {
+    const peaks = this.instances.map((i) => ({ instance: i.name, poolWaiting: 0, sessionStoreWaiting: 0, eventLoopMaxMs: 0, pendingHandshakes: 0 }));
+    const started = Date.now();
+    let busy = false;
+    const timer = setInterval(async () => {
+      if (busy) return;
+      busy = true;
+      try {
+        const live = this.instances.filter((i) => i.child.alive);
+        const [res, lag] = await Promise.all([
+          Promise.all(live.map((i) => i.child.call('resources'))),
+          Promise.all(live.map((i) => i.child.call('eventLoop'))),
+        ]);
+        live.forEach((inst, k) => {
+          const p = peaks[this.instances.indexOf(inst)];
+          p.poolWaiting = Math.max(p.poolWaiting, res[k].typeorm?.waiting ?? 0);
+          p.sessionStoreWaiting = Math.max(p.sessionStoreWaiting, res[k].sessionStore?.waiting ?? 0);
+          p.eventLoopMaxMs = Math.max(p.eventLoopMaxMs, lag[k].maxMs);
+          // Engine.io connections whose Socket.IO handshake (session, connection cap) is not done.
+          p.pendingHandshakes = Math.max(p.pendingHandshakes, res[k].engineClients - res[k].sockets);
+        });
+        if (process.env.FAULTS_DIAG) {
+          const ports = live.map((i) => `:${new URL(i.url).port} `);
+          const listen = execSync('ss -ltnH').toString().split('\n');
+          const acceptQueue = ports.map((p) => listen.find((l) => l.includes(p))?.split(/\s+/)[1]);
+          this.log(`+${Date.now() - started} ms ${JSON.stringify(extra())} ${JSON.stringify(res.map((r, k) => ({ ...r, lagMs: lag[k].maxMs, acceptQueue: acceptQueue[k] })))}`);
+        }
+      } catch {
+        // A process that is being killed does not answer; the next sample will tell.
+      } finally {
+        busy = false;
+      }
+    }, 3000);
+    return {
+      stop: () => {
+        clearInterval(timer);
+        return peaks;
+      },
+    };
   }
 
   /** Samples heap and RSS (after a full GC) of both instances. */

@@ -9,20 +9,24 @@ import { expectClean, FaultCluster, hold } from './harness';
  *
  * Every 2 s both instances report heap and RSS after a full GC. The trend must be flat after the
  * warm-up (the first half, at least 30 s: V8 and the caches grow for about a minute, then stay):
- * - heap: the Theil–Sen slope (median of pairwise slopes: one GC-surviving burst is not a trend)
- *   times the length of the measured window at most HEAP_GROWTH_MIB. Over 30 s that is a heap
- *   growing 8 MiB a minute, i.e. a whole socket (≈14 KiB) kept per closed connection; over the
- *   10-minute window (5 minutes measured), under 0.8 MiB a minute, ≈0.7 KiB per connection;
+ * - heap: the Theil–Sen slope (median of pairwise slopes) of the samples' lower envelope (each
+ *   sample's minimum with its neighbours: a burst of work in flight lifts one sample, a leak lifts
+ *   the floor) times the length of the measured window at most HEAP_GROWTH_MIB (6). Over the
+ *   30 s measured in CI (~600 connections closed) that fails a leak of 10 KiB per closed
+ *   connection, most of a socket (≈14 KiB); over the 5 minutes measured of the 10-minute run,
+ *   one of 1 KiB;
  * - RSS: the same, at most RSS_GROWTH_MIB (the allocator keeps what it once had);
  * - once the churn stops and every socket is back, each instance holds exactly its sockets
  *   (Socket.IO and engine.io count the same) and at most FD_SLACK more file descriptors than
  *   before the soak: no connection is leaked.
- * Measured on the development machine (4-minute run): heap slope 0.1–0.4 MiB/min, RSS 0.6–0.8
- * MiB/min after the first minute; ±3 MiB between samples.
+ * Measured on the development machine: in 60 s runs, heap growth -2.6 to +3.8 MiB over the
+ * measured 30 s without the envelope, -2.4 to +2.8 with it (the heap still settles from ~59 to
+ * ~64 MiB in the first minute), RSS under 2 MiB; in a 4-minute run, heap slope 0.1–0.4 MiB/min
+ * and RSS 0.6–0.8 MiB/min after the first minute, with ±3 MiB between samples.
  */
 const SOAK_MS = Number(process.env.FAULTS_SOAK_MS ?? 60_000);
 const WARM_UP_MS = Math.max(30_000, SOAK_MS / 2);
-const HEAP_GROWTH_MIB = 4;
+const HEAP_GROWTH_MIB = 6;
 const RSS_GROWTH_MIB = 8;
 const FD_SLACK = 20;
 const SAMPLE_MS = 2000;
@@ -38,6 +42,12 @@ function theilSen(xs: number[], ys: number[]): number {
   slopes.sort((a, b) => a - b);
   return slopes.length ? slopes[Math.floor(slopes.length / 2)] : 0;
 }
+
+/**
+ * The lower envelope: each sample's minimum with its neighbours. What a burst of work keeps alive
+ * for a moment (a catch-up in flight) lifts one sample; a leak lifts the floor.
+ */
+const floor = (ys: number[]) => ys.map((_, i) => Math.min(...ys.slice(Math.max(0, i - 1), i + 2)));
 
 const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
 
@@ -94,8 +104,8 @@ describe(`fault: a ${SOAK_MS / 1000} s soak with connect/disconnect churn`, () =
     const windowMin = warm.length > 1 ? warm[warm.length - 1].t - warm[0].t : 0;
     const trend = instances.map((inst, i) => {
       const ts = warm.map((s) => s.t);
-      const heapSlope = theilSen(ts, warm.map((s) => s.heap[i]));
-      const rssSlope = theilSen(ts, warm.map((s) => s.rss[i]));
+      const heapSlope = theilSen(ts, floor(warm.map((s) => s.heap[i])));
+      const rssSlope = theilSen(ts, floor(warm.map((s) => s.rss[i])));
       return {
         instance: inst.name,
         heapMiB: { start: round(samples[0].heap[i]), warm: round(warm[0].heap[i]), end: round(warm[warm.length - 1].heap[i]) },

@@ -9,17 +9,6 @@ async function main() {
   const { app, url } = await startInstance();
   const service = app.get(NotificationService);
   const nsp = () => app.get(NotificationsGateway).server;
-  if (process.env.FAULTS_TRACE) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { appendFileSync } = require('node:fs');
-    const file = `${process.env.FAULTS_TRACE}-${process.pid}.log`;
-    const log = (m: string) => appendFileSync(file, `${new Date().toISOString().slice(11, 23)} ${m}\n`);
-    app.getHttpServer().prependListener('upgrade', (req: any) => log(`upgrade ${req.url}`));
-    const engine = (nsp() as any).server.engine;
-    engine.on('connection', (s: any) => log(`engine connection ${s.request.url}`));
-    engine.on('connection_error', (e: any) => log(`engine connection_error ${e.req?.url} ${e.code} ${e.message}`));
-    nsp().on('connection', (s: any) => log(`nsp connection ${s.handshake.query.tab}`));
-  }
 
   serve({
     info: () => ({ url, pid: process.pid }),
