@@ -10,7 +10,7 @@ describe('catch-up', () => {
   beforeAll(async () => {
     db = await createDatabase();
     await migrate(db.url);
-    t = await startApp(db.url, { catchUpLimit: 5 });
+    t = await startApp(db.url, { catchUpLimit: 5, listLimit: { default: 4, max: 100 } });
   });
   afterAll(async () => {
     await t?.close();
@@ -93,13 +93,20 @@ describe('catch-up', () => {
     c.close();
   });
 
-  it('sends the newest unread up to the limit without a cursor, and says it truncated', async () => {
+  it('sends the newest page (listLimit.default) without a cursor, read or not, and says it truncated', async () => {
     for (let i = 1; i <= 7; i++) await t.service.notify('many-1', { type: 't', title: `m${i}` });
+    const [m7] = (await t.service.list('many-1', { limit: 1 })).items;
+    await t.service.markRead('many-1', [m7.id]);
     const c = await TestClient.connect(t.url, 'many-1');
-    expect(c.notifications.map((n) => n.title)).toEqual(['m3', 'm4', 'm5', 'm6', 'm7']);
-    expect(await c.waitFor(ServerEvent.Synced)).toEqual({ unread: 7, truncated: true });
+    expect(c.notifications.map((n) => [n.title, n.readAt !== null])).toEqual([
+      ['m4', false],
+      ['m5', false],
+      ['m6', false],
+      ['m7', true],
+    ]);
+    expect(await c.waitFor(ServerEvent.Synced)).toEqual({ unread: 6, truncated: true });
     const older = await c.list({ before: c.notifications[0].id });
-    expect(older.items.map((n) => n.title)).toEqual(['m2', 'm1']);
+    expect(older.items.map((n) => n.title)).toEqual(['m3', 'm2', 'm1']);
     c.close();
   });
 

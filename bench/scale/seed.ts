@@ -12,9 +12,13 @@
  * │    user_id | topic | neither, type, title, body, data, dedupe_key, expires_at, tx_id,    │
  * │    tx_horizon, created_at), plus read_at as NotificationStore.markRead's UPDATE sets it  │
  * │    for a direct row the user has read;                                                   │
- * │  - inbox_subscription: (user_id, topic, created_at, tx_horizon), as                      │
+ * │    and seq (a shared row's position in its stream, as the commit-time trigger of the     │
+ * │    read-model migration assigns it);                                                     │
+ * │  - inbox_subscription: (user_id, topic, created_at, tx_horizon, from_seq, read_seq), as  │
  * │    NotificationStore.subscribe's INSERT and its column defaults write it;                │
- * │  - inbox_receipt: nothing (no user has read a shared notification yet, see below).       │
+ * │  - inbox_stream: each stream's last position;                                            │
+ * │  - inbox_receipt, inbox_user_state: nothing (nobody has read a shared notification or    │
+ * │    marked all read yet, see below).                                                      │
  * │ When the schema changes (new migration), change seedNotificationsSql and                 │
  * │ seedSubscriptionsSql (and add the per-user state the new schema keeps) so that they      │
  * │ again write what the library's own writes would have written for the same history.       │
@@ -67,7 +71,7 @@ export const topicOf = (size: ScaleSize, n: number) => topicName(n % size.topics
 
 /** Statements of at most this many rows, so progress shows and no statement holds too much. */
 const CHUNK = 1_000_000;
-const TABLES = ['inbox_notification', 'inbox_subscription'];
+const TABLES = ['inbox_notification', 'inbox_subscription', 'inbox_stream'];
 
 /**
  * One chunk [lo, hi] of the timeline. Position p (= id) is shared iff floor(p·K/R) steps
@@ -84,7 +88,7 @@ function seedNotificationsSql(size: ScaleSize, lo: number, hi: number, txBase: n
   const types = `ARRAY[${DIRECT_TYPES.map((t) => `'${t}'`).join(',')}]`;
   return `
     INSERT INTO inbox_notification
-           (id, user_id, topic, type, title, body, data, dedupe_key, expires_at, tx_id, tx_horizon, created_at, read_at)
+           (id, user_id, topic, type, title, body, data, dedupe_key, expires_at, tx_id, tx_horizon, created_at, read_at, seq)
     SELECT g.p,
            CASE WHEN s.shared THEN NULL ELSE 'user-' || s.u END,
            CASE WHEN s.shared AND NOT s.bcast THEN 'topic-' || (s.j % ${size.topics}) END,
@@ -105,7 +109,10 @@ function seedNotificationsSql(size: ScaleSize, lo: number, hi: number, txBase: n
            s.at,
            CASE WHEN NOT s.shared
                  AND s.q < ${Math.floor(D / U)} + (CASE WHEN s.u < ${D % U} THEN 1 ELSE 0 END) - ${UNREAD_DIRECT_PER_USER}
-                THEN s.at + interval '1 hour' END
+                THEN s.at + interval '1 hour' END,
+           -- A shared row's position in its stream: broadcasts 1..B, each topic's publications 1..
+           CASE WHEN s.bcast THEN ((s.k + 1) * ${B}) / ${K}
+                WHEN s.shared THEN s.j / ${size.topics} + 1 END
       FROM generate_series(${lo}::bigint, ${hi}::bigint) AS g(p)
      CROSS JOIN LATERAL (SELECT (g.p * ${K}) / ${R} AS sc, ((g.p - 1) * ${K}) / ${R} AS sc_prev) a
      CROSS JOIN LATERAL (SELECT a.sc <> a.sc_prev AS shared, a.sc - 1 AS k, g.p - 1 - a.sc AS d) b
@@ -123,11 +130,22 @@ function seedNotificationsSql(size: ScaleSize, lo: number, hi: number, txBase: n
 }
 
 function seedSubscriptionsSql(size: ScaleSize, txBase: number): string {
-  // Made before the timeline starts, by a transaction older than every seeded row's.
+  // Made before the timeline starts, by a transaction older than every seeded row's: they see
+  // their topic from its first row on (from_seq 0) and have read none of it (read_seq 0).
   return `
-    INSERT INTO inbox_subscription (user_id, topic, created_at, tx_horizon)
-    SELECT 'user-' || n, 'topic-' || (n % ${size.topics}), $1::timestamptz - interval '1 day', ${txBase}::bigint - 1
+    INSERT INTO inbox_subscription (user_id, topic, created_at, tx_horizon, from_seq, read_seq)
+    SELECT 'user-' || n, 'topic-' || (n % ${size.topics}), $1::timestamptz - interval '1 day', ${txBase}::bigint - 1, 0, 0
       FROM generate_series(0, ${size.users - 1}) AS n`;
+}
+
+/** Each stream's last position, as the library's commit-time trigger leaves it. */
+function seedStreamsSql(size: ScaleSize): string {
+  return `
+    INSERT INTO inbox_stream (stream, seq)
+    SELECT '', ${size.broadcasts}
+    UNION ALL
+    SELECT 'topic-' || t, (${size.publications} - 1 - t) / ${size.topics} + 1
+      FROM generate_series(0, LEAST(${size.topics}, ${size.publications}) - 1) AS t`;
 }
 
 export interface SeedReport {
@@ -157,6 +175,9 @@ export async function seed(url: string, size: ScaleSize, log: (msg: string) => v
     await c.connect();
     // Only this session's settings: the shared server's configuration is left alone.
     await c.query(`SET maintenance_work_mem = '1GB'; SET work_mem = '256MB'; SET synchronous_commit = off`);
+    // The seed writes each shared row's seq itself: the commit-time trigger that assigns it one
+    // by one is off in this session (as for a replica applying rows).
+    await c.query(`SET session_replication_role = replica`);
     return c;
   };
   const c = await connect();
@@ -200,7 +221,10 @@ export async function seed(url: string, size: ScaleSize, log: (msg: string) => v
       const seq = await c.query(`SELECT pg_get_serial_sequence('inbox_notification', 'id') AS seq`);
       await c.query(`SELECT setval($1, $2)`, [seq.rows[0].seq, size.rows]);
     });
-    await step('insert subscriptions', () => c.query(seedSubscriptionsSql(size, txBase), [timelineStart]));
+    await step('insert subscriptions', async () => {
+      await c.query(seedSubscriptionsSql(size, txBase), [timelineStart]);
+      await c.query(seedStreamsSql(size));
+    });
     await step('rebuild indexes', async () => {
       // Two at a time (one session per core); each may use parallel maintenance workers too.
       const c2 = await connect();

@@ -8,8 +8,10 @@ export { NOTIFICATIONS_DEFAULTS } from './notifications.options';
 export type {
   NotificationsModuleOptions,
   NotificationsRedisOptions,
+  NotificationsRetentionOptions,
   ResolvedNotificationsOptions,
   ResolvedRedisOptions,
+  ResolvedRetentionOptions,
 } from './notifications.options';
 export {
   NotificationsError,
@@ -19,6 +21,7 @@ export {
 } from './notifications.errors';
 export { NOTIFICATIONS_MIGRATIONS } from './persistence/migrations';
 export { CreateInboxTables1732406400000 } from './persistence/migrations/1732406400000-create-inbox-tables';
+export { InboxReadModel1764028800000 } from './persistence/migrations/1764028800000-inbox-read-model';
 export { NotificationsGateway } from './gateway/notifications.gateway';
 export type { SessionSource, SessionUser, Handshake } from './session/session-source';
 export type { InboxSocketData } from './session/handshake-auth';

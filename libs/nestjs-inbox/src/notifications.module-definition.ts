@@ -9,6 +9,7 @@ import { INBOX_DATA_SOURCE, NOTIFICATIONS_GATEWAY } from './notifications.intern
 import { NotificationsModuleOptions, resolveOptions } from './notifications.options';
 import { NotificationStore } from './persistence/notification.store';
 import { NotificationWriter } from './persistence/notification.writer';
+import { Retention } from './persistence/retention';
 import { TransactionHooks } from './persistence/transaction-hooks';
 import { ClusterEvents } from './realtime/cluster/cluster-events';
 import { DeferredDisconnects } from './realtime/cluster/deferred-disconnects';
@@ -63,6 +64,7 @@ export const {
       // persistence
       NotificationStore,
       NotificationWriter,
+      Retention,
       TransactionHooks,
       // realtime: the namespace and what emits to it; cluster: what crosses instances
       InboxNamespace,

@@ -80,7 +80,7 @@ describe('NOTIFICATIONS_DEFAULTS, written once', () => {
     [...readme.split('## Configuration')[1].split('\n## ')[0].matchAll(/^\| `(\w+)` \| (.+?) \|/gm)].map((m) => [m[1], m[2]] as const),
   );
 
-  it.each(Object.keys(NOTIFICATIONS_DEFAULTS).filter((k) => !['allowedOrigins', 'canSubscribe', 'redis'].includes(k)))(
+  it.each(Object.keys(NOTIFICATIONS_DEFAULTS).filter((k) => !['allowedOrigins', 'canSubscribe', 'redis', 'retention'].includes(k)))(
     '%s: the @default tag and the README table say what resolveOptions applies',
     (field) => {
       const applied = (NOTIFICATIONS_DEFAULTS as Record<string, unknown>)[field];
@@ -94,6 +94,16 @@ describe('NOTIFICATIONS_DEFAULTS, written once', () => {
     expect(value(tags.get('key')!)).toBe(NOTIFICATIONS_DEFAULTS.redis.key);
     expect(resolveOptions({ session: () => null, allowedOrigins: ['https://a.example'] }, { gateway: true }).redis).toBeUndefined();
     expect(table.get('redis')).toMatch(/^none/);
+  });
+
+  it('retention: the interval and batch defaults match their tags; the option itself is off by default', () => {
+    expect(value(tags.get('intervalMs')!)).toBe(NOTIFICATIONS_DEFAULTS.retention.intervalMs);
+    expect(value(tags.get('batchSize')!)).toBe(NOTIFICATIONS_DEFAULTS.retention.batchSize);
+    expect(resolveOptions({}, { gateway: false }).retention).toBeUndefined();
+    expect(resolveOptions({ retention: { days: 30 } }, { gateway: false }).retention).toEqual({ days: 30, intervalMs: 60_000, batchSize: 1000 });
+    expect(() => resolveOptions({ retention: { days: 0 } }, { gateway: false })).toThrow(/retention\.days must be a positive integer/);
+    expect(() => resolveOptions({ retention: { batchSize: 1.5 } }, { gateway: false })).toThrow(/retention\.batchSize/);
+    expect(table.get('retention')).toMatch(/^none/);
   });
 
   it('canSubscribe refuses by default, as its tag and the README say', () => {

@@ -20,6 +20,66 @@ export interface NotificationsRedisOptions {
   key?: string;
 }
 
+export interface NotificationsRetentionOptions {
+  /** Rows older than this many days are deleted; absent, only expired rows are pruned. */
+  days?: number;
+  /**
+   * How often the pruning job runs (on one instance at a time), in ms.
+   * @default 60000
+   */
+  intervalMs?: number;
+  /**
+   * Rows one pruning transaction deletes at most.
+   * @default 1000
+   */
+  batchSize?: number;
+}
+
+export interface NotificationsHttpOptions {
+  /**
+   * Path of the signed `POST` endpoint, served on the app's own HTTP server ahead of its router
+   * (Nest's global prefix, middleware and guards do not apply; the signature is its authentication).
+   * @default '/inbox/notifications'
+   */
+  path?: string;
+  /**
+   * Shared secret of the HMAC-SHA256 signature (`X-Inbox-Signature`); at least 32 characters,
+   * e.g. `openssl rand -hex 32`.
+   */
+  secret: string;
+  /**
+   * Largest request body, in bytes; a larger one is answered 413 without being read.
+   * @default 1048576
+   */
+  maxBodyBytes?: number;
+}
+
+/** The `http` option with its defaults applied. */
+export type ResolvedHttpOptions = Required<NotificationsHttpOptions>;
+
+export interface NotificationsAmqpOptions {
+  /** `amqp://` or `amqps://` URL of the broker; the library opens (and closes) its own connection. */
+  url: string;
+  /** Durable queue the messages are consumed from (declared if absent). */
+  queue: string;
+  /**
+   * Messages being stored at once (unacknowledged) per instance.
+   * @default 10
+   */
+  prefetch?: number;
+  /**
+   * Durable queue that invalid messages are moved to, with the error in the `x-inbox-error` header.
+   * @default '<queue>.dead'
+   */
+  deadLetterQueue?: string;
+}
+
+/** The `amqp` option with its defaults applied. */
+export type ResolvedAmqpOptions = Required<NotificationsAmqpOptions>;
+
+/** The `retention` option with its defaults applied. */
+export type ResolvedRetentionOptions = NotificationsRetentionOptions & Required<Pick<NotificationsRetentionOptions, 'intervalMs' | 'batchSize'>>;
+
 /** The `redis` option with its defaults applied. */
 export type ResolvedRedisOptions = NotificationsRedisOptions & Required<Pick<NotificationsRedisOptions, 'adapter' | 'key'>>;
 
@@ -42,6 +102,21 @@ export interface NotificationsModuleOptions {
   namespace?: string;
   /** Redis for several instances; absent, the module works as one instance. */
   redis?: NotificationsRedisOptions;
+  /**
+   * Deletes old and expired notifications in the background (see docs/scaling.md);
+   * absent, everything is kept (expired rows are hidden, not deleted).
+   */
+  retention?: NotificationsRetentionOptions;
+  /**
+   * Producers in other languages, over HTTP: a signed `POST` of the producer JSON (see README,
+   * "Producers in other languages"); absent, no endpoint is served.
+   */
+  http?: NotificationsHttpOptions;
+  /**
+   * Producers in other languages, over RabbitMQ: consumes the producer JSON from a durable queue
+   * (needs the packages `amqplib` and `amqp-connection-manager`); absent, nothing is consumed.
+   */
+  amqp?: NotificationsAmqpOptions;
   /**
    * Largest accepted `title` + `body` + `data`, in bytes of JSON.
    * @default 16384
@@ -109,10 +184,13 @@ export interface NotificationsModuleOptions {
 /** Options with every default applied, as the library's providers receive them. */
 export interface ResolvedNotificationsOptions
   extends Required<
-    Omit<NotificationsModuleOptions, 'session' | 'redis' | 'listLimit' | 'canSubscribe' | 'eventRateLimit'>
+    Omit<NotificationsModuleOptions, 'session' | 'redis' | 'retention' | 'http' | 'amqp' | 'listLimit' | 'canSubscribe' | 'eventRateLimit'>
   > {
   session?: SessionSource;
   redis?: ResolvedRedisOptions;
+  retention?: ResolvedRetentionOptions;
+  http?: ResolvedHttpOptions;
+  amqp?: ResolvedAmqpOptions;
   listLimit: { default: number; max: number };
   canSubscribe: (userId: string, topic: string) => boolean | Promise<boolean>;
   eventRateLimit: { burst: number; perSecond: number };
@@ -137,6 +215,9 @@ export const NOTIFICATIONS_DEFAULTS = {
   eventRateLimit: { burst: 20, perSecond: 10 },
   maxConnectionsPerUser: 20,
   redis: { adapter: 'classic' as const, key: 'nestjs-inbox' },
+  retention: { intervalMs: 60_000, batchSize: 1000 },
+  http: { path: '/inbox/notifications', maxBodyBytes: 1024 * 1024 },
+  amqp: { prefetch: 10 },
 } as const;
 
 export function resolveOptions(
@@ -150,6 +231,13 @@ export function resolveOptions(
     listLimit: { ...defaults.listLimit, ...options.listLimit },
     eventRateLimit: { ...defaults.eventRateLimit, ...options.eventRateLimit },
     redis: options.redis && { ...defaults.redis, ...options.redis },
+    retention: options.retention && { ...defaults.retention, ...options.retention },
+    http: options.http && { ...defaults.http, ...options.http },
+    amqp: options.amqp && {
+      ...defaults.amqp,
+      ...options.amqp,
+      deadLetterQueue: options.amqp.deadLetterQueue ?? `${String(options.amqp.queue)}.dead`,
+    },
   };
   const positive = (name: string, value: number) => {
     if (!Number.isInteger(value) || value < 1) {
@@ -177,6 +265,19 @@ export function resolveOptions(
     throw new NotificationsConfigError(`namespace must start with '/', got '${resolved.namespace}'`);
   }
   if (resolved.redis) checkRedis(resolved.redis);
+  if (resolved.retention) {
+    if (resolved.retention.days !== undefined) positive('retention.days', resolved.retention.days);
+    positive('retention.intervalMs', resolved.retention.intervalMs);
+    positive('retention.batchSize', resolved.retention.batchSize);
+  }
+  if (resolved.http) {
+    checkHttp(resolved.http);
+    positive('http.maxBodyBytes', resolved.http.maxBodyBytes);
+  }
+  if (resolved.amqp) {
+    checkAmqp(resolved.amqp);
+    positive('amqp.prefetch', resolved.amqp.prefetch);
+  }
   if (gateway) {
     if (typeof resolved.session !== 'function') {
       throw new NotificationsConfigError(
@@ -220,6 +321,37 @@ function checkRedis(redis: ResolvedRedisOptions): void {
     throw new NotificationsConfigError(
       `redis.key must be a non-empty channel prefix of letters, digits, '_', '-', '.', ':', got '${String(redis.key)}'`,
     );
+  }
+}
+
+/** Shortest `http.secret`: 32 characters of `openssl rand -hex 32` carry 128 bits. */
+const MIN_SECRET_LENGTH = 32;
+
+function checkHttp(http: ResolvedHttpOptions): void {
+  if (typeof http.secret !== 'string' || http.secret.length < MIN_SECRET_LENGTH) {
+    // The length only: the secret itself must not reach the logs.
+    const got = typeof http.secret === 'string' ? `${http.secret.length} characters` : typeof http.secret;
+    throw new NotificationsConfigError(
+      `http.secret must be a string of at least ${MIN_SECRET_LENGTH} characters (e.g. \`openssl rand -hex 32\`), got ${got}`,
+    );
+  }
+  if (typeof http.path !== 'string' || !/^\/[^\s?#]*$/.test(http.path)) {
+    throw new NotificationsConfigError(`http.path must be a path starting with '/', without query or spaces, got '${String(http.path)}'`);
+  }
+}
+
+function checkAmqp(amqp: ResolvedAmqpOptions): void {
+  if (typeof amqp.url !== 'string' || !/^amqps?:\/\//.test(amqp.url)) {
+    throw new NotificationsConfigError(`amqp.url must be an amqp:// or amqps:// URL, got a '${redactedScheme(amqp.url)}' URL`);
+  }
+  for (const [name, queue] of [['amqp.queue', amqp.queue], ['amqp.deadLetterQueue', amqp.deadLetterQueue]] as const) {
+    // RabbitMQ refuses longer names and reserves the amq. prefix for its own queues.
+    if (typeof queue !== 'string' || queue.length === 0 || Buffer.byteLength(queue) > 255 || queue.startsWith('amq.')) {
+      throw new NotificationsConfigError(`${name} must be a queue name of 1 to 255 bytes not starting with 'amq.', got '${String(queue)}'`);
+    }
+  }
+  if (amqp.deadLetterQueue === amqp.queue) {
+    throw new NotificationsConfigError('amqp.deadLetterQueue must differ from amqp.queue, or invalid messages would come back');
   }
 }
 

@@ -6,15 +6,94 @@ import { NewNotificationRow, NotificationRow } from './notification-row';
 
 const COLUMNS = 'n.id, n.user_id, n.topic, n.type, n.title, n.body, n.data, n.created_at';
 const LIVE = '(n.expires_at IS NULL OR n.expires_at > now())';
+
 /**
- * Shared rows: broadcasts, and a topic's publications from the user's subscription on (started
- * after it, or still uncommitted when it was made: see the migration).
+ * The streams `user` (an SQL expression) reads from, with the watermarks of its state
+ * (docs/scaling.md): the broadcast stream (`stream` ''), then each subscribed topic. `after`:
+ * the stream's rows this user may see have a greater seq; `read`: up to this seq they are read.
  */
-const SHARED_VISIBLE = `n.user_id IS NULL
-  AND (n.topic IS NULL OR s.created_at <= n.created_at OR n.tx_id >= s.tx_horizon)`;
-const SHARED_JOIN = (user: string) => `
-  LEFT JOIN inbox_subscription s ON s.user_id = ${user} AND s.topic = n.topic
-  LEFT JOIN inbox_receipt r ON r.user_id = ${user} AND r.notification_id = n.id`;
+const STREAMS = (user: string) => `
+  streams AS (
+    SELECT ''::varchar AS stream, 0::bigint AS after,
+           COALESCE((SELECT us.broadcast_read_seq FROM inbox_user_state us WHERE us.user_id = ${user}), 0) AS read
+    UNION ALL
+    SELECT s.topic, s.from_seq, GREATEST(s.read_seq, s.from_seq) FROM inbox_subscription s WHERE s.user_id = ${user}
+  ), state AS (
+    SELECT COALESCE(max(us.direct_read_xmin), 0) AS direct_read_xmin, max(us.read_all_at) AS read_all_at
+      FROM inbox_user_state us WHERE us.user_id = ${user}
+  )`;
+
+/** Whose rows a read query reads and how many at most, as SQL expressions (`$1`, or a column of a batch). */
+interface Reader {
+  user: string;
+  limit: string;
+}
+/** One user's query: `$1` the user, `$2` the limit, the query's own parameters after. */
+const ONE: Reader = { user: '$1', limit: '$2' };
+
+/** A catch-up's anchor, as SQL expressions: the client's cursor, the grace in ms, the ids it holds below the cursor. */
+interface CatchUpFrom {
+  cursor: string;
+  grace: string;
+  held: string;
+}
+
+/** A read-state condition: `direct` for the user's own rows, `shared` for a stream's. */
+interface Condition {
+  direct: string;
+  shared: string;
+  /** The stream position the condition's shared rows lie above (default: what the user may see, `st.after`). */
+  low?: string;
+}
+const ANY: Condition = { direct: 'true', shared: 'true' };
+const and = (...cs: Condition[]): Condition => ({
+  direct: cs.map((c) => c.direct).join(' AND '),
+  shared: cs.map((c) => c.shared).join(' AND '),
+  low: cs.map((c) => c.low).find((low) => low !== undefined),
+});
+/** Unread: a direct row not marked and above the user's transaction watermark; a shared row above the stream's read watermark, without a receipt. */
+const UNREAD: Condition = {
+  direct: 'n.read_at IS NULL AND n.tx_id >= (SELECT direct_read_xmin FROM state)',
+  shared: 'r.user_id IS NULL',
+  low: 'st.read',
+};
+/**
+ * Rows of one stream a page may hold, newest first, can sit anywhere below the newest: the
+ * page walks the stream's id index down to the lowest id among the first LOOKBACK positions
+ * above `low`, read from the seq index alone. Positions follow commit order, ids allocation
+ * order; they differ only for a transaction that stayed open while LOOKBACK others committed
+ * to the same stream (docs/scaling.md).
+ */
+const LOOKBACK = 1000;
+const sameBoth = (sql: string): Condition => ({ direct: sql, shared: sql });
+
+/**
+ * The exact unread count of `user` (an SQL expression), from index ranges and the watermarks:
+ * its unread direct rows above its transaction watermark; per stream, the committed rows above
+ * the watermark (a subtraction of positions), less the ones it read out of order (receipts) and
+ * the expired ones it had not read. Costs O(unread direct since the last mark-all +
+ * subscriptions + receipts and expired rows above the watermarks), never the stream's length.
+ */
+const UNREAD_COUNT = (user: string) => `(
+  (SELECT count(*) FROM inbox_notification n
+    WHERE n.user_id = ${user} AND n.read_at IS NULL AND ${LIVE}
+      AND n.tx_id >= COALESCE((SELECT us.direct_read_xmin FROM inbox_user_state us WHERE us.user_id = ${user}), 0))
+  + COALESCE((
+    SELECT sum(GREATEST(t.seq - m.low, 0)
+             - (SELECT count(*) FROM inbox_receipt r WHERE r.user_id = ${user} AND r.stream = w.stream AND r.seq > m.low)
+             - (SELECT count(*) FROM inbox_notification n
+                 WHERE n.user_id IS NULL AND COALESCE(n.topic, '') = w.stream AND n.seq > m.low
+                   AND n.expires_at <= now()
+                   AND NOT EXISTS (SELECT 1 FROM inbox_receipt r WHERE r.user_id = ${user} AND r.notification_id = n.id)))
+      FROM (SELECT '' AS stream, COALESCE((SELECT us.broadcast_read_seq FROM inbox_user_state us WHERE us.user_id = ${user}), 0) AS low
+            UNION ALL
+            SELECT s.topic, GREATEST(s.read_seq, s.from_seq) FROM inbox_subscription s WHERE s.user_id = ${user}) w
+      JOIN inbox_stream t ON t.stream = w.stream
+      -- Retention deletes a stream's oldest positions only: below the first one left, nothing is unread.
+      CROSS JOIN LATERAL (
+        SELECT GREATEST(w.low, COALESCE((SELECT min(n.seq) FROM inbox_notification n
+                                          WHERE n.user_id IS NULL AND COALESCE(n.topic, '') = w.stream), t.seq + 1) - 1) AS low
+      ) m), 0))::int`;
 
 /**
  * Ids are drawn before the insert so the result maps back to input rows by id; the statement's
@@ -41,9 +120,6 @@ const INSERT_SQL = `
     RETURNING n.id, n.created_at
   )
   SELECT input.ord, ins.id, ins.created_at FROM ins JOIN input USING (id)`;
-
-/** `cond` receives the read-state column of its branch (direct rows and shared rows differ). */
-type Condition = (readAt: string) => string;
 
 /**
  * All SQL of the library. It runs on the host's DataSource (or the caller's EntityManager,
@@ -96,19 +172,39 @@ export class NotificationStore {
     return stored;
   }
 
-  /** Newest first, `limit` at most, among what `userId` may see and `cond` accepts. */
-  private visible(userId: string, cond: Condition, limit: number, params: unknown[] = []) {
-    const order = 'ORDER BY n.id DESC LIMIT $2';
-    return this.manager.query(
-      `SELECT * FROM (
-         (SELECT ${COLUMNS}, n.read_at FROM inbox_notification n
-           WHERE n.user_id = $1 AND ${LIVE} AND ${cond('n.read_at')} ${order})
-         UNION ALL
-         (SELECT ${COLUMNS}, r.read_at FROM inbox_notification n ${SHARED_JOIN('$1')}
-           WHERE ${SHARED_VISIBLE} AND ${LIVE} AND ${cond('r.read_at')} ${order})
-       ) v ORDER BY id DESC LIMIT $2`,
-      [userId, limit, ...params],
-    ) as Promise<NotificationRow[]>;
+  /**
+   * Newest first, `limit` at most, among what the reader's user may see and one of `conds`
+   * accepts: for each condition, one index range over the user's direct rows and one per stream
+   * (broadcasts, each subscribed topic), each cut at `limit`, merged. `ctes` may add WITH
+   * clauses the conditions use.
+   */
+  private static visibleSql(r: Reader, conds: Condition[], ctes = ''): string {
+    const page = `ORDER BY n.id DESC LIMIT ${r.limit}`;
+    const branches = conds.flatMap((cond) => [
+      `(SELECT ${COLUMNS},
+               COALESCE(n.read_at, CASE WHEN n.tx_id < (SELECT direct_read_xmin FROM state) THEN (SELECT read_all_at FROM state) END) AS read_at
+          FROM inbox_notification n
+         WHERE n.user_id = ${r.user} AND ${LIVE} AND ${cond.direct} ${page})`,
+      // `n.seq + 0`: the position test stays a filter, so the planner walks the id index
+      // (newest first, stopping after the page) rather than every position above `low`.
+      `(SELECT x.* FROM streams st CROSS JOIN LATERAL (
+          SELECT ${COLUMNS}, COALESCE(r.read_at, CASE WHEN n.seq <= st.read THEN (SELECT read_all_at FROM state) END) AS read_at
+            FROM inbox_notification n
+            LEFT JOIN inbox_receipt r ON r.user_id = ${r.user} AND r.notification_id = n.id
+           WHERE n.user_id IS NULL AND COALESCE(n.topic, '') = st.stream AND n.seq + 0 > ${cond.low ?? 'st.after'}
+             AND n.id >= (SELECT min(c.id) FROM (
+                           SELECT c.id FROM inbox_notification c
+                            WHERE c.user_id IS NULL AND COALESCE(c.topic, '') = st.stream AND c.seq > ${cond.low ?? 'st.after'}
+                            ORDER BY c.seq LIMIT ${LOOKBACK}) c)
+             AND ${LIVE} AND ${cond.shared} ${page}) x)`,
+    ]);
+    return `WITH ${STREAMS(r.user)}${ctes}
+      SELECT * FROM (${branches.join(' UNION ALL ')}) v ORDER BY id DESC LIMIT ${r.limit}`;
+  }
+
+  /** `visibleSql` for one user: `params` are `$3` on. */
+  private visible(userId: string, conds: Condition[], limit: number, params: unknown[] = [], ctes = '') {
+    return this.manager.query(NotificationStore.visibleSql(ONE, conds, ctes), [userId, limit, ...params]) as Promise<NotificationRow[]>;
   }
 
   list(
@@ -117,41 +213,110 @@ export class NotificationStore {
   ): Promise<NotificationRow[]> {
     const params: unknown[] = [];
     const param = (v: unknown) => `$${params.push(v) + 2}`;
-    const before = q.before === undefined ? null : param(q.before);
-    const type = q.type === undefined ? null : param(q.type);
-    return this.visible(
-      userId,
-      (readAt) =>
-        [
-          before ? `n.id < ${before}::bigint` : 'true',
-          type ? `n.type = ${type}` : 'true',
-          q.unreadOnly ? `${readAt} IS NULL` : 'true',
-        ].join(' AND '),
-      q.limit,
-      params,
-    );
+    const conds: Condition[] = [];
+    if (q.before !== undefined) conds.push(sameBoth(`n.id < ${param(q.before)}::bigint`));
+    if (q.type !== undefined) conds.push(sameBoth(`n.type = ${param(q.type)}`));
+    if (q.unreadOnly) conds.push(UNREAD);
+    return this.visible(userId, [conds.length ? and(...conds) : ANY], q.limit, params);
+  }
+
+  /**
+   * The ids among the newest `limit` rows of each stream (below `below`, if given) that
+   * `accept` (over the columns tx_id, created_at of `b`) — read from the indexes alone. Rows
+   * further back are not looked at: the catch-up and the outage recovery send at most
+   * `catchUpLimit` rows anyway, so a row that late is reached by `list`.
+   */
+  private static recent(name: string, r: Reader, below: string | null, accept: string): string {
+    const bound = below ? `AND n.id < ${below}` : '';
+    return `,
+      ${name}_direct AS (
+        SELECT b.id FROM (SELECT n.id, n.tx_id, n.created_at FROM inbox_notification n
+                           WHERE n.user_id = ${r.user} ${bound} ORDER BY n.id DESC LIMIT ${r.limit}) b
+         WHERE ${accept}
+      ), ${name}_shared AS (
+        SELECT b.id FROM streams st CROSS JOIN LATERAL (
+          SELECT n.id, n.tx_id, n.created_at FROM inbox_notification n
+           WHERE n.user_id IS NULL AND COALESCE(n.topic, '') = st.stream ${bound}
+           ORDER BY n.id DESC LIMIT ${r.limit}) b
+         WHERE ${accept}
+      )`;
+  }
+
+  private static inRecent(name: string): Condition {
+    return {
+      direct: `n.id IN (SELECT id FROM ${name}_direct)`,
+      shared: `n.id IN (SELECT id FROM ${name}_shared)`,
+    };
   }
 
   /**
    * What a client holding `cursor` may lack, newest first: everything newer, plus two kinds of
    * older rows. Those whose transactions were still open when the cursor's row was written
-   * (they can commit after it), and those that began within `graceMs` before it (committed
+   * (they can commit after it), and those that began within `grace` ms before it (committed
    * just before it, their live emit may have been lost with an instance that died), less those
-   * the client says it holds (`held`); it drops any other one it has by id. Without a cursor:
-   * the unread ones.
+   * the client says it holds (`held`); it drops any other one it has by id. The older ones are
+   * looked for among the `limit` rows of each stream below the cursor.
    */
-  catchUp(userId: string, cursor: string | null, limit: number, graceMs: number, held: string[] = []): Promise<NotificationRow[]> {
-    if (cursor === null) return this.visible(userId, (readAt) => `${readAt} IS NULL`, limit);
-    // One round trip: the anchor's columns are scalar subqueries, NULL (so only `id >`) if it is gone.
-    const anchor = (column: string) => `(SELECT a.${column} FROM inbox_notification a WHERE a.id = $3::bigint)`;
-    return this.visible(
-      userId,
-      () => `(n.id > $3::bigint OR (n.id < $3::bigint AND n.id <> ALL($5::bigint[]) AND (
-                n.tx_id >= ${anchor('tx_horizon')}
-                OR n.created_at >= ${anchor('created_at')} - $4::int * interval '1 millisecond')))`,
-      limit,
-      [cursor, graceMs, held],
+  private static catchUpSql(r: Reader, from: CatchUpFrom): string {
+    // The anchor's columns come from a CTE: no row (so only `id >`) if the row is gone.
+    const anchor = `,
+      anchor AS (SELECT a.tx_horizon, a.created_at - ${from.grace}::int * interval '1 millisecond' AS since
+                   FROM inbox_notification a WHERE a.id = ${from.cursor}::bigint)`;
+    const late = NotificationStore.recent(
+      'late',
+      r,
+      `${from.cursor}::bigint`,
+      `b.id <> ALL(${from.held}) AND EXISTS (SELECT 1 FROM anchor WHERE b.tx_id >= anchor.tx_horizon OR b.created_at >= anchor.since)`,
     );
+    return NotificationStore.visibleSql(r, [sameBoth(`n.id > ${from.cursor}::bigint`), NotificationStore.inRecent('late')], anchor + late);
+  }
+
+  /**
+   * The reads of many connecting sockets in one statement (a reconnect storm costs a few
+   * statements, not one per socket): for each, its catch-up (as `catchUp`, `limit` rows at most)
+   * and its unread count. All of one kind: with a cursor each, or none.
+   */
+  async catchUps(
+    sockets: { userId: string; cursor: string | null; held: string[] }[],
+    limit: number,
+    graceMs: number,
+  ): Promise<{ rows: NotificationRow[]; unread: number }[]> {
+    const batch: Reader = { user: 'u.user_id', limit: '$4' };
+    const withCursor = sockets[0].cursor !== null;
+    const reads = withCursor
+      ? NotificationStore.catchUpSql(batch, { cursor: 'u.cursor', grace: '$5', held: "string_to_array(u.held, ',')::bigint[]" })
+      : NotificationStore.visibleSql(batch, [ANY]);
+    const result: (NotificationRow & { ord: string; unread: number })[] = await this.manager.query(
+      `SELECT u.ord, c.unread, x.*
+         FROM unnest($1::varchar[], $2::bigint[], $3::text[]) WITH ORDINALITY AS u(user_id, cursor, held, ord)
+        CROSS JOIN LATERAL (SELECT ${UNREAD_COUNT('u.user_id')} AS unread) c
+         LEFT JOIN LATERAL (${reads}) x ON true`,
+      [
+        sockets.map((s) => s.userId),
+        sockets.map((s) => s.cursor),
+        sockets.map((s) => s.held.join(',')),
+        limit,
+        ...(withCursor ? [graceMs] : []),
+      ],
+    );
+    const out = sockets.map(() => ({ rows: [] as NotificationRow[], unread: 0 }));
+    for (const { ord, unread, ...row } of result) {
+      const socket = out[Number(ord) - 1];
+      socket.unread = Number(unread);
+      if (row.id !== null) socket.rows.push(row);
+    }
+    return out;
+  }
+
+  /** The topics of several users in one query. */
+  async topicsOfMany(userIds: string[]): Promise<Map<string, string[]>> {
+    const rows: { user_id: string; topic: string }[] = await this.manager.query(
+      `SELECT user_id, topic FROM inbox_subscription WHERE user_id = ANY($1::varchar[])`,
+      [userIds],
+    );
+    const topics = new Map(userIds.map((u) => [u, [] as string[]]));
+    for (const r of rows) topics.get(r.user_id)!.push(r.topic);
+    return topics;
   }
 
   /**
@@ -172,22 +337,26 @@ export class NotificationStore {
     return new Set(rows.map((r) => r.id));
   }
 
-  /** What `userId` may see among rows committed since `horizon()` returned `horizon`, newest first. */
+  /** What `userId` may see among rows committed since `horizon()` returned `horizon`, newest first (among the newest `limit` of each stream). */
   committedSince(userId: string, horizon: string, limit: number): Promise<NotificationRow[]> {
-    return this.visible(userId, () => `n.tx_id >= $3::bigint`, limit, [horizon]);
+    const since = NotificationStore.recent('since', ONE, null, 'b.tx_id >= $3::bigint');
+    return this.visible(userId, [NotificationStore.inRecent('since')], limit, [horizon], since);
   }
 
   /** Marks what `userId` may see among `ids` as read; returns the ids that were unread. */
   async markRead(userId: string, ids: string[]): Promise<string[]> {
     const rows: { id: string }[] = await this.manager.query(
-      `WITH direct AS (
-         UPDATE inbox_notification SET read_at = now()
-          WHERE id = ANY($2::bigint[]) AND user_id = $1 AND read_at IS NULL
-         RETURNING id
+      `WITH ${STREAMS('$1')}, direct AS (
+         UPDATE inbox_notification n SET read_at = now()
+          WHERE n.id = ANY($2::bigint[]) AND n.user_id = $1 AND ${UNREAD.direct}
+         RETURNING n.id
        ), shared AS (
-         INSERT INTO inbox_receipt (user_id, notification_id)
-         SELECT $1, n.id FROM inbox_notification n ${SHARED_JOIN('$1')}
-          WHERE n.id = ANY($2::bigint[]) AND ${SHARED_VISIBLE} AND r.user_id IS NULL
+         INSERT INTO inbox_receipt (user_id, notification_id, stream, seq)
+         SELECT $1, n.id, st.stream, n.seq
+           FROM inbox_notification n
+           JOIN streams st ON st.stream = COALESCE(n.topic, '') AND n.seq > st.after
+           LEFT JOIN inbox_receipt r ON r.user_id = $1 AND r.notification_id = n.id
+          WHERE n.id = ANY($2::bigint[]) AND n.user_id IS NULL AND n.seq > st.read AND ${UNREAD.shared}
          ON CONFLICT DO NOTHING
          RETURNING notification_id AS id
        )
@@ -197,41 +366,54 @@ export class NotificationStore {
     return rows.map((r) => r.id);
   }
 
-  /** Marks everything `userId` may see as read; returns how many were unread. */
+  /**
+   * Marks everything `userId` may see as read, in O(subscriptions): the watermarks move to the
+   * end of each stream, and the direct one to the oldest transaction still running (every older
+   * one has ended, so its rows are exactly what the user could see). The few direct rows of
+   * younger transactions that are already committed are marked one by one. Returns how many
+   * were unread.
+   */
   async markAllRead(userId: string): Promise<number> {
     const [{ count }] = await this.manager.query(
-      `WITH direct AS (
-         UPDATE inbox_notification SET read_at = now() WHERE user_id = $1 AND read_at IS NULL RETURNING id
-       ), shared AS (
-         INSERT INTO inbox_receipt (user_id, notification_id)
-         SELECT $1, n.id FROM inbox_notification n ${SHARED_JOIN('$1')}
-          WHERE ${SHARED_VISIBLE} AND r.user_id IS NULL
-         ON CONFLICT DO NOTHING
-         RETURNING notification_id
+      `WITH ${STREAMS('$1')}, before AS (
+         SELECT ${UNREAD_COUNT('$1')} AS count
+       ), horizon AS (
+         SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin
+       ), direct AS (
+         UPDATE inbox_notification n SET read_at = now()
+          WHERE n.user_id = $1 AND n.read_at IS NULL AND n.tx_id >= (SELECT xmin FROM horizon)
+       ), broadcasts AS (
+         INSERT INTO inbox_user_state AS us (user_id, read_all_at, direct_read_xmin, broadcast_read_seq)
+         SELECT $1, now(), horizon.xmin, COALESCE((SELECT seq FROM inbox_stream WHERE stream = ''), 0) FROM horizon
+         ON CONFLICT (user_id) DO UPDATE
+           SET read_all_at = EXCLUDED.read_all_at,
+               direct_read_xmin = GREATEST(us.direct_read_xmin, EXCLUDED.direct_read_xmin),
+               broadcast_read_seq = GREATEST(us.broadcast_read_seq, EXCLUDED.broadcast_read_seq)
+       ), topics AS (
+         UPDATE inbox_subscription s SET read_seq = GREATEST(s.read_seq, t.seq)
+           FROM inbox_stream t WHERE s.user_id = $1 AND t.stream = s.topic
        )
-       SELECT (SELECT count(*) FROM direct) + (SELECT count(*) FROM shared) AS count`,
+       SELECT count FROM before`,
       [userId],
     );
     return Number(count);
   }
 
-  /** Unread counts of several users in one query. */
+  /** Unread counts of several users in one query, each in O(subscriptions + out-of-order reads). */
   async unreadCounts(userIds: string[]): Promise<Map<string, number>> {
     const rows: { user_id: string; unread: number }[] = await this.manager.query(
-      `SELECT u.user_id,
-              (SELECT count(*) FROM inbox_notification n
-                WHERE n.user_id = u.user_id AND n.read_at IS NULL AND ${LIVE})::int
-            + (SELECT count(*) FROM inbox_notification n ${SHARED_JOIN('u.user_id')}
-                WHERE ${SHARED_VISIBLE} AND ${LIVE} AND r.user_id IS NULL)::int AS unread
-         FROM unnest($1::varchar[]) AS u(user_id)`,
+      `SELECT u.user_id, ${UNREAD_COUNT('u.user_id')} AS unread FROM unnest($1::varchar[]) AS u(user_id)`,
       [userIds],
     );
-    return new Map(rows.map((r) => [r.user_id, r.unread]));
+    return new Map(rows.map((r) => [r.user_id, Number(r.unread)]));
   }
 
+  /** Subscribes from the stream's current end on (rows still in flight included: they commit after it). */
   async subscribe(userId: string, topic: string): Promise<void> {
     await this.manager.query(
-      `INSERT INTO inbox_subscription (user_id, topic) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+      `INSERT INTO inbox_subscription (user_id, topic, from_seq, read_seq)
+       SELECT $1, $2, s.seq, s.seq FROM (SELECT COALESCE((SELECT seq FROM inbox_stream WHERE stream = $2), 0) AS seq) s
+       ON CONFLICT DO NOTHING`,
       [userId, topic],
     );
   }
@@ -239,14 +421,64 @@ export class NotificationStore {
   /** What `userId` may see in `topic` among rows committed since `horizon()` returned `horizon`. */
   topicCommittedSince(userId: string, topic: string, horizon: string): Promise<NotificationRow[]> {
     return this.manager.query(
-      `SELECT ${COLUMNS}, r.read_at FROM inbox_notification n ${SHARED_JOIN('$1')}
-        WHERE n.topic = $2 AND n.tx_id >= $3::bigint AND ${SHARED_VISIBLE} AND ${LIVE} ORDER BY n.id`,
+      `SELECT ${COLUMNS}, r.read_at FROM inbox_subscription s
+         JOIN inbox_notification n ON n.user_id IS NULL AND COALESCE(n.topic, '') = s.topic AND n.seq > s.from_seq
+         LEFT JOIN inbox_receipt r ON r.user_id = $1 AND r.notification_id = n.id
+        WHERE s.user_id = $1 AND s.topic = $2 AND n.tx_id >= $3::bigint AND ${LIVE} ORDER BY n.id`,
       [userId, topic, horizon],
     );
   }
 
   async unsubscribe(userId: string, topic: string): Promise<void> {
     await this.manager.query(`DELETE FROM inbox_subscription WHERE user_id = $1 AND topic = $2`, [userId, topic]);
+  }
+
+  /**
+   * One batch of the retention job (see Retention), inside its transaction: among the oldest
+   * `batchSize` rows, the direct ones older than `days`; per stream they touch, its oldest
+   * positions older than `days` up to the first younger one; up to `batchSize` expired direct
+   * rows; expired shared rows lose their content (their position stays). Returns the rows
+   * deleted or emptied.
+   */
+  async pruneBatch(tx: EntityManager, days: number | null, batchSize: number): Promise<number> {
+    const [{ n }] = await tx.query(
+      `WITH cutoff AS (SELECT now() - $1::int * interval '1 day' AS at WHERE $1::int IS NOT NULL),
+       oldest AS (
+         SELECT id, user_id, topic, created_at FROM inbox_notification ORDER BY id LIMIT $2
+       ), old_direct AS (
+         DELETE FROM inbox_notification n USING oldest o, cutoff
+          WHERE n.id = o.id AND o.user_id IS NOT NULL AND o.created_at < cutoff.at
+         RETURNING n.id
+       ), positions AS (
+         SELECT x.* FROM (SELECT DISTINCT COALESCE(topic, '') AS stream FROM oldest, cutoff
+                           WHERE user_id IS NULL AND created_at < cutoff.at) s
+         CROSS JOIN LATERAL (
+           SELECT s.stream, n.id, n.seq, n.created_at FROM inbox_notification n
+            WHERE n.user_id IS NULL AND COALESCE(n.topic, '') = s.stream AND n.seq IS NOT NULL
+            ORDER BY n.seq LIMIT $2) x
+       ), kept AS (
+         SELECT p.stream, min(p.seq) FILTER (WHERE p.created_at >= cutoff.at) AS first
+           FROM positions p, cutoff GROUP BY p.stream
+       ), old_shared AS (
+         DELETE FROM inbox_notification n USING positions p JOIN kept k USING (stream)
+          WHERE n.id = p.id AND (k.first IS NULL OR p.seq < k.first)
+         RETURNING n.id
+       ), expired_direct AS (
+         DELETE FROM inbox_notification n
+          WHERE n.id IN (SELECT id FROM inbox_notification
+                          WHERE expires_at <= now() AND user_id IS NOT NULL ORDER BY expires_at LIMIT $2)
+         RETURNING n.id
+       ), expired_shared AS (
+         UPDATE inbox_notification n SET title = NULL, body = NULL, data = NULL
+          WHERE n.expires_at <= now() AND n.user_id IS NULL
+            AND (n.title IS NOT NULL OR n.body IS NOT NULL OR n.data IS NOT NULL)
+         RETURNING n.id
+       )
+       SELECT (SELECT count(*) FROM old_direct) + (SELECT count(*) FROM old_shared)
+            + (SELECT count(*) FROM expired_direct) + (SELECT count(*) FROM expired_shared) AS n`,
+      [days, batchSize],
+    );
+    return Number(n);
   }
 
   async topicsOf(userId: string): Promise<string[]> {

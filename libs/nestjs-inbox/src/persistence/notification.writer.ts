@@ -1,12 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import { Coalescer, Pending } from './coalescer';
 import { NewNotificationRow, NotificationRow } from './notification-row';
 import { NotificationStore } from './notification.store';
-
-interface Job {
-  rows: NewNotificationRow[];
-  resolve: (stored: (NotificationRow | null)[]) => void;
-  reject: (err: unknown) => void;
-}
 
 /**
  * Statements in flight at once; calls that arrive meanwhile are coalesced into the next one.
@@ -25,53 +20,36 @@ const MAX_BATCH_ROWS = 5000;
  */
 @Injectable()
 export class NotificationWriter {
-  private readonly queue: Job[] = [];
-  private inFlight = 0;
+  private readonly statements = new Coalescer<NewNotificationRow[], (NotificationRow | null)[]>((batch) => this.flush(batch), {
+    inFlight: MAX_IN_FLIGHT,
+    batch: MAX_BATCH_ROWS,
+    size: (rows) => rows.length,
+  });
 
   constructor(private readonly store: NotificationStore) {}
 
   write(rows: NewNotificationRow[]): Promise<(NotificationRow | null)[]> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ rows, resolve, reject });
-      this.pump();
-    });
+    return this.statements.add(rows);
   }
 
-  private pump(): void {
-    while (this.inFlight < MAX_IN_FLIGHT && this.queue.length > 0) {
-      const batch: Job[] = [];
-      let size = 0;
-      while (this.queue.length > 0 && (batch.length === 0 || size + this.queue[0].rows.length <= MAX_BATCH_ROWS)) {
-        const job = this.queue.shift()!;
-        batch.push(job);
-        size += job.rows.length;
-      }
-      this.inFlight++;
-      void this.flush(batch).finally(() => {
-        this.inFlight--;
-        this.pump();
-      });
-    }
-  }
-
-  private async flush(batch: Job[]): Promise<void> {
+  private async flush(batch: Pending<NewNotificationRow[], (NotificationRow | null)[]>[]): Promise<void> {
     try {
-      const stored = await this.store.insert(batch.flatMap((job) => job.rows));
+      const stored = await this.store.insert(batch.flatMap((call) => call.input));
       let offset = 0;
-      for (const job of batch) {
-        job.resolve(stored.slice(offset, offset + job.rows.length));
-        offset += job.rows.length;
+      for (const call of batch) {
+        call.resolve(stored.slice(offset, offset + call.input.length));
+        offset += call.input.length;
       }
     } catch (err) {
       if (batch.length === 1 || !causedByRows(err)) {
         // Not one caller's data (the connection, the server): every call is told. Retrying
         // could store twice, since a statement whose reply was lost may have committed.
-        for (const job of batch) job.reject(err);
+        for (const call of batch) call.reject(err);
         return;
       }
       // One call's rows failed the statement: retry each on its own, one at a time (this batch
       // keeps its in-flight slot), so the others are stored.
-      for (const job of batch) await this.store.insert(job.rows).then(job.resolve, job.reject);
+      for (const call of batch) await this.store.insert(call.input).then(call.resolve, call.reject);
     }
   }
 }

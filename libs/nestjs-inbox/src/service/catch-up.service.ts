@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectNotificationsOptions } from '../notifications.decorators';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
-import { toPayload } from '../persistence/notification-row';
+import { Coalescer, Pending } from '../persistence/coalescer';
+import { NotificationRow, toPayload } from '../persistence/notification-row';
 import { NotificationStore } from '../persistence/notification.store';
 import type { NotificationPayload } from '../protocol';
 
@@ -14,35 +15,67 @@ export interface CatchUp {
   truncated: boolean;
 }
 
+interface Connecting {
+  userId: string;
+  cursor: string | null;
+  held: string[];
+}
+
+/**
+ * Statements in flight at once per kind of read; the handshakes that arrive meanwhile are read
+ * together in the next one. A reconnect storm of 5,000 sockets then costs tens of statements
+ * instead of 15,000 (each one a pool round trip), which is what made it slow (bench:scale).
+ */
+const IN_FLIGHT = 2;
+/** Sockets read by one statement at most. */
+const BATCH = 200;
+
 /**
  * The reads of a connection, in the order the gateway needs them: the user's topics (to join
- * their rooms before anything is read), then what the client missed since its cursor.
+ * their rooms before anything is read), then what the client missed since its cursor. Both
+ * coalesce the handshakes of many sockets into one statement.
  */
 @Injectable()
 export class CatchUpService {
+  private readonly topics = new Coalescer<string, string[]>((batch) => this.readTopics(batch), { inFlight: IN_FLIGHT, batch: BATCH });
+  private readonly firstVisits = new Coalescer<Connecting, CatchUp>((batch) => this.readCatchUps(batch), { inFlight: IN_FLIGHT, batch: BATCH });
+  private readonly returns = new Coalescer<Connecting, CatchUp>((batch) => this.readCatchUps(batch), { inFlight: IN_FLIGHT, batch: BATCH });
+
   constructor(
     @InjectNotificationsOptions() private readonly options: ResolvedNotificationsOptions,
     private readonly store: NotificationStore,
   ) {}
 
   topicsOf(userId: string): Promise<string[]> {
-    return this.store.topicsOf(userId);
+    return this.topics.add(userId);
   }
 
   /**
-   * Everything newer than `cursor` (gapless, see NotificationStore.catchUp), at most
-   * `catchUpLimit`, less the older rows the client says it holds (`held`).
+   * Everything newer than `cursor` (gapless, see NotificationStore.catchUpSql), at most
+   * `catchUpLimit`, less the older rows the client says it holds (`held`), and the unread
+   * count; without a cursor, the newest `listLimit.default` (a first visit gets the newest page,
+   * as the inbox shows it; older ones come through `list`).
    */
-  async since(userId: string, cursor: string | null, held: string[] = []): Promise<CatchUp> {
-    const limit = this.options.catchUpLimit;
-    const [rows, counts] = await Promise.all([
-      this.store.catchUp(userId, cursor, limit + 1, this.options.catchUpGraceMs, held),
-      this.store.unreadCounts([userId]),
-    ]);
-    return {
-      missed: rows.slice(0, limit).reverse().map(toPayload),
-      unread: counts.get(userId) ?? 0,
-      truncated: rows.length > limit,
-    };
+  since(userId: string, cursor: string | null, held: string[] = []): Promise<CatchUp> {
+    return (cursor === null ? this.firstVisits : this.returns).add({ userId, cursor, held });
   }
+
+  private async readTopics(batch: Pending<string, string[]>[]): Promise<void> {
+    const topics = await this.store.topicsOfMany([...new Set(batch.map((call) => call.input))]);
+    for (const call of batch) call.resolve(topics.get(call.input) ?? []);
+  }
+
+  private async readCatchUps(batch: Pending<Connecting, CatchUp>[]): Promise<void> {
+    const limit = batch[0].input.cursor === null ? this.options.listLimit.default : this.options.catchUpLimit;
+    const reads = await this.store.catchUps(
+      batch.map((call) => call.input),
+      limit + 1,
+      this.options.catchUpGraceMs,
+    );
+    batch.forEach((call, i) => call.resolve(catchUp(reads[i].rows, reads[i].unread, limit)));
+  }
+}
+
+function catchUp(rows: NotificationRow[], unread: number, limit: number): CatchUp {
+  return { missed: rows.slice(0, limit).reverse().map(toPayload), unread, truncated: rows.length > limit };
 }

@@ -1,4 +1,5 @@
 import { CreateInboxTables1732406400000 } from './1732406400000-create-inbox-tables';
+import { InboxReadModel1764028800000 } from './1764028800000-inbox-read-model';
 
 /** The library's schema, in order: add to the host DataSource's `migrations`. */
-export const NOTIFICATIONS_MIGRATIONS = [CreateInboxTables1732406400000];
+export const NOTIFICATIONS_MIGRATIONS = [CreateInboxTables1732406400000, InboxReadModel1764028800000];
