@@ -25,6 +25,8 @@ describe('the nestjs-inbox package', () => {
       expect.arrayContaining(['@nestjs/common', '@nestjs/core', '@nestjs/websockets', '@nestjs/typeorm', 'typeorm']),
     );
     expect(pkg.dependencies?.['@nestjs/core']).toBeUndefined();
+    // RabbitMQ's client is needed only with the `amqp` option: a plain install must not ask for it.
+    expect(pkg.peerDependenciesMeta).toMatchObject({ amqplib: { optional: true }, 'amqp-connection-manager': { optional: true } });
   });
 
   it('exports the public API from its entry point', () => {

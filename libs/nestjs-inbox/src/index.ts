@@ -9,6 +9,10 @@ export type {
   NotificationsModuleOptions,
   NotificationsRedisOptions,
   NotificationsRetentionOptions,
+  NotificationsHttpOptions,
+  NotificationsAmqpOptions,
+  ResolvedHttpOptions,
+  ResolvedAmqpOptions,
   ResolvedNotificationsOptions,
   ResolvedRedisOptions,
   ResolvedRetentionOptions,
@@ -23,6 +27,7 @@ export { NOTIFICATIONS_MIGRATIONS } from './persistence/migrations';
 export { CreateInboxTables1732406400000 } from './persistence/migrations/1732406400000-create-inbox-tables';
 export { InboxReadModel1764028800000 } from './persistence/migrations/1764028800000-inbox-read-model';
 export { NotificationsGateway } from './gateway/notifications.gateway';
+export type { ProducerMessage } from './producers/producer-message';
 export type { SessionSource, SessionUser, Handshake } from './session/session-source';
 export type { InboxSocketData } from './session/handshake-auth';
 export { expressSession } from './session/express-session.source';

@@ -11,6 +11,8 @@ import { NotificationStore } from './persistence/notification.store';
 import { NotificationWriter } from './persistence/notification.writer';
 import { Retention } from './persistence/retention';
 import { TransactionHooks } from './persistence/transaction-hooks';
+import { AmqpConsumer } from './producers/amqp-consumer';
+import { HttpProducer } from './producers/http-producer';
 import { ClusterEvents } from './realtime/cluster/cluster-events';
 import { DeferredDisconnects } from './realtime/cluster/deferred-disconnects';
 import { DeliveredLog } from './realtime/cluster/delivered-log';
@@ -79,6 +81,10 @@ export const {
       OutageRecovery,
       // service
       NotificationService,
+      // producers in other languages: each door opens only when its option (known once the
+      // async options resolve) is set, so both are always declared
+      HttpProducer,
+      AmqpConsumer,
       ...(gateway ? [CatchUpService, { provide: NotificationsGateway, useClass: gatewayClassFor(NotificationsGateway) }] : []),
     ];
     return {

@@ -80,7 +80,7 @@ describe('NOTIFICATIONS_DEFAULTS, written once', () => {
     [...readme.split('## Configuration')[1].split('\n## ')[0].matchAll(/^\| `(\w+)` \| (.+?) \|/gm)].map((m) => [m[1], m[2]] as const),
   );
 
-  it.each(Object.keys(NOTIFICATIONS_DEFAULTS).filter((k) => !['allowedOrigins', 'canSubscribe', 'redis', 'retention'].includes(k)))(
+  it.each(Object.keys(NOTIFICATIONS_DEFAULTS).filter((k) => !['allowedOrigins', 'canSubscribe', 'redis', 'retention', 'http', 'amqp'].includes(k)))(
     '%s: the @default tag and the README table say what resolveOptions applies',
     (field) => {
       const applied = (NOTIFICATIONS_DEFAULTS as Record<string, unknown>)[field];
@@ -104,6 +104,34 @@ describe('NOTIFICATIONS_DEFAULTS, written once', () => {
     expect(() => resolveOptions({ retention: { days: 0 } }, { gateway: false })).toThrow(/retention\.days must be a positive integer/);
     expect(() => resolveOptions({ retention: { batchSize: 1.5 } }, { gateway: false })).toThrow(/retention\.batchSize/);
     expect(table.get('retention')).toMatch(/^none/);
+  });
+
+  it('http: the path and size defaults match their tags; off by default; the secret is checked at boot', () => {
+    const secret = 'x'.repeat(32);
+    expect(value(tags.get('path')!)).toBe(NOTIFICATIONS_DEFAULTS.http.path);
+    expect(value(tags.get('maxBodyBytes')!)).toBe(NOTIFICATIONS_DEFAULTS.http.maxBodyBytes);
+    expect(resolveOptions({}, { gateway: false }).http).toBeUndefined();
+    expect(resolveOptions({ http: { secret } }, { gateway: false }).http).toEqual({ secret, path: '/inbox/notifications', maxBodyBytes: 1048576 });
+    expect(() => resolveOptions({ http: { secret: '' } }, { gateway: false })).toThrow(/http\.secret must be a string of at least 32 characters.*got 0 characters/);
+    expect(() => resolveOptions({ http: { secret: 'short' } }, { gateway: false })).toThrow(NotificationsConfigError);
+    expect(() => resolveOptions({ http: {} as never }, { gateway: false })).toThrow(/http\.secret.*got undefined/);
+    expect(() => resolveOptions({ http: { secret, path: 'inbox' } }, { gateway: false })).toThrow(/http\.path must be a path starting with '\/'/);
+    expect(() => resolveOptions({ http: { secret, maxBodyBytes: 0 } }, { gateway: false })).toThrow(/http\.maxBodyBytes must be a positive integer/);
+    expect(table.get('http')).toMatch(/^none/);
+  });
+
+  it('amqp: prefetch and the dead-letter queue default as their tags say; off by default; url and queues checked', () => {
+    const url = 'amqp://guest:guest@127.0.0.1:5672';
+    expect(value(tags.get('prefetch')!)).toBe(NOTIFICATIONS_DEFAULTS.amqp.prefetch);
+    expect(tags.get('deadLetterQueue')).toBe("'<queue>.dead'");
+    expect(resolveOptions({}, { gateway: false }).amqp).toBeUndefined();
+    expect(resolveOptions({ amqp: { url, queue: 'inbox' } }, { gateway: false }).amqp).toEqual({ url, queue: 'inbox', prefetch: 10, deadLetterQueue: 'inbox.dead' });
+    expect(() => resolveOptions({ amqp: { url: 'http://guest:secret@h', queue: 'q' } }, { gateway: false })).toThrow(/amqp\.url must be an amqp:\/\/ or amqps:\/\/ URL, got a 'http' URL/);
+    expect(() => resolveOptions({ amqp: { url, queue: '' } }, { gateway: false })).toThrow(/amqp\.queue must be a queue name/);
+    expect(() => resolveOptions({ amqp: { url, queue: 'amq.x' } }, { gateway: false })).toThrow(/not starting with 'amq\.'/);
+    expect(() => resolveOptions({ amqp: { url, queue: 'q', deadLetterQueue: 'q' } }, { gateway: false })).toThrow(/must differ from amqp\.queue/);
+    expect(() => resolveOptions({ amqp: { url, queue: 'q', prefetch: 0 } }, { gateway: false })).toThrow(/amqp\.prefetch must be a positive integer/);
+    expect(table.get('amqp')).toMatch(/^none/);
   });
 
   it('canSubscribe refuses by default, as its tag and the README say', () => {
