@@ -3,8 +3,8 @@ import { ScenarioResult } from '../lib/result';
 import { median } from '../lib/stats';
 
 /**
- * 4. Catch-up: a user with `catchUpCount` missed (unread) notifications connects; time from
- * opening the socket to `notifications:synced`, all of them received. Baseline: a bare
+ * 4. Catch-up: a user who missed `catchUpCount` notifications reconnects with the cursor of the
+ * one before them; time from opening the socket to `notifications:synced`, all of them received. Baseline: a bare
  * Socket.IO server that selects the same rows from a plain table and emits them one by one.
  */
 async function catchUp(env: Env, target: Target): Promise<number> {
@@ -13,10 +13,10 @@ async function catchUp(env: Env, target: Target): Promise<number> {
   const clients = Clients.start(env, 1);
   try {
     const user = `catchup-${target}`;
-    await server.child.call('seed', { user, count: catchUpCount });
+    const { cursor } = await server.child.call<{ cursor: string }>('seed', { user, count: catchUpCount });
     const times: number[] = [];
     for (let i = 0; i < catchUpRepeats; i++) {
-      const { ms, count } = await clients.workers[0].call('catchUp', { url: server.url, user });
+      const { ms, count } = await clients.workers[0].call('catchUp', { url: server.url, user, cursor });
       if (count !== catchUpCount) throw new Error(`${target}: caught up ${count} of ${catchUpCount}`);
       times.push(ms);
     }

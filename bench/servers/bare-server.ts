@@ -43,11 +43,11 @@ async function main() {
     const userId: string = socket.data.userId;
     socket.join(`inbox:user:${userId}`);
     // The catch-up baseline: newest first from a plain table, sent oldest first.
-    if (socket.handshake.auth?.catchUp) {
+    if (socket.handshake.auth?.cursor) {
       const { rows } = await pool.query(
         `SELECT id, user_id, topic, type, title, body, data, created_at, read_at FROM ${PLAIN_TABLE}
-          WHERE user_id = $1 ORDER BY id DESC LIMIT 1000`,
-        [userId],
+          WHERE user_id = $1 AND id > $2 ORDER BY id DESC LIMIT 1000`,
+        [userId, socket.handshake.auth.cursor],
       );
       for (const row of rows.reverse()) socket.emit('notification', payload(row));
     }
@@ -91,13 +91,16 @@ async function main() {
       nsp.emit('notification', payload({ id: ++id, type: 'announcement', title: TITLE, body: BODY, data: { t0, seq: 0 } }));
       return { t0 };
     },
+    // As the library server's: the client holds the first row (its cursor), the `count` after it are missed.
     seed: async ({ user, count }) => {
-      const d = Array.from({ length: count }, (_, i) => JSON.stringify(data(i)));
-      await pool.query(
+      const d = Array.from({ length: count + 1 }, (_, i) => JSON.stringify(data(i - 1)));
+      const { rows } = await pool.query(
         `INSERT INTO ${PLAIN_TABLE} (user_id, type, title, body, data, tx_id, tx_horizon)
-         SELECT $1, 'comment', $2, $3, d, 0, 0 FROM unnest($4::jsonb[]) AS d`,
+         SELECT $1, 'comment', $2, $3, d, 0, 0 FROM unnest($4::jsonb[]) WITH ORDINALITY AS t(d, ord) ORDER BY ord
+         RETURNING id`,
         [user, TITLE, BODY, d],
       );
+      return { cursor: String(Math.min(...rows.map((r: { id: string }) => Number(r.id)))) };
     },
     exit: async () => {
       io.close();

@@ -74,8 +74,11 @@ async function main() {
       await service.broadcast({ type: 'announcement', title: TITLE, body: BODY, data: { t0, seq: 0 } });
       return { t0 };
     },
+    // The client already holds the first row (its cursor); the `count` after it are missed.
     seed: async ({ user, count }) => {
+      const [held] = await notify(user, -1);
       await Promise.all(Array.from({ length: count }, (_, i) => notify(user, i)));
+      return { cursor: held.id };
     },
     exit: () => app.close(),
   });

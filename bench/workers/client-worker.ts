@@ -77,11 +77,11 @@ serve({
    * One user with missed notifications connects: time from opening the socket to
    * `notifications:synced`, and how many notifications came before it.
    */
-  catchUp: ({ url, user }: { url: string; user: string }) =>
+  catchUp: ({ url, user, cursor }: { url: string; user: string; cursor: string }) =>
     new Promise((resolve, reject) => {
       const t0 = now();
       let count = 0;
-      const socket = open(url, user, { catchUp: true });
+      const socket = open(url, user, { cursor });
       socket.on('notification', () => count++);
       socket.once('connect_error', reject);
       socket.once('notifications:synced', () => {

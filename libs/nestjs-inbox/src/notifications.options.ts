@@ -133,8 +133,9 @@ export interface NotificationsModuleOptions {
    */
   listLimit?: { default?: number; max?: number };
   /**
-   * Most notifications the catch-up sends on connect: the newest ones newer than the client's
-   * cursor, or the newest unread without a cursor. Older ones stay reachable through `list`.
+   * Most notifications the catch-up sends on a reconnect: the newest ones newer than the
+   * client's cursor. Without a cursor (a first visit) it sends the newest `listLimit.default`.
+   * Older ones stay reachable through `list`.
    * @default 1000
    */
   catchUpLimit?: number;

@@ -58,14 +58,16 @@ const UNREAD: Condition = {
   low: 'st.read',
 };
 /**
- * Rows of one stream a page may hold, newest first, can sit anywhere below the newest: the
- * page walks the stream's id index down to the lowest id among the first LOOKBACK positions
- * above `low`, read from the seq index alone. Positions follow commit order, ids allocation
- * order; they differ only for a transaction that stayed open while LOOKBACK others committed
- * to the same stream (docs/scaling.md).
+ * How far back the catch-up looks for rows older than the cursor that it may have to resend
+ * (late commits, the grace window), per stream: read from the index alone.
  */
-const LOOKBACK = 1000;
+const CATCH_UP_LOOKBACK = 100;
+
 const sameBoth = (sql: string): Condition => ({ direct: sql, shared: sql });
+/** A direct row's read time: its own, or the user's mark-all if its transaction is below the watermark. */
+const DIRECT_READ_AT = `COALESCE(n.read_at, CASE WHEN n.tx_id < (SELECT direct_read_xmin FROM state) THEN (SELECT read_all_at FROM state) END)`;
+/** A shared row's read time for the user (receipt `r`, stream `st`): its receipt, or the mark-all if under the watermark. */
+const SHARED_READ_AT = `COALESCE(r.read_at, CASE WHEN n.seq <= st.read THEN (SELECT read_all_at FROM state) END)`;
 
 /**
  * The exact unread count of `user` (an SQL expression), from index ranges and the watermarks:
@@ -176,30 +178,34 @@ export class NotificationStore {
    * Newest first, `limit` at most, among what the reader's user may see and one of `conds`
    * accepts: for each condition, one index range over the user's direct rows and one per stream
    * (broadcasts, each subscribed topic), each cut at `limit`, merged. `ctes` may add WITH
-   * clauses the conditions use.
+   * clauses, `extra` whole branches (rows found by id, see catchUpSql).
    */
-  private static visibleSql(r: Reader, conds: Condition[], ctes = ''): string {
+  private static visibleSql(r: Reader, conds: Condition[], ctes = '', extra: string[] = []): string {
     const page = `ORDER BY n.id DESC LIMIT ${r.limit}`;
-    const branches = conds.flatMap((cond) => [
-      `(SELECT ${COLUMNS},
-               COALESCE(n.read_at, CASE WHEN n.tx_id < (SELECT direct_read_xmin FROM state) THEN (SELECT read_all_at FROM state) END) AS read_at
-          FROM inbox_notification n
-         WHERE n.user_id = ${r.user} AND ${LIVE} AND ${cond.direct} ${page})`,
-      // `n.seq + 0`: the position test stays a filter, so the planner walks the id index
-      // (newest first, stopping after the page) rather than every position above `low`.
-      `(SELECT x.* FROM streams st CROSS JOIN LATERAL (
-          SELECT ${COLUMNS}, COALESCE(r.read_at, CASE WHEN n.seq <= st.read THEN (SELECT read_all_at FROM state) END) AS read_at
+    const branches = conds.flatMap((cond) => {
+      const low = cond.low ?? 'st.after';
+      const stream = (where: string) => `
+          SELECT ${COLUMNS}, ${SHARED_READ_AT} AS read_at
             FROM inbox_notification n
             LEFT JOIN inbox_receipt r ON r.user_id = ${r.user} AND r.notification_id = n.id
-           WHERE n.user_id IS NULL AND COALESCE(n.topic, '') = st.stream AND n.seq + 0 > ${cond.low ?? 'st.after'}
-             AND n.id >= (SELECT min(c.id) FROM (
-                           SELECT c.id FROM inbox_notification c
-                            WHERE c.user_id IS NULL AND COALESCE(c.topic, '') = st.stream AND c.seq > ${cond.low ?? 'st.after'}
-                            ORDER BY c.seq LIMIT ${LOOKBACK}) c)
-             AND ${LIVE} AND ${cond.shared} ${page}) x)`,
-    ]);
+           WHERE n.user_id IS NULL AND COALESCE(n.topic, '') = st.stream AND ${where}
+             AND ${LIVE} AND ${cond.shared} ${page}`;
+      return [
+        `(SELECT ${COLUMNS}, ${DIRECT_READ_AT} AS read_at FROM inbox_notification n
+           WHERE n.user_id = ${r.user} AND ${LIVE} AND ${cond.direct} ${page})`,
+        // A stream's page walks its id index newest first, down to the row at the watermark
+        // `low` (a row in order above it has a greater id; `n.seq + 0` keeps the position test
+        // a filter, so the planner walks the id index), plus the few `late` rows above `low`.
+        `(SELECT x.* FROM streams st CROSS JOIN LATERAL (
+           (${stream(`NOT n.late AND n.seq + 0 > ${low} AND n.id > COALESCE((
+              SELECT w.id FROM inbox_notification w
+               WHERE w.user_id IS NULL AND COALESCE(w.topic, '') = st.stream AND w.seq = ${low}), 0)`)})
+           UNION ALL
+           (${stream(`n.late AND n.seq > ${low}`)})) x)`,
+      ];
+    });
     return `WITH ${STREAMS(r.user)}${ctes}
-      SELECT * FROM (${branches.join(' UNION ALL ')}) v ORDER BY id DESC LIMIT ${r.limit}`;
+      SELECT * FROM (${[...branches, ...extra].join(' UNION ALL ')}) v ORDER BY id DESC LIMIT ${r.limit}`;
   }
 
   /** `visibleSql` for one user: `params` are `$3` on. */
@@ -221,32 +227,33 @@ export class NotificationStore {
   }
 
   /**
-   * The ids among the newest `limit` rows of each stream (below `below`, if given) that
-   * `accept` (over the columns tx_id, created_at of `b`) — read from the indexes alone. Rows
-   * further back are not looked at: the catch-up and the outage recovery send at most
-   * `catchUpLimit` rows anyway, so a row that late is reached by `list`.
+   * Rows among the newest `lookback` of each stream (below `below`, if given) that
+   * `accept` (over the columns tx_id, created_at of `b`), chosen from the indexes alone and then
+   * read by id, as two branches for visibleSql (`extra`) and the CTEs they need (`ctes`).
    */
-  private static recent(name: string, r: Reader, below: string | null, accept: string): string {
+  private static recent(r: Reader, lookback: string, below: string | null, accept: string): { ctes: string; extra: string[] } {
     const bound = below ? `AND n.id < ${below}` : '';
-    return `,
-      ${name}_direct AS (
+    const ctes = `,
+      recent_direct AS (
         SELECT b.id FROM (SELECT n.id, n.tx_id, n.created_at FROM inbox_notification n
-                           WHERE n.user_id = ${r.user} ${bound} ORDER BY n.id DESC LIMIT ${r.limit}) b
+                           WHERE n.user_id = ${r.user} ${bound} ORDER BY n.id DESC LIMIT ${lookback}) b
          WHERE ${accept}
-      ), ${name}_shared AS (
-        SELECT b.id FROM streams st CROSS JOIN LATERAL (
+      ), recent_shared AS (
+        SELECT b.id, st.stream, st.after, st.read FROM streams st CROSS JOIN LATERAL (
           SELECT n.id, n.tx_id, n.created_at FROM inbox_notification n
            WHERE n.user_id IS NULL AND COALESCE(n.topic, '') = st.stream ${bound}
-           ORDER BY n.id DESC LIMIT ${r.limit}) b
+           ORDER BY n.id DESC LIMIT ${lookback}) b
          WHERE ${accept}
       )`;
-  }
-
-  private static inRecent(name: string): Condition {
-    return {
-      direct: `n.id IN (SELECT id FROM ${name}_direct)`,
-      shared: `n.id IN (SELECT id FROM ${name}_shared)`,
-    };
+    const extra = [
+      `(SELECT ${COLUMNS}, ${DIRECT_READ_AT} AS read_at
+          FROM recent_direct b JOIN inbox_notification n ON n.id = b.id WHERE ${LIVE})`,
+      `(SELECT ${COLUMNS}, ${SHARED_READ_AT} AS read_at
+          FROM recent_shared st JOIN inbox_notification n ON n.id = st.id
+          LEFT JOIN inbox_receipt r ON r.user_id = ${r.user} AND r.notification_id = n.id
+         WHERE n.seq > st.after AND ${LIVE})`,
+    ];
+    return { ctes, extra };
   }
 
   /**
@@ -255,7 +262,7 @@ export class NotificationStore {
    * (they can commit after it), and those that began within `grace` ms before it (committed
    * just before it, their live emit may have been lost with an instance that died), less those
    * the client says it holds (`held`); it drops any other one it has by id. The older ones are
-   * looked for among the `limit` rows of each stream below the cursor.
+   * looked for among the CATCH_UP_LOOKBACK rows of each stream below the cursor.
    */
   private static catchUpSql(r: Reader, from: CatchUpFrom): string {
     // The anchor's columns come from a CTE: no row (so only `id >`) if the row is gone.
@@ -263,12 +270,12 @@ export class NotificationStore {
       anchor AS (SELECT a.tx_horizon, a.created_at - ${from.grace}::int * interval '1 millisecond' AS since
                    FROM inbox_notification a WHERE a.id = ${from.cursor}::bigint)`;
     const late = NotificationStore.recent(
-      'late',
       r,
+      String(CATCH_UP_LOOKBACK),
       `${from.cursor}::bigint`,
       `b.id <> ALL(${from.held}) AND EXISTS (SELECT 1 FROM anchor WHERE b.tx_id >= anchor.tx_horizon OR b.created_at >= anchor.since)`,
     );
-    return NotificationStore.visibleSql(r, [sameBoth(`n.id > ${from.cursor}::bigint`), NotificationStore.inRecent('late')], anchor + late);
+    return NotificationStore.visibleSql(r, [sameBoth(`n.id > ${from.cursor}::bigint`)], anchor + late.ctes, late.extra);
   }
 
   /**
@@ -339,8 +346,8 @@ export class NotificationStore {
 
   /** What `userId` may see among rows committed since `horizon()` returned `horizon`, newest first (among the newest `limit` of each stream). */
   committedSince(userId: string, horizon: string, limit: number): Promise<NotificationRow[]> {
-    const since = NotificationStore.recent('since', ONE, null, 'b.tx_id >= $3::bigint');
-    return this.visible(userId, [NotificationStore.inRecent('since')], limit, [horizon], since);
+    const since = NotificationStore.recent(ONE, ONE.limit, null, 'b.tx_id >= $3::bigint');
+    return this.manager.query(NotificationStore.visibleSql(ONE, [], since.ctes, since.extra), [userId, limit, horizon]);
   }
 
   /** Marks what `userId` may see among `ids` as read; returns the ids that were unread. */

@@ -26,6 +26,10 @@ export class InboxReadModel1764028800000 implements MigrationInterface {
 
   async up(db: QueryRunner): Promise<void> {
     await db.query(`ALTER TABLE inbox_notification ADD COLUMN seq bigint`);
+    // A shared row whose position is not in id order: one committed after a row of its stream
+    // with a greater id (a transaction that stayed open). Pages walk a stream by id from the row
+    // at the user's watermark and add these few.
+    await db.query(`ALTER TABLE inbox_notification ADD COLUMN late boolean NOT NULL DEFAULT false`);
     await db.query(`
       CREATE TABLE inbox_stream (
         stream  varchar(255) PRIMARY KEY,
@@ -81,7 +85,11 @@ export class InboxReadModel1764028800000 implements MigrationInterface {
         INSERT INTO inbox_stream AS st (stream, seq) VALUES (COALESCE(NEW.topic, ''), 1)
         ON CONFLICT (stream) DO UPDATE SET seq = st.seq + 1
         RETURNING st.seq INTO next_seq;
-        UPDATE inbox_notification SET seq = next_seq WHERE id = NEW.id;
+        UPDATE inbox_notification SET seq = next_seq, late = EXISTS (
+                 SELECT 1 FROM inbox_notification o
+                  WHERE o.user_id IS NULL AND COALESCE(o.topic, '') = COALESCE(NEW.topic, '')
+                    AND o.id > NEW.id AND o.seq < next_seq)
+         WHERE id = NEW.id;
         RETURN NULL;
       END $$`);
     // At COMMIT (deferred), once per shared row: the counter's row lock is held from here to the
@@ -113,6 +121,9 @@ export class InboxReadModel1764028800000 implements MigrationInterface {
     await db.query(`
       CREATE INDEX inbox_notification_shared_seq_idx ON inbox_notification ((COALESCE(topic, '')), seq)
         INCLUDE (id, expires_at) WHERE user_id IS NULL`);
+    await db.query(`
+      CREATE INDEX inbox_notification_late_idx ON inbox_notification ((COALESCE(topic, '')), seq)
+        WHERE user_id IS NULL AND late`);
     // Retention's scans: expired rows, oldest rows.
     await db.query(`CREATE INDEX inbox_notification_expires_idx ON inbox_notification (expires_at) WHERE expires_at IS NOT NULL`);
     await db.query(`CREATE INDEX inbox_receipt_stream_idx ON inbox_receipt (user_id, stream, seq)`);
@@ -121,6 +132,7 @@ export class InboxReadModel1764028800000 implements MigrationInterface {
   async down(db: QueryRunner): Promise<void> {
     await db.query(`DROP INDEX inbox_receipt_stream_idx`);
     await db.query(`DROP INDEX inbox_notification_expires_idx`);
+    await db.query(`DROP INDEX inbox_notification_late_idx`);
     await db.query(`DROP INDEX inbox_notification_shared_seq_idx`);
     await db.query(`DROP INDEX inbox_notification_shared_type_idx`);
     await db.query(`DROP INDEX inbox_notification_shared_idx`);
@@ -156,6 +168,7 @@ export class InboxReadModel1764028800000 implements MigrationInterface {
     await db.query(`ALTER TABLE inbox_subscription DROP COLUMN from_seq`);
     await db.query(`DROP TABLE inbox_user_state`);
     await db.query(`DROP TABLE inbox_stream`);
+    await db.query(`ALTER TABLE inbox_notification DROP COLUMN late`);
     await db.query(`ALTER TABLE inbox_notification DROP COLUMN seq`);
   }
 }
