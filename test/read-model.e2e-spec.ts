@@ -174,7 +174,12 @@ describe('read model migration', () => {
     const down = new DataSource({ type: 'postgres', url: db.url, migrations: [...NOTIFICATIONS_MIGRATIONS] });
     await down.initialize();
     try {
+      // The SQL producers' migration first, then the read model.
       await down.undoLastMigration({ transaction: 'all' });
+      await down.undoLastMigration({ transaction: 'all' });
+      expect((await down.query(`SELECT name FROM migrations`)).map((m: { name: string }) => m.name)).toEqual([
+        'CreateInboxTables1732406400000',
+      ]);
       const [{ unread }] = await down.query(`
         SELECT (SELECT count(*) FROM inbox_notification WHERE user_id = 'old-1' AND read_at IS NULL)
              + (SELECT count(*) FROM inbox_notification n WHERE n.user_id IS NULL AND n.topic IS NULL

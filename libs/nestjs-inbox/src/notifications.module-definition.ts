@@ -20,6 +20,7 @@ import { OutageRecovery } from './realtime/cluster/outage-recovery';
 import { RedisFanout } from './realtime/cluster/redis-fanout';
 import { InboxNamespace } from './realtime/inbox-namespace';
 import { RoomEmitter } from './realtime/room-emitter';
+import { SqlProducerListener } from './realtime/sql-producer-listener';
 import { TopicRooms } from './realtime/topic-rooms';
 import { UnreadRecounter } from './realtime/unread-recounter';
 import { UserSockets } from './realtime/user-sockets';
@@ -67,6 +68,7 @@ export const {
       NotificationStore,
       NotificationWriter,
       Retention,
+      SqlProducerListener,
       TransactionHooks,
       // realtime: the namespace and what emits to it; cluster: what crosses instances
       InboxNamespace,

@@ -52,3 +52,61 @@ export async function queryPool<R extends QueryResultRow>(dataSource: DataSource
     throw err;
   }
 }
+
+/** A `pg` client of its own, for LISTEN (a pooled connection would be taken back and reused). */
+export interface ListenerClient {
+  connect(): Promise<unknown>;
+  query(sql: string): Promise<unknown>;
+  end(): Promise<void>;
+  on(event: 'notification', listener: () => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  on(event: 'end', listener: () => void): unknown;
+}
+
+/** The connection options of a Postgres DataSource that a connection needs (the same on both majors). */
+interface PostgresCredentials {
+  url?: string;
+  host?: string;
+  port?: number;
+  username?: string;
+  password?: string | (() => string | Promise<string>);
+  database?: string;
+  ssl?: unknown;
+}
+interface PostgresConnectionOptions extends PostgresCredentials {
+  replication?: { master: PostgresCredentials };
+  connectTimeoutMS?: number;
+  extra?: Record<string, unknown>;
+}
+
+interface PostgresDriverInternals {
+  /** The `pg` module TypeORM loaded for the DataSource (a public field of PostgresDriver on both majors). */
+  postgres: { Client: new (config: object) => ListenerClient };
+}
+
+/**
+ * A new connection with the DataSource's own connection options (the primary's, with
+ * replication), as TypeORM builds them for its pool; `extra` applies too.
+ */
+export function listenerClient(dataSource: DataSource): ListenerClient {
+  const options = dataSource.options as unknown as PostgresConnectionOptions;
+  const credentials = options.replication?.master ?? options;
+  const pg = (dataSource.driver as unknown as Partial<PostgresDriverInternals>).postgres;
+  if (typeof pg?.Client !== 'function') {
+    throw new NotificationsConfigError(
+      `typeorm@${installedVersion('typeorm') ?? '?'}: its Postgres driver exposes no pg module; supported: typeorm ^0.3.20 || ^1`,
+    );
+  }
+  return new pg.Client({
+    connectionString: credentials.url,
+    host: credentials.host,
+    user: credentials.username,
+    password: credentials.password,
+    database: credentials.database,
+    port: credentials.port,
+    ssl: credentials.ssl,
+    connectionTimeoutMillis: options.connectTimeoutMS,
+    ...options.extra,
+    application_name: 'nestjs-inbox listener',
+  });
+}

@@ -62,6 +62,8 @@ const UNREAD: Condition = {
  * (late commits, the grace window), per stream: read from the index alone.
  */
 const CATCH_UP_LOOKBACK = 100;
+/** Rows of the SQL functions one read of SqlProducerListener delivers at most. */
+const SQL_BATCH = 1000;
 
 const sameBoth = (sql: string): Condition => ({ direct: sql, shared: sql });
 /** A direct row's read time: its own, or the user's mark-all if its transaction is below the watermark. */
@@ -348,6 +350,27 @@ export class NotificationStore {
   committedSince(userId: string, horizon: string, limit: number): Promise<NotificationRow[]> {
     const since = NotificationStore.recent(ONE, ONE.limit, null, 'b.tx_id >= $3::bigint');
     return this.manager.query(NotificationStore.visibleSql(ONE, [], since.ctes, since.extra), [userId, limit, horizon]);
+  }
+
+  /**
+   * Rows stored by the SQL functions (`via_sql`) with `tx_id` at least `horizon`, committed (as
+   * seen now), but `exclude`, oldest first, at most SQL_BATCH; and the oldest transaction still
+   * running as this read saw it: the next read's horizon, once this one was `complete`.
+   */
+  async sqlCommittedSince(
+    horizon: string,
+    exclude: string[],
+  ): Promise<{ rows: (NotificationRow & { tx_id: string })[]; horizon: string; complete: boolean }> {
+    const result: (NotificationRow & { tx_id: string; xmin: string })[] = await this.manager.query(
+      `SELECT h.xmin, n.* FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin) h
+         LEFT JOIN LATERAL (
+           SELECT ${COLUMNS}, n.read_at, n.tx_id::text FROM inbox_notification n
+            WHERE n.via_sql AND n.tx_id >= $1::bigint AND n.id <> ALL($2::bigint[])
+            ORDER BY n.id LIMIT ${SQL_BATCH}) n ON true`,
+      [horizon, exclude],
+    );
+    const rows = result.filter((r) => r.id !== null).map(({ xmin: _xmin, ...row }) => row);
+    return { rows, horizon: result[0].xmin, complete: rows.length < SQL_BATCH };
   }
 
   /** Marks what `userId` may see among `ids` as read; returns the ids that were unread. */

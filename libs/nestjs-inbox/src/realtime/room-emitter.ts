@@ -14,10 +14,13 @@ import { InboxNamespace } from './inbox-namespace';
 export class RoomEmitter {
   constructor(private readonly namespace: InboxNamespace) {}
 
-  /** Emits stored rows (already committed) to their audience; returns whose count changed. */
-  deliver(rows: NotificationRow[]): Audience {
+  /**
+   * Emits stored rows (already committed) to their audience; returns whose count changed.
+   * `local`: to this instance's sockets only (every instance delivers these rows itself).
+   */
+  deliver(rows: NotificationRow[], { local = false } = {}): Audience {
     const audience: Audience = { users: [], topics: [], all: false };
-    const nsp = this.namespace.current;
+    const nsp = local ? this.namespace.current?.local : this.namespace.current;
     for (const row of rows) {
       const payload = toPayload(row);
       if (row.user_id !== null) {

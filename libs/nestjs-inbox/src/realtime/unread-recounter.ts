@@ -34,6 +34,11 @@ export class UnreadRecounter {
     this.events.emit(ClusterEvent.Stale, audience);
   }
 
+  /** These audiences' counts changed, and every instance knows it by itself: recount here only. */
+  refreshHere(audience: Audience): void {
+    this.staleHere(audience);
+  }
+
   markStale(userIds: Iterable<string>): void {
     this.refresh({ users: [...userIds], topics: [], all: false });
   }

@@ -1,0 +1,119 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import { listenerClient, type ListenerClient } from '../compat/typeorm.compat';
+import { INBOX_DATA_SOURCE, NOTIFICATIONS_GATEWAY } from '../notifications.internal-constants';
+import { NotificationStore } from '../persistence/notification.store';
+import { RoomEmitter } from './room-emitter';
+import { UnreadRecounter } from './unread-recounter';
+
+/** The channel the SQL functions NOTIFY on commit (see the InboxSqlProducers migration). */
+export const SQL_PRODUCERS_CHANNEL = 'nestjs_inbox';
+/** Wait before reconnecting the listening connection after it dropped (Postgres restarting). */
+const RECONNECT_MS = 1000;
+
+/**
+ * Delivers what other backends stored with the SQL functions (`inbox_notify`, `inbox_broadcast`,
+ * `inbox_publish`), on every gateway instance, to that instance's own sockets.
+ *
+ * The NOTIFY is only a wake-up: Postgres sends it when the producer's transaction commits, so
+ * one is never seen for a rollback, but several commits may share one read, and none arrives
+ * while the listening connection is down. What is delivered is read by transaction horizon, the
+ * catch-up's gapless rule: every `via_sql` row with `tx_id` at or above the horizon that is
+ * visible now, less those already delivered; then the horizon moves to the oldest transaction
+ * still running (every older one has ended, so its rows were in this read). Rows committed in
+ * any order, by any client, are delivered once each; after the connection comes back (Postgres
+ * restarted), one read catches up on what committed meanwhile.
+ */
+@Injectable()
+export class SqlProducerListener implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('NotificationsModule');
+  private client?: ListenerClient;
+  private horizon?: string;
+  /** Ids delivered whose transactions were at or above the horizon: a later read sees them again. */
+  private readonly delivered = new Map<string, string>();
+  private reading?: Promise<void>;
+  private again = false;
+  private stopped = false;
+  private retry?: NodeJS.Timeout;
+
+  constructor(
+    @Inject(NOTIFICATIONS_GATEWAY) private readonly gateway: boolean,
+    @Inject(INBOX_DATA_SOURCE) private readonly dataSource: DataSource,
+    private readonly store: NotificationStore,
+    private readonly emitter: RoomEmitter,
+    private readonly recounter: UnreadRecounter,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    // Only a gateway has sockets to deliver to; a producer-only process does not listen.
+    if (!this.gateway) return;
+    await this.connect();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    await this.client?.end().catch(() => undefined);
+    await this.reading;
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    const client = listenerClient(this.dataSource);
+    this.client = client;
+    client.on('notification', () => this.wake());
+    const lost = (err?: Error) => {
+      if (this.client !== client || this.stopped) return;
+      this.client = undefined;
+      this.logger.warn(`SQL producers: listening connection lost (${err?.message ?? 'closed'}); reconnecting`);
+      client.end().catch(() => undefined);
+      this.retry = setTimeout(() => void this.connect(), RECONNECT_MS);
+    };
+    client.on('error', lost);
+    client.on('end', () => lost());
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${SQL_PRODUCERS_CHANNEL}`);
+      // Listening from here on; the first horizon is now, later ones come from each read.
+      this.horizon ??= await this.store.horizon();
+      this.wake(); // what committed while the connection was down
+    } catch (err) {
+      lost(err as Error);
+    }
+  }
+
+  /** Reads now, or once more after the read in progress (wake-ups during a read are merged). */
+  private wake(): void {
+    if (this.reading) {
+      this.again = true;
+      return;
+    }
+    this.reading = this.readLoop().finally(() => (this.reading = undefined));
+  }
+
+  private async readLoop(): Promise<void> {
+    do {
+      this.again = false;
+      try {
+        await this.read();
+      } catch (err) {
+        // The rows are stored: the next wake-up or reconnection reads them again.
+        this.logger.warn(`SQL producers: read failed: ${(err as Error).message}`);
+      }
+    } while (this.again && !this.stopped);
+  }
+
+  private async read(): Promise<void> {
+    if (this.horizon === undefined) return;
+    const { rows, horizon, complete } = await this.store.sqlCommittedSince(this.horizon, [...this.delivered.keys()]);
+    const fresh = rows.filter((row) => !this.delivered.has(row.id));
+    for (const row of fresh) this.delivered.set(row.id, row.tx_id);
+    if (fresh.length > 0) this.recounter.refreshHere(this.emitter.deliver(fresh, { local: true }));
+    if (!complete) {
+      this.again = true; // more than one read's worth: the rest next, at the same horizon
+      return;
+    }
+    this.horizon = horizon;
+    for (const [id, txId] of this.delivered) if (BigInt(txId) < BigInt(horizon)) this.delivered.delete(id);
+  }
+}
