@@ -18,6 +18,7 @@ import { markdown, Machine, ratio } from './lib/report';
 import { Row, ScenarioResult } from './lib/result';
 import { catchUpScenario } from './scenarios/catch-up';
 import { memoryAndBroadcast } from './scenarios/fleet';
+import { sqlProducerScenario } from './scenarios/sql-producer';
 import { latencyOneInstance, latencyTwoInstances } from './scenarios/latency';
 import { throughput } from './scenarios/throughput';
 
@@ -89,6 +90,7 @@ const SCENARIOS: [string, (env: Env) => Promise<ScenarioResult>][] = [
   ['4. catch-up', catchUpScenario],
   ['3. broadcast and 5. memory', memoryAndBroadcast],
   ['6. two instances through Redis', latencyTwoInstances],
+  ['7. SQL producer', sqlProducerScenario],
 ];
 
 /**

@@ -31,7 +31,7 @@ describe('npm run bench -- --quick', () => {
       expect.objectContaining({ cpu: expect.any(String), cores: expect.any(Number), node: process.versions.node }),
     );
     const scenarios = new Set<string>(results.rows.map((r: { scenario: string }) => r.scenario.split('.')[0]));
-    expect([...scenarios].sort()).toEqual(['1', '2', '3', '4', '5', '6']);
+    expect([...scenarios].sort()).toEqual(['1', '2', '3', '4', '5', '6', '7']);
     for (const row of results.rows) {
       expect(Number.isFinite(row.library) && Number.isFinite(row.baseline)).toBe(true);
       // Memory per connection is a difference of two RSS/heap readings; with the quick run's 200

@@ -6,6 +6,7 @@ import { ServerEvent, type NotificationPayload } from 'nestjs-inbox';
 import { migrate, startApp, TestApp } from './support/app';
 import { TestClient } from './support/client';
 import { createDatabase, PG_ADMIN_URL } from './support/database';
+import { Cluster, startCluster } from './support/cluster';
 import { until } from './support/processes';
 import { PRODUCERS_DIR, PYTHON, run } from './support/producers';
 
@@ -16,9 +17,9 @@ const QUEUE = `inbox-test-${RUN}`;
 const DEAD = `${QUEUE}.dead`;
 
 /** Publishes one message per entry with the Python producer (test/producers/publish.py, pika). */
-function publish(messages: (string | object)[], flags: string[] = []): Promise<string> {
+function publish(messages: (string | object)[], flags: string[] = [], queue = QUEUE): Promise<string> {
   const stdin = messages.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join('\n') + '\n';
-  return run(PYTHON, [join(PRODUCERS_DIR, 'publish.py'), AMQP_URL, QUEUE, ...flags], stdin, 30_000);
+  return run(PYTHON, [join(PRODUCERS_DIR, 'publish.py'), AMQP_URL, queue, ...flags], stdin, 30_000);
 }
 
 async function rabbitmqctl<T>(...args: string[]): Promise<T> {
@@ -26,14 +27,14 @@ async function rabbitmqctl<T>(...args: string[]): Promise<T> {
 }
 
 /** Every message consumed and settled: none ready, none held unacked by the consumer. */
-const drained = () =>
+const drained = (queue = QUEUE) =>
   until(
-    `queue ${QUEUE} drained`,
+    `queue ${queue} drained`,
     async () => {
       const rows = await rabbitmqctl<{ name: string; messages_ready: number; messages_unacknowledged: number }[]>(
         'list_queues', 'name', 'messages_ready', 'messages_unacknowledged',
       );
-      const q = rows.find((r) => r.name === QUEUE);
+      const q = rows.find((r) => r.name === queue);
       return !!q && q.messages_ready === 0 && q.messages_unacknowledged === 0;
     },
     30_000,
@@ -235,4 +236,46 @@ describe('RabbitMQ door: a Python producer publishes with pika', () => {
     expect(titlesStored).toHaveLength(31);
     expect(new Set(titlesStored)).toEqual(new Set([...titles, 'published while away']));
   }, 90_000);
+});
+
+describe('RabbitMQ door with several instances over Redis', () => {
+  const queue = `${QUEUE}-cluster`;
+  let cluster: Cluster;
+  let channel: Channel;
+  let broker: ChannelModel;
+
+  beforeAll(async () => {
+    // Both gateway instances and the producer-only worker consume the queue (competing consumers).
+    cluster = await startCluster({ amqp: { url: AMQP_URL, queue, deadLetterQueue: `${queue}.dead` } });
+    broker = await connect(AMQP_URL);
+    channel = await broker.createChannel();
+  });
+  afterAll(async () => {
+    await cluster?.close();
+    if (channel) {
+      await channel.deleteQueue(queue);
+      await channel.deleteQueue(`${queue}.dead`);
+    }
+    await broker?.close();
+  });
+
+  it('delivers each message once to its user, whichever instance consumed it and wherever the user is', async () => {
+    const [onA, onB] = [await TestClient.connect(cluster.a.url, 'rmq-a'), await TestClient.connect(cluster.b.url, 'rmq-b')];
+    try {
+      const messages = Array.from({ length: 20 }, (_, i) => ({
+        to: i % 2 ? 'rmq-b' : 'rmq-a',
+        notification: { type: 'm', title: `m${i}`, dedupeKey: `rmq-${RUN}-${i}` },
+      }));
+      await publish(messages, [], queue);
+      const titles = (c: TestClient) =>
+        c.log.filter((e) => e.event === 'notification').map((e) => (e.payload as NotificationPayload).title);
+      await until('every message delivered', () => titles(onA).length + titles(onB).length >= 20, 20_000);
+      await drained(queue);
+      expect(titles(onA).sort()).toEqual(messages.filter((m) => m.to === 'rmq-a').map((m) => m.notification.title).sort());
+      expect(titles(onB).sort()).toEqual(messages.filter((m) => m.to === 'rmq-b').map((m) => m.notification.title).sort());
+    } finally {
+      onA.close();
+      onB.close();
+    }
+  }, 60_000);
 });

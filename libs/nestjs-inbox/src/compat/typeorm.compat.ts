@@ -13,6 +13,8 @@ interface PostgresDriverAccess {
 }
 interface PgClient {
   query<R extends QueryResultRow>(config: QueryConfig): Promise<{ rows: R[] }>;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  removeListener(event: 'error', listener: (err: Error) => void): unknown;
 }
 
 /**
@@ -42,14 +44,22 @@ export function assertPostgresDataSource(dataSource: DataSource): DataSource {
  */
 export async function queryPool<R extends QueryResultRow>(dataSource: DataSource, config: QueryConfig): Promise<R[]> {
   const [client, release] = await (dataSource.driver as unknown as PostgresDriverAccess).obtainMasterConnection();
+  // A checked-out client has no error listener of the pool's: an error between statements (the
+  // server ending its connections on shutdown, 57P01) would be thrown as an unhandled 'error'
+  // event and end the process. Caught here, it marks the connection broken instead.
+  let broken: Error | undefined;
+  const onError = (err: Error) => (broken ??= err);
+  client.on('error', onError);
   try {
     const { rows } = await client.query<R>(config);
-    release();
     return rows;
   } catch (err) {
-    // As pg's own pool.query does: a connection that failed a query is not reused.
-    release(err as Error);
+    broken ??= err as Error;
     throw err;
+  } finally {
+    client.removeListener('error', onError);
+    // As pg's own pool.query does: a connection that failed is not reused.
+    release(broken);
   }
 }
 

@@ -88,14 +88,23 @@ export class NotificationsGateway implements OnGatewayInit, OnGatewayConnection,
   async handleConnection(socket: InboxSocket): Promise<void> {
     for (const [event, listener] of this.listeners) socket.on(event, listener);
     const { userId, cursor, held } = socket.data;
+    // What reaches the socket live once it is in its rooms, while the catch-up is read, is not
+    // sent again by the catch-up (the client would only drop it as a duplicate).
+    const sentLive = new Set<string>();
+    const recordLive = (event: string, payload?: { id?: string }) => {
+      if (event === ServerEvent.Notification && payload?.id) sentLive.add(payload.id);
+    };
+    socket.onAnyOutgoing(recordLive);
     try {
       // The user room first: a subscribe() made while the topics are read still finds this socket.
       socket.join(userRoom(userId));
       socket.join((await this.catchUp.topicsOf(userId)).map(topicRoom));
       const { missed, unread, truncated } = await this.catchUp.since(userId, cursor, held);
-      for (const payload of missed) socket.emit(ServerEvent.Notification, payload);
+      socket.offAnyOutgoing(recordLive);
+      for (const payload of missed) if (!sentLive.has(payload.id)) socket.emit(ServerEvent.Notification, payload);
       socket.emit(ServerEvent.Synced, { unread, truncated });
     } catch (err) {
+      socket.offAnyOutgoing(recordLive);
       this.logger.error(`catch-up for a socket failed: ${(err as Error).message}`);
       socket.emit(ServerEvent.Error, { code: 'UNAVAILABLE', message: 'catch-up failed; reconnect to retry' });
     }

@@ -120,7 +120,12 @@ export class InboxReadModel1764028800000 implements MigrationInterface {
         WHERE user_id IS NULL`);
     await db.query(`
       CREATE INDEX inbox_notification_shared_seq_idx ON inbox_notification ((COALESCE(topic, '')), seq)
-        INCLUDE (id, expires_at) WHERE user_id IS NULL`);
+        INCLUDE (id) WHERE user_id IS NULL`);
+    // Shared rows that can expire: a count subtracts the expired ones above the watermark, and
+    // must not read every position above it to find them.
+    await db.query(`
+      CREATE INDEX inbox_notification_shared_expiring_idx ON inbox_notification ((COALESCE(topic, '')), seq)
+        INCLUDE (id, expires_at) WHERE user_id IS NULL AND expires_at IS NOT NULL`);
     await db.query(`
       CREATE INDEX inbox_notification_late_idx ON inbox_notification ((COALESCE(topic, '')), seq)
         WHERE user_id IS NULL AND late`);
@@ -133,6 +138,7 @@ export class InboxReadModel1764028800000 implements MigrationInterface {
     await db.query(`DROP INDEX inbox_receipt_stream_idx`);
     await db.query(`DROP INDEX inbox_notification_expires_idx`);
     await db.query(`DROP INDEX inbox_notification_late_idx`);
+    await db.query(`DROP INDEX inbox_notification_shared_expiring_idx`);
     await db.query(`DROP INDEX inbox_notification_shared_seq_idx`);
     await db.query(`DROP INDEX inbox_notification_shared_type_idx`);
     await db.query(`DROP INDEX inbox_notification_shared_idx`);
