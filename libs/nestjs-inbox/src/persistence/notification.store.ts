@@ -23,6 +23,12 @@ const STREAMS = (user: string) => `
       FROM inbox_user_state us WHERE us.user_id = ${user}
   )`;
 
+/** The transactions a snapshot did not see: those at or above `xmax`, and those in `xip` (running then). */
+export interface SqlSnapshot {
+  xmax: string;
+  xip: string[];
+}
+
 /** Whose rows a read query reads and how many at most, as SQL expressions (`$1`, or a column of a batch). */
 interface Reader {
   user: string;
@@ -353,24 +359,39 @@ export class NotificationStore {
   }
 
   /**
-   * Rows stored by the SQL functions (`via_sql`) with `tx_id` at least `horizon`, committed (as
-   * seen now), but `exclude`, oldest first, at most SQL_BATCH; and the oldest transaction still
-   * running as this read saw it: the next read's horizon, once this one was `complete`.
+   * Where a reader of the SQL functions' rows starts: the transactions the current snapshot does
+   * not see (still running, or not begun), whose rows the next `sqlCommittedSince` looks at.
+   */
+  async sqlSnapshot(): Promise<SqlSnapshot> {
+    const [row] = await this.manager.query(
+      `SELECT pg_snapshot_xmax(s.snap)::text AS xmax, ARRAY(SELECT pg_snapshot_xip(s.snap)::text) AS xip
+         FROM (SELECT pg_current_snapshot() AS snap) s`,
+    );
+    return { xmax: row.xmax, xip: row.xip };
+  }
+
+  /**
+   * Rows stored by the SQL functions (`via_sql`) that committed since `since` was taken: those
+   * of transactions it did not see (at or above its xmax, or running then) that are visible now,
+   * less `exclude`, oldest first, at most SQL_BATCH; and this read's own snapshot, where the next
+   * read starts once this one was `complete`. It reads the new rows only, whatever the age of
+   * the oldest transaction still running on the server.
    */
   async sqlCommittedSince(
-    horizon: string,
+    since: SqlSnapshot,
     exclude: string[],
-  ): Promise<{ rows: (NotificationRow & { tx_id: string })[]; horizon: string; complete: boolean }> {
-    const result: (NotificationRow & { tx_id: string; xmin: string })[] = await this.manager.query(
-      `SELECT h.xmin, n.* FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin) h
+  ): Promise<{ rows: NotificationRow[]; next: SqlSnapshot; complete: boolean }> {
+    const result: (NotificationRow & { xmax: string; xip: string[] })[] = await this.manager.query(
+      `SELECT pg_snapshot_xmax(s.snap)::text AS xmax, ARRAY(SELECT pg_snapshot_xip(s.snap)::text) AS xip, n.*
+         FROM (SELECT pg_current_snapshot() AS snap) s
          LEFT JOIN LATERAL (
-           SELECT ${COLUMNS}, n.read_at, n.tx_id::text FROM inbox_notification n
-            WHERE n.via_sql AND n.tx_id >= $1::bigint AND n.id <> ALL($2::bigint[])
+           SELECT ${COLUMNS}, n.read_at FROM inbox_notification n
+            WHERE n.via_sql AND (n.tx_id >= $1::bigint OR n.tx_id = ANY($2::bigint[])) AND n.id <> ALL($3::bigint[])
             ORDER BY n.id LIMIT ${SQL_BATCH}) n ON true`,
-      [horizon, exclude],
+      [since.xmax, since.xip, exclude],
     );
-    const rows = result.filter((r) => r.id !== null).map(({ xmin: _xmin, ...row }) => row);
-    return { rows, horizon: result[0].xmin, complete: rows.length < SQL_BATCH };
+    const rows = result.filter((r) => r.id !== null).map(({ xmax: _xmax, xip: _xip, ...row }) => row);
+    return { rows, next: { xmax: result[0].xmax, xip: result[0].xip }, complete: rows.length < SQL_BATCH };
   }
 
   /** Marks what `userId` may see among `ids` as read; returns the ids that were unread. */

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } f
 import type { DataSource } from 'typeorm';
 import { listenerClient, type ListenerClient } from '../compat/typeorm.compat';
 import { INBOX_DATA_SOURCE, NOTIFICATIONS_GATEWAY } from '../notifications.internal-constants';
-import { NotificationStore } from '../persistence/notification.store';
+import { NotificationStore, SqlSnapshot } from '../persistence/notification.store';
 import { RoomEmitter } from './room-emitter';
 import { UnreadRecounter } from './unread-recounter';
 
@@ -17,20 +17,20 @@ const RECONNECT_MS = 1000;
  *
  * The NOTIFY is only a wake-up: Postgres sends it when the producer's transaction commits, so
  * one is never seen for a rollback, but several commits may share one read, and none arrives
- * while the listening connection is down. What is delivered is read by transaction horizon, the
- * catch-up's gapless rule: every `via_sql` row with `tx_id` at or above the horizon that is
- * visible now, less those already delivered; then the horizon moves to the oldest transaction
- * still running (every older one has ended, so its rows were in this read). Rows committed in
- * any order, by any client, are delivered once each; after the connection comes back (Postgres
- * restarted), one read catches up on what committed meanwhile.
+ * while the listening connection is down. What is delivered is read by transaction visibility,
+ * as the catch-up reads: the `via_sql` rows of every transaction the previous read's snapshot
+ * did not see (begun after it, or running then) that are visible now; the next read starts from
+ * this read's snapshot. Rows committed in any order, by any client, are delivered once each;
+ * after the connection comes back (Postgres restarted), one read catches up on what committed
+ * meanwhile.
  */
 @Injectable()
 export class SqlProducerListener implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('NotificationsModule');
   private client?: ListenerClient;
-  private horizon?: string;
-  /** Ids delivered whose transactions were at or above the horizon: a later read sees them again. */
-  private readonly delivered = new Map<string, string>();
+  private since?: SqlSnapshot;
+  /** Delivered by a read that stopped at SQL_BATCH rows: the next one, from the same snapshot, leaves them out. */
+  private delivered: string[] = [];
   private reading?: Promise<void>;
   private again = false;
   private stopped = false;
@@ -74,8 +74,8 @@ export class SqlProducerListener implements OnApplicationBootstrap, OnModuleDest
     try {
       await client.connect();
       await client.query(`LISTEN ${SQL_PRODUCERS_CHANNEL}`);
-      // Listening from here on; the first horizon is now, later ones come from each read.
-      this.horizon ??= await this.store.horizon();
+      // Listening from here on; the first snapshot is now, later ones come from each read.
+      this.since ??= await this.store.sqlSnapshot();
       this.wake(); // what committed while the connection was down
     } catch (err) {
       lost(err as Error);
@@ -104,16 +104,15 @@ export class SqlProducerListener implements OnApplicationBootstrap, OnModuleDest
   }
 
   private async read(): Promise<void> {
-    if (this.horizon === undefined) return;
-    const { rows, horizon, complete } = await this.store.sqlCommittedSince(this.horizon, [...this.delivered.keys()]);
-    const fresh = rows.filter((row) => !this.delivered.has(row.id));
-    for (const row of fresh) this.delivered.set(row.id, row.tx_id);
-    if (fresh.length > 0) this.recounter.refreshHere(this.emitter.deliver(fresh, { local: true }));
-    if (!complete) {
-      this.again = true; // more than one read's worth: the rest next, at the same horizon
-      return;
+    if (!this.since) return;
+    const { rows, next, complete } = await this.store.sqlCommittedSince(this.since, this.delivered);
+    if (rows.length > 0) this.recounter.refreshHere(this.emitter.deliver(rows, { local: true }));
+    if (complete) {
+      this.since = next;
+      this.delivered = [];
+    } else {
+      this.delivered.push(...rows.map((row) => row.id));
+      this.again = true; // more than one read's worth: the rest next, from the same snapshot
     }
-    this.horizon = horizon;
-    for (const [id, txId] of this.delivered) if (BigInt(txId) < BigInt(horizon)) this.delivered.delete(id);
   }
 }
