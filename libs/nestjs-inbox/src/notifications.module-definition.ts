@@ -20,6 +20,7 @@ import { OutageRecovery } from './realtime/cluster/outage-recovery';
 import { RedisFanout } from './realtime/cluster/redis-fanout';
 import { InboxNamespace } from './realtime/inbox-namespace';
 import { RoomEmitter } from './realtime/room-emitter';
+import { ShownCounts } from './realtime/shown-counts';
 import { SqlProducerListener } from './realtime/sql-producer-listener';
 import { TopicRooms } from './realtime/topic-rooms';
 import { UnreadRecounter } from './realtime/unread-recounter';
@@ -69,6 +70,7 @@ export const {
       NotificationWriter,
       Retention,
       SqlProducerListener,
+      ShownCounts,
       TransactionHooks,
       // realtime: the namespace and what emits to it; cluster: what crosses instances
       InboxNamespace,

@@ -7,6 +7,7 @@ import type { ResolvedNotificationsOptions } from '../notifications.options';
 import { ClusterEvents } from './cluster/cluster-events';
 import { DeliveredLog } from './cluster/delivered-log';
 import { RedisFanout } from './cluster/redis-fanout';
+import { ShownCounts } from './shown-counts';
 
 /**
  * Owns the library's Socket.IO namespace, or its absence, for everything that emits to it.
@@ -31,6 +32,7 @@ export class InboxNamespace implements OnModuleInit, OnApplicationShutdown {
     private readonly fanout: RedisFanout,
     private readonly events: ClusterEvents,
     private readonly delivered: DeliveredLog,
+    private readonly shown: ShownCounts,
   ) {}
 
   onModuleInit(): void {
@@ -45,6 +47,8 @@ export class InboxNamespace implements OnModuleInit, OnApplicationShutdown {
     this.events.listen(nsp);
     // What each socket was sent, so a Redis outage's catch-up does not send it again.
     if (this.fanout.enabled) nsp.on('connection', (socket) => this.delivered.track(socket));
+    // The count each user's sockets show, so a broadcast can raise it at once (UnreadRecounter).
+    nsp.on('connection', (socket) => this.shown.track(socket));
     this.nsp = nsp;
   }
 

@@ -19,7 +19,8 @@ export class RoomEmitter {
    * `local`: to this instance's sockets only (every instance delivers these rows itself).
    */
   deliver(rows: NotificationRow[], { local = false } = {}): Audience {
-    const audience: Audience = { users: [], topics: [], all: false };
+    const added = { all: 0, topics: {} as Record<string, number> };
+    const audience: Audience = { users: [], topics: [], all: false, added };
     const nsp = local ? this.namespace.current?.local : this.namespace.current;
     for (const row of rows) {
       const payload = toPayload(row);
@@ -29,9 +30,11 @@ export class RoomEmitter {
       } else if (row.topic !== null) {
         nsp?.to(topicRoom(row.topic)).emit(ServerEvent.Notification, payload);
         audience.topics.push(row.topic);
+        added.topics[row.topic] = (added.topics[row.topic] ?? 0) + 1;
       } else {
         nsp?.emit(ServerEvent.Notification, payload);
         audience.all = true;
+        added.all++;
       }
     }
     return audience;

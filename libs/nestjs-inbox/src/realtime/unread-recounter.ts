@@ -5,6 +5,7 @@ import { ServerEvent } from '../protocol';
 import { Audience, ClusterEvent, ClusterEvents } from './cluster/cluster-events';
 import { InboxNamespace } from './inbox-namespace';
 import { RecountBatcher } from './recount-batcher';
+import { ShownCounts } from './shown-counts';
 
 /** Users whose unread count is recomputed per query. */
 const RECOUNT_CHUNK = 1000;
@@ -13,6 +14,11 @@ const RECOUNT_CHUNK = 1000;
  * Keeps the badges right: after a change, every instance recounts the unread notifications of
  * the users concerned that have a socket on it (so nobody is counted twice, and offline users
  * not at all), in batches (see RecountBatcher), and emits each count to that user's sockets here.
+ *
+ * A broadcast or a publication concerns every user online (or a topic's): recounting thousands
+ * takes most of a second at 10M rows. A new notification is unread for everyone who sees it, so
+ * each of those users' sockets is sent the count it shows plus the new ones at once (ShownCounts),
+ * and the recount that follows confirms it (or corrects it, if a read crossed the delivery).
  */
 @Injectable()
 export class UnreadRecounter {
@@ -23,6 +29,7 @@ export class UnreadRecounter {
     private readonly namespace: InboxNamespace,
     private readonly store: NotificationStore,
     private readonly events: ClusterEvents,
+    private readonly shown: ShownCounts,
   ) {
     events.on(ClusterEvent.Stale, (audience) => this.staleHere(audience));
   }
@@ -48,13 +55,28 @@ export class UnreadRecounter {
     if (this.namespace.current) this.batcher.add(userIds);
   }
 
-  private staleHere({ users, topics, all }: Audience): void {
+  private staleHere({ users, topics, all, added }: Audience): void {
     const nsp = this.namespace.current;
     if (!nsp) return;
+    if (added) this.raiseShown(added);
     if (all) return this.recountHere(this.localUsers());
     const here = users.filter((u) => nsp.adapter.rooms.has(userRoom(u)));
     for (const topic of topics) here.push(...this.localUsers(topic));
     this.recountHere(here);
+  }
+
+  /** Sends each local user who sees the new broadcasts or publications the count they show plus those. */
+  private raiseShown(added: NonNullable<Audience['added']>): void {
+    const raise = new Map<string, number>();
+    if (added.all > 0) for (const userId of this.localUsers()) raise.set(userId, added.all);
+    for (const [topic, n] of Object.entries(added.topics)) {
+      for (const userId of this.localUsers(topic)) raise.set(userId, (raise.get(userId) ?? 0) + n);
+    }
+    const local = this.namespace.current?.local;
+    for (const [userId, n] of raise) {
+      const shown = this.shown.get(userId);
+      if (shown !== undefined) local?.to(userRoom(userId)).emit(ServerEvent.Unread, { count: shown + n });
+    }
   }
 
   /** Users with a socket on this instance (in `topic`'s room, if given). */

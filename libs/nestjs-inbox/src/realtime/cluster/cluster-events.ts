@@ -23,6 +23,11 @@ export interface Audience {
   users: string[];
   topics: string[];
   all: boolean;
+  /**
+   * New notifications of a delivery, for the users who see them: how many broadcasts (`all`)
+   * and publications per topic. Absent for other changes (a read, a subscription).
+   */
+  added?: { all: number; topics: Record<string, number> };
 }
 
 export interface TopicChange {
