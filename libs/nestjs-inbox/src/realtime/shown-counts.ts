@@ -12,6 +12,8 @@ import { ServerEvent } from '../protocol';
 @Injectable()
 export class ShownCounts {
   private readonly counts = new Map<string, number>();
+  /** How many times a user's count was raised here: a recount read before a raise must not undo it. */
+  private readonly raises = new Map<string, number>();
   /** One listener shared by every socket (Socket.IO calls it with the socket as `this`). */
   private readonly listener: (this: Socket, event: string, payload: { count?: number; unread?: number }) => void;
 
@@ -27,11 +29,23 @@ export class ShownCounts {
     socket.onAnyOutgoing(this.listener);
     socket.once('disconnect', () => {
       const userId: string = socket.data.userId;
-      if (!socket.nsp.adapter.rooms.has(userRoom(userId))) this.counts.delete(userId);
+      if (!socket.nsp.adapter.rooms.has(userRoom(userId))) {
+        this.counts.delete(userId);
+        this.raises.delete(userId);
+      }
     });
   }
 
-  get(userId: string): number | undefined {
-    return this.counts.get(userId);
+  /** The count to send `userId`'s sockets now that `added` new notifications reached them, if their count is known. */
+  raise(userId: string, added: number): number | undefined {
+    const shown = this.counts.get(userId);
+    if (shown === undefined) return undefined;
+    this.raises.set(userId, (this.raises.get(userId) ?? 0) + 1);
+    return shown + added;
+  }
+
+  /** Changes with every `raise`: a recount compares it before and after its query. */
+  version(userId: string): number {
+    return this.raises.get(userId) ?? 0;
   }
 }

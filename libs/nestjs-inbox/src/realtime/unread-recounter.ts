@@ -74,8 +74,8 @@ export class UnreadRecounter {
     }
     const local = this.namespace.current?.local;
     for (const [userId, n] of raise) {
-      const shown = this.shown.get(userId);
-      if (shown !== undefined) local?.to(userRoom(userId)).emit(ServerEvent.Unread, { count: shown + n });
+      const count = this.shown.raise(userId, n);
+      if (count !== undefined) local?.to(userRoom(userId)).emit(ServerEvent.Unread, { count });
     }
   }
 
@@ -95,10 +95,16 @@ export class UnreadRecounter {
   private async recount(users: string[]): Promise<void> {
     try {
       for (let i = 0; i < users.length; i += RECOUNT_CHUNK) {
-        const counts = await this.store.unreadCounts(users.slice(i, i + RECOUNT_CHUNK));
-        for (const [userId, count] of counts) {
+        const chunk = users.slice(i, i + RECOUNT_CHUNK);
+        const versions = chunk.map((userId) => this.shown.version(userId));
+        const counts = await this.store.unreadCounts(chunk);
+        chunk.forEach((userId, k) => {
+          const count = counts.get(userId);
+          // Raised while this was read: the count read may lack what raised it. The raise
+          // scheduled its own recount, which sends the exact count.
+          if (count === undefined || this.shown.version(userId) !== versions[k]) return;
           this.namespace.current?.local.to(userRoom(userId)).emit(ServerEvent.Unread, { count });
-        }
+        });
       }
     } catch (err) {
       this.logger.warn(`unread counts not refreshed: ${(err as Error).message}`);
