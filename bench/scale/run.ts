@@ -7,7 +7,7 @@
  *
  *   npm run bench:scale                  L then S, results in bench/scale/RESULTS.md, results.json, explain-*.txt
  *   npm run bench:scale -- --size S      S only (1-3 minutes), printed; written only with --out DIR
- *   npm run bench:scale -- --size L --out /tmp/x
+ *   npm run bench:scale -- --size L --out scale-L     (any directory)
  *
  * Options: `--size S|L|S,L`, `--out DIR`, `--seed N` (which random users; default 1),
  * `--minutes M` (time budget of the whole run, default 12: the slow operations at L are cut
