@@ -216,11 +216,6 @@ export class NotificationStore {
       SELECT * FROM (${[...branches, ...extra].join(' UNION ALL ')}) v ORDER BY id DESC LIMIT ${r.limit}`;
   }
 
-  /** `visibleSql` for one user: `params` are `$3` on. */
-  private visible(userId: string, conds: Condition[], limit: number, params: unknown[] = [], ctes = '') {
-    return this.manager.query(NotificationStore.visibleSql(ONE, conds, ctes), [userId, limit, ...params]) as Promise<NotificationRow[]>;
-  }
-
   list(
     userId: string,
     q: { before?: string; limit: number; unreadOnly?: boolean; type?: string },
@@ -231,7 +226,8 @@ export class NotificationStore {
     if (q.before !== undefined) conds.push(sameBoth(`n.id < ${param(q.before)}::bigint`));
     if (q.type !== undefined) conds.push(sameBoth(`n.type = ${param(q.type)}`));
     if (q.unreadOnly) conds.push(UNREAD);
-    return this.visible(userId, [conds.length ? and(...conds) : ANY], q.limit, params);
+    const sql = NotificationStore.visibleSql(ONE, [conds.length ? and(...conds) : ANY]);
+    return this.manager.query(sql, [userId, q.limit, ...params]);
   }
 
   /**
@@ -533,13 +529,5 @@ export class NotificationStore {
       [days, batchSize],
     );
     return Number(n);
-  }
-
-  async topicsOf(userId: string): Promise<string[]> {
-    const rows: { topic: string }[] = await this.manager.query(
-      `SELECT topic FROM inbox_subscription WHERE user_id = $1`,
-      [userId],
-    );
-    return rows.map((r) => r.topic);
   }
 }

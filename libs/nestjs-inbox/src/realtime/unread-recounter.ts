@@ -31,19 +31,14 @@ export class UnreadRecounter {
     private readonly events: ClusterEvents,
     private readonly shown: ShownCounts,
   ) {
-    events.on(ClusterEvent.Stale, (audience) => this.staleHere(audience));
+    events.on(ClusterEvent.Stale, (audience) => this.refreshHere(audience));
   }
 
   /** These audiences' counts changed: recount here, and on every other instance through Redis. */
   refresh(audience: Audience): void {
     if (!this.namespace.current) return;
-    this.staleHere(audience);
+    this.refreshHere(audience);
     this.events.emit(ClusterEvent.Stale, audience);
-  }
-
-  /** These audiences' counts changed, and every instance knows it by itself: recount here only. */
-  refreshHere(audience: Audience): void {
-    this.staleHere(audience);
   }
 
   markStale(userIds: Iterable<string>): void {
@@ -55,22 +50,29 @@ export class UnreadRecounter {
     if (this.namespace.current) this.batcher.add(userIds);
   }
 
-  private staleHere({ users, topics, all, added }: Audience): void {
+  /**
+   * These audiences' counts changed: recount for this instance's sockets only (what every
+   * instance is told, or knows by itself). The local users of each audience are looked up once,
+   * for the immediate raise and for the recount.
+   */
+  refreshHere({ users, topics, all, added }: Audience): void {
     const nsp = this.namespace.current;
     if (!nsp) return;
-    if (added) this.raiseShown(added);
-    if (all) return this.recountHere(this.localUsers());
+    const everyone = all ? this.localUsers() : undefined;
+    const byTopic = new Map([...new Set(topics)].map((topic) => [topic, this.localUsers(topic)]));
+    if (added) this.raiseShown(added, everyone, byTopic);
+    if (everyone) return this.recountHere(everyone);
     const here = users.filter((u) => nsp.adapter.rooms.has(userRoom(u)));
-    for (const topic of topics) here.push(...this.localUsers(topic));
+    for (const topicUsers of byTopic.values()) here.push(...topicUsers);
     this.recountHere(here);
   }
 
   /** Sends each local user who sees the new broadcasts or publications the count they show plus those. */
-  private raiseShown(added: NonNullable<Audience['added']>): void {
+  private raiseShown(added: NonNullable<Audience['added']>, everyone: Set<string> | undefined, byTopic: Map<string, Set<string>>): void {
     const raise = new Map<string, number>();
-    if (added.all > 0) for (const userId of this.localUsers()) raise.set(userId, added.all);
+    if (added.all > 0) for (const userId of everyone ?? []) raise.set(userId, added.all);
     for (const [topic, n] of Object.entries(added.topics)) {
-      for (const userId of this.localUsers(topic)) raise.set(userId, (raise.get(userId) ?? 0) + n);
+      for (const userId of byTopic.get(topic) ?? []) raise.set(userId, (raise.get(userId) ?? 0) + n);
     }
     const local = this.namespace.current?.local;
     for (const [userId, n] of raise) {

@@ -121,13 +121,15 @@ export class OutageRecovery implements OnApplicationShutdown {
       const userId: string | undefined = socket.data.userId;
       if (userId) byUser.set(userId, [...(byUser.get(userId) ?? []), socket]);
     }
-    for (const [userId, sockets] of byUser) {
+    // Every local user's topics in one query; what each missed is its own read.
+    const topicsOf = await this.store.topicsOfMany([...byUser.keys()]).catch((err: Error) => {
+      this.logger.warn(`catch-up after the Redis outage failed: ${err.message}`);
+      return undefined;
+    });
+    for (const [userId, sockets] of topicsOf ? byUser : []) {
       try {
-        const [topics, rows] = await Promise.all([
-          this.store.topicsOf(userId),
-          this.store.committedSince(userId, horizon, this.options.catchUpLimit),
-        ]);
-        const wanted = new Set(topics.map(topicRoom));
+        const rows = await this.store.committedSince(userId, horizon, this.options.catchUpLimit);
+        const wanted = new Set((topicsOf!.get(userId) ?? []).map(topicRoom));
         for (const socket of sockets) {
           for (const room of socket.rooms) {
             if (room.startsWith(topicRoom('')) && !wanted.has(room)) socket.leave(room);
