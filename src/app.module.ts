@@ -5,7 +5,9 @@ import { NOTIFICATIONS_MIGRATIONS, NotificationsModule } from 'nestjs-inbox';
 import { AuthController } from './auth/auth.controller';
 import { MessagesController } from './messages/messages.controller';
 import { MessagesService } from './messages/messages.service';
+import { isMutable } from './notification-types';
 import { demoSession } from './session';
+import { AvatarController } from './web/avatar.controller';
 import { DemoPageController } from './web/demo-page.controller';
 
 @Module({
@@ -28,10 +30,11 @@ import { DemoPageController } from './web/demo-page.controller';
         allowedOrigins: [config.get('APP_ORIGIN', `http://localhost:${config.get('PORT', 3000)}`)],
         redis: config.get('REDIS_URL') ? { url: config.get('REDIS_URL') } : undefined,
         canSubscribe: (_userId: string, topic: string) => /^[\w-]{1,50}$/.test(topic),
+        mutable: isMutable,
       }),
     }),
   ],
-  controllers: [AuthController, MessagesController, DemoPageController],
+  controllers: [AuthController, MessagesController, DemoPageController, AvatarController],
   providers: [MessagesService],
 })
 export class AppModule {}

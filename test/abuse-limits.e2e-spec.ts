@@ -67,7 +67,7 @@ describe('abuse limits', () => {
       error: { code: 'PAYLOAD_TOO_LARGE', message: 'event larger than 1024 bytes' },
     });
     expect(await t.service.unreadCount('big-sender')).toBe(1);
-    expect(await c.request(ClientEvent.Read, { ids: [n.id] })).toEqual({ unread: 0 });
+    expect(await c.request(ClientEvent.Read, { ids: [n.id] })).toEqual({ changed: 1, unread: 0, unseen: 0 });
   });
 
   it('survives a message over the engine limit: only that connection is closed', async () => {

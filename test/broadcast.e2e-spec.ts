@@ -35,14 +35,14 @@ describe('broadcast', () => {
     const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM inbox_notification`);
     expect(n).toBe(1);
 
-    expect(await u1.request(ClientEvent.Read, { ids: [stored!.id] })).toEqual({ unread: 0 });
+    expect(await u1.request(ClientEvent.Read, { ids: [stored!.id] })).toEqual({ changed: 1, unread: 0, unseen: 0 });
     expect(await t.service.unreadCount('bc-2')).toBe(1);
     const late = await connect('bc-late');
     expect(late.notifications.map((x) => x.title)).toEqual(['maintenance tonight']);
     const [p1, p2] = [await u1.list(), await u2.list()];
     expect(p1.items[0].readAt).not.toBeNull();
     expect(p2.items[0].readAt).toBeNull();
-    expect(await t.service.markAllRead('bc-2')).toEqual({ unread: 0 });
+    expect(await t.service.markAllRead('bc-2')).toMatchObject({ unread: 0, unseen: 0 });
     expect(await t.service.unreadCount('bc-late')).toBe(1);
   });
 

@@ -104,7 +104,7 @@ describe('catch-up', () => {
       ['m6', false],
       ['m7', true],
     ]);
-    expect(await c.waitFor(ServerEvent.Synced)).toEqual({ unread: 6, truncated: true });
+    expect(await c.waitFor(ServerEvent.Synced)).toEqual({ unread: 6, unseen: 6, truncated: true });
     const older = await c.list({ before: c.notifications[0].id });
     expect(older.items.map((n) => n.title)).toEqual(['m3', 'm2', 'm1']);
     c.close();

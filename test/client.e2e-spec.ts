@@ -1,5 +1,5 @@
 import { ServerEvent } from 'nestjs-inbox';
-import { InboxClient, InboxError, InboxOptions } from 'nestjs-inbox/client';
+import { compareIds, InboxClient, InboxError, InboxOptions } from 'nestjs-inbox/client';
 import type { Socket } from 'socket.io-client';
 import { migrate, ORIGIN, startApp, TestApp } from './support/app';
 import { createDatabase } from './support/database';
@@ -19,7 +19,7 @@ function inbox(t: TestApp, userId: string | null, options: InboxOptions = {}): I
 function until(client: InboxClient, check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
   if (check()) return Promise.resolve();
   return new Promise((resolve, reject) => {
-    const offs = (['change', 'unread', 'state', 'notification'] as const).map((e) => client.on(e, wake));
+    const offs = (['change', 'unread', 'unseen', 'counts', 'state', 'notification'] as const).map((e) => client.on(e, wake));
     const timer = setTimeout(() => finish(new Error(`timed out waiting for ${what}`)), timeoutMs);
     function wake() {
       if (check()) finish();
@@ -51,7 +51,11 @@ describe('browser client (nestjs-inbox/client)', () => {
   beforeAll(async () => {
     db = await createDatabase();
     await migrate(db.url);
-    t = await startApp(db.url, { catchUpLimit: 5, canSubscribe: (_u: string, topic: string) => topic !== 'secret' });
+    t = await startApp(db.url, {
+      catchUpLimit: 5,
+      canSubscribe: (_u: string, topic: string) => topic !== 'secret',
+      mutable: (type: string) => type !== 'system',
+    });
   });
   afterEach(() => open.splice(0).forEach((c) => c.close()));
   afterAll(async () => {
@@ -187,6 +191,137 @@ describe('browser client (nestjs-inbox/client)', () => {
     const err = await c.markRead('not-an-id').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InboxError);
     expect((err as InboxError).code).toBe('INVALID_INPUT');
+  });
+
+  it('shows one view at a time: list(filter) and loadMore page it, live ones join the view they fit', async () => {
+    const a: string[] = [];
+    const b: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      a.push((await t.service.notify('c-view', { type: 'a', title: `a${i}` }))[0].id);
+      b.push((await t.service.notify('c-view', { type: 'b', title: `b${i}` }))[0].id);
+    }
+    const c = client('c-view', { pageSize: 2 });
+    const pushed: string[] = [];
+    c.on(ServerEvent.Notification, (n) => pushed.push(n.id));
+    await until(c, () => c.state === 'connected' && c.notifications.length >= 2, 'the inbox');
+
+    expect(await c.list({ type: 'a' })).toBe(true);
+    expect(ids(c)).toEqual(sortedDesc(a).slice(0, 2));
+    expect(c.view).toEqual({ type: 'a' });
+    while (await c.loadMore());
+    expect(ids(c)).toEqual(sortedDesc(a));
+
+    // Reported whatever the view; held only by the view it fits.
+    const [liveB] = await t.service.notify('c-view', { type: 'b', title: 'live b' });
+    const [liveA] = await t.service.notify('c-view', { type: 'a', title: 'live a' });
+    await until(c, () => ids(c)[0] === liveA.id, 'live a in the view');
+    expect(ids(c)).not.toContain(liveB.id);
+    expect(pushed.slice(-2)).toEqual([liveB.id, liveA.id]);
+
+    // A reconnect does not report again what it received outside the view.
+    const before = pushed.length;
+    socketOf(c).io.engine.close();
+    await until(c, () => c.state === 'connecting', 'the drop');
+    await until(c, () => c.state === 'connected', 'back');
+    const [next] = await t.service.notify('c-view', { type: 'b', title: 'after' });
+    await until(c, () => pushed.includes(next.id), 'the next one');
+    expect(pushed.slice(before)).toEqual([next.id]);
+
+    await c.list();
+    expect(c.view).toEqual({});
+    expect(ids(c)).toEqual(sortedDesc([...a, ...b, liveA.id, liveB.id, next.id]).slice(0, 2));
+  });
+
+  it('marks seen, archives, unarchives and removes, by ids and by filter, in step across tabs', async () => {
+    const one = client('c-state');
+    const two = client('c-state');
+    const made: string[] = [];
+    for (const title of ['x', 'y', 'z']) made.push((await t.service.notify('c-state', { type: 't', title }))[0].id);
+    const [x, y, z] = made;
+    for (const c of [one, two]) await until(c, () => c.notifications.length === 3 && c.unseen === 3, 'three unseen');
+
+    expect(await one.markSeen({ state: 'unseen' })).toEqual({ changed: 3, unread: 3, unseen: 0 });
+    await until(two, () => two.unseen === 0 && two.notifications.every((n) => n.seenAt && !n.readAt), 'seen in two');
+
+    await one.archive(x);
+    expect(ids(one)).toEqual([z, y]);
+    await until(two, () => !ids(two).includes(x), 'x out of two');
+    await two.list({ state: 'archived' });
+    expect(ids(two)).toEqual([x]);
+    expect(two.notifications[0].archived).toBe(true);
+
+    // Back from the archive: out of two's archived view, into one's inbox (which did not hold it).
+    await one.unarchive([x]);
+    await until(two, () => two.notifications.length === 0, 'x out of the archive');
+    await until(one, () => ids(one).join() === [z, y, x].join(), 'x back in one');
+
+    // By filter: every read one archived, then the archive emptied.
+    await one.markRead(y);
+    expect((await one.archive({ state: 'read' })).changed).toBe(1);
+    await until(two, () => ids(two).join() === y, 'y in the archive of two');
+    expect((await two.remove({ state: 'archived' })).changed).toBe(1);
+    await until(two, () => two.notifications.length === 0, 'archive empty');
+    await two.list({ state: 'all' });
+    expect(ids(two)).toEqual([z, x]);
+    await one.remove(z);
+    await until(two, () => ids(two).join() === x, 'z deleted in two');
+    expect(one.unread).toBe(1);
+  });
+
+  it('snoozes: gone from every tab, then back as a new notification', async () => {
+    const one = client('c-snooze');
+    const two = client('c-snooze');
+    const [x] = await t.service.notify('c-snooze', { type: 't', title: 'later' });
+    for (const c of [one, two]) await until(c, () => ids(c).includes(x.id), 'x');
+    const back: string[] = [];
+    two.on(ServerEvent.Notification, (n) => n.title === 'later' && back.push(n.id));
+
+    expect((await one.snooze(x.id, new Date(Date.now() + 1500))).changed).toBe(1);
+    expect(ids(one)).not.toContain(x.id);
+    await until(two, () => !ids(two).includes(x.id), 'x gone from two');
+    await until(two, () => back.length === 1, 'x back', 8000);
+    expect(compareIds(back[0], x.id)).toBeGreaterThan(0);
+    await until(one, () => ids(one)[0] === back[0], 'back in one too');
+    expect(one.notifications[0]).toMatchObject({ title: 'later', readAt: null, seenAt: null });
+  });
+
+  it('watches view counts: pushed when they change, watched again after a reconnect', async () => {
+    const c = client('c-counts');
+    await until(c, () => c.state === 'connected', 'connected');
+    const views = { all: {}, a: { type: 'a' }, archived: { state: 'archived' as const } };
+    expect(await c.watchCounts(views)).toEqual({ all: 0, a: 0, archived: 0 });
+    const [one] = await t.service.notify('c-counts', { type: 'a', title: 'one' });
+    await until(c, () => c.counts.all === 1 && c.counts.a === 1, 'counted');
+    await c.archive(one.id);
+    await until(c, () => c.counts.all === 0 && c.counts.a === 0 && c.counts.archived === 1, 'moved to archived');
+
+    socketOf(c).io.engine.close();
+    await until(c, () => c.state === 'connecting', 'the drop');
+    await until(c, () => c.state === 'connected', 'back');
+    await t.service.notify('c-counts', { type: 'b', title: 'two' });
+    await until(c, () => c.counts.all === 1, 'counted after the reconnect');
+    expect(c.counts).toEqual({ all: 1, a: 0, archived: 1 });
+
+    expect(await c.watchCounts({ b: { type: 'b' } })).toEqual({ b: 1 });
+    expect(c.counts).toEqual({ b: 1 });
+  });
+
+  it('mutes types: not pushed, still listed; the host decides what may be muted', async () => {
+    const c = client('c-mute');
+    await until(c, () => c.state === 'connected', 'connected');
+    expect(await c.getPreferences()).toEqual({ muted: { types: [], topics: [] } });
+    expect(await c.setPreferences({ muted: { types: ['quiet'] } })).toEqual({ muted: { types: ['quiet'], topics: [] } });
+    await expect(c.setPreferences({ muted: { types: ['system'] } })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    expect((await c.getPreferences()).muted.types).toEqual(['quiet']);
+
+    const pushed: string[] = [];
+    c.on(ServerEvent.Notification, (n) => pushed.push(n.title!));
+    const [quiet] = await t.service.notify('c-mute', { type: 'quiet', title: 'quiet' });
+    await t.service.notify('c-mute', { type: 'loud', title: 'loud' });
+    await until(c, () => pushed.includes('loud') && c.unread === 1, 'the loud one, counted');
+    expect(pushed).toEqual(['loud']);
+    await c.list({ type: 'quiet' });
+    expect(ids(c)).toEqual([quiet.id]);
   });
 
   it('reports a refused handshake as unauthorized', async () => {

@@ -31,7 +31,8 @@ describe('delivery and read state', () => {
       const got = await tab.waitForTitle('hello');
       expect(got).toEqual<NotificationPayload>({
         id: stored.id, type: 'message', title: 'hello', body: 'b', data: { x: 1 }, topic: null,
-        broadcast: false, createdAt: stored.createdAt, readAt: null,
+        broadcast: false, createdAt: stored.createdAt, seenAt: null, readAt: null, archived: false,
+        url: null, actions: [], actor: null, tags: [],
       });
       await tab.waitFor(ServerEvent.Unread, (p) => p.count === 1);
     }
@@ -44,7 +45,7 @@ describe('delivery and read state', () => {
     const events = c.log.filter((e) => e.event !== 'notifications:unread');
     expect(events.map((e) => e.event)).toEqual(['notification', 'notification', 'notifications:synced']);
     expect(c.notifications.map((n) => n.title)).toEqual(['one', 'two']);
-    expect(events[2].payload).toEqual({ unread: 2, truncated: false });
+    expect(events[2].payload).toEqual({ unread: 2, unseen: 2, truncated: false });
   });
 
   it('resumes from a cursor: only what is newer, read or not', async () => {
@@ -142,11 +143,11 @@ describe('delivery and read state', () => {
     await t.service.notify('tabs-1', { type: 't', title: 'b' });
     await tab2.waitFor(ServerEvent.Unread, (p) => p.count === 2);
     const from = tab2.mark();
-    expect(await tab1.request(ClientEvent.Read, { ids: [a.id] })).toEqual({ unread: 1 });
+    expect(await tab1.request(ClientEvent.Read, { ids: [a.id] })).toEqual({ changed: 1, unread: 1, unseen: 1 });
     expect(await tab2.waitFor(ServerEvent.Read, undefined, { from })).toEqual({ ids: [a.id] });
     await tab2.waitFor(ServerEvent.Unread, (p) => p.count === 1, { from });
     const from2 = tab2.mark();
-    expect(await tab1.request(ClientEvent.ReadAll, {})).toEqual({ unread: 0 });
+    expect(await tab1.request(ClientEvent.ReadAll, {})).toMatchObject({ unread: 0, unseen: 0 });
     expect(await tab2.waitFor(ServerEvent.Read, undefined, { from: from2 })).toEqual({ all: true });
     await tab2.waitFor(ServerEvent.Unread, (p) => p.count === 0, { from: from2 });
   });

@@ -95,12 +95,22 @@ describe('isolation: each user gets exactly their own, the broadcasts and their 
     const before = await t.service.unreadCount('iso-alice');
 
     // Mallory names Alice's ids, adds Alice's id to payloads, reads everything she can.
-    expect(await mallory.request(ClientEvent.Read, { ids: [secret.id] })).toEqual({ unread: expect.any(Number) });
+    expect(await mallory.request(ClientEvent.Read, { ids: [secret.id] })).toMatchObject({ changed: 0 });
     expect((await mallory.request(ClientEvent.Read, { ids: [secret.id], userId: 'iso-alice' })).error.code).toBe(
       'INVALID_INPUT',
     );
     expect((await mallory.request(ClientEvent.List, { userId: 'iso-alice' })).error.code).toBe('INVALID_INPUT');
-    expect(await mallory.request(ClientEvent.Read, { ids: [shared.id] })).toEqual({ unread: expect.any(Number) });
+    expect(await mallory.request(ClientEvent.Read, { ids: [shared.id] })).toMatchObject({ changed: 1 });
+    for (const event of [ClientEvent.Seen, ClientEvent.Archive, ClientEvent.Unarchive, ClientEvent.Delete]) {
+      expect(await mallory.request(event, { ids: [secret.id] }), event).toMatchObject({ changed: 0 });
+    }
+    // Everything Mallory may see, by watermark and by batch, is hers alone.
+    await mallory.request(ClientEvent.Seen, { filter: {} });
+    await mallory.request(ClientEvent.Archive, { filter: { type: 'announcement' } });
+    await mallory.request(ClientEvent.Delete, { filter: { state: 'all' } });
+    expect(await mallory.request(ClientEvent.Counts, { views: { all: {}, alice: { type: 'message' } } })).toEqual({
+      counts: { all: 0, alice: 0 },
+    });
     await mallory.request(ClientEvent.ReadAll, {});
     const page = await mallory.list({ limit: 100 });
     expect(page.items.map((n) => n.id)).not.toContain(secret.id);
@@ -109,9 +119,12 @@ describe('isolation: each user gets exactly their own, the broadcasts and their 
     // Alice's state did not move, and her tabs were told nothing.
     expect(await t.service.unreadCount('iso-alice')).toBe(before);
     const alicePage = await t.service.list('iso-alice', { limit: 100 });
-    expect(alicePage.items.filter((n) => [secret.id, shared.id].includes(n.id)).map((n) => n.readAt)).toEqual([null, null]);
+    expect(alicePage.items.filter((n) => [secret.id, shared.id].includes(n.id)).map((n) => [n.readAt, n.seenAt, n.archived])).toEqual([
+      [null, null, false],
+      [null, null, false],
+    ]);
     await t.service.notify('iso-alice', { type: 'barrier', title: 'alice barrier' });
     await alice.waitForTitle('alice barrier', aliceFrom);
-    expect(alice.log.slice(aliceFrom).filter((e) => e.event === ServerEvent.Read)).toEqual([]);
+    expect(alice.log.slice(aliceFrom).filter((e) => e.event === ServerEvent.Read || e.event === ServerEvent.State)).toEqual([]);
   });
 });

@@ -77,7 +77,7 @@ describe('behind nginx (ip_hash upstream, long-polling)', () => {
     await b.service.notify('proxied', { type: 't', title: 'via B' });
     await client.waitForTitle('via A');
     await client.waitForTitle('via B');
-    expect(await client.request(ClientEvent.ReadAll, {})).toEqual({ unread: 0 });
+    expect(await client.request(ClientEvent.ReadAll, {})).toMatchObject({ unread: 0 });
   });
 
   it('still checks the browser Origin, which nginx passes through', async () => {

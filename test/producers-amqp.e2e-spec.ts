@@ -161,6 +161,10 @@ describe('RabbitMQ door: a Python producer publishes with pika', () => {
     const broken = await dead.waitFor(`broken-${RUN}`);
     expect(broken.properties.headers!['x-inbox-error']).toMatch(/^body: not valid JSON/);
     expect(broken.content.toString()).toBe('{"to": "py-bad", "notification": ');
+    await publish([{ to: 'py-bad', notification: { type: 'm', url: 'javascript:alert(1)' } }], ['--message-id', `url-${RUN}`]);
+    expect((await dead.waitFor(`url-${RUN}`)).properties.headers!['x-inbox-error']).toBe(
+      'message: notification.url: must be an http(s) URL or a site-relative path starting with a single /',
+    );
     await drained();
     expect(await stored('py-bad')).toEqual([]);
     expect(tab.log.slice(from).filter((e) => e.event === 'notification' && !(e.payload as NotificationPayload).broadcast)).toEqual([]);

@@ -75,6 +75,20 @@ describe('HTTP door: a PHP producer signs and POSTs', () => {
     await tab.waitFor(ServerEvent.Unread, (p) => p.count === 1, { from });
   });
 
+  it('takes url, actions, actor and tags, JSON-named, and delivers them', async () => {
+    const tab = await connect('php-shown');
+    const from = tab.mark();
+    const shown = {
+      url: '/orders/7',
+      actions: [{ label: 'Track', url: 'https://carrier.example/t/7' }, { label: 'Received', event: 'order:received' }],
+      actor: { id: 'shop', name: 'The shop', avatarUrl: 'https://cdn.example/shop.png' },
+      tags: ['orders'],
+    };
+    const answer = await php(a.url, { to: 'php-shown', notification: { type: 'order', title: 'Shown', ...shown } });
+    expect(answer.status).toBe(201);
+    expect(await tab.waitForTitle('Shown', from)).toMatchObject({ id: answer.body.ids[0], ...shown });
+  });
+
   it('broadcasts, publishes to a topic, and notifies several users, with the same JSON', async () => {
     const [one, two] = [await connect('php-many-1'), await connect('php-many-2')];
     await a.service.subscribe('php-many-2', 'releases');
@@ -128,6 +142,30 @@ describe('HTTP door: a PHP producer signs and POSTs', () => {
       ['an empty type', () => php(a.url, { to: 'php-refused', notification: { type: '' } }), 400, /notification\.type: must be a non-empty string/],
       ['no audience', () => php(a.url, { notification: { type: 'm' } }), 400, /exactly one of `to`, `broadcast: true` or `topic`/],
       ['an unknown field', () => php(a.url, { to: 'php-refused', notification: { type: 'm', title: 'refused', colour: 1 } }), 400, /colour/],
+      [
+        'a javascript: url',
+        () => php(a.url, { to: 'php-refused', notification: { type: 'm', title: 'refused', url: 'javascript:alert(1)' } }),
+        400,
+        /^message: notification\.url: must be an http\(s\) URL or a site-relative path starting with a single \/$/,
+      ],
+      [
+        'an action without label',
+        () => php(a.url, { to: 'php-refused', notification: { type: 'm', title: 'refused', actions: [{ url: '/x' }] } }),
+        400,
+        /^message: notification\.actions\.0\.label: /,
+      ],
+      [
+        'an actor with a data: avatar',
+        () => php(a.url, { to: 'php-refused', notification: { type: 'm', title: 'refused', actor: { avatarUrl: 'data:image/png;base64,AAAA' } } }),
+        400,
+        /^message: notification\.actor\.avatarUrl: must be an http\(s\) URL/,
+      ],
+      [
+        'too many tags',
+        () => php(a.url, { to: 'php-refused', notification: { type: 'm', title: 'refused', tags: Array.from({ length: 11 }, (_, i) => `t${i}`) } }),
+        400,
+        /^message: notification\.tags: must have at most 10 tags$/,
+      ],
       [
         'a body over maxBodyBytes',
         () => php(a.url, { to: 'php-refused', notification: { type: 'm', title: 'refused', body: 'x'.repeat(MAX_BODY) } }),

@@ -109,6 +109,42 @@ describe('SQL producers: inbox_notify, inbox_broadcast, inbox_publish', () => {
       [{ fn: 'notify', to: ['u'], notification: { type: 't', body: 'x'.repeat(20_000) } }, /take \d+ bytes, at most 16384/],
       [{ fn: 'publish', topic: '', notification: { type: 't' } }, /inbox_publish: topic: must be a topic/],
       [{ fn: 'broadcast', notification: 'just a string' }, /inbox_broadcast: notification: must be a JSON object/],
+      // The presentation fields: the service's rules (validation/schemas), with the JSON path.
+      ...['javascript:alert(1)', ' javascript:alert(1)', 'JaVaScRiPt:alert(1)', 'data:text/html,x', '//evil.com', 'orders/7'].map(
+        (url): [object, RegExp] => [
+          { fn: 'notify', to: ['u'], notification: { type: 't', url } },
+          /22023 ERROR:  inbox_notify: notification\.url: must be an http\(s\) URL or a site-relative path starting with a single \//,
+        ],
+      ),
+      [{ fn: 'notify', to: ['u'], notification: { type: 't', url: '/\\evil.com' } }, /notification\.url: must not contain backslashes/],
+      [{ fn: 'notify', to: ['u'], notification: { type: 't', url: '/\t/evil.com' } }, /notification\.url: must not contain control characters/],
+      [{ fn: 'notify', to: ['u'], notification: { type: 't', url: `/${'x'.repeat(2048)}` } }, /notification\.url: must be at most 2048 characters/],
+      [{ fn: 'notify', to: ['u'], notification: { type: 't', url: 7 } }, /notification\.url: must be a string or null/],
+      [{ fn: 'notify', to: ['u'], notification: { type: 't', actions: [{ url: '/x' }] } }, /notification\.actions\[0\]\.label: must be a non-empty string/],
+      [{ fn: 'notify', to: ['u'], notification: { type: 't', actions: [{ label: 'Open' }] } }, /notification\.actions\[0\]: needs a url, an event or both/],
+      [
+        { fn: 'notify', to: ['u'], notification: { type: 't', actions: [{ label: 'a', url: '/a' }, { label: 'b', url: 'javascript:alert(1)' }] } },
+        /notification\.actions\[1\]\.url: must be an http\(s\) URL/,
+      ],
+      [{ fn: 'notify', to: ['u'], notification: { type: 't', actions: [{ label: 'Go', event: 'go now' }] } }, /notification\.actions\[0\]\.event: must be an event name/],
+      [{ fn: 'notify', to: ['u'], notification: { type: 't', actions: [{ label: 'Go', event: 'go', style: 1 }] } }, /notification\.actions\[0\]\.style: unknown field/],
+      [
+        { fn: 'notify', to: ['u'], notification: { type: 't', actions: [1, 2, 3, 4].map((i) => ({ label: `a${i}`, event: `e${i}` })) } },
+        /notification\.actions: must have at most 3 actions/,
+      ],
+      [{ fn: 'notify', to: ['u'], notification: { type: 't', actor: { avatarUrl: 'javascript:alert(1)' } } }, /notification\.actor\.avatarUrl: must be an http\(s\) URL/],
+      [{ fn: 'notify', to: ['u'], notification: { type: 't', actor: { email: 'x@y' } } }, /notification\.actor\.email: unknown field/],
+      [{ fn: 'notify', to: ['u'], notification: { type: 't', actor: 'me' } }, /notification\.actor: must be a JSON object or null/],
+      [{ fn: 'notify', to: ['u'], notification: { type: 't', tags: Array.from({ length: 11 }, (_, i) => `t${i}`) } }, /notification\.tags: must have at most 10 tags/],
+      [{ fn: 'notify', to: ['u'], notification: { type: 't', tags: ['a', 'b', 'a'] } }, /notification\.tags\[2\]: repeats "a"/],
+      [{ fn: 'notify', to: ['u'], notification: { type: 't', tags: ['x'.repeat(65)] } }, /notification\.tags\[0\]: must be a string of 1 to 64 characters/],
+      [{ fn: 'broadcast', notification: { type: 't', url: 'javascript:alert(1)' } }, /inbox_broadcast: notification\.url: /],
+      [{ fn: 'publish', topic: 'news', notification: { type: 't', tags: 'news' } }, /inbox_publish: notification\.tags: must be an array of strings or null/],
+      [
+        // A body under the limit, which the links take over it.
+        { fn: 'notify', to: ['u'], notification: { type: 't', body: 'x'.repeat(15_000), url: `/${'u'.repeat(2000)}` } },
+        /title, body, data, url, actions, actor and tags take \d+ bytes, at most 16384 \(inbox\.max_payload_bytes\)/,
+      ],
     ];
     for (const [call, message] of cases) {
       await expect(python('commit', [call])).rejects.toThrow(message);
@@ -124,6 +160,37 @@ describe('SQL producers: inbox_notify, inbox_broadcast, inbox_publish', () => {
     await python('commit', [{ fn: 'notify', to: ['sql-dd'], notification: { type: 't', title: 'marker' } }]);
     await c.waitForTitle('marker');
     expect(received(c, [first])).toEqual([first]);
+  });
+
+  it('carries url, actions, actor and tags from Python and PHP to the sockets and the list', async () => {
+    const [onA, onB] = [await connect(a, 'sql-shown-1'), await connect(b, 'sql-shown-2')];
+    await onB.request('topics:subscribe', { topic: 'sql-shown' });
+    const shown = {
+      url: 'https://shop.example/orders/7',
+      actions: [
+        { label: 'Track', url: '/orders/7/track' },
+        { label: 'Confirm', event: 'order:received' },
+      ],
+      actor: { id: 'shop', name: 'The shop', avatarUrl: '/avatars/shop.png' },
+      tags: ['orders', 'shipping'],
+    };
+    const [ids, [bid]] = await python('commit', [
+      { fn: 'notify', to: ['sql-shown-1', 'sql-shown-2'], notification: { type: 'order', title: 'shown', ...shown } },
+      { fn: 'broadcast', notification: { type: 'news', title: 'shown to all', url: '/news/1', tags: ['news'], actions: [], actor: null } },
+    ]);
+    const none = { url: null, actions: [], actor: null, tags: [] };
+    for (const c of [onA, onB]) {
+      expect(ids).toContain((await c.waitForTitle('shown')).id);
+      expect(await c.waitForTitle('shown')).toMatchObject(shown);
+      expect(await c.waitForTitle('shown to all')).toMatchObject({ id: bid, broadcast: true, ...none, url: '/news/1', tags: ['news'] });
+    }
+    const [pid] = await php({ topic: 'sql-shown', notification: { type: 'release', title: 'shown from PHP', actions: [{ label: 'Open', url: '/v2' }] } });
+    expect(await onB.waitForTitle('shown from PHP')).toMatchObject({ id: pid, ...none, actions: [{ label: 'Open', url: '/v2' }] });
+    expect((await b.service.list('sql-shown-2')).items.slice(0, 3).map((n) => [n.title, n.url, n.actions, n.actor, n.tags])).toEqual([
+      ['shown from PHP', null, [{ label: 'Open', url: '/v2' }], null, []],
+      ['shown to all', '/news/1', [], null, ['news']],
+      ['shown', shown.url, shown.actions, shown.actor, shown.tags],
+    ]);
   });
 
   it('catches up on what committed while its listening connection was down', async () => {

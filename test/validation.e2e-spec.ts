@@ -50,6 +50,53 @@ describe('bad input is refused with a clear error and stores nothing', () => {
     ['a NUL character in a title', (t) => t.service.notify('a', { ...ok, title: 'a\u0000b' }), /title: must not contain NUL characters/],
     ['a NUL character in data', (t) => t.service.notify('a', { ...ok, data: { k: 'a\u0000' } }), /data: must not contain NUL characters/],
     ['a user id that is not a string', (t) => t.service.isOnline(undefined as never), /userId: /],
+    // Links: http(s) or site-relative only (README, NotificationInput).
+    ...[
+      'javascript:alert(1)',
+      ' javascript:alert(1)',
+      'JaVaScRiPt:alert(1)',
+      '\tjavascript:alert(1)',
+      'data:text/html,<script>alert(1)</script>',
+      'vbscript:msgbox(1)',
+      '//evil.com',
+      '/\\evil.com',
+      'https:\\\\evil.com',
+      '/\t/evil.com',
+      'http:evil.com',
+      'https://',
+      'orders/7',
+      '',
+    ].map((url): (typeof cases)[number] => [
+      `a url ${JSON.stringify(url)}`,
+      (t) => t.service.notify('a', { ...ok, url }),
+      /^notification: url: must (be an http\(s\) URL or a site-relative path starting with a single \/|not contain (backslashes|control characters))$/,
+    ]),
+    ['a url over 2048 characters', (t) => t.service.notify('a', { ...ok, url: `/${'x'.repeat(2048)}` }), /url: must be at most 2048 characters/],
+    ['a url that is not a string', (t) => t.service.notify('a', { ...ok, url: 42 as never }), /notification: url: .*expected string/],
+    ['an action without label', (t) => t.service.notify('a', { ...ok, actions: [{ url: '/x' } as never] }), /notification: actions\.0\.label: .*expected string/],
+    ['an action with a blank label', (t) => t.service.notify('a', { ...ok, actions: [{ label: '  ', url: '/x' }] }), /actions\.0\.label: must be a non-empty string/],
+    ['an action with a label over 100', (t) => t.service.notify('a', { ...ok, actions: [{ label: 'x'.repeat(101), url: '/x' }] }), /actions\.0\.label: must be at most 100 characters/],
+    ['an action doing nothing', (t) => t.service.notify('a', { ...ok, actions: [{ label: 'Open' }] }), /actions\.0: needs a url, an event or both/],
+    ['an action with a javascript: url', (t) => t.service.notify('a', { ...ok, actions: [{ label: 'ok', url: '/ok' }, { label: 'Open', url: 'javascript:alert(1)' }] }), /actions\.1\.url: must be an http\(s\) URL/],
+    ['an action with a bad event', (t) => t.service.notify('a', { ...ok, actions: [{ label: 'Go', event: 'go now' }] }), /actions\.0\.event: must be an event name/],
+    ['an action with an unknown field', (t) => t.service.notify('a', { ...ok, actions: [{ label: 'Go', event: 'go', style: 'red' } as never] }), /actions\.0: Unrecognized key: "style"/],
+    ['too many actions', (t) => t.service.notify('a', { ...ok, actions: Array.from({ length: 4 }, (_, i) => ({ label: `a${i}`, event: `e${i}` })) }), /notification: actions: must have at most 3 actions/],
+    ['actions that are not an array', (t) => t.service.notify('a', { ...ok, actions: { label: 'Go', event: 'go' } as never }), /notification: actions: .*expected array/],
+    ['an actor with a javascript: avatar', (t) => t.service.notify('a', { ...ok, actor: { name: 'x', avatarUrl: 'javascript:alert(1)' } }), /actor\.avatarUrl: must be an http\(s\) URL/],
+    ['an actor with an empty id', (t) => t.service.notify('a', { ...ok, actor: { id: '' } }), /actor\.id: must be 1 to 255 characters/],
+    ['an actor with an unknown field', (t) => t.service.notify('a', { ...ok, actor: { name: 'x', email: 'x@y' } as never }), /actor: Unrecognized key: "email"/],
+    ['too many tags', (t) => t.service.notify('a', { ...ok, tags: Array.from({ length: 11 }, (_, i) => `t${i}`) }), /notification: tags: must have at most 10 tags/],
+    ['a repeated tag', (t) => t.service.notify('a', { ...ok, tags: ['a', 'b', 'a'] }), /notification: tags\.2: repeats "a"/],
+    ['an empty tag', (t) => t.service.notify('a', { ...ok, tags: [''] }), /tags\.0: must be 1 to 64 characters/],
+    ['a tag over 64 characters', (t) => t.service.notify('a', { ...ok, tags: ['x'.repeat(65)] }), /tags\.0: must be 1 to 64 characters/],
+    ['tags that are a string', (t) => t.service.notify('a', { ...ok, tags: 'news' as never }), /notification: tags: .*expected array/],
+    ['a broadcast with a javascript: url', (t) => t.service.broadcast({ ...ok, url: 'javascript:alert(1)' }), /notification: url: /],
+    ['a publish with a data: avatar', (t) => t.service.publish('news', { ...ok, actor: { avatarUrl: 'data:image/png;base64,AAAA' } }), /actor\.avatarUrl: /],
+    [
+      'url, actions and tags over maxPayloadBytes together',
+      (t) => t.service.notify('a', { ...ok, url: `/${'u'.repeat(500)}`, actions: [{ label: 'x'.repeat(100), url: `/${'a'.repeat(500)}` }], tags: ['t'.repeat(64)] }),
+      /title, body, data, url, actions, actor and tags take \d+ bytes, at most 1024 \(maxPayloadBytes\)/,
+    ],
   ];
 
   it.each(cases)('service: %s', async (_name, call, message) => {
@@ -65,7 +112,7 @@ describe('bad input is refused with a clear error and stores nothing', () => {
     ['list with a bad cursor', 'notifications:list', { before: 'abc' }, /before: not a notification id/],
     ['list with a string limit', 'notifications:list', { limit: '10' }, /limit: .*expected number/],
     ['list with a payload that is not an object', 'notifications:list', 'everything', /expected object/],
-    ['read without ids', 'notifications:read', {}, /ids: .*expected array/],
+    ['read without ids', 'notifications:read', {}, /must be \{ ids: \[\.\.\.\] \} or \{ filter/],
     ['read with a malformed id', 'notifications:read', { ids: ['1; DROP TABLE'] }, /ids.0: not a notification id/],
     ['read with too many ids', 'notifications:read', { ids: Array.from({ length: 1001 }, (_, i) => String(i + 1)) }, /ids: .*1000/],
     ['read-all with fields', 'notifications:read-all', { userId: 'someone-else' }, /Unrecognized key: "userId"/],
@@ -98,7 +145,7 @@ describe('bad input is refused with a clear error and stores nothing', () => {
   });
 
   it('socket: an event without payload still gets an ack', async () => {
-    expect(await client.request(ClientEvent.ReadAll)).toEqual({ unread: 0 });
+    expect(await client.request(ClientEvent.ReadAll)).toMatchObject({ unread: 0 });
     expect(await client.request(ClientEvent.List)).toEqual({ items: [], nextCursor: null });
   });
 

@@ -1,5 +1,6 @@
-import { BadRequestException, Body, Controller, Param, Post, Req, UnauthorizedException } from '@nestjs/common';
+import { BadRequestException, Body, Controller, Get, Param, Post, Req, UnauthorizedException } from '@nestjs/common';
 import type { Request } from 'express';
+import { DEMO_TYPES } from '../notification-types';
 import { MessagesService } from './messages.service';
 
 const text = (v: unknown, name: string): string => {
@@ -17,20 +18,31 @@ export class MessagesController {
     return userId;
   }
 
+  /** The kinds of notification, for the page's tabs and its mute switches. */
+  @Get('types')
+  types() {
+    return DEMO_TYPES;
+  }
+
   @Post('messages')
   send(@Req() req: Request, @Body() body: { to?: unknown; text?: unknown }) {
     return this.messages.sendMessage(this.user(req), text(body.to, 'to'), text(body.text, 'text'));
   }
 
   @Post('announcements')
-  announce(@Req() req: Request, @Body() body: { title?: unknown; body?: unknown }) {
-    this.user(req);
-    return this.messages.announce(text(body.title, 'title'), typeof body.body === 'string' ? body.body : undefined);
+  announce(@Req() req: Request, @Body() body: { title?: unknown; body?: unknown; kind?: unknown }) {
+    const from = this.user(req);
+    if (body.kind !== undefined && body.kind !== 'announcement' && body.kind !== 'system') {
+      throw new BadRequestException("kind must be 'announcement' or 'system'");
+    }
+    const content = typeof body.body === 'string' && body.body ? body.body : undefined;
+    return this.messages.announce(from, text(body.title, 'title'), content, body.kind === 'system');
   }
 
   @Post('topics/:topic/publish')
   publish(@Req() req: Request, @Param('topic') topic: string, @Body() body: { title?: unknown; body?: unknown }) {
-    this.user(req);
-    return this.messages.publish(topic, text(body.title, 'title'), typeof body.body === 'string' ? body.body : undefined);
+    const from = this.user(req);
+    const content = typeof body.body === 'string' && body.body ? body.body : undefined;
+    return this.messages.publish(from, topic, text(body.title, 'title'), content);
   }
 }

@@ -1,5 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { NotificationService } from 'nestjs-inbox';
+import { avatarUrl } from '../notification-types';
+
+/** Who caused a notification, as the inbox shows them: a name and an avatar on the site's own origin. */
+const actor = (name: string) => ({ id: name, name, avatarUrl: avatarUrl(name) });
 
 /** The demo's own feature code: it notifies users the way a host's services do. */
 @Injectable()
@@ -12,14 +16,26 @@ export class MessagesService {
       title: `Message from ${from}`,
       body: text,
       data: { from },
+      actor: actor(from),
+      tags: ['dm'],
+      actions: [
+        // An event the page handles (it opens the reply form), and a link.
+        { label: 'Reply', event: 'reply' },
+        { label: 'Open chat', url: `/?to=${encodeURIComponent(from)}` },
+      ],
     });
   }
 
-  announce(title: string, body?: string) {
-    return this.notifications.broadcast({ type: 'announcement', title, body });
+  /** An announcement from a user, or a system notice (which users cannot mute). */
+  announce(from: string, title: string, body?: string, system = false) {
+    return this.notifications.broadcast(
+      system
+        ? { type: 'system', title, body, actor: { name: 'Acme', avatarUrl: avatarUrl('acme') }, tags: ['ops'] }
+        : { type: 'announcement', title, body, actor: actor(from), tags: ['news'] },
+    );
   }
 
-  publish(topic: string, title: string, body?: string) {
-    return this.notifications.publish(topic, { type: 'publish', title, body });
+  publish(from: string, topic: string, title: string, body?: string) {
+    return this.notifications.publish(topic, { type: 'publish', title, body, actor: actor(from), tags: [topic] });
   }
 }

@@ -1,13 +1,26 @@
 // The demo page: plain JavaScript on the client bundle (`/inbox.js`, the global `NestjsInbox`).
-// Everything users wrote is rendered with `textContent`, never as HTML.
+// Everything users wrote is rendered with `textContent`, never as HTML; links and images only
+// from URLs that are http(s) or site-relative (the server refuses others, the page checks again).
 'use strict';
 
 const $ = (selector) => document.querySelector(selector);
 const STATE_TEXT = { connecting: 'connecting…', connected: 'live', disconnected: 'offline', unauthorized: 'signed out' };
+const SVG = 'http://www.w3.org/2000/svg';
+const ICONS = {
+  archive: 'M4 4h16v4H4zm1 5h14v10a1 1 0 0 1-1 1H6a1 1 0 0 1-1-1zm5 3v2h4v-2z',
+  unarchive: 'M4 4h16v4H4zm1 5h14v10a1 1 0 0 1-1 1H6a1 1 0 0 1-1-1zm7 2-4 4h3v3h2v-3h3z',
+  delete: 'M9 3h6l1 2h4v2H4V5h4zm-3 6h12l-1 11a1 1 0 0 1-1 1H8a1 1 0 0 1-1-1z',
+};
 
 /** @type {import('nestjs-inbox/client').InboxClient | null} */
 let inbox = null;
 let userId = null;
+/** The kinds of notification the host sends (`GET /api/types`): `{ type, label, mutable }`. */
+let types = [];
+/** The tabs: a name, a label, and the view (`Filter`) each shows and counts. */
+let views = [];
+let currentView = 'all';
+let preferences = { muted: { types: [], topics: [] } };
 
 async function api(path, body) {
   const res = await fetch(path, {
@@ -28,6 +41,26 @@ function el(tag, className, text) {
   return node;
 }
 
+function icon(name) {
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('width', '16');
+  svg.setAttribute('height', '16');
+  svg.setAttribute('aria-hidden', 'true');
+  const path = document.createElementNS(SVG, 'path');
+  path.setAttribute('fill', 'currentColor');
+  path.setAttribute('d', ICONS[name]);
+  svg.append(path);
+  return svg;
+}
+
+/** An http(s) URL or a site-relative path (not `//host`), else `null`. */
+function safeUrl(url) {
+  if (typeof url !== 'string' || /[\\\u0000-\u001f]/.test(url)) return null;
+  if (/^\/(?!\/)/.test(url)) return url;
+  return /^https?:\/\/[^/?#\s]+/i.test(url) ? url : null;
+}
+
 function timeAgo(iso) {
   const seconds = Math.round((Date.now() - new Date(iso).getTime()) / 1000);
   if (seconds < 45) return 'just now';
@@ -37,34 +70,107 @@ function timeAgo(iso) {
 }
 
 function describe(n) {
-  if (n.broadcast) return 'announcement';
   if (n.topic) return `#${n.topic}`;
-  return n.type;
+  return types.find((t) => t.type === n.type)?.label ?? n.type;
 }
 
 // ---- rendering -------------------------------------------------------------------------
 
+function face(n) {
+  const src = safeUrl(n.actor?.avatarUrl);
+  if (src) {
+    const img = el('img', 'face');
+    img.src = src;
+    img.alt = '';
+    img.title = n.actor.name || '';
+    return img;
+  }
+  return el('span', 'face initial', (n.actor?.name || n.type).slice(0, 1));
+}
+
+function actionsOf(n) {
+  const box = el('div', 'actions');
+  (n.actions || []).forEach((action, i) => {
+    const href = safeUrl(action.url);
+    let node;
+    if (action.event) {
+      node = el('button', i === 0 ? 'action primary' : 'action', action.label);
+      node.type = 'button';
+      node.dataset.action = String(i);
+    } else if (href) {
+      node = el('a', i === 0 ? 'action primary' : 'action', action.label);
+      node.href = href;
+      if (!href.startsWith('/')) Object.assign(node, { target: '_blank', rel: 'noopener noreferrer' });
+    } else return;
+    box.append(node);
+  });
+  return box.childElementCount ? box : null;
+}
+
+function tool(name, label) {
+  const button = el('button', `tool ${name}`);
+  button.type = 'button';
+  button.title = label;
+  button.setAttribute('aria-label', label);
+  button.append(icon(name));
+  return button;
+}
+
 function renderItems() {
   const items = inbox.notifications.map((n) => {
-    const li = el('li', n.readAt ? 'item' : 'item unread');
+    const li = el('li', ['item', n.readAt ? '' : 'unread', n.seenAt || n.readAt ? '' : 'unseen'].join(' ').trim());
     li.dataset.id = n.id;
-    li.append(el('div', 'title', n.title || n.type));
-    if (n.body) li.append(el('div', 'body', n.body));
-    li.append(el('div', 'meta', `${describe(n)} · ${timeAgo(n.createdAt)}`));
+    const content = el('div', 'content');
+    const href = safeUrl(n.url);
+    const title = el(href ? 'a' : 'div', 'title', n.title || n.type);
+    if (href) title.href = href;
+    content.append(title);
+    if (n.body) content.append(el('div', 'body', n.body));
+    const actions = actionsOf(n);
+    if (actions) content.append(actions);
+    const meta = el('div', 'meta', [n.actor?.name, describe(n), timeAgo(n.createdAt)].filter(Boolean).join(' · '));
+    for (const tag of n.tags || []) meta.append(el('span', 'chip', tag));
+    content.append(meta);
+    const tools = el('div', 'tools');
+    tools.append(n.archived ? tool('unarchive', 'Move to inbox') : tool('archive', 'Archive'), tool('delete', 'Delete'));
+    li.append(face(n), content, tools);
     if (!n.readAt) li.title = 'Mark as read';
     return li;
   });
   $('#items').replaceChildren(...items);
   $('#empty').hidden = items.length > 0;
+  $('#empty').textContent = currentView === 'archived' ? 'Nothing archived.' : "You're all caught up.";
   $('#load-more').hidden = !inbox.hasMore || items.length === 0;
 }
 
-function renderUnread() {
-  const count = inbox.unread;
-  $('#badge').hidden = count === 0;
-  $('#badge').textContent = count > 99 ? '99+' : String(count);
-  $('#mark-all').disabled = count === 0;
-  document.title = count ? `(${count}) nestjs-inbox demo` : 'nestjs-inbox demo';
+function renderBadges() {
+  // The bell counts what the user has not seen yet; opening the inbox marks it seen.
+  const unseen = inbox.unseen;
+  $('#badge').hidden = unseen === 0;
+  $('#badge').textContent = unseen > 99 ? '99+' : String(unseen);
+  $('#mark-all').disabled = inbox.unread === 0;
+  document.title = inbox.unread ? `(${inbox.unread}) nestjs-inbox demo` : 'nestjs-inbox demo';
+}
+
+function renderTabs() {
+  const counts = inbox?.counts ?? {};
+  $('#tabs').replaceChildren(
+    ...views.map((view) => {
+      const tab = el('button', 'tab', view.label);
+      tab.type = 'button';
+      tab.setAttribute('role', 'tab');
+      tab.dataset.view = view.name;
+      tab.setAttribute('aria-selected', String(view.name === currentView));
+      const count = counts[view.name] ?? 0;
+      const pill = el('span', 'count', count > 99 ? '99+' : count);
+      pill.hidden = count === 0;
+      tab.append(pill);
+      return tab;
+    }),
+  );
+  const archived = currentView === 'archived';
+  $('#archive-read').hidden = archived;
+  $('#delete-archived').hidden = !archived;
 }
 
 function renderState(state) {
@@ -72,13 +178,15 @@ function renderState(state) {
   $('#conn-text').textContent = STATE_TEXT[state];
 }
 
-function toast(n) {
+function toast(n, extra) {
   const box = el('div', 'toast');
   box.append(el('div', 'title', n.title || n.type));
   if (n.body) box.append(el('div', 'body', n.body));
+  if (extra) box.append(extra);
   $('#toasts').append(box);
   setTimeout(() => box.remove(), 5000);
 }
+const failed = (what) => (err) => toast({ title: what, body: err.message });
 
 function renderTopics() {
   const topics = savedTopics();
@@ -94,6 +202,35 @@ function renderTopics() {
       li.append(remove);
       return li;
     }),
+  );
+  renderPreferences();
+}
+
+/** One switch per type and per subscribed topic: on = pushed live; `system` cannot be switched off. */
+function renderPreferences() {
+  const row = (kind, value, label, muted, locked) => {
+    const wrap = el('label', 'switch');
+    const box = el('input');
+    box.type = 'checkbox';
+    box.dataset[kind] = value;
+    box.checked = !muted;
+    box.disabled = locked;
+    wrap.append(box, el('span', '', label));
+    if (locked) {
+      wrap.title = 'The site always delivers these';
+      wrap.append(el('span', 'chip', 'always on'));
+    }
+    return wrap;
+  };
+  const { muted } = preferences;
+  $('#mute-types').replaceChildren(
+    ...types.map((t) => row('type', t.type, t.label, muted.types.includes(t.type), !t.mutable)),
+  );
+  const topics = [...new Set([...savedTopics(), ...muted.topics])];
+  $('#mute-topics').replaceChildren(
+    ...(topics.length
+      ? topics.map((topic) => row('topic', topic, `#${topic}`, muted.topics.includes(topic), false))
+      : [el('span', 'muted', 'Subscribe to a topic first.')]),
   );
 }
 
@@ -111,22 +248,43 @@ function showTopicError(err) {
 
 // ---- session ----------------------------------------------------------------------------
 
-function signedIn(id) {
+async function signedIn(id) {
   userId = id;
   $('#login-view').hidden = true;
   $('#app-view').hidden = false;
   $('#session').hidden = false;
   $('#who').textContent = id;
-  $('#avatar').textContent = id.slice(0, 1);
+  $('#avatar').src = `/avatars/${encodeURIComponent(id)}.svg`;
+  // A link from a notification (`/?to=bob`): the message form is ready to answer.
+  const to = new URLSearchParams(location.search).get('to');
+  if (to) $('#message-form [name=to]').value = to;
+
+  types = await api('/api/types').catch(() => []);
+  views = [
+    { name: 'all', label: 'All', filter: {} },
+    { name: 'unread', label: 'Unread', filter: { state: 'unread' } },
+    { name: 'archived', label: 'Archived', filter: { state: 'archived' } },
+    ...types.map((t) => ({ name: t.type, label: t.label, filter: { type: t.type } })),
+  ];
+  currentView = 'all';
 
   inbox = NestjsInbox.createInbox({ persistCursor: { userId: id } });
   inbox.on('change', renderItems);
-  inbox.on('unread', renderUnread);
+  inbox.on('unread', renderBadges);
+  inbox.on('unseen', renderBadges);
+  inbox.on('counts', renderTabs);
   inbox.on('state', renderState);
   // Toast only what arrives live, not the catch-up after a (re)connect.
   inbox.on('notification', (n) => inbox.state === 'connected' && toast(n));
+  inbox.on('action', runAction);
+  inbox.watchCounts(Object.fromEntries(views.map((v) => [v.name, v.filter]))).catch(failed('Could not count'));
+  inbox.getPreferences().then((p) => {
+    preferences = p;
+    renderPreferences();
+  }, failed('Could not load preferences'));
   renderItems();
-  renderUnread();
+  renderBadges();
+  renderTabs();
   renderState(inbox.state);
   renderTopics();
 }
@@ -142,11 +300,24 @@ function signedOut() {
   $('#user-id').focus();
 }
 
+/** An action with an `event`, which the client hands to the page: the demo knows `reply`. */
+function runAction(action, n) {
+  if (action.event === 'reply') {
+    const to = n.actor?.id || n.data?.from;
+    if (to) $('#message-form [name=to]').value = to;
+    setOpen(false);
+    $('#message-form [name=text]').focus();
+  }
+  toast({ title: `${action.label}: ${n.title || n.type}`, body: `event "${action.event}" handled by the page` });
+}
+
 // ---- wiring -----------------------------------------------------------------------------
 
 function setOpen(open) {
   $('#inbox').hidden = !open;
   $('#bell').setAttribute('aria-expanded', String(open));
+  // What the inbox shows is seen: the bell's badge goes; unread stays until read.
+  if (open && inbox.unseen > 0) inbox.markSeen({ state: 'unseen' }).catch(failed('Could not mark seen'));
 }
 
 $('#bell').addEventListener('click', (e) => {
@@ -154,23 +325,59 @@ $('#bell').addEventListener('click', (e) => {
   setOpen($('#inbox').hidden);
 });
 document.addEventListener('click', (e) => {
-  if (!$('#inbox').hidden && !e.target.closest('.bell-wrap')) setOpen(false);
+  if (!$('#inbox').hidden && e.target.isConnected && !e.target.closest('.bell-wrap')) setOpen(false);
 });
-document.addEventListener('keydown', (e) => e.key === 'Escape' && setOpen(false));
+document.addEventListener('keydown', (e) => e.key === 'Escape' && !$('#inbox').hidden && setOpen(false));
+
+$('#tabs').addEventListener('click', (e) => {
+  const tab = e.target.closest('.tab');
+  if (!tab || tab.dataset.view === currentView) return;
+  currentView = tab.dataset.view;
+  renderTabs();
+  inbox.list(views.find((v) => v.name === currentView).filter).catch(failed('Could not load'));
+});
 
 $('#items').addEventListener('click', (e) => {
-  const item = e.target.closest('.item.unread');
-  if (item) inbox.markRead(item.dataset.id).catch((err) => toast({ title: 'Could not mark read', body: err.message }));
+  const item = e.target.closest('.item');
+  if (!item) return;
+  const n = inbox.notifications.find((x) => x.id === item.dataset.id);
+  if (!n) return;
+  const tool = e.target.closest('.tool');
+  const action = e.target.closest('button.action');
+  if (tool?.classList.contains('archive')) inbox.archive(n.id).catch(failed('Could not archive'));
+  else if (tool?.classList.contains('unarchive')) inbox.unarchive(n.id).catch(failed('Could not unarchive'));
+  else if (tool?.classList.contains('delete')) inbox.remove(n.id).catch(failed('Could not delete'));
+  else if (action) inbox.act(n, n.actions[Number(action.dataset.action)]).catch(failed('Could not run the action'));
+  else if (!e.target.closest('a') && !n.readAt) inbox.markRead(n.id).catch(failed('Could not mark read'));
 });
-$('#mark-all').addEventListener('click', () => inbox.markAllRead().catch((err) => toast({ title: 'Failed', body: err.message })));
-$('#load-more').addEventListener('click', () => inbox.loadMore().catch((err) => toast({ title: 'Failed', body: err.message })));
+$('#mark-all').addEventListener('click', () => inbox.markAllRead().catch(failed('Failed')));
+// Bulk actions by filter: one request, whatever the number of notifications.
+$('#archive-read').addEventListener('click', () => inbox.archive({ state: 'read' }).catch(failed('Failed')));
+$('#delete-archived').addEventListener('click', () => inbox.remove({ state: 'archived' }).catch(failed('Failed')));
+$('#load-more').addEventListener('click', () => inbox.loadMore().catch(failed('Failed')));
+
+$('#preferences-form').addEventListener('change', async () => {
+  const status = $('#preferences-status');
+  const off = (kind) => [...document.querySelectorAll(`#preferences-form input[data-${kind}]`)]
+    .filter((box) => !box.checked)
+    .map((box) => box.dataset[kind]);
+  try {
+    preferences = await inbox.setPreferences({ muted: { types: off('type'), topics: off('topic') } });
+    status.className = 'status';
+    status.textContent = 'Saved.';
+  } catch (err) {
+    status.className = 'status failed';
+    status.textContent = err.message;
+  }
+  renderPreferences();
+});
 
 $('#login-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   $('#login-error').textContent = '';
   try {
     const { userId: id } = await api('/api/login', { userId: $('#user-id').value });
-    signedIn(id);
+    await signedIn(id);
   } catch (err) {
     $('#login-error').textContent = err.message;
   }
@@ -200,7 +407,11 @@ function sendForm(selector, send, done) {
 }
 
 sendForm('#message-form', (f) => api('/api/messages', { to: f.to, text: f.text }), (f) => `Sent to ${f.to}.`);
-sendForm('#broadcast-form', (f) => api('/api/announcements', { title: f.title, body: f.body }), () => 'Sent to everyone.');
+sendForm(
+  '#broadcast-form',
+  (f) => api('/api/announcements', { title: f.title, body: f.body, kind: f.kind }),
+  () => 'Sent to everyone.',
+);
 sendForm(
   '#publish-form',
   (f) => api(`/api/topics/${encodeURIComponent(f.topic)}/publish`, { title: f.title, body: f.body }),

@@ -10,6 +10,7 @@ import { NotificationsModuleOptions, resolveOptions } from './notifications.opti
 import { NotificationStore } from './persistence/notification.store';
 import { NotificationWriter } from './persistence/notification.writer';
 import { Retention } from './persistence/retention';
+import { SnoozeWaker } from './service/snooze-waker';
 import { TransactionHooks } from './persistence/transaction-hooks';
 import { AmqpConsumer } from './producers/amqp-consumer';
 import { HttpProducer } from './producers/http-producer';
@@ -21,6 +22,7 @@ import { RedisFanout } from './realtime/cluster/redis-fanout';
 import { InboxNamespace } from './realtime/inbox-namespace';
 import { RoomEmitter } from './realtime/room-emitter';
 import { ShownCounts } from './realtime/shown-counts';
+import { ViewCounts } from './realtime/view-counts';
 import { SqlProducerListener } from './realtime/sql-producer-listener';
 import { TopicRooms } from './realtime/topic-rooms';
 import { UnreadRecounter } from './realtime/unread-recounter';
@@ -69,8 +71,10 @@ export const {
       NotificationStore,
       NotificationWriter,
       Retention,
+      SnoozeWaker,
       SqlProducerListener,
       ShownCounts,
+      ViewCounts,
       TransactionHooks,
       // realtime: the namespace and what emits to it; cluster: what crosses instances
       InboxNamespace,

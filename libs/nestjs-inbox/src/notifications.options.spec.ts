@@ -80,7 +80,7 @@ describe('NOTIFICATIONS_DEFAULTS, written once', () => {
     [...readme.split('## Configuration')[1].split('\n## ')[0].matchAll(/^\| `(\w+)` \| (.+?) \|/gm)].map((m) => [m[1], m[2]] as const),
   );
 
-  it.each(Object.keys(NOTIFICATIONS_DEFAULTS).filter((k) => !['allowedOrigins', 'canSubscribe', 'redis', 'retention', 'http', 'amqp'].includes(k)))(
+  it.each(Object.keys(NOTIFICATIONS_DEFAULTS).filter((k) => !['allowedOrigins', 'canSubscribe', 'mutable', 'redis', 'retention', 'http', 'amqp'].includes(k)))(
     '%s: the @default tag and the README table say what resolveOptions applies',
     (field) => {
       const applied = (NOTIFICATIONS_DEFAULTS as Record<string, unknown>)[field];
@@ -132,6 +132,12 @@ describe('NOTIFICATIONS_DEFAULTS, written once', () => {
     expect(() => resolveOptions({ amqp: { url, queue: 'q', deadLetterQueue: 'q' } }, { gateway: false })).toThrow(/must differ from amqp\.queue/);
     expect(() => resolveOptions({ amqp: { url, queue: 'q', prefetch: 0 } }, { gateway: false })).toThrow(/amqp\.prefetch must be a positive integer/);
     expect(table.get('amqp')).toMatch(/^none/);
+  });
+
+  it('mutable allows every type by default, as its tag and the README say', () => {
+    expect(NOTIFICATIONS_DEFAULTS.mutable('system')).toBe(true);
+    expect(tags.get('mutable')).toMatch(/^every type/);
+    expect(table.get('mutable')).toMatch(/^every type/);
   });
 
   it('canSubscribe refuses by default, as its tag and the README say', () => {

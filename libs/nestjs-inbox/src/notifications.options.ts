@@ -118,7 +118,7 @@ export interface NotificationsModuleOptions {
    */
   amqp?: NotificationsAmqpOptions;
   /**
-   * Largest accepted `title` + `body` + `data`, in bytes of JSON.
+   * Largest accepted `title` + `body` + `data` + `url` + `actions` + `actor` + `tags`, in bytes of JSON.
    * @default 16384
    */
   maxPayloadBytes?: number;
@@ -152,6 +152,12 @@ export interface NotificationsModuleOptions {
    * @default refuse: topics may be private
    */
   canSubscribe?: (userId: string, topic: string) => boolean | Promise<boolean>;
+  /**
+   * May a user mute notifications of `type` (`preferences:set`, `setPreferences`)? A type it
+   * refuses, e.g. `(type) => type !== 'system'`, is always delivered and counted.
+   * @default every type may be muted
+   */
+  mutable?: (type: string) => boolean;
   /**
    * Longest wait for the session source, in a handshake or a re-check, in ms; a slower one refuses.
    * @default 5000
@@ -210,6 +216,7 @@ export const NOTIFICATIONS_DEFAULTS = {
   catchUpLimit: 1000,
   catchUpGraceMs: 5000,
   canSubscribe: (() => false) as (userId: string, topic: string) => boolean,
+  mutable: (() => true) as (type: string) => boolean,
   sessionTimeoutMs: 5000,
   sessionRecheckMs: 60_000,
   maxMessageBytes: 16 * 1024,

@@ -14,6 +14,10 @@ export const ServerEvent = {
   Synced: 'notifications:synced',
   Unread: 'notifications:unread',
   Read: 'notifications:read',
+  /** Seen, read, archived, unarchived or deleted elsewhere (another tab, device or the host). */
+  State: 'notifications:state',
+  /** A watched view's count changed (see `ClientEvent.Counts`). */
+  Counts: 'notifications:counts',
   Error: 'notifications:error',
 } as const;
 
@@ -24,6 +28,14 @@ export const ClientEvent = {
   ReadAll: 'notifications:read-all',
   Subscribe: 'topics:subscribe',
   Unsubscribe: 'topics:unsubscribe',
+  Seen: 'notifications:seen',
+  Archive: 'notifications:archive',
+  Unarchive: 'notifications:unarchive',
+  Delete: 'notifications:delete',
+  Snooze: 'notifications:snooze',
+  Counts: 'notifications:counts',
+  PreferencesGet: 'preferences:get',
+  PreferencesSet: 'preferences:set',
 } as const;
 
 /**
@@ -35,6 +47,74 @@ export const NOTIFICATION_ID_PATTERN = /^[1-9][0-9]{0,18}$/;
 
 /** Most ids a client lists in `auth.held`. */
 export const MAX_HELD_IDS = 256;
+
+/** Most tags on a notification, and most tags or types a filter names. */
+export const MAX_TAGS = 10;
+/** Most actions on a notification (the first is the primary one). */
+export const MAX_ACTIONS = 3;
+/** Most named views one `notifications:counts` watches. */
+export const MAX_VIEWS = 20;
+
+/**
+ * A button of a notification: a `label` and what it does, a link (`url`, `http(s)` or
+ * site-relative) and/or an `event` the host handles (the client emits it back with the id).
+ */
+export interface Action {
+  label: string;
+  url?: string;
+  event?: string;
+}
+
+/** Who caused the notification, for the avatar and name an inbox shows. */
+export interface Actor {
+  id?: string;
+  name?: string;
+  avatarUrl?: string;
+}
+
+/**
+ * Which of a user's notifications an operation or a view is about. `state` (default: the
+ * inbox, i.e. every notification neither archived nor deleted): `unseen`, `unread`, `read`,
+ * `archived` (only archived ones) or `all` (archived ones too). Deleted ones are never in a view.
+ */
+export interface Filter {
+  type?: string | string[];
+  topic?: string;
+  state?: FilterState;
+  /** Notifications carrying every one of these tags. */
+  tags?: string[];
+  /** Older than this id. */
+  before?: string;
+  /** Newer than this id. */
+  after?: string;
+}
+
+export const FILTER_STATES = ['unseen', 'unread', 'read', 'archived', 'all'] as const;
+export type FilterState = (typeof FILTER_STATES)[number];
+
+/** Notifications named by id, or every notification of the user a filter selects. */
+export type Selection = { ids: string[] } | { filter: Filter };
+
+/**
+ * What a state operation did: `unarchived` undoes `archived`; `snoozed` hides the notification
+ * until a time, when it comes back as a new one (a new id, unread); the others are final.
+ */
+export type StateChange = 'seen' | 'read' | 'archived' | 'unarchived' | 'deleted' | 'snoozed';
+
+/** `notifications:state`: the ids (or the filter) whose state changed, and how. */
+export type StatePayload = Selection & { change: StateChange };
+
+/** The answer to a state operation: how many notifications changed, and the new badge counts. */
+export interface StateResult {
+  changed: number;
+  unread: number;
+  unseen: number;
+}
+
+/** What a user has muted: not delivered live, not counted as unread, still listed. */
+export interface Preferences {
+  muted: { types: string[]; topics: string[] };
+}
 
 /** A notification as the browser receives it. Ids are decimal strings (Postgres `bigint`). */
 export interface NotificationPayload {
@@ -48,7 +128,16 @@ export interface NotificationPayload {
   /** `true` for a broadcast to every user. */
   broadcast: boolean;
   createdAt: string;
+  /** When this user saw it (their inbox showed it), or `null`; reading implies seeing. */
+  seenAt: string | null;
   readAt: string | null;
+  /** Archived by this user: out of the default view, still listable. */
+  archived: boolean;
+  /** Where a click on the notification goes: `http(s)` or site-relative. */
+  url: string | null;
+  actions: Action[];
+  actor: Actor | null;
+  tags: string[];
 }
 
 export interface ListQuery {
@@ -58,6 +147,8 @@ export interface ListQuery {
   limit?: number;
   unreadOnly?: boolean;
   type?: string;
+  /** Which notifications; `unreadOnly` and `type` are shorthands for `filter.state` and `filter.type`. */
+  filter?: Filter;
 }
 
 export interface ListPage {
@@ -94,8 +185,10 @@ export type ReadPayload = { ids: string[] } | { all: true };
 export interface ServerToClientEvents {
   [ServerEvent.Notification]: (n: NotificationPayload) => void;
   [ServerEvent.Synced]: (p: SyncedPayload) => void;
-  [ServerEvent.Unread]: (p: { count: number }) => void;
+  [ServerEvent.Unread]: (p: { count: number; unseen: number }) => void;
   [ServerEvent.Read]: (p: ReadPayload) => void;
+  [ServerEvent.State]: (p: StatePayload) => void;
+  [ServerEvent.Counts]: (p: { counts: Record<string, number> }) => void;
   [ServerEvent.Error]: (p: AckError['error']) => void;
 }
 
@@ -106,6 +199,19 @@ export interface ClientToServerEvents {
   [ClientEvent.ReadAll]: (p: Record<string, never>, ack: (r: Ack<{ unread: number }>) => void) => void;
   [ClientEvent.Subscribe]: (p: { topic: string }, ack: (r: Ack<{ ok: true }>) => void) => void;
   [ClientEvent.Unsubscribe]: (p: { topic: string }, ack: (r: Ack<{ ok: true }>) => void) => void;
+  [ClientEvent.Seen]: (p: Selection, ack: (r: Ack<StateResult>) => void) => void;
+  [ClientEvent.Archive]: (p: Selection, ack: (r: Ack<StateResult>) => void) => void;
+  [ClientEvent.Unarchive]: (p: Selection, ack: (r: Ack<StateResult>) => void) => void;
+  [ClientEvent.Delete]: (p: Selection, ack: (r: Ack<StateResult>) => void) => void;
+  /** `until`: an ISO 8601 time in the future. */
+  [ClientEvent.Snooze]: (p: { ids: string[]; until: string }, ack: (r: Ack<StateResult>) => void) => void;
+  /** Counts each view's unread notifications (unseen ones for `state: 'unseen'`) and then pushes them when they change. */
+  [ClientEvent.Counts]: (
+    p: { views: Record<string, Filter> },
+    ack: (r: Ack<{ counts: Record<string, number> }>) => void,
+  ) => void;
+  [ClientEvent.PreferencesGet]: (p: Record<string, never>, ack: (r: Ack<Preferences>) => void) => void;
+  [ClientEvent.PreferencesSet]: (p: Partial<Preferences>, ack: (r: Ack<Preferences>) => void) => void;
 }
 
 /** What the browser may send in the handshake's `auth`. */

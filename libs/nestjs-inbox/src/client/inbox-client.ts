@@ -5,30 +5,66 @@ import {
   MAX_HELD_IDS,
   ServerEvent,
   type AckError,
+  type Action,
   type ClientToServerEvents,
   type ErrorCode,
+  type Filter,
   type ListPage,
+  type ListQuery,
   type NotificationPayload,
+  type Preferences,
   type ReadPayload,
+  type Selection,
   type ServerToClientEvents,
+  type StateChange,
+  type StatePayload,
+  type StateResult,
   type SyncedPayload,
 } from '../protocol';
 import { CursorStorage, PersistedCursor } from './cursor-storage';
 import { InboxError } from './inbox.errors';
-import { applyRead, compareIds, maxId, mergeNotifications } from './notification-list';
+import {
+  applyRead,
+  applyState,
+  compareIds,
+  inView,
+  matchesFilter,
+  mayEnterView,
+  maxId,
+  mergeNotifications,
+  reconcileNewestPage,
+} from './notification-list';
 import { TypedEmitter } from './typed-emitter';
 
 /** `connected` means caught up: the server's catch-up is over and new notifications arrive live. */
 export type ConnectionState = 'connecting' | 'connected' | 'disconnected' | 'unauthorized';
 
 export interface InboxEvents {
-  /** The list changed: added, read, or a page loaded. */
+  /** The list changed: added, read, seen, archived, deleted, a page loaded, or another view. */
   change: (notifications: readonly NotificationPayload[]) => void;
-  /** A notification the server pushed that this client did not hold (live or in the catch-up). */
+  /**
+   * A notification the server pushed that this client had not received (live or in the
+   * catch-up), whether or not it is in the current view.
+   */
   notification: (notification: NotificationPayload) => void;
+  /** The user's unread count (the default view's unread notifications). */
   unread: (count: number) => void;
+  /** The user's unseen count: what a bell's badge shows. */
+  unseen: (count: number) => void;
+  /** The watched views' counts (`watchCounts`), whenever one changes. */
+  counts: (counts: Readonly<Record<string, number>>) => void;
+  /** `act(notification, action)` was called for an action with an `event`: the host's page handles it. */
+  action: (action: Action, notification: NotificationPayload) => void;
   /** `error` is set when the server refused the connection. */
   state: (state: ConnectionState, error?: InboxError) => void;
+}
+
+/** Notifications named by id (one or several), or every notification of the user a filter selects. */
+export type InboxSelection = string | readonly string[] | Filter;
+
+/** What `setPreferences` changes: a list given replaces the muted ones of its kind, one left out stays. */
+export interface PreferencesUpdate {
+  muted: { types?: string[]; topics?: string[] };
 }
 
 export interface InboxOptions {
@@ -52,12 +88,25 @@ type Events = keyof ClientToServerEvents;
 type Payload<E extends Events> = Parameters<ClientToServerEvents[E]>[0];
 type Result<E extends Events> = Exclude<Parameters<Parameters<ClientToServerEvents[E]>[1]>[0], AckError>;
 
+type StateEvent = typeof ClientEvent.Seen | typeof ClientEvent.Archive | typeof ClientEvent.Unarchive | typeof ClientEvent.Delete;
+
+/** The unseen count an answer carries, if the server sends it there (`unread` alone before it counted unseen ones). */
+function unseenOf(answer: object): number | undefined {
+  const { unseen } = answer as { unseen?: unknown };
+  return typeof unseen === 'number' ? unseen : undefined;
+}
+
+/** Most ids remembered as received for `notification` and `auth.held` besides those held. */
+const MAX_RECEIVED = 1024;
+
 const REFUSED: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['UNAUTHORIZED', 'FORBIDDEN']);
 
 /**
- * The browser side of nestjs-inbox. Holds the user's notifications newest first without
- * duplicates, the unread count, and the cursor (the newest id held) that every (re)connect sends,
- * so the server's catch-up resumes exactly where this client stopped.
+ * The browser side of nestjs-inbox. Holds one view of the user's notifications (the inbox, or
+ * what `list(filter)` selects) newest first without duplicates and in step with every tab and
+ * device; the unread and unseen counts and the watched views' counts; and the cursor (the newest
+ * id received) that every (re)connect sends, so the server's catch-up resumes exactly where this
+ * client stopped.
  */
 export class InboxClient {
   private readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -66,7 +115,23 @@ export class InboxClient {
   private readonly pageSize: number;
   private readonly timeout: number;
   private items: NotificationPayload[] = [];
+  /** The view `notifications` holds (`list(filter)`); `{}` is the default inbox. */
+  private filter: Filter = {};
+  /** Ids the server pushed (live or caught up), newest last, at most `MAX_RECEIVED`, for `notification` and `auth.held`. */
+  private readonly received = new Set<string>();
+  /** While a newest page is being read: the ids pushed meanwhile, which that page may not list yet. */
+  private arrived: Set<string> | null = null;
+  /** Whether what is held below the coming newest page is a run of the view without gaps (kept) or not (dropped). */
+  private olderContiguous = true;
   private unreadCount = 0;
+  private unseenCount = 0;
+  /** The views `watchCounts` watches, sent again on every (re)connect; `null` for none. */
+  private watched: Record<string, Filter> | null = null;
+  /** The connection the last `watchCounts` request went (or, buffered, goes) out on. */
+  private watchedOn = -1;
+  /** Counts the socket's connections. */
+  private connections = 0;
+  private viewCounts: Readonly<Record<string, number>> = {};
   private connection: ConnectionState = 'disconnected';
   private cursor: string | undefined;
   /** `before` of the next older page: `undefined` before the first page, `null` after the last. */
@@ -108,6 +173,21 @@ export class InboxClient {
     return this.unreadCount;
   }
 
+  /** The user's unseen count, for the bell's badge; `markSeen` what the inbox showed. */
+  get unseen(): number {
+    return this.unseenCount;
+  }
+
+  /** The view `notifications` holds: the filter of the last `list()`, `{}` for the inbox. */
+  get view(): Readonly<Filter> {
+    return this.filter;
+  }
+
+  /** The watched views' counts, by name (see `watchCounts`). */
+  get counts(): Readonly<Record<string, number>> {
+    return this.viewCounts;
+  }
+
   get state(): ConnectionState {
     return this.connection;
   }
@@ -133,17 +213,32 @@ export class InboxClient {
     this.setState('disconnected');
   }
 
-  /** Loads the next older page; resolves with whether there are more. */
+  /**
+   * Shows another view: `notifications` becomes the newest page of the notifications `filter`
+   * selects (default: the inbox, neither archived nor deleted), kept in step as they change;
+   * `loadMore` pages it. Resolves with `hasMore` once the page is in.
+   */
+  async list(filter: Filter = {}): Promise<boolean> {
+    this.filter = { ...filter };
+    // Until the page comes, the held ones that fit the view; gaps among them go when it does.
+    this.restart(inView(this.items, this.filter), false);
+    return this.loadMore();
+  }
+
+  /** Loads the next older page of the view; resolves with whether there are more. */
   async loadMore(): Promise<boolean> {
     while (this.paging) await this.paging.catch(() => undefined);
     if (this.nextCursor === null) return false;
     const before = this.nextCursor;
     const epoch = this.epoch;
-    this.paging = this.request(ClientEvent.List, { limit: this.pageSize, ...(before ? { before } : {}) })
+    const first = before === undefined;
+    if (first) this.arrived ??= new Set();
+    this.paging = this.request(ClientEvent.List, this.listQuery(before))
       .then((page: ListPage) => {
         if (epoch !== this.epoch) return;
         this.nextCursor = page.nextCursor;
-        this.merge(page.items, true); // `hasMore` may have changed even if the list did not
+        if (first) this.takeNewestPage(page, this.olderContiguous);
+        else this.merge(page.items, true); // `hasMore` may have changed even if the list did not
       })
       .finally(() => (this.paging = null));
     await this.paging;
@@ -153,15 +248,91 @@ export class InboxClient {
   /** Marks notifications read for this user on every tab and device; resolves with the unread count. */
   async markRead(ids: string | readonly string[]): Promise<number> {
     const list = typeof ids === 'string' ? [ids] : [...ids];
-    const { unread } = await this.request(ClientEvent.Read, { ids: list });
-    this.applyRead({ ids: list }, unread);
-    return unread;
+    const answer = await this.request(ClientEvent.Read, { ids: list });
+    this.applyRead({ ids: list }, answer.unread, unseenOf(answer));
+    return answer.unread;
   }
 
   async markAllRead(): Promise<number> {
-    const { unread } = await this.request(ClientEvent.ReadAll, {});
-    this.applyRead({ all: true }, unread);
-    return unread;
+    const answer = await this.request(ClientEvent.ReadAll, {});
+    this.applyRead({ all: true }, answer.unread, unseenOf(answer));
+    return answer.unread;
+  }
+
+  /**
+   * Marks notifications seen (what the inbox showed, e.g. `{ state: 'unseen' }` when it opens),
+   * for this user on every tab and device. Ids, one id, or a filter.
+   */
+  markSeen(selection: InboxSelection): Promise<StateResult> {
+    return this.changeState(ClientEvent.Seen, 'seen', selection);
+  }
+
+  /** Archives notifications: out of the default view, still listed with `{ state: 'archived' }`. */
+  archive(selection: InboxSelection): Promise<StateResult> {
+    return this.changeState(ClientEvent.Archive, 'archived', selection);
+  }
+
+  /** Brings archived notifications back to the inbox. */
+  unarchive(selection: InboxSelection): Promise<StateResult> {
+    return this.changeState(ClientEvent.Unarchive, 'unarchived', selection);
+  }
+
+  /** Deletes notifications for this user (a broadcast or publication stays for everyone else). */
+  remove(selection: InboxSelection): Promise<StateResult> {
+    return this.changeState(ClientEvent.Delete, 'deleted', selection);
+  }
+
+  /**
+   * Snoozes notifications until `until` (in the future, within a year): they leave every view,
+   * and come back then as new notifications (a new id, unseen and unread), pushed like any other.
+   */
+  async snooze(ids: string | readonly string[], until: Date | string): Promise<StateResult> {
+    const list = typeof ids === 'string' ? [ids] : [...ids];
+    const at = typeof until === 'string' ? until : until.toISOString();
+    const result = await this.request(ClientEvent.Snooze, { ids: list, until: at });
+    this.applyState({ ids: list, change: 'snoozed' });
+    this.setBadges(result.unread, result.unseen);
+    return result;
+  }
+
+  /**
+   * Watches named views' counts, e.g. `{ all: {}, unread: { state: 'unread' }, mentions: { type:
+   * 'mention' } }`: each view's unread notifications (unseen ones for `state: 'unseen'`). Resolves
+   * with them; afterwards `counts` and the `counts` event follow every change, across reconnects.
+   * A new call replaces the watched views; `{}` stops. At most `MAX_VIEWS` (20).
+   */
+  async watchCounts(views: Record<string, Filter>): Promise<Readonly<Record<string, number>>> {
+    this.watched = Object.keys(views).length ? { ...views } : null;
+    const watched = this.watched;
+    // A request made while disconnected is buffered and goes out with the next connection.
+    this.watchedOn = this.socket.connected ? this.connections : this.connections + 1;
+    const { counts } = await this.request(ClientEvent.Counts, { views: { ...views } });
+    if (this.watched === watched) this.setCounts(counts, true);
+    return this.viewCounts;
+  }
+
+  /** What the user has muted. */
+  getPreferences(): Promise<Preferences> {
+    return this.request(ClientEvent.PreferencesGet, {});
+  }
+
+  /**
+   * Mutes types and topics: their notifications are still stored and listed, but neither pushed
+   * live nor counted. Rejects with `FORBIDDEN` for a type the host does not let users mute.
+   * Resolves with the preferences as stored.
+   */
+  setPreferences(preferences: PreferencesUpdate): Promise<Preferences> {
+    // The server takes either list on its own (the one left out stays as it is).
+    return this.request(ClientEvent.PreferencesSet, preferences as Partial<Preferences>);
+  }
+
+  /**
+   * Runs an action of a notification: emits the `action` event (the page handles an action's
+   * `event`; follow its `url` as a link) and marks the notification read.
+   */
+  async act(notification: NotificationPayload, action: Action): Promise<void> {
+    this.events.emit('action', action, notification);
+    if (!notification.readAt) await this.markRead(notification.id);
   }
 
   /** Subscribes the user to a topic (the host decides who may); rejects with `FORBIDDEN` if not allowed. */
@@ -175,14 +346,16 @@ export class InboxClient {
 
   private listen(): void {
     const { socket } = this;
-    socket.on('connect', () => (this.caughtUp = []));
-    socket.on(ServerEvent.Notification, (n) => {
-      this.caughtUp?.push(n);
-      for (const added of this.merge([n])) this.events.emit('notification', added);
+    socket.on('connect', () => {
+      this.connections++;
+      this.caughtUp = [];
     });
+    socket.on(ServerEvent.Notification, (n) => this.pushed(n));
     socket.on(ServerEvent.Synced, (p) => void this.synced(p));
-    socket.on(ServerEvent.Unread, ({ count }) => this.setUnread(count));
+    socket.on(ServerEvent.Unread, (p) => this.setBadges(p.count, p.unseen));
     socket.on(ServerEvent.Read, (read) => this.applyRead(read));
+    socket.on(ServerEvent.State, (state) => this.applyState(state));
+    socket.on(ServerEvent.Counts, ({ counts }) => this.setCounts(counts, false));
     socket.on(ServerEvent.Error, () => {
       // The catch-up failed on the server: drop the transport so the manager reconnects with backoff.
       socket.io.engine?.close();
@@ -195,68 +368,175 @@ export class InboxClient {
     });
   }
 
-  private async synced({ unread, truncated }: SyncedPayload): Promise<void> {
-    this.setUnread(unread);
+  /** A notification the server pushed, live or in the catch-up: received whatever the view, held if in it. */
+  private pushed(n: NotificationPayload): void {
+    this.caughtUp?.push(n);
+    const known = this.received.has(n.id) || this.items.some((x) => x.id === n.id);
+    this.remember(n.id);
+    this.arrived?.add(n.id);
+    this.moveCursor(n.id);
+    if (matchesFilter(n, this.filter)) this.merge([n]);
+    if (!known) this.events.emit('notification', n);
+  }
+
+  private async synced(p: SyncedPayload): Promise<void> {
+    const { unread, truncated } = p;
+    this.setBadges(unread, unseenOf(p));
     this.setState('connected');
     if (truncated) {
       // More was missed than the catch-up sends: what was held before is behind a gap, so keep
       // only this catch-up and page down from the newest again.
-      this.items = mergeNotifications([], this.caughtUp ?? []).items;
-      this.nextCursor = undefined;
-      this.epoch++;
-      this.events.emit('change', this.items);
+      this.restart(inView(mergeNotifications([], this.caughtUp ?? []).items, this.filter), true);
     }
     this.caughtUp = null;
+    // The server forgets a socket's watched views with the socket: watch them again.
+    if (this.watched && this.watchedOn !== this.connections) void this.watchCounts(this.watched).catch(() => undefined);
     if (this.nextCursor === undefined) await this.loadMore().catch(() => undefined);
     else await this.refreshNewest().catch(() => undefined);
   }
 
-  /** The newest ids held below `cursor`, at most `MAX_HELD_IDS` (the list is newest first). */
+  /**
+   * Starts the view over from its newest page, holding `items` until that page comes; those
+   * below it are kept then if `contiguous` (no notification of the view missing between them).
+   */
+  private restart(items: NotificationPayload[], contiguous: boolean): void {
+    this.epoch++;
+    this.nextCursor = undefined;
+    this.arrived = new Set();
+    this.olderContiguous = contiguous;
+    if (items !== this.items) {
+      this.items = items;
+      this.events.emit('change', items);
+    }
+  }
+
+  /**
+   * The newest ids received or held below `cursor`, at most `MAX_HELD_IDS`, newest first: the
+   * server's catch-up does not resend them.
+   */
   private heldBelow(cursor: string): string[] {
-    const held: string[] = [];
-    for (const n of this.items) {
-      if (held.length === MAX_HELD_IDS) break;
-      if (compareIds(n.id, cursor) < 0) held.push(n.id);
-    }
-    return held;
+    const below = new Set<string>();
+    for (const id of this.received) if (compareIds(id, cursor) < 0) below.add(id);
+    for (const n of this.items) if (compareIds(n.id, cursor) < 0) below.add(n.id);
+    return [...below].sort((a, b) => compareIds(b, a)).slice(0, MAX_HELD_IDS);
   }
 
-  /** After a reconnect: reads done elsewhere while away are not replayed, so re-read the newest page. */
-  private async refreshNewest(): Promise<void> {
-    const page = await this.request(ClientEvent.List, { limit: this.pageSize });
-    this.merge(page.items);
+  private remember(id: string): void {
+    this.received.delete(id);
+    this.received.add(id);
+    if (this.received.size > MAX_RECEIVED) this.received.delete(this.received.values().next().value!);
   }
 
-  /** Merges, moves the cursor, reports the change (or always); returns what was new. */
-  private merge(incoming: readonly NotificationPayload[], always = false): NotificationPayload[] {
-    const { items, added } = mergeNotifications(this.items, incoming);
-    if (items === this.items) {
-      if (always) this.events.emit('change', items);
-      return added;
-    }
-    this.items = items;
-    const newest = maxId(this.cursor, items[0]?.id);
+  private moveCursor(id: string | undefined): void {
+    const newest = maxId(this.cursor, id);
     if (newest !== this.cursor && newest !== undefined) {
       this.cursor = newest;
       this.persisted?.save(newest);
     }
-    this.events.emit('change', items);
+  }
+
+  /**
+   * After a reconnect: changes made elsewhere while away are not replayed, so re-read the
+   * newest page; held ones it shows have left the view are dropped, older pages are kept.
+   */
+  private async refreshNewest(): Promise<void> {
+    const epoch = this.epoch;
+    this.arrived ??= new Set();
+    const page = await this.request(ClientEvent.List, this.listQuery(undefined));
+    if (epoch === this.epoch) this.takeNewestPage(page, true);
+  }
+
+  private listQuery(before: string | undefined): ListQuery {
+    const query: ListQuery = { limit: this.pageSize };
+    if (before) query.before = before;
+    if (Object.keys(this.filter).length) query.filter = { ...this.filter };
+    return query;
+  }
+
+  private takeNewestPage(page: ListPage, keepOlder: boolean): void {
+    const items = reconcileNewestPage(this.items, page, this.arrived ?? new Set(), keepOlder);
+    this.arrived = null;
+    this.olderContiguous = true;
+    this.setItems(inView(items, this.filter), true);
+  }
+
+  /**
+   * Merges, moves the cursor (for the inbox view, whose pages have no gaps), reports the change
+   * (or always); returns what was new.
+   */
+  private merge(incoming: readonly NotificationPayload[], always = false): NotificationPayload[] {
+    const { items, added } = mergeNotifications(this.items, incoming);
+    this.setItems(inView(items, this.filter), always);
     return added;
   }
 
-  private applyRead(read: ReadPayload, unread?: number): void {
-    const items = applyRead(this.items, read, new Date().toISOString());
-    if (items.some((n, i) => n !== this.items[i])) {
-      this.items = items;
-      this.events.emit('change', items);
+  private setItems(items: NotificationPayload[], always = false): void {
+    if (items === this.items || (items.length === this.items.length && items.every((n, i) => n === this.items[i]))) {
+      if (always) this.events.emit('change', this.items);
+      return;
     }
-    if (unread !== undefined) this.setUnread(unread);
+    this.items = items;
+    // Only the inbox view moves the cursor: a filtered page skips what it does not select, which
+    // the catch-up after a reconnect must still send.
+    if (!Object.keys(this.filter).length) this.moveCursor(items[0]?.id);
+    this.events.emit('change', items);
   }
 
-  private setUnread(count: number): void {
-    if (count === this.unreadCount) return;
-    this.unreadCount = count;
-    this.events.emit('unread', count);
+  private applyRead(read: ReadPayload, unread?: number, unseen?: number): void {
+    this.setItems(inView(applyRead(this.items, read, new Date().toISOString()), this.filter));
+    if (unread !== undefined) this.setBadges(unread, unseen);
+    this.rereadIfEntered('read', 'all' in read ? null : read.ids);
+  }
+
+  /** A state change made here or elsewhere (`notifications:state`). */
+  private applyState(state: StatePayload): void {
+    this.setItems(inView(applyState(this.items, state, new Date().toISOString()), this.filter));
+    this.rereadIfEntered(state.change, 'ids' in state ? state.ids : null);
+  }
+
+  /**
+   * Reads the view again when a change brought into it notifications this client does not hold
+   * (`ids`: those it named; `null`: a filter or all, which may have).
+   */
+  private rereadIfEntered(change: StateChange, ids: readonly string[] | null): void {
+    if (!mayEnterView(change, this.filter)) return;
+    const held = new Set(this.items.map((n) => n.id));
+    if (ids === null || ids.some((id) => !held.has(id))) void this.list(this.filter).catch(() => undefined);
+  }
+
+  private async changeState(event: StateEvent, change: StateChange, selection: InboxSelection): Promise<StateResult> {
+    const target: Selection =
+      typeof selection === 'string'
+        ? { ids: [selection] }
+        : Array.isArray(selection)
+          ? { ids: [...(selection as readonly string[])] }
+          : { filter: { ...(selection as Filter) } };
+    const result = await this.request(event, target);
+    this.applyState({ ...target, change });
+    this.setBadges(result.unread, result.unseen);
+    return result;
+  }
+
+  private setBadges(unread: number, unseen?: number): void {
+    if (unread !== this.unreadCount) {
+      this.unreadCount = unread;
+      this.events.emit('unread', unread);
+    }
+    if (typeof unseen === 'number' && unseen !== this.unseenCount) {
+      this.unseenCount = unseen;
+      this.events.emit('unseen', unseen);
+    }
+  }
+
+  /** From the ack (`replace`: the watched set is new) or a push, which names only watched views. */
+  private setCounts(counts: Record<string, number>, replace: boolean): void {
+    const watched = this.watched ?? {};
+    const next: Record<string, number> = replace ? {} : { ...this.viewCounts };
+    for (const [name, count] of Object.entries(counts)) if (name in watched) next[name] = count;
+    const names = new Set([...Object.keys(next), ...Object.keys(this.viewCounts)]);
+    if ([...names].every((name) => next[name] === this.viewCounts[name])) return;
+    this.viewCounts = next;
+    this.events.emit('counts', next);
   }
 
   private setState(state: ConnectionState, error?: InboxError): void {

@@ -1,7 +1,17 @@
 import type { NotificationPayload } from '../protocol';
-import { applyRead, compareIds, maxId, mergeNotifications } from './notification-list';
+import {
+  applyRead,
+  applyState,
+  compareIds,
+  inView,
+  matchesFilter,
+  mayEnterView,
+  maxId,
+  mergeNotifications,
+  reconcileNewestPage,
+} from './notification-list';
 
-const n = (id: string, readAt: string | null = null): NotificationPayload => ({
+const n = (id: string, readAt: string | null = null, more: Partial<NotificationPayload> = {}): NotificationPayload => ({
   id,
   type: 't',
   title: `n${id}`,
@@ -10,9 +20,16 @@ const n = (id: string, readAt: string | null = null): NotificationPayload => ({
   topic: null,
   broadcast: false,
   createdAt: '2026-01-01T00:00:00.000Z',
+  seenAt: readAt,
   readAt,
+  archived: false,
+  url: null,
+  actions: [],
+  actor: null,
+  tags: [],
+  ...more,
 });
-const ids = (items: NotificationPayload[]) => items.map((x) => x.id);
+const ids = (items: readonly NotificationPayload[]) => items.map((x) => x.id);
 
 describe('compareIds', () => {
   it('orders decimal bigint strings numerically, beyond 2^53', () => {
@@ -56,6 +73,18 @@ describe('mergeNotifications', () => {
     const { items, added } = mergeNotifications([n('5')], [n('5', '2026-01-02T00:00:00.000Z')]);
     expect(added).toEqual([]);
     expect(items[0].readAt).toBe('2026-01-02T00:00:00.000Z');
+    expect(items[0].seenAt).toBe('2026-01-02T00:00:00.000Z');
+  });
+
+  it('never un-reads or un-sees from a stale copy, and takes archived from the copy', () => {
+    const at = '2026-01-02T00:00:00.000Z';
+    const held = [n('5', at)];
+    const { items } = mergeNotifications(held, [n('5', null, { archived: true })]);
+    expect(items[0]).toMatchObject({ readAt: at, seenAt: at, archived: true });
+    const seen = mergeNotifications([n('6')], [n('6', null, { seenAt: at })]).items;
+    expect(seen[0]).toMatchObject({ seenAt: at, readAt: null });
+    const unarchived = mergeNotifications([n('7', null, { archived: true })], [n('7')]).items;
+    expect(unarchived[0].archived).toBe(false);
   });
 });
 
@@ -71,5 +100,172 @@ describe('applyRead', () => {
   it('marks everything read for { all: true }', () => {
     const items = applyRead([n('2'), n('1')], { all: true }, at);
     expect(items.every((x) => x.readAt === at)).toBe(true);
+  });
+
+  it('sets seen with read, keeping an earlier seen time', () => {
+    const items = applyRead([n('2', null, { seenAt: already }), n('1')], { all: true }, at);
+    expect(items.map((x) => x.seenAt)).toEqual([already, at]);
+  });
+});
+
+describe('matchesFilter', () => {
+  const at = '2026-01-02T00:00:00.000Z';
+  const unseen = n('1');
+  const seen = n('2', null, { seenAt: at });
+  const read = n('3', at);
+  const archived = n('4', null, { archived: true });
+  const archivedRead = n('5', at, { archived: true });
+  const all = [unseen, seen, read, archived, archivedRead];
+  const pick = (filter: Parameters<typeof matchesFilter>[1]) => ids(all.filter((x) => matchesFilter(x, filter)));
+
+  it('without a state selects the inbox: everything not archived', () => {
+    expect(pick({})).toEqual(['1', '2', '3']);
+  });
+
+  it('unseen, unread and read are within the inbox; archived only archived ones; all everything', () => {
+    expect(pick({ state: 'unseen' })).toEqual(['1']);
+    expect(pick({ state: 'unread' })).toEqual(['1', '2']);
+    expect(pick({ state: 'read' })).toEqual(['3']);
+    expect(pick({ state: 'archived' })).toEqual(['4', '5']);
+    expect(pick({ state: 'all' })).toEqual(['1', '2', '3', '4', '5']);
+  });
+
+  it('counts a read notification as seen even without a seen time', () => {
+    expect(matchesFilter(n('9', at, { seenAt: null }), { state: 'unseen' })).toBe(false);
+  });
+
+  it('selects by type or types, topic, and every one of the tags', () => {
+    const mention = n('10', null, { type: 'mention', tags: ['team', 'urgent'] });
+    const post = n('11', null, { type: 'publish', topic: 'releases', tags: ['team'] });
+    expect(matchesFilter(mention, { type: 'mention' })).toBe(true);
+    expect(matchesFilter(post, { type: 'mention' })).toBe(false);
+    expect(matchesFilter(post, { type: ['mention', 'publish'] })).toBe(true);
+    expect(matchesFilter(post, { topic: 'releases' })).toBe(true);
+    expect(matchesFilter(mention, { topic: 'releases' })).toBe(false);
+    expect(matchesFilter(mention, { tags: ['team', 'urgent'] })).toBe(true);
+    expect(matchesFilter(post, { tags: ['team', 'urgent'] })).toBe(false);
+    expect(matchesFilter(post, { type: 'publish', state: 'archived' })).toBe(false);
+  });
+
+  it('bounds by id, exclusive, compared as bigints', () => {
+    expect(matchesFilter(n('10'), { before: '10' })).toBe(false);
+    expect(matchesFilter(n('9'), { before: '10' })).toBe(true);
+    expect(matchesFilter(n('10'), { after: '9' })).toBe(true);
+    expect(matchesFilter(n('9'), { after: '9' })).toBe(false);
+    expect(matchesFilter(n('9007199254740993'), { after: '9007199254740992' })).toBe(true);
+  });
+});
+
+describe('applyState', () => {
+  const at = '2026-01-03T00:00:00.000Z';
+  const before = '2026-01-02T00:00:00.000Z';
+
+  it('marks seen the named ids, keeping an earlier time, and a read one as seen when it was read', () => {
+    const items = applyState([n('3'), n('2', null, { seenAt: before }), n('1', before, { seenAt: null })], { ids: ['1', '2', '3'], change: 'seen' }, at);
+    expect(items.map((x) => x.seenAt)).toEqual([at, before, before]);
+    expect(items.map((x) => x.readAt)).toEqual([null, null, before]);
+  });
+
+  it('read implies seen', () => {
+    const [x] = applyState([n('1')], { ids: ['1'], change: 'read' }, at);
+    expect(x).toMatchObject({ readAt: at, seenAt: at });
+  });
+
+  it('archives and unarchives by id, leaving the others alone', () => {
+    const held = [n('2'), n('1')];
+    const archived = applyState(held, { ids: ['1'], change: 'archived' }, at);
+    expect(archived.map((x) => x.archived)).toEqual([false, true]);
+    expect(archived[0]).toBe(held[0]);
+    const back = applyState(archived, { ids: ['1'], change: 'unarchived' }, at);
+    expect(back.map((x) => x.archived)).toEqual([false, false]);
+  });
+
+  it('drops deleted and snoozed ones from the list', () => {
+    expect(ids(applyState([n('3'), n('2'), n('1')], { ids: ['2', '9'], change: 'deleted' }, at))).toEqual(['3', '1']);
+    expect(ids(applyState([n('3'), n('2'), n('1')], { ids: ['3'], change: 'snoozed' }, at))).toEqual(['2', '1']);
+  });
+
+  it('applies a filter to the held ones it matches here', () => {
+    const held = [n('4', null, { type: 'a' }), n('3', before, { type: 'a' }), n('2', null, { type: 'b' }), n('1', before, { type: 'b' })];
+    const archivedRead = applyState(held, { filter: { state: 'read' }, change: 'archived' }, at);
+    expect(archivedRead.map((x) => x.archived)).toEqual([false, true, false, true]);
+    const deletedA = applyState(held, { filter: { type: 'a' }, change: 'deleted' }, at);
+    expect(ids(deletedA)).toEqual(['2', '1']);
+    const readOld = applyState(held, { filter: { state: 'unread', before: '3' }, change: 'read' }, at);
+    expect(readOld.map((x) => x.readAt)).toEqual([null, before, at, before]);
+  });
+
+  it('a filter without a state leaves archived ones alone, as on the server', () => {
+    const held = [n('2', null, { archived: true }), n('1')];
+    expect(ids(applyState(held, { filter: {}, change: 'deleted' }, at))).toEqual(['2']);
+    expect(ids(applyState(held, { filter: { state: 'all' }, change: 'deleted' }, at))).toEqual([]);
+  });
+
+  it('returns the same array when nothing changes', () => {
+    const held = [n('2', before), n('1', before)];
+    expect(applyState(held, { ids: ['1', '2'], change: 'read' }, at)).toBe(held);
+    expect(applyState(held, { ids: ['7'], change: 'deleted' }, at)).toBe(held);
+  });
+});
+
+describe('inView', () => {
+  it('keeps what the view selects: archived ones leave the inbox, read ones leave unread', () => {
+    const at = '2026-01-02T00:00:00.000Z';
+    const held = [n('3', null, { archived: true }), n('2', at), n('1')];
+    expect(ids(inView(held, {}))).toEqual(['2', '1']);
+    expect(ids(inView(held, { state: 'unread' }))).toEqual(['1']);
+    expect(ids(inView(held, { state: 'archived' }))).toEqual(['3']);
+    expect(inView(held, { state: 'all' })).toBe(held);
+  });
+});
+
+describe('mayEnterView', () => {
+  it('says which changes bring in notifications a view did not hold', () => {
+    expect(mayEnterView('archived', { state: 'archived' })).toBe(true);
+    expect(mayEnterView('archived', {})).toBe(false);
+    expect(mayEnterView('unarchived', {})).toBe(true);
+    expect(mayEnterView('unarchived', { type: 'a', state: 'unread' })).toBe(true);
+    expect(mayEnterView('unarchived', { state: 'archived' })).toBe(false);
+    expect(mayEnterView('unarchived', { state: 'all' })).toBe(false); // held already
+    expect(mayEnterView('read', { state: 'read' })).toBe(true);
+    expect(mayEnterView('read', {})).toBe(false);
+    for (const change of ['seen', 'deleted', 'snoozed'] as const) {
+      for (const state of [undefined, 'unseen', 'unread', 'read', 'archived', 'all'] as const) {
+        expect(mayEnterView(change, { state })).toBe(false);
+      }
+    }
+  });
+});
+
+describe('reconcileNewestPage', () => {
+  const none = new Set<string>();
+
+  it('drops held ones in the page range that the page lacks, keeps older pages when asked', () => {
+    const held = [n('9'), n('8'), n('7'), n('5'), n('2'), n('1')];
+    // 8 left the view elsewhere; 10 is new; the page covers 10..5
+    const page = { items: [n('10'), n('9'), n('7'), n('5')], nextCursor: '5' };
+    expect(ids(reconcileNewestPage(held, page, none, true))).toEqual(['10', '9', '7', '5', '2', '1']);
+    expect(ids(reconcileNewestPage(held, page, none, false))).toEqual(['10', '9', '7', '5']);
+  });
+
+  it('keeps what arrived while the page was read', () => {
+    const held = [n('12'), n('9')];
+    const page = { items: [n('9')], nextCursor: null };
+    expect(ids(reconcileNewestPage(held, page, new Set(['12']), true))).toEqual(['12', '9']);
+    expect(ids(reconcileNewestPage(held, page, none, true))).toEqual(['9']);
+  });
+
+  it('treats the last page as the whole view', () => {
+    const held = [n('3'), n('2'), n('1')];
+    expect(ids(reconcileNewestPage(held, { items: [n('3')], nextCursor: null }, none, true))).toEqual(['3']);
+    expect(reconcileNewestPage(held, { items: [], nextCursor: null }, none, true)).toEqual([]);
+  });
+
+  it('takes the page state, except that seen and read never go back', () => {
+    const at = '2026-01-02T00:00:00.000Z';
+    const held = [n('2', at), n('1')];
+    const page = { items: [n('2'), n('1', null, { seenAt: at })], nextCursor: null };
+    const items = reconcileNewestPage(held, page, none, true);
+    expect(items.map((x) => [x.readAt, x.seenAt])).toEqual([[at, at], [null, at]]);
   });
 });

@@ -4,15 +4,16 @@ import type { Namespace, Socket } from 'socket.io';
 import { assertBoundNamespace, bindGatewayNamespace } from '../compat/nest-websockets.compat';
 import { InjectNotificationsOptions } from '../notifications.decorators';
 import { NotificationsError } from '../notifications.errors';
-import { topicRoom, userRoom } from '../notifications.internal-constants';
+import { userRoom } from '../notifications.internal-constants';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
-import { ClientEvent, DEFAULT_NAMESPACE, ServerEvent, type AckError } from '../protocol';
+import { ClientEvent, DEFAULT_NAMESPACE, ServerEvent, type AckError, type Preferences, type StateResult } from '../protocol';
 import { eventLimiter } from '../security/event-limits';
 import { secureNamespace } from '../security/secure-namespace';
 import type { InboxSocketData } from '../session/handshake-auth';
 import { InboxNamespace } from '../realtime/inbox-namespace';
+import { ViewCounts } from '../realtime/view-counts';
 import { CatchUpService } from '../service/catch-up.service';
-import { NotificationService } from '../service/notification.service';
+import { NotificationService, parseViews, Which } from '../service/notification.service';
 import * as schema from '../validation/schemas';
 
 type InboxSocket = Socket & { data: InboxSocketData };
@@ -45,6 +46,14 @@ export class NotificationsGateway implements OnGatewayInit, OnGatewayConnection,
       [ClientEvent.ReadAll, (socket, body) => this.readAll(socket, body)],
       [ClientEvent.Subscribe, (socket, body) => this.subscribe(socket, body)],
       [ClientEvent.Unsubscribe, (socket, body) => this.unsubscribe(socket, body)],
+      [ClientEvent.Seen, (socket, body) => this.changeState(socket, body, ClientEvent.Seen, (u, w) => this.service.markSeen(u, w))],
+      [ClientEvent.Archive, (socket, body) => this.changeState(socket, body, ClientEvent.Archive, (u, w) => this.service.archive(u, w))],
+      [ClientEvent.Unarchive, (socket, body) => this.changeState(socket, body, ClientEvent.Unarchive, (u, w) => this.service.unarchive(u, w))],
+      [ClientEvent.Delete, (socket, body) => this.changeState(socket, body, ClientEvent.Delete, (u, w) => this.service.remove(u, w))],
+      [ClientEvent.Snooze, (socket, body) => this.snooze(socket, body)],
+      [ClientEvent.Counts, (socket, body) => this.counts(socket, body)],
+      [ClientEvent.PreferencesGet, (socket, body) => this.preferences(socket, body)],
+      [ClientEvent.PreferencesSet, (socket, body) => this.setPreferences(socket, body)],
     ] as [string, (socket: InboxSocket, body: unknown) => Promise<unknown>][]
   ).map(([event, handle]) => {
     const gateway = this;
@@ -67,6 +76,7 @@ export class NotificationsGateway implements OnGatewayInit, OnGatewayConnection,
     private readonly service: NotificationService,
     private readonly catchUp: CatchUpService,
     private readonly namespace: InboxNamespace,
+    private readonly viewCounts: ViewCounts,
   ) {
     this.limits = eventLimiter(options);
     // The namespace is an option, known only now; the module registers a subclass per
@@ -98,11 +108,11 @@ export class NotificationsGateway implements OnGatewayInit, OnGatewayConnection,
     try {
       // The user room first: a subscribe() made while the topics are read still finds this socket.
       socket.join(userRoom(userId));
-      socket.join((await this.catchUp.topicsOf(userId)).map(topicRoom));
-      const { missed, unread, truncated } = await this.catchUp.since(userId, cursor, held);
+      socket.join(await this.catchUp.roomsOf(userId));
+      const { missed, unread, unseen, truncated } = await this.catchUp.since(userId, cursor, held);
       socket.offAnyOutgoing(recordLive);
       for (const payload of missed) if (!sentLive.has(payload.id)) socket.emit(ServerEvent.Notification, payload);
-      socket.emit(ServerEvent.Synced, { unread, truncated });
+      socket.emit(ServerEvent.Synced, { unread, unseen, truncated });
     } catch (err) {
       socket.offAnyOutgoing(recordLive);
       this.logger.error(`catch-up for a socket failed: ${(err as Error).message}`);
@@ -114,11 +124,11 @@ export class NotificationsGateway implements OnGatewayInit, OnGatewayConnection,
     return this.answer(() => this.service.list(socket.data.userId, this.payload(body) as never));
   }
 
+  /** `{ ids }` or `{ filter }`; answers `{ changed, unread, unseen }` (the first protocol's `{ unread }` with more). */
   read(socket: InboxSocket, body: unknown) {
-    return this.answer(async () => {
-      const { ids } = schema.parse(schema.markReadPayload, this.payload(body), ClientEvent.Read);
-      const { unread } = await this.service.markRead(socket.data.userId, ids);
-      return { unread };
+    return this.changeState(socket, body, ClientEvent.Read, async (u, w) => {
+      const { ids: _ids, ...result } = await this.service.markRead(u, w);
+      return result;
     });
   }
 
@@ -127,6 +137,39 @@ export class NotificationsGateway implements OnGatewayInit, OnGatewayConnection,
       schema.parse(schema.emptyPayload, this.payload(body), ClientEvent.ReadAll);
       return this.service.markAllRead(socket.data.userId);
     });
+  }
+
+  changeState(socket: InboxSocket, body: unknown, event: string, run: (userId: string, which: Which) => Promise<StateResult>) {
+    return this.answer(async () => {
+      const selection = schema.parseSelection(this.payload(body), event);
+      return run(socket.data.userId, 'ids' in selection ? selection.ids : selection.filter);
+    });
+  }
+
+  snooze(socket: InboxSocket, body: unknown) {
+    return this.answer(() => {
+      const { ids, until } = schema.parse(schema.snoozePayload, this.payload(body), ClientEvent.Snooze);
+      return this.service.snooze(socket.data.userId, ids, until);
+    });
+  }
+
+  /** Answers the views' counts, and from then on pushes them to this socket when they change. */
+  counts(socket: InboxSocket, body: unknown) {
+    return this.answer(async () => {
+      const { views } = schema.parse(schema.countsPayload, this.payload(body), ClientEvent.Counts);
+      return { counts: await this.viewCounts.watch(socket, parseViews(views, `${ClientEvent.Counts}: views`)) };
+    });
+  }
+
+  preferences(socket: InboxSocket, body: unknown) {
+    return this.answer(() => {
+      schema.parse(schema.emptyPayload, this.payload(body), ClientEvent.PreferencesGet);
+      return this.service.getPreferences(socket.data.userId);
+    });
+  }
+
+  setPreferences(socket: InboxSocket, body: unknown) {
+    return this.answer(() => this.service.setPreferences(socket.data.userId, this.payload(body) as Partial<Preferences>));
   }
 
   subscribe(socket: InboxSocket, body: unknown) {

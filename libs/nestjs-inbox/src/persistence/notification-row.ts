@@ -1,4 +1,4 @@
-import type { NotificationPayload } from '../protocol';
+import type { Action, Actor, NotificationPayload } from '../protocol';
 
 /** A notification to store: for one user, for a topic, or (both null) for everyone. */
 export interface NewNotificationRow {
@@ -11,6 +11,12 @@ export interface NewNotificationRow {
   data: object | null;
   dedupeKey: string | null;
   expiresAt: Date | null;
+  /** Checked links only (validation/schemas `urlProblem`): `http(s)` or site-relative. */
+  url: string | null;
+  /** None: `[]`, stored as NULL. */
+  actions: Action[];
+  actor: Actor | null;
+  tags: string[];
 }
 
 /** A stored notification as the store reads it. */
@@ -22,8 +28,15 @@ export interface NotificationRow {
   title: string | null;
   body: string | null;
   data: Record<string, unknown> | null;
+  url: string | null;
+  /** NULL for none. */
+  actions: Action[] | null;
+  actor: Actor | null;
+  tags: string[];
   created_at: Date;
   read_at: Date | null;
+  seen_at?: Date | null;
+  archived?: boolean;
 }
 
 export function toPayload(row: NotificationRow): NotificationPayload {
@@ -36,6 +49,12 @@ export function toPayload(row: NotificationRow): NotificationPayload {
     topic: row.topic,
     broadcast: row.user_id === null && row.topic === null,
     createdAt: row.created_at.toISOString(),
+    seenAt: row.seen_at ? row.seen_at.toISOString() : null,
     readAt: row.read_at ? row.read_at.toISOString() : null,
+    archived: row.archived ?? false,
+    url: row.url ?? null,
+    actions: row.actions ?? [],
+    actor: row.actor ?? null,
+    tags: row.tags ?? [],
   };
 }

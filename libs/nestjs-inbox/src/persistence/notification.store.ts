@@ -2,26 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { queryPool } from '../compat/typeorm.compat';
 import { INBOX_DATA_SOURCE } from '../notifications.internal-constants';
+import type { StateChange } from '../protocol';
+import { COLUMNS, DIRECT_STATE, INBOX, LIVE, Param, SHARED_STATE, USER_CTES, View, viewCount, viewRows } from './inbox-view.sql';
 import { NewNotificationRow, NotificationRow } from './notification-row';
-
-const COLUMNS = 'n.id, n.user_id, n.topic, n.type, n.title, n.body, n.data, n.created_at';
-const LIVE = '(n.expires_at IS NULL OR n.expires_at > now())';
-
-/**
- * The streams `user` (an SQL expression) reads from, with the watermarks of its state
- * (docs/scaling.md): the broadcast stream (`stream` ''), then each subscribed topic. `after`:
- * the stream's rows this user may see have a greater seq; `read`: up to this seq they are read.
- */
-const STREAMS = (user: string) => `
-  streams AS (
-    SELECT ''::varchar AS stream, 0::bigint AS after,
-           COALESCE((SELECT us.broadcast_read_seq FROM inbox_user_state us WHERE us.user_id = ${user}), 0) AS read
-    UNION ALL
-    SELECT s.topic, s.from_seq, GREATEST(s.read_seq, s.from_seq) FROM inbox_subscription s WHERE s.user_id = ${user}
-  ), state AS (
-    SELECT COALESCE(max(us.direct_read_xmin), 0) AS direct_read_xmin, max(us.read_all_at) AS read_all_at
-      FROM inbox_user_state us WHERE us.user_id = ${user}
-  )`;
 
 /** The transactions a snapshot did not see: those at or above `xmax`, and those in `xip` (running then). */
 export interface SqlSnapshot {
@@ -29,40 +12,18 @@ export interface SqlSnapshot {
   xip: string[];
 }
 
-/** Whose rows a read query reads and how many at most, as SQL expressions (`$1`, or a column of a batch). */
-interface Reader {
-  user: string;
-  limit: string;
-}
-/** One user's query: `$1` the user, `$2` the limit, the query's own parameters after. */
-const ONE: Reader = { user: '$1', limit: '$2' };
-
-/** A catch-up's anchor, as SQL expressions: the client's cursor, the grace in ms, the ids it holds below the cursor. */
-interface CatchUpFrom {
-  cursor: string;
-  grace: string;
-  held: string;
+/** What a user has muted. */
+export interface Muted {
+  types: string[];
+  topics: string[];
 }
 
-/** A read-state condition: `direct` for the user's own rows, `shared` for a stream's. */
-interface Condition {
-  direct: string;
-  shared: string;
-  /** The stream position the condition's shared rows lie above (default: what the user may see, `st.after`). */
-  low?: string;
+/** A user's badge: unread in the inbox, and unseen (what the bell shows). */
+export interface Badge {
+  unread: number;
+  unseen: number;
 }
-const ANY: Condition = { direct: 'true', shared: 'true' };
-const and = (...cs: Condition[]): Condition => ({
-  direct: cs.map((c) => c.direct).join(' AND '),
-  shared: cs.map((c) => c.shared).join(' AND '),
-  low: cs.map((c) => c.low).find((low) => low !== undefined),
-});
-/** Unread: a direct row not marked and above the user's transaction watermark; a shared row above the stream's read watermark, without a receipt. */
-const UNREAD: Condition = {
-  direct: 'n.read_at IS NULL AND n.tx_id >= (SELECT direct_read_xmin FROM state)',
-  shared: 'r.user_id IS NULL',
-  low: 'st.read',
-};
+
 /**
  * How far back the catch-up looks for rows older than the cursor that it may have to resend
  * (late commits, the grace window), per stream: read from the index alone.
@@ -70,40 +31,89 @@ const UNREAD: Condition = {
 const CATCH_UP_LOOKBACK = 100;
 /** Rows of the SQL functions one read of SqlProducerListener delivers at most. */
 const SQL_BATCH = 1000;
+/** The unseen count: the inbox view, counting unseen rather than unread. */
+const UNSEEN: View = { state: 'unseen' };
 
-const sameBoth = (sql: string): Condition => ({ direct: sql, shared: sql });
-/** A direct row's read time: its own, or the user's mark-all if its transaction is below the watermark. */
-const DIRECT_READ_AT = `COALESCE(n.read_at, CASE WHEN n.tx_id < (SELECT direct_read_xmin FROM state) THEN (SELECT read_all_at FROM state) END)`;
-/** A shared row's read time for the user (receipt `r`, stream `st`): its receipt, or the mark-all if under the watermark. */
-const SHARED_READ_AT = `COALESCE(r.read_at, CASE WHEN n.seq <= st.read THEN (SELECT read_all_at FROM state) END)`;
+/** Parameters after the first `skip` (`$1`… are the query's own): returns the placeholder. */
+function params(skip: number): { values: unknown[]; param: Param } {
+  const values: unknown[] = [];
+  return { values, param: (v) => `$${values.push(v) + skip}` };
+}
 
 /**
- * The exact unread count of `user` (an SQL expression), from index ranges and the watermarks:
- * its unread direct rows above its transaction watermark; per stream, the committed rows above
- * the watermark (a subtraction of positions), less the ones it read out of order (receipts) and
- * the expired ones it had not read. Costs O(unread direct since the last mark-all +
- * subscriptions + receipts and expired rows above the watermarks), never the stream's length.
+ * One page of view rows for `user` (an SQL expression), newest first, `limit` at most, each
+ * once; `ctes` may add WITH clauses, `extra` whole branches (rows found by id, see catchUpSql).
  */
-const UNREAD_COUNT = (user: string) => `(
-  (SELECT count(*) FROM inbox_notification n
-    WHERE n.user_id = ${user} AND n.read_at IS NULL AND ${LIVE}
-      AND n.tx_id >= COALESCE((SELECT us.direct_read_xmin FROM inbox_user_state us WHERE us.user_id = ${user}), 0))
-  + COALESCE((
-    SELECT sum(GREATEST(t.seq - m.low, 0)
-             - (SELECT count(*) FROM inbox_receipt r WHERE r.user_id = ${user} AND r.stream = w.stream AND r.seq > m.low)
-             - (SELECT count(*) FROM inbox_notification n
-                 WHERE n.user_id IS NULL AND COALESCE(n.topic, '') = w.stream AND n.seq > m.low
-                   AND n.expires_at <= now()
-                   AND NOT EXISTS (SELECT 1 FROM inbox_receipt r WHERE r.user_id = ${user} AND r.notification_id = n.id)))
-      FROM (SELECT '' AS stream, COALESCE((SELECT us.broadcast_read_seq FROM inbox_user_state us WHERE us.user_id = ${user}), 0) AS low
-            UNION ALL
-            SELECT s.topic, GREATEST(s.read_seq, s.from_seq) FROM inbox_subscription s WHERE s.user_id = ${user}) w
-      JOIN inbox_stream t ON t.stream = w.stream
-      -- Retention deletes a stream's oldest positions only: below the first one left, nothing is unread.
-      CROSS JOIN LATERAL (
-        SELECT GREATEST(w.low, COALESCE((SELECT min(n.seq) FROM inbox_notification n
-                                          WHERE n.user_id IS NULL AND COALESCE(n.topic, '') = w.stream), t.seq + 1) - 1) AS low
-      ) m), 0))::int`;
+function pageSql(user: string, limit: string, view: View, param: Param, ctes = '', extra: string[] = []): string {
+  return `WITH ${USER_CTES(user)}${ctes}
+    SELECT DISTINCT ON (v.id) v.* FROM (${[...viewRows(user, view, limit, param), ...extra].join(' UNION ALL ')}) v
+     ORDER BY v.id DESC LIMIT ${limit}`;
+}
+
+/** The badge of `user` as two columns, `unread` and `unseen`, over USER_CTES. */
+const BADGE = (user: string, param: Param) =>
+  `${viewCount(user, INBOX, param)} AS unread, ${viewCount(user, UNSEEN, param)} AS unseen`;
+
+/**
+ * Per state a user can set on one notification: the direct row's column and value, the
+ * receipt's, and which rows it changes (a direct row `n` in state `s`, or a shared one with
+ * receipt `r` in stream `st`, see inbox-view.sql.ts).
+ */
+/** A change `mark` makes (a snooze is a delete plus a snooze row, see `snooze`). */
+export type Mark = Exclude<StateChange, 'snoozed'>;
+
+const MARKS: Record<Mark, { column: string; value: string; direct: string; shared: string }> = {
+  seen: {
+    column: 'seen_at',
+    value: 'now()',
+    direct: 'n.read_at IS NULL AND n.seen_at IS NULL AND n.tx_id >= GREATEST(s.read_xmin, s.seen_xmin)',
+    shared: 'r.read_at IS NULL AND r.seen_at IS NULL AND n.seq > st.seen',
+  },
+  read: {
+    column: 'read_at',
+    value: 'now()',
+    direct: 'n.read_at IS NULL AND n.tx_id >= s.read_xmin',
+    shared: 'r.read_at IS NULL AND n.seq > st.read',
+  },
+  archived: {
+    column: 'archived',
+    value: 'true',
+    direct: 'NOT COALESCE(n.archived, n.tx_id < s.archived_xmin)',
+    shared: 'NOT COALESCE(r.archived, n.seq <= st.archived)',
+  },
+  unarchived: {
+    column: 'archived',
+    value: 'false',
+    direct: 'COALESCE(n.archived, n.tx_id < s.archived_xmin)',
+    shared: 'COALESCE(r.archived, n.seq <= st.archived)',
+  },
+  deleted: { column: 'deleted_at', value: 'now()', direct: 'true', shared: 'true' },
+};
+
+/**
+ * What "all" moves per state: the user's direct watermark (the oldest transaction running, and
+ * for archived and deleted the id sequence's value, see the InboxStates migration) and the
+ * stream positions.
+ */
+const WATERMARKS: Record<
+  Exclude<Mark, 'unarchived'>,
+  { direct: string[]; broadcast: string; topic: string; at?: string; unmarked: string }
+> = {
+  seen: { direct: ['direct_seen_xmin'], broadcast: 'broadcast_seen_seq', topic: 'seen_seq', at: 'seen_all_at', unmarked: 'n.seen_at IS NULL' },
+  read: { direct: ['direct_read_xmin'], broadcast: 'broadcast_read_seq', topic: 'read_seq', at: 'read_all_at', unmarked: 'n.read_at IS NULL' },
+  archived: {
+    direct: ['direct_archived_xmin', 'direct_archived_id'],
+    broadcast: 'broadcast_archived_seq',
+    topic: 'archived_seq',
+    unmarked: 'n.archived IS NOT TRUE',
+  },
+  deleted: {
+    direct: ['direct_deleted_xmin', 'direct_deleted_id'],
+    broadcast: 'broadcast_deleted_seq',
+    topic: 'deleted_seq',
+    unmarked: 'n.deleted_at IS NULL',
+  },
+};
 
 /**
  * Ids are drawn before the insert so the result maps back to input rows by id; the statement's
@@ -114,16 +124,21 @@ const INSERT_SQL = `
   WITH input AS MATERIALIZED (
     SELECT nextval('inbox_notification_id_seq'::regclass) AS id, t.*
       FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::text[], $5::text[], $6::jsonb[],
-                  $7::varchar[], $8::timestamptz[]) WITH ORDINALITY
-           AS t(user_id, topic, type, title, body, data, dedupe_key, expires_at, ord)
+                  $7::varchar[], $8::timestamptz[], $9::text[], $10::jsonb[], $11::jsonb[], $12::jsonb[]) WITH ORDINALITY
+           AS t(user_id, topic, type, title, body, data, dedupe_key, expires_at, url, actions, actor, tags, ord)
   ), tx AS (
     -- Once per statement, not per row (each pg_current_snapshot() copies the snapshot).
     SELECT pg_current_xact_id()::text::bigint AS tx_id,
            pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS tx_horizon
   ), ins AS (
     INSERT INTO inbox_notification AS n
-           (id, user_id, topic, type, title, body, data, dedupe_key, expires_at, tx_id, tx_horizon)
-    SELECT id, user_id, topic, type, title, body, data, dedupe_key, expires_at, tx.tx_id, tx.tx_horizon
+           (id, user_id, topic, type, title, body, data, dedupe_key, expires_at, url, actions, actor, tags,
+            tx_id, tx_horizon)
+    -- Each row's tags come as a JSON array (NULL for none): unnest would flatten a text[][].
+    SELECT id, user_id, topic, type, title, body, data, dedupe_key, expires_at, url, actions, actor,
+           CASE WHEN input.tags IS NULL THEN '{}'::text[]
+                ELSE ARRAY(SELECT e FROM jsonb_array_elements_text(input.tags) WITH ORDINALITY AS x(e, i) ORDER BY i) END,
+           tx.tx_id, tx.tx_horizon
       FROM input CROSS JOIN tx ORDER BY ord
     ON CONFLICT ((COALESCE(user_id, '')), (COALESCE(topic, '')), dedupe_key) WHERE dedupe_key IS NOT NULL
     DO NOTHING
@@ -134,7 +149,7 @@ const INSERT_SQL = `
 /**
  * All SQL of the library. It runs on the host's DataSource (or the caller's EntityManager,
  * to join its transaction); every query that takes a user id only ever touches that user's
- * rows and the shared rows visible to them.
+ * rows and the shared rows visible to them. The views' SQL is in inbox-view.sql.ts.
  */
 @Injectable()
 export class NotificationStore {
@@ -158,6 +173,10 @@ export class NotificationStore {
       rows.map((r) => (r.data === null ? null : JSON.stringify(r.data))),
       rows.map((r) => r.dedupeKey),
       rows.map((r) => r.expiresAt),
+      rows.map((r) => r.url),
+      rows.map((r) => (r.actions.length === 0 ? null : JSON.stringify(r.actions))),
+      rows.map((r) => (r.actor === null ? null : JSON.stringify(r.actor))),
+      rows.map((r) => (r.tags.length === 0 ? null : JSON.stringify(r.tags))),
     ];
     // Outside a caller's transaction the statement goes straight to the DataSource's pool as a
     // named prepared statement (see queryPool).
@@ -175,6 +194,10 @@ export class NotificationStore {
         title: r.title,
         body: r.body,
         data: r.data as NotificationRow['data'],
+        url: r.url,
+        actions: r.actions.length === 0 ? null : r.actions,
+        actor: r.actor,
+        tags: r.tags,
         created_at,
         read_at: null,
       };
@@ -182,127 +205,122 @@ export class NotificationStore {
     return stored;
   }
 
-  /**
-   * Newest first, `limit` at most, among what the reader's user may see and one of `conds`
-   * accepts: for each condition, one index range over the user's direct rows and one per stream
-   * (broadcasts, each subscribed topic), each cut at `limit`, merged. `ctes` may add WITH
-   * clauses, `extra` whole branches (rows found by id, see catchUpSql).
-   */
-  private static visibleSql(r: Reader, conds: Condition[], ctes = '', extra: string[] = []): string {
-    const page = `ORDER BY n.id DESC LIMIT ${r.limit}`;
-    const branches = conds.flatMap((cond) => {
-      const low = cond.low ?? 'st.after';
-      const stream = (where: string) => `
-          SELECT ${COLUMNS}, ${SHARED_READ_AT} AS read_at
-            FROM inbox_notification n
-            LEFT JOIN inbox_receipt r ON r.user_id = ${r.user} AND r.notification_id = n.id
-           WHERE n.user_id IS NULL AND COALESCE(n.topic, '') = st.stream AND ${where}
-             AND ${LIVE} AND ${cond.shared} ${page}`;
-      return [
-        `(SELECT ${COLUMNS}, ${DIRECT_READ_AT} AS read_at FROM inbox_notification n
-           WHERE n.user_id = ${r.user} AND ${LIVE} AND ${cond.direct} ${page})`,
-        // A stream's page walks its id index newest first, down to the row at the watermark
-        // `low` (a row in order above it has a greater id; `n.seq + 0` keeps the position test
-        // a filter, so the planner walks the id index), plus the few `late` rows above `low`.
-        `(SELECT x.* FROM streams st CROSS JOIN LATERAL (
-           (${stream(`NOT n.late AND n.seq + 0 > ${low} AND n.id > COALESCE((
-              SELECT w.id FROM inbox_notification w
-               WHERE w.user_id IS NULL AND COALESCE(w.topic, '') = st.stream AND w.seq = ${low}), 0)`)})
-           UNION ALL
-           (${stream(`n.late AND n.seq > ${low}`)})) x)`,
-      ];
-    });
-    return `WITH ${STREAMS(r.user)}${ctes}
-      SELECT * FROM (${[...branches, ...extra].join(' UNION ALL ')}) v ORDER BY id DESC LIMIT ${r.limit}`;
+  /** A page of `view`, newest first. */
+  list(userId: string, view: View, limit: number): Promise<NotificationRow[]> {
+    const { values, param } = params(2);
+    return this.manager.query(pageSql('$1', '$2', view, param), [userId, limit, ...values]);
   }
 
-  list(
-    userId: string,
-    q: { before?: string; limit: number; unreadOnly?: boolean; type?: string },
-  ): Promise<NotificationRow[]> {
-    const params: unknown[] = [];
-    const param = (v: unknown) => `$${params.push(v) + 2}`;
-    const conds: Condition[] = [];
-    if (q.before !== undefined) conds.push(sameBoth(`n.id < ${param(q.before)}::bigint`));
-    if (q.type !== undefined) conds.push(sameBoth(`n.type = ${param(q.type)}`));
-    if (q.unreadOnly) conds.push(UNREAD);
-    const sql = NotificationStore.visibleSql(ONE, [conds.length ? and(...conds) : ANY]);
-    return this.manager.query(sql, [userId, q.limit, ...params]);
+  /** Each view's count (see viewCount), in one statement. */
+  async counts(userId: string, views: View[]): Promise<number[]> {
+    if (views.length === 0) return [];
+    return (await this.countsOfMany([userId], views)).get(userId)!;
+  }
+
+  /** The counts of the same views for several users, in one statement. */
+  async countsOfMany(userIds: string[], views: View[]): Promise<Map<string, number[]>> {
+    const { values, param } = params(1);
+    const columns = views.map((v, i) => `${viewCount('u.user_id', v, param)} AS c${i}`).join(', ');
+    const rows: Record<string, number | string>[] = await this.manager.query(
+      `SELECT u.user_id, x.* FROM unnest($1::varchar[]) AS u(user_id)
+         CROSS JOIN LATERAL (WITH ${USER_CTES('u.user_id')} SELECT ${columns}) x`,
+      [userIds, ...values],
+    );
+    return new Map(rows.map((r) => [String(r.user_id), views.map((_, i) => Number(r[`c${i}`]))]));
+  }
+
+  /** The badges of several users in one query. */
+  async badges(userIds: string[]): Promise<Map<string, Badge>> {
+    const { values, param } = params(1);
+    const rows: { user_id: string; unread: number; unseen: number }[] = await this.manager.query(
+      `SELECT u.user_id, x.* FROM unnest($1::varchar[]) AS u(user_id)
+         CROSS JOIN LATERAL (WITH ${USER_CTES('u.user_id')} SELECT ${BADGE('u.user_id', param)}) x`,
+      [userIds, ...values],
+    );
+    return new Map(rows.map((r) => [r.user_id, { unread: Number(r.unread), unseen: Number(r.unseen) }]));
   }
 
   /**
    * Rows among the newest `lookback` of each stream (below `below`, if given) that
    * `accept` (over the columns tx_id, created_at of `b`), chosen from the indexes alone and then
-   * read by id, as two branches for visibleSql (`extra`) and the CTEs they need (`ctes`).
+   * read by id, as two branches for pageSql (`extra`) and the CTEs they need (`ctes`). Deleted
+   * ones are left out; archived ones are not (a client that holds them learns their state).
    */
-  private static recent(r: Reader, lookback: string, below: string | null, accept: string): { ctes: string; extra: string[] } {
+  private static recent(user: string, lookback: string, below: string | null, accept: string): { ctes: string; extra: string[] } {
     const bound = below ? `AND n.id < ${below}` : '';
     const ctes = `,
       recent_direct AS (
         SELECT b.id FROM (SELECT n.id, n.tx_id, n.created_at FROM inbox_notification n
-                           WHERE n.user_id = ${r.user} ${bound} ORDER BY n.id DESC LIMIT ${lookback}) b
+                           WHERE n.user_id = ${user} ${bound} ORDER BY n.id DESC LIMIT ${lookback}) b
          WHERE ${accept}
       ), recent_shared AS (
-        SELECT b.id, st.stream, st.after, st.read FROM streams st CROSS JOIN LATERAL (
+        SELECT b.id, st.stream FROM streams st CROSS JOIN LATERAL (
           SELECT n.id, n.tx_id, n.created_at FROM inbox_notification n
            WHERE n.user_id IS NULL AND COALESCE(n.topic, '') = st.stream ${bound}
            ORDER BY n.id DESC LIMIT ${lookback}) b
          WHERE ${accept}
       )`;
     const extra = [
-      `(SELECT ${COLUMNS}, ${DIRECT_READ_AT} AS read_at
-          FROM recent_direct b JOIN inbox_notification n ON n.id = b.id WHERE ${LIVE})`,
-      `(SELECT ${COLUMNS}, ${SHARED_READ_AT} AS read_at
-          FROM recent_shared st JOIN inbox_notification n ON n.id = st.id
-          LEFT JOIN inbox_receipt r ON r.user_id = ${r.user} AND r.notification_id = n.id
-         WHERE n.seq > st.after AND ${LIVE})`,
+      `(SELECT ${COLUMNS}, ${DIRECT_STATE}
+          FROM recent_direct b JOIN inbox_notification n ON n.id = b.id CROSS JOIN state s
+         WHERE ${LIVE} AND n.deleted_at IS NULL AND n.tx_id >= s.deleted_xmin)`,
+      `(SELECT ${COLUMNS}, ${SHARED_STATE}
+          FROM recent_shared b JOIN streams st ON st.stream = b.stream CROSS JOIN state s
+          JOIN inbox_notification n ON n.id = b.id
+          LEFT JOIN inbox_receipt r ON r.user_id = ${user} AND r.notification_id = n.id
+         WHERE n.seq > GREATEST(st.after, st.deleted) AND r.deleted_at IS NULL AND ${LIVE})`,
     ];
     return { ctes, extra };
   }
 
   /**
-   * What a client holding `cursor` may lack, newest first: everything newer, plus two kinds of
-   * older rows. Those whose transactions were still open when the cursor's row was written
-   * (they can commit after it), and those that began within `grace` ms before it (committed
-   * just before it, their live emit may have been lost with an instance that died), less those
-   * the client says it holds (`held`); it drops any other one it has by id. The older ones are
-   * looked for among the CATCH_UP_LOOKBACK rows of each stream below the cursor.
+   * What a client holding `cursor` may lack, newest first: everything newer it may see (but
+   * deleted), plus two kinds of older rows. Those whose transactions were still open when the
+   * cursor's row was written (they can commit after it), and those that began within `grace`
+   * ms before it (committed just before it, their live emit may have been lost with an
+   * instance that died), less those the client says it holds (`held`); it drops any other one
+   * it has by id. The older ones are looked for among the CATCH_UP_LOOKBACK rows of each stream
+   * below the cursor.
    */
-  private static catchUpSql(r: Reader, from: CatchUpFrom): string {
+  private static catchUpSql(user: string, limit: string, param: Param, from: { cursor: string; grace: string; held: string }): string {
     // The anchor's columns come from a CTE: no row (so only `id >`) if the row is gone.
     const anchor = `,
       anchor AS (SELECT a.tx_horizon, a.created_at - ${from.grace}::int * interval '1 millisecond' AS since
                    FROM inbox_notification a WHERE a.id = ${from.cursor}::bigint)`;
     const late = NotificationStore.recent(
-      r,
+      user,
       String(CATCH_UP_LOOKBACK),
       `${from.cursor}::bigint`,
       `b.id <> ALL(${from.held}) AND EXISTS (SELECT 1 FROM anchor WHERE b.tx_id >= anchor.tx_horizon OR b.created_at >= anchor.since)`,
     );
-    return NotificationStore.visibleSql(r, [sameBoth(`n.id > ${from.cursor}::bigint`)], anchor + late.ctes, late.extra);
+    return pageSql(user, limit, { state: 'all', afterSql: from.cursor }, param, anchor + late.ctes, late.extra);
   }
 
   /**
    * The reads of many connecting sockets in one statement (a reconnect storm costs a few
    * statements, not one per socket): for each, its catch-up (as `catchUp`, `limit` rows at most)
-   * and its unread count. All of one kind: with a cursor each, or none.
+   * and its badge. All of one kind: with a cursor each, or none (the inbox's newest page).
    */
   async catchUps(
     sockets: { userId: string; cursor: string | null; held: string[] }[],
     limit: number,
     graceMs: number,
-  ): Promise<{ rows: NotificationRow[]; unread: number }[]> {
-    const batch: Reader = { user: 'u.user_id', limit: '$4' };
+  ): Promise<{ rows: NotificationRow[]; badge: Badge }[]> {
     const withCursor = sockets[0].cursor !== null;
+    const { values, param } = params(withCursor ? 5 : 4);
     const reads = withCursor
-      ? NotificationStore.catchUpSql(batch, { cursor: 'u.cursor', grace: '$5', held: "string_to_array(u.held, ',')::bigint[]" })
-      : NotificationStore.visibleSql(batch, [ANY]);
-    const result: (NotificationRow & { ord: string; unread: number })[] = await this.manager.query(
-      // OFFSET 0 keeps the count a column of each socket's row, computed once: flattened, the
-      // planner evaluated it once per notification read (1,000 counts for a 1,000-row catch-up).
-      `SELECT u.ord, u.unread, x.*
-         FROM (SELECT u.*, ${UNREAD_COUNT('u.user_id')} AS unread
-                 FROM unnest($1::varchar[], $2::bigint[], $3::text[]) WITH ORDINALITY AS u(user_id, cursor, held, ord)
+      ? NotificationStore.catchUpSql('u.user_id', '$4', param, {
+          cursor: 'u.cursor',
+          grace: '$5',
+          held: "string_to_array(u.held, ',')::bigint[]",
+        })
+      : pageSql('u.user_id', '$4', INBOX, param);
+    const result: (NotificationRow & { ord: string; unread: number; unseen: number })[] = await this.manager.query(
+      // OFFSET 0 keeps the counts columns of each socket's row, computed once: flattened, the
+      // planner evaluated them once per notification read (1,000 counts for a 1,000-row catch-up).
+      `SELECT u.ord, u.unread, u.unseen, x.*
+         FROM (SELECT u.*, b.* FROM unnest($1::varchar[], $2::bigint[], $3::text[]) WITH ORDINALITY AS u(user_id, cursor, held, ord)
+                 CROSS JOIN LATERAL (WITH ${USER_CTES('u.user_id')} SELECT ${BADGE('u.user_id', param)}) b
                OFFSET 0) u
          LEFT JOIN LATERAL (${reads}) x ON true`,
       [
@@ -311,26 +329,31 @@ export class NotificationStore {
         sockets.map((s) => s.held.join(',')),
         limit,
         ...(withCursor ? [graceMs] : []),
+        ...values,
       ],
     );
-    const out = sockets.map(() => ({ rows: [] as NotificationRow[], unread: 0 }));
-    for (const { ord, unread, ...row } of result) {
+    const out = sockets.map(() => ({ rows: [] as NotificationRow[], badge: { unread: 0, unseen: 0 } }));
+    for (const { ord, unread, unseen, ...row } of result) {
       const socket = out[Number(ord) - 1];
-      socket.unread = Number(unread);
+      socket.badge = { unread: Number(unread), unseen: Number(unseen) };
       if (row.id !== null) socket.rows.push(row);
     }
     return out;
   }
 
-  /** The topics of several users in one query. */
-  async topicsOfMany(userIds: string[]): Promise<Map<string, string[]>> {
-    const rows: { user_id: string; topic: string }[] = await this.manager.query(
-      `SELECT user_id, topic FROM inbox_subscription WHERE user_id = ANY($1::varchar[])`,
+  /**
+   * Per user, in one query: the topics whose rooms their sockets join (subscribed, not muted)
+   * and the types they muted.
+   */
+  async roomsOfMany(userIds: string[]): Promise<Map<string, { topics: string[]; mutedTypes: string[] }>> {
+    const rows: { user_id: string; topics: string[]; muted_types: string[] }[] = await this.manager.query(
+      `SELECT u.user_id, COALESCE(us.muted_types, '{}') AS muted_types,
+              ARRAY(SELECT s.topic FROM inbox_subscription s
+                     WHERE s.user_id = u.user_id AND NOT s.topic = ANY(COALESCE(us.muted_topics, '{}'))) AS topics
+         FROM unnest($1::varchar[]) AS u(user_id) LEFT JOIN inbox_user_state us ON us.user_id = u.user_id`,
       [userIds],
     );
-    const topics = new Map(userIds.map((u) => [u, [] as string[]]));
-    for (const r of rows) topics.get(r.user_id)!.push(r.topic);
-    return topics;
+    return new Map(rows.map((r) => [r.user_id, { topics: r.topics, mutedTypes: r.muted_types }]));
   }
 
   /**
@@ -353,8 +376,12 @@ export class NotificationStore {
 
   /** What `userId` may see among rows committed since `horizon()` returned `horizon`, newest first (among the newest `limit` of each stream). */
   committedSince(userId: string, horizon: string, limit: number): Promise<NotificationRow[]> {
-    const since = NotificationStore.recent(ONE, ONE.limit, null, 'b.tx_id >= $3::bigint');
-    return this.manager.query(NotificationStore.visibleSql(ONE, [], since.ctes, since.extra), [userId, limit, horizon]);
+    const since = NotificationStore.recent('$1', '$2', null, 'b.tx_id >= $3::bigint');
+    return this.manager.query(
+      `WITH ${USER_CTES('$1')}${since.ctes}
+       SELECT DISTINCT ON (v.id) v.* FROM (${since.extra.join(' UNION ALL ')}) v ORDER BY v.id DESC LIMIT $2`,
+      [userId, limit, horizon],
+    );
   }
 
   /**
@@ -393,69 +420,152 @@ export class NotificationStore {
     return { rows, next: { xmax: result[0].xmax, xip: result[0].xip }, complete: rows.length < SQL_BATCH };
   }
 
-  /** Marks what `userId` may see among `ids` as read; returns the ids that were unread. */
-  async markRead(userId: string, ids: string[]): Promise<string[]> {
-    const rows: { id: string }[] = await this.manager.query(
-      `WITH ${STREAMS('$1')}, direct AS (
-         UPDATE inbox_notification n SET read_at = now()
-          WHERE n.id = ANY($2::bigint[]) AND n.user_id = $1 AND ${UNREAD.direct}
+  /**
+   * Sets `change` on the notifications among `ids` that `userId` may see and that it changes
+   * (not deleted, not already in that state): direct rows in place, shared rows in the user's
+   * receipts. Returns the ids changed.
+   */
+  async mark(userId: string, change: Mark, ids: string[], manager = this.manager): Promise<string[]> {
+    const m = MARKS[change];
+    const rows: { id: string }[] = await manager.query(
+      `WITH ${USER_CTES('$1')}, direct AS (
+         UPDATE inbox_notification n SET ${m.column} = ${m.value} FROM state s
+          WHERE n.id = ANY($2::bigint[]) AND n.user_id = $1 AND ${LIVE}
+            AND n.deleted_at IS NULL AND n.tx_id >= s.deleted_xmin AND ${m.direct}
          RETURNING n.id
        ), shared AS (
-         INSERT INTO inbox_receipt (user_id, notification_id, stream, seq)
-         SELECT $1, n.id, st.stream, n.seq
+         INSERT INTO inbox_receipt AS o (user_id, notification_id, stream, seq, ${m.column})
+         SELECT $1, n.id, st.stream, n.seq, ${m.value}
            FROM inbox_notification n
-           JOIN streams st ON st.stream = COALESCE(n.topic, '') AND n.seq > st.after
+           JOIN streams st ON st.stream = COALESCE(n.topic, '') AND n.seq > GREATEST(st.after, st.deleted)
            LEFT JOIN inbox_receipt r ON r.user_id = $1 AND r.notification_id = n.id
-          WHERE n.id = ANY($2::bigint[]) AND n.user_id IS NULL AND n.seq > st.read AND ${UNREAD.shared}
-         ON CONFLICT DO NOTHING
+          WHERE n.id = ANY($2::bigint[]) AND n.user_id IS NULL AND ${LIVE} AND r.deleted_at IS NULL AND ${m.shared}
+         ON CONFLICT (user_id, notification_id) DO UPDATE SET ${m.column} = EXCLUDED.${m.column}
          RETURNING notification_id AS id
        )
-       SELECT id FROM direct UNION ALL SELECT id FROM shared`,
+       SELECT id::text FROM direct UNION ALL SELECT id::text FROM shared`,
       [userId, ids],
     );
     return rows.map((r) => r.id);
   }
 
   /**
-   * Marks everything `userId` may see as read, in O(subscriptions): the watermarks move to the
-   * end of each stream, and the direct one to the oldest transaction still running (every older
-   * one has ended, so its rows are exactly what the user could see). The few direct rows of
-   * younger transactions that are already committed are marked one by one. Returns how many
-   * were unread.
+   * Sets `change` on everything `userId` may see, in O(subscriptions): the watermarks move to
+   * the end of each stream, and the direct one to the oldest transaction still running (every
+   * older one has ended, so its rows are exactly what the user could see). The few direct rows
+   * of younger transactions that are already committed are marked one by one. Archiving all
+   * also drops the earlier "unarchived" marks (they are archived again). Returns how many
+   * notifications of the inbox it changed, counted as `count` counts them (unread for read,
+   * unseen for seen; for archived and deleted, its unread ones), before the change.
    */
-  async markAllRead(userId: string): Promise<number> {
-    const [{ count }] = await this.manager.query(
-      `WITH ${STREAMS('$1')}, before AS (
-         SELECT ${UNREAD_COUNT('$1')} AS count
+  async markAll(userId: string, change: Exclude<Mark, 'unarchived'>, count: View): Promise<number> {
+    const w = WATERMARKS[change];
+    const m = MARKS[change];
+    const { values, param } = params(1);
+    const idOf = w.direct[1] ? `, ${w.direct[1]}` : '';
+    const [{ count: before }] = await this.manager.query(
+      `WITH ${USER_CTES('$1')}, before AS (
+         SELECT ${viewCount('$1', count, param)} AS count
        ), horizon AS (
-         SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin
-       ), direct AS (
-         UPDATE inbox_notification n SET read_at = now()
-          WHERE n.user_id = $1 AND n.read_at IS NULL AND n.tx_id >= (SELECT xmin FROM horizon)
+         SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin,
+                (SELECT last_value FROM inbox_notification_id_seq) AS last_id
+       ), in_flight AS (
+         -- Direct rows of transactions running at the horizon that have committed since: the
+         -- newest ones (their ids were drawn last), marked one by one.
+         UPDATE inbox_notification n SET ${m.column} = ${m.value}
+           FROM (SELECT b.id FROM inbox_notification b WHERE b.user_id = $1 ORDER BY b.id DESC LIMIT 100) b, horizon h
+          WHERE n.id = b.id AND n.tx_id >= h.xmin AND ${w.unmarked}
+       ), unarchived AS (
+         ${change === 'archived'
+           ? `UPDATE inbox_notification n SET archived = NULL FROM horizon h
+               WHERE n.user_id = $1 AND n.archived = false AND n.tx_id < h.xmin`
+           : 'SELECT 1'}
+       ), unarchived_shared AS (
+         ${change === 'archived'
+           ? `UPDATE inbox_receipt r SET archived = NULL WHERE r.user_id = $1 AND r.archived = false`
+           : 'SELECT 1'}
        ), broadcasts AS (
-         INSERT INTO inbox_user_state AS us (user_id, read_all_at, direct_read_xmin, broadcast_read_seq)
-         SELECT $1, now(), horizon.xmin, COALESCE((SELECT seq FROM inbox_stream WHERE stream = ''), 0) FROM horizon
+         INSERT INTO inbox_user_state AS us (user_id, ${w.direct[0]}${idOf}, ${w.broadcast}${w.at ? `, ${w.at}` : ''})
+         SELECT $1, h.xmin${w.direct[1] ? ', h.last_id' : ''},
+                COALESCE((SELECT seq FROM inbox_stream WHERE stream = ''), 0)${w.at ? ', now()' : ''} FROM horizon h
          ON CONFLICT (user_id) DO UPDATE
-           SET read_all_at = EXCLUDED.read_all_at,
-               direct_read_xmin = GREATEST(us.direct_read_xmin, EXCLUDED.direct_read_xmin),
-               broadcast_read_seq = GREATEST(us.broadcast_read_seq, EXCLUDED.broadcast_read_seq)
+           SET ${[...w.direct, w.broadcast].map((c) => `${c} = GREATEST(us.${c}, EXCLUDED.${c})`).join(', ')}
+               ${w.at ? `, ${w.at} = EXCLUDED.${w.at}` : ''}
        ), topics AS (
-         UPDATE inbox_subscription s SET read_seq = GREATEST(s.read_seq, t.seq)
+         UPDATE inbox_subscription s SET ${w.topic} = GREATEST(s.${w.topic}, t.seq)
            FROM inbox_stream t WHERE s.user_id = $1 AND t.stream = s.topic
        )
        SELECT count FROM before`,
-      [userId],
+      [userId, ...values],
     );
-    return Number(count);
+    return Number(before);
   }
 
-  /** Unread counts of several users in one query, each in O(subscriptions + out-of-order reads). */
-  async unreadCounts(userIds: string[]): Promise<Map<string, number>> {
-    const rows: { user_id: string; unread: number }[] = await this.manager.query(
-      `SELECT u.user_id, ${UNREAD_COUNT('u.user_id')} AS unread FROM unnest($1::varchar[]) AS u(user_id)`,
+  /**
+   * Snoozes what `userId` may see among `ids` until `until`: deleted for them now, in one
+   * transaction with a row of `inbox_snooze` (SnoozeWaker brings each back as new then).
+   * Returns the ids snoozed.
+   */
+  snooze(userId: string, ids: string[], until: Date): Promise<string[]> {
+    return this.manager.transaction(async (tx) => {
+      const snoozed = await this.mark(userId, 'deleted', ids, tx);
+      await tx.query(
+        `INSERT INTO inbox_snooze (user_id, notification_id, until) SELECT $1, unnest($2::bigint[]), $3
+         ON CONFLICT (user_id, notification_id) DO UPDATE SET until = EXCLUDED.until`,
+        [userId, snoozed, until],
+      );
+      return snoozed;
+    });
+  }
+
+  /**
+   * Takes up to `limit` snoozes that are due, inside `tx` (skipping those another instance is
+   * taking), with the content of their notifications.
+   */
+  takeDueSnoozes(tx: EntityManager, limit: number): Promise<(NotificationRow & { snoozed_user_id: string; until: Date; expires_at: Date | null })[]> {
+    return tx.query(
+      `WITH due AS (
+         SELECT user_id, notification_id FROM inbox_snooze WHERE until <= now()
+          ORDER BY until LIMIT $1 FOR UPDATE SKIP LOCKED
+       ), taken AS (
+         DELETE FROM inbox_snooze s USING due
+          WHERE s.user_id = due.user_id AND s.notification_id = due.notification_id
+         RETURNING s.user_id, s.notification_id, s.until
+       )
+       SELECT taken.user_id AS snoozed_user_id, taken.until, ${COLUMNS}, n.expires_at
+         FROM taken JOIN inbox_notification n ON n.id = taken.notification_id`,
+      [limit],
+    );
+  }
+
+  async preferences(userId: string): Promise<Muted> {
+    const rows: { muted_types: string[]; muted_topics: string[] }[] = await this.manager.query(
+      `SELECT muted_types, muted_topics FROM inbox_user_state WHERE user_id = $1`,
+      [userId],
+    );
+    return { types: rows[0]?.muted_types ?? [], topics: rows[0]?.muted_topics ?? [] };
+  }
+
+  async setPreferences(userId: string, muted: Partial<Muted>): Promise<Muted> {
+    const [row] = await this.manager.query(
+      `INSERT INTO inbox_user_state AS us (user_id, muted_types, muted_topics)
+       VALUES ($1, COALESCE($2::text[], '{}'), COALESCE($3::text[], '{}'))
+       ON CONFLICT (user_id) DO UPDATE
+         SET muted_types = COALESCE($2::text[], us.muted_types), muted_topics = COALESCE($3::text[], us.muted_topics)
+       RETURNING muted_types, muted_topics`,
+      [userId, muted.types ?? null, muted.topics ?? null],
+    );
+    return { types: row.muted_types, topics: row.muted_topics };
+  }
+
+  /** The muted types and topics of several users (those who muted something). */
+  async mutedOfMany(userIds: string[]): Promise<Map<string, Muted>> {
+    const rows: { user_id: string; muted_types: string[]; muted_topics: string[] }[] = await this.manager.query(
+      `SELECT user_id, muted_types, muted_topics FROM inbox_user_state
+        WHERE user_id = ANY($1::varchar[]) AND (muted_types <> '{}' OR muted_topics <> '{}')`,
       [userIds],
     );
-    return new Map(rows.map((r) => [r.user_id, Number(r.unread)]));
+    return new Map(rows.map((r) => [r.user_id, { types: r.muted_types, topics: r.muted_topics }]));
   }
 
   /** Subscribes from the stream's current end on (rows still in flight included: they commit after it). */
@@ -471,10 +581,11 @@ export class NotificationStore {
   /** What `userId` may see in `topic` among rows committed since `horizon()` returned `horizon`. */
   topicCommittedSince(userId: string, topic: string, horizon: string): Promise<NotificationRow[]> {
     return this.manager.query(
-      `SELECT ${COLUMNS}, r.read_at FROM inbox_subscription s
-         JOIN inbox_notification n ON n.user_id IS NULL AND COALESCE(n.topic, '') = s.topic AND n.seq > s.from_seq
+      `WITH ${USER_CTES('$1')}
+       SELECT ${COLUMNS}, ${SHARED_STATE} FROM streams st CROSS JOIN state s
+         JOIN inbox_notification n ON n.user_id IS NULL AND COALESCE(n.topic, '') = st.stream AND n.seq > st.after
          LEFT JOIN inbox_receipt r ON r.user_id = $1 AND r.notification_id = n.id
-        WHERE s.user_id = $1 AND s.topic = $2 AND n.tx_id >= $3::bigint AND ${LIVE} ORDER BY n.id`,
+        WHERE st.stream = $2 AND n.tx_id >= $3::bigint AND ${LIVE} ORDER BY n.id`,
       [userId, topic, horizon],
     );
   }
@@ -519,9 +630,10 @@ export class NotificationStore {
                           WHERE expires_at <= now() AND user_id IS NOT NULL ORDER BY expires_at LIMIT $2)
          RETURNING n.id
        ), expired_shared AS (
-         UPDATE inbox_notification n SET title = NULL, body = NULL, data = NULL
+         UPDATE inbox_notification n SET title = NULL, body = NULL, data = NULL, url = NULL, actions = NULL, actor = NULL, tags = '{}'
           WHERE n.expires_at <= now() AND n.user_id IS NULL
-            AND (n.title IS NOT NULL OR n.body IS NOT NULL OR n.data IS NOT NULL)
+            AND (n.title IS NOT NULL OR n.body IS NOT NULL OR n.data IS NOT NULL OR n.url IS NOT NULL
+                 OR n.actions IS NOT NULL OR n.actor IS NOT NULL OR n.tags <> '{}')
          RETURNING n.id
        )
        SELECT (SELECT count(*) FROM old_direct) + (SELECT count(*) FROM old_shared)

@@ -65,6 +65,10 @@ function row(tag: string): NewNotificationRow {
     data: null,
     dedupeKey: null,
     expiresAt: null,
+    url: null,
+    actions: [],
+    actor: null,
+    tags: [],
   };
 }
 
@@ -78,6 +82,10 @@ function stored(r: NewNotificationRow): NotificationRow {
     title: r.title,
     body: r.body,
     data: null,
+    url: r.url,
+    actions: null,
+    actor: r.actor,
+    tags: r.tags,
     created_at: new Date(0),
     read_at: null,
   };

@@ -15,6 +15,16 @@ describe('parseProducerMessage', () => {
     expect(parsed.notification.expiresAt).toEqual(later);
   });
 
+  it('takes url, actions, actor and tags as the service does', () => {
+    const shown = {
+      url: 'https://shop.example/orders/7',
+      actions: [{ label: 'Track', url: '/orders/7/track' }, { label: 'Received', event: 'order:received' }],
+      actor: { id: 'shop', name: 'The shop', avatarUrl: '/avatars/shop.png' },
+      tags: ['orders'],
+    };
+    expect(parseProducerMessage({ topic: 'releases', notification: { ...n, ...shown } })).toEqual({ topic: 'releases', notification: { ...n, ...shown } });
+  });
+
   it.each<[string, unknown, RegExp]>([
     ['not an object', [1], /^message: must be a JSON object$/],
     ['no audience', { notification: n }, /exactly one of `to`, `broadcast: true` or `topic`$/],
@@ -28,6 +38,12 @@ describe('parseProducerMessage', () => {
     ['an unknown top-level field', { to: 'a', notification: n, priority: 1 }, /^message: .*priority/],
     ['a date without offset', { to: 'a', notification: { ...n, expiresAt: '2030-01-01T00:00:00' } }, /notification\.expiresAt: must be an ISO 8601 date-time with an offset/],
     ['a past expiry', { to: 'a', notification: { ...n, expiresAt: '2000-01-01T00:00:00Z' } }, /notification\.expiresAt: must be in the future/],
+    ['a javascript: url', { to: 'a', notification: { ...n, url: 'javascript:alert(1)' } }, /^message: notification\.url: must be an http\(s\) URL/],
+    ['a protocol-relative url', { to: 'a', notification: { ...n, url: '//evil.com' } }, /^message: notification\.url: /],
+    ['an action without label', { to: 'a', notification: { ...n, actions: [{ url: '/x' }] } }, /^message: notification\.actions\.0\.label: /],
+    ['an action doing nothing', { to: 'a', notification: { ...n, actions: [{ label: 'Go' }] } }, /notification\.actions\.0: needs a url, an event or both/],
+    ['an unknown actor field', { to: 'a', notification: { ...n, actor: { email: 'x@y' } } }, /notification\.actor: .*email/],
+    ['a repeated tag', { to: 'a', notification: { ...n, tags: ['x', 'x'] } }, /notification\.tags\.1: repeats "x"/],
   ])('refuses %s, naming the field', (_name, value, message) => {
     expect(() => parseProducerMessage(value)).toThrow(InvalidInputError);
     expect(() => parseProducerMessage(value)).toThrow(message);

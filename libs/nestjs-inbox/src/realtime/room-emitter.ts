@@ -1,14 +1,17 @@
 import { Injectable } from '@nestjs/common';
-import { topicRoom, userRoom } from '../notifications.internal-constants';
+import { mutedTypeRoom, topicRoom, userRoom } from '../notifications.internal-constants';
 import { NotificationRow, toPayload } from '../persistence/notification-row';
-import { ServerEvent, type ReadPayload } from '../protocol';
+import type { Badge } from '../persistence/notification.store';
+import { ServerEvent, type ReadPayload, type StatePayload } from '../protocol';
 import type { Audience } from './cluster/cluster-events';
 import { InboxNamespace } from './inbox-namespace';
 
 /**
- * Emits committed notifications and read state to the rooms of the users concerned, through
+ * Emits committed notifications and state changes to the rooms of the users concerned, through
  * the namespace's adapter (so to every instance with Redis). Without a namespace (producer-only,
- * no Redis) there is nobody to emit to, and nothing happens.
+ * no Redis) there is nobody to emit to, and nothing happens. A notification skips the sockets
+ * of the users who muted its type (they are in its muted room); a muted topic's are not in the
+ * topic's room at all (TopicRooms).
  */
 @Injectable()
 export class RoomEmitter {
@@ -19,22 +22,24 @@ export class RoomEmitter {
    * `local`: to this instance's sockets only (every instance delivers these rows itself).
    */
   deliver(rows: NotificationRow[], { local = false } = {}): Audience {
-    const added = { all: 0, topics: {} as Record<string, number> };
+    const added: NonNullable<Audience['added']> = { all: {}, topics: {} };
     const audience: Audience = { users: [], topics: [], all: false, added };
     const nsp = local ? this.namespace.current?.local : this.namespace.current;
+    const count = (by: Record<string, number>, type: string) => (by[type] = (by[type] ?? 0) + 1);
     for (const row of rows) {
       const payload = toPayload(row);
+      const muted = mutedTypeRoom(row.type);
       if (row.user_id !== null) {
-        nsp?.to(userRoom(row.user_id)).emit(ServerEvent.Notification, payload);
+        nsp?.to(userRoom(row.user_id)).except(muted).emit(ServerEvent.Notification, payload);
         audience.users.push(row.user_id);
       } else if (row.topic !== null) {
-        nsp?.to(topicRoom(row.topic)).emit(ServerEvent.Notification, payload);
+        nsp?.to(topicRoom(row.topic)).except(muted).emit(ServerEvent.Notification, payload);
         audience.topics.push(row.topic);
-        added.topics[row.topic] = (added.topics[row.topic] ?? 0) + 1;
+        count((added.topics[row.topic] ??= {}), row.type);
       } else {
-        nsp?.emit(ServerEvent.Notification, payload);
+        nsp?.except(muted).emit(ServerEvent.Notification, payload);
         audience.all = true;
-        added.all++;
+        count(added.all, row.type);
       }
     }
     return audience;
@@ -46,10 +51,22 @@ export class RoomEmitter {
     for (const row of rows) room?.emit(ServerEvent.Notification, toPayload(row));
   }
 
-  /** Tells every tab of `userId` what was read, and the new count. */
-  read(userId: string, read: ReadPayload, unread: number): void {
+  /**
+   * Tells every tab of `userId` what changed, and the new badge. A read is also sent as
+   * `notifications:read`, which clients of the first protocol follow.
+   */
+  state(userId: string, state: StatePayload, badge: Badge): void {
     const room = this.namespace.current?.to(userRoom(userId));
-    room?.emit(ServerEvent.Read, read);
-    room?.emit(ServerEvent.Unread, { count: unread });
+    const read = state.change === 'read' ? readPayload(state) : null;
+    if (read) room?.emit(ServerEvent.Read, read);
+    room?.emit(ServerEvent.State, state);
+    room?.emit(ServerEvent.Unread, { count: badge.unread, unseen: badge.unseen });
   }
+}
+
+/** The first protocol's form of a read: by ids, or all (a narrower filter has none). */
+function readPayload(state: StatePayload): ReadPayload | null {
+  if ('ids' in state) return { ids: state.ids };
+  const { state: which, ...rest } = state.filter;
+  return Object.keys(rest).length === 0 && which !== 'read' && which !== 'archived' ? { all: true } : null;
 }

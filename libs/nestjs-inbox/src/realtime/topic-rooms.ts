@@ -1,12 +1,15 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { topicRoom, userRoom } from '../notifications.internal-constants';
-import { ClusterEvent, ClusterEvents, TopicChange } from './cluster/cluster-events';
+import { mutedTypeRoom, topicRoom, userRoom } from '../notifications.internal-constants';
+import { ClusterEvent, ClusterEvents, RoomChange } from './cluster/cluster-events';
 import { InboxNamespace } from './inbox-namespace';
 
 /** Longest wait for every instance to confirm (the adapter never answers if Redis fails meanwhile). */
 const TOPIC_ACK_MS = 5000;
 
-/** Moves a user's open sockets into or out of a topic's room, on every instance. */
+/**
+ * Moves a user's open sockets into or out of rooms on every instance: a topic's (subscribed and
+ * not muted), a muted type's (see RoomEmitter).
+ */
 @Injectable()
 export class TopicRooms {
   private readonly logger = new Logger('NotificationsModule');
@@ -19,11 +22,20 @@ export class TopicRooms {
   }
 
   join(userId: string, topic: string): Promise<void> {
-    return this.change({ userId, topic, join: true });
+    return this.change({ userId, join: [topicRoom(topic)], leave: [] });
   }
 
   leave(userId: string, topic: string): Promise<void> {
-    return this.change({ userId, topic, join: false });
+    return this.change({ userId, join: [], leave: [topicRoom(topic)] });
+  }
+
+  /** After a preferences change: muted types' rooms joined or left, muted topics' rooms left or (subscribed) joined again. */
+  mute(userId: string, m: { types: { muted: string[]; unmuted: string[] }; topics: { muted: string[]; unmuted: string[] } }): Promise<void> {
+    return this.change({
+      userId,
+      join: [...m.types.muted.map(mutedTypeRoom), ...m.topics.unmuted.map(topicRoom)],
+      leave: [...m.types.unmuted.map(mutedTypeRoom), ...m.topics.muted.map(topicRoom)],
+    });
   }
 
   /**
@@ -31,8 +43,8 @@ export class TopicRooms {
    * right after `subscribe()` returns reaches them (Socket.IO's own socketsJoin does not wait
    * for the other instances).
    */
-  private async change(change: TopicChange): Promise<void> {
-    if (!this.namespace.current) return;
+  private async change(change: RoomChange): Promise<void> {
+    if (!this.namespace.current || change.join.length + change.leave.length === 0) return;
     this.changeHere(change);
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -49,9 +61,9 @@ export class TopicRooms {
     }
   }
 
-  private changeHere({ userId, topic, join }: TopicChange): void {
+  private changeHere({ userId, join, leave }: RoomChange): void {
     const sockets = this.namespace.current?.local.in(userRoom(userId));
-    if (join) sockets?.socketsJoin(topicRoom(topic));
-    else sockets?.socketsLeave(topicRoom(topic));
+    if (join.length > 0) sockets?.socketsJoin(join);
+    if (leave.length > 0) sockets?.socketsLeave(leave);
   }
 }

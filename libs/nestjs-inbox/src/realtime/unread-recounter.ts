@@ -1,11 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { topicRoom, userRoom } from '../notifications.internal-constants';
+import { mutedTypeRoom, topicRoom, userRoom } from '../notifications.internal-constants';
 import { NotificationStore } from '../persistence/notification.store';
 import { ServerEvent } from '../protocol';
 import { Audience, ClusterEvent, ClusterEvents } from './cluster/cluster-events';
 import { InboxNamespace } from './inbox-namespace';
 import { RecountBatcher } from './recount-batcher';
 import { ShownCounts } from './shown-counts';
+import { ViewCounts } from './view-counts';
 
 /** Users whose unread count is recomputed per query. */
 const RECOUNT_CHUNK = 1000;
@@ -30,6 +31,7 @@ export class UnreadRecounter {
     private readonly store: NotificationStore,
     private readonly events: ClusterEvents,
     private readonly shown: ShownCounts,
+    private readonly views: ViewCounts,
   ) {
     events.on(ClusterEvent.Stale, (audience) => this.refreshHere(audience));
   }
@@ -67,26 +69,38 @@ export class UnreadRecounter {
     this.recountHere(here);
   }
 
-  /** Sends each local user who sees the new broadcasts or publications the count they show plus those. */
+  /**
+   * Sends each local user who sees the new broadcasts or publications the badge they show plus
+   * those, leaving out the types they muted (a muted topic's users are not in its room).
+   */
   private raiseShown(added: NonNullable<Audience['added']>, everyone: Set<string> | undefined, byTopic: Map<string, Set<string>>): void {
     const raise = new Map<string, number>();
-    if (added.all > 0) for (const userId of everyone ?? []) raise.set(userId, added.all);
-    for (const [topic, n] of Object.entries(added.topics)) {
-      for (const userId of byTopic.get(topic) ?? []) raise.set(userId, (raise.get(userId) ?? 0) + n);
-    }
+    const add = (users: Iterable<string>, byType: Record<string, number>) => {
+      for (const [type, n] of Object.entries(byType)) {
+        const muted = this.usersInRoom(mutedTypeRoom(type));
+        for (const userId of users) if (!muted.has(userId)) raise.set(userId, (raise.get(userId) ?? 0) + n);
+      }
+    };
+    add(everyone ?? [], added.all);
+    for (const [topic, byType] of Object.entries(added.topics)) add(byTopic.get(topic) ?? [], byType);
     const local = this.namespace.current?.local;
     for (const [userId, n] of raise) {
-      const count = this.shown.raise(userId, n);
-      if (count !== undefined) local?.to(userRoom(userId)).emit(ServerEvent.Unread, { count });
+      const badge = this.shown.raise(userId, n);
+      if (badge !== undefined) local?.to(userRoom(userId)).emit(ServerEvent.Unread, { count: badge.unread, unseen: badge.unseen });
     }
   }
 
   /** Users with a socket on this instance (in `topic`'s room, if given). */
   private localUsers(topic?: string): Set<string> {
+    return topic === undefined ? this.usersInRoom(null) : this.usersInRoom(topicRoom(topic));
+  }
+
+  /** Users with a socket in `room` on this instance (`null`: any socket). */
+  private usersInRoom(room: string | null): Set<string> {
     const users = new Set<string>();
     const nsp = this.namespace.current;
     if (!nsp) return users;
-    const ids = topic === undefined ? nsp.sockets.keys() : (nsp.adapter.rooms.get(topicRoom(topic)) ?? []);
+    const ids = room === null ? nsp.sockets.keys() : (nsp.adapter.rooms.get(room) ?? []);
     for (const id of ids) {
       const userId: string | undefined = nsp.sockets.get(id)?.data.userId;
       if (userId) users.add(userId);
@@ -99,14 +113,15 @@ export class UnreadRecounter {
       for (let i = 0; i < users.length; i += RECOUNT_CHUNK) {
         const chunk = users.slice(i, i + RECOUNT_CHUNK);
         const versions = chunk.map((userId) => this.shown.version(userId));
-        const counts = await this.store.unreadCounts(chunk);
+        const badges = await this.store.badges(chunk);
         chunk.forEach((userId, k) => {
-          const count = counts.get(userId);
+          const badge = badges.get(userId);
           // Raised while this was read: the count read may lack what raised it. The raise
           // scheduled its own recount, which sends the exact count.
-          if (count === undefined || this.shown.version(userId) !== versions[k]) return;
-          this.namespace.current?.local.to(userRoom(userId)).emit(ServerEvent.Unread, { count });
+          if (badge === undefined || this.shown.version(userId) !== versions[k]) return;
+          this.namespace.current?.local.to(userRoom(userId)).emit(ServerEvent.Unread, { count: badge.unread, unseen: badge.unseen });
         });
+        await this.views.refresh(chunk);
       }
     } catch (err) {
       this.logger.warn(`unread counts not refreshed: ${(err as Error).message}`);

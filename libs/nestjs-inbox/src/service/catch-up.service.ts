@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectNotificationsOptions } from '../notifications.decorators';
+import { memberRooms } from '../notifications.internal-constants';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
 import { Coalescer, Pending } from '../persistence/coalescer';
 import { NotificationRow, toPayload } from '../persistence/notification-row';
-import { NotificationStore } from '../persistence/notification.store';
+import { Badge, NotificationStore } from '../persistence/notification.store';
 import type { NotificationPayload } from '../protocol';
 
 /** What a connecting socket is sent before `notifications:synced`. */
@@ -11,6 +12,7 @@ export interface CatchUp {
   /** Oldest first. */
   missed: NotificationPayload[];
   unread: number;
+  unseen: number;
   /** More were missed than `catchUpLimit`: the client pages older ones with `list`. */
   truncated: boolean;
 }
@@ -37,7 +39,7 @@ const BATCH = 200;
  */
 @Injectable()
 export class CatchUpService {
-  private readonly topics = new Coalescer<string, string[]>((batch) => this.readTopics(batch), { inFlight: IN_FLIGHT, batch: BATCH });
+  private readonly rooms = new Coalescer<string, string[]>((batch) => this.readRooms(batch), { inFlight: IN_FLIGHT, batch: BATCH });
   private readonly firstVisits = new Coalescer<Connecting, CatchUp>((batch) => this.readCatchUps(batch), { inFlight: IN_FLIGHT, batch: BATCH });
   private readonly returns = new Coalescer<Connecting, CatchUp>((batch) => this.readCatchUps(batch), { inFlight: IN_FLIGHT, batch: BATCH });
 
@@ -46,8 +48,9 @@ export class CatchUpService {
     private readonly store: NotificationStore,
   ) {}
 
-  topicsOf(userId: string): Promise<string[]> {
-    return this.topics.add(userId);
+  /** The rooms the user's sockets join besides their own (subscribed topics, muted types). */
+  roomsOf(userId: string): Promise<string[]> {
+    return this.rooms.add(userId);
   }
 
   /**
@@ -60,9 +63,9 @@ export class CatchUpService {
     return (cursor === null ? this.firstVisits : this.returns).add({ userId, cursor, held });
   }
 
-  private async readTopics(batch: Pending<string, string[]>[]): Promise<void> {
-    const topics = await this.store.topicsOfMany([...new Set(batch.map((call) => call.input))]);
-    for (const call of batch) call.resolve(topics.get(call.input) ?? []);
+  private async readRooms(batch: Pending<string, string[]>[]): Promise<void> {
+    const rooms = await this.store.roomsOfMany([...new Set(batch.map((call) => call.input))]);
+    for (const call of batch) call.resolve(memberRooms(rooms.get(call.input) ?? { topics: [], mutedTypes: [] }));
   }
 
   private async readCatchUps(batch: Pending<Connecting, CatchUp>[]): Promise<void> {
@@ -72,10 +75,10 @@ export class CatchUpService {
       limit + 1,
       this.options.catchUpGraceMs,
     );
-    batch.forEach((call, i) => call.resolve(catchUp(reads[i].rows, reads[i].unread, limit)));
+    batch.forEach((call, i) => call.resolve(catchUp(reads[i].rows, reads[i].badge, limit)));
   }
 }
 
-function catchUp(rows: NotificationRow[], unread: number, limit: number): CatchUp {
-  return { missed: rows.slice(0, limit).reverse().map(toPayload), unread, truncated: rows.length > limit };
+function catchUp(rows: NotificationRow[], badge: Badge, limit: number): CatchUp {
+  return { missed: rows.slice(0, limit).reverse().map(toPayload), ...badge, truncated: rows.length > limit };
 }

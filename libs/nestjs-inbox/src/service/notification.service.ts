@@ -1,13 +1,26 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { InjectNotificationsOptions } from '../notifications.decorators';
-import { InvalidInputError } from '../notifications.errors';
+import { InvalidInputError, NotificationsError } from '../notifications.errors';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
 import { NewNotificationRow, NotificationRow, toPayload } from '../persistence/notification-row';
 import { NotificationStore } from '../persistence/notification.store';
 import { NotificationWriter } from '../persistence/notification.writer';
 import { TransactionHooks } from '../persistence/transaction-hooks';
-import type { ListPage, ListQuery, NotificationPayload } from '../protocol';
+import { INBOX, View } from '../persistence/inbox-view.sql';
+import type { Badge, Mark } from '../persistence/notification.store';
+import type {
+  Action,
+  Actor,
+  Filter,
+  FilterState,
+  ListPage,
+  ListQuery,
+  NotificationPayload,
+  Preferences,
+  StatePayload,
+  StateResult,
+} from '../protocol';
 import { RedisFanout } from '../realtime/cluster/redis-fanout';
 import { RoomEmitter } from '../realtime/room-emitter';
 import { TopicRooms } from '../realtime/topic-rooms';
@@ -26,7 +39,60 @@ export interface NotificationInput {
   dedupeKey?: string | null;
   /** After this the notification is neither listed, counted nor delivered. */
   expiresAt?: Date | null;
+  /**
+   * Where a click on the notification goes: an `http(s)` URL or a site-relative path (`/…`, not
+   * `//…`), at most 2048 characters; anything else (`javascript:`, `data:`, …) is refused.
+   */
+  url?: string | null;
+  /** At most `MAX_ACTIONS` buttons, the first the primary one: each a `label` and a `url`, an `event` or both. */
+  actions?: Action[] | null;
+  /** Who caused it, for the avatar and name an inbox shows (`avatarUrl`: the rule of `url`). */
+  actor?: Actor | null;
+  /** At most `MAX_TAGS` distinct strings of 1 to 64 characters, for views (`Filter.tags`). */
+  tags?: string[] | null;
 }
+
+/** Notifications by id, or every one of the user's that a filter selects (`{}`: the inbox). */
+export type Which = (string | number)[] | Filter;
+
+/** Notifications one batch of a filtered state change reads and marks. */
+const BULK_BATCH = 500;
+
+/** How errors name each change. */
+const VERB: Record<Mark, string> = {
+  seen: 'markSeen',
+  read: 'markRead',
+  archived: 'archive',
+  unarchived: 'unarchive',
+  deleted: 'remove',
+};
+
+/**
+ * The filters a change applies to everything by watermarks: seen and read cover archived ones
+ * too (so the tabs are told `{ state: 'all' }`); delete needs `state: 'all'`, since the inbox
+ * alone leaves archived ones.
+ */
+const WHOLE: Partial<Record<Mark, { states: (FilterState | undefined)[]; filter: Filter }>> = {
+  seen: { states: [undefined, 'all', 'unseen'], filter: { state: 'all' } },
+  read: { states: [undefined, 'all', 'unread'], filter: { state: 'all' } },
+  archived: { states: [undefined, 'all'], filter: {} },
+  deleted: { states: ['all'], filter: { state: 'all' } },
+};
+/** What a whole change reports as `changed`: the unread (for seen, unseen) ones it changed. */
+const WATERMARK_COUNT: Record<'seen' | 'read' | 'archived' | 'deleted', View> = {
+  seen: { state: 'unseen' },
+  read: { state: 'all' },
+  archived: INBOX,
+  deleted: { state: 'all' },
+};
+/** A filtered change without a state reads only what it can change. */
+const BATCH_STATE: Record<Mark, View['state']> = {
+  seen: 'unseen',
+  read: 'unread',
+  archived: 'inbox',
+  unarchived: 'archived',
+  deleted: 'inbox',
+};
 
 export interface NotifyOptions {
   /** Store inside this transaction: delivered once it commits, never if it rolls back. */
@@ -103,7 +169,10 @@ export class NotificationService {
     this.recounter.markStale([u]);
   }
 
-  /** A page of `userId`'s notifications, newest first; pass `nextCursor` as `before` for the next. */
+  /**
+   * A page of `userId`'s notifications, newest first (the inbox unless `filter` says otherwise);
+   * pass `nextCursor` as `before` for the next.
+   */
   async list(userId: string, query: ListQuery = {}): Promise<ListPage> {
     const u = this.user(userId);
     const q = schema.parse(schema.listQuery, query, 'list query');
@@ -112,34 +181,168 @@ export class NotificationService {
       throw new InvalidInputError(`list query: limit: at most ${max}, got ${q.limit}`);
     }
     const limit = q.limit ?? byDefault;
-    const rows = await this.store.list(u, { ...q, limit });
+    const f = q.filter ?? {};
+    if (q.unreadOnly && f.state !== undefined && f.state !== 'unread') {
+      throw new InvalidInputError(`list query: unreadOnly and filter.state '${f.state}' disagree; pass one`);
+    }
+    if (q.type !== undefined && f.type !== undefined) throw new InvalidInputError('list query: pass type or filter.type, not both');
+    const before = q.before === undefined || f.before === undefined ? (q.before ?? f.before) : minId(q.before, f.before);
+    const view = toView({ ...f, type: q.type ?? f.type, state: q.unreadOnly ? 'unread' : f.state, before });
+    const rows = await this.store.list(u, view, limit);
     return {
       items: rows.map(toPayload),
       nextCursor: rows.length === limit ? rows[rows.length - 1].id : null,
     };
   }
 
-  /** Marks notifications of `userId` as read (ids of others are ignored); syncs their tabs. */
-  async markRead(userId: string, ids: (string | number)[]): Promise<{ ids: string[]; unread: number }> {
+  /**
+   * How many notifications of each named view are unread (unseen, for `state: 'unseen'`;
+   * archived and unread, for `state: 'archived'`), exactly; muted types and topics are not
+   * counted. E.g. `counts(user, { all: {}, mentions: { type: 'mention' } })`.
+   */
+  async counts(userId: string, views: Record<string, Filter>): Promise<Record<string, number>> {
     const u = this.user(userId);
-    const wanted = schema.parse(schema.idList, ids, 'markRead: ids');
-    const read = await this.store.markRead(u, wanted);
-    const unread = await this.unreadCount(u);
-    if (read.length > 0) this.emitter.read(u, { ids: read }, unread);
-    return { ids: read, unread };
+    const named = parseViews(views, 'counts: views');
+    const names = Object.keys(named);
+    const counts = await this.store.counts(u, names.map((name) => named[name]));
+    return Object.fromEntries(names.map((name, i) => [name, counts[i]]));
   }
 
-  async markAllRead(userId: string): Promise<{ unread: number }> {
+  /** Marks notifications seen (the inbox showed them): by ids, or every one a filter selects. */
+  markSeen(userId: string, which: Which): Promise<StateResult> {
+    return this.change(userId, 'seen', which).then(withoutIds);
+  }
+
+  /**
+   * Marks notifications read (and so seen): by ids (others' ids are ignored), or every one a
+   * filter selects; syncs every tab. `ids`: the ids that were unread (empty for a filter).
+   */
+  markRead(userId: string, which: Which): Promise<StateResult & { ids: string[] }> {
+    return this.change(userId, 'read', which);
+  }
+
+  /** Everything `userId` may see becomes read, archived ones included: O(subscriptions), whatever their number. */
+  markAllRead(userId: string): Promise<StateResult> {
+    return this.change(userId, 'read', {}).then(withoutIds);
+  }
+
+  /** Moves notifications out of the inbox into the archived view. */
+  archive(userId: string, which: Which): Promise<StateResult> {
+    return this.change(userId, 'archived', which).then(withoutIds);
+  }
+
+  /** Moves archived notifications back into the inbox. */
+  unarchive(userId: string, which: Which): Promise<StateResult> {
+    return this.change(userId, 'unarchived', which).then(withoutIds);
+  }
+
+  /** Deletes notifications for `userId` only (a broadcast or publication stays for everyone else); final. */
+  remove(userId: string, which: Which): Promise<StateResult> {
+    return this.change(userId, 'deleted', which).then(withoutIds);
+  }
+
+  /**
+   * Hides notifications until `until`, when each comes back as a new one (a new id, unseen and
+   * unread, delivered live): deleted for the user meanwhile (a broadcast or publication stays
+   * for everyone else). Within `SNOOZE_POLL_MS` (1 s) of `until`, on any instance.
+   */
+  async snooze(userId: string, ids: (string | number)[], until: Date): Promise<StateResult> {
     const u = this.user(userId);
-    const changed = await this.store.markAllRead(u);
-    const unread = await this.unreadCount(u);
-    if (changed > 0) this.emitter.read(u, { all: true }, unread);
-    return { unread };
+    const wanted = schema.parse(schema.idList, ids, 'snooze: ids');
+    const when = schema.parse(schema.snoozeUntil, until, 'snooze: until');
+    const snoozed = await this.store.snooze(u, wanted, when);
+    return this.changed(u, snoozed.length, { ids: snoozed, change: 'snoozed' });
   }
 
   async unreadCount(userId: string): Promise<number> {
+    return (await this.badge(userId)).unread;
+  }
+
+  /** The unread count of the inbox and the unseen count (what a bell shows). */
+  async badge(userId: string): Promise<Badge> {
     const u = this.user(userId);
-    return (await this.store.unreadCounts([u])).get(u) ?? 0;
+    return (await this.store.badges([u])).get(u)!;
+  }
+
+  async getPreferences(userId: string): Promise<Preferences> {
+    return { muted: await this.store.preferences(this.user(userId)) };
+  }
+
+  /**
+   * Replaces the muted types and/or topics (a list left out stays as it was). Muted
+   * notifications are stored and listed as usual, but not delivered live and not counted. A
+   * type the host's `mutable` option refuses is FORBIDDEN.
+   */
+  async setPreferences(userId: string, preferences: Partial<Preferences>): Promise<Preferences> {
+    const u = this.user(userId);
+    const { muted } = schema.parse(schema.preferences, preferences, 'preferences');
+    const refused = (muted.types ?? []).filter((type) => !this.options.mutable(type));
+    if (refused.length > 0) {
+      throw new NotificationsError('FORBIDDEN', `preferences: muted.types: ${refused.map((t) => `'${t}'`).join(', ')} may not be muted`);
+    }
+    const before = await this.store.preferences(u);
+    const after = await this.store.setPreferences(u, {
+      types: muted.types && [...new Set(muted.types)],
+      topics: muted.topics && [...new Set(muted.topics)],
+    });
+    const subscribed = new Set((await this.store.roomsOfMany([u])).get(u)?.topics ?? []);
+    const diff = (a: string[], b: string[]) => a.filter((x) => !b.includes(x));
+    await this.topicRooms.mute(u, {
+      types: { muted: diff(after.types, before.types), unmuted: diff(before.types, after.types) },
+      topics: { muted: diff(after.topics, before.topics), unmuted: diff(before.topics, after.topics).filter((t) => subscribed.has(t)) },
+    });
+    this.recounter.markStale([u]);
+    return { muted: after };
+  }
+
+  /**
+   * One state change, by ids or by filter. Everything (no filter beyond a state the change
+   * covers anyway) moves watermarks: O(subscriptions). Other filters are applied in batches of
+   * BULK_BATCH notifications, each one page read and one statement: O(what the filter selects).
+   */
+  private async change(userId: string, change: Mark, which: Which): Promise<StateResult & { ids: string[] }> {
+    const u = this.user(userId);
+    const what = `${VERB[change]}: `;
+    let changed: number;
+    let ids: string[] = [];
+    let state: StatePayload;
+    if (Array.isArray(which)) {
+      ids = await this.store.mark(u, change, schema.parse(schema.idList, which, `${what}ids`));
+      changed = ids.length;
+      state = { ids, change };
+    } else {
+      const f = schema.parse(schema.filter, which, `${what}filter`);
+      const whole = WHOLE[change];
+      if (whole && Object.keys(f).every((k) => k === 'state') && whole.states.includes(f.state)) {
+        changed = await this.store.markAll(u, change as keyof typeof WATERMARK_COUNT, WATERMARK_COUNT[change as keyof typeof WATERMARK_COUNT]);
+        state = { filter: whole.filter, change };
+      } else {
+        changed = await this.changeInBatches(u, change, { ...toView(f), state: f.state ?? BATCH_STATE[change] });
+        state = { filter: f, change };
+      }
+    }
+    return { ...(await this.changed(u, changed, state)), ids };
+  }
+
+  /** After a change: the new badge, told to every tab with what changed (a change by ids that changed none is not told). */
+  private async changed(userId: string, changed: number, state: StatePayload): Promise<StateResult> {
+    const badge = await this.badge(userId);
+    if (changed > 0 || !('ids' in state)) {
+      this.emitter.state(userId, state, badge);
+      this.recounter.markStale([userId]);
+    }
+    return { changed, ...badge };
+  }
+
+  private async changeInBatches(userId: string, change: Mark, view: View): Promise<number> {
+    let changed = 0;
+    let before = view.before;
+    for (;;) {
+      const rows = await this.store.list(userId, { ...view, before }, BULK_BATCH);
+      if (rows.length > 0) changed += (await this.store.mark(userId, change, rows.map((r) => r.id))).length;
+      if (rows.length < BULK_BATCH) return changed;
+      before = rows[rows.length - 1].id;
+    }
   }
 
   /** Whether `userId` has a socket open on any instance. */
@@ -210,7 +413,15 @@ export class NotificationService {
     const n = schema.parse(schema.notificationInput, input, 'notification');
     let json: string;
     try {
-      json = JSON.stringify([n.title ?? null, n.body ?? null, n.data ?? null]);
+      json = JSON.stringify([
+        n.title ?? null,
+        n.body ?? null,
+        n.data ?? null,
+        n.url ?? null,
+        n.actions ?? null,
+        n.actor ?? null,
+        n.tags ?? null,
+      ]);
     } catch (err) {
       throw new InvalidInputError(`notification: data: must be serialisable as JSON (${(err as Error).message})`);
     }
@@ -219,7 +430,7 @@ export class NotificationService {
     const size = Buffer.byteLength(json);
     if (size > this.options.maxPayloadBytes) {
       throw new InvalidInputError(
-        `notification: title, body and data take ${size} bytes, at most ${this.options.maxPayloadBytes} (maxPayloadBytes)`,
+        `notification: title, body, data, url, actions, actor and tags take ${size} bytes, at most ${this.options.maxPayloadBytes} (maxPayloadBytes)`,
       );
     }
     return {
@@ -229,6 +440,43 @@ export class NotificationService {
       data: n.data ?? null,
       dedupeKey: n.dedupeKey ?? null,
       expiresAt: n.expiresAt ?? null,
+      url: n.url ?? null,
+      actions: n.actions ?? [],
+      actor: n.actor ?? null,
+      tags: n.tags ?? [],
     };
   }
+}
+
+/** A validated filter as the store reads it: the inbox unless it names a state. */
+function toView(f: schema.ParsedFilter): View {
+  return {
+    types: f.type === undefined ? undefined : [f.type].flat(),
+    topic: f.topic,
+    state: f.state ?? 'inbox',
+    tags: f.tags,
+    before: f.before,
+    after: f.after,
+  };
+}
+
+/** Named views to count; a view of read notifications has no unread ones to count. */
+export function parseViews(views: unknown, what: string): Record<string, View> {
+  const parsed = schema.parse(schema.views, views, what);
+  return Object.fromEntries(
+    Object.entries(parsed).map(([name, f]) => {
+      if (f.state === 'read') {
+        throw new InvalidInputError(`${what}: ${name}.state: a count counts unread notifications, and 'read' has none (list them instead)`);
+      }
+      return [name, toView(f)];
+    }),
+  );
+}
+
+function withoutIds({ ids: _ids, ...result }: StateResult & { ids: string[] }): StateResult {
+  return result;
+}
+
+function minId(a: string, b: string): string {
+  return BigInt(a) < BigInt(b) ? a : b;
 }

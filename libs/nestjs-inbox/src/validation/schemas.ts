@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InvalidInputError } from '../notifications.errors';
-import { MAX_HELD_IDS, NOTIFICATION_ID_PATTERN } from '../protocol';
+import { FILTER_STATES, FilterState, MAX_ACTIONS, MAX_HELD_IDS, MAX_TAGS, MAX_VIEWS, NOTIFICATION_ID_PATTERN } from '../protocol';
 
 const MAX_ID = 9223372036854775807n;
 
@@ -44,6 +44,69 @@ const jsonObject = z.custom<object>(
   'must be a JSON object',
 );
 
+/** Longest link a notification carries (`url`, an action's `url`, `actor.avatarUrl`). */
+export const MAX_URL_LENGTH = 2048;
+/** C0 and C1 controls and DEL: browsers drop tabs and newlines inside a URL, so `/\t/host` is `//host`. */
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+/** `http(s)://` and a host: the form the SQL functions check too (InboxPresentation migration). */
+const ABSOLUTE_URL = /^https?:\/\/[^/?#\s]+(?:[/?#]|$)/i;
+
+/**
+ * Why `s` is not a link a browser may follow from a notification, or `null`. Only `http(s)`
+ * URLs and site-relative paths: anything else (`javascript:`, `data:`, `//host`, `/\host`, which
+ * browsers read as `//host`) would run script or leave the site. Stored as given, not normalised.
+ */
+export function urlProblem(s: string): string | null {
+  if (s.length > MAX_URL_LENGTH) return `must be at most ${MAX_URL_LENGTH} characters`;
+  if (CONTROL_CHARS.test(s)) return 'must not contain control characters';
+  if (s.includes('\\')) return 'must not contain backslashes';
+  if (s.startsWith('/') && !s.startsWith('//')) return null;
+  if (ABSOLUTE_URL.test(s)) {
+    try {
+      const { protocol } = new URL(s);
+      if (protocol === 'http:' || protocol === 'https:') return null;
+    } catch {
+      // not a URL: the message below
+    }
+  }
+  return 'must be an http(s) URL or a site-relative path starting with a single /';
+}
+
+const link = () =>
+  z.string().superRefine((s, ctx) => {
+    const problem = urlProblem(s);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+/** An action's `event`: a name the host handles, safe in a log line and a Socket.IO event. */
+export const ACTION_EVENT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9:._-]{0,99}$/;
+
+const action = z
+  .object({
+    label: text()
+      .refine((s) => s.trim().length > 0, 'must be a non-empty string')
+      .refine((s) => s.length <= 100, 'must be at most 100 characters'),
+    url: link().optional(),
+    event: z
+      .string()
+      .regex(ACTION_EVENT_PATTERN, 'must be an event name: a letter or digit, then up to 99 letters, digits, or : . _ -')
+      .optional(),
+  })
+  .strict()
+  .refine((a) => a.url !== undefined || a.event !== undefined, 'needs a url, an event or both');
+
+const actorField = () => text().refine((s) => s.length >= 1 && s.length <= 255, 'must be 1 to 255 characters');
+const actor = z.object({ id: actorField().optional(), name: actorField().optional(), avatarUrl: link().optional() }).strict();
+
+const notificationTags = z
+  .array(text().refine((s) => s.length >= 1 && s.length <= 64, 'must be 1 to 64 characters'))
+  .max(MAX_TAGS, `must have at most ${MAX_TAGS} tags`)
+  .superRefine((tags, ctx) => {
+    tags.forEach((t, i) => {
+      if (tags.indexOf(t) < i) ctx.addIssue({ code: 'custom', path: [i], message: `repeats ${JSON.stringify(t)}` });
+    });
+  });
+
 export const notificationInput = z
   .object({
     type: text()
@@ -60,15 +123,85 @@ export const notificationInput = z
       .refine((d) => !Number.isNaN(d.getTime()), 'must be a valid Date')
       .refine((d) => d.getTime() > Date.now(), 'must be in the future')
       .nullish(),
+    url: link().nullish(),
+    actions: z.array(action).max(MAX_ACTIONS, `must have at most ${MAX_ACTIONS} actions`).nullish(),
+    actor: actor.nullish(),
+    tags: notificationTags.nullish(),
   })
   .strict();
+
+/** A notification type as a filter names it. */
+const typeName = z.string().min(1, 'must be a non-empty string').max(100).refine(noNul, 'must not contain NUL characters');
+const tagName = z.string().min(1, 'must be a non-empty string').max(64).refine(noNul, 'must not contain NUL characters');
+
+/** Not an object: zod's own message ("expected object, received string") does not say what to send. */
+const isObject = (what: string) =>
+  z.custom<unknown>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), `must be an object (${what})`);
+const object = <T extends z.ZodRawShape>(shape: T, what: string) => isObject(what).pipe(z.object(shape).strict());
+
+export const filter = object(
+  {
+    type: z.union([typeName, z.array(typeName).min(1, 'must name at least one type').max(MAX_VIEWS)]).optional(),
+    topic: topic.optional(),
+    state: z
+      .string()
+      .refine((s): s is FilterState => (FILTER_STATES as readonly string[]).includes(s), {
+        message: `must be one of ${FILTER_STATES.join(', ')}`,
+      })
+      .optional(),
+    tags: z.array(tagName).min(1, 'must name at least one tag').max(MAX_TAGS).optional(),
+    before: notificationId.optional(),
+    after: notificationId.optional(),
+  },
+  '{ type?, topic?, state?, tags?, before?, after? }',
+);
+export type ParsedFilter = z.output<typeof filter>;
 
 export const listQuery = z
   .object({
     before: notificationId.optional(),
     limit: z.number().int().positive().optional(),
     unreadOnly: z.boolean().optional(),
-    type: z.string().min(1).max(100).optional(),
+    type: typeName.optional(),
+    filter: filter.optional(),
+  })
+  .strict();
+
+/** `{ ids }` or `{ filter }`: what a state operation applies to, parsed by the key it has (for errors that name the field). */
+const idsSelection = z.object({ ids: z.lazy(() => idList) }).strict();
+const filterSelection = z.object({ filter }).strict();
+export function parseSelection(value: unknown, what: string): { ids: string[] } | { filter: ParsedFilter } {
+  const has = (key: string) => typeof value === 'object' && value !== null && key in value;
+  if (has('ids')) return parse(idsSelection, value, what);
+  if (has('filter')) return parse(filterSelection, value, what);
+  throw new InvalidInputError(`${what}: must be { ids: [...] } or { filter: {...} }`);
+}
+
+/** When a snooze ends: a valid time in the future, within a year. */
+export const snoozeUntil = z
+  .date({ error: 'must be a Date (an ISO 8601 string over the socket)' })
+  .refine((d) => !Number.isNaN(d.getTime()), 'must be a valid time')
+  .refine((d) => d.getTime() > Date.now(), 'must be in the future')
+  .refine((d) => d.getTime() <= Date.now() + 366 * 24 * 3600 * 1000, 'must be within a year');
+export const snoozePayload = z
+  .object({ ids: z.lazy(() => idList), until: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time' }).transform((s) => new Date(s)) })
+  .strict();
+
+/** Named views to count: `{ [name]: Filter }`. */
+export const views = isObject('{ [name]: Filter }')
+  .pipe(z.record(z.string().min(1).max(64), filter))
+  .refine((v) => Object.keys(v).length <= MAX_VIEWS, `at most ${MAX_VIEWS} views`);
+export const countsPayload = z.object({ views }).strict();
+
+export const preferences = z
+  .object({
+    muted: object(
+      {
+        types: z.array(typeName).max(100).optional(),
+        topics: z.array(topic).max(100).optional(),
+      },
+      '{ types?, topics? }',
+    ),
   })
   .strict();
 

@@ -11,7 +11,7 @@ export const ClusterEvent = {
   Stale: 'nestjs-inbox:stale',
   /** Close a user's sockets opened before a time (a logout made while Redis was away). */
   Disconnect: 'nestjs-inbox:disconnect',
-  /** A user's sockets join or leave a topic room; every instance acknowledges. */
+  /** A user's sockets join or leave rooms (topics, muted types); every instance acknowledges. */
   Topic: 'nestjs-inbox:topic',
   /** "I am back after a Redis outage": resend since `horizon`, replay kept disconnects. */
   Recover: 'nestjs-inbox:recover',
@@ -25,21 +25,23 @@ export interface Audience {
   all: boolean;
   /**
    * New notifications of a delivery, for the users who see them: how many broadcasts (`all`)
-   * and publications per topic. Absent for other changes (a read, a subscription).
+   * and publications per topic, by type (a user who muted a type is not raised for it). Absent
+   * for other changes (a read, a subscription).
    */
-  added?: { all: number; topics: Record<string, number> };
+  added?: { all: Record<string, number>; topics: Record<string, Record<string, number>> };
 }
 
-export interface TopicChange {
+/** Rooms a user's sockets join and leave. */
+export interface RoomChange {
   userId: string;
-  topic: string;
-  join: boolean;
+  join: string[];
+  leave: string[];
 }
 
 export interface ClusterPayloads {
   [ClusterEvent.Stale]: Audience;
   [ClusterEvent.Disconnect]: { userId: string; before: number };
-  [ClusterEvent.Topic]: TopicChange;
+  [ClusterEvent.Topic]: RoomChange;
   [ClusterEvent.Recover]: {
     /** Database horizon the sender's outage began at. */
     horizon: string;

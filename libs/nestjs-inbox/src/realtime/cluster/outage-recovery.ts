@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { Socket } from 'socket.io';
 import { InjectNotificationsOptions } from '../../notifications.decorators';
-import { topicRoom, userRoom } from '../../notifications.internal-constants';
+import { isMemberRoom, memberRooms, userRoom } from '../../notifications.internal-constants';
 import type { ResolvedNotificationsOptions } from '../../notifications.options';
 import { toPayload } from '../../persistence/notification-row';
 import { NotificationStore } from '../../persistence/notification.store';
@@ -121,18 +121,18 @@ export class OutageRecovery implements OnApplicationShutdown {
       const userId: string | undefined = socket.data.userId;
       if (userId) byUser.set(userId, [...(byUser.get(userId) ?? []), socket]);
     }
-    // Every local user's topics in one query; what each missed is its own read.
-    const topicsOf = await this.store.topicsOfMany([...byUser.keys()]).catch((err: Error) => {
+    // Every local user's rooms in one query; what each missed is its own read.
+    const roomsOf = await this.store.roomsOfMany([...byUser.keys()]).catch((err: Error) => {
       this.logger.warn(`catch-up after the Redis outage failed: ${err.message}`);
       return undefined;
     });
-    for (const [userId, sockets] of topicsOf ? byUser : []) {
+    for (const [userId, sockets] of roomsOf ? byUser : []) {
       try {
         const rows = await this.store.committedSince(userId, horizon, this.options.catchUpLimit);
-        const wanted = new Set((topicsOf!.get(userId) ?? []).map(topicRoom));
+        const wanted = new Set(memberRooms(roomsOf!.get(userId) ?? { topics: [], mutedTypes: [] }));
         for (const socket of sockets) {
           for (const room of socket.rooms) {
-            if (room.startsWith(topicRoom('')) && !wanted.has(room)) socket.leave(room);
+            if (isMemberRoom(room) && !wanted.has(room)) socket.leave(room);
           }
           socket.join([...wanted]);
         }

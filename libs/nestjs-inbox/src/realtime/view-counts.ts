@@ -1,0 +1,80 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { Socket } from 'socket.io';
+import { userRoom } from '../notifications.internal-constants';
+import type { View } from '../persistence/inbox-view.sql';
+import { NotificationStore } from '../persistence/notification.store';
+import { ServerEvent } from '../protocol';
+import { InboxNamespace } from './inbox-namespace';
+
+/** The views a socket asked to have counted (`notifications:counts`), and the counts it was last sent. */
+interface Watched {
+  names: string[];
+  views: View[];
+  /** Sockets watching the same views are counted in one statement. */
+  key: string;
+  sent: string;
+}
+
+type WatchingSocket = Socket & { data: { userId: string; watched?: Watched } };
+
+/**
+ * The counts of named views each socket watches, pushed as `notifications:counts` whenever one
+ * changes: UnreadRecounter calls `refresh` for the users whose counts it recounts, here.
+ */
+@Injectable()
+export class ViewCounts {
+  private readonly logger = new Logger('NotificationsModule');
+
+  constructor(
+    private readonly namespace: InboxNamespace,
+    private readonly store: NotificationStore,
+  ) {}
+
+  /** From now on `socket` watches these views (instead of any before); returns their counts. */
+  async watch(socket: WatchingSocket, named: Record<string, View>): Promise<Record<string, number>> {
+    const names = Object.keys(named);
+    const views = names.map((name) => named[name]);
+    const counts = toRecord(names, await this.store.counts(socket.data.userId, views));
+    socket.data.watched = names.length > 0 ? { names, views, key: JSON.stringify(views), sent: JSON.stringify(counts) } : undefined;
+    return counts;
+  }
+
+  /** Recounts the watched views of these users' sockets here, and sends the ones that changed. */
+  async refresh(userIds: string[]): Promise<void> {
+    const nsp = this.namespace.current;
+    if (!nsp) return;
+    const groups = new Map<string, { views: View[]; sockets: WatchingSocket[] }>();
+    for (const userId of userIds) {
+      for (const id of nsp.adapter.rooms.get(userRoom(userId)) ?? []) {
+        const socket = nsp.sockets.get(id) as WatchingSocket | undefined;
+        const watched = socket?.data.watched;
+        if (!socket || !watched) continue;
+        const group = groups.get(watched.key) ?? { views: watched.views, sockets: [] as WatchingSocket[] };
+        group.sockets.push(socket);
+        groups.set(watched.key, group);
+      }
+    }
+    for (const { views, sockets } of groups.values()) {
+      try {
+        const counts = await this.store.countsOfMany([...new Set(sockets.map((s) => s.data.userId))], views);
+        for (const socket of sockets) {
+          const watched = socket.data.watched;
+          const mine = counts.get(socket.data.userId);
+          // Watching other views since: their own `watch` answered with those.
+          if (!watched || !mine || JSON.stringify(watched.views) !== JSON.stringify(views)) continue;
+          const record = toRecord(watched.names, mine);
+          const sent = JSON.stringify(record);
+          if (sent === watched.sent) continue;
+          watched.sent = sent;
+          socket.emit(ServerEvent.Counts, { counts: record });
+        }
+      } catch (err) {
+        this.logger.warn(`view counts not refreshed: ${(err as Error).message}`);
+      }
+    }
+  }
+}
+
+function toRecord(names: string[], counts: number[]): Record<string, number> {
+  return Object.fromEntries(names.map((name, i) => [name, counts[i]]));
+}
