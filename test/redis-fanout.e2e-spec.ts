@@ -66,6 +66,28 @@ describe.each(['classic', 'sharded'] as const)('several instances over Redis (%s
     expect(y.readAt).toBeNull();
   });
 
+  it('keeps inbox states, watched counts and muting in step across instances', async () => {
+    const [tabA, tabB] = [await connect(a, 'fan-state'), await connect(b, 'fan-state')];
+    await tabB.request(ClientEvent.Delete, { filter: { state: 'all' } }); // the broadcasts of the tests before
+    expect(await tabB.request(ClientEvent.Counts, { views: { mentions: { type: 'mention' } } })).toEqual({ counts: { mentions: 0 } });
+    let mb = tabB.mark();
+    const [m] = await worker.service.notify('fan-state', { type: 'mention', title: 'm' });
+    expect(await tabB.waitFor(ServerEvent.Counts, () => true, { from: mb })).toEqual({ counts: { mentions: 1 } });
+
+    mb = tabB.mark();
+    expect(await tabA.request(ClientEvent.Archive, { ids: [m.id] })).toMatchObject({ changed: 1, unread: 0 });
+    expect(await tabB.waitFor(ServerEvent.State, () => true, { from: mb })).toEqual({ ids: [m.id], change: 'archived' });
+    expect(await tabB.waitFor(ServerEvent.Counts, () => true, { from: mb })).toEqual({ counts: { mentions: 0 } });
+
+    // Muted on A: B's socket leaves the live delivery of that type too.
+    await tabA.request(ClientEvent.PreferencesSet, { muted: { types: ['promo'] } });
+    mb = tabB.mark();
+    await worker.service.notify('fan-state', { type: 'promo', title: 'muted' });
+    await worker.service.notify('fan-state', { type: 'mention', title: 'after' });
+    await tabB.waitForTitle('after', mb);
+    expect(tabB.log.slice(mb).filter((e) => e.event === ServerEvent.Notification).map((e) => e.payload.title)).toEqual(['after']);
+  });
+
   it('reaches every instance with broadcasts and topics, subscriptions included', async () => {
     const [onA, onB] = [await connect(a, 'fan-bc-1'), await connect(b, 'fan-bc-2')];
     await a.service.broadcast({ type: 'announcement', title: 'to all' });
