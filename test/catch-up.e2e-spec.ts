@@ -104,10 +104,25 @@ describe('catch-up', () => {
       ['m6', false],
       ['m7', true],
     ]);
-    expect(await c.waitFor(ServerEvent.Synced)).toEqual({ unread: 6, unseen: 6, truncated: true });
+    expect(await c.waitFor(ServerEvent.Synced)).toMatchObject({ unread: 6, unseen: 6, truncated: true });
     const older = await c.list({ before: c.notifications[0].id });
     expect(older.items.map((n) => n.title)).toEqual(['m3', 'm2', 'm1']);
     c.close();
+  });
+
+  it('gives a client that received nothing a cursor to resume from, so its next catch-up has no gap', async () => {
+    const first = await TestClient.connect(t.url, 'empty-1');
+    expect(first.notifications).toEqual([]);
+    const { cursor, truncated } = await first.waitFor(ServerEvent.Synced);
+    expect(truncated).toBe(false);
+    expect(cursor).toMatch(/^[1-9][0-9]*$/);
+    first.close();
+    // More than a first visit's page commits while it is away: resuming from the cursor gets all of it.
+    for (let i = 1; i <= 5; i++) await t.service.notify('empty-1', { type: 't', title: `e${i}` });
+    const again = await TestClient.connect(t.url, 'empty-1', { cursor });
+    expect(again.notifications.map((n) => n.title)).toEqual(['e1', 'e2', 'e3', 'e4', 'e5']);
+    expect(await again.waitFor(ServerEvent.Synced)).toMatchObject({ truncated: false, cursor: again.notifications[4].id });
+    again.close();
   });
 
   it('catches up with a cursor that is not among the user’s rows as if it were an id bound', async () => {

@@ -45,7 +45,7 @@ describe('delivery and read state', () => {
     const events = c.log.filter((e) => e.event !== 'notifications:unread');
     expect(events.map((e) => e.event)).toEqual(['notification', 'notification', 'notifications:synced']);
     expect(c.notifications.map((n) => n.title)).toEqual(['one', 'two']);
-    expect(events[2].payload).toEqual({ unread: 2, unseen: 2, truncated: false });
+    expect(events[2].payload).toMatchObject({ unread: 2, unseen: 2, truncated: false });
   });
 
   it('resumes from a cursor: only what is newer, read or not', async () => {

@@ -177,6 +177,12 @@ export interface SyncedPayload {
   unread: number;
   /** More notifications were missed than the catch-up sends; page older ones with `list`. */
   truncated: boolean;
+  /**
+   * The newest notification id (anyone's) the catch-up covered, or `null` after a truncated one.
+   * A client that holds nothing newer sends it as `auth.cursor` on its next connection, so that
+   * one resumes here even if no notification reached it meanwhile.
+   */
+  cursor: string | null;
 }
 
 export type ReadPayload = { ids: string[] } | { all: true };

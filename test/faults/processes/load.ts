@@ -64,7 +64,9 @@ function open(url: string, user: string, cookie: string, opts: Pick<OpenArgs, 'r
     t.held.add(n.id);
     if (newer(cursors.get(user), n.id)) cursors.set(user, n.id);
   });
-  t.socket.on('notifications:synced', () => {
+  t.socket.on('notifications:synced', (p: { cursor?: string | null }) => {
+    // Where the next catch-up resumes, as the bundled client keeps it.
+    if (p?.cursor && newer(cursors.get(user), p.cursor)) cursors.set(user, p.cursor);
     t.synced = true;
     stats.syncs++;
   });

@@ -109,10 +109,10 @@ export class NotificationsGateway implements OnGatewayInit, OnGatewayConnection,
       // The user room first: a subscribe() made while the topics are read still finds this socket.
       socket.join(userRoom(userId));
       socket.join(await this.catchUp.roomsOf(userId));
-      const { missed, unread, unseen, truncated } = await this.catchUp.since(userId, cursor, held);
+      const { missed, unread, unseen, truncated, cursor: resume } = await this.catchUp.since(userId, cursor, held);
       socket.offAnyOutgoing(recordLive);
       for (const payload of missed) if (!sentLive.has(payload.id)) socket.emit(ServerEvent.Notification, payload);
-      socket.emit(ServerEvent.Synced, { unread, unseen, truncated });
+      socket.emit(ServerEvent.Synced, { unread, unseen, truncated, cursor: resume });
     } catch (err) {
       socket.offAnyOutgoing(recordLive);
       this.logger.error(`catch-up for a socket failed: ${(err as Error).message}`);

@@ -305,7 +305,7 @@ export class NotificationStore {
     sockets: { userId: string; cursor: string | null; held: string[] }[],
     limit: number,
     graceMs: number,
-  ): Promise<{ rows: NotificationRow[]; badge: Badge }[]> {
+  ): Promise<{ rows: NotificationRow[]; badge: Badge; newest: string | null }[]> {
     const withCursor = sockets[0].cursor !== null;
     const { values, param } = params(withCursor ? 5 : 4);
     const reads = withCursor
@@ -315,10 +315,12 @@ export class NotificationStore {
           held: "string_to_array(u.held, ',')::bigint[]",
         })
       : pageSql('u.user_id', '$4', INBOX, param);
-    const result: (NotificationRow & { ord: string; unread: number; unseen: number })[] = await this.manager.query(
+    const result: (NotificationRow & { ord: string; unread: number; unseen: number; newest: string | null })[] = await this.manager.query(
       // OFFSET 0 keeps the counts columns of each socket's row, computed once: flattened, the
       // planner evaluated them once per notification read (1,000 counts for a 1,000-row catch-up).
-      `SELECT u.ord, u.unread, u.unseen, x.*
+      // `newest`, the newest committed id in this statement's snapshot, is where a client that
+      // holds nothing newer resumes (see CatchUp.cursor).
+      `SELECT u.ord, u.unread, u.unseen, (SELECT max(m.id)::text FROM inbox_notification m) AS newest, x.*
          FROM (SELECT u.*, b.* FROM unnest($1::varchar[], $2::bigint[], $3::text[]) WITH ORDINALITY AS u(user_id, cursor, held, ord)
                  CROSS JOIN LATERAL (WITH ${USER_CTES('u.user_id')} SELECT ${BADGE('u.user_id', param)}) b
                OFFSET 0) u
@@ -332,10 +334,11 @@ export class NotificationStore {
         ...values,
       ],
     );
-    const out = sockets.map(() => ({ rows: [] as NotificationRow[], badge: { unread: 0, unseen: 0 } }));
-    for (const { ord, unread, unseen, ...row } of result) {
+    const out = sockets.map(() => ({ rows: [] as NotificationRow[], badge: { unread: 0, unseen: 0 }, newest: null as string | null }));
+    for (const { ord, unread, unseen, newest, ...row } of result) {
       const socket = out[Number(ord) - 1];
       socket.badge = { unread: Number(unread), unseen: Number(unseen) };
+      socket.newest = newest;
       if (row.id !== null) socket.rows.push(row);
     }
     return out;
@@ -516,6 +519,12 @@ export class NotificationStore {
       );
       return snoozed;
     });
+  }
+
+  /** Whether any snooze is due: one index probe, outside any transaction. */
+  async snoozesDue(): Promise<boolean> {
+    const [{ due }] = await this.manager.query(`SELECT EXISTS (SELECT 1 FROM inbox_snooze WHERE until <= now()) AS due`);
+    return due;
   }
 
   /**

@@ -15,6 +15,8 @@ export interface CatchUp {
   unseen: number;
   /** More were missed than `catchUpLimit`: the client pages older ones with `list`. */
   truncated: boolean;
+  /** Where the client's next catch-up may start if it holds nothing newer (see SyncedPayload.cursor). */
+  cursor: string | null;
 }
 
 interface Connecting {
@@ -75,10 +77,13 @@ export class CatchUpService {
       limit + 1,
       this.options.catchUpGraceMs,
     );
-    batch.forEach((call, i) => call.resolve(catchUp(reads[i].rows, reads[i].badge, limit)));
+    batch.forEach((call, i) => call.resolve(catchUp(reads[i], limit, call.input.cursor !== null)));
   }
 }
 
-function catchUp(rows: NotificationRow[], badge: Badge, limit: number): CatchUp {
-  return { missed: rows.slice(0, limit).reverse().map(toPayload), ...badge, truncated: rows.length > limit };
+function catchUp(read: { rows: NotificationRow[]; badge: Badge; newest: string | null }, limit: number, withCursor: boolean): CatchUp {
+  const truncated = read.rows.length > limit;
+  // A truncated catch-up from a cursor left a gap below what it sent: the client must not skip it.
+  const cursor = truncated && withCursor ? null : read.newest;
+  return { missed: read.rows.slice(0, limit).reverse().map(toPayload), ...read.badge, truncated, cursor };
 }

@@ -45,6 +45,7 @@ export class SnoozeWaker implements OnApplicationBootstrap, OnModuleDestroy {
   /** Brings back every due snooze, a batch per transaction; returns how many. */
   async wake(): Promise<number> {
     let total = 0;
+    if (!(await this.store.snoozesDue())) return total;
     for (;;) {
       const woken = await this.store.manager.transaction(async (tx) => {
         const due = await this.store.takeDueSnoozes(tx, SNOOZE_BATCH);
