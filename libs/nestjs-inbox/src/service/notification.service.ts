@@ -58,40 +58,20 @@ export type Which = (string | number)[] | Filter;
 /** Notifications one batch of a filtered state change reads and marks. */
 const BULK_BATCH = 500;
 
-/** How errors name each change. */
-const VERB: Record<Mark, string> = {
-  seen: 'markSeen',
-  read: 'markRead',
-  archived: 'archive',
-  unarchived: 'unarchive',
-  deleted: 'remove',
-};
-
 /**
- * The filters a change applies to everything by watermarks: seen and read cover archived ones
- * too (so the tabs are told `{ state: 'all' }`); delete needs `state: 'all'`, since the inbox
- * alone leaves archived ones.
+ * Per change: how errors name it (`verb`); the view a filtered change reads when the filter
+ * names no state (`batch`: only what it can change); and, for the changes that apply to
+ * everything by watermarks, the filters that mean everything (`whole.states`; seen and read also
+ * cover archived ones, so the tabs are told `whole.filter`, and delete needs `state: 'all'`,
+ * since the inbox alone leaves the archive) and the view whose count before the change is
+ * reported as `changed` (the unread ones changed; for seen, the unseen ones).
  */
-const WHOLE: Partial<Record<Mark, { states: (FilterState | undefined)[]; filter: Filter }>> = {
-  seen: { states: [undefined, 'all', 'unseen'], filter: { state: 'all' } },
-  read: { states: [undefined, 'all', 'unread'], filter: { state: 'all' } },
-  archived: { states: [undefined, 'all'], filter: {} },
-  deleted: { states: ['all'], filter: { state: 'all' } },
-};
-/** What a whole change reports as `changed`: the unread (for seen, unseen) ones it changed. */
-const WATERMARK_COUNT: Record<'seen' | 'read' | 'archived' | 'deleted', View> = {
-  seen: { state: 'unseen' },
-  read: { state: 'all' },
-  archived: INBOX,
-  deleted: { state: 'all' },
-};
-/** A filtered change without a state reads only what it can change. */
-const BATCH_STATE: Record<Mark, View['state']> = {
-  seen: 'unseen',
-  read: 'unread',
-  archived: 'inbox',
-  unarchived: 'archived',
-  deleted: 'inbox',
+const CHANGES: Record<Mark, { verb: string; batch: View['state']; whole?: { states: (FilterState | undefined)[]; filter: Filter; counted: View } }> = {
+  seen: { verb: 'markSeen', batch: 'unseen', whole: { states: [undefined, 'all', 'unseen'], filter: { state: 'all' }, counted: { state: 'unseen' } } },
+  read: { verb: 'markRead', batch: 'unread', whole: { states: [undefined, 'all', 'unread'], filter: { state: 'all' }, counted: { state: 'all' } } },
+  archived: { verb: 'archive', batch: 'inbox', whole: { states: [undefined, 'all'], filter: {}, counted: INBOX } },
+  unarchived: { verb: 'unarchive', batch: 'archived' },
+  deleted: { verb: 'remove', batch: 'inbox', whole: { states: ['all'], filter: { state: 'all' }, counted: { state: 'all' } } },
 };
 
 export interface NotifyOptions {
@@ -302,22 +282,21 @@ export class NotificationService {
    */
   private async change(userId: string, change: Mark, which: Which): Promise<StateResult & { ids: string[] }> {
     const u = this.user(userId);
-    const what = `${VERB[change]}: `;
+    const { verb, batch, whole } = CHANGES[change];
     let changed: number;
     let ids: string[] = [];
     let state: StatePayload;
     if (Array.isArray(which)) {
-      ids = await this.store.mark(u, change, schema.parse(schema.idList, which, `${what}ids`));
+      ids = await this.store.mark(u, change, schema.parse(schema.idList, which, `${verb}: ids`));
       changed = ids.length;
       state = { ids, change };
     } else {
-      const f = schema.parse(schema.filter, which, `${what}filter`);
-      const whole = WHOLE[change];
-      if (whole && Object.keys(f).every((k) => k === 'state') && whole.states.includes(f.state)) {
-        changed = await this.store.markAll(u, change as keyof typeof WATERMARK_COUNT, WATERMARK_COUNT[change as keyof typeof WATERMARK_COUNT]);
+      const f = schema.parse(schema.filter, which, `${verb}: filter`);
+      if (whole && change !== 'unarchived' && Object.keys(f).every((k) => k === 'state') && whole.states.includes(f.state)) {
+        changed = await this.store.markAll(u, change, whole.counted);
         state = { filter: whole.filter, change };
       } else {
-        changed = await this.changeInBatches(u, change, { ...toView(f), state: f.state ?? BATCH_STATE[change] });
+        changed = await this.changeInBatches(u, change, { ...toView(f), state: f.state ?? batch });
         state = { filter: f, change };
       }
     }
