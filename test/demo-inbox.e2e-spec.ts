@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { NotificationService } from 'nestjs-inbox';
 import type { Browser, Page } from 'playwright-core';
-import { badge, DemoRig, item, live, logIn, openInbox, sendMessage, startDemo, WAIT } from './support/demo-browser';
+import { badge, DemoRig, item, live, logIn, openInbox, sendMessage, startDemo, submit, WAIT } from './support/demo-browser';
 
 /**
  * The demo's inbox in Chromium (issue 13): tabs with live counts, seen when the bell opens,
@@ -23,7 +23,10 @@ function tabCount(page: Page, view: string, count: number) {
     )
     .catch(async (err: Error) => {
       const shown = await page.locator('#tabs').textContent();
-      throw new Error(`tab ${view} never showed ${count} (tabs: ${shown})\n${err.message}`);
+      const client = await page.evaluate(
+        `JSON.stringify({ counts: inbox.counts, unread: inbox.unread, unseen: inbox.unseen, held: inbox.notifications.map((n) => n.title) })`,
+      );
+      throw new Error(`tab ${view} never showed ${count} (tabs: ${shown}; client: ${client})\n${err.message}`);
     });
 }
 
@@ -47,14 +50,13 @@ async function broadcast(page: Page, kind: 'announcement' | 'system', title: str
   await page.selectOption('#broadcast-form [name=kind]', kind);
   await page.fill('#broadcast-form [name=title]', title);
   await page.fill('#broadcast-form [name=body]', body);
-  await page.click('#broadcast-form button[type=submit]');
-  await page.locator('#broadcast-form output', { hasText: 'Sent to everyone' }).waitFor(WAIT);
+  await submit(page, '#broadcast-form', 'Sent to everyone');
 }
 
 async function subscribe(page: Page, topic: string) {
   await page.bringToFront();
   await page.fill('#subscribe-form [name=topic]', topic);
-  await page.click('#subscribe-form button[type=submit]');
+  await submit(page, '#subscribe-form', `Subscribed to #${topic}`);
   await page.locator('#topics li', { hasText: `#${topic}` }).waitFor(WAIT);
 }
 
@@ -62,8 +64,7 @@ async function publish(page: Page, topic: string, title: string) {
   await page.bringToFront();
   await page.fill('#publish-form [name=topic]', topic);
   await page.fill('#publish-form [name=title]', title);
-  await page.click('#publish-form button[type=submit]');
-  await page.locator('#publish-form output', { hasText: `Published to #${topic}` }).waitFor(WAIT);
+  await submit(page, '#publish-form', `Published to #${topic}`);
 }
 
 /** Switches a preference and waits until the server stored it. */

@@ -87,10 +87,20 @@ export async function openInbox(page: Page) {
   await page.locator('#inbox').waitFor({ state: 'visible', ...WAIT });
 }
 
+/** Submits a demo form and waits for its own outcome (the status of an earlier one is cleared first). */
+export async function submit(page: Page, form: string, done: string) {
+  await page.bringToFront();
+  const status = page.locator(`${form} output`);
+  await status.evaluate((o) => (o.textContent = ''));
+  await page.click(`${form} button[type=submit]`);
+  await status.filter({ hasText: done }).waitFor(WAIT).catch(async (err: Error) => {
+    throw new Error(`${form}: ${await status.textContent()}\n${err.message}`);
+  });
+}
+
 export async function sendMessage(page: Page, to: string, text: string) {
   await page.bringToFront();
   await page.fill('#message-form [name=to]', to);
   await page.fill('#message-form [name=text]', text);
-  await page.click('#message-form button[type=submit]');
-  await page.locator('#message-form output', { hasText: `Sent to ${to}` }).waitFor(WAIT);
+  await submit(page, '#message-form', `Sent to ${to}`);
 }

@@ -27,6 +27,8 @@ export { NOTIFICATIONS_MIGRATIONS } from './persistence/migrations';
 export { CreateInboxTables1732406400000 } from './persistence/migrations/1732406400000-create-inbox-tables';
 export { InboxReadModel1764028800000 } from './persistence/migrations/1764028800000-inbox-read-model';
 export { InboxSqlProducers1764115200000 } from './persistence/migrations/1764115200000-inbox-sql-producers';
+export { InboxPresentation1764201600000 } from './persistence/migrations/1764201600000-inbox-presentation';
+export { InboxStates1764288000000 } from './persistence/migrations/1764288000000-inbox-states';
 export { NotificationsGateway } from './gateway/notifications.gateway';
 export type { ProducerMessage } from './producers/producer-message';
 export type { SessionSource, SessionUser, Handshake } from './session/session-source';

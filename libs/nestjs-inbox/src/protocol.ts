@@ -116,6 +116,11 @@ export interface Preferences {
   muted: { types: string[]; topics: string[] };
 }
 
+/** What `preferences:set` and `setPreferences` take: a list left out stays as it was. */
+export interface PreferencesUpdate {
+  muted: { types?: string[]; topics?: string[] };
+}
+
 /** A notification as the browser receives it. Ids are decimal strings (Postgres `bigint`). */
 export interface NotificationPayload {
   id: string;
@@ -175,6 +180,7 @@ export type Ack<T> = T | AckError;
 
 export interface SyncedPayload {
   unread: number;
+  unseen: number;
   /** More notifications were missed than the catch-up sends; page older ones with `list`. */
   truncated: boolean;
   /**
@@ -201,8 +207,8 @@ export interface ServerToClientEvents {
 /** Events the browser emits, each with an acknowledgement. */
 export interface ClientToServerEvents {
   [ClientEvent.List]: (q: ListQuery, ack: (r: Ack<ListPage>) => void) => void;
-  [ClientEvent.Read]: (p: { ids: string[] }, ack: (r: Ack<{ unread: number }>) => void) => void;
-  [ClientEvent.ReadAll]: (p: Record<string, never>, ack: (r: Ack<{ unread: number }>) => void) => void;
+  [ClientEvent.Read]: (p: Selection, ack: (r: Ack<StateResult>) => void) => void;
+  [ClientEvent.ReadAll]: (p: Record<string, never>, ack: (r: Ack<StateResult>) => void) => void;
   [ClientEvent.Subscribe]: (p: { topic: string }, ack: (r: Ack<{ ok: true }>) => void) => void;
   [ClientEvent.Unsubscribe]: (p: { topic: string }, ack: (r: Ack<{ ok: true }>) => void) => void;
   [ClientEvent.Seen]: (p: Selection, ack: (r: Ack<StateResult>) => void) => void;
@@ -217,7 +223,7 @@ export interface ClientToServerEvents {
     ack: (r: Ack<{ counts: Record<string, number> }>) => void,
   ) => void;
   [ClientEvent.PreferencesGet]: (p: Record<string, never>, ack: (r: Ack<Preferences>) => void) => void;
-  [ClientEvent.PreferencesSet]: (p: Partial<Preferences>, ack: (r: Ack<Preferences>) => void) => void;
+  [ClientEvent.PreferencesSet]: (p: PreferencesUpdate, ack: (r: Ack<Preferences>) => void) => void;
 }
 
 /** What the browser may send in the handshake's `auth`. */

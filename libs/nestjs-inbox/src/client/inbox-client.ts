@@ -20,6 +20,7 @@ import {
   type StatePayload,
   type StateResult,
   type SyncedPayload,
+  type PreferencesUpdate,
 } from '../protocol';
 import { CursorStorage, PersistedCursor } from './cursor-storage';
 import { InboxError } from './inbox.errors';
@@ -62,11 +63,6 @@ export interface InboxEvents {
 /** Notifications named by id (one or several), or every notification of the user a filter selects. */
 export type InboxSelection = string | readonly string[] | Filter;
 
-/** What `setPreferences` changes: a list given replaces the muted ones of its kind, one left out stays. */
-export interface PreferencesUpdate {
-  muted: { types?: string[]; topics?: string[] };
-}
-
 export interface InboxOptions {
   /** Origin of the server; default: the page's own origin. */
   url?: string;
@@ -89,12 +85,6 @@ type Payload<E extends Events> = Parameters<ClientToServerEvents[E]>[0];
 type Result<E extends Events> = Exclude<Parameters<Parameters<ClientToServerEvents[E]>[1]>[0], AckError>;
 
 type StateEvent = typeof ClientEvent.Seen | typeof ClientEvent.Archive | typeof ClientEvent.Unarchive | typeof ClientEvent.Delete;
-
-/** The unseen count an answer carries, if the server sends it there (`unread` alone before it counted unseen ones). */
-function unseenOf(answer: object): number | undefined {
-  const { unseen } = answer as { unseen?: unknown };
-  return typeof unseen === 'number' ? unseen : undefined;
-}
 
 /** Most ids remembered as received for `notification` and `auth.held` besides those held. */
 const MAX_RECEIVED = 1024;
@@ -249,13 +239,13 @@ export class InboxClient {
   async markRead(ids: string | readonly string[]): Promise<number> {
     const list = typeof ids === 'string' ? [ids] : [...ids];
     const answer = await this.request(ClientEvent.Read, { ids: list });
-    this.applyRead({ ids: list }, answer.unread, unseenOf(answer));
+    this.applyRead({ ids: list }, answer.unread, answer.unseen);
     return answer.unread;
   }
 
   async markAllRead(): Promise<number> {
     const answer = await this.request(ClientEvent.ReadAll, {});
-    this.applyRead({ all: true }, answer.unread, unseenOf(answer));
+    this.applyRead({ all: true }, answer.unread, answer.unseen);
     return answer.unread;
   }
 
@@ -323,7 +313,7 @@ export class InboxClient {
    */
   setPreferences(preferences: PreferencesUpdate): Promise<Preferences> {
     // The server takes either list on its own (the one left out stays as it is).
-    return this.request(ClientEvent.PreferencesSet, preferences as Partial<Preferences>);
+    return this.request(ClientEvent.PreferencesSet, preferences);
   }
 
   /**
@@ -381,7 +371,9 @@ export class InboxClient {
 
   private async synced(p: SyncedPayload): Promise<void> {
     const { unread, truncated } = p;
-    this.setBadges(unread, unseenOf(p));
+    // Resume from where this catch-up ended, even if nothing reached this client.
+    if (p.cursor) this.moveCursor(p.cursor);
+    this.setBadges(unread, p.unseen);
     this.setState('connected');
     if (truncated) {
       // More was missed than the catch-up sends: what was held before is behind a gap, so keep

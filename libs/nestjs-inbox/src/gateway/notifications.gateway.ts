@@ -6,7 +6,7 @@ import { InjectNotificationsOptions } from '../notifications.decorators';
 import { NotificationsError } from '../notifications.errors';
 import { userRoom } from '../notifications.internal-constants';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
-import { ClientEvent, DEFAULT_NAMESPACE, ServerEvent, type AckError, type Preferences, type StateResult } from '../protocol';
+import { ClientEvent, DEFAULT_NAMESPACE, ServerEvent, type AckError, type PreferencesUpdate, type StateResult } from '../protocol';
 import { eventLimiter } from '../security/event-limits';
 import { secureNamespace } from '../security/secure-namespace';
 import type { InboxSocketData } from '../session/handshake-auth';
@@ -169,7 +169,7 @@ export class NotificationsGateway implements OnGatewayInit, OnGatewayConnection,
   }
 
   setPreferences(socket: InboxSocket, body: unknown) {
-    return this.answer(() => this.service.setPreferences(socket.data.userId, this.payload(body) as Partial<Preferences>));
+    return this.answer(() => this.service.setPreferences(socket.data.userId, this.payload(body) as PreferencesUpdate));
   }
 
   subscribe(socket: InboxSocket, body: unknown) {

@@ -18,6 +18,7 @@ import type {
   ListQuery,
   NotificationPayload,
   Preferences,
+  PreferencesUpdate,
   StatePayload,
   StateResult,
 } from '../protocol';
@@ -253,7 +254,7 @@ export class NotificationService {
    * notifications are stored and listed as usual, but not delivered live and not counted. A
    * type the host's `mutable` option refuses is FORBIDDEN.
    */
-  async setPreferences(userId: string, preferences: Partial<Preferences>): Promise<Preferences> {
+  async setPreferences(userId: string, preferences: PreferencesUpdate): Promise<Preferences> {
     const u = this.user(userId);
     const { muted } = schema.parse(schema.preferences, preferences, 'preferences');
     const refused = (muted.types ?? []).filter((type) => !this.options.mutable(type));
