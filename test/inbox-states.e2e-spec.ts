@@ -108,6 +108,12 @@ describe('inbox states', () => {
       archived: 2,
       mentions: 0,
     });
+    // Read one by one (a receipt above the watermark), then all (the watermark): both in the read view.
+    await t.service.markRead('st-3', [topic.id]);
+    expect(await titles('st-3', { state: 'read' })).toEqual(['c-t', 'c-d']);
+    await t.service.markAllRead('st-3');
+    expect(await titles('st-3', { state: 'read' })).toEqual(['c-t', 'c-b', 'c-d']);
+    expect(await titles('st-3', { state: 'read', topic: 'c-topic' })).toEqual(['c-t']);
   });
 
   it('changes everything by watermarks, without a row per notification, and not what commits after', async () => {

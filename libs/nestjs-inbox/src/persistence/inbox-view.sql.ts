@@ -185,14 +185,18 @@ function rowBranches(
     // inbox views) but those of transactions running when it was set, and those archived or
     // unarchived one by one since.
     const floor = wantsUnarchived ? 'GREATEST(s.archived_id, s.deleted_id)' : 's.deleted_id';
-    branches.push(directRows(archivedView ? 'n.id <= s.archived_id AND n.id > s.deleted_id' : `n.id > ${floor}`));
+    // Above `floor` no watermark covers a row (its transaction is no older than the watermark's
+    // horizon): its own columns say it all, in a form the planner estimates well.
+    const above = wantsUnarchived ? 'n.deleted_at IS NULL AND n.archived IS NOT TRUE' : 'n.deleted_at IS NULL';
+    branches.push(directRows(archivedView ? 'n.id <= s.archived_id AND n.id > s.deleted_id' : `n.id > ${floor} AND ${above}`));
     branches.push(`(
       SELECT ${COLUMNS}, ${DIRECT_STATE} FROM state s CROSS JOIN LATERAL (
         SELECT b.id FROM inbox_notification b
          WHERE b.user_id = ${user} AND b.id <= ${floor} ORDER BY b.id DESC LIMIT ${WATERMARK_LOOKBACK}) b
       JOIN inbox_notification n ON n.id = b.id
      WHERE ${inState(state, D)} AND ${cond} ${page})`);
-    if (!everything) branches.push(directRows(`n.archived = ${archivedView}`));
+    // `IS NOT NULL` lets the planner use the partial index of those (it does not infer it).
+    if (!everything) branches.push(directRows(`n.archived IS NOT NULL AND n.archived = ${archivedView}`));
   }
 
   const low = {
@@ -205,7 +209,9 @@ function rowBranches(
     archived: 'GREATEST(st.after, st.deleted)',
     all: 'GREATEST(st.after, st.deleted)',
   }[state];
-  const high = archivedView ? 'st.archived' : null;
+  // The archive ends at the archived watermark, the read view at the read one (with the
+  // receipts of rows read one by one above it).
+  const high = archivedView ? 'st.archived' : state === 'read' ? 'st.read' : null;
   const shared = (from: string, where: string) => `
     SELECT ${COLUMNS}, ${SHARED_STATE}
       FROM ${from}
@@ -221,8 +227,14 @@ function rowBranches(
     // Archived or unarchived one by one: outside the range the watermarks give the view.
     parts.push(`(${shared(
       `inbox_receipt o JOIN inbox_notification n ON n.id = o.notification_id`,
-      `o.user_id = ${user} AND o.archived = ${archivedView} AND o.stream = st.stream AND ` +
+      `o.user_id = ${user} AND o.archived IS NOT NULL AND o.archived = ${archivedView} AND o.stream = st.stream AND ` +
         (archivedView ? `n.seq > st.archived` : `n.seq <= ${low}`),
+    )})`);
+  }
+  if (state === 'read') {
+    parts.push(`(${shared(
+      `inbox_receipt o JOIN inbox_notification n ON n.id = o.notification_id`,
+      `o.user_id = ${user} AND o.stream = st.stream AND o.seq > GREATEST(${low}, st.read) AND o.read_at IS NOT NULL`,
     )})`);
   }
   branches.push(`(SELECT x.* FROM streams st CROSS JOIN state s CROSS JOIN LATERAL (${parts.join(' UNION ALL ')}) x

@@ -3,7 +3,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { queryPool } from '../compat/typeorm.compat';
 import { INBOX_DATA_SOURCE } from '../notifications.internal-constants';
 import type { StateChange } from '../protocol';
-import { COLUMNS, DIRECT_STATE, INBOX, LIVE, Param, SHARED_STATE, USER_CTES, View, viewCount, viewRows } from './inbox-view.sql';
+import { COLUMNS, DIRECT_STATE, INBOX, LIVE, Param, SHARED_STATE, USER_CTES, View, viewCount, viewRows, WATERMARK_LOOKBACK } from './inbox-view.sql';
 import { NewNotificationRow, NotificationRow } from './notification-row';
 
 /** The transactions a snapshot did not see: those at or above `xmax`, and those in `xip` (running then). */
@@ -439,7 +439,8 @@ export class NotificationStore {
        ), shared AS (
          INSERT INTO inbox_receipt AS o (user_id, notification_id, stream, seq, ${m.column})
          SELECT $1, n.id, st.stream, n.seq, ${m.value}
-           FROM inbox_notification n
+           -- Looked up by id (OFFSET 0 keeps the planner from walking a stream's index instead).
+           FROM (SELECT * FROM inbox_notification WHERE id = ANY($2::bigint[]) AND user_id IS NULL OFFSET 0) n
            JOIN streams st ON st.stream = COALESCE(n.topic, '') AND n.seq > GREATEST(st.after, st.deleted)
            LEFT JOIN inbox_receipt r ON r.user_id = $1 AND r.notification_id = n.id
           WHERE n.id = ANY($2::bigint[]) AND n.user_id IS NULL AND ${LIVE} AND r.deleted_at IS NULL AND ${m.shared}
@@ -476,8 +477,9 @@ export class NotificationStore {
          -- Direct rows of transactions running at the horizon that have committed since: the
          -- newest ones (their ids were drawn last), marked one by one.
          UPDATE inbox_notification n SET ${m.column} = ${m.value}
-           FROM (SELECT b.id FROM inbox_notification b WHERE b.user_id = $1 ORDER BY b.id DESC LIMIT 100) b, horizon h
-          WHERE n.id = b.id AND n.tx_id >= h.xmin AND ${w.unmarked}
+           FROM (SELECT b.id, b.tx_id FROM inbox_notification b WHERE b.user_id = $1
+                  ORDER BY b.id DESC LIMIT ${WATERMARK_LOOKBACK}) b, horizon h
+          WHERE n.id = b.id AND b.tx_id >= h.xmin AND ${w.unmarked}
        ), unarchived AS (
          ${change === 'archived'
            ? `UPDATE inbox_notification n SET archived = NULL FROM horizon h
