@@ -12,13 +12,17 @@
  * │    user_id | topic | neither, type, title, body, data, dedupe_key, expires_at, tx_id,    │
  * │    tx_horizon, created_at), plus read_at as NotificationStore.markRead's UPDATE sets it  │
  * │    for a direct row the user has read;                                                   │
- * │    and seq (a shared row's position in its stream, as the commit-time trigger of the     │
- * │    read-model migration assigns it);                                                     │
+ * │    and seq / type_seq (a shared row's position in its stream, and among its stream's     │
+ * │    rows of its type, as the commit-time trigger of the read-model and inbox-states       │
+ * │    migrations assigns them); url, actor, tags as the INSERT writes them; seen_at,        │
+ * │    archived, deleted_at as NotificationStore.mark's UPDATE sets them (by ids);           │
  * │  - inbox_subscription: (user_id, topic, created_at, tx_horizon, from_seq, read_seq), as  │
  * │    NotificationStore.subscribe's INSERT and its column defaults write it;                │
- * │  - inbox_stream: each stream's last position;                                            │
- * │  - inbox_receipt, inbox_user_state: nothing (nobody has read a shared notification or    │
- * │    marked all read yet, see below).                                                      │
+ * │  - inbox_stream, inbox_stream_type: each stream's last position, and per type;           │
+ * │  - inbox_receipt: (user_id, notification_id, stream, seq, one of read_at / seen_at /     │
+ * │    archived / deleted_at) as NotificationStore.mark's INSERT writes it (by ids);         │
+ * │  - inbox_user_state: (user_id, muted_types) as setPreferences' INSERT writes it, the     │
+ * │    watermarks at their defaults (nobody marked all anything yet, see below).             │
  * │ When the schema changes (new migration), change seedNotificationsSql and                 │
  * │ seedSubscriptionsSql (and add the per-user state the new schema keeps) so that they      │
  * │ again write what the library's own writes would have written for the same history.       │
@@ -32,8 +36,14 @@
  *    user has about (rows - shared) / users of them spread over the year; types rotate over
  *    comment / mention / order / reminder / message, and `order` rows carry a dedupe key;
  *  - each user has read all their direct rows but the newest 3 (read an hour after they came);
- *  - nobody has read a broadcast or a publication (no receipts): every user's unread count is
- *    3 + broadcasts + the publications of their topic;
+ *  - per user, one by one (no watermark: nobody pressed "mark all …" yet): the newest read
+ *    direct row archived, the one before it deleted, the oldest unread one seen; among the 10
+ *    newest broadcasts, 2 read, 1 seen, 1 archived, 1 deleted (receipts), and the newest
+ *    publication of their topic read: every user's unread count is about 2 + broadcasts +
+ *    the publications of their topic, less what they muted;
+ *  - broadcasts are of type `announcement`, every 4th of type `maintenance`; publications of
+ *    type `release`; tags by type (`billing` only on direct `order` rows, see TAGS);
+ *  - one user in 10 muted the type `reminder`, one in 20 the type `maintenance` (see MUTED);
  *  - user n is subscribed to topic `topic-<n mod topics>` since before the timeline starts,
  *    publications go round robin over the topics.
  *  - tx_id / tx_horizon: rows look written one small transaction at a time, in id order, by
@@ -63,7 +73,28 @@ export const SIZES: Record<'S' | 'L', ScaleSize> = {
 export const UNREAD_DIRECT_PER_USER = 3;
 export const DIRECT_TYPES = ['comment', 'mention', 'order', 'reminder', 'message'];
 export const BROADCAST_TYPE = 'announcement';
+/** Every 4th broadcast (by position) is of this type. */
+export const MAINTENANCE_TYPE = 'maintenance';
 export const PUBLICATION_TYPE = 'release';
+/** Tags by type: `billing` is on direct `order` rows only (a tab no shared row is in). */
+export const TAGS: Record<string, string[]> = {
+  comment: ['posts'],
+  mention: ['posts', 'mentions'],
+  order: ['billing'],
+  reminder: [],
+  message: ['dm'],
+  [BROADCAST_TYPE]: ['product'],
+  [MAINTENANCE_TYPE]: ['product', 'maintenance'],
+  [PUBLICATION_TYPE]: ['releases'],
+};
+/**
+ * Muted types: user n mutes `reminder` when n mod 10 = 3, `maintenance` when n mod 20 = 7 (not
+ * `announcement`: the bench's own broadcasts are of that type, and must reach every user).
+ */
+export const MUTED: { type: string; every: number; at: number }[] = [
+  { type: 'reminder', every: 10, at: 3 },
+  { type: MAINTENANCE_TYPE, every: 20, at: 7 },
+];
 export const userName = (n: number) => `user-${n}`;
 export const topicName = (n: number) => `topic-${n}`;
 /** The topic user n is subscribed to. */
@@ -71,7 +102,12 @@ export const topicOf = (size: ScaleSize, n: number) => topicName(n % size.topics
 
 /** Statements of at most this many rows, so progress shows and no statement holds too much. */
 const CHUNK = 1_000_000;
-const TABLES = ['inbox_notification', 'inbox_subscription', 'inbox_stream'];
+const TABLES = ['inbox_notification', 'inbox_subscription', 'inbox_stream', 'inbox_stream_type', 'inbox_receipt', 'inbox_user_state'];
+
+const sqlArray = (xs: string[]) => `ARRAY[${xs.map((t) => `'${t}'`).join(',')}]::text[]`;
+/** A type's tags, as an SQL CASE over the column expression `type`. */
+const tagsOf = (type: string) =>
+  `CASE ${type} ${Object.entries(TAGS).map(([t, tags]) => `WHEN '${t}' THEN ${sqlArray(tags)}`).join(' ')} ELSE '{}'::text[] END`;
 
 /**
  * One chunk [lo, hi] of the timeline. Position p (= id) is shared iff floor(p·K/R) steps
@@ -86,33 +122,49 @@ function seedNotificationsSql(size: ScaleSize, lo: number, hi: number, txBase: n
   const U = size.users;
   const D = R - K;
   const types = `ARRAY[${DIRECT_TYPES.map((t) => `'${t}'`).join(',')}]`;
+  // A direct row's q among its user's nq rows: read below nq - 3; by ids, the newest read one
+  // archived, the one before it deleted, the oldest unread one seen.
+  const nq = `(${Math.floor(D / U)} + (CASE WHEN s.u < ${D % U} THEN 1 ELSE 0 END))`;
+  const bseq = `(((s.k + 1) * ${B}) / ${K})`;
   return `
     INSERT INTO inbox_notification
-           (id, user_id, topic, type, title, body, data, dedupe_key, expires_at, tx_id, tx_horizon, created_at, read_at, seq)
-    SELECT g.p,
-           CASE WHEN s.shared THEN NULL ELSE 'user-' || s.u END,
-           CASE WHEN s.shared AND NOT s.bcast THEN 'topic-' || (s.j % ${size.topics}) END,
+           (id, user_id, topic, type, title, body, data, dedupe_key, expires_at, tx_id, tx_horizon, created_at, read_at, seq,
+            url, actor, tags, type_seq, seen_at, archived, deleted_at)
+    SELECT s.p, s.user_id, s.topic, s.type, s.title, s.body, s.data, s.dedupe_key, NULL, s.tx, s.tx, s.at,
+           CASE WHEN NOT s.shared AND s.q < ${nq} - ${UNREAD_DIRECT_PER_USER} THEN s.at + interval '1 hour' END,
+           s.seq,
+           CASE WHEN NOT s.shared THEN '/posts/' || (s.d % 100000) || '#comment-' || s.d
+                WHEN s.bcast THEN '/blog/announcements/' || s.k ELSE '/topics/' || (s.j % ${size.topics}) || '/releases/' || s.j END,
+           CASE WHEN NOT s.shared THEN jsonb_build_object('id', 'user-' || ((s.u + 1) % ${U}), 'name', 'Alice',
+                                                          'avatarUrl', '/avatars/' || ((s.u + 1) % ${U}) || '.png') END,
+           ${tagsOf('s.type')},
+           -- A shared row's ordinal among its stream's rows of its type.
+           CASE WHEN s.bcast AND s.type = '${MAINTENANCE_TYPE}' THEN s.seq / 4
+                WHEN s.bcast THEN s.seq - s.seq / 4
+                WHEN s.shared THEN s.seq END,
+           CASE WHEN NOT s.shared AND s.q = ${nq} - ${UNREAD_DIRECT_PER_USER} THEN s.at + interval '30 minutes' END,
+           CASE WHEN NOT s.shared AND s.q = ${nq} - ${UNREAD_DIRECT_PER_USER} - 1 THEN true END,
+           CASE WHEN NOT s.shared AND s.q = ${nq} - ${UNREAD_DIRECT_PER_USER} - 2 THEN s.at + interval '2 hours' END
+      FROM (
+    SELECT g.p, s.*,
+           CASE WHEN s.shared THEN NULL ELSE 'user-' || s.u END AS user_id,
+           CASE WHEN s.shared AND NOT s.bcast THEN 'topic-' || (s.j % ${size.topics}) END AS topic,
            CASE WHEN NOT s.shared THEN (${types})[((s.q + s.u) % 5) + 1]
-                WHEN s.bcast THEN '${BROADCAST_TYPE}' ELSE '${PUBLICATION_TYPE}' END,
+                WHEN s.bcast AND ${bseq} % 4 = 0 THEN '${MAINTENANCE_TYPE}'
+                WHEN s.bcast THEN '${BROADCAST_TYPE}' ELSE '${PUBLICATION_TYPE}' END AS type,
            CASE WHEN NOT s.shared THEN 'New comment on your post'
                 WHEN s.bcast THEN 'Scheduled maintenance on Sunday night'
-                ELSE 'A new release of topic-' || (s.j % ${size.topics}) || ' is out' END,
+                ELSE 'A new release of topic-' || (s.j % ${size.topics}) || ' is out' END AS title,
            CASE WHEN NOT s.shared THEN 'Alice replied: "Looks good to me, shipping it after lunch."'
                 WHEN s.bcast THEN 'The site will be read-only for about 20 minutes from 02:00 UTC while we upgrade the database.'
-                ELSE 'Version ' || s.j || ' fixes the issues reported last week; see the changelog for details.' END,
-           CASE WHEN NOT s.shared THEN jsonb_build_object('url', '/posts/' || (s.d % 100000) || '#comment-' || s.d, 'seq', s.d)
-                WHEN s.bcast THEN jsonb_build_object('url', '/blog/announcements/' || s.k)
-                ELSE jsonb_build_object('url', '/topics/' || (s.j % ${size.topics}) || '/releases/' || s.j) END,
-           CASE WHEN NOT s.shared AND ((s.q + s.u) % 5) = 2 THEN 'order-shipped:' || s.d END,
-           NULL,
-           s.tx, s.tx,
-           s.at,
-           CASE WHEN NOT s.shared
-                 AND s.q < ${Math.floor(D / U)} + (CASE WHEN s.u < ${D % U} THEN 1 ELSE 0 END) - ${UNREAD_DIRECT_PER_USER}
-                THEN s.at + interval '1 hour' END,
+                ELSE 'Version ' || s.j || ' fixes the issues reported last week; see the changelog for details.' END AS body,
+           CASE WHEN NOT s.shared THEN jsonb_build_object('post', s.d % 100000, 'seq', s.d)
+                WHEN s.bcast THEN jsonb_build_object('post', s.k)
+                ELSE jsonb_build_object('release', s.j) END AS data,
+           CASE WHEN NOT s.shared AND ((s.q + s.u) % 5) = 2 THEN 'order-shipped:' || s.d END AS dedupe_key,
            -- A shared row's position in its stream: broadcasts 1..B, each topic's publications 1..
-           CASE WHEN s.bcast THEN ((s.k + 1) * ${B}) / ${K}
-                WHEN s.shared THEN s.j / ${size.topics} + 1 END
+           CASE WHEN s.bcast THEN ${bseq}
+                WHEN s.shared THEN s.j / ${size.topics} + 1 END AS seq
       FROM generate_series(${lo}::bigint, ${hi}::bigint) AS g(p)
      CROSS JOIN LATERAL (SELECT (g.p * ${K}) / ${R} AS sc, ((g.p - 1) * ${K}) / ${R} AS sc_prev) a
      CROSS JOIN LATERAL (SELECT a.sc <> a.sc_prev AS shared, a.sc - 1 AS k, g.p - 1 - a.sc AS d) b
@@ -126,7 +178,8 @@ function seedNotificationsSql(size: ScaleSize, lo: number, hi: number, txBase: n
               b.d / ${U} AS q,
               ${txBase}::bigint + ((g.p - 1) * ${txSpan}::bigint) / ${R} AS tx,
               $1::timestamptz + (g.p::float8 / ${R}) * interval '365 days' AS at
-     ) s`;
+     ) s
+      ) s`;
 }
 
 function seedSubscriptionsSql(size: ScaleSize, txBase: number): string {
@@ -146,6 +199,73 @@ function seedStreamsSql(size: ScaleSize): string {
     UNION ALL
     SELECT 'topic-' || t, (${size.publications} - 1 - t) / ${size.topics} + 1
       FROM generate_series(0, LEAST(${size.topics}, ${size.publications}) - 1) AS t`;
+}
+
+/** Each stream's count of rows per type (the last type_seq), as the trigger leaves it. */
+function seedStreamTypesSql(size: ScaleSize): string {
+  const B = size.broadcasts;
+  return `
+    INSERT INTO inbox_stream_type (stream, type, seq)
+    SELECT '', '${BROADCAST_TYPE}', ${B - Math.floor(B / 4)} WHERE ${B - Math.floor(B / 4)} > 0
+    UNION ALL
+    SELECT '', '${MAINTENANCE_TYPE}', ${Math.floor(B / 4)} WHERE ${Math.floor(B / 4)} > 0
+    UNION ALL
+    SELECT 'topic-' || t, '${PUBLICATION_TYPE}', (${size.publications} - 1 - t) / ${size.topics} + 1
+      FROM generate_series(0, LEAST(${size.topics}, ${size.publications}) - 1) AS t`;
+}
+
+/**
+ * The shared rows' ids by stream and position, computed (not read from the table): shared row
+ * k (0-based) is at the first position p where floor(p·K/R) reaches k + 1, see
+ * seedNotificationsSql.
+ */
+function seedSharedMapSql(size: ScaleSize): string {
+  const R = size.rows;
+  const K = size.broadcasts + size.publications;
+  const B = size.broadcasts;
+  return `
+    CREATE TEMP TABLE seed_shared AS
+    SELECT x.p AS id, CASE WHEN x.bcast THEN '' ELSE 'topic-' || (x.j % ${size.topics}) END AS stream,
+           CASE WHEN x.bcast THEN ((x.k + 1) * ${B}) / ${K} ELSE x.j / ${size.topics} + 1 END AS seq
+      FROM (SELECT k, ((k + 1) * ${R}::bigint + ${K - 1}) / ${K} AS p,
+                   ((k + 1) * ${B}) / ${K} <> (k * ${B}) / ${K} AS bcast, k - ((k + 1) * ${B}) / ${K} AS j
+              FROM generate_series(0::bigint, ${K - 1}::bigint) AS k) x;
+    CREATE INDEX ON seed_shared (stream, seq);
+    ANALYZE seed_shared`;
+}
+
+/**
+ * Receipts, one by one as NotificationStore.mark writes them (one column set each): per user n,
+ * among the 10 newest broadcasts, 2 read, 1 seen, 1 archived, 1 deleted (which ones varies with
+ * n), and the newest publication of their topic read.
+ */
+function seedReceiptsSql(size: ScaleSize): string {
+  const B = size.broadcasts;
+  return `
+    INSERT INTO inbox_receipt (user_id, notification_id, stream, seq, read_at, seen_at, archived, deleted_at)
+    SELECT 'user-' || u, m.id, m.stream, m.seq,
+           CASE WHEN r.kind = 'read' THEN now() - interval '1 hour' END,
+           CASE WHEN r.kind = 'seen' THEN now() - interval '1 hour' END,
+           CASE WHEN r.kind = 'archived' THEN true END,
+           CASE WHEN r.kind = 'deleted' THEN now() - interval '1 hour' END
+      FROM generate_series(0, ${size.users - 1}) AS u
+     CROSS JOIN LATERAL (VALUES ('read', ${B} - u % 3), ('read', ${B - 3}), ('seen', ${B - 4}),
+                                ('archived', ${B - 5} - u % 2), ('deleted', ${B - 7} - u % 2)) AS r(kind, seq)
+      JOIN seed_shared m ON m.stream = '' AND m.seq = r.seq
+    UNION ALL
+    SELECT 'user-' || u, m.id, m.stream, m.seq, now() - interval '1 hour', NULL, NULL, NULL
+      FROM generate_series(0, ${size.users - 1}) AS u
+      JOIN inbox_stream t ON t.stream = 'topic-' || (u % ${size.topics})
+      JOIN seed_shared m ON m.stream = t.stream AND m.seq = t.seq`;
+}
+
+/** The users who muted a type (MUTED), as setPreferences writes them (every watermark at 0). */
+function seedUserStateSql(size: ScaleSize): string {
+  return `
+    INSERT INTO inbox_user_state (user_id, muted_types)
+    SELECT 'user-' || u, CASE ${MUTED.map((m) => `WHEN u % ${m.every} = ${m.at} THEN ARRAY['${m.type}']`).join(' ')} END
+      FROM generate_series(0, ${size.users - 1}) AS u
+     WHERE ${MUTED.map((m) => `u % ${m.every} = ${m.at}`).join(' OR ')}`;
 }
 
 export interface SeedReport {
@@ -224,6 +344,13 @@ export async function seed(url: string, size: ScaleSize, log: (msg: string) => v
     await step('insert subscriptions', async () => {
       await c.query(seedSubscriptionsSql(size, txBase), [timelineStart]);
       await c.query(seedStreamsSql(size));
+      await c.query(seedStreamTypesSql(size));
+    });
+    await step('insert receipts and preferences', async () => {
+      await c.query(seedSharedMapSql(size));
+      await c.query(seedReceiptsSql(size));
+      await c.query(`DROP TABLE seed_shared`);
+      await c.query(seedUserStateSql(size));
     });
     await step('rebuild indexes', async () => {
       // Two at a time (one session per core); each may use parallel maintenance workers too.
@@ -236,7 +363,7 @@ export async function seed(url: string, size: ScaleSize, log: (msg: string) => v
       );
       await c2.end();
     });
-    await step('vacuum analyze', () => c.query(`VACUUM (ANALYZE) ${[...TABLES, 'inbox_receipt'].join(', ')}`));
+    await step('vacuum analyze', () => c.query(`VACUUM (ANALYZE) ${TABLES.join(', ')}`));
   } finally {
     await c.end();
   }

@@ -26,6 +26,16 @@ export interface CapturedQuery {
   parameters: unknown[];
 }
 
+/** Which of a user's notifications an operation by ids takes (see idsOf). */
+export type IdSpec = { page: number } | { newest: ('direct' | 'shared')[]; directTypes: string[] };
+
+/** One service call of an operation: `arg`, or the ids `ids` names for the user at hand. */
+export interface Step {
+  call: string;
+  arg?: unknown;
+  ids?: IdSpec;
+}
+
 /** Records the statements run through the DataSource while armed; silent otherwise. */
 class CaptureLogger implements TypeOrmLogger {
   captured: CapturedQuery[] | null = null;
@@ -82,7 +92,36 @@ async function main() {
     list: (u, q) => service.list(u, q ?? {}),
     markAllRead: (u) => service.markAllRead(u),
     markRead: (u, ids) => service.markRead(u, ids),
+    counts: (u, views) => service.counts(u, views),
+    badge: (u) => service.badge(u),
+    markSeen: (u, which) => service.markSeen(u, which),
+    archive: (u, which) => service.archive(u, which),
+    unarchive: (u, which) => service.unarchive(u, which),
+    remove: (u, which) => service.remove(u, which),
+    getPreferences: (u) => service.getPreferences(u),
+    setPreferences: (u, prefs) => service.setPreferences(u, prefs),
   };
+
+  /**
+   * The ids an operation by ids takes, found through `list` as a client finds them (not timed):
+   * `page` the first `n` of the inbox; `newest` the newest direct and/or shared one (a broadcast
+   * or publication) in the inbox, in that order (the direct one among `directTypes`).
+   */
+  const idsOf = async (u: string, spec: IdSpec): Promise<string[]> => {
+    if ('page' in spec) return (await service.list(u, { limit: spec.page })).items.map((n) => n.id);
+    const ids: string[] = [];
+    for (const kind of spec.newest) {
+      const items =
+        kind === 'direct'
+          ? (await service.list(u, { limit: 1, filter: { type: spec.directTypes } })).items
+          : (await service.list(u, { limit: 100 })).items.filter((n) => n.broadcast || n.topic !== null);
+      if (items.length === 0) throw new Error(`${u}: no ${kind} notification in the inbox`);
+      ids.push(items[0].id);
+    }
+    return ids;
+  };
+  /** A step's argument: its ids resolved for `u` when it takes ids. */
+  const argOf = async (u: string, step: Step) => (step.ids ? await idsOf(u, step.ids) : step.arg);
 
   serve({
     info: () => ({ url }),
@@ -110,6 +149,39 @@ async function main() {
         data: { t0, marker },
       });
       return { t0, id: n!.id, storedMs: now() - t0 };
+    },
+    /**
+     * Operations of one or more steps (service calls one after the other), per user: each
+     * step's ids resolved first (not timed), then the call timed. `{ ms: number[][] }`: per user,
+     * per step.
+     */
+    timeSteps: async ({ users, steps }: { users: string[]; steps: Step[] }) => {
+      const ms: number[][] = [];
+      for (const u of users) {
+        const row: number[] = [];
+        for (const step of steps) {
+          const arg = await argOf(u, step);
+          const t = now();
+          await calls[step.call](u, arg);
+          row.push(now() - t);
+        }
+        ms.push(row);
+      }
+      return { ms };
+    },
+    /** The ids `spec` names for `user` (for mapping one user's statements onto another's). */
+    ids: ({ user, spec }: { user: string; spec: IdSpec }) => idsOf(user, spec),
+    /** Runs the steps for `user` with the SQL log armed: the statements, and each step's argument. */
+    captureSteps: async ({ user, steps }: { user: string; steps: Step[] }) => {
+      const args: unknown[] = [];
+      for (const step of steps) args.push(await argOf(user, step));
+      sqlLog.captured = [];
+      try {
+        for (const [i, step] of steps.entries()) await calls[step.call](user, args[i]);
+        return { captured: sqlLog.captured, args };
+      } finally {
+        sqlLog.captured = null;
+      }
     },
     /** Arms the SQL log; `captureStop` returns what the library ran meanwhile. */
     captureStart: () => {
