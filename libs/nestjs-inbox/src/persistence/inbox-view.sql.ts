@@ -176,11 +176,20 @@ function rowBranches(
   const everything = state === 'all' || state === 'all-unread';
   const wantsUnarchived = !archivedView && !everything;
   const branches: string[] = [];
+  // With tags, the long walks (the newest rows of the user, of a stream) go through the tag
+  // index of one of them instead (`g`, the InboxStates migration's inbox_notification_tag): only
+  // rows that carry it, newest first. `id` is the walked id column.
+  const tag = v.tags ? param(v.tags[0]) : null;
+  const plain = { from: 'inbox_notification n', where: '', id: 'n.id' };
+  const walkFrom = (owner: string) =>
+    tag
+      ? { from: `inbox_notification_tag g JOIN inbox_notification n ON n.id = g.notification_id`, where: `g.owner = ${owner} AND g.tag = ${tag} AND `, id: 'g.notification_id' }
+      : plain;
 
   if (direct && !v.topic) {
-    const directRows = (where: string) => `(
-      SELECT ${COLUMNS}, ${DIRECT_STATE} FROM inbox_notification n CROSS JOIN state s
-       WHERE n.user_id = ${user} AND ${where} AND ${inState(state, D)} AND ${cond} ${page})`;
+    const directRows = (where: (id: string) => string, w = walkFrom(`'u:' || ${user}`)) => `(
+      SELECT ${COLUMNS}, ${DIRECT_STATE} FROM ${w.from} CROSS JOIN state s
+       WHERE ${w.where}n.user_id = ${user} AND ${where(w.id)} AND ${inState(state, D)} AND ${cond} ${page})`;
     // At or below `floor` every row is covered by a watermark (deleted; archived too, for the
     // inbox views) but those of transactions running when it was set, and those archived or
     // unarchived one by one since.
@@ -188,7 +197,7 @@ function rowBranches(
     // Above `floor` no watermark covers a row (its transaction is no older than the watermark's
     // horizon): its own columns say it all, in a form the planner estimates well.
     const above = wantsUnarchived ? 'n.deleted_at IS NULL AND n.archived IS NOT TRUE' : 'n.deleted_at IS NULL';
-    branches.push(directRows(archivedView ? 'n.id <= s.archived_id AND n.id > s.deleted_id' : `n.id > ${floor} AND ${above}`));
+    branches.push(directRows((id) => (archivedView ? `${id} <= s.archived_id AND ${id} > s.deleted_id` : `${id} > ${floor} AND ${above}`)));
     branches.push(`(
       SELECT ${COLUMNS}, ${DIRECT_STATE} FROM state s CROSS JOIN LATERAL (
         SELECT b.id FROM inbox_notification b
@@ -196,7 +205,7 @@ function rowBranches(
       JOIN inbox_notification n ON n.id = b.id
      WHERE ${inState(state, D)} AND ${cond} ${page})`);
     // `IS NOT NULL` lets the planner use the partial index of those (it does not infer it).
-    if (!everything) branches.push(directRows(`n.archived IS NOT NULL AND n.archived = ${archivedView}`));
+    if (!everything) branches.push(directRows(() => `n.archived IS NOT NULL AND n.archived = ${archivedView}`, plain));
   }
 
   const low = {
@@ -218,11 +227,12 @@ function rowBranches(
       LEFT JOIN inbox_receipt r ON r.user_id = ${user} AND r.notification_id = n.id
      WHERE n.user_id IS NULL AND COALESCE(n.topic, '') = st.stream AND n.seq > st.after AND ${where}
        AND ${inState(state, S)} AND ${cond} ${page}`;
+  const w = walkFrom(`'s:' || st.stream`);
   const walk =
-    `NOT n.late AND n.seq + 0 > ${low} AND n.id > ${idAt(low)}` +
-    (high ? ` AND n.seq + 0 <= ${high} AND n.id <= ${idAt(high)}` : '');
+    `${w.where}NOT n.late AND n.seq + 0 > ${low} AND ${w.id} > ${idAt(low)}` +
+    (high ? ` AND n.seq + 0 <= ${high} AND ${w.id} <= ${idAt(high)}` : '');
   const late = `n.late AND n.seq > ${low}` + (high ? ` AND n.seq <= ${high}` : '');
-  const parts = [`(${shared('inbox_notification n', walk)})`, `(${shared('inbox_notification n', late)})`];
+  const parts = [`(${shared(w.from, walk)})`, `(${shared('inbox_notification n', late)})`];
   if (!everything) {
     // Archived or unarchived one by one: outside the range the watermarks give the view.
     parts.push(`(${shared(

@@ -16,6 +16,9 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  *   where the user archived or unarchived that one notification since.
  * - **Snoozes**: `inbox_snooze` holds what a user snoozed until when; the notification is
  *   deleted for them meanwhile, and at that time a copy comes back as new (SnoozeWaker).
+ * - **Tags**: `inbox_notification_tag` lists each tagged row under its owner (`u:<user>` for a
+ *   direct row, `s:<stream>` for a shared one) and each tag, filled by a trigger: a view with
+ *   tags walks the rows of one of its tags, newest first, instead of every row.
  * - **Type ordinals**: `type_seq`, a shared row's position among its stream's rows of its type
  *   (`inbox_stream_type` holds each one's last), so the unread count of a type, or without the
  *   muted types, is a subtraction too.
@@ -72,6 +75,33 @@ export class InboxStates1764288000000 implements MigrationInterface {
       )`);
     await db.query(`CREATE INDEX inbox_snooze_until_idx ON inbox_snooze (until)`);
     await db.query(`CREATE INDEX inbox_snooze_notification_idx ON inbox_snooze (notification_id)`);
+
+    await db.query(`
+      CREATE TABLE inbox_notification_tag (
+        owner            varchar(260) NOT NULL,
+        tag              varchar(64) NOT NULL,
+        notification_id  bigint NOT NULL REFERENCES inbox_notification (id) ON DELETE CASCADE,
+        PRIMARY KEY (owner, tag, notification_id)
+      )`);
+    await db.query(`CREATE INDEX inbox_notification_tag_notification_idx ON inbox_notification_tag (notification_id)`);
+    await db.query(`
+      CREATE FUNCTION inbox_tag_rows() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO inbox_notification_tag (owner, tag, notification_id)
+        SELECT CASE WHEN NEW.user_id IS NULL THEN 's:' || COALESCE(NEW.topic, '') ELSE 'u:' || NEW.user_id END, t, NEW.id
+          FROM unnest(NEW.tags) t
+        ON CONFLICT DO NOTHING;
+        RETURN NULL;
+      END $$`);
+    await db.query(`
+      CREATE TRIGGER inbox_notification_tags AFTER INSERT ON inbox_notification
+        FOR EACH ROW WHEN (NEW.tags <> '{}') EXECUTE FUNCTION inbox_tag_rows()`);
+    await db.query(`
+      INSERT INTO inbox_notification_tag (owner, tag, notification_id)
+      SELECT CASE WHEN n.user_id IS NULL THEN 's:' || COALESCE(n.topic, '') ELSE 'u:' || n.user_id END, t, n.id
+        FROM inbox_notification n CROSS JOIN LATERAL unnest(n.tags) t
+       WHERE n.tags <> '{}'
+      ON CONFLICT DO NOTHING`);
 
     // Existing shared rows: their ordinals follow their positions.
     await db.query(`
@@ -156,6 +186,9 @@ export class InboxStates1764288000000 implements MigrationInterface {
     await db.query(`DELETE FROM inbox_receipt WHERE read_at IS NULL`);
     await db.query(`UPDATE inbox_user_state SET broadcast_read_seq = GREATEST(broadcast_read_seq, broadcast_deleted_seq)`);
     await db.query(`UPDATE inbox_subscription SET read_seq = GREATEST(read_seq, deleted_seq)`);
+    await db.query(`DROP TRIGGER inbox_notification_tags ON inbox_notification`);
+    await db.query(`DROP FUNCTION inbox_tag_rows()`);
+    await db.query(`DROP TABLE inbox_notification_tag`);
     await db.query(`DROP TABLE inbox_snooze`);
     await db.query(`DROP TABLE inbox_stream_type`);
     await db.query(`ALTER TABLE inbox_subscription DROP COLUMN seen_seq, DROP COLUMN archived_seq, DROP COLUMN deleted_seq`);
