@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { queryPool } from '../compat/typeorm.compat';
+import { queryPool, queryPoolWithoutJit } from '../compat/typeorm.compat';
 import { INBOX_DATA_SOURCE } from '../notifications.internal-constants';
 import type { StateChange } from '../protocol';
 import { COLUMNS, DIRECT_STATE, INBOX, LIVE, Param, SHARED_STATE, USER_CTES, View, viewCount, viewRows, WATERMARK_LOOKBACK } from './inbox-view.sql';
@@ -221,22 +221,22 @@ export class NotificationStore {
   async countsOfMany(userIds: string[], views: View[]): Promise<Map<string, number[]>> {
     const { values, param } = params(1);
     const columns = views.map((v, i) => `${viewCount('u.user_id', v, param)} AS c${i}`).join(', ');
-    const rows: Record<string, number | string>[] = await this.manager.query(
-      `SELECT u.user_id, x.* FROM unnest($1::varchar[]) AS u(user_id)
-         CROSS JOIN LATERAL (WITH ${USER_CTES('u.user_id')} SELECT ${columns}) x`,
-      [userIds, ...values],
-    );
+    const rows: Record<string, number | string>[] = await queryPoolWithoutJit(this.dataSource, {
+      text: `SELECT u.user_id, x.* FROM unnest($1::varchar[]) AS u(user_id)
+               CROSS JOIN LATERAL (WITH ${USER_CTES('u.user_id')} SELECT ${columns}) x`,
+      values: [userIds, ...values],
+    });
     return new Map(rows.map((r) => [String(r.user_id), views.map((_, i) => Number(r[`c${i}`]))]));
   }
 
   /** The badges of several users in one query. */
   async badges(userIds: string[]): Promise<Map<string, Badge>> {
     const { values, param } = params(1);
-    const rows: { user_id: string; unread: number; unseen: number }[] = await this.manager.query(
-      `SELECT u.user_id, x.* FROM unnest($1::varchar[]) AS u(user_id)
-         CROSS JOIN LATERAL (WITH ${USER_CTES('u.user_id')} SELECT ${BADGE('u.user_id', param)}) x`,
-      [userIds, ...values],
-    );
+    const rows: { user_id: string; unread: number; unseen: number }[] = await queryPoolWithoutJit(this.dataSource, {
+      text: `SELECT u.user_id, x.* FROM unnest($1::varchar[]) AS u(user_id)
+               CROSS JOIN LATERAL (WITH ${USER_CTES('u.user_id')} SELECT ${BADGE('u.user_id', param)}) x`,
+      values: [userIds, ...values],
+    });
     return new Map(rows.map((r) => [r.user_id, { unread: Number(r.unread), unseen: Number(r.unseen) }]));
   }
 
@@ -315,17 +315,19 @@ export class NotificationStore {
           held: "string_to_array(u.held, ',')::bigint[]",
         })
       : pageSql('u.user_id', '$4', INBOX, param);
-    const result: (NotificationRow & { ord: string; unread: number; unseen: number; newest: string | null })[] = await this.manager.query(
-      // OFFSET 0 keeps the counts columns of each socket's row, computed once: flattened, the
-      // planner evaluated them once per notification read (1,000 counts for a 1,000-row catch-up).
-      // `newest`, the newest committed id in this statement's snapshot, is where a client that
-      // holds nothing newer resumes (see CatchUp.cursor).
-      `SELECT u.ord, u.unread, u.unseen, (SELECT max(m.id)::text FROM inbox_notification m) AS newest, x.*
+    // OFFSET 0 keeps the counts columns of each socket's row, computed once: flattened, the
+    // planner evaluated them once per notification read (1,000 counts for a 1,000-row catch-up).
+    // `newest`, the newest committed id in this statement's snapshot, is where a client that
+    // holds nothing newer resumes (see CatchUp.cursor). Without JIT, as every read of many users
+    // (queryPoolWithoutJit).
+    type Read = NotificationRow & { ord: string; unread: number; unseen: number; newest: string | null };
+    const result = await queryPoolWithoutJit<Read>(this.dataSource, {
+      text: `SELECT u.ord, u.unread, u.unseen, (SELECT max(m.id)::text FROM inbox_notification m) AS newest, x.*
          FROM (SELECT u.*, b.* FROM unnest($1::varchar[], $2::bigint[], $3::text[]) WITH ORDINALITY AS u(user_id, cursor, held, ord)
                  CROSS JOIN LATERAL (WITH ${USER_CTES('u.user_id')} SELECT ${BADGE('u.user_id', param)}) b
                OFFSET 0) u
          LEFT JOIN LATERAL (${reads}) x ON true`,
-      [
+      values: [
         sockets.map((s) => s.userId),
         sockets.map((s) => s.cursor),
         sockets.map((s) => s.held.join(',')),
@@ -333,7 +335,7 @@ export class NotificationStore {
         ...(withCursor ? [graceMs] : []),
         ...values,
       ],
-    );
+    });
     const out = sockets.map(() => ({ rows: [] as NotificationRow[], badge: { unread: 0, unseen: 0 }, newest: null as string | null }));
     for (const { ord, unread, unseen, newest, ...row } of result) {
       const socket = out[Number(ord) - 1];
