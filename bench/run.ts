@@ -1,7 +1,8 @@
 /**
  * `npm run bench` (add `-- --quick` or BENCH_QUICK=1 for the CI sizes; `--out DIR` to write
- * the results elsewhere than bench/): every scenario on the library and on its baseline, in
- * one run, then bench/RESULTS.md, bench/results.json and bench/latency.svg.
+ * the results elsewhere than bench/; `--connections` for scenario 8 at 100,000): every scenario
+ * on the library and on its baseline, in one run, then bench/RESULTS.md, bench/results.json,
+ * bench/latency.svg and bench/connections.svg.
  */
 import { execSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -17,6 +18,7 @@ import { Env, FULL, QUICK } from './lib/harness';
 import { markdown, Machine, ratio } from './lib/report';
 import { Row, ScenarioResult } from './lib/result';
 import { catchUpScenario } from './scenarios/catch-up';
+import { connectionsScenario } from './scenarios/connections';
 import { memoryAndBroadcast } from './scenarios/fleet';
 import { sqlProducerScenario } from './scenarios/sql-producer';
 import { latencyOneInstance, latencyTwoInstances } from './scenarios/latency';
@@ -29,6 +31,17 @@ const outDir = outIndex >= 0 ? resolve(args[outIndex + 1]) : __dirname;
 /** `--only 2,3` runs those scenarios alone (while working on one); results then go nowhere by default. */
 const onlyIndex = args.indexOf('--only');
 const only = onlyIndex >= 0 ? args[onlyIndex + 1].split(',') : null;
+/**
+ * `--connections [N]`: scenario 8 with N connections per side (100,000 without N) instead of the
+ * mode's (10,000 in the full run, 300 in the quick one); 100,000 take about 15 minutes.
+ */
+const connectionsIndex = args.indexOf('--connections');
+const connectionsArg = connectionsIndex >= 0 ? args[connectionsIndex + 1] : undefined;
+const connections =
+  connectionsIndex < 0 ? undefined : connectionsArg === undefined || connectionsArg.startsWith('--') ? 100_000 : Number(connectionsArg.replace(/_/g, ''));
+if (connections !== undefined && !(Number.isInteger(connections) && connections > 0)) {
+  throw new Error(`--connections takes a positive number, got ${connectionsArg}`);
+}
 
 const PG_ADMIN_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -91,6 +104,7 @@ const SCENARIOS: [string, (env: Env) => Promise<ScenarioResult>][] = [
   ['3. broadcast and 5. memory', memoryAndBroadcast],
   ['6. two instances through Redis', latencyTwoInstances],
   ['7. SQL producer', sqlProducerScenario],
+  ['8. connections at scale', connectionsScenario],
 ];
 
 /**
@@ -105,7 +119,7 @@ function checkFileLimit(needed: number): void {
 }
 
 async function main() {
-  const sizes = quick ? QUICK : FULL;
+  const sizes = { ...(quick ? QUICK : FULL), ...(connections ? { connections } : {}) };
   log(`${quick ? 'quick' : 'full'} run; results to ${outDir}`);
   checkFileLimit(sizes.fleetClients + 1000);
   const db = await createDatabase();
@@ -113,6 +127,7 @@ async function main() {
   const rows: Row[] = [];
   const samples: Record<string, number[]> = {};
   const notes: string[] = [];
+  const charts: NonNullable<ScenarioResult['charts']> = [];
   try {
     const m = await machine(db.url);
     for (const [name, run] of SCENARIOS.filter(([n]) => !only || only.some((o) => n.includes(`${o}.`)))) {
@@ -121,6 +136,7 @@ async function main() {
       rows.push(...result.rows);
       Object.assign(samples, result.samples);
       notes.push(...(result.notes ?? []));
+      charts.push(...(result.charts ?? []));
       for (const r of result.rows) {
         log(`  → ${r.metric}: library ${r.library.toFixed(2)} vs ${r.baseline.toFixed(2)} ${r.unit} (${ratio(r).toFixed(2)}×)` +
           (r.target ? ` target ${r.target.text}: ${r.target.met ? 'met' : 'MISSED'}` : ''));
@@ -130,8 +146,9 @@ async function main() {
     if (only && outIndex < 0) return;
     mkdirSync(outDir, { recursive: true });
     const seconds = (Date.now() - started) / 1000;
-    writeFileSync(join(outDir, 'RESULTS.md'), markdown(rows, m, { quick, date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC', seconds, notes }));
+    writeFileSync(join(outDir, 'RESULTS.md'), markdown(rows, m, { quick, date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC', seconds, notes, charts }));
     writeFileSync(join(outDir, 'latency.svg'), cdfSvg('Latency CDF: nestjs-inbox vs bare Socket.IO', samples));
+    for (const c of charts) writeFileSync(join(outDir, c.file), c.svg);
     writeFileSync(join(outDir, 'results.json'), JSON.stringify({ quick, machine: m, rows, notes }, null, 2) + '\n');
     log(`wrote RESULTS.md, results.json and latency.svg in ${Math.round(seconds)} s`);
   } finally {

@@ -1,5 +1,5 @@
 import { sleep } from './clock';
-import { Child, spawnChild } from './ipc';
+import { Child, spawnChild, SpawnOptions } from './ipc';
 
 /** The sizes of one run: full (the published numbers) or quick (CI: does it still work?). */
 export interface Sizes {
@@ -14,6 +14,11 @@ export interface Sizes {
   catchUpCount: number;
   catchUpRepeats: number;
   workers: number;
+  /** Scenario 8: idle connections per side, the load-generator processes opening them, broadcasts and rounds. */
+  connections: number;
+  connectionWorkers: number;
+  connectionBroadcasts: number;
+  connectionRounds: number;
 }
 
 export const FULL: Sizes = {
@@ -28,6 +33,10 @@ export const FULL: Sizes = {
   catchUpCount: 1000,
   catchUpRepeats: 10,
   workers: 2,
+  connections: 10_000,
+  connectionWorkers: 4,
+  connectionBroadcasts: 3,
+  connectionRounds: 1,
 };
 
 export const QUICK: Sizes = {
@@ -42,6 +51,10 @@ export const QUICK: Sizes = {
   catchUpCount: 100,
   catchUpRepeats: 3,
   workers: 2,
+  connections: 200,
+  connectionWorkers: 1,
+  connectionBroadcasts: 1,
+  connectionRounds: 1,
 };
 
 /** Everything a scenario needs to start processes against this run's database and Redis. */
@@ -62,12 +75,19 @@ export interface Server {
 }
 
 /** Starts the server under test (library host app or bare Socket.IO) in its own process. */
-export async function startServer(env: Env, target: Target, { redis = false } = {}): Promise<Server> {
-  const child = spawnChild(`${target}-server`, `servers/${target}-server`, {
-    DATABASE_URL: env.databaseUrl,
-    ORIGIN: env.origin,
-    ...(redis ? { REDIS_URL: env.redisUrl } : {}),
-  });
+export async function startServer(env: Env, target: Target, { redis = false, spawn = {} as SpawnOptions } = {}): Promise<Server> {
+  const child = spawnChild(
+    `${target}-server`,
+    `servers/${target}-server`,
+    {
+      DATABASE_URL: env.databaseUrl,
+      ORIGIN: env.origin,
+      // A channel prefix of this run and side: the machine's Redis is shared with other runs and
+      // test suites, and the library's and the bare side's adapters must not hear each other.
+      ...(redis ? { REDIS_URL: env.redisUrl, REDIS_KEY: `inbox-bench-${process.pid}-${target}` } : {}),
+    },
+    spawn,
+  );
   const { url, redisAdapter } = await child.call('info', {}, 60_000);
   return { child, url, redisAdapter };
 }
@@ -99,7 +119,7 @@ export class Clients {
   /** Waits until `total` notifications arrived across workers; returns every worker's record. */
   async collect(total: number, timeoutMs = 60_000) {
     const deadline = Date.now() + timeoutMs;
-    let stats: { received: number; lastAt: number; latencies: number[] }[] = [];
+    let stats: { received: number; lastAt: number; latencies: number[]; otherEvents: number }[] = [];
     for (;;) {
       stats = await Promise.all(this.workers.map((w) => w.call('stats')));
       const received = stats.reduce((s, x) => s + x.received, 0);
@@ -108,6 +128,7 @@ export class Clients {
           received,
           lastAt: Math.max(...stats.map((s) => s.lastAt)),
           latencies: stats.flatMap((s) => s.latencies),
+          otherEvents: stats.reduce((s, x) => s + x.otherEvents, 0),
         };
       }
       await sleep(50);

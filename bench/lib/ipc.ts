@@ -90,13 +90,21 @@ export class Child {
 
 const ROOT = join(__dirname, '..', '..');
 
+export interface SpawnOptions {
+  /** Open-file limit of this child only (scenario 8: one descriptor per connection), set with `prlimit`. */
+  files?: number;
+  /** More Node flags for this child (e.g. `--max-old-space-size`). */
+  nodeArgs?: string[];
+}
+
 /**
  * Forks `bench/<entry>.ts` under ts-node (transpile only: start-up matters more than type
  * checks here, `tsc` covers those) with `--expose-gc` so memory can be read after a full GC.
  */
-export function spawnChild(name: string, entry: string, env: Record<string, string> = {}): Child {
+export function spawnChild(name: string, entry: string, env: Record<string, string> = {}, opts: SpawnOptions = {}): Child {
   const node = [
     '--expose-gc',
+    ...(opts.nodeArgs ?? []),
     '-r',
     'ts-node/register/transpile-only',
     '-r',
@@ -105,7 +113,11 @@ export function spawnChild(name: string, entry: string, env: Record<string, stri
     ...(entry.startsWith('servers/') ? (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean) : []),
     join(ROOT, 'bench', `${entry}.ts`),
   ];
-  const proc = spawn(process.execPath, node, {
+  // `prlimit` execs Node with its own open-file limit (soft and hard), so only this child gets it.
+  const [command, args]: [string, string[]] = opts.files
+    ? ['prlimit', [`--nofile=${opts.files}:${opts.files}`, '--', process.execPath, ...node]]
+    : [process.execPath, node];
+  const proc = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, TS_NODE_PROJECT: join(ROOT, 'tsconfig.json'), ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

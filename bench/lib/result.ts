@@ -17,4 +17,6 @@ export interface ScenarioResult {
   /** Raw latency samples (ms) for the chart, by series name. */
   samples?: Record<string, number[]>;
   notes?: string[];
+  /** More charts for RESULTS.md, written next to it (scenario 8's connections.svg). */
+  charts?: { file: string; alt: string; svg: string }[];
 }

@@ -44,7 +44,8 @@ export async function measureLatency(env: Env, instances: 1 | 2, floor?: (count:
   }
 }
 
-export function latencyRows(scenario: string, lib: number[], bare: number[], baselineName: string): Row[] {
+/** The p99 target: issue 15's for one instance (given the INSERT floor's p99), else 2× bare p99 + 2 ms. */
+export function latencyRows(scenario: string, lib: number[], bare: number[], baselineName: string, insertP99?: number): Row[] {
   const l = summarize(lib);
   const b = summarize(bare);
   const row = (metric: 'p50' | 'p90' | 'p99' | 'max', target?: Row['target']): Row => ({
@@ -57,13 +58,14 @@ export function latencyRows(scenario: string, lib: number[], bare: number[], bas
     better: 'lower',
     target,
   });
-  const limit = 2 * b.p99 + 2;
-  return [
-    row('p50'),
-    row('p90'),
-    row('p99', { text: `≤ 2× bare p99 + 2 ms (${limit.toFixed(1)} ms)`, met: l.p99 <= limit, limit }),
-    row('max'),
-  ];
+  // Persist first puts a commit before every emit: one instance may take the plain INSERT +
+  // commit p99 plus the bare emit p99, with 20% slack.
+  const limit = insertP99 === undefined ? 2 * b.p99 + 2 : 1.2 * (insertP99 + b.p99);
+  const text =
+    insertP99 === undefined
+      ? `≤ 2× bare p99 + 2 ms (${limit.toFixed(1)} ms)`
+      : `≤ 1.2× (INSERT p99 + bare p99) (${limit.toFixed(1)} ms)`;
+  return [row('p50'), row('p90'), row('p99', { text, met: l.p99 <= limit, limit }), row('max')];
 }
 
 /**
@@ -107,7 +109,7 @@ export async function latencyOneInstance(env: Env): Promise<ScenarioResult> {
     better: 'lower',
   });
   return {
-    rows: [...latencyRows(scenario, lib, bare, 'bare Socket.IO room emit'), floor('p50'), floor('p99')],
+    rows: [...latencyRows(scenario, lib, bare, 'bare Socket.IO room emit', inserts.p99), floor('p50'), floor('p99')],
     samples: { 'library, 1 instance': lib, 'bare Socket.IO, 1 instance': bare },
   };
 }

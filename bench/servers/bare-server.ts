@@ -6,14 +6,14 @@ import { createClient } from 'redis';
 import { Server, Socket } from 'socket.io';
 import { now } from '../lib/clock';
 import { serve } from '../lib/ipc';
-import { BODY, burst, data, memory, paced, TITLE } from './load';
+import { BODY, burst, cpu, data, memory, paced, rss, snapshot, TITLE } from './load';
 
 /**
  * The baseline: what a site wires by hand. A bare Socket.IO server with the same namespace,
  * the same cookie check and Origin check, the same user rooms and the same payload, but no
  * database on the way (except for the catch-up, where it reads a plain table the same way).
  */
-const { DATABASE_URL, REDIS_URL, ORIGIN } = process.env as Record<string, string>;
+const { DATABASE_URL, REDIS_URL, REDIS_KEY, ORIGIN } = process.env as Record<string, string>;
 
 const PLAIN_TABLE = 'bench_plain_notification';
 
@@ -25,7 +25,7 @@ async function main() {
     const sub = pub.duplicate();
     for (const c of [pub, sub]) c.on('error', (err) => console.error(`redis: ${err.message}`));
     await Promise.all([pub.connect(), sub.connect()]);
-    io.adapter(createAdapter(pub, sub));
+    io.adapter(createAdapter(pub, sub, { key: REDIS_KEY }));
   }
   const pool = new Pool({ connectionString: DATABASE_URL, max: 10 });
   const nsp = io.of('/notifications');
@@ -83,6 +83,9 @@ async function main() {
     info: () => ({ url: `http://127.0.0.1:${port}`, redisAdapter: REDIS_URL ? 'bare' : 'none' }),
     sockets: () => nsp.sockets.size,
     memory,
+    rss,
+    cpu,
+    snapshot,
     latency: ({ users, count, rate }) => paced(users, count, rate, emit),
     throughput: ({ users, count, concurrency }) =>
       burst(users, count, concurrency, (user, seq) => (emit(user, seq), turn())),

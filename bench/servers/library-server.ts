@@ -8,13 +8,13 @@ import { createClient } from 'redis';
 import { NotificationsGateway } from '../../libs/nestjs-inbox/src/gateway/notifications.gateway';
 import { serve } from '../lib/ipc';
 import { now } from '../lib/clock';
-import { BODY, burst, data, memory, paced, TITLE } from './load';
+import { BODY, burst, cpu, data, memory, paced, rss, snapshot, TITLE } from './load';
 
 /**
  * The server under test: a host app as a user writes it (TypeORM + NotificationsModule), in
  * its own process, driven by the orchestrator over IPC.
  */
-const { DATABASE_URL, REDIS_URL, ORIGIN } = process.env as Record<string, string>;
+const { DATABASE_URL, REDIS_URL, REDIS_KEY, ORIGIN } = process.env as Record<string, string>;
 
 /** The cheapest session source there is, so the bench measures the library, not a session store. */
 const cookieUser: SessionSource = (handshake) => {
@@ -24,11 +24,17 @@ const cookieUser: SessionSource = (handshake) => {
 
 @Module({
   imports: [
-    TypeOrmModule.forRoot({ type: 'postgres', url: DATABASE_URL, extra: { max: 10 } }),
+    TypeOrmModule.forRoot({
+      type: 'postgres',
+      url: DATABASE_URL,
+      // BENCH_JIT_OFF=1: Postgres' JIT off on the host's connections (an experiment of
+      // docs/performance.md: what the library's batched reads cost without JIT compilation).
+      extra: { max: 10, ...(process.env.BENCH_JIT_OFF ? { options: '-c jit=off' } : {}) },
+    }),
     NotificationsModule.forRoot({
       session: cookieUser,
       allowedOrigins: [ORIGIN],
-      ...(REDIS_URL ? { redis: { url: REDIS_URL } } : {}),
+      ...(REDIS_URL ? { redis: { url: REDIS_URL, key: REDIS_KEY } } : {}),
     }),
   ],
 })
@@ -52,7 +58,7 @@ async function main() {
       const sub = pub.duplicate();
       for (const c of [pub, sub]) c.on('error', (err) => console.error(`redis: ${err.message}`));
       await Promise.all([pub.connect(), sub.connect()]);
-      nsp.server.adapter(createAdapter(pub, sub));
+      nsp.server.adapter(createAdapter(pub, sub, { key: REDIS_KEY }));
       (nsp as any)._initAdapter();
       redisAdapter = 'bench harness';
     } else {
@@ -67,6 +73,9 @@ async function main() {
     info: () => ({ url, redisAdapter }),
     sockets: () => nsp.sockets.size,
     memory,
+    rss,
+    cpu,
+    snapshot,
     latency: ({ users, count, rate }) => paced(users, count, rate, notify),
     throughput: ({ users, count, concurrency }) => burst(users, count, concurrency, notify),
     broadcast: async () => {

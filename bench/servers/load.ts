@@ -64,3 +64,18 @@ export async function memory(): Promise<{ rss: number; heapUsed: number }> {
   const { rss, heapUsed } = process.memoryUsage();
   return { rss, heapUsed };
 }
+
+/** Resident set size now, without a collection (cheap: sampled while connections open). */
+export const rss = () => process.memoryUsage.rss();
+
+/** CPU time this process has used so far, in ms (user + system). */
+export const cpu = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+
+/** Writes a heap snapshot (for the memory analysis of docs/performance.md); returns its path. */
+export const snapshot = ({ path }: { path: string }) => {
+  (global as any).gc?.();
+  return require('node:v8').writeHeapSnapshot(path);
+};

@@ -13,6 +13,8 @@ const sockets: Socket[] = [];
 let latencies: number[] = [];
 let received = 0;
 let lastAt = 0;
+/** Server events other than `notification` since the last reset (`notifications:unread`, …): frames the library adds. */
+let otherEvents = 0;
 let waiter: (() => void) | null = null;
 
 function open(url: string, user: string, auth: object = {}): Socket {
@@ -48,7 +50,12 @@ serve({
       const batch = users.slice(i, i + wave).map((user) => {
         const socket = open(url, user);
         sockets.push(socket);
-        return synced(socket).then(() => socket.on('notification', onNotification));
+        return synced(socket).then(() => {
+          socket.on('notification', onNotification);
+          socket.onAny((event: string) => {
+            if (event !== 'notification') otherEvents++;
+          });
+        });
       });
       await Promise.all(batch);
     }
@@ -58,6 +65,7 @@ serve({
     latencies = [];
     received = 0;
     lastAt = 0;
+    otherEvents = 0;
   },
   /** Resolves once `count` notifications arrived here since the last reset (or at the timeout). */
   wait: ({ count, timeoutMs }: { count: number; timeoutMs: number }) =>
@@ -72,7 +80,7 @@ serve({
       waiter = done;
       done();
     }),
-  stats: () => ({ received, lastAt, latencies }),
+  stats: () => ({ received, lastAt, latencies, otherEvents }),
   /**
    * One user with missed notifications connects: time from opening the socket to
    * `notifications:synced`, and how many notifications came before it.

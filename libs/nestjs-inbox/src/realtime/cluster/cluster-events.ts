@@ -62,6 +62,8 @@ type Handler<E extends ClusterEvent> = (payload: ClusterPayloads[E]) => void;
 export class ClusterEvents {
   private readonly handlers = new Map<ClusterEvent, Handler<any>[]>();
   private nsp?: Namespace;
+  /** `Stale` audiences of this tick, not sent yet. */
+  private stale?: Audience[];
 
   constructor(private readonly fanout: RedisFanout) {}
 
@@ -84,9 +86,24 @@ export class ClusterEvents {
     return this.fanout.enabled;
   }
 
-  /** To every other instance; nothing without a cluster. */
+  /**
+   * To every other instance; nothing without a cluster. `Stale` audiences are merged and sent
+   * once per tick: a group commit delivers its whole batch in one tick, and each delivery would
+   * otherwise publish its own message to Redis and make every instance handle it (bench 6).
+   * Any other event sends the pending ones first, so the order between events is kept.
+   */
   emit<E extends ClusterEvent>(event: E, payload: ClusterPayloads[E]): void {
-    if (this.clustered) this.nsp?.serverSideEmit(event, payload);
+    if (!this.clustered) return;
+    if (event === ClusterEvent.Stale) {
+      if (!this.stale) {
+        this.stale = [];
+        process.nextTick(() => this.sendStale());
+      }
+      this.stale.push(payload as Audience);
+      return;
+    }
+    this.sendStale();
+    this.nsp?.serverSideEmit(event, payload);
   }
 
   /**
@@ -94,6 +111,44 @@ export class ClusterEvents {
    * resolves at once: the others re-sync from the database when it returns.
    */
   async emitWithAck<E extends ClusterEvent>(event: E, payload: ClusterPayloads[E]): Promise<void> {
+    this.sendStale();
     if (this.fanout.up) await this.nsp?.serverSideEmitWithAck(event, payload);
   }
+
+  private sendStale(): void {
+    const pending = this.stale;
+    if (!pending) return;
+    this.stale = undefined;
+    this.nsp?.serverSideEmit(ClusterEvent.Stale, pending.length === 1 ? pending[0] : mergeAudiences(pending));
+  }
+}
+
+/**
+ * One audience for several: their users and topics (each once), `all` if any, and the new
+ * notifications added up (every count in `added`, however nested, summed key by key). Handling
+ * it is handling them one after the other, with one badge frame per user instead of several.
+ */
+export function mergeAudiences(audiences: Audience[]): Audience {
+  const users = new Set<string>();
+  const topics = new Set<string>();
+  let all = false;
+  let added: Audience['added'];
+  for (const a of audiences) {
+    for (const u of a.users) users.add(u);
+    for (const t of a.topics) topics.add(t);
+    all ||= a.all;
+    if (a.added) added = sumInto(added ?? {}, a.added) as Audience['added'];
+  }
+  return { users: [...users], topics: [...topics], all, ...(added ? { added } : {}) };
+}
+
+type Counts = { [key: string]: number | Counts };
+
+function sumInto(target: Counts, source: Counts): Counts {
+  for (const [key, value] of Object.entries(source)) {
+    const current = target[key];
+    if (typeof value === 'number') target[key] = (typeof current === 'number' ? current : 0) + value;
+    else target[key] = sumInto(typeof current === 'object' ? current : {}, value);
+  }
+  return target;
 }

@@ -22,8 +22,9 @@ const MAX_HELD = 200_000;
 @Injectable()
 export class DeliveredLog {
   private readonly keys = new Set<string>();
-  /** `[time, key]` in the order recorded, for forgetting the oldest. */
-  private readonly order: [number, string][] = [];
+  /** `[time, key]` in the order recorded, for forgetting the oldest; entries before `head` are forgotten. */
+  private order: [number, string][] = [];
+  private head = 0;
   private holding = false;
   /** Until when, after an outage, nothing is forgotten by age. */
   private heldUntil = 0;
@@ -70,15 +71,23 @@ export class DeliveredLog {
     return !this.holding && now >= this.heldUntil;
   }
 
+  /**
+   * Forgets from the oldest. The forgotten entries are cut off the array only once they are half
+   * of it: a `splice(0, n)` per delivery moved every remaining entry each time (bench 8: every
+   * socket's catch-up is recorded here, thousands a second during a connect storm).
+   */
   private forget(now: number): void {
-    let drop = 0;
+    const { order } = this;
     while (
-      drop < this.order.length &&
-      (this.order.length - drop > MAX_HELD || (this.forgetting(now) && this.order[drop][0] < now - RETAIN_MS))
+      this.head < order.length &&
+      (order.length - this.head > MAX_HELD || (this.forgetting(now) && order[this.head][0] < now - RETAIN_MS))
     ) {
-      this.keys.delete(this.order[drop][1]);
-      drop++;
+      this.keys.delete(order[this.head][1]);
+      this.head++;
     }
-    if (drop > 0) this.order.splice(0, drop);
+    if (this.head > 1024 && this.head * 2 >= order.length) {
+      this.order = order.slice(this.head);
+      this.head = 0;
+    }
   }
 }
