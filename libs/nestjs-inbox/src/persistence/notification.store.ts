@@ -445,7 +445,7 @@ export class NotificationStore {
            FROM (SELECT * FROM inbox_notification WHERE id = ANY($2::bigint[]) AND user_id IS NULL OFFSET 0) n
            JOIN streams st ON st.stream = COALESCE(n.topic, '') AND n.seq > GREATEST(st.after, st.deleted)
            LEFT JOIN inbox_receipt r ON r.user_id = $1 AND r.notification_id = n.id
-          WHERE n.id = ANY($2::bigint[]) AND n.user_id IS NULL AND ${LIVE} AND r.deleted_at IS NULL AND ${m.shared}
+          WHERE ${LIVE} AND r.deleted_at IS NULL AND ${m.shared}
          ON CONFLICT (user_id, notification_id) DO UPDATE SET ${m.column} = EXCLUDED.${m.column}
          RETURNING notification_id AS id
        )

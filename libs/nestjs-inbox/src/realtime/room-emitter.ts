@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { mutedTypeRoom, topicRoom, userRoom } from '../notifications.internal-constants';
 import { NotificationRow, toPayload } from '../persistence/notification-row';
 import type { Badge } from '../persistence/notification.store';
-import { ServerEvent, type ReadPayload, type StatePayload } from '../protocol';
+import { ServerEvent, type NotificationPayload, type ReadPayload, type StatePayload } from '../protocol';
 import type { Audience } from './cluster/cluster-events';
 import { InboxNamespace } from './inbox-namespace';
 
@@ -20,14 +20,15 @@ export class RoomEmitter {
   /**
    * Emits stored rows (already committed) to their audience; returns whose count changed.
    * `local`: to this instance's sockets only (every instance delivers these rows itself).
+   * `payloads`: the rows' payloads, if the caller built them already (one per row, in order).
    */
-  deliver(rows: NotificationRow[], { local = false } = {}): Audience {
+  deliver(rows: NotificationRow[], { local = false, payloads }: { local?: boolean; payloads?: NotificationPayload[] } = {}): Audience {
     const added: NonNullable<Audience['added']> = { all: {}, topics: {} };
     const audience: Audience = { users: [], topics: [], all: false, added };
     const nsp = local ? this.namespace.current?.local : this.namespace.current;
     const count = (by: Record<string, number>, type: string) => (by[type] = (by[type] ?? 0) + 1);
-    for (const row of rows) {
-      const payload = toPayload(row);
+    rows.forEach((row, i) => {
+      const payload = payloads?.[i] ?? toPayload(row);
       const muted = mutedTypeRoom(row.type);
       if (row.user_id !== null) {
         nsp?.to(userRoom(row.user_id)).except(muted).emit(ServerEvent.Notification, payload);
@@ -41,7 +42,7 @@ export class RoomEmitter {
         audience.all = true;
         count(added.all, row.type);
       }
-    }
+    });
     return audience;
   }
 

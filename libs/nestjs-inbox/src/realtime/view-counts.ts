@@ -54,14 +54,14 @@ export class ViewCounts {
         groups.set(watched.key, group);
       }
     }
-    for (const { views, sockets } of groups.values()) {
+    for (const [key, { views, sockets }] of groups) {
       try {
         const counts = await this.store.countsOfMany([...new Set(sockets.map((s) => s.data.userId))], views);
         for (const socket of sockets) {
           const watched = socket.data.watched;
           const mine = counts.get(socket.data.userId);
           // Watching other views since: their own `watch` answered with those.
-          if (!watched || !mine || JSON.stringify(watched.views) !== JSON.stringify(views)) continue;
+          if (!watched || !mine || watched.key !== key) continue;
           const record = toRecord(watched.names, mine);
           const sent = JSON.stringify(record);
           if (sent === watched.sent) continue;
