@@ -41,8 +41,10 @@ export function assertPostgresDataSource(dataSource: DataSource): DataSource {
 /**
  * Runs one statement on a pooled connection of the DataSource, outside any transaction. With a
  * `name`, `pg` prepares it once per connection: parsed and planned once, not once per call.
+ * Logged through the DataSource's logger, as its own queries are.
  */
 export async function queryPool<R extends QueryResultRow>(dataSource: DataSource, config: QueryConfig): Promise<R[]> {
+  dataSource.logger.logQuery(config.text, config.values);
   const [client, release] = await (dataSource.driver as unknown as PostgresDriverAccess).obtainMasterConnection();
   // A checked-out client has no error listener of the pool's: an error between statements (the
   // server ending its connections on shutdown, 57P01) would be thrown as an unhandled 'error'
@@ -72,6 +74,7 @@ export async function queryPool<R extends QueryResultRow>(dataSource: DataSource
  * 33 ms without (docs/performance.md).
  */
 export async function queryPoolWithoutJit<R extends QueryResultRow>(dataSource: DataSource, config: QueryConfig): Promise<R[]> {
+  dataSource.logger.logQuery(config.text, config.values);
   const [client, release] = await (dataSource.driver as unknown as PostgresDriverAccess).obtainMasterConnection();
   let broken: Error | undefined;
   const onError = (err: Error) => (broken ??= err);

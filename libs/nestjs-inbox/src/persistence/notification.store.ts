@@ -1,4 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import type { QueryResultRow } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
 import { queryPool, queryPoolWithoutJit } from '../compat/typeorm.compat';
 import { INBOX_DATA_SOURCE } from '../notifications.internal-constants';
@@ -33,6 +35,12 @@ const CATCH_UP_LOOKBACK = 100;
 const SQL_BATCH = 1000;
 /** The unseen count: the inbox view, counting unseen rather than unread. */
 const UNSEEN: View = { state: 'unseen' };
+
+/**
+ * How many distinct statement texts get a name (NotificationStore.query); any more run unnamed.
+ * The views' texts vary with a filter's shape, not its values: a host's few tabs make a few dozen.
+ */
+const MAX_NAMED_STATEMENTS = 500;
 
 /** Parameters after the first `skip` (`$1`… are the query's own): returns the placeholder. */
 function params(skip: number): { values: unknown[]; param: Param } {
@@ -155,8 +163,28 @@ const INSERT_SQL = `
 export class NotificationStore {
   constructor(@Inject(INBOX_DATA_SOURCE) private readonly dataSource: DataSource) {}
 
+  /** Statement texts and their names: each is prepared once per pooled connection. */
+  private readonly names = new Map<string, string>();
+
   get manager(): EntityManager {
     return this.dataSource.manager;
+  }
+
+  /**
+   * Runs a statement in `tx`, or else on a pooled connection as a named prepared statement:
+   * Postgres parses and plans it once per connection, then reuses a generic plan. Planning the
+   * views' statements costs more than running them (at 10M rows: 1.5-2 ms against 0.5-1 ms,
+   * bench/scale/explain-L.txt), and read-all, a page, a badge are one statement or two.
+   * `withoutJit`: for the reads of many users (see queryPoolWithoutJit).
+   */
+  private query<R extends QueryResultRow>(text: string, values: unknown[] = [], { tx, withoutJit = false }: { tx?: EntityManager; withoutJit?: boolean } = {}): Promise<R[]> {
+    if (tx) return tx.query(text, values);
+    let name = this.names.get(text);
+    if (name === undefined && this.names.size < MAX_NAMED_STATEMENTS) {
+      name = `nestjs-inbox:${createHash('sha1').update(text).digest('base64url')}`;
+      this.names.set(text, name);
+    }
+    return (withoutJit ? queryPoolWithoutJit : queryPool)<R>(this.dataSource, { name, text, values });
   }
 
   /**
@@ -208,7 +236,7 @@ export class NotificationStore {
   /** A page of `view`, newest first. */
   list(userId: string, view: View, limit: number): Promise<NotificationRow[]> {
     const { values, param } = params(2);
-    return this.manager.query(pageSql('$1', '$2', view, param), [userId, limit, ...values]);
+    return this.query(pageSql('$1', '$2', view, param), [userId, limit, ...values]);
   }
 
   /** Each view's count (see viewCount), in one statement. */
@@ -221,22 +249,24 @@ export class NotificationStore {
   async countsOfMany(userIds: string[], views: View[]): Promise<Map<string, number[]>> {
     const { values, param } = params(1);
     const columns = views.map((v, i) => `${viewCount('u.user_id', v, param)} AS c${i}`).join(', ');
-    const rows: Record<string, number | string>[] = await queryPoolWithoutJit(this.dataSource, {
-      text: `SELECT u.user_id, x.* FROM unnest($1::varchar[]) AS u(user_id)
-               CROSS JOIN LATERAL (WITH ${USER_CTES('u.user_id')} SELECT ${columns}) x`,
-      values: [userIds, ...values],
-    });
+    const rows: Record<string, number | string>[] = await this.query(
+      `SELECT u.user_id, x.* FROM unnest($1::varchar[]) AS u(user_id)
+         CROSS JOIN LATERAL (WITH ${USER_CTES('u.user_id')} SELECT ${columns}) x`,
+      [userIds, ...values],
+      { withoutJit: userIds.length > 1 },
+    );
     return new Map(rows.map((r) => [String(r.user_id), views.map((_, i) => Number(r[`c${i}`]))]));
   }
 
   /** The badges of several users in one query. */
   async badges(userIds: string[]): Promise<Map<string, Badge>> {
     const { values, param } = params(1);
-    const rows: { user_id: string; unread: number; unseen: number }[] = await queryPoolWithoutJit(this.dataSource, {
-      text: `SELECT u.user_id, x.* FROM unnest($1::varchar[]) AS u(user_id)
-               CROSS JOIN LATERAL (WITH ${USER_CTES('u.user_id')} SELECT ${BADGE('u.user_id', param)}) x`,
-      values: [userIds, ...values],
-    });
+    const rows: { user_id: string; unread: number; unseen: number }[] = await this.query(
+      `SELECT u.user_id, x.* FROM unnest($1::varchar[]) AS u(user_id)
+         CROSS JOIN LATERAL (WITH ${USER_CTES('u.user_id')} SELECT ${BADGE('u.user_id', param)}) x`,
+      [userIds, ...values],
+      { withoutJit: userIds.length > 1 },
+    );
     return new Map(rows.map((r) => [r.user_id, { unread: Number(r.unread), unseen: Number(r.unseen) }]));
   }
 
@@ -321,13 +351,13 @@ export class NotificationStore {
     // holds nothing newer resumes (see CatchUp.cursor). Without JIT, as every read of many users
     // (queryPoolWithoutJit).
     type Read = NotificationRow & { ord: string; unread: number; unseen: number; newest: string | null };
-    const result = await queryPoolWithoutJit<Read>(this.dataSource, {
-      text: `SELECT u.ord, u.unread, u.unseen, (SELECT max(m.id)::text FROM inbox_notification m) AS newest, x.*
+    const result = await this.query<Read>(
+      `SELECT u.ord, u.unread, u.unseen, (SELECT max(m.id)::text FROM inbox_notification m) AS newest, x.*
          FROM (SELECT u.*, b.* FROM unnest($1::varchar[], $2::bigint[], $3::text[]) WITH ORDINALITY AS u(user_id, cursor, held, ord)
                  CROSS JOIN LATERAL (WITH ${USER_CTES('u.user_id')} SELECT ${BADGE('u.user_id', param)}) b
                OFFSET 0) u
          LEFT JOIN LATERAL (${reads}) x ON true`,
-      values: [
+      [
         sockets.map((s) => s.userId),
         sockets.map((s) => s.cursor),
         sockets.map((s) => s.held.join(',')),
@@ -335,7 +365,8 @@ export class NotificationStore {
         ...(withCursor ? [graceMs] : []),
         ...values,
       ],
-    });
+      { withoutJit: sockets.length > 1 },
+    );
     const out = sockets.map(() => ({ rows: [] as NotificationRow[], badge: { unread: 0, unseen: 0 }, newest: null as string | null }));
     for (const { ord, unread, unseen, newest, ...row } of result) {
       const socket = out[Number(ord) - 1];
@@ -351,7 +382,7 @@ export class NotificationStore {
    * and the types they muted.
    */
   async roomsOfMany(userIds: string[]): Promise<Map<string, { topics: string[]; mutedTypes: string[] }>> {
-    const rows: { user_id: string; topics: string[]; muted_types: string[] }[] = await this.manager.query(
+    const rows: { user_id: string; topics: string[]; muted_types: string[] }[] = await this.query(
       `SELECT u.user_id, COALESCE(us.muted_types, '{}') AS muted_types,
               ARRAY(SELECT s.topic FROM inbox_subscription s
                      WHERE s.user_id = u.user_id AND NOT s.topic = ANY(COALESCE(us.muted_topics, '{}'))) AS topics
@@ -366,13 +397,13 @@ export class NotificationStore {
    * least this (a transaction running now has an id at least this, a later one a larger one).
    */
   async horizon(): Promise<string> {
-    const [{ horizon }] = await this.manager.query(`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon`);
+    const [{ horizon }] = await this.query(`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon`);
     return horizon;
   }
 
   /** Which of these ids are stored (committed, as seen from outside any transaction). */
   async existing(ids: string[]): Promise<Set<string>> {
-    const rows: { id: string }[] = await this.manager.query(
+    const rows: { id: string }[] = await this.query(
       `SELECT id::text FROM inbox_notification WHERE id = ANY($1::bigint[])`,
       [ids],
     );
@@ -382,7 +413,7 @@ export class NotificationStore {
   /** What `userId` may see among rows committed since `horizon()` returned `horizon`, newest first (among the newest `limit` of each stream). */
   committedSince(userId: string, horizon: string, limit: number): Promise<NotificationRow[]> {
     const since = NotificationStore.recent('$1', '$2', null, 'b.tx_id >= $3::bigint');
-    return this.manager.query(
+    return this.query(
       `WITH ${USER_CTES('$1')}${since.ctes}
        SELECT DISTINCT ON (v.id) v.* FROM (${since.extra.join(' UNION ALL ')}) v ORDER BY v.id DESC LIMIT $2`,
       [userId, limit, horizon],
@@ -394,7 +425,7 @@ export class NotificationStore {
    * not see (still running, or not begun), whose rows the next `sqlCommittedSince` looks at.
    */
   async sqlSnapshot(): Promise<SqlSnapshot> {
-    const [row] = await this.manager.query(
+    const [row] = await this.query(
       `SELECT pg_snapshot_xmax(s.snap)::text AS xmax, ARRAY(SELECT pg_snapshot_xip(s.snap)::text) AS xip
          FROM (SELECT pg_current_snapshot() AS snap) s`,
     );
@@ -412,7 +443,7 @@ export class NotificationStore {
     since: SqlSnapshot,
     exclude: string[],
   ): Promise<{ rows: NotificationRow[]; next: SqlSnapshot; complete: boolean }> {
-    const result: (NotificationRow & { xmax: string; xip: string[] })[] = await this.manager.query(
+    const result: (NotificationRow & { xmax: string; xip: string[] })[] = await this.query(
       `SELECT pg_snapshot_xmax(s.snap)::text AS xmax, ARRAY(SELECT pg_snapshot_xip(s.snap)::text) AS xip, n.*
          FROM (SELECT pg_current_snapshot() AS snap) s
          LEFT JOIN LATERAL (
@@ -430,9 +461,9 @@ export class NotificationStore {
    * (not deleted, not already in that state): direct rows in place, shared rows in the user's
    * receipts. Returns the ids changed.
    */
-  async mark(userId: string, change: Mark, ids: string[], manager = this.manager): Promise<string[]> {
+  async mark(userId: string, change: Mark, ids: string[], tx?: EntityManager): Promise<string[]> {
     const m = MARKS[change];
-    const rows: { id: string }[] = await manager.query(
+    const rows: { id: string }[] = await this.query(
       `WITH ${USER_CTES('$1')}, direct AS (
          UPDATE inbox_notification n SET ${m.column} = ${m.value} FROM state s
           WHERE n.id = ANY($2::bigint[]) AND n.user_id = $1 AND ${LIVE}
@@ -451,6 +482,7 @@ export class NotificationStore {
        )
        SELECT id::text FROM direct UNION ALL SELECT id::text FROM shared`,
       [userId, ids],
+      { tx },
     );
     return rows.map((r) => r.id);
   }
@@ -469,7 +501,7 @@ export class NotificationStore {
     const m = MARKS[change];
     const { values, param } = params(1);
     const idOf = w.direct[1] ? `, ${w.direct[1]}` : '';
-    const [{ count: before }] = await this.manager.query(
+    const [{ count: before }] = await this.query(
       `WITH ${USER_CTES('$1')}, before AS (
          SELECT ${viewCount('$1', count, param)} AS count
        ), horizon AS (
@@ -527,7 +559,7 @@ export class NotificationStore {
 
   /** Whether any snooze is due: one index probe, outside any transaction. */
   async snoozesDue(): Promise<boolean> {
-    const [{ due }] = await this.manager.query(`SELECT EXISTS (SELECT 1 FROM inbox_snooze WHERE until <= now()) AS due`);
+    const [{ due }] = await this.query(`SELECT EXISTS (SELECT 1 FROM inbox_snooze WHERE until <= now()) AS due`);
     return due;
   }
 
@@ -552,7 +584,7 @@ export class NotificationStore {
   }
 
   async preferences(userId: string): Promise<Muted> {
-    const rows: { muted_types: string[]; muted_topics: string[] }[] = await this.manager.query(
+    const rows: { muted_types: string[]; muted_topics: string[] }[] = await this.query(
       `SELECT muted_types, muted_topics FROM inbox_user_state WHERE user_id = $1`,
       [userId],
     );
@@ -560,7 +592,7 @@ export class NotificationStore {
   }
 
   async setPreferences(userId: string, muted: Partial<Muted>): Promise<Muted> {
-    const [row] = await this.manager.query(
+    const [row] = await this.query(
       `INSERT INTO inbox_user_state AS us (user_id, muted_types, muted_topics)
        VALUES ($1, COALESCE($2::text[], '{}'), COALESCE($3::text[], '{}'))
        ON CONFLICT (user_id) DO UPDATE
@@ -573,7 +605,7 @@ export class NotificationStore {
 
   /** The muted types and topics of several users (those who muted something). */
   async mutedOfMany(userIds: string[]): Promise<Map<string, Muted>> {
-    const rows: { user_id: string; muted_types: string[]; muted_topics: string[] }[] = await this.manager.query(
+    const rows: { user_id: string; muted_types: string[]; muted_topics: string[] }[] = await this.query(
       `SELECT user_id, muted_types, muted_topics FROM inbox_user_state
         WHERE user_id = ANY($1::varchar[]) AND (muted_types <> '{}' OR muted_topics <> '{}')`,
       [userIds],
@@ -583,7 +615,7 @@ export class NotificationStore {
 
   /** Subscribes from the stream's current end on (rows still in flight included: they commit after it). */
   async subscribe(userId: string, topic: string): Promise<void> {
-    await this.manager.query(
+    await this.query(
       `INSERT INTO inbox_subscription (user_id, topic, from_seq, read_seq)
        SELECT $1, $2, s.seq, s.seq FROM (SELECT COALESCE((SELECT seq FROM inbox_stream WHERE stream = $2), 0) AS seq) s
        ON CONFLICT DO NOTHING`,
@@ -593,7 +625,7 @@ export class NotificationStore {
 
   /** What `userId` may see in `topic` among rows committed since `horizon()` returned `horizon`. */
   topicCommittedSince(userId: string, topic: string, horizon: string): Promise<NotificationRow[]> {
-    return this.manager.query(
+    return this.query(
       `WITH ${USER_CTES('$1')}
        SELECT ${COLUMNS}, ${SHARED_STATE} FROM streams st CROSS JOIN state s
          JOIN inbox_notification n ON n.user_id IS NULL AND COALESCE(n.topic, '') = st.stream AND n.seq > st.after
@@ -604,7 +636,7 @@ export class NotificationStore {
   }
 
   async unsubscribe(userId: string, topic: string): Promise<void> {
-    await this.manager.query(`DELETE FROM inbox_subscription WHERE user_id = $1 AND topic = $2`, [userId, topic]);
+    await this.query(`DELETE FROM inbox_subscription WHERE user_id = $1 AND topic = $2`, [userId, topic]);
   }
 
   /**
