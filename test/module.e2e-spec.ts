@@ -2,6 +2,7 @@ import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import {
+  NotificationsGateway,
   NotificationService,
   NotificationsConfigError,
   NotificationsModule,
@@ -103,6 +104,36 @@ describe('NotificationsModule configuration', () => {
       wrong.close();
     } finally {
       await Promise.all(apps.map((app) => app.close()));
+    }
+  });
+
+  it('binds no listener of its own to an idle socket: every socket shares the same ones (no per-socket Nest binding)', async () => {
+    @Module({ imports: [TypeOrmModule.forRoot({ type: 'postgres', url: db.url }), NotificationsModule.forRoot(base)] })
+    class Host {}
+    const app = await NestFactory.create(Host, { logger: false });
+    const clients: TestClient[] = [];
+    try {
+      await app.listen(0, '127.0.0.1');
+      const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+      for (const user of ['idle-a', 'idle-b']) {
+        clients.push(await TestClient.connect(url, user));
+      }
+      const [a, b] = [...app.get(NotificationsGateway).server.sockets.values()];
+      const listeners = (s: typeof a) => [
+        ...s.eventNames().map((event) => [event, s.listeners(event as string)]),
+        ['any', s.listenersAny()],
+        ['any outgoing', s.listenersAnyOutgoing()],
+      ];
+      expect(a.listeners('disconnect').length).toBeGreaterThan(0);
+      expect(listeners(a)).toEqual(listeners(b));
+      for (const [i, [, fns]] of listeners(a).entries()) {
+        (fns as unknown[]).forEach((fn, k) => expect(fn, `${listeners(a)[i][0]} #${k}`).toBe((listeners(b)[i][1] as unknown[])[k]));
+      }
+      // The events still reach their handlers.
+      expect(await clients[0].list()).toMatchObject({ items: [] });
+    } finally {
+      clients.forEach((c) => c.close());
+      await app.close();
     }
   });
 

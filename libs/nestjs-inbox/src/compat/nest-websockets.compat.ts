@@ -1,6 +1,6 @@
 import type { Type } from '@nestjs/common';
 import { WebSocketGateway } from '@nestjs/websockets';
-import type { Namespace } from 'socket.io';
+import type { Namespace, Socket } from 'socket.io';
 import { NotificationsConfigError } from '../notifications.errors';
 import { installedVersion } from './peer-versions';
 
@@ -33,4 +33,22 @@ export function assertBoundNamespace(nsp: Namespace, namespace: string): void {
     `@nestjs/websockets@${installedVersion('@nestjs/websockets') ?? '?'} bound the gateway to '${nsp.name}' ` +
       `instead of '${namespace}': this version sets gateway options in a way nestjs-inbox does not support`,
   );
+}
+
+/**
+ * Takes the namespace's connections from Nest. For every socket of a gateway Nest builds a
+ * `disconnect` Observable chain and a `once('disconnect')` closure, whether or not the gateway
+ * has `@SubscribeMessage` handlers: ~2 KB per idle connection (docs/performance.md, bench 5 and
+ * 8). The library binds its own events (NotificationsGateway), so it needs none of that. Called
+ * in `afterInit`, which Nest runs just before it adds its `connection` listener (synchronously,
+ * on Nest 11 and 12): `onConnection` is added now, and on the next tick every `connection`
+ * listener added since (Nest's) is removed. Should a Nest version bind later, its listener
+ * stays and costs its memory; nothing runs twice, since the gateway has no `handleConnection`.
+ */
+export function takeConnections(nsp: Namespace, onConnection: (socket: Socket) => void): void {
+  nsp.on('connection', onConnection);
+  const ours = new Set(nsp.listeners('connection'));
+  process.nextTick(() => {
+    for (const listener of nsp.listeners('connection')) if (!ours.has(listener)) nsp.off('connection', listener as never);
+  });
 }

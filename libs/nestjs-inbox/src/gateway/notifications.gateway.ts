@@ -1,7 +1,7 @@
 import { Logger, OnModuleDestroy } from '@nestjs/common';
-import { OnGatewayConnection, OnGatewayInit, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
+import { OnGatewayInit, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
-import { assertBoundNamespace, bindGatewayNamespace } from '../compat/nest-websockets.compat';
+import { assertBoundNamespace, bindGatewayNamespace, takeConnections } from '../compat/nest-websockets.compat';
 import { InjectNotificationsOptions } from '../notifications.decorators';
 import { NotificationsError } from '../notifications.errors';
 import { userRoom } from '../notifications.internal-constants';
@@ -24,7 +24,7 @@ type Listener = (this: InboxSocket, ...args: unknown[]) => void;
  * handler acts for `socket.data.userId` only, never for an id the client sends.
  */
 @WebSocketGateway({ namespace: DEFAULT_NAMESPACE })
-export class NotificationsGateway implements OnGatewayInit, OnGatewayConnection, OnModuleDestroy {
+export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
   private readonly logger = new Logger('NotificationsModule');
   private stopSecurity?: () => void;
 
@@ -33,40 +33,39 @@ export class NotificationsGateway implements OnGatewayInit, OnGatewayConnection,
   readonly server!: Namespace;
 
   /**
-   * The client events, bound by the gateway itself rather than with `@SubscribeMessage`: Nest
-   * builds an RxJS pipeline per handler per socket, which tripled the heap of an idle
-   * connection (bench scenario 5: ~35 KiB against ~11 KiB for bare Socket.IO). These
-   * listeners are made once and shared by every socket (EventEmitter passes the socket as
-   * `this`), so a connection costs no closure. The last argument, when a function, is the ack.
+   * The client events, dispatched by one `onAny` listener shared by every socket (Socket.IO
+   * calls it with the socket as `this`), rather than `@SubscribeMessage`: Nest builds an RxJS
+   * pipeline per handler per socket, which tripled the heap of an idle connection (bench
+   * scenario 5), and even 13 plain listeners would be 13 properties of every socket's `_events`.
+   * The last argument, when a function, is the ack; an unknown event is ignored.
    */
-  private readonly listeners: [string, Listener][] = (
-    [
-      [ClientEvent.List, (socket, body) => this.list(socket, body)],
-      [ClientEvent.Read, (socket, body) => this.read(socket, body)],
-      [ClientEvent.ReadAll, (socket, body) => this.readAll(socket, body)],
-      [ClientEvent.Subscribe, (socket, body) => this.subscribe(socket, body)],
-      [ClientEvent.Unsubscribe, (socket, body) => this.unsubscribe(socket, body)],
-      [ClientEvent.Seen, (socket, body) => this.changeState(socket, body, ClientEvent.Seen, (u, w) => this.service.markSeen(u, w))],
-      [ClientEvent.Archive, (socket, body) => this.changeState(socket, body, ClientEvent.Archive, (u, w) => this.service.archive(u, w))],
-      [ClientEvent.Unarchive, (socket, body) => this.changeState(socket, body, ClientEvent.Unarchive, (u, w) => this.service.unarchive(u, w))],
-      [ClientEvent.Delete, (socket, body) => this.changeState(socket, body, ClientEvent.Delete, (u, w) => this.service.remove(u, w))],
-      [ClientEvent.Snooze, (socket, body) => this.snooze(socket, body)],
-      [ClientEvent.Counts, (socket, body) => this.counts(socket, body)],
-      [ClientEvent.PreferencesGet, (socket, body) => this.preferences(socket, body)],
-      [ClientEvent.PreferencesSet, (socket, body) => this.setPreferences(socket, body)],
-    ] as [string, (socket: InboxSocket, body: unknown) => Promise<unknown>][]
-  ).map(([event, handle]) => {
+  private readonly handlers = new Map<string, (socket: InboxSocket, body: unknown) => Promise<unknown>>([
+    [ClientEvent.List, (socket, body) => this.list(socket, body)],
+    [ClientEvent.Read, (socket, body) => this.read(socket, body)],
+    [ClientEvent.ReadAll, (socket, body) => this.readAll(socket, body)],
+    [ClientEvent.Subscribe, (socket, body) => this.subscribe(socket, body)],
+    [ClientEvent.Unsubscribe, (socket, body) => this.unsubscribe(socket, body)],
+    [ClientEvent.Seen, (socket, body) => this.changeState(socket, body, ClientEvent.Seen, (u, w) => this.service.markSeen(u, w))],
+    [ClientEvent.Archive, (socket, body) => this.changeState(socket, body, ClientEvent.Archive, (u, w) => this.service.archive(u, w))],
+    [ClientEvent.Unarchive, (socket, body) => this.changeState(socket, body, ClientEvent.Unarchive, (u, w) => this.service.unarchive(u, w))],
+    [ClientEvent.Delete, (socket, body) => this.changeState(socket, body, ClientEvent.Delete, (u, w) => this.service.remove(u, w))],
+    [ClientEvent.Snooze, (socket, body) => this.snooze(socket, body)],
+    [ClientEvent.Counts, (socket, body) => this.counts(socket, body)],
+    [ClientEvent.PreferencesGet, (socket, body) => this.preferences(socket, body)],
+    [ClientEvent.PreferencesSet, (socket, body) => this.setPreferences(socket, body)],
+  ]);
+
+  private readonly dispatch: Listener = (() => {
     const gateway = this;
-    return [
-      event,
-      function (this: InboxSocket, ...args: unknown[]) {
-        const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as (r: unknown) => void) : undefined;
-        const refused = gateway.limits(this, args);
-        if (refused) return ack ? ack({ error: refused }) : this.emit(ServerEvent.Error, refused);
-        void handle(this, args[0]).then((response) => ack?.(response));
-      },
-    ];
-  });
+    return function (this: InboxSocket, event: unknown, ...args: unknown[]) {
+      const handle = typeof event === 'string' ? gateway.handlers.get(event) : undefined;
+      if (!handle) return;
+      const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as (r: unknown) => void) : undefined;
+      const refused = gateway.limits(this, args);
+      if (refused) return ack ? ack({ error: refused }) : this.emit(ServerEvent.Error, refused);
+      void handle(this, args[0]).then((response) => ack?.(response));
+    };
+  })();
 
   /** Rate and size limits, checked before any handler (see eventLimiter). */
   private readonly limits: ReturnType<typeof eventLimiter>;
@@ -88,15 +87,16 @@ export class NotificationsGateway implements OnGatewayInit, OnGatewayConnection,
     assertBoundNamespace(nsp, this.options.namespace);
     this.stopSecurity = secureNamespace(nsp, this.options);
     this.namespace.bind(nsp);
+    takeConnections(nsp, (socket) => void this.handleConnection(socket as InboxSocket));
   }
 
   onModuleDestroy(): void {
     this.stopSecurity?.();
   }
 
-  /** Joins the user's rooms first, so nothing committed during the catch-up is missed. */
+  /** A socket that passed the handshake: joins the user's rooms first, so nothing committed during the catch-up is missed. */
   async handleConnection(socket: InboxSocket): Promise<void> {
-    for (const [event, listener] of this.listeners) socket.on(event, listener);
+    socket.onAny(this.dispatch);
     const { userId, cursor, held } = socket.data;
     // What reaches the socket live once it is in its rooms, while the catch-up is read, is not
     // sent again by the catch-up (the client would only drop it as a duplicate).

@@ -15,28 +15,30 @@ export class ShownCounts {
   private readonly badges = new Map<string, Badge>();
   /** How many times a user's badge was raised here: a recount read before a raise must not undo it. */
   private readonly raises = new Map<string, number>();
-  /** One listener shared by every socket (Socket.IO calls it with the socket as `this`). */
-  private readonly listener: (this: Socket, event: string, payload: { count?: number; unread?: number; unseen?: number }) => void;
+  /** Listeners shared by every socket (Socket.IO calls them with the socket as `this`): an idle connection holds no closure here. */
+  private readonly onOutgoing: (this: Socket, event: string, payload: { count?: number; unread?: number; unseen?: number }) => void;
+  private readonly onDisconnect: (this: Socket) => void;
 
   constructor() {
-    const badges = this.badges;
-    this.listener = function (event, payload) {
+    const { badges, raises } = this;
+    this.onOutgoing = function (event, payload) {
       const unread = event === ServerEvent.Unread ? payload?.count : event === ServerEvent.Synced ? payload?.unread : undefined;
       if (typeof unread === 'number' && typeof payload?.unseen === 'number') {
         badges.set(this.data.userId, { unread, unseen: payload.unseen });
       }
     };
+    this.onDisconnect = function () {
+      const userId: string = this.data.userId;
+      if (!this.nsp.adapter.rooms.has(userRoom(userId))) {
+        badges.delete(userId);
+        raises.delete(userId);
+      }
+    };
   }
 
   track(socket: Socket): void {
-    socket.onAnyOutgoing(this.listener);
-    socket.once('disconnect', () => {
-      const userId: string = socket.data.userId;
-      if (!socket.nsp.adapter.rooms.has(userRoom(userId))) {
-        this.badges.delete(userId);
-        this.raises.delete(userId);
-      }
-    });
+    socket.onAnyOutgoing(this.onOutgoing);
+    socket.on('disconnect', this.onDisconnect);
   }
 
   /** The badge to send `userId`'s sockets now that `added` new notifications reached them, if their badge is known. */
