@@ -48,6 +48,23 @@ function params(skip: number): { values: unknown[]; param: Param } {
   return { values, param: (v) => `$${values.push(v) + skip}` };
 }
 
+/** For a statement that takes no filter values: building it with one is a bug. */
+const noValues: Param = () => {
+  throw new Error('nestjs-inbox: a constant statement was built with a filter value');
+};
+
+const constants = new Map<string, string>();
+/**
+ * A statement whose text never changes (no filter in it), built once: the hot reads of many
+ * users (badges, catch-ups) would otherwise build ~10 KB of SQL per call, and hash it again to
+ * find its prepared statement's name (NotificationStore.query).
+ */
+function constant(key: string, build: () => string): string {
+  let text = constants.get(key);
+  if (text === undefined) constants.set(key, (text = build()));
+  return text;
+}
+
 /**
  * One page of view rows for `user` (an SQL expression), newest first, `limit` at most, each
  * once; `ctes` may add WITH clauses, `extra` whole branches (rows found by id, see catchUpSql).
@@ -269,13 +286,10 @@ export class NotificationStore {
 
   /** The badges of several users in one query. */
   async badges(userIds: string[]): Promise<Map<string, Badge>> {
-    const { values, param } = params(1);
-    const rows: { user_id: string; unread: number; unseen: number }[] = await this.query(
+    const rows: { user_id: string; unread: number; unseen: number }[] = await this.query(constant('badges', () =>
       `SELECT u.user_id, x.* FROM unnest($1::varchar[]) AS u(user_id)
-         CROSS JOIN LATERAL (WITH ${USER_CTES('u.user_id')} SELECT ${BADGE('u.user_id', param)}) x`,
-      [userIds, ...values],
-      { withoutJit: userIds.length > 1 },
-    );
+         CROSS JOIN LATERAL (WITH ${USER_CTES('u.user_id')} SELECT ${BADGE('u.user_id', noValues)}) x`,
+    ), [userIds], { withoutJit: userIds.length > 1 });
     return new Map(rows.map((r) => [r.user_id, { unread: Number(r.unread), unseen: Number(r.unseen) }]));
   }
 
@@ -346,33 +360,35 @@ export class NotificationStore {
     graceMs: number,
   ): Promise<{ rows: NotificationRow[]; badge: Badge; newest: string | null }[]> {
     const withCursor = sockets[0].cursor !== null;
-    const { values, param } = params(withCursor ? 5 : 4);
-    const reads = withCursor
-      ? NotificationStore.catchUpSql('u.user_id', '$4', param, {
-          cursor: 'u.cursor',
-          grace: '$5',
-          held: "string_to_array(u.held, ',')::bigint[]",
-        })
-      : pageSql('u.user_id', '$4', INBOX, param);
+    const reads = () =>
+      withCursor
+        ? NotificationStore.catchUpSql('u.user_id', '$4', noValues, {
+            cursor: 'u.cursor',
+            grace: '$5',
+            held: "string_to_array(u.held, ',')::bigint[]",
+          })
+        : pageSql('u.user_id', '$4', INBOX, noValues);
     // OFFSET 0 keeps the counts columns of each socket's row, computed once: flattened, the
     // planner evaluated them once per notification read (1,000 counts for a 1,000-row catch-up).
     // `newest`, the newest committed id in this statement's snapshot, is where a client that
     // holds nothing newer resumes (see CatchUp.cursor). Without JIT, as every read of many users
     // (queryPoolWithoutJit).
     type Read = NotificationRow & { ord: string; unread: number; unseen: number; newest: string | null };
-    const result = await this.query<Read>(
+    const text = constant(withCursor ? 'catch-ups from a cursor' : 'catch-ups of first visits', () =>
       `SELECT u.ord, u.unread, u.unseen, (SELECT max(m.id)::text FROM inbox_notification m) AS newest, x.*
          FROM (SELECT u.*, b.* FROM unnest($1::varchar[], $2::bigint[], $3::text[]) WITH ORDINALITY AS u(user_id, cursor, held, ord)
-                 CROSS JOIN LATERAL (WITH ${USER_CTES('u.user_id')} SELECT ${BADGE('u.user_id', param)}) b
+                 CROSS JOIN LATERAL (WITH ${USER_CTES('u.user_id')} SELECT ${BADGE('u.user_id', noValues)}) b
                OFFSET 0) u
-         LEFT JOIN LATERAL (${reads}) x ON true`,
+         LEFT JOIN LATERAL (${reads()}) x ON true`,
+    );
+    const result = await this.query<Read>(
+      text,
       [
         sockets.map((s) => s.userId),
         sockets.map((s) => s.cursor),
         sockets.map((s) => s.held.join(',')),
         limit,
         ...(withCursor ? [graceMs] : []),
-        ...values,
       ],
       { withoutJit: sockets.length > 1 },
     );

@@ -89,4 +89,14 @@ describe('RecountBatcher', () => {
     await vi.advanceTimersByTimeAsync(1000);
     expect(runs).toEqual([]);
   });
+
+  it('recounts nothing once stopped: neither what waited nor what is added after', async () => {
+    const { runs, run } = controlled();
+    const batcher = new RecountBatcher(run, 100);
+    batcher.add(['a']);
+    batcher.stop();
+    batcher.add(['b']);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(runs).toHaveLength(0);
+  });
 });

@@ -28,6 +28,7 @@ export class RecountBatcher {
   /** When the scheduled flush fires (only while `timer` is set). */
   private timerAt = 0;
   private running = false;
+  private stopped = false;
 
   constructor(
     private readonly run: (users: string[]) => Promise<void>,
@@ -36,6 +37,7 @@ export class RecountBatcher {
   ) {}
 
   add(userIds: Iterable<string>): void {
+    if (this.stopped) return;
     const now = Date.now();
     let at = Infinity;
     for (const id of userIds) {
@@ -51,9 +53,17 @@ export class RecountBatcher {
     return Math.max(now + this.delayMs, last === undefined ? 0 : last + this.minIntervalMs);
   }
 
+  /** No recount from now on (the app is shutting down: the database is about to close). */
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.stale.clear();
+  }
+
   /** Flushes at `at`, unless a flush is due earlier already or a run is on (its end reschedules). */
   private schedule(at: number): void {
-    if (this.running || (this.timer && this.timerAt <= at)) return;
+    if (this.stopped || this.running || (this.timer && this.timerAt <= at)) return;
     if (this.timer) clearTimeout(this.timer);
     this.timerAt = at;
     this.timer = setTimeout(() => void this.flush(), Math.max(0, at - Date.now()));

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { mutedTypeRoom, topicRoom, userRoom } from '../notifications.internal-constants';
 import { NotificationStore } from '../persistence/notification.store';
 import { ServerEvent } from '../protocol';
@@ -22,9 +22,10 @@ const RECOUNT_CHUNK = 1000;
  * and the recount that follows confirms it (or corrects it, if a read crossed the delivery).
  */
 @Injectable()
-export class UnreadRecounter {
+export class UnreadRecounter implements OnModuleDestroy {
   private readonly logger = new Logger('NotificationsModule');
   private readonly batcher = new RecountBatcher((users) => this.recount(users));
+  private closing = false;
 
   constructor(
     private readonly namespace: InboxNamespace,
@@ -34,6 +35,15 @@ export class UnreadRecounter {
     private readonly views: ViewCounts,
   ) {
     events.on(ClusterEvent.Stale, (audience) => this.refreshHere(audience));
+  }
+
+  /**
+   * Shutting down: nothing more is recounted, and a recount still running when the DataSource
+   * closes is not reported (the sockets are closing too).
+   */
+  onModuleDestroy(): void {
+    this.closing = true;
+    this.batcher.stop();
   }
 
   /** These audiences' counts changed: recount here, and on every other instance through Redis. */
@@ -124,7 +134,7 @@ export class UnreadRecounter {
         await this.views.refresh(chunk);
       }
     } catch (err) {
-      this.logger.warn(`unread counts not refreshed: ${(err as Error).message}`);
+      if (!this.closing) this.logger.warn(`unread counts not refreshed: ${(err as Error).message}`);
     }
   }
 }
