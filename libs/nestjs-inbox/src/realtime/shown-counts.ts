@@ -8,7 +8,12 @@ import { ServerEvent } from '../protocol';
  * The badge (unread and unseen counts) each user's sockets on this instance were last sent,
  * whoever sent it (a recount here, a change on another instance through Redis, the connect's
  * `synced`): recorded from the sockets' outgoing packets. UnreadRecounter adds a broadcast or a
- * publication to it at once instead of waiting for the recount (see there).
+ * publication to it at once instead of waiting for the recount, and a recount that finds the
+ * badge shown sends nothing (see there).
+ *
+ * What is recorded is what every socket of the user here shows: `synced` reaches one socket, so
+ * where it disagrees with the others the user's badge is unknown until a recount sends one to
+ * all (`onDisagreement`).
  */
 @Injectable()
 export class ShownCounts {
@@ -18,14 +23,24 @@ export class ShownCounts {
   /** Listeners shared by every socket (Socket.IO calls them with the socket as `this`): an idle connection holds no closure here. */
   private readonly onOutgoing: (this: Socket, event: string, payload: { count?: number; unread?: number; unseen?: number }) => void;
   private readonly onDisconnect: (this: Socket) => void;
+  /** Called with a user whose sockets here were sent different badges (set by UnreadRecounter: it recounts them). */
+  onDisagreement: (userId: string) => void = () => undefined;
 
   constructor() {
     const { badges, raises } = this;
+    const shown = this;
     this.onOutgoing = function (event, payload) {
       const unread = event === ServerEvent.Unread ? payload?.count : event === ServerEvent.Synced ? payload?.unread : undefined;
-      if (typeof unread === 'number' && typeof payload?.unseen === 'number') {
-        badges.set(this.data.userId, { unread, unseen: payload.unseen });
+      if (typeof unread !== 'number' || typeof payload?.unseen !== 'number') return;
+      const userId: string = this.data.userId;
+      const badge = { unread, unseen: payload.unseen };
+      const others = (this.nsp.adapter.rooms.get(userRoom(userId))?.size ?? 0) > 1;
+      if (event === ServerEvent.Synced && others && !sameBadge(badges.get(userId), badge)) {
+        badges.delete(userId);
+        shown.onDisagreement(userId);
+        return;
       }
+      badges.set(userId, badge);
     };
     this.onDisconnect = function () {
       const userId: string = this.data.userId;
@@ -49,8 +64,17 @@ export class ShownCounts {
     return { unread: shown.unread + added, unseen: shown.unseen + added };
   }
 
+  /** Whether every socket of `userId` here was last sent `badge`. */
+  shows(userId: string, badge: Badge): boolean {
+    return sameBadge(this.badges.get(userId), badge);
+  }
+
   /** Changes with every `raise`: a recount compares it before and after its query. */
   version(userId: string): number {
     return this.raises.get(userId) ?? 0;
   }
+}
+
+function sameBadge(a: Badge | undefined, b: Badge): boolean {
+  return a !== undefined && a.unread === b.unread && a.unseen === b.unseen;
 }

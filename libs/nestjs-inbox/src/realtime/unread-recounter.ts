@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { mutedTypeRoom, topicRoom, userRoom } from '../notifications.internal-constants';
-import { NotificationStore } from '../persistence/notification.store';
+import { Badge, NotificationStore } from '../persistence/notification.store';
 import { ServerEvent } from '../protocol';
 import { Audience, ClusterEvent, ClusterEvents } from './cluster/cluster-events';
 import { InboxNamespace } from './inbox-namespace';
@@ -14,12 +14,14 @@ const RECOUNT_CHUNK = 1000;
 /**
  * Keeps the badges right: after a change, every instance recounts the unread notifications of
  * the users concerned that have a socket on it (so nobody is counted twice, and offline users
- * not at all), in batches (see RecountBatcher), and emits each count to that user's sockets here.
+ * not at all), in batches (see RecountBatcher), and emits each count that differs from what
+ * that user's sockets here show (ShownCounts).
  *
  * A broadcast or a publication concerns every user online (or a topic's): recounting thousands
  * takes most of a second at 10M rows. A new notification is unread for everyone who sees it, so
- * each of those users' sockets is sent the count it shows plus the new ones at once (ShownCounts),
- * and the recount that follows confirms it (or corrects it, if a read crossed the delivery).
+ * each of those users' sockets is sent the count it shows plus the new ones at once (one frame
+ * per distinct count), and the recount that follows confirms it without a frame (or corrects
+ * it, if a read crossed the delivery).
  */
 @Injectable()
 export class UnreadRecounter implements OnModuleDestroy {
@@ -35,6 +37,7 @@ export class UnreadRecounter implements OnModuleDestroy {
     private readonly views: ViewCounts,
   ) {
     events.on(ClusterEvent.Stale, (audience) => this.refreshHere(audience));
+    shown.onDisagreement = (userId) => this.recountHere([userId]);
   }
 
   /**
@@ -93,11 +96,17 @@ export class UnreadRecounter implements OnModuleDestroy {
     };
     add(everyone ?? [], added.all);
     for (const [topic, byType] of Object.entries(added.topics)) add(byTopic.get(topic) ?? [], byType);
-    const local = this.namespace.current?.local;
+    // Users raised to the same badge get one frame, encoded once (a broadcast raises everyone).
+    const byBadge = new Map<string, { badge: Badge; rooms: string[] }>();
     for (const [userId, n] of raise) {
       const badge = this.shown.raise(userId, n);
-      if (badge !== undefined) local?.to(userRoom(userId)).emit(ServerEvent.Unread, { count: badge.unread, unseen: badge.unseen });
+      if (badge === undefined) continue;
+      const key = `${badge.unread} ${badge.unseen}`;
+      const group = byBadge.get(key) ?? byBadge.set(key, { badge, rooms: [] }).get(key)!;
+      group.rooms.push(userRoom(userId));
     }
+    const local = this.namespace.current?.local;
+    for (const { badge, rooms } of byBadge.values()) local?.to(rooms).emit(ServerEvent.Unread, { count: badge.unread, unseen: badge.unseen });
   }
 
   /** Users with a socket on this instance (in `topic`'s room, if given). */
@@ -127,8 +136,9 @@ export class UnreadRecounter implements OnModuleDestroy {
         chunk.forEach((userId, k) => {
           const badge = badges.get(userId);
           // Raised while this was read: the count read may lack what raised it. The raise
-          // scheduled its own recount, which sends the exact count.
-          if (badge === undefined || this.shown.version(userId) !== versions[k]) return;
+          // scheduled its own recount, which sends the exact count. A badge the sockets show
+          // already (a raise that was right) is not sent again.
+          if (badge === undefined || this.shown.version(userId) !== versions[k] || this.shown.shows(userId, badge)) return;
           this.namespace.current?.local.to(userRoom(userId)).emit(ServerEvent.Unread, { count: badge.unread, unseen: badge.unseen });
         });
         await this.views.refresh(chunk);
