@@ -36,13 +36,16 @@ const WHY: Record<string, string> = {
   '3': 'a broadcast is stored (one INSERT and commit) before it is emitted; the emit itself is the same `nsp.emit`.',
   '4': 'the connection runs three queries (topics, catch-up, unread count) before `notifications:synced`.',
   '5':
-    'each socket also carries Nest\'s per-socket gateway binding (RxJS disconnect observables, ~2 KB), the gateway\'s ' +
-    'five client-event listeners and ShownCounts\' disconnect closure (docs/performance.md, Memory per connection).',
-  '8:RSS per connection': 'as in 5: Nest\'s per-socket gateway binding, the five listeners, ShownCounts\' closure (docs/performance.md).',
-  '8:heap per connection': 'as in 5: Nest\'s per-socket gateway binding, the five listeners, ShownCounts\' closure (docs/performance.md).',
+    'what each socket holds beyond bare: its user, cursor and catch-up state in `socket.data`, and entries in the ' +
+    'badge and delivery logs (docs/performance.md, Memory per connection).',
+  '8:RSS per connection':
+    'heap is within target; the RSS above it is allocator memory the connect storm leaves (each library connection ' +
+    'is sent its newest page and its catch-up rows are parsed), not objects held per socket (docs/performance.md).',
+  '8:heap per connection': 'as in 5 (docs/performance.md, Memory per connection).',
   '8:time to connect all':
-    'each library handshake also reads its catch-up (batched, ≤ 200 sockets per statement), which Postgres JIT-compiles ' +
-    '(about 4× its cost without JIT) on the same two cores; see docs/performance.md, Connect time.',
+    'each library handshake also reads its topics, badge and newest page in Postgres (coalesced, ≤ 200 sockets per ' +
+    'statement) on the same two cores and is sent about ten frames; with six instances, twelve catch-up statements ' +
+    'contend, and the longer connect phase counts more pings per connection (docs/performance.md, What remains).',
   '8:connections held': 'see the notes of scenario 8 for what ran out.',
 };
 
