@@ -141,11 +141,11 @@ const WATERMARKS: Record<
 };
 
 /**
- * The rows come as one JSON array of arrays, in INSERT_COLUMNS' order: one string that
- * JSON.stringify builds natively, where twelve parameter arrays cost a `map` each and pg's
- * element-by-element escaping (docs/performance.md). Ids are drawn before the insert so the
- * result maps back to input rows by id; the statement's snapshot is taken before any of them,
- * which is what tx_horizon needs. Only what the database decides (id, created_at, in epoch
+ * The rows come as one JSON array of arrays (each in the order `input` reads them by index):
+ * one string that JSON.stringify builds natively, where twelve parameter arrays cost a `map`
+ * each and pg's element-by-element escaping (docs/performance.md). Ids are drawn before the
+ * insert so the result maps back to input rows by id; the statement's snapshot is taken before
+ * any of them, which is what tx_horizon needs. Only what the database decides (id, created_at, in epoch
  * milliseconds: no date string to parse) comes back: the rest is the caller's input.
  */
 const INSERT_SQL = `
