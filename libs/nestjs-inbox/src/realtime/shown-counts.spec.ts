@@ -1,7 +1,6 @@
 import type { Socket } from 'socket.io';
 import { userRoom } from '../notifications.internal-constants';
-import type { Badge } from '../persistence/notification.store';
-import type { NotificationStore } from '../persistence/notification.store';
+import type { Badge, NotificationStore } from '../persistence/notification.store';
 import { ServerEvent } from '../protocol';
 import type { ClusterEvents } from './cluster/cluster-events';
 import type { InboxNamespace } from './inbox-namespace';

@@ -96,11 +96,21 @@ export class UnreadRecounter implements OnModuleDestroy {
     };
     add(everyone ?? [], added.all);
     for (const [topic, byType] of Object.entries(added.topics)) add(byTopic.get(topic) ?? [], byType);
-    // Users raised to the same badge get one frame, encoded once (a broadcast raises everyone).
-    const byBadge = new Map<string, { badge: Badge; rooms: string[] }>();
+    const raised: [string, Badge][] = [];
     for (const [userId, n] of raise) {
       const badge = this.shown.raise(userId, n);
-      if (badge === undefined) continue;
+      if (badge !== undefined) raised.push([userId, badge]);
+    }
+    this.send(raised);
+  }
+
+  /**
+   * Sends each user's sockets here their badge: users with the same badge get one frame, encoded
+   * once (a broadcast raises everyone, and most of them to the same count).
+   */
+  private send(badges: Iterable<[string, Badge]>): void {
+    const byBadge = new Map<string, { badge: Badge; rooms: string[] }>();
+    for (const [userId, badge] of badges) {
       const key = `${badge.unread} ${badge.unseen}`;
       const group = byBadge.get(key) ?? byBadge.set(key, { badge, rooms: [] }).get(key)!;
       group.rooms.push(userRoom(userId));
@@ -133,14 +143,16 @@ export class UnreadRecounter implements OnModuleDestroy {
         const chunk = users.slice(i, i + RECOUNT_CHUNK);
         const versions = chunk.map((userId) => this.shown.version(userId));
         const badges = await this.store.badges(chunk);
+        const changed: [string, Badge][] = [];
         chunk.forEach((userId, k) => {
           const badge = badges.get(userId);
           // Raised while this was read: the count read may lack what raised it. The raise
           // scheduled its own recount, which sends the exact count. A badge the sockets show
           // already (a raise that was right) is not sent again.
           if (badge === undefined || this.shown.version(userId) !== versions[k] || this.shown.shows(userId, badge)) return;
-          this.namespace.current?.local.to(userRoom(userId)).emit(ServerEvent.Unread, { count: badge.unread, unseen: badge.unseen });
+          changed.push([userId, badge]);
         });
+        this.send(changed);
         await this.views.refresh(chunk);
       }
     } catch (err) {
