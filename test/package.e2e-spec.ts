@@ -16,7 +16,7 @@ describe('the nestjs-inbox package', () => {
       execFileSync('npm', ['pack', '--dry-run', '--json', out], { cwd: root, encoding: 'utf8' }),
     )[0].files.map((f: { path: string }) => f.path);
     expect(files).toEqual(
-      expect.arrayContaining(['index.js', 'index.d.ts', 'package.json', 'README.md', 'client/index.js', 'client/index.d.ts', 'client/index.mjs', 'client/inbox.js']),
+      expect.arrayContaining(['index.js', 'index.d.ts', 'package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'client/index.js', 'client/index.d.ts', 'client/index.mjs', 'client/inbox.js']),
     );
     expect(files.some((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toBe(false);
     expect(files.some((f) => f.includes('spec'))).toBe(false);

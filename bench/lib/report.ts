@@ -59,7 +59,7 @@ export function markdown(
     '',
     `${opts.quick ? '**Quick mode** (CI sizes: proves the benchmark runs; the numbers mean little). ' : ''}` +
       `Run on ${opts.date}, took ${Math.round(opts.seconds)} s. Produced by \`npm run bench\`; see ` +
-      'the Benchmarks section of the README for what each scenario measures. Ratio = library ÷ baseline.',
+      'docs/benchmarks.md for what each scenario measures. Ratio = library ÷ baseline.',
     '',
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB RAM; Node ${machine.node}; ` +
       `PostgreSQL ${machine.postgres}; Redis ${machine.redis}; load average at start ${machine.loadAverage}.`,

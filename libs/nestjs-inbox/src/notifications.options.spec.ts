@@ -68,20 +68,20 @@ describe('resolveOptions: redis', () => {
 
 describe('NOTIFICATIONS_DEFAULTS, written once', () => {
   const source = readFileSync(join(__dirname, 'notifications.options.ts'), 'utf8');
-  const readme = readFileSync(join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
+  const guide = readFileSync(join(__dirname, '..', '..', '..', 'docs', 'configuration.md'), 'utf8');
   const value = (text: string): unknown => new Function(`return (${text});`)();
 
   /** `field -> text of its @default tag`, from the JSDoc of the options interfaces. */
   const tags = new Map(
     [...source.matchAll(/@default (.+)\n\s*\*\/\n\s*(\w+)\?:/g)].map((m) => [m[2], m[1].trim()] as const),
   );
-  /** `option -> text of its default cell`, from the README's Configuration table. */
+  /** `option -> text of its default cell`, from the Configuration guide's table (docs/configuration.md). */
   const table = new Map(
-    [...readme.split('## Configuration')[1].split('\n## ')[0].matchAll(/^\| `(\w+)` \| (.+?) \|/gm)].map((m) => [m[1], m[2]] as const),
+    [...guide.matchAll(/^\| `(\w+)` \| (.+?) \|/gm)].map((m) => [m[1], m[2]] as const),
   );
 
   it.each(Object.keys(NOTIFICATIONS_DEFAULTS).filter((k) => !['allowedOrigins', 'canSubscribe', 'mutable', 'redis', 'retention', 'http', 'amqp'].includes(k)))(
-    '%s: the @default tag and the README table say what resolveOptions applies',
+    '%s: the @default tag and docs/configuration.md say what resolveOptions applies',
     (field) => {
       const applied = (NOTIFICATIONS_DEFAULTS as Record<string, unknown>)[field];
       expect(value(tags.get(field)!)).toEqual(applied);
@@ -134,13 +134,13 @@ describe('NOTIFICATIONS_DEFAULTS, written once', () => {
     expect(table.get('amqp')).toMatch(/^none/);
   });
 
-  it('mutable allows every type by default, as its tag and the README say', () => {
+  it('mutable allows every type by default, as its tag and docs/configuration.md say', () => {
     expect(NOTIFICATIONS_DEFAULTS.mutable('system')).toBe(true);
     expect(tags.get('mutable')).toMatch(/^every type/);
     expect(table.get('mutable')).toMatch(/^every type/);
   });
 
-  it('canSubscribe refuses by default, as its tag and the README say', () => {
+  it('canSubscribe refuses by default, as its tag and docs/configuration.md say', () => {
     expect(NOTIFICATIONS_DEFAULTS.canSubscribe('u', 'news')).toBe(false);
     expect(tags.get('canSubscribe')).toMatch(/^refuse/);
     expect(table.get('canSubscribe')).toMatch(/^refuse/);

@@ -108,7 +108,7 @@ export interface NotificationsModuleOptions {
    */
   retention?: NotificationsRetentionOptions;
   /**
-   * Producers in other languages, over HTTP: a signed `POST` of the producer JSON (see README,
+   * Producers in other languages, over HTTP: a signed `POST` of the producer JSON (see docs/producers.md,
    * "Producers in other languages"); absent, no endpoint is served.
    */
   http?: NotificationsHttpOptions;
@@ -205,7 +205,7 @@ export interface ResolvedNotificationsOptions
 
 /**
  * Every default of the options, written once: `resolveOptions` applies these, and the
- * `@default` tags above and the README's Configuration table say the same (a spec compares them).
+ * `@default` tags above and docs/configuration.md's table say the same (a spec compares them).
  */
 export const NOTIFICATIONS_DEFAULTS = {
   allowedOrigins: [] as string[],

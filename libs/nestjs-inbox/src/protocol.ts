@@ -232,7 +232,7 @@ export interface HandshakeAuth {
   cursor?: string;
   /**
    * Ids the client holds just below `cursor`, newest first, at most `MAX_HELD_IDS`. The
-   * catch-up resends older rows that may have been missed (see Catch-up in the README); those
+   * catch-up resends older rows that may have been missed (see docs/protocol.md, Catch-up); those
    * listed here it leaves out, so a client that lost nothing gets nothing twice.
    */
   held?: string[];
