@@ -10,6 +10,7 @@ import { NotificationsModuleOptions, resolveOptions } from './notifications.opti
 import { NotificationStore } from './persistence/notification.store';
 import { NotificationWriter } from './persistence/notification.writer';
 import { Retention } from './persistence/retention';
+import { StatementRunner } from './persistence/statement-runner';
 import { SnoozeWaker } from './service/snooze-waker';
 import { TransactionHooks } from './persistence/transaction-hooks';
 import { AmqpConsumer } from './producers/amqp-consumer';
@@ -68,6 +69,7 @@ export const {
       },
       { provide: NOTIFICATIONS_GATEWAY, useValue: gateway },
       // persistence
+      StatementRunner,
       NotificationStore,
       NotificationWriter,
       Retention,

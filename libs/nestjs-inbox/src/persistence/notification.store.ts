@@ -1,11 +1,16 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { createHash } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
 import type { QueryResultRow } from 'pg';
-import { DataSource, EntityManager } from 'typeorm';
-import { queryPool, queryPoolWithoutJit } from '../compat/typeorm.compat';
-import { INBOX_DATA_SOURCE } from '../notifications.internal-constants';
-import type { StateChange } from '../protocol';
-import { COLUMNS, DIRECT_STATE, INBOX, LIVE, Param, SHARED_STATE, USER_CTES, View, viewCount, viewRows, WATERMARK_LOOKBACK } from './inbox-view.sql';
+import { EntityManager } from 'typeorm';
+import type { Mark, View } from './inbox-model';
+
+export type { Mark } from './inbox-model';
+import { catchUpsSql, committedSinceSql } from './sql/catch-up.sql';
+import { badgeColumns, viewCount } from './sql/counts.sql';
+import { MarkAll, markAllSql, markSql } from './sql/marks.sql';
+import { builtOnce, noValues, params } from './sql/params';
+import { COLUMNS, LIVE, SHARED_STATE, USER_CTES } from './sql/row-state.sql';
+import { pageSql } from './sql/views.sql';
+import { StatementRunner } from './statement-runner';
 import { NewNotificationRow, NotificationRow } from './notification-row';
 
 /** The transactions a snapshot did not see: those at or above `xmax`, and those in `xip` (running then). */
@@ -26,119 +31,8 @@ export interface Badge {
   unseen: number;
 }
 
-/**
- * How far back the catch-up looks for rows older than the cursor that it may have to resend
- * (late commits, the grace window), per stream: read from the index alone.
- */
-const CATCH_UP_LOOKBACK = 100;
 /** Rows of the SQL functions one read of SqlProducerListener delivers at most. */
 const SQL_BATCH = 1000;
-/** The unseen count: the inbox view, counting unseen rather than unread. */
-const UNSEEN: View = { state: 'unseen' };
-
-/**
- * How many distinct statement texts get a name (NotificationStore.query); any more run unnamed.
- * The views' texts vary with a filter's shape, not its values: a host's few tabs make a few dozen.
- */
-const MAX_NAMED_STATEMENTS = 500;
-
-/** Parameters after the first `skip` (`$1`… are the query's own): returns the placeholder. */
-function params(skip: number): { values: unknown[]; param: Param } {
-  const values: unknown[] = [];
-  return { values, param: (v) => `$${values.push(v) + skip}` };
-}
-
-/** For a statement that takes no filter values: building it with one is a bug. */
-const noValues: Param = () => {
-  throw new Error('nestjs-inbox: a constant statement was built with a filter value');
-};
-
-const constants = new Map<string, string>();
-/**
- * A statement whose text never changes (no filter in it), built once: the hot reads of many
- * users (badges, catch-ups) would otherwise build ~10 KB of SQL per call, and hash it again to
- * find its prepared statement's name (NotificationStore.query).
- */
-function constant(key: string, build: () => string): string {
-  let text = constants.get(key);
-  if (text === undefined) constants.set(key, (text = build()));
-  return text;
-}
-
-/**
- * One page of view rows for `user` (an SQL expression), newest first, `limit` at most, each
- * once; `ctes` may add WITH clauses, `extra` whole branches (rows found by id, see catchUpSql).
- */
-function pageSql(user: string, limit: string, view: View, param: Param, ctes = '', extra: string[] = []): string {
-  return `WITH ${USER_CTES(user)}${ctes}
-    SELECT DISTINCT ON (v.id) v.* FROM (${[...viewRows(user, view, limit, param), ...extra].join(' UNION ALL ')}) v
-     ORDER BY v.id DESC LIMIT ${limit}`;
-}
-
-/** The badge of `user` as two columns, `unread` and `unseen`, over USER_CTES. */
-const BADGE = (user: string, param: Param) =>
-  `${viewCount(user, INBOX, param)} AS unread, ${viewCount(user, UNSEEN, param)} AS unseen`;
-
-/**
- * Per state a user can set on one notification: the direct row's column and value, the
- * receipt's, and which rows it changes (a direct row `n` in state `s`, or a shared one with
- * receipt `r` in stream `st`, see inbox-view.sql.ts).
- */
-/** A change `mark` makes (a snooze is a delete plus a snooze row, see `snooze`). */
-export type Mark = Exclude<StateChange, 'snoozed'>;
-
-const MARKS: Record<Mark, { column: string; value: string; direct: string; shared: string }> = {
-  seen: {
-    column: 'seen_at',
-    value: 'now()',
-    direct: 'n.read_at IS NULL AND n.seen_at IS NULL AND n.tx_id >= GREATEST(s.read_xmin, s.seen_xmin)',
-    shared: 'r.read_at IS NULL AND r.seen_at IS NULL AND n.seq > st.seen',
-  },
-  read: {
-    column: 'read_at',
-    value: 'now()',
-    direct: 'n.read_at IS NULL AND n.tx_id >= s.read_xmin',
-    shared: 'r.read_at IS NULL AND n.seq > st.read',
-  },
-  archived: {
-    column: 'archived',
-    value: 'true',
-    direct: 'NOT COALESCE(n.archived, n.tx_id < s.archived_xmin)',
-    shared: 'NOT COALESCE(r.archived, n.seq <= st.archived)',
-  },
-  unarchived: {
-    column: 'archived',
-    value: 'false',
-    direct: 'COALESCE(n.archived, n.tx_id < s.archived_xmin)',
-    shared: 'COALESCE(r.archived, n.seq <= st.archived)',
-  },
-  deleted: { column: 'deleted_at', value: 'now()', direct: 'true', shared: 'true' },
-};
-
-/**
- * What "all" moves per state: the user's direct watermark (the oldest transaction running, and
- * for archived and deleted the id sequence's value, see the InboxStates migration) and the
- * stream positions.
- */
-const WATERMARKS: Record<
-  Exclude<Mark, 'unarchived'>,
-  { direct: string[]; broadcast: string; topic: string; at?: string; unmarked: string }
-> = {
-  seen: { direct: ['direct_seen_xmin'], broadcast: 'broadcast_seen_seq', topic: 'seen_seq', at: 'seen_all_at', unmarked: 'n.seen_at IS NULL' },
-  read: { direct: ['direct_read_xmin'], broadcast: 'broadcast_read_seq', topic: 'read_seq', at: 'read_all_at', unmarked: 'n.read_at IS NULL' },
-  archived: {
-    direct: ['direct_archived_xmin', 'direct_archived_id'],
-    broadcast: 'broadcast_archived_seq',
-    topic: 'archived_seq',
-    unmarked: 'n.archived IS NOT TRUE',
-  },
-  deleted: {
-    direct: ['direct_deleted_xmin', 'direct_deleted_id'],
-    broadcast: 'broadcast_deleted_seq',
-    topic: 'deleted_seq',
-    unmarked: 'n.deleted_at IS NULL',
-  },
-};
 
 /**
  * The rows come as one JSON array of arrays (each in the order `input` reads them by index):
@@ -175,37 +69,17 @@ const INSERT_SQL = `
   SELECT input.ord, ins.id, floor(extract(epoch FROM ins.created_at) * 1000)::float8 AS created_ms
     FROM ins JOIN input USING (id)`;
 
-/**
- * All SQL of the library. It runs on the host's DataSource (or the caller's EntityManager,
- * to join its transaction); every query that takes a user id only ever touches that user's
- * rows and the shared rows visible to them. The views' SQL is in inbox-view.sql.ts.
- */
+/** All SQL of the library, being split into repositories (see StatementRunner). */
 @Injectable()
 export class NotificationStore {
-  constructor(@Inject(INBOX_DATA_SOURCE) private readonly dataSource: DataSource) {}
-
-  /** Statement texts and their names: each is prepared once per pooled connection. */
-  private readonly names = new Map<string, string>();
+  constructor(private readonly runner: StatementRunner) {}
 
   get manager(): EntityManager {
-    return this.dataSource.manager;
+    return this.runner.manager;
   }
 
-  /**
-   * Runs a statement in `tx`, or else on a pooled connection as a named prepared statement:
-   * Postgres parses and plans it once per connection, then reuses a generic plan. Planning the
-   * views' statements costs more than running them (at 10M rows: 1.5-2 ms against 0.5-1 ms,
-   * bench/scale/explain-L.txt), and read-all, a page, a badge are one statement or two.
-   * `withoutJit`: for the reads of many users (see queryPoolWithoutJit).
-   */
-  private query<R extends QueryResultRow>(text: string, values: unknown[] = [], { tx, withoutJit = false }: { tx?: EntityManager; withoutJit?: boolean } = {}): Promise<R[]> {
-    if (tx) return tx.query(text, values);
-    let name = this.names.get(text);
-    if (name === undefined && this.names.size < MAX_NAMED_STATEMENTS) {
-      name = `nestjs-inbox:${createHash('sha1').update(text).digest('base64url')}`;
-      this.names.set(text, name);
-    }
-    return (withoutJit ? queryPoolWithoutJit : queryPool)<R>(this.dataSource, { name, text, values });
+  private query<R extends QueryResultRow>(text: string, values: unknown[] = [], opts: { tx?: EntityManager; withoutJit?: boolean } = {}): Promise<R[]> {
+    return this.runner.query<R>(text, values, opts);
   }
 
   /**
@@ -232,11 +106,10 @@ export class NotificationStore {
         ]),
       ),
     ];
-    // Outside a caller's transaction the statement goes straight to the DataSource's pool as a
-    // named prepared statement (see queryPool).
-    const result: { ord: string; id: string; created_ms: number }[] = manager
-      ? await manager.query(INSERT_SQL, values)
-      : await queryPool(this.dataSource, { name: 'nestjs-inbox:insert', text: INSERT_SQL, values });
+    const result = await this.runner.query<{ ord: string; id: string; created_ms: number }>(INSERT_SQL, values, {
+      tx: manager,
+      name: 'nestjs-inbox:insert',
+    });
     const stored: (NotificationRow | null)[] = rows.map(() => null);
     for (const { ord, id, created_ms } of result) {
       const r = rows[Number(ord) - 1];
@@ -286,67 +159,11 @@ export class NotificationStore {
 
   /** The badges of several users in one query. */
   async badges(userIds: string[]): Promise<Map<string, Badge>> {
-    const rows: { user_id: string; unread: number; unseen: number }[] = await this.query(constant('badges', () =>
+    const rows: { user_id: string; unread: number; unseen: number }[] = await this.query(builtOnce('badges', () =>
       `SELECT u.user_id, x.* FROM unnest($1::varchar[]) AS u(user_id)
-         CROSS JOIN LATERAL (WITH ${USER_CTES('u.user_id')} SELECT ${BADGE('u.user_id', noValues)}) x`,
+         CROSS JOIN LATERAL (WITH ${USER_CTES('u.user_id')} SELECT ${badgeColumns('u.user_id', noValues)}) x`,
     ), [userIds], { withoutJit: userIds.length > 1 });
     return new Map(rows.map((r) => [r.user_id, { unread: Number(r.unread), unseen: Number(r.unseen) }]));
-  }
-
-  /**
-   * Rows among the newest `lookback` of each stream (below `below`, if given) that
-   * `accept` (over the columns tx_id, created_at of `b`), chosen from the indexes alone and then
-   * read by id, as two branches for pageSql (`extra`) and the CTEs they need (`ctes`). Deleted
-   * ones are left out; archived ones are not (a client that holds them learns their state).
-   */
-  private static recent(user: string, lookback: string, below: string | null, accept: string): { ctes: string; extra: string[] } {
-    const bound = below ? `AND n.id < ${below}` : '';
-    const ctes = `,
-      recent_direct AS (
-        SELECT b.id FROM (SELECT n.id, n.tx_id, n.created_at FROM inbox_notification n
-                           WHERE n.user_id = ${user} ${bound} ORDER BY n.id DESC LIMIT ${lookback}) b
-         WHERE ${accept}
-      ), recent_shared AS (
-        SELECT b.id, st.stream FROM streams st CROSS JOIN LATERAL (
-          SELECT n.id, n.tx_id, n.created_at FROM inbox_notification n
-           WHERE n.user_id IS NULL AND COALESCE(n.topic, '') = st.stream ${bound}
-           ORDER BY n.id DESC LIMIT ${lookback}) b
-         WHERE ${accept}
-      )`;
-    const extra = [
-      `(SELECT ${COLUMNS}, ${DIRECT_STATE}
-          FROM recent_direct b JOIN inbox_notification n ON n.id = b.id CROSS JOIN state s
-         WHERE ${LIVE} AND n.deleted_at IS NULL AND n.tx_id >= s.deleted_xmin)`,
-      `(SELECT ${COLUMNS}, ${SHARED_STATE}
-          FROM recent_shared b JOIN streams st ON st.stream = b.stream CROSS JOIN state s
-          JOIN inbox_notification n ON n.id = b.id
-          LEFT JOIN inbox_receipt r ON r.user_id = ${user} AND r.notification_id = n.id
-         WHERE n.seq > GREATEST(st.after, st.deleted) AND r.deleted_at IS NULL AND ${LIVE})`,
-    ];
-    return { ctes, extra };
-  }
-
-  /**
-   * What a client holding `cursor` may lack, newest first: everything newer it may see (but
-   * deleted), plus two kinds of older rows. Those whose transactions were still open when the
-   * cursor's row was written (they can commit after it), and those that began within `grace`
-   * ms before it (committed just before it, their live emit may have been lost with an
-   * instance that died), less those the client says it holds (`held`); it drops any other one
-   * it has by id. The older ones are looked for among the CATCH_UP_LOOKBACK rows of each stream
-   * below the cursor.
-   */
-  private static catchUpSql(user: string, limit: string, param: Param, from: { cursor: string; grace: string; held: string }): string {
-    // The anchor's columns come from a CTE: no row (so only `id >`) if the row is gone.
-    const anchor = `,
-      anchor AS (SELECT a.tx_horizon, a.created_at - ${from.grace}::int * interval '1 millisecond' AS since
-                   FROM inbox_notification a WHERE a.id = ${from.cursor}::bigint)`;
-    const late = NotificationStore.recent(
-      user,
-      String(CATCH_UP_LOOKBACK),
-      `${from.cursor}::bigint`,
-      `b.id <> ALL(${from.held}) AND EXISTS (SELECT 1 FROM anchor WHERE b.tx_id >= anchor.tx_horizon OR b.created_at >= anchor.since)`,
-    );
-    return pageSql(user, limit, { state: 'all', afterSql: from.cursor }, param, anchor + late.ctes, late.extra);
   }
 
   /**
@@ -360,27 +177,9 @@ export class NotificationStore {
     graceMs: number,
   ): Promise<{ rows: NotificationRow[]; badge: Badge; newest: string | null }[]> {
     const withCursor = sockets[0].cursor !== null;
-    const reads = () =>
-      withCursor
-        ? NotificationStore.catchUpSql('u.user_id', '$4', noValues, {
-            cursor: 'u.cursor',
-            grace: '$5',
-            held: "string_to_array(u.held, ',')::bigint[]",
-          })
-        : pageSql('u.user_id', '$4', INBOX, noValues);
-    // OFFSET 0 keeps the counts columns of each socket's row, computed once: flattened, the
-    // planner evaluated them once per notification read (1,000 counts for a 1,000-row catch-up).
-    // `newest`, the newest committed id in this statement's snapshot, is where a client that
-    // holds nothing newer resumes (see CatchUp.cursor). Without JIT, as every read of many users
-    // (queryPoolWithoutJit).
+    // Without JIT, as every read of many users (queryPoolWithoutJit).
     type Read = NotificationRow & { ord: string; unread: number; unseen: number; newest: string | null };
-    const text = constant(withCursor ? 'catch-ups from a cursor' : 'catch-ups of first visits', () =>
-      `SELECT u.ord, u.unread, u.unseen, (SELECT max(m.id)::text FROM inbox_notification m) AS newest, x.*
-         FROM (SELECT u.*, b.* FROM unnest($1::varchar[], $2::bigint[], $3::text[]) WITH ORDINALITY AS u(user_id, cursor, held, ord)
-                 CROSS JOIN LATERAL (WITH ${USER_CTES('u.user_id')} SELECT ${BADGE('u.user_id', noValues)}) b
-               OFFSET 0) u
-         LEFT JOIN LATERAL (${reads()}) x ON true`,
-    );
+    const text = catchUpsSql(withCursor);
     const result = await this.query<Read>(
       text,
       [
@@ -437,12 +236,7 @@ export class NotificationStore {
 
   /** What `userId` may see among rows committed since `horizon()` returned `horizon`, newest first (among the newest `limit` of each stream). */
   committedSince(userId: string, horizon: string, limit: number): Promise<NotificationRow[]> {
-    const since = NotificationStore.recent('$1', '$2', null, 'b.tx_id >= $3::bigint');
-    return this.query(
-      `WITH ${USER_CTES('$1')}${since.ctes}
-       SELECT DISTINCT ON (v.id) v.* FROM (${since.extra.join(' UNION ALL ')}) v ORDER BY v.id DESC LIMIT $2`,
-      [userId, limit, horizon],
-    );
+    return this.query(committedSinceSql(), [userId, limit, horizon]);
   }
 
   /**
@@ -487,25 +281,8 @@ export class NotificationStore {
    * receipts. Returns the ids changed.
    */
   async mark(userId: string, change: Mark, ids: string[], tx?: EntityManager): Promise<string[]> {
-    const m = MARKS[change];
     const rows: { id: string }[] = await this.query(
-      `WITH ${USER_CTES('$1')}, direct AS (
-         UPDATE inbox_notification n SET ${m.column} = ${m.value} FROM state s
-          WHERE n.id = ANY($2::bigint[]) AND n.user_id = $1 AND ${LIVE}
-            AND n.deleted_at IS NULL AND n.tx_id >= s.deleted_xmin AND ${m.direct}
-         RETURNING n.id
-       ), shared AS (
-         INSERT INTO inbox_receipt AS o (user_id, notification_id, stream, seq, ${m.column})
-         SELECT $1, n.id, st.stream, n.seq, ${m.value}
-           -- Looked up by id (OFFSET 0 keeps the planner from walking a stream's index instead).
-           FROM (SELECT * FROM inbox_notification WHERE id = ANY($2::bigint[]) AND user_id IS NULL OFFSET 0) n
-           JOIN streams st ON st.stream = COALESCE(n.topic, '') AND n.seq > GREATEST(st.after, st.deleted)
-           LEFT JOIN inbox_receipt r ON r.user_id = $1 AND r.notification_id = n.id
-          WHERE ${LIVE} AND r.deleted_at IS NULL AND ${m.shared}
-         ON CONFLICT (user_id, notification_id) DO UPDATE SET ${m.column} = EXCLUDED.${m.column}
-         RETURNING notification_id AS id
-       )
-       SELECT id::text FROM direct UNION ALL SELECT id::text FROM shared`,
+      markSql(change),
       [userId, ids],
       { tx },
     );
@@ -521,47 +298,9 @@ export class NotificationStore {
    * notifications of the inbox it changed, counted as `count` counts them (unread for read,
    * unseen for seen; for archived and deleted, its unread ones), before the change.
    */
-  async markAll(userId: string, change: Exclude<Mark, 'unarchived'>, count: View): Promise<number> {
-    const w = WATERMARKS[change];
-    const m = MARKS[change];
+  async markAll(userId: string, change: MarkAll, count: View): Promise<number> {
     const { values, param } = params(1);
-    const idOf = w.direct[1] ? `, ${w.direct[1]}` : '';
-    const [{ count: before }] = await this.query(
-      `WITH ${USER_CTES('$1')}, before AS (
-         SELECT ${viewCount('$1', count, param)} AS count
-       ), horizon AS (
-         SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin,
-                (SELECT last_value FROM inbox_notification_id_seq) AS last_id
-       ), in_flight AS (
-         -- Direct rows of transactions running at the horizon that have committed since: the
-         -- newest ones (their ids were drawn last), marked one by one.
-         UPDATE inbox_notification n SET ${m.column} = ${m.value}
-           FROM (SELECT b.id, b.tx_id FROM inbox_notification b WHERE b.user_id = $1
-                  ORDER BY b.id DESC LIMIT ${WATERMARK_LOOKBACK}) b, horizon h
-          WHERE n.id = b.id AND b.tx_id >= h.xmin AND ${w.unmarked}
-       ), unarchived AS (
-         ${change === 'archived'
-           ? `UPDATE inbox_notification n SET archived = NULL FROM horizon h
-               WHERE n.user_id = $1 AND n.archived = false AND n.tx_id < h.xmin`
-           : 'SELECT 1'}
-       ), unarchived_shared AS (
-         ${change === 'archived'
-           ? `UPDATE inbox_receipt r SET archived = NULL WHERE r.user_id = $1 AND r.archived = false`
-           : 'SELECT 1'}
-       ), broadcasts AS (
-         INSERT INTO inbox_user_state AS us (user_id, ${w.direct[0]}${idOf}, ${w.broadcast}${w.at ? `, ${w.at}` : ''})
-         SELECT $1, h.xmin${w.direct[1] ? ', h.last_id' : ''},
-                COALESCE((SELECT seq FROM inbox_stream WHERE stream = ''), 0)${w.at ? ', now()' : ''} FROM horizon h
-         ON CONFLICT (user_id) DO UPDATE
-           SET ${[...w.direct, w.broadcast].map((c) => `${c} = GREATEST(us.${c}, EXCLUDED.${c})`).join(', ')}
-               ${w.at ? `, ${w.at} = EXCLUDED.${w.at}` : ''}
-       ), topics AS (
-         UPDATE inbox_subscription s SET ${w.topic} = GREATEST(s.${w.topic}, t.seq)
-           FROM inbox_stream t WHERE s.user_id = $1 AND t.stream = s.topic
-       )
-       SELECT count FROM before`,
-      [userId, ...values],
-    );
+    const [{ count: before }] = await this.query(markAllSql(change, count, param), [userId, ...values]);
     return Number(before);
   }
 
@@ -626,16 +365,6 @@ export class NotificationStore {
       [userId, muted.types ?? null, muted.topics ?? null],
     );
     return { types: row.muted_types, topics: row.muted_topics };
-  }
-
-  /** The muted types and topics of several users (those who muted something). */
-  async mutedOfMany(userIds: string[]): Promise<Map<string, Muted>> {
-    const rows: { user_id: string; muted_types: string[]; muted_topics: string[] }[] = await this.query(
-      `SELECT user_id, muted_types, muted_topics FROM inbox_user_state
-        WHERE user_id = ANY($1::varchar[]) AND (muted_types <> '{}' OR muted_topics <> '{}')`,
-      [userIds],
-    );
-    return new Map(rows.map((r) => [r.user_id, { types: r.muted_types, topics: r.muted_topics }]));
   }
 
   /** Subscribes from the stream's current end on (rows still in flight included: they commit after it). */

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Socket } from 'socket.io';
 import { userRoom } from '../notifications.internal-constants';
-import type { View } from '../persistence/inbox-view.sql';
+import type { View } from '../persistence/inbox-model';
 import { NotificationStore } from '../persistence/notification.store';
 import { ServerEvent } from '../protocol';
 import { InboxNamespace } from './inbox-namespace';

@@ -7,7 +7,7 @@ import { NewNotificationRow, NotificationRow, toPayload } from '../persistence/n
 import { NotificationStore } from '../persistence/notification.store';
 import { NotificationWriter } from '../persistence/notification.writer';
 import { TransactionHooks } from '../persistence/transaction-hooks';
-import { INBOX, View } from '../persistence/inbox-view.sql';
+import { INBOX, View } from '../persistence/inbox-model';
 import type { Badge, Mark } from '../persistence/notification.store';
 import type {
   Action,
