@@ -102,3 +102,10 @@ export function committedSinceSql(): string {
   return `WITH ${USER_CTES('$1')}${since.ctes}
        SELECT DISTINCT ON (v.id) v.* FROM (${since.extra.join(' UNION ALL ')}) v ORDER BY v.id DESC LIMIT $2`;
 }
+
+/** What user $1 may see in topic $2 among rows committed since the horizon $3, oldest first. */
+export const TOPIC_COMMITTED_SINCE_SQL = `WITH ${USER_CTES('$1')}
+       SELECT ${COLUMNS}, ${SHARED_STATE} FROM streams st CROSS JOIN state s
+         JOIN inbox_notification n ON n.user_id IS NULL AND COALESCE(n.topic, '') = st.stream AND n.seq > st.after
+         LEFT JOIN inbox_receipt r ON r.user_id = $1 AND r.notification_id = n.id
+        WHERE st.stream = $2 AND n.tx_id >= $3::bigint AND ${LIVE} ORDER BY n.id`;

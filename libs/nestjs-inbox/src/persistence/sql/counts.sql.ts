@@ -1,6 +1,6 @@
 import { INBOX, View } from '../inbox-model';
-import type { Param } from './params';
-import { DIRECT_ROW, LIVE, SHARED_ROW } from './row-state.sql';
+import { builtOnce, noValues, Param } from './params';
+import { DIRECT_ROW, LIVE, SHARED_ROW, USER_CTES } from './row-state.sql';
 import { Counted, inState, rowBranches, rowConditions, streamFilter } from './views.sql';
 
 /** Per view state (but `read`, which has no unread ones), what its count counts. */
@@ -109,3 +109,17 @@ function streamCount(user: string, v: View, counted: Counted, param: Param): str
          FROM inbox_receipt r JOIN inbox_notification n ON n.id = r.notification_id
         WHERE r.user_id = ${user} AND r.stream = st.stream AND r.seq > ${base} AND ${type}))`;
 }
+
+/** The counts of `views` (columns c0, c1, …) for each user of $1 (their `user_id`), in one statement. */
+export function countsSql(views: View[], param: Param): string {
+  const columns = views.map((v, i) => `${viewCount('u.user_id', v, param)} AS c${i}`).join(', ');
+  return `SELECT u.user_id, x.* FROM unnest($1::varchar[]) AS u(user_id)
+         CROSS JOIN LATERAL (WITH ${USER_CTES('u.user_id')} SELECT ${columns}) x`;
+}
+
+/** The badge (`unread`, `unseen`) of each user of $1 (their `user_id`), in one statement. */
+export const badgesSql = () =>
+  builtOnce('badges', () =>
+    `SELECT u.user_id, x.* FROM unnest($1::varchar[]) AS u(user_id)
+         CROSS JOIN LATERAL (WITH ${USER_CTES('u.user_id')} SELECT ${badgeColumns('u.user_id', noValues)}) x`,
+  );
