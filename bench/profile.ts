@@ -77,7 +77,7 @@ const BUCKETS: [string, RegExp][] = [
   ['unread: recount query + `notifications:unread` frames', /^(recount|flush) nestjs-inbox\/realtime\/(unread-recounter|recount-batcher)/],
   ['unread: local users, raise, Stale event', /^(refresh|refreshHere|raiseShown|localUsers|markStale|recountHere|add) nestjs-inbox\/realtime\/(unread-recounter|recount-batcher|shown-counts)/],
   ['emit `notification` (payload, encode, write to sockets)', /^(deliver|deliverTo) nestjs-inbox\/realtime\/room-emitter|^emit bench\/servers\/bare-server/],
-  ['INSERT: batch, parameters, send, map rows back', /^(write|flush|add|pump|insert|queryPool|\(anonymous\)) nestjs-inbox\/(persistence\/(notification\.writer|coalescer|notification\.store)|compat\/typeorm)/],
+  ['INSERT: batch, parameters, send, map rows back', /^(write|flush|add|pump|insert|query|queryPool|\(anonymous\)) nestjs-inbox\/(persistence\/(notification\.writer|coalescer|statement-runner|repositories\/notification\.repository)|compat\/typeorm)/],
   ['pg: read and parse replies', /^(parse|handlePacket|_handleDataRow|_handleRowDescription|_handleCommandComplete|_handleReadyForQuery|_handleParseComplete|_handleBindComplete|\(anonymous\)) (pg|pg-protocol)\//],
   ['Socket.IO: incoming frames, pings, timers', /^(onData|onPacket|onMessage|receiverOnMessage|setPingTimeout|schedulePing|_onPacket|resetPingTimeout) (engine\.io|ws|socket\.io)\//],
   ['outgoing socket writes completing (drain, callbacks)', /^(afterWriteDispatched|afterWriteTick|onwrite|onWriteComplete|onDrain) /],

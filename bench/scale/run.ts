@@ -1059,7 +1059,7 @@ function explainText(r: SizeResult): string {
     `EXPLAIN (ANALYZE, BUFFERS) of the library's statements at ${r.size.name} (${sizeLine(r.size)}).`,
     'Each statement is what the library sent through the host\'s TypeORM DataSource during the public call named, recorded by',
     'the host\'s TypeORM logger (bench/scale/server.ts), then run here for a fresh random user, in a transaction rolled back.',
-    'The SQL is built by libs/nestjs-inbox/src/persistence/notification.store.ts.',
+    'The SQL is built by libs/nestjs-inbox/src/persistence/sql/ and run by its repositories/.',
     '',
   ];
   // Each distinct SQL text in full once; later statements with the same text refer to it.

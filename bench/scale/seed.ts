@@ -8,19 +8,19 @@
  * │ through the public API (NotificationService, real socket.io-client connections).         │
  * │ The rows below are written exactly as the library's writes leave them today:             │
  * │  - inbox_notification: the columns of INSERT_SQL in                                      │
- * │    libs/nestjs-inbox/src/persistence/notification.store.ts (id from the table's sequence,│
+ * │    libs/nestjs-inbox/src/persistence/sql/insert.sql.ts (id from the table's sequence,    │
  * │    user_id | topic | neither, type, title, body, data, dedupe_key, expires_at, tx_id,    │
- * │    tx_horizon, created_at), plus read_at as NotificationStore.markRead's UPDATE sets it  │
+ * │    tx_horizon, created_at), plus read_at as InboxStateRepository.mark's UPDATE sets it   │
  * │    for a direct row the user has read;                                                   │
  * │    and seq / type_seq (a shared row's position in its stream, and among its stream's     │
  * │    rows of its type, as the commit-time trigger of the read-model and inbox-states       │
  * │    migrations assigns them); url, actor, tags as the INSERT writes them; seen_at,        │
- * │    archived, deleted_at as NotificationStore.mark's UPDATE sets them (by ids);           │
+ * │    archived, deleted_at as InboxStateRepository.mark's UPDATE sets them (by ids);        │
  * │  - inbox_subscription: (user_id, topic, created_at, tx_horizon, from_seq, read_seq), as  │
- * │    NotificationStore.subscribe's INSERT and its column defaults write it;                │
+ * │    SubscriptionRepository.subscribe's INSERT and its column defaults write it;           │
  * │  - inbox_stream, inbox_stream_type: each stream's last position, and per type;           │
  * │  - inbox_receipt: (user_id, notification_id, stream, seq, one of read_at / seen_at /     │
- * │    archived / deleted_at) as NotificationStore.mark's INSERT writes it (by ids);         │
+ * │    archived / deleted_at) as InboxStateRepository.mark's INSERT writes it (by ids);      │
  * │  - inbox_user_state: (user_id, muted_types) as setPreferences' INSERT writes it, the     │
  * │    watermarks at their defaults (nobody marked all anything yet, see below).             │
  * │ When the schema changes (new migration), change seedNotificationsSql and                 │
@@ -235,7 +235,7 @@ function seedSharedMapSql(size: ScaleSize): string {
 }
 
 /**
- * Receipts, one by one as NotificationStore.mark writes them (one column set each): per user n,
+ * Receipts, one by one as InboxStateRepository.mark writes them (one column set each): per user n,
  * among the 10 newest broadcasts, 2 read, 1 seen, 1 archived, 1 deleted (which ones varies with
  * n), and the newest publication of their topic read.
  */

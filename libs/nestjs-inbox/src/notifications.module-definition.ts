@@ -7,9 +7,17 @@ import { NotificationsGateway } from './gateway/notifications.gateway';
 import { NOTIFICATIONS_OPTIONS } from './notifications.constants';
 import { INBOX_DATA_SOURCE, NOTIFICATIONS_GATEWAY } from './notifications.internal-constants';
 import { NotificationsModuleOptions, resolveOptions } from './notifications.options';
-import { NotificationStore } from './persistence/notification.store';
 import { NotificationWriter } from './persistence/notification.writer';
+import { InboxReadRepository } from './persistence/repositories/inbox-read.repository';
+import { InboxStateRepository } from './persistence/repositories/inbox-state.repository';
+import { NotificationRepository } from './persistence/repositories/notification.repository';
+import { PreferencesRepository } from './persistence/repositories/preferences.repository';
+import { RetentionRepository } from './persistence/repositories/retention.repository';
+import { SnoozeRepository } from './persistence/repositories/snooze.repository';
+import { SqlFeedRepository } from './persistence/repositories/sql-feed.repository';
+import { SubscriptionRepository } from './persistence/repositories/subscription.repository';
 import { Retention } from './persistence/retention';
+import { StatementRunner } from './persistence/statement-runner';
 import { SnoozeWaker } from './service/snooze-waker';
 import { TransactionHooks } from './persistence/transaction-hooks';
 import { AmqpConsumer } from './producers/amqp-consumer';
@@ -67,8 +75,16 @@ export const {
         useFactory: (options: NotificationsModuleOptions) => resolveOptions(options, { gateway }),
       },
       { provide: NOTIFICATIONS_GATEWAY, useValue: gateway },
-      // persistence
-      NotificationStore,
+      // persistence: the runner, a repository per concern, and the jobs over them
+      StatementRunner,
+      NotificationRepository,
+      InboxReadRepository,
+      InboxStateRepository,
+      SubscriptionRepository,
+      PreferencesRepository,
+      SnoozeRepository,
+      SqlFeedRepository,
+      RetentionRepository,
       NotificationWriter,
       Retention,
       SnoozeWaker,

@@ -452,14 +452,9 @@ export class InboxClient {
     this.setItems(inView(items, this.filter), true);
   }
 
-  /**
-   * Merges, moves the cursor (for the inbox view, whose pages have no gaps), reports the change
-   * (or always); returns what was new.
-   */
-  private merge(incoming: readonly NotificationPayload[], always = false): NotificationPayload[] {
-    const { items, added } = mergeNotifications(this.items, incoming);
-    this.setItems(inView(items, this.filter), always);
-    return added;
+  /** Merges, moves the cursor (for the inbox view, whose pages have no gaps), reports the change (or always). */
+  private merge(incoming: readonly NotificationPayload[], always = false): void {
+    this.setItems(inView(mergeNotifications(this.items, incoming).items, this.filter), always);
   }
 
   private setItems(items: NotificationPayload[], always = false): void {

@@ -1,5 +1,5 @@
 import type { NewNotificationRow, NotificationRow } from './notification-row';
-import type { NotificationStore } from './notification.store';
+import type { NotificationRepository } from './repositories/notification.repository';
 import { NotificationWriter } from './notification.writer';
 
 /** Mirrors MAX_IN_FLIGHT in notification.writer.ts: statements in flight at once. */
@@ -19,7 +19,7 @@ interface Insert {
   reject(err: unknown): void;
 }
 
-/** A NotificationStore whose `insert` only answers when the test says so. */
+/** A NotificationRepository whose `insert` only answers when the test says so. */
 function fakeStore() {
   const inserts: Insert[] = [];
   let inFlight = 0;
@@ -41,7 +41,7 @@ function fakeStore() {
     },
   };
   return {
-    store: store as unknown as NotificationStore,
+    store: store as unknown as NotificationRepository,
     inserts,
     /** The oldest insert not answered yet. */
     oldestOpen: () => inserts.find((i) => !i.answered)!,

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Coalescer, Pending } from './coalescer';
 import { NewNotificationRow, NotificationRow } from './notification-row';
-import { NotificationStore } from './notification.store';
+import { NotificationRepository } from './repositories/notification.repository';
 
 /**
  * Statements in flight at once; calls that arrive meanwhile are coalesced into the next one.
@@ -26,7 +26,7 @@ export class NotificationWriter {
     size: (rows) => rows.length,
   });
 
-  constructor(private readonly store: NotificationStore) {}
+  constructor(private readonly notifications: NotificationRepository) {}
 
   write(rows: NewNotificationRow[]): Promise<(NotificationRow | null)[]> {
     return this.statements.add(rows);
@@ -34,7 +34,7 @@ export class NotificationWriter {
 
   private async flush(batch: Pending<NewNotificationRow[], (NotificationRow | null)[]>[]): Promise<void> {
     try {
-      const stored = await this.store.insert(batch.flatMap((call) => call.input));
+      const stored = await this.notifications.insert(batch.flatMap((call) => call.input));
       let offset = 0;
       for (const call of batch) {
         call.resolve(stored.slice(offset, offset + call.input.length));
@@ -49,7 +49,7 @@ export class NotificationWriter {
       }
       // One call's rows failed the statement: retry each on its own, one at a time (this batch
       // keeps its in-flight slot), so the others are stored.
-      for (const call of batch) await this.store.insert(call.input).then(call.resolve, call.reject);
+      for (const call of batch) await this.notifications.insert(call.input).then(call.resolve, call.reject);
     }
   }
 }

@@ -1,7 +1,8 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { InjectNotificationsOptions } from '../notifications.decorators';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
-import { NotificationStore } from './notification.store';
+import { RetentionRepository } from './repositories/retention.repository';
+import { StatementRunner } from './statement-runner';
 
 /** pg_try_advisory_xact_lock key of the pruning job (any constant unlikely to collide with a host's). */
 const RETENTION_LOCK = 0x1b0c5;
@@ -25,7 +26,8 @@ export class Retention implements OnApplicationBootstrap, OnModuleDestroy {
 
   constructor(
     @InjectNotificationsOptions() private readonly options: ResolvedNotificationsOptions,
-    private readonly store: NotificationStore,
+    private readonly runner: StatementRunner,
+    private readonly retention: RetentionRepository,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -60,10 +62,10 @@ export class Retention implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** One batch in its own transaction; `null` when another instance is pruning. */
   private batch(days: number | undefined, batchSize: number): Promise<number | null> {
-    return this.store.manager.transaction(async (tx) => {
+    return this.runner.manager.transaction(async (tx) => {
       const [{ locked }] = await tx.query(`SELECT pg_try_advisory_xact_lock($1) AS locked`, [RETENTION_LOCK]);
       if (!locked) return null;
-      return this.store.pruneBatch(tx, days ?? null, batchSize);
+      return this.retention.pruneBatch(tx, days ?? null, batchSize);
     });
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { mutedTypeRoom, topicRoom, userRoom } from '../notifications.internal-constants';
 import { NotificationRow, toPayload } from '../persistence/notification-row';
-import type { Badge } from '../persistence/notification.store';
+import type { Badge } from '../persistence/repositories/inbox-read.repository';
 import { ServerEvent, type NotificationPayload, type ReadPayload, type StatePayload } from '../protocol';
 import type { Audience } from './cluster/cluster-events';
 import { InboxNamespace } from './inbox-namespace';

@@ -1,6 +1,6 @@
 import type { Socket } from 'socket.io';
 import { userRoom } from '../notifications.internal-constants';
-import type { Badge, NotificationStore } from '../persistence/notification.store';
+import type { Badge, InboxReadRepository } from '../persistence/repositories/inbox-read.repository';
 import { ServerEvent } from '../protocol';
 import type { ClusterEvents } from './cluster/cluster-events';
 import type { InboxNamespace } from './inbox-namespace';
@@ -86,7 +86,7 @@ describe('UnreadRecounter', () => {
     const store = { badges: async (users: string[]) => new Map(users.filter((u) => counted.has(u)).map((u) => [u, counted.get(u)!])) };
     const recounter = new UnreadRecounter(
       { current: ns.nsp } as unknown as InboxNamespace,
-      store as unknown as NotificationStore,
+      store as unknown as InboxReadRepository,
       { on: () => undefined, emit: () => undefined } as unknown as ClusterEvents,
       shown,
       { refresh: async () => undefined } as unknown as ViewCounts,

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Socket } from 'socket.io';
 import { userRoom } from '../notifications.internal-constants';
-import type { Badge } from '../persistence/notification.store';
+import type { Badge } from '../persistence/repositories/inbox-read.repository';
 import { ServerEvent } from '../protocol';
 
 /**

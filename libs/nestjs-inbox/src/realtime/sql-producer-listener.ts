@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } f
 import type { DataSource } from 'typeorm';
 import { listenerClient, type ListenerClient } from '../compat/typeorm.compat';
 import { INBOX_DATA_SOURCE, NOTIFICATIONS_GATEWAY } from '../notifications.internal-constants';
-import { NotificationStore, SqlSnapshot } from '../persistence/notification.store';
+import { SqlFeedRepository, SqlSnapshot } from '../persistence/repositories/sql-feed.repository';
 import { RoomEmitter } from './room-emitter';
 import { UnreadRecounter } from './unread-recounter';
 
@@ -39,7 +39,7 @@ export class SqlProducerListener implements OnApplicationBootstrap, OnModuleDest
   constructor(
     @Inject(NOTIFICATIONS_GATEWAY) private readonly gateway: boolean,
     @Inject(INBOX_DATA_SOURCE) private readonly dataSource: DataSource,
-    private readonly store: NotificationStore,
+    private readonly feed: SqlFeedRepository,
     private readonly emitter: RoomEmitter,
     private readonly recounter: UnreadRecounter,
   ) {}
@@ -75,7 +75,7 @@ export class SqlProducerListener implements OnApplicationBootstrap, OnModuleDest
       await client.connect();
       await client.query(`LISTEN ${SQL_PRODUCERS_CHANNEL}`);
       // Listening from here on; the first snapshot is now, later ones come from each read.
-      this.since ??= await this.store.sqlSnapshot();
+      this.since ??= await this.feed.sqlSnapshot();
       this.wake(); // what committed while the connection was down
     } catch (err) {
       lost(err as Error);
@@ -105,7 +105,7 @@ export class SqlProducerListener implements OnApplicationBootstrap, OnModuleDest
 
   private async read(): Promise<void> {
     if (!this.since) return;
-    const { rows, next, complete } = await this.store.sqlCommittedSince(this.since, this.delivered);
+    const { rows, next, complete } = await this.feed.sqlCommittedSince(this.since, this.delivered);
     if (rows.length > 0) this.recounter.refreshHere(this.emitter.deliver(rows, { local: true }));
     if (complete) {
       this.since = next;

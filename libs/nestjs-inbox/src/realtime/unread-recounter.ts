@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { mutedTypeRoom, topicRoom, userRoom } from '../notifications.internal-constants';
-import { Badge, NotificationStore } from '../persistence/notification.store';
+import { Badge, InboxReadRepository } from '../persistence/repositories/inbox-read.repository';
 import { ServerEvent } from '../protocol';
 import { Audience, ClusterEvent, ClusterEvents } from './cluster/cluster-events';
 import { InboxNamespace } from './inbox-namespace';
@@ -31,7 +31,7 @@ export class UnreadRecounter implements OnModuleDestroy {
 
   constructor(
     private readonly namespace: InboxNamespace,
-    private readonly store: NotificationStore,
+    private readonly reads: InboxReadRepository,
     private readonly events: ClusterEvents,
     private readonly shown: ShownCounts,
     private readonly views: ViewCounts,
@@ -142,7 +142,7 @@ export class UnreadRecounter implements OnModuleDestroy {
       for (let i = 0; i < users.length; i += RECOUNT_CHUNK) {
         const chunk = users.slice(i, i + RECOUNT_CHUNK);
         const versions = chunk.map((userId) => this.shown.version(userId));
-        const badges = await this.store.badges(chunk);
+        const badges = await this.reads.badges(chunk);
         const changed: [string, Badge][] = [];
         chunk.forEach((userId, k) => {
           const badge = badges.get(userId);

@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Socket } from 'socket.io';
 import { userRoom } from '../notifications.internal-constants';
-import type { View } from '../persistence/inbox-view.sql';
-import { NotificationStore } from '../persistence/notification.store';
+import type { View } from '../persistence/inbox-model';
+import { InboxReadRepository } from '../persistence/repositories/inbox-read.repository';
 import { ServerEvent } from '../protocol';
 import { InboxNamespace } from './inbox-namespace';
 
@@ -27,14 +27,14 @@ export class ViewCounts {
 
   constructor(
     private readonly namespace: InboxNamespace,
-    private readonly store: NotificationStore,
+    private readonly reads: InboxReadRepository,
   ) {}
 
   /** From now on `socket` watches these views (instead of any before); returns their counts. */
   async watch(socket: WatchingSocket, named: Record<string, View>): Promise<Record<string, number>> {
     const names = Object.keys(named);
     const views = names.map((name) => named[name]);
-    const counts = toRecord(names, await this.store.counts(socket.data.userId, views));
+    const counts = toRecord(names, await this.reads.counts(socket.data.userId, views));
     socket.data.watched = names.length > 0 ? { names, views, key: JSON.stringify(views), sent: JSON.stringify(counts) } : undefined;
     return counts;
   }
@@ -56,7 +56,7 @@ export class ViewCounts {
     }
     for (const [key, { views, sockets }] of groups) {
       try {
-        const counts = await this.store.countsOfMany([...new Set(sockets.map((s) => s.data.userId))], views);
+        const counts = await this.reads.countsOfMany([...new Set(sockets.map((s) => s.data.userId))], views);
         for (const socket of sockets) {
           const watched = socket.data.watched;
           const mine = counts.get(socket.data.userId);

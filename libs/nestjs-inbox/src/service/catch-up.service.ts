@@ -4,7 +4,8 @@ import { memberRooms } from '../notifications.internal-constants';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
 import { Coalescer, Pending } from '../persistence/coalescer';
 import { NotificationRow, toPayload } from '../persistence/notification-row';
-import { Badge, NotificationStore } from '../persistence/notification.store';
+import { Badge, InboxReadRepository } from '../persistence/repositories/inbox-read.repository';
+import { SubscriptionRepository } from '../persistence/repositories/subscription.repository';
 import type { NotificationPayload } from '../protocol';
 
 /** What a connecting socket is sent before `notifications:synced`. */
@@ -47,7 +48,8 @@ export class CatchUpService {
 
   constructor(
     @InjectNotificationsOptions() private readonly options: ResolvedNotificationsOptions,
-    private readonly store: NotificationStore,
+    private readonly subscriptions: SubscriptionRepository,
+    private readonly reads: InboxReadRepository,
   ) {}
 
   /** The rooms the user's sockets join besides their own (subscribed topics, muted types). */
@@ -56,7 +58,7 @@ export class CatchUpService {
   }
 
   /**
-   * Everything newer than `cursor` (gapless, see NotificationStore.catchUpSql), at most
+   * Everything newer than `cursor` (gapless, see catchUpsSql), at most
    * `catchUpLimit`, less the older rows the client says it holds (`held`), and the unread
    * count; without a cursor, the newest `listLimit.default` (a first visit gets the newest page,
    * as the inbox shows it; older ones come through `list`).
@@ -66,13 +68,13 @@ export class CatchUpService {
   }
 
   private async readRooms(batch: Pending<string, string[]>[]): Promise<void> {
-    const rooms = await this.store.roomsOfMany([...new Set(batch.map((call) => call.input))]);
+    const rooms = await this.subscriptions.roomsOfMany([...new Set(batch.map((call) => call.input))]);
     for (const call of batch) call.resolve(memberRooms(rooms.get(call.input) ?? { topics: [], mutedTypes: [] }));
   }
 
   private async readCatchUps(batch: Pending<Connecting, CatchUp>[]): Promise<void> {
     const limit = batch[0].input.cursor === null ? this.options.listLimit.default : this.options.catchUpLimit;
-    const reads = await this.store.catchUps(
+    const reads = await this.reads.catchUps(
       batch.map((call) => call.input),
       limit + 1,
       this.options.catchUpGraceMs,

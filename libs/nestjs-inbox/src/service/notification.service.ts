@@ -4,11 +4,15 @@ import { InjectNotificationsOptions } from '../notifications.decorators';
 import { InvalidInputError, NotificationsError } from '../notifications.errors';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
 import { NewNotificationRow, NotificationRow, toPayload } from '../persistence/notification-row';
-import { NotificationStore } from '../persistence/notification.store';
 import { NotificationWriter } from '../persistence/notification.writer';
 import { TransactionHooks } from '../persistence/transaction-hooks';
-import { INBOX, View } from '../persistence/inbox-view.sql';
-import type { Badge, Mark } from '../persistence/notification.store';
+import { INBOX, Mark, View } from '../persistence/inbox-model';
+import { Badge, InboxReadRepository } from '../persistence/repositories/inbox-read.repository';
+import { InboxStateRepository } from '../persistence/repositories/inbox-state.repository';
+import { NotificationRepository } from '../persistence/repositories/notification.repository';
+import { PreferencesRepository } from '../persistence/repositories/preferences.repository';
+import { SnoozeRepository } from '../persistence/repositories/snooze.repository';
+import { SubscriptionRepository } from '../persistence/repositories/subscription.repository';
 import type {
   Action,
   Actor,
@@ -94,7 +98,12 @@ export class NotificationService {
   private readonly logger = new Logger('NotificationsModule');
   constructor(
     @InjectNotificationsOptions() private readonly options: ResolvedNotificationsOptions,
-    private readonly store: NotificationStore,
+    private readonly notifications: NotificationRepository,
+    private readonly reads: InboxReadRepository,
+    private readonly states: InboxStateRepository,
+    private readonly subscriptions: SubscriptionRepository,
+    private readonly preferences: PreferencesRepository,
+    private readonly snoozes: SnoozeRepository,
     private readonly writer: NotificationWriter,
     private readonly hooks: TransactionHooks,
     private readonly emitter: RoomEmitter,
@@ -131,12 +140,12 @@ export class NotificationService {
   /** From now on `userId` receives what is published to `topic` (on every open tab at once). */
   async subscribe(userId: string, topic: string): Promise<void> {
     const [u, t] = [this.user(userId), schema.parse(schema.topic, topic, 'topic')];
-    const horizon = await this.store.horizon();
-    await this.store.subscribe(u, t);
+    const horizon = await this.notifications.horizon();
+    await this.subscriptions.subscribe(u, t);
     await this.topicRooms.join(u, t);
     // A publication committed between the subscription and the sockets joining the room is
     // visible to the user but went to a room they were not in yet: send it to them now.
-    const missed = await this.store.topicCommittedSince(u, t, horizon);
+    const missed = await this.reads.topicCommittedSince(u, t, horizon);
     if (missed.length > 0) {
       this.emitter.deliverTo(u, missed);
       this.recounter.markStale([u]);
@@ -145,7 +154,7 @@ export class NotificationService {
 
   async unsubscribe(userId: string, topic: string): Promise<void> {
     const [u, t] = [this.user(userId), schema.parse(schema.topic, topic, 'topic')];
-    await this.store.unsubscribe(u, t);
+    await this.subscriptions.unsubscribe(u, t);
     await this.topicRooms.leave(u, t);
     this.recounter.markStale([u]);
   }
@@ -169,7 +178,7 @@ export class NotificationService {
     if (q.type !== undefined && f.type !== undefined) throw new InvalidInputError('list query: pass type or filter.type, not both');
     const before = q.before === undefined || f.before === undefined ? (q.before ?? f.before) : minId(q.before, f.before);
     const view = toView({ ...f, type: q.type ?? f.type, state: q.unreadOnly ? 'unread' : f.state, before });
-    const rows = await this.store.list(u, view, limit);
+    const rows = await this.reads.list(u, view, limit);
     return {
       items: rows.map(toPayload),
       nextCursor: rows.length === limit ? rows[rows.length - 1].id : null,
@@ -185,7 +194,7 @@ export class NotificationService {
     const u = this.user(userId);
     const named = parseViews(views, 'counts: views');
     const names = Object.keys(named);
-    const counts = await this.store.counts(u, names.map((name) => named[name]));
+    const counts = await this.reads.counts(u, names.map((name) => named[name]));
     return Object.fromEntries(names.map((name, i) => [name, counts[i]]));
   }
 
@@ -231,7 +240,7 @@ export class NotificationService {
     const u = this.user(userId);
     const wanted = schema.parse(schema.idList, ids, 'snooze: ids');
     const when = schema.parse(schema.snoozeUntil, until, 'snooze: until');
-    const snoozed = await this.store.snooze(u, wanted, when);
+    const snoozed = await this.snoozes.snooze(u, wanted, when);
     return this.changed(u, snoozed.length, { ids: snoozed, change: 'snoozed' });
   }
 
@@ -242,11 +251,11 @@ export class NotificationService {
   /** The unread count of the inbox and the unseen count (what a bell shows). */
   async badge(userId: string): Promise<Badge> {
     const u = this.user(userId);
-    return (await this.store.badges([u])).get(u)!;
+    return (await this.reads.badges([u])).get(u)!;
   }
 
   async getPreferences(userId: string): Promise<Preferences> {
-    return { muted: await this.store.preferences(this.user(userId)) };
+    return { muted: await this.preferences.preferences(this.user(userId)) };
   }
 
   /**
@@ -261,12 +270,12 @@ export class NotificationService {
     if (refused.length > 0) {
       throw new NotificationsError('FORBIDDEN', `preferences: muted.types: ${refused.map((t) => `'${t}'`).join(', ')} may not be muted`);
     }
-    const before = await this.store.preferences(u);
-    const after = await this.store.setPreferences(u, {
+    const before = await this.preferences.preferences(u);
+    const after = await this.preferences.setPreferences(u, {
       types: muted.types && [...new Set(muted.types)],
       topics: muted.topics && [...new Set(muted.topics)],
     });
-    const subscribed = new Set((await this.store.roomsOfMany([u])).get(u)?.topics ?? []);
+    const subscribed = new Set((await this.subscriptions.roomsOfMany([u])).get(u)?.topics ?? []);
     const diff = (a: string[], b: string[]) => a.filter((x) => !b.includes(x));
     await this.topicRooms.mute(u, {
       types: { muted: diff(after.types, before.types), unmuted: diff(before.types, after.types) },
@@ -288,13 +297,13 @@ export class NotificationService {
     let ids: string[] = [];
     let state: StatePayload;
     if (Array.isArray(which)) {
-      ids = await this.store.mark(u, change, schema.parse(schema.idList, which, `${verb}: ids`));
+      ids = await this.states.mark(u, change, schema.parse(schema.idList, which, `${verb}: ids`));
       changed = ids.length;
       state = { ids, change };
     } else {
       const f = schema.parse(schema.filter, which, `${verb}: filter`);
       if (whole && change !== 'unarchived' && Object.keys(f).every((k) => k === 'state') && whole.states.includes(f.state)) {
-        changed = await this.store.markAll(u, change, whole.counted);
+        changed = await this.states.markAll(u, change, whole.counted);
         state = { filter: whole.filter, change };
       } else {
         changed = await this.changeInBatches(u, change, { ...toView(f), state: f.state ?? batch });
@@ -318,8 +327,8 @@ export class NotificationService {
     let changed = 0;
     let before = view.before;
     for (;;) {
-      const rows = await this.store.list(userId, { ...view, before }, BULK_BATCH);
-      if (rows.length > 0) changed += (await this.store.mark(userId, change, rows.map((r) => r.id))).length;
+      const rows = await this.reads.list(userId, { ...view, before }, BULK_BATCH);
+      if (rows.length > 0) changed += (await this.states.mark(userId, change, rows.map((r) => r.id))).length;
       if (rows.length < BULK_BATCH) return changed;
       before = rows[rows.length - 1].id;
     }
@@ -346,7 +355,7 @@ export class NotificationService {
 
   private async persist(rows: NewNotificationRow[], opts: NotifyOptions = {}): Promise<StoredNotification[]> {
     const { manager } = opts;
-    const stored = (manager ? await this.store.insert(rows, manager) : await this.writer.write(rows)).filter(
+    const stored = (manager ? await this.notifications.insert(rows, manager) : await this.writer.write(rows)).filter(
       (row): row is NotificationRow => row !== null,
     );
     // Built once: for the emit and for what the caller gets back (CPU per notification, bench 2).
@@ -367,7 +376,7 @@ export class NotificationService {
    */
   private async deliverCommitted(rows: NotificationRow[], deliver: (rows: NotificationRow[]) => void): Promise<void> {
     try {
-      const stored = await this.store.existing(rows.map((r) => r.id));
+      const stored = await this.notifications.existing(rows.map((r) => r.id));
       const committed = rows.filter((r) => stored.has(r.id));
       if (committed.length > 0) deliver(committed);
     } catch (err) {

@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { NotificationStore } from '../persistence/notification.store';
+import { SnoozeRepository } from '../persistence/repositories/snooze.repository';
+import { StatementRunner } from '../persistence/statement-runner';
 import { NotificationService } from './notification.service';
 
 /** How often due snoozes are looked for, in ms: a snoozed notification comes back at most this late. */
@@ -21,7 +22,8 @@ export class SnoozeWaker implements OnApplicationBootstrap, OnModuleDestroy {
   private running?: Promise<unknown>;
 
   constructor(
-    private readonly store: NotificationStore,
+    private readonly runner: StatementRunner,
+    private readonly snoozes: SnoozeRepository,
     private readonly service: NotificationService,
   ) {}
 
@@ -45,10 +47,10 @@ export class SnoozeWaker implements OnApplicationBootstrap, OnModuleDestroy {
   /** Brings back every due snooze, a batch per transaction; returns how many. */
   async wake(): Promise<number> {
     let total = 0;
-    if (!(await this.store.snoozesDue())) return total;
+    if (!(await this.snoozes.snoozesDue())) return total;
     for (;;) {
-      const woken = await this.store.manager.transaction(async (tx) => {
-        const due = await this.store.takeDueSnoozes(tx, SNOOZE_BATCH);
+      const woken = await this.runner.manager.transaction(async (tx) => {
+        const due = await this.snoozes.takeDueSnoozes(tx, SNOOZE_BATCH);
         for (const n of due) {
           if (n.expires_at !== null && n.expires_at.getTime() <= Date.now()) continue;
           await this.service.notify(

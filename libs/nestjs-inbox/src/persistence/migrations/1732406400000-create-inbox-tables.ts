@@ -11,7 +11,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  *
  * `tx_id` and `tx_horizon` make the catch-up exact when transactions commit out of id order:
  * `tx_horizon` is the oldest transaction still running when the row was written, so every row
- * that can commit after it with a smaller id has `tx_id >= tx_horizon` (see NotificationStore).
+ * that can commit after it with a smaller id has `tx_id >= tx_horizon` (see NotificationRepository.horizon).
  */
 export class CreateInboxTables1732406400000 implements MigrationInterface {
   name = 'CreateInboxTables1732406400000';

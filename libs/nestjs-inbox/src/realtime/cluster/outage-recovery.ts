@@ -4,7 +4,9 @@ import { InjectNotificationsOptions } from '../../notifications.decorators';
 import { isMemberRoom, memberRooms, userRoom } from '../../notifications.internal-constants';
 import type { ResolvedNotificationsOptions } from '../../notifications.options';
 import { toPayload } from '../../persistence/notification-row';
-import { NotificationStore } from '../../persistence/notification.store';
+import { InboxReadRepository } from '../../persistence/repositories/inbox-read.repository';
+import { NotificationRepository } from '../../persistence/repositories/notification.repository';
+import { SubscriptionRepository } from '../../persistence/repositories/subscription.repository';
 import { ServerEvent } from '../../protocol';
 import { InboxNamespace } from '../inbox-namespace';
 import { UnreadRecounter } from '../unread-recounter';
@@ -22,7 +24,7 @@ const SAMPLE_MS = 2000;
  * Makes up for what Redis could not carry while it was away. A user on this instance kept
  * receiving this instance's notifications, so their newest id says nothing about what other
  * instances sent meanwhile; instead every instance dates each outage by a database horizon
- * (see NotificationStore.horizon) taken before it began, and when Redis returns it:
+ * (see NotificationRepository.horizon) taken before it began, and when Redis returns it:
  * - resends to each of its sockets what that user may see among rows committed since then;
  * - tells the other instances it is back, and if some of its publishes failed, its horizon,
  *   because those may be newer than the moment they reconnected (and so than their own resend);
@@ -42,7 +44,9 @@ export class OutageRecovery implements OnApplicationShutdown {
 
   constructor(
     @InjectNotificationsOptions() private readonly options: ResolvedNotificationsOptions,
-    private readonly store: NotificationStore,
+    private readonly notifications: NotificationRepository,
+    private readonly subscriptions: SubscriptionRepository,
+    private readonly reads: InboxReadRepository,
     private readonly namespace: InboxNamespace,
     private readonly recounter: UnreadRecounter,
     private readonly events: ClusterEvents,
@@ -86,7 +90,7 @@ export class OutageRecovery implements OnApplicationShutdown {
 
   /** The database horizon now; `'0'` (everything) if the database cannot say. */
   private sample(): Promise<string> {
-    return this.store.horizon().catch((err: Error) => {
+    return this.notifications.horizon().catch((err: Error) => {
       this.logger.warn(`database horizon not sampled: ${err.message}`);
       return '0';
     });
@@ -122,13 +126,13 @@ export class OutageRecovery implements OnApplicationShutdown {
       if (userId) byUser.set(userId, [...(byUser.get(userId) ?? []), socket]);
     }
     // Every local user's rooms in one query; what each missed is its own read.
-    const roomsOf = await this.store.roomsOfMany([...byUser.keys()]).catch((err: Error) => {
+    const roomsOf = await this.subscriptions.roomsOfMany([...byUser.keys()]).catch((err: Error) => {
       this.logger.warn(`catch-up after the Redis outage failed: ${err.message}`);
       return undefined;
     });
     for (const [userId, sockets] of roomsOf ? byUser : []) {
       try {
-        const rows = await this.store.committedSince(userId, horizon, this.options.catchUpLimit);
+        const rows = await this.reads.committedSince(userId, horizon, this.options.catchUpLimit);
         const wanted = new Set(memberRooms(roomsOf!.get(userId) ?? { topics: [], mutedTypes: [] }));
         for (const socket of sockets) {
           for (const room of socket.rooms) {

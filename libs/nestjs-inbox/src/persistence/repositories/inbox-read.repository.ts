@@ -1,0 +1,99 @@
+import { Injectable } from '@nestjs/common';
+import type { View } from '../inbox-model';
+import type { NotificationRow } from '../notification-row';
+import { catchUpsSql, committedSinceSql, TOPIC_COMMITTED_SINCE_SQL } from '../sql/catch-up.sql';
+import { badgesSql, countsSql } from '../sql/counts.sql';
+import { params } from '../sql/params';
+import { pageSql } from '../sql/views.sql';
+import { StatementRunner } from '../statement-runner';
+
+/** A user's badge: unread in the inbox, and unseen (what the bell shows). */
+export interface Badge {
+  unread: number;
+  unseen: number;
+}
+
+/** A connecting socket's read: its user, and its cursor and the older ids it holds (none on a first visit). */
+export interface CatchUpRead {
+  userId: string;
+  cursor: string | null;
+  held: string[];
+}
+
+/**
+ * What users see of their inboxes: pages of views, counts and badges, a connecting socket's
+ * catch-up, and what committed since a horizon. Reads of many users are one statement, without
+ * JIT (see queryPoolWithoutJit).
+ */
+@Injectable()
+export class InboxReadRepository {
+  constructor(private readonly runner: StatementRunner) {}
+
+  /** A page of `view`, newest first. */
+  list(userId: string, view: View, limit: number): Promise<NotificationRow[]> {
+    const { values, param } = params(2);
+    return this.runner.query(pageSql('$1', '$2', view, param), [userId, limit, ...values]);
+  }
+
+  /** Each view's count (see viewCount), in one statement. */
+  async counts(userId: string, views: View[]): Promise<number[]> {
+    if (views.length === 0) return [];
+    return (await this.countsOfMany([userId], views)).get(userId)!;
+  }
+
+  /** The counts of the same views for several users, in one statement. */
+  async countsOfMany(userIds: string[], views: View[]): Promise<Map<string, number[]>> {
+    const { values, param } = params(1);
+    const rows = await this.runner.query<Record<string, number | string>>(countsSql(views, param), [userIds, ...values], {
+      withoutJit: userIds.length > 1,
+    });
+    return new Map(rows.map((r) => [String(r.user_id), views.map((_, i) => Number(r[`c${i}`]))]));
+  }
+
+  /** The badges of several users in one query. */
+  async badges(userIds: string[]): Promise<Map<string, Badge>> {
+    const rows = await this.runner.query<{ user_id: string; unread: number; unseen: number }>(badgesSql(), [userIds], {
+      withoutJit: userIds.length > 1,
+    });
+    return new Map(rows.map((r) => [r.user_id, { unread: Number(r.unread), unseen: Number(r.unseen) }]));
+  }
+
+  /**
+   * The reads of many connecting sockets in one statement (a reconnect storm costs a few
+   * statements, not one per socket): for each, its catch-up (see catchUpsSql, `limit` rows at
+   * most) and its badge. All of one kind: with a cursor each, or none (the inbox's newest page).
+   */
+  async catchUps(sockets: CatchUpRead[], limit: number, graceMs: number): Promise<{ rows: NotificationRow[]; badge: Badge; newest: string | null }[]> {
+    const withCursor = sockets[0].cursor !== null;
+    type Read = NotificationRow & { ord: string; unread: number; unseen: number; newest: string | null };
+    const result = await this.runner.query<Read>(
+      catchUpsSql(withCursor),
+      [
+        sockets.map((s) => s.userId),
+        sockets.map((s) => s.cursor),
+        sockets.map((s) => s.held.join(',')),
+        limit,
+        ...(withCursor ? [graceMs] : []),
+      ],
+      { withoutJit: sockets.length > 1 },
+    );
+    const out = sockets.map(() => ({ rows: [] as NotificationRow[], badge: { unread: 0, unseen: 0 }, newest: null as string | null }));
+    for (const { ord, unread, unseen, newest, ...row } of result) {
+      const socket = out[Number(ord) - 1];
+      socket.badge = { unread: Number(unread), unseen: Number(unseen) };
+      socket.newest = newest;
+      if (row.id !== null) socket.rows.push(row);
+    }
+    return out;
+  }
+
+  /** What `userId` may see among rows committed since `horizon()` returned `horizon`, newest first (among the newest `limit` of each stream). */
+  committedSince(userId: string, horizon: string, limit: number): Promise<NotificationRow[]> {
+    return this.runner.query(committedSinceSql(), [userId, limit, horizon]);
+  }
+
+  /** What `userId` may see in `topic` among rows committed since `horizon()` returned `horizon`. */
+  topicCommittedSince(userId: string, topic: string, horizon: string): Promise<NotificationRow[]> {
+    return this.runner.query(TOPIC_COMMITTED_SINCE_SQL, [userId, topic, horizon]);
+  }
+}

@@ -1,0 +1,57 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { StatementRunner } from '../statement-runner';
+
+/**
+ * One batch of the retention job: among the oldest $2 rows, the direct ones older than $1 days
+ * (none if null); per stream they touch, its oldest positions older than $1 days up to the first
+ * younger one; up to $2 expired direct rows; expired shared rows lose their content (their
+ * position stays). Returns `n`, the rows deleted or emptied.
+ */
+const PRUNE_SQL = `WITH cutoff AS (SELECT now() - $1::int * interval '1 day' AS at WHERE $1::int IS NOT NULL),
+       oldest AS (
+         SELECT id, user_id, topic, created_at FROM inbox_notification ORDER BY id LIMIT $2
+       ), old_direct AS (
+         DELETE FROM inbox_notification n USING oldest o, cutoff
+          WHERE n.id = o.id AND o.user_id IS NOT NULL AND o.created_at < cutoff.at
+         RETURNING n.id
+       ), positions AS (
+         SELECT x.* FROM (SELECT DISTINCT COALESCE(topic, '') AS stream FROM oldest, cutoff
+                           WHERE user_id IS NULL AND created_at < cutoff.at) s
+         CROSS JOIN LATERAL (
+           SELECT s.stream, n.id, n.seq, n.created_at FROM inbox_notification n
+            WHERE n.user_id IS NULL AND COALESCE(n.topic, '') = s.stream AND n.seq IS NOT NULL
+            ORDER BY n.seq LIMIT $2) x
+       ), kept AS (
+         SELECT p.stream, min(p.seq) FILTER (WHERE p.created_at >= cutoff.at) AS first
+           FROM positions p, cutoff GROUP BY p.stream
+       ), old_shared AS (
+         DELETE FROM inbox_notification n USING positions p JOIN kept k USING (stream)
+          WHERE n.id = p.id AND (k.first IS NULL OR p.seq < k.first)
+         RETURNING n.id
+       ), expired_direct AS (
+         DELETE FROM inbox_notification n
+          WHERE n.id IN (SELECT id FROM inbox_notification
+                          WHERE expires_at <= now() AND user_id IS NOT NULL ORDER BY expires_at LIMIT $2)
+         RETURNING n.id
+       ), expired_shared AS (
+         UPDATE inbox_notification n SET title = NULL, body = NULL, data = NULL, url = NULL, actions = NULL, actor = NULL, tags = '{}'
+          WHERE n.expires_at <= now() AND n.user_id IS NULL
+            AND (n.title IS NOT NULL OR n.body IS NOT NULL OR n.data IS NOT NULL OR n.url IS NOT NULL
+                 OR n.actions IS NOT NULL OR n.actor IS NOT NULL OR n.tags <> '{}')
+         RETURNING n.id
+       )
+       SELECT (SELECT count(*) FROM old_direct) + (SELECT count(*) FROM old_shared)
+            + (SELECT count(*) FROM expired_direct) + (SELECT count(*) FROM expired_shared) AS n`;
+
+/** What the retention job deletes: old and expired notifications (see Retention). */
+@Injectable()
+export class RetentionRepository {
+  constructor(private readonly runner: StatementRunner) {}
+
+  /** One batch of the retention job (see PRUNE_SQL, Retention), inside its transaction. Returns the rows deleted or emptied. */
+  async pruneBatch(tx: EntityManager, days: number | null, batchSize: number): Promise<number> {
+    const [{ n }] = await this.runner.query<{ n: string }>(PRUNE_SQL, [days, batchSize], { tx });
+    return Number(n);
+  }
+}

@@ -1,0 +1,63 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import type { NotificationRow } from '../notification-row';
+import { COLUMNS } from '../sql/row-state.sql';
+import { StatementRunner } from '../statement-runner';
+import { InboxStateRepository } from './inbox-state.repository';
+
+/** A due snooze SnoozeWaker takes: the notification's content, its user, and its time. */
+export type DueSnooze = NotificationRow & { snoozed_user_id: string; until: Date; expires_at: Date | null };
+
+/** Snoozed notifications (inbox_snooze): deleted for their user until they come back as new. */
+@Injectable()
+export class SnoozeRepository {
+  constructor(
+    private readonly runner: StatementRunner,
+    private readonly states: InboxStateRepository,
+  ) {}
+
+  /**
+   * Snoozes what `userId` may see among `ids` until `until`: deleted for them now, in one
+   * transaction with a row of `inbox_snooze` (SnoozeWaker brings each back as new then).
+   * Returns the ids snoozed.
+   */
+  snooze(userId: string, ids: string[], until: Date): Promise<string[]> {
+    return this.runner.manager.transaction(async (tx) => {
+      const snoozed = await this.states.mark(userId, 'deleted', ids, tx);
+      await this.runner.query(
+        `INSERT INTO inbox_snooze (user_id, notification_id, until) SELECT $1, unnest($2::bigint[]), $3
+         ON CONFLICT (user_id, notification_id) DO UPDATE SET until = EXCLUDED.until`,
+        [userId, snoozed, until],
+        { tx },
+      );
+      return snoozed;
+    });
+  }
+
+  /** Whether any snooze is due: one index probe, outside any transaction. */
+  async snoozesDue(): Promise<boolean> {
+    const [{ due }] = await this.runner.query<{ due: boolean }>(`SELECT EXISTS (SELECT 1 FROM inbox_snooze WHERE until <= now()) AS due`);
+    return due;
+  }
+
+  /**
+   * Takes up to `limit` snoozes that are due, inside `tx` (skipping those another instance is
+   * taking), with the content of their notifications.
+   */
+  takeDueSnoozes(tx: EntityManager, limit: number): Promise<DueSnooze[]> {
+    return this.runner.query<DueSnooze>(
+      `WITH due AS (
+         SELECT user_id, notification_id FROM inbox_snooze WHERE until <= now()
+          ORDER BY until LIMIT $1 FOR UPDATE SKIP LOCKED
+       ), taken AS (
+         DELETE FROM inbox_snooze s USING due
+          WHERE s.user_id = due.user_id AND s.notification_id = due.notification_id
+         RETURNING s.user_id, s.notification_id, s.until
+       )
+       SELECT taken.user_id AS snoozed_user_id, taken.until, ${COLUMNS}, n.expires_at
+         FROM taken JOIN inbox_notification n ON n.id = taken.notification_id`,
+      [limit],
+      { tx },
+    );
+  }
+}

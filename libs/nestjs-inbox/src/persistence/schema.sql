@@ -1,0 +1,458 @@
+-- The schema nestjs-inbox's migrations leave, after the last one: pg_dump -s --no-owner
+-- --no-privileges of a freshly migrated database, without SET lines and pg_dump's comments.
+-- Generated: do not edit. After adding a migration, run `npm run schema:dump` and commit
+-- the difference (test/schema.e2e-spec.ts checks it).
+
+CREATE FUNCTION public.inbox_assign_seq() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+      DECLARE
+        next_seq bigint;
+        next_type_seq bigint;
+      BEGIN
+        -- Deleted again in its own transaction: no position, so the stream stays gapless.
+        PERFORM 1 FROM inbox_notification WHERE id = NEW.id;
+        IF NOT FOUND THEN
+          RETURN NULL;
+        END IF;
+        INSERT INTO inbox_stream AS st (stream, seq) VALUES (COALESCE(NEW.topic, ''), 1)
+        ON CONFLICT (stream) DO UPDATE SET seq = st.seq + 1
+        RETURNING st.seq INTO next_seq;
+        INSERT INTO inbox_stream_type AS st (stream, type, seq) VALUES (COALESCE(NEW.topic, ''), NEW.type, 1)
+        ON CONFLICT (stream, type) DO UPDATE SET seq = st.seq + 1
+        RETURNING st.seq INTO next_type_seq;
+        UPDATE inbox_notification SET seq = next_seq, type_seq = next_type_seq, late = EXISTS (
+                 SELECT 1 FROM inbox_notification o
+                  WHERE o.user_id IS NULL AND COALESCE(o.topic, '') = COALESCE(NEW.topic, '')
+                    AND o.id > NEW.id AND o.seq < next_seq)
+         WHERE id = NEW.id;
+        RETURN NULL;
+      END $$;
+
+CREATE FUNCTION public.inbox_broadcast(notification jsonb) RETURNS bigint[]
+    LANGUAGE sql
+    AS $$ SELECT inbox_store('inbox_broadcast', NULL, NULL, notification) $$;
+
+CREATE FUNCTION public.inbox_notify(recipients text[], notification jsonb) RETURNS bigint[]
+    LANGUAGE sql
+    AS $$
+        SELECT inbox_store('inbox_notify', COALESCE(recipients, '{}'), NULL, notification)
+      $$;
+
+CREATE FUNCTION public.inbox_publish(topic text, notification jsonb) RETURNS bigint[]
+    LANGUAGE plpgsql
+    AS $$
+      BEGIN
+        IF topic IS NULL THEN
+          RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'inbox_publish: topic: must be a topic of 1 to 255 characters, without surrounding whitespace';
+        END IF;
+        RETURN inbox_store('inbox_publish', NULL, topic, notification);
+      END $$;
+
+CREATE FUNCTION public.inbox_store(fn text, recipients text[], stream_topic text, n jsonb) RETURNS bigint[]
+    LANGUAGE plpgsql
+    AS $_$
+  DECLARE
+    k text;
+    r text;
+    i int := 0;
+    expires timestamptz;
+    max_bytes int := COALESCE(NULLIF(current_setting('inbox.max_payload_bytes', true), '')::int, 16384);
+    size int;
+    ids bigint[];
+    elem jsonb;
+    pos int;
+    field text;
+    problem text;
+  BEGIN
+    IF n IS NULL OR jsonb_typeof(n) <> 'object' THEN
+      RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification: must be a JSON object';
+    END IF;
+    FOR k IN SELECT jsonb_object_keys(n) LOOP
+      IF NOT k = ANY (ARRAY['type', 'title', 'body', 'data', 'dedupeKey', 'expiresAt', 'url', 'actions', 'actor', 'tags']) THEN
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.' || k
+          || ': unknown field (expected type, title, body, data, dedupeKey, expiresAt, url, actions, actor, tags)';
+      END IF;
+    END LOOP;
+    IF jsonb_typeof(n->'type') IS DISTINCT FROM 'string' OR btrim(n->>'type') = '' THEN
+      RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.type: must be a non-empty string';
+    END IF;
+    IF length(n->>'type') > 100 THEN
+      RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.type: must be at most 100 characters';
+    END IF;
+    IF COALESCE(jsonb_typeof(n->'title'), 'null') NOT IN ('string', 'null') THEN
+      RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.title: must be a string or null';
+    END IF;
+    IF length(n->>'title') > 1000 THEN
+      RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.title: must be at most 1000 characters';
+    END IF;
+    IF COALESCE(jsonb_typeof(n->'body'), 'null') NOT IN ('string', 'null') THEN
+      RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.body: must be a string or null';
+    END IF;
+    IF COALESCE(jsonb_typeof(n->'data'), 'null') NOT IN ('object', 'null') THEN
+      RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.data: must be a JSON object or null';
+    END IF;
+    IF COALESCE(jsonb_typeof(n->'dedupeKey'), 'null') NOT IN ('string', 'null')
+       OR length(n->>'dedupeKey') NOT BETWEEN 1 AND 255 THEN
+      RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.dedupeKey: must be a string of 1 to 255 characters or null';
+    END IF;
+    IF COALESCE(jsonb_typeof(n->'expiresAt'), 'null') NOT IN ('string', 'null') THEN
+      RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.expiresAt: must be an ISO 8601 date-time string or null';
+    END IF;
+    IF n->>'expiresAt' IS NOT NULL THEN
+      BEGIN
+        expires := (n->>'expiresAt')::timestamptz;
+      EXCEPTION WHEN others THEN
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.expiresAt: not a date-time: ' || left(n->>'expiresAt', 40);
+      END;
+      IF expires <= now() THEN
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.expiresAt: must be in the future';
+      END IF;
+    END IF;
+
+    IF COALESCE(jsonb_typeof(n->'url'), 'null') NOT IN ('string', 'null') THEN
+      RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.url: must be a string or null';
+    END IF;
+    problem := inbox_url_problem(n->>'url');
+    IF problem IS NOT NULL THEN
+      RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.url: ' || problem;
+    END IF;
+
+    IF COALESCE(jsonb_typeof(n->'actions'), 'null') NOT IN ('array', 'null') THEN
+      RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.actions: must be an array or null';
+    END IF;
+    IF jsonb_typeof(n->'actions') = 'array' THEN
+      IF jsonb_array_length(n->'actions') > 3 THEN
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.actions: must have at most 3 actions';
+      END IF;
+      FOR elem, pos IN SELECT x.e, x.i - 1 FROM jsonb_array_elements(n->'actions') WITH ORDINALITY AS x(e, i) LOOP
+        field := fn || ': notification.actions[' || pos || ']';
+        IF jsonb_typeof(elem) <> 'object' THEN
+          RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = field || ': must be a JSON object';
+        END IF;
+        FOR k IN SELECT jsonb_object_keys(elem) LOOP
+          IF NOT k = ANY (ARRAY['label', 'url', 'event']) THEN
+            RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = field || '.' || k || ': unknown field (expected label, url, event)';
+          END IF;
+        END LOOP;
+        IF jsonb_typeof(elem->'label') IS DISTINCT FROM 'string' OR elem->>'label' ~ '^[[:space:]]*$' THEN
+          RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = field || '.label: must be a non-empty string';
+        END IF;
+        IF length(elem->>'label') > 100 THEN
+          RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = field || '.label: must be at most 100 characters';
+        END IF;
+        IF elem ? 'url' THEN
+          IF jsonb_typeof(elem->'url') <> 'string' THEN
+            RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = field || '.url: must be a string';
+          END IF;
+          problem := inbox_url_problem(elem->>'url');
+          IF problem IS NOT NULL THEN
+            RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = field || '.url: ' || problem;
+          END IF;
+        END IF;
+        IF elem ? 'event' AND (jsonb_typeof(elem->'event') <> 'string' OR elem->>'event' !~ '^[A-Za-z0-9][A-Za-z0-9:._-]{0,99}$') THEN
+          RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = field
+            || '.event: must be an event name: a letter or digit, then up to 99 letters, digits, or : . _ -';
+        END IF;
+        IF NOT (elem ? 'url' OR elem ? 'event') THEN
+          RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = field || ': needs a url, an event or both';
+        END IF;
+      END LOOP;
+    END IF;
+
+    IF COALESCE(jsonb_typeof(n->'actor'), 'null') NOT IN ('object', 'null') THEN
+      RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.actor: must be a JSON object or null';
+    END IF;
+    IF jsonb_typeof(n->'actor') = 'object' THEN
+      FOR k IN SELECT jsonb_object_keys(n->'actor') LOOP
+        field := fn || ': notification.actor.' || k;
+        IF NOT k = ANY (ARRAY['id', 'name', 'avatarUrl']) THEN
+          RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = field || ': unknown field (expected id, name, avatarUrl)';
+        END IF;
+        IF jsonb_typeof(n->'actor'->k) <> 'string' THEN
+          RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = field || ': must be a string';
+        END IF;
+        IF k = 'avatarUrl' THEN
+          problem := inbox_url_problem(n->'actor'->>k);
+          IF problem IS NOT NULL THEN
+            RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = field || ': ' || problem;
+          END IF;
+        ELSIF length(n->'actor'->>k) NOT BETWEEN 1 AND 255 THEN
+          RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = field || ': must be 1 to 255 characters';
+        END IF;
+      END LOOP;
+    END IF;
+
+    IF COALESCE(jsonb_typeof(n->'tags'), 'null') NOT IN ('array', 'null') THEN
+      RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.tags: must be an array of strings or null';
+    END IF;
+    IF jsonb_typeof(n->'tags') = 'array' THEN
+      IF jsonb_array_length(n->'tags') > 10 THEN
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.tags: must have at most 10 tags';
+      END IF;
+      FOR elem, pos IN SELECT x.e, x.i - 1 FROM jsonb_array_elements(n->'tags') WITH ORDINALITY AS x(e, i) LOOP
+        field := fn || ': notification.tags[' || pos || ']';
+        IF jsonb_typeof(elem) <> 'string' OR length(elem #>> '{}') NOT BETWEEN 1 AND 64 THEN
+          RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = field || ': must be a string of 1 to 64 characters';
+        END IF;
+        IF EXISTS (SELECT 1 FROM jsonb_array_elements(n->'tags') WITH ORDINALITY AS y(e, i) WHERE y.i <= pos AND y.e = elem) THEN
+          RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = field || ': repeats ' || elem::text;
+        END IF;
+      END LOOP;
+    END IF;
+
+    size := octet_length(jsonb_build_array(n->'title', n->'body', n->'data', n->'url', n->'actions', n->'actor', n->'tags')::text);
+    IF size > max_bytes THEN
+      RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification: title, body, data, url, actions, actor and tags take '
+        || size || ' bytes, at most ' || max_bytes || ' (inbox.max_payload_bytes)';
+    END IF;
+    IF recipients IS NOT NULL THEN
+      IF cardinality(recipients) = 0 THEN
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': recipients: must name at least one user id';
+      END IF;
+      IF cardinality(recipients) > 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': recipients: ' || cardinality(recipients) || ' user ids, at most 10000 per call';
+      END IF;
+      FOREACH r IN ARRAY recipients LOOP
+        i := i + 1;
+        IF r IS NULL OR r = '' OR length(r) > 255 OR btrim(r) <> r THEN
+          RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': recipients[' || i
+            || ']: must be a user id of 1 to 255 characters, without surrounding whitespace';
+        END IF;
+      END LOOP;
+    END IF;
+    IF stream_topic IS NOT NULL AND (stream_topic = '' OR length(stream_topic) > 255 OR btrim(stream_topic) <> stream_topic) THEN
+      RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': topic: must be a topic of 1 to 255 characters, without surrounding whitespace';
+    END IF;
+
+    -- As the library's INSERT: one statement, its snapshot taken before the ids are drawn.
+    WITH tx AS (
+      SELECT pg_current_xact_id()::text::bigint AS tx_id,
+             pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS tx_horizon
+    ), ins AS (
+      INSERT INTO inbox_notification AS x
+             (user_id, topic, type, title, body, data, dedupe_key, expires_at, url, actions, actor, tags,
+              tx_id, tx_horizon, via_sql)
+      SELECT u.user_id, stream_topic, n->>'type', n->>'title', n->>'body',
+             CASE WHEN jsonb_typeof(n->'data') = 'object' THEN n->'data' END,
+             n->>'dedupeKey', expires, n->>'url',
+             CASE WHEN jsonb_typeof(n->'actions') = 'array' AND jsonb_array_length(n->'actions') > 0 THEN n->'actions' END,
+             CASE WHEN jsonb_typeof(n->'actor') = 'object' THEN n->'actor' END,
+             CASE WHEN jsonb_typeof(n->'tags') = 'array'
+                  THEN ARRAY(SELECT t.e FROM jsonb_array_elements_text(n->'tags') WITH ORDINALITY AS t(e, i) ORDER BY t.i)
+                  ELSE '{}'::text[] END,
+             tx.tx_id, tx.tx_horizon, true
+        FROM (SELECT DISTINCT unnest(COALESCE(recipients, ARRAY[NULL::text])) AS user_id) u CROSS JOIN tx
+      ON CONFLICT ((COALESCE(user_id, '')), (COALESCE(topic, '')), dedupe_key) WHERE dedupe_key IS NOT NULL
+      DO NOTHING
+      RETURNING x.id
+    )
+    SELECT COALESCE(array_agg(id ORDER BY id), '{}') INTO ids FROM ins;
+    IF cardinality(ids) > 0 THEN
+      PERFORM pg_notify('nestjs_inbox', '');
+    END IF;
+    RETURN ids;
+  END $_$;
+
+CREATE FUNCTION public.inbox_tag_rows() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+      BEGIN
+        INSERT INTO inbox_notification_tag (owner, tag, notification_id)
+        SELECT CASE WHEN NEW.user_id IS NULL THEN 's:' || COALESCE(NEW.topic, '') ELSE 'u:' || NEW.user_id END, t, NEW.id
+          FROM unnest(NEW.tags) t
+        ON CONFLICT DO NOTHING;
+        RETURN NULL;
+      END $$;
+
+CREATE FUNCTION public.inbox_url_problem(url text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT
+    AS $_$
+        SELECT CASE
+          WHEN length(url) > 2048 THEN 'must be at most 2048 characters'
+          WHEN url ~ '[\x01-\x1f\x7f-\x9f]' THEN 'must not contain control characters'
+          WHEN strpos(url, chr(92)) > 0 THEN 'must not contain backslashes'
+          WHEN url ~ '^/([^/]|$)' OR url ~* '^https?://[^/?#[:space:]]+([/?#]|$)' THEN NULL
+          ELSE 'must be an http(s) URL or a site-relative path starting with a single /'
+        END
+      $_$;
+
+CREATE TABLE public.inbox_notification (
+    id bigint NOT NULL,
+    user_id character varying(255),
+    topic character varying(255),
+    type character varying(100) NOT NULL,
+    title text,
+    body text,
+    data jsonb,
+    dedupe_key character varying(255),
+    expires_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    read_at timestamp with time zone,
+    tx_id bigint NOT NULL,
+    tx_horizon bigint NOT NULL,
+    seq bigint,
+    late boolean DEFAULT false NOT NULL,
+    via_sql boolean DEFAULT false NOT NULL,
+    url text,
+    actions jsonb,
+    actor jsonb,
+    tags text[] DEFAULT '{}'::text[] NOT NULL,
+    seen_at timestamp with time zone,
+    archived boolean,
+    deleted_at timestamp with time zone,
+    type_seq bigint,
+    CONSTRAINT inbox_notification_audience CHECK (((user_id IS NULL) OR (topic IS NULL)))
+);
+
+CREATE SEQUENCE public.inbox_notification_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.inbox_notification_id_seq OWNED BY public.inbox_notification.id;
+
+CREATE TABLE public.inbox_notification_tag (
+    owner character varying(260) NOT NULL,
+    tag character varying(64) NOT NULL,
+    notification_id bigint NOT NULL
+);
+
+CREATE TABLE public.inbox_receipt (
+    user_id character varying(255) NOT NULL,
+    notification_id bigint NOT NULL,
+    read_at timestamp with time zone,
+    stream character varying(255) NOT NULL,
+    seq bigint NOT NULL,
+    seen_at timestamp with time zone,
+    archived boolean,
+    deleted_at timestamp with time zone
+);
+
+CREATE TABLE public.inbox_snooze (
+    user_id character varying(255) NOT NULL,
+    notification_id bigint NOT NULL,
+    until timestamp with time zone NOT NULL
+);
+
+CREATE TABLE public.inbox_stream (
+    stream character varying(255) NOT NULL,
+    seq bigint DEFAULT 0 NOT NULL
+);
+
+CREATE TABLE public.inbox_stream_type (
+    stream character varying(255) NOT NULL,
+    type character varying(100) NOT NULL,
+    seq bigint DEFAULT 0 NOT NULL
+);
+
+CREATE TABLE public.inbox_subscription (
+    user_id character varying(255) NOT NULL,
+    topic character varying(255) NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    tx_horizon bigint DEFAULT ((pg_snapshot_xmin(pg_current_snapshot()))::text)::bigint NOT NULL,
+    from_seq bigint DEFAULT 0 NOT NULL,
+    read_seq bigint DEFAULT 0 NOT NULL,
+    seen_seq bigint DEFAULT 0 NOT NULL,
+    archived_seq bigint DEFAULT 0 NOT NULL,
+    deleted_seq bigint DEFAULT 0 NOT NULL
+);
+
+CREATE TABLE public.inbox_user_state (
+    user_id character varying(255) NOT NULL,
+    read_all_at timestamp with time zone,
+    direct_read_xmin bigint DEFAULT 0 NOT NULL,
+    broadcast_read_seq bigint DEFAULT 0 NOT NULL,
+    seen_all_at timestamp with time zone,
+    direct_seen_xmin bigint DEFAULT 0 NOT NULL,
+    broadcast_seen_seq bigint DEFAULT 0 NOT NULL,
+    direct_archived_xmin bigint DEFAULT 0 NOT NULL,
+    direct_archived_id bigint DEFAULT 0 NOT NULL,
+    broadcast_archived_seq bigint DEFAULT 0 NOT NULL,
+    direct_deleted_xmin bigint DEFAULT 0 NOT NULL,
+    direct_deleted_id bigint DEFAULT 0 NOT NULL,
+    broadcast_deleted_seq bigint DEFAULT 0 NOT NULL,
+    muted_types text[] DEFAULT '{}'::text[] NOT NULL,
+    muted_topics text[] DEFAULT '{}'::text[] NOT NULL
+);
+
+ALTER TABLE ONLY public.inbox_notification ALTER COLUMN id SET DEFAULT nextval('public.inbox_notification_id_seq'::regclass);
+
+ALTER TABLE ONLY public.inbox_notification
+    ADD CONSTRAINT inbox_notification_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.inbox_notification_tag
+    ADD CONSTRAINT inbox_notification_tag_pkey PRIMARY KEY (owner, tag, notification_id);
+
+ALTER TABLE ONLY public.inbox_receipt
+    ADD CONSTRAINT inbox_receipt_pkey PRIMARY KEY (user_id, notification_id);
+
+ALTER TABLE ONLY public.inbox_snooze
+    ADD CONSTRAINT inbox_snooze_pkey PRIMARY KEY (user_id, notification_id);
+
+ALTER TABLE ONLY public.inbox_stream
+    ADD CONSTRAINT inbox_stream_pkey PRIMARY KEY (stream);
+
+ALTER TABLE ONLY public.inbox_stream_type
+    ADD CONSTRAINT inbox_stream_type_pkey PRIMARY KEY (stream, type);
+
+ALTER TABLE ONLY public.inbox_subscription
+    ADD CONSTRAINT inbox_subscription_pkey PRIMARY KEY (user_id, topic);
+
+ALTER TABLE ONLY public.inbox_user_state
+    ADD CONSTRAINT inbox_user_state_pkey PRIMARY KEY (user_id);
+
+CREATE UNIQUE INDEX inbox_notification_dedupe_idx ON public.inbox_notification USING btree (COALESCE(user_id, ''::character varying), COALESCE(topic, ''::character varying), dedupe_key) WHERE (dedupe_key IS NOT NULL);
+
+CREATE INDEX inbox_notification_expires_idx ON public.inbox_notification USING btree (expires_at) WHERE (expires_at IS NOT NULL);
+
+CREATE INDEX inbox_notification_late_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), seq) WHERE ((user_id IS NULL) AND late);
+
+CREATE INDEX inbox_notification_shared_expiring_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), seq) INCLUDE (id, expires_at) WHERE ((user_id IS NULL) AND (expires_at IS NOT NULL));
+
+CREATE INDEX inbox_notification_shared_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), id) INCLUDE (tx_id, created_at, seq) WHERE (user_id IS NULL);
+
+CREATE INDEX inbox_notification_shared_seq_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), seq) INCLUDE (id) WHERE (user_id IS NULL);
+
+CREATE INDEX inbox_notification_shared_type_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), type, id) WHERE (user_id IS NULL);
+
+CREATE INDEX inbox_notification_shared_type_seq_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), type, seq) INCLUDE (type_seq) WHERE (user_id IS NULL);
+
+CREATE INDEX inbox_notification_tag_notification_idx ON public.inbox_notification_tag USING btree (notification_id);
+
+CREATE INDEX inbox_notification_unread_idx ON public.inbox_notification USING btree (user_id, tx_id) INCLUDE (id, expires_at) WHERE ((user_id IS NOT NULL) AND (read_at IS NULL));
+
+CREATE INDEX inbox_notification_user_archived_idx ON public.inbox_notification USING btree (user_id, archived, id) WHERE ((user_id IS NOT NULL) AND (archived IS NOT NULL));
+
+CREATE INDEX inbox_notification_user_idx ON public.inbox_notification USING btree (user_id, id) INCLUDE (tx_id, created_at) WHERE (user_id IS NOT NULL);
+
+CREATE INDEX inbox_notification_user_type_idx ON public.inbox_notification USING btree (user_id, type, id) WHERE (user_id IS NOT NULL);
+
+CREATE INDEX inbox_notification_via_sql_idx ON public.inbox_notification USING btree (tx_id) WHERE via_sql;
+
+CREATE INDEX inbox_receipt_archived_idx ON public.inbox_receipt USING btree (user_id, archived, notification_id) WHERE (archived IS NOT NULL);
+
+CREATE INDEX inbox_receipt_notification_idx ON public.inbox_receipt USING btree (notification_id);
+
+CREATE INDEX inbox_receipt_stream_idx ON public.inbox_receipt USING btree (user_id, stream, seq);
+
+CREATE INDEX inbox_snooze_notification_idx ON public.inbox_snooze USING btree (notification_id);
+
+CREATE INDEX inbox_snooze_until_idx ON public.inbox_snooze USING btree (until);
+
+CREATE INDEX inbox_subscription_topic_idx ON public.inbox_subscription USING btree (topic);
+
+CREATE CONSTRAINT TRIGGER inbox_notification_seq AFTER INSERT ON public.inbox_notification DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN ((new.user_id IS NULL)) EXECUTE FUNCTION public.inbox_assign_seq();
+
+CREATE TRIGGER inbox_notification_tags AFTER INSERT ON public.inbox_notification FOR EACH ROW WHEN ((new.tags <> '{}'::text[])) EXECUTE FUNCTION public.inbox_tag_rows();
+
+ALTER TABLE ONLY public.inbox_notification_tag
+    ADD CONSTRAINT inbox_notification_tag_notification_id_fkey FOREIGN KEY (notification_id) REFERENCES public.inbox_notification(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.inbox_receipt
+    ADD CONSTRAINT inbox_receipt_notification_id_fkey FOREIGN KEY (notification_id) REFERENCES public.inbox_notification(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.inbox_snooze
+    ADD CONSTRAINT inbox_snooze_notification_id_fkey FOREIGN KEY (notification_id) REFERENCES public.inbox_notification(id) ON DELETE CASCADE;
