@@ -26,6 +26,12 @@ class HostController {
 const SECRET = randomBytes(32).toString('hex');
 const MAX_BODY = 4096;
 
+/** `t=…,v1=…` for these exact bytes, as a producer computes it. */
+function sign(body: string, secret = SECRET): string {
+  const t = Math.floor(Date.now() / 1000);
+  return `t=${t},v1=${createHmac('sha256', secret).update(`${t}.${body}`).digest('hex')}`;
+}
+
 /** POSTs `body` with the PHP producer (test/producers/notify.php), as a PHP site does. */
 async function php(url: string, body: string | object, flags: string[] = [], secret = SECRET): Promise<{ status: number; body: any }> {
   const raw = typeof body === 'string' ? body : JSON.stringify(body);
@@ -204,6 +210,47 @@ describe('HTTP door: a PHP producer signs and POSTs', () => {
     });
     expect(status).toBe(413);
     expect((await a.service.list('php-chunked')).items.filter((n) => !n.broadcast)).toEqual([]);
+  });
+
+  it('answers 400 naming the field for text Postgres cannot store (a lone UTF-16 surrogate), not 503 "retry later"', async () => {
+    // The producer's bytes: JSON escapes of lone surrogates, valid JSON that Postgres' jsonb refuses.
+    const cases: [string, RegExp][] = [
+      ['{"to": "php-lone", "notification": {"type": "m", "title": "a\\ud800"}}', /^message: notification\.title: must not contain a lone UTF-16 surrogate/],
+      ['{"to": "php-\\ud800", "notification": {"type": "m", "title": "lone"}}', /^message: to\.0: must not contain a lone UTF-16 surrogate/],
+      ['{"to": "php-lone", "notification": {"type": "m", "data": {"list": [{"\\udfff": 1}]}}}', /^notification: data\.list\.0: key "\\udfff": must not contain a lone UTF-16 surrogate/],
+      ['{"to": "php-lone", "notification": {"type": "m", "data": {"k": "\\u0000"}}}', /^notification: data\.k: must not contain NUL characters/],
+    ];
+    const post = (body: string) =>
+      fetch(`${a.url}/inbox/notifications`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-inbox-signature': sign(body) }, body });
+    for (const [body, message] of cases) {
+      const answer = await post(body);
+      expect(answer.status, body).toBe(400);
+      expect(await answer.json(), body).toMatchObject({ statusCode: 400, code: 'INVALID_INPUT', message: expect.stringMatching(message) });
+    }
+    // A well-formed pair (an emoji) is text like any other.
+    expect((await post('{"to": "php-lone", "notification": {"type": "m", "title": "\\ud83d\\ude00"}}')).status).toBe(201);
+    expect((await a.service.list('php-lone')).items.filter((n) => !n.broadcast).map((n) => n.title)).toEqual(['\u{1F600}']);
+  });
+
+  it('answers 500, not 503 "retry later", when the database refuses the rows for a reason a retry does not change', async () => {
+    // A host's own rule on the table, which Postgres enforces the same way on every try.
+    await a.dataSource.query(`ALTER TABLE inbox_notification ADD CONSTRAINT host_rule CHECK (title IS DISTINCT FROM 'refused by the host')`);
+    try {
+      const body = JSON.stringify({ to: 'php-rule', notification: { type: 'm', title: 'refused by the host' } });
+      const answer = await fetch(`${a.url}/inbox/notifications`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-inbox-signature': sign(body) },
+        body,
+      });
+      expect(answer.status).toBe(500);
+      expect(await answer.json()).toEqual({
+        statusCode: 500,
+        code: 'INTERNAL',
+        message: expect.stringMatching(/^not stored: the database refused it \(SQLSTATE 23514: .*"host_rule"\)$/),
+      });
+    } finally {
+      await a.dataSource.query(`ALTER TABLE inbox_notification DROP CONSTRAINT host_rule`);
+    }
   });
 
   it("leaves the host's other routes to Nest, its JSON body parser included", async () => {

@@ -4,6 +4,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { InjectNotificationsOptions } from '../notifications.decorators';
 import { NotificationsConfigError, NotificationsError } from '../notifications.errors';
 import type { ResolvedHttpOptions, ResolvedNotificationsOptions } from '../notifications.options';
+import { statementRefusal } from '../persistence/postgres-errors';
 import type { ErrorCode } from '../protocol';
 import { NotificationService } from '../service/notification.service';
 import { decodeProducerJson, dispatchProducerMessage, parseProducerMessage } from './producer-message';
@@ -66,6 +67,11 @@ export class HttpProducer implements OnModuleInit {
         reply(res, err.status, { statusCode: err.status, code: err.code, message: err.message }, err.headers);
       } else if (err instanceof NotificationsError && err.code !== 'INTERNAL') {
         reply(res, err.getStatus(), { statusCode: err.getStatus(), code: err.code, message: err.message });
+      } else if (statementRefusal(err) !== undefined) {
+        // Postgres refused these rows for a reason a retry does not change: not "retry later",
+        // or a retrying producer loops (data it cannot hold is 400 already, see asInputError).
+        this.logger.warn(`http producer: refused by the database: ${(err as Error).message}`);
+        reply(res, 500, { statusCode: 500, code: 'INTERNAL', message: `not stored: the database refused it (${statementRefusal(err)})` });
       } else {
         // The store is away or failed: 503 tells the producer to retry; with a dedupeKey a
         // retry of a request that did commit stores nothing twice.
