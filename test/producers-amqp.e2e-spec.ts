@@ -242,7 +242,7 @@ describe('RabbitMQ door: a Python producer publishes with pika', () => {
   }, 90_000);
 });
 
-describe('RabbitMQ door: poison messages never hold the queue (prefetch 2)', () => {
+describe('RabbitMQ door: poison messages and oversized ones never hold the queue (prefetch 2)', () => {
   const queue = `${QUEUE}-poison`;
   const deadQueue = `${queue}.dead`;
   let db: Awaited<ReturnType<typeof createDatabase>>;
@@ -274,7 +274,7 @@ describe('RabbitMQ door: poison messages never hold the queue (prefetch 2)', () 
     await admin.connect();
     await admin.query(`ALTER TABLE inbox_notification ADD CONSTRAINT host_rule CHECK (title IS DISTINCT FROM 'refused by the host')`);
     await admin.end();
-    t = await startApp(db.url, { amqp: { url: AMQP_URL, queue, prefetch: 2 } });
+    t = await startApp(db.url, { amqp: { url: AMQP_URL, queue, prefetch: 2, maxBodyBytes: 64 * 1024 } });
     broker = await connect(AMQP_URL);
     channel = await broker.createChannel();
     await channel.assertQueue(deadQueue, { durable: true });
@@ -332,6 +332,19 @@ describe('RabbitMQ door: poison messages never hold the queue (prefetch 2)', () 
     await until('the next message stored', async () => (await stored('refused-1')).includes('stored after it'), 10_000);
     await drained(queue);
     expect(await stored('refused-1')).toEqual(['stored after it']);
+  });
+
+  it('dead-letters a message over amqp.maxBodyBytes by its size, without parsing it', async () => {
+    // Not JSON either: had it been parsed, the error would say so.
+    const big = 'x'.repeat(100_000);
+    await send([big], `big-${RUN}`);
+    const letter = await dead.waitFor(`big-${RUN}-0`);
+    expect(letter.properties.headers).toMatchObject({
+      'x-inbox-error': 'message: 100000 bytes, larger than 65536 (amqp.maxBodyBytes); not parsed',
+      'x-inbox-error-code': 'PAYLOAD_TOO_LARGE',
+    });
+    expect(letter.content.length).toBe(100_000);
+    await drained(queue);
   });
 });
 

@@ -50,10 +50,10 @@ export async function loadAmqp(load: () => Promise<unknown> = () => import('amqp
  *
  * - Acked only after the notification committed (`NotificationService` resolves after commit);
  *   a message being stored when the connection drops is redelivered by the broker.
- * - A message that is not JSON or fails validation (text Postgres cannot store, data Postgres
- *   refused as such: SQLSTATE class 22) is copied, body and properties unchanged, to the
- *   dead-letter queue with the error in the `x-inbox-error` header, and acked once the broker
- *   confirmed the copy.
+ * - A message over `maxBodyBytes` (refused by its size, before it is decoded or parsed), one
+ *   that is not JSON or fails validation (text Postgres cannot store, data Postgres refused as
+ *   such: SQLSTATE class 22) is copied, body and properties unchanged, to the dead-letter queue
+ *   with the error in the `x-inbox-error` header, and acked once the broker confirmed the copy.
  * - A message the database refuses twice with the same error is dead-lettered with it too,
  *   whatever the error, or one poison message would hold a `prefetch` slot forever. Only a
  *   refusal of this statement by a live Postgres counts (`statementRefusal`: a SQLSTATE outside
@@ -154,6 +154,11 @@ export class AmqpConsumer implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async process(channel: ConfirmChannel, amqp: ResolvedAmqpOptions, msg: ConsumeMessage): Promise<void> {
+    // By size first: a 40 MB message costs its decode and parse, and then fails them anyway.
+    if (msg.content.length > amqp.maxBodyBytes) {
+      const size = `message: ${msg.content.length} bytes, larger than ${amqp.maxBodyBytes} (amqp.maxBodyBytes); not parsed`;
+      return this.deadLetter(channel, amqp, msg, new NotificationsError('PAYLOAD_TOO_LARGE', size));
+    }
     let message;
     try {
       const parsed = parseProducerMessage(decodeProducerJson(msg.content));
