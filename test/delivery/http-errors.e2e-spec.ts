@@ -53,6 +53,24 @@ describe('library errors escaping a host controller', () => {
     expect((await app.get(NotificationService).list('alice')).items).toEqual([]);
   });
 
+  it('answer 400 naming the field for text Postgres cannot store (a lone UTF-16 surrogate), storing nothing', async () => {
+    // Raw bytes: JSON escapes of a lone surrogate, which the host's JSON body parser turns into one.
+    const raw = (body: string) => fetch(`${url}/users/lone/notifications`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    for (const [body, field] of [
+      ['{"type": "m", "title": "a\\ud800"}', 'title'],
+      ['{"type": "m", "data": {"nested": {"v": "\\udc00"}}}', 'data.nested.v'],
+    ]) {
+      const response = await raw(body);
+      expect(response.status, body).toBe(400);
+      expect(await response.json(), body).toEqual({
+        statusCode: 400,
+        code: 'INVALID_INPUT',
+        message: `notification: ${field}: must not contain a lone UTF-16 surrogate (not valid Unicode)`,
+      });
+    }
+    expect((await app.get(NotificationService).list('lone')).items).toEqual([]);
+  });
+
   it('answer 400 for a malformed id as well', async () => {
     const response = await post('/users/alice/read', { ids: ['not-an-id'] });
     expect(response.status).toBe(400);

@@ -57,8 +57,8 @@ class DeadLetters {
   readonly received: ConsumeMessage[] = [];
   private readonly waiters = new Set<() => void>();
 
-  constructor(channel: Channel) {
-    void channel.consume(DEAD, (msg) => {
+  constructor(channel: Channel, queue = DEAD) {
+    void channel.consume(queue, (msg) => {
       if (!msg) return;
       this.received.push(msg);
       this.waiters.forEach((wake) => wake());
@@ -240,6 +240,112 @@ describe('RabbitMQ door: a Python producer publishes with pika', () => {
     expect(titlesStored).toHaveLength(31);
     expect(new Set(titlesStored)).toEqual(new Set([...titles, 'published while away']));
   }, 90_000);
+});
+
+describe('RabbitMQ door: poison messages and oversized ones never hold the queue (prefetch 2)', () => {
+  const queue = `${QUEUE}-poison`;
+  const deadQueue = `${queue}.dead`;
+  let db: Awaited<ReturnType<typeof createDatabase>>;
+  let t: TestApp;
+  let broker: ChannelModel;
+  let channel: Channel;
+  let dead: DeadLetters;
+  const stored = async (user: string) => (await t.service.list(user, { limit: 100 })).items.map((n) => n.title);
+  /** Publishes, as a producer would, with message ids `<id>-<n>`: exact bytes, confirmed by the broker. */
+  const send = async (messages: (string | object)[], id: string) => {
+    const confirm = await broker.createConfirmChannel();
+    await confirm.assertQueue(queue, { durable: true });
+    messages.forEach((m, n) =>
+      confirm.sendToQueue(queue, Buffer.from(typeof m === 'string' ? m : JSON.stringify(m)), {
+        contentType: 'application/json',
+        persistent: true,
+        messageId: `${id}-${n}`,
+      }),
+    );
+    await confirm.waitForConfirms();
+    await confirm.close();
+  };
+
+  beforeAll(async () => {
+    db = await createDatabase();
+    await migrate(db.url);
+    // A host's own rule on the table, which Postgres enforces on every try the same way.
+    const admin = new Client({ connectionString: db.url });
+    await admin.connect();
+    await admin.query(`ALTER TABLE inbox_notification ADD CONSTRAINT host_rule CHECK (title IS DISTINCT FROM 'refused by the host')`);
+    await admin.end();
+    t = await startApp(db.url, { amqp: { url: AMQP_URL, queue, prefetch: 2, maxBodyBytes: 64 * 1024 } });
+    broker = await connect(AMQP_URL);
+    channel = await broker.createChannel();
+    await channel.assertQueue(deadQueue, { durable: true });
+    dead = new DeadLetters(channel, deadQueue);
+  });
+  afterAll(async () => {
+    await t?.close();
+    if (channel) {
+      await channel.deleteQueue(queue);
+      await channel.deleteQueue(deadQueue);
+    }
+    await broker?.close();
+    await db?.drop();
+  });
+
+  it('dead-letters text Postgres cannot store (a lone surrogate) as INVALID_INPUT, and delivers the message behind it', async () => {
+    // The producer's bytes: JSON escapes of a lone UTF-16 surrogate, valid JSON that Postgres' jsonb refuses.
+    await send(
+      [
+        '{"to": "poison-1", "notification": {"type": "m", "title": "a\\ud800b"}}',
+        '{"to": "poison-\\udc00", "notification": {"type": "m", "title": "lone"}}',
+        '{"to": "poison-1", "notification": {"type": "m", "data": {"k\\ud800": 1}}}',
+        { to: 'poison-1', notification: { type: 'm', title: 'behind the poison' } },
+      ],
+      `poison-${RUN}`,
+    );
+    const [title, to, data] = await Promise.all([0, 1, 2].map((i) => dead.waitFor(`poison-${RUN}-${i}`)));
+    expect(title.properties.headers).toMatchObject({
+      'x-inbox-error': 'message: notification.title: must not contain a lone UTF-16 surrogate (not valid Unicode)',
+      'x-inbox-error-code': 'INVALID_INPUT',
+    });
+    expect(to.properties.headers).toMatchObject({ 'x-inbox-error': expect.stringMatching(/^message: to\.0: must not contain a lone UTF-16 surrogate/), 'x-inbox-error-code': 'INVALID_INPUT' });
+    expect(data.properties.headers).toMatchObject({
+      'x-inbox-error': 'notification: data: key "k\\ud800": must not contain a lone UTF-16 surrogate (not valid Unicode)',
+      'x-inbox-error-code': 'INVALID_INPUT',
+    });
+    await until('the valid message stored', async () => (await stored('poison-1')).includes('behind the poison'), 10_000);
+    await drained(queue);
+    expect(await stored('poison-1')).toEqual(['behind the poison']);
+  });
+
+  it('dead-letters a message the database refuses twice the same way, with that error, and delivers the one behind it', async () => {
+    await send(
+      [
+        { to: 'refused-1', notification: { type: 'm', title: 'refused by the host' } },
+        { to: 'refused-1', notification: { type: 'm', title: 'stored after it' } },
+      ],
+      `refused-${RUN}`,
+    );
+    const refused = await dead.waitFor(`refused-${RUN}-0`);
+    expect(refused.properties.headers).toMatchObject({
+      'x-inbox-error': expect.stringMatching(/^not stored: the database refused it twice the same way \(SQLSTATE 23514: .*host_rule/),
+      'x-inbox-error-code': 'INTERNAL',
+    });
+    await until('the next message stored', async () => (await stored('refused-1')).includes('stored after it'), 10_000);
+    await drained(queue);
+    expect(await stored('refused-1')).toEqual(['stored after it']);
+  });
+
+  it('dead-letters a message over amqp.maxBodyBytes by its size, without parsing it', async () => {
+    // Not JSON either: had it been parsed, the error would say so.
+    const big = 'x'.repeat(100_000);
+    await send([big], `big-${RUN}`);
+    const letter = await dead.waitFor(`big-${RUN}-0`);
+    expect(letter.properties.headers).toMatchObject({
+      'x-inbox-error': 'message: 100000 bytes, larger than 65536 (amqp.maxBodyBytes); not parsed',
+      'x-inbox-error-code': 'PAYLOAD_TOO_LARGE',
+    });
+    expect(letter.content.length).toBe(100_000);
+    await drained(queue);
+  });
 });
 
 describe('RabbitMQ door with several instances over Redis', () => {

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Post } from '@nestjs/common';
 import { createHmac, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
+import { connect as tcpConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { NotificationsConfigError, type NotificationPayload, ServerEvent } from 'nestjs-inbox';
 import { migrate, startApp, startWorker, TestApp } from '../support/app';
@@ -25,6 +26,40 @@ class HostController {
 
 const SECRET = randomBytes(32).toString('hex');
 const MAX_BODY = 4096;
+/** Small, so that the slow-body test is quick; every other request here sends its body at once. */
+const BODY_TIMEOUT_MS = 1500;
+
+/** `t=…,v1=…` for these exact bytes, as a producer computes it. */
+function sign(body: string, secret = SECRET): string {
+  const t = Math.floor(Date.now() / 1000);
+  return `t=${t},v1=${createHmac('sha256', secret).update(`${t}.${body}`).digest('hex')}`;
+}
+
+/**
+ * A raw HTTP/1.1 exchange over a real socket: writes `head` (and whatever `send` writes), collects
+ * what the server answers until it closes the connection. `closed` resolves with the answer.
+ */
+function rawRequest(url: string, head: string, send: (socket: Socket) => void = () => undefined) {
+  const { hostname, port } = new URL(url);
+  const socket = tcpConnect(Number(port), hostname);
+  let answer = '';
+  const started = Date.now();
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk: string) => (answer += chunk));
+  socket.on('error', () => undefined); // a reset after the server closed: the answer is what counts
+  const closed = new Promise<{ answer: string; ms: number }>((resolve) => socket.on('close', () => resolve({ answer, ms: Date.now() - started })));
+  socket.on('connect', () => {
+    socket.write(head);
+    send(socket);
+  });
+  return { socket, closed, answer: () => answer };
+}
+
+/** The status and the JSON body of a raw HTTP answer. */
+function parseAnswer(raw: string): { status: number; body: any; head: string } {
+  const [head, body] = raw.split('\r\n\r\n');
+  return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]), body: body ? JSON.parse(body) : undefined, head };
+}
 
 /** POSTs `body` with the PHP producer (test/producers/notify.php), as a PHP site does. */
 async function php(url: string, body: string | object, flags: string[] = [], secret = SECRET): Promise<{ status: number; body: any }> {
@@ -50,7 +85,7 @@ describe('HTTP door: a PHP producer signs and POSTs', () => {
   beforeAll(async () => {
     [db, redis] = await Promise.all([createDatabase(), RedisServer.start()]);
     await migrate(db.url);
-    const options = { http: { secret: SECRET, maxBodyBytes: MAX_BODY }, redis: { url: redis.url }, canSubscribe: () => true };
+    const options = { http: { secret: SECRET, maxBodyBytes: MAX_BODY, bodyTimeoutMs: BODY_TIMEOUT_MS }, redis: { url: redis.url }, canSubscribe: () => true };
     [a, producer] = await Promise.all([
       startApp(db.url, options, {}, { controllers: [HostController] }),
       startApp(db.url, options, { gateway: false }),
@@ -204,6 +239,90 @@ describe('HTTP door: a PHP producer signs and POSTs', () => {
     });
     expect(status).toBe(413);
     expect((await a.service.list('php-chunked')).items.filter((n) => !n.broadcast)).toEqual([]);
+  });
+
+  it('answers 400 naming the field for text Postgres cannot store (a lone UTF-16 surrogate), not 503 "retry later"', async () => {
+    // The producer's bytes: JSON escapes of lone surrogates, valid JSON that Postgres' jsonb refuses.
+    const cases: [string, RegExp][] = [
+      ['{"to": "php-lone", "notification": {"type": "m", "title": "a\\ud800"}}', /^message: notification\.title: must not contain a lone UTF-16 surrogate/],
+      ['{"to": "php-\\ud800", "notification": {"type": "m", "title": "lone"}}', /^message: to\.0: must not contain a lone UTF-16 surrogate/],
+      ['{"to": "php-lone", "notification": {"type": "m", "data": {"list": [{"\\udfff": 1}]}}}', /^notification: data\.list\.0: key "\\udfff": must not contain a lone UTF-16 surrogate/],
+      ['{"to": "php-lone", "notification": {"type": "m", "data": {"k": "\\u0000"}}}', /^notification: data\.k: must not contain NUL characters/],
+    ];
+    const post = (body: string) =>
+      fetch(`${a.url}/inbox/notifications`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-inbox-signature': sign(body) }, body });
+    for (const [body, message] of cases) {
+      const answer = await post(body);
+      expect(answer.status, body).toBe(400);
+      expect(await answer.json(), body).toMatchObject({ statusCode: 400, code: 'INVALID_INPUT', message: expect.stringMatching(message) });
+    }
+    // A well-formed pair (an emoji) is text like any other.
+    expect((await post('{"to": "php-lone", "notification": {"type": "m", "title": "\\ud83d\\ude00"}}')).status).toBe(201);
+    expect((await a.service.list('php-lone')).items.filter((n) => !n.broadcast).map((n) => n.title)).toEqual(['\u{1F600}']);
+  });
+
+  it('answers 500, not 503 "retry later", when the database refuses the rows for a reason a retry does not change', async () => {
+    // A host's own rule on the table, which Postgres enforces the same way on every try.
+    await a.dataSource.query(`ALTER TABLE inbox_notification ADD CONSTRAINT host_rule CHECK (title IS DISTINCT FROM 'refused by the host')`);
+    try {
+      const body = JSON.stringify({ to: 'php-rule', notification: { type: 'm', title: 'refused by the host' } });
+      const answer = await fetch(`${a.url}/inbox/notifications`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-inbox-signature': sign(body) },
+        body,
+      });
+      expect(answer.status).toBe(500);
+      expect(await answer.json()).toEqual({
+        statusCode: 500,
+        code: 'INTERNAL',
+        message: expect.stringMatching(/^not stored: the database refused it \(SQLSTATE 23514: .*"host_rule"\)$/),
+      });
+    } finally {
+      await a.dataSource.query(`ALTER TABLE inbox_notification DROP CONSTRAINT host_rule`);
+    }
+  });
+
+  it('refuses an unsigned request with a 1 MiB body 401 before reading a byte of it, and closes the connection', async () => {
+    for (const length of ['content-length: 1048576', 'transfer-encoding: chunked']) {
+      // Only the head is sent: the answer cannot have waited for the body.
+      const exchange = rawRequest(
+        a.url,
+        `POST /inbox/notifications HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n${length}\r\n\r\n`,
+      );
+      const { answer } = await exchange.closed;
+      const { status, body, head } = parseAnswer(answer);
+      expect(status, length).toBe(401);
+      expect(body.message, length).toMatch(/^signature: no X-Inbox-Signature header/);
+      expect(head.toLowerCase(), length).toContain('connection: close');
+    }
+  });
+
+  it(`answers 408 to a body trickled slower than http.bodyTimeoutMs (${BODY_TIMEOUT_MS} ms), closes the connection, stores nothing`, async () => {
+    const body = JSON.stringify({ to: 'php-slow', notification: { type: 'm', title: 'slow' } });
+    let trickle: NodeJS.Timeout | undefined;
+    let sent = 0;
+    const exchange = rawRequest(
+      a.url,
+      `POST /inbox/notifications HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n` +
+        `x-inbox-signature: ${sign(body)}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n`,
+      (socket) => {
+        // One byte every 100 ms: it would take about 7 s, the server waits 1.5 s.
+        trickle = setInterval(() => {
+          if (sent < body.length && !socket.destroyed) socket.write(body[sent++]);
+        }, 100);
+      },
+    );
+    try {
+      const { answer, ms } = await exchange.closed;
+      const { status, body: refusal } = parseAnswer(answer);
+      expect(status).toBe(408);
+      expect(refusal).toEqual({ statusCode: 408, code: 'INVALID_INPUT', message: `body: not received within ${BODY_TIMEOUT_MS} ms (http.bodyTimeoutMs)` });
+      expect(sent).toBeLessThan(body.length);
+      expect(ms).toBeLessThan(BODY_TIMEOUT_MS + 2000);
+    } finally {
+      clearInterval(trickle);
+    }
+    expect((await a.service.list('php-slow')).items.filter((n) => !n.broadcast)).toEqual([]);
   });
 
   it("leaves the host's other routes to Nest, its JSON body parser included", async () => {

@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { DIRECT_ROW, Predicate, RowState, SHARED_ROW } from 'nestjs-inbox/persistence/sql/row-state.sql';
-import { PG_ADMIN_URL } from './support/database';
+import { PG_ADMIN_URL } from '../support/database';
 
 /**
  * The row-state predicates are written once with their negations (persistence/sql/row-state.sql.ts):

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createDatabase } from './support/database';
-import { dumpSchema, migrateForSchema, normaliseDump, SCHEMA_DUMP_COMMAND, SCHEMA_FILE } from './support/schema';
+import { createDatabase } from '../support/database';
+import { dumpSchema, migrateForSchema, normaliseDump, SCHEMA_DUMP_COMMAND, SCHEMA_FILE } from '../support/schema';
 
 describe('persistence/schema.sql', () => {
   let db: Awaited<ReturnType<typeof createDatabase>>;
@@ -15,7 +15,7 @@ describe('persistence/schema.sql', () => {
   });
 
   it('is the schema every migration leaves (pg_dump of a freshly migrated database)', async () => {
-    const committed = normaliseDump(readFileSync(resolve(__dirname, '..', SCHEMA_FILE), 'utf8'));
+    const committed = normaliseDump(readFileSync(resolve(__dirname, '..', '..', SCHEMA_FILE), 'utf8'));
     const migrated = await dumpSchema(db.url);
     if (committed !== migrated) {
       const [a, b] = [committed.split('\n'), migrated.split('\n')];

@@ -33,7 +33,7 @@ export async function migrateForSchema(url: string): Promise<void> {
 export const SCHEMA_HEADER = `-- The schema nestjs-inbox's migrations leave, after the last one: pg_dump -s --no-owner
 -- --no-privileges of a freshly migrated database, without SET lines and pg_dump's comments.
 -- Generated: do not edit. After adding a migration, run \`${SCHEMA_DUMP_COMMAND}\` and commit
--- the difference (test/schema.e2e-spec.ts checks it).
+-- the difference (test/states/schema.e2e-spec.ts checks it).
 
 `;
 

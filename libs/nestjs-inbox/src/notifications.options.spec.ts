@@ -111,7 +111,14 @@ describe('NOTIFICATIONS_DEFAULTS, written once', () => {
     expect(value(tags.get('path')!)).toBe(NOTIFICATIONS_DEFAULTS.http.path);
     expect(value(tags.get('maxBodyBytes')!)).toBe(NOTIFICATIONS_DEFAULTS.http.maxBodyBytes);
     expect(resolveOptions({}, { gateway: false }).http).toBeUndefined();
-    expect(resolveOptions({ http: { secret } }, { gateway: false }).http).toEqual({ secret, path: '/inbox/notifications', maxBodyBytes: 1048576 });
+    expect(value(tags.get('bodyTimeoutMs')!)).toBe(NOTIFICATIONS_DEFAULTS.http.bodyTimeoutMs);
+    expect(resolveOptions({ http: { secret } }, { gateway: false }).http).toEqual({
+      secret,
+      path: '/inbox/notifications',
+      maxBodyBytes: 1048576,
+      bodyTimeoutMs: 10000,
+    });
+    expect(() => resolveOptions({ http: { secret, bodyTimeoutMs: 0 } }, { gateway: false })).toThrow(/http\.bodyTimeoutMs must be a positive integer/);
     expect(() => resolveOptions({ http: { secret: '' } }, { gateway: false })).toThrow(/http\.secret must be a string of at least 32 characters.*got 0 characters/);
     expect(() => resolveOptions({ http: { secret: 'short' } }, { gateway: false })).toThrow(NotificationsConfigError);
     expect(() => resolveOptions({ http: {} as never }, { gateway: false })).toThrow(/http\.secret.*got undefined/);
@@ -125,7 +132,15 @@ describe('NOTIFICATIONS_DEFAULTS, written once', () => {
     expect(value(tags.get('prefetch')!)).toBe(NOTIFICATIONS_DEFAULTS.amqp.prefetch);
     expect(tags.get('deadLetterQueue')).toBe("'<queue>.dead'");
     expect(resolveOptions({}, { gateway: false }).amqp).toBeUndefined();
-    expect(resolveOptions({ amqp: { url, queue: 'inbox' } }, { gateway: false }).amqp).toEqual({ url, queue: 'inbox', prefetch: 10, deadLetterQueue: 'inbox.dead' });
+    expect(NOTIFICATIONS_DEFAULTS.amqp.maxBodyBytes).toBe(NOTIFICATIONS_DEFAULTS.http.maxBodyBytes); // one @default tag for both
+    expect(resolveOptions({ amqp: { url, queue: 'inbox' } }, { gateway: false }).amqp).toEqual({
+      url,
+      queue: 'inbox',
+      prefetch: 10,
+      deadLetterQueue: 'inbox.dead',
+      maxBodyBytes: 1048576,
+    });
+    expect(() => resolveOptions({ amqp: { url, queue: 'q', maxBodyBytes: -1 } }, { gateway: false })).toThrow(/amqp\.maxBodyBytes must be a positive integer/);
     expect(() => resolveOptions({ amqp: { url: 'http://guest:secret@h', queue: 'q' } }, { gateway: false })).toThrow(/amqp\.url must be an amqp:\/\/ or amqps:\/\/ URL, got a 'http' URL/);
     expect(() => resolveOptions({ amqp: { url, queue: '' } }, { gateway: false })).toThrow(/amqp\.queue must be a queue name/);
     expect(() => resolveOptions({ amqp: { url, queue: 'amq.x' } }, { gateway: false })).toThrow(/not starting with 'amq\.'/);

@@ -52,6 +52,13 @@ export interface NotificationsHttpOptions {
    * @default 1048576
    */
   maxBodyBytes?: number;
+  /**
+   * Time a signed request has to send its whole body, in ms, from its headers on; a slower one
+   * is answered 408 and its connection closed (a trickled body would otherwise hold the
+   * connection for Node's `requestTimeout`, 5 minutes).
+   * @default 10000
+   */
+  bodyTimeoutMs?: number;
 }
 
 /** The `http` option with its defaults applied. */
@@ -72,6 +79,12 @@ export interface NotificationsAmqpOptions {
    * @default '<queue>.dead'
    */
   deadLetterQueue?: string;
+  /**
+   * Largest message body, in bytes; a larger one is dead-lettered (`PAYLOAD_TOO_LARGE`) without
+   * being decoded or parsed.
+   * @default 1048576
+   */
+  maxBodyBytes?: number;
 }
 
 /** The `amqp` option with its defaults applied. */
@@ -224,8 +237,8 @@ export const NOTIFICATIONS_DEFAULTS = {
   maxConnectionsPerUser: 20,
   redis: { adapter: 'classic' as const, key: 'nestjs-inbox' },
   retention: { intervalMs: 60_000, batchSize: 1000 },
-  http: { path: '/inbox/notifications', maxBodyBytes: 1024 * 1024 },
-  amqp: { prefetch: 10 },
+  http: { path: '/inbox/notifications', maxBodyBytes: 1024 * 1024, bodyTimeoutMs: 10_000 },
+  amqp: { prefetch: 10, maxBodyBytes: 1024 * 1024 },
 } as const;
 
 export function resolveOptions(
@@ -281,10 +294,12 @@ export function resolveOptions(
   if (resolved.http) {
     checkHttp(resolved.http);
     positive('http.maxBodyBytes', resolved.http.maxBodyBytes);
+    positive('http.bodyTimeoutMs', resolved.http.bodyTimeoutMs);
   }
   if (resolved.amqp) {
     checkAmqp(resolved.amqp);
     positive('amqp.prefetch', resolved.amqp.prefetch);
+    positive('amqp.maxBodyBytes', resolved.amqp.maxBodyBytes);
   }
   if (gateway) {
     if (typeof resolved.session !== 'function') {

@@ -1,7 +1,7 @@
 -- The schema nestjs-inbox's migrations leave, after the last one: pg_dump -s --no-owner
 -- --no-privileges of a freshly migrated database, without SET lines and pg_dump's comments.
 -- Generated: do not edit. After adding a migration, run `npm run schema:dump` and commit
--- the difference (test/schema.e2e-spec.ts checks it).
+-- the difference (test/states/schema.e2e-spec.ts checks it).
 
 CREATE FUNCTION public.inbox_assign_seq() RETURNS trigger
     LANGUAGE plpgsql

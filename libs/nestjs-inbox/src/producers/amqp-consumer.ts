@@ -4,7 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { InjectNotificationsOptions } from '../notifications.decorators';
-import { InvalidInputError, NotificationsConfigError } from '../notifications.errors';
+import { InvalidInputError, NotificationsConfigError, NotificationsError } from '../notifications.errors';
+import { statementRefusal } from '../persistence/postgres-errors';
 import type { ResolvedAmqpOptions, ResolvedNotificationsOptions } from '../notifications.options';
 import { NotificationService } from '../service/notification.service';
 import { decodeProducerJson, dispatchProducerMessage, parseProducerMessage, withFallbackDedupeKey } from './producer-message';
@@ -49,9 +50,15 @@ export async function loadAmqp(load: () => Promise<unknown> = () => import('amqp
  *
  * - Acked only after the notification committed (`NotificationService` resolves after commit);
  *   a message being stored when the connection drops is redelivered by the broker.
- * - A message that is not JSON or fails validation is copied, body and properties unchanged, to
- *   the dead-letter queue with the error in the `x-inbox-error` header, and acked once the broker
- *   confirmed the copy.
+ * - A message over `maxBodyBytes` (refused by its size, before it is decoded or parsed), one
+ *   that is not JSON or fails validation (text Postgres cannot store, data Postgres refused as
+ *   such: SQLSTATE class 22) is copied, body and properties unchanged, to the dead-letter queue
+ *   with the error in the `x-inbox-error` header, and acked once the broker confirmed the copy.
+ * - A message the database refuses twice with the same error is dead-lettered with it too,
+ *   whatever the error, or one poison message would hold a `prefetch` slot forever. Only a
+ *   refusal of this statement by a live Postgres counts (`statementRefusal`: a SQLSTATE outside
+ *   the classes about the server, the connection, the schema or concurrency): a refused or
+ *   dropped connection, a timeout, a read-only standby, a missing table never do.
  * - Any other failure (the database away) is not the message's fault: it stays unacked and is
  *   retried with a growing delay, holding one of the `prefetch` slots, so nothing is lost and
  *   the queue waits instead of spinning; if the instance stops, the broker redelivers it.
@@ -147,6 +154,11 @@ export class AmqpConsumer implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async process(channel: ConfirmChannel, amqp: ResolvedAmqpOptions, msg: ConsumeMessage): Promise<void> {
+    // By size first: a 40 MB message costs its decode and parse, and then fails them anyway.
+    if (msg.content.length > amqp.maxBodyBytes) {
+      const size = `message: ${msg.content.length} bytes, larger than ${amqp.maxBodyBytes} (amqp.maxBodyBytes); not parsed`;
+      return this.deadLetter(channel, amqp, msg, new NotificationsError('PAYLOAD_TOO_LARGE', size));
+    }
     let message;
     try {
       const parsed = parseProducerMessage(decodeProducerJson(msg.content));
@@ -155,13 +167,21 @@ export class AmqpConsumer implements OnApplicationBootstrap, OnModuleDestroy {
       if (!(err instanceof InvalidInputError)) throw err;
       return this.deadLetter(channel, amqp, msg, err);
     }
+    let refused: string | undefined;
     for (let attempt = 0; ; attempt++) {
       try {
         await dispatchProducerMessage(this.service, message);
         return settle(channel, (c) => c.ack(msg));
       } catch (err) {
-        // Checks the service makes beyond the schema (payload size, recipients): the message's fault.
+        // Checks the service makes beyond the schema (payload size, recipients, data Postgres
+        // refused as such): the message's fault.
         if (err instanceof InvalidInputError) return this.deadLetter(channel, amqp, msg, err);
+        const refusal = statementRefusal(err);
+        if (refusal !== undefined && refusal === refused) {
+          const twice = `not stored: the database refused it twice the same way (${refusal})`;
+          return this.deadLetter(channel, amqp, msg, new NotificationsError('INTERNAL', twice));
+        }
+        refused = refusal;
         if (this.stopping.signal.aborted || this.closedChannels.has(channel)) return; // the broker redelivers it
         const delay = Math.min(MAX_RETRY_DELAY_MS, 500 * 2 ** attempt);
         this.logger.warn(`amqp: message not stored, retrying in ${delay} ms: ${(err as Error).message}`);
@@ -172,7 +192,7 @@ export class AmqpConsumer implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /** Copies the message to the dead-letter queue with the error; acks it once the broker has the copy. */
-  private async deadLetter(channel: ConfirmChannel, amqp: ResolvedAmqpOptions, msg: ConsumeMessage, err: InvalidInputError): Promise<void> {
+  private async deadLetter(channel: ConfirmChannel, amqp: ResolvedAmqpOptions, msg: ConsumeMessage, err: NotificationsError): Promise<void> {
     const p = msg.properties;
     // The producer's own properties, so the copy can be traced and replayed; not `expiration`
     // (the copy must stay) nor `userId` (the broker checks it against this connection's user).
@@ -199,11 +219,11 @@ export class AmqpConsumer implements OnApplicationBootstrap, OnModuleDestroy {
       );
     } catch (publishErr) {
       // Not in the dead-letter queue: keep it in the queue for another try, a little later.
-      this.logger.warn(`amqp: could not dead-letter an invalid message (${(publishErr as Error).message}); requeued`);
+      this.logger.warn(`amqp: could not dead-letter a message (${(publishErr as Error).message}); requeued`);
       await sleep(1000, undefined, { ref: false });
       return settle(channel, (c) => c.nack(msg, false, true));
     }
-    this.logger.warn(`amqp: invalid message moved to '${amqp.deadLetterQueue}': ${err.message}`);
+    this.logger.warn(`amqp: message moved to '${amqp.deadLetterQueue}': ${err.message}`);
     settle(channel, (c) => c.ack(msg));
   }
 }

@@ -4,6 +4,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { InjectNotificationsOptions } from '../notifications.decorators';
 import { NotificationsConfigError, NotificationsError } from '../notifications.errors';
 import type { ResolvedHttpOptions, ResolvedNotificationsOptions } from '../notifications.options';
+import { statementRefusal } from '../persistence/postgres-errors';
 import type { ErrorCode } from '../protocol';
 import { NotificationService } from '../service/notification.service';
 import { decodeProducerJson, dispatchProducerMessage, parseProducerMessage } from './producer-message';
@@ -66,6 +67,11 @@ export class HttpProducer implements OnModuleInit {
         reply(res, err.status, { statusCode: err.status, code: err.code, message: err.message }, err.headers);
       } else if (err instanceof NotificationsError && err.code !== 'INTERNAL') {
         reply(res, err.getStatus(), { statusCode: err.getStatus(), code: err.code, message: err.message });
+      } else if (statementRefusal(err) !== undefined) {
+        // Postgres refused these rows for a reason a retry does not change: not "retry later",
+        // or a retrying producer loops (data it cannot hold is 400 already, see asInputError).
+        this.logger.warn(`http producer: refused by the database: ${(err as Error).message}`);
+        reply(res, 500, { statusCode: 500, code: 'INTERNAL', message: `not stored: the database refused it (${statementRefusal(err)})` });
       } else {
         // The store is away or failed: 503 tells the producer to retry; with a dedupeKey a
         // retry of a request that did commit stores nothing twice.
@@ -75,7 +81,10 @@ export class HttpProducer implements OnModuleInit {
     }
   }
 
-  /** Checks in order of cost: method, type, signature header and age, size, HMAC, JSON, fields. */
+  /**
+   * Checks in order of cost: method, type, signature header and age, size, all before a byte of
+   * the body is read; then the body within `bodyTimeoutMs`, the HMAC, JSON, fields.
+   */
   private async accept(http: ResolvedHttpOptions, req: IncomingMessage): Promise<string[]> {
     if (req.method !== 'POST') throw new Refusal(405, 'INVALID_INPUT', `method: ${req.method} is not allowed, use POST`, { allow: 'POST' });
     const [type, ...params] = (req.headers['content-type'] ?? '').split(';').map((p) => p.trim().toLowerCase());
@@ -86,7 +95,7 @@ export class HttpProducer implements OnModuleInit {
     const claim = readSignatureHeader(req.headers[SIGNATURE_HEADER]);
     const declared = Number(req.headers['content-length']);
     if (declared > http.maxBodyBytes) throw tooLarge(http.maxBodyBytes);
-    const body = await readBody(req, http.maxBodyBytes);
+    const body = await readBody(req, http.maxBodyBytes, http.bodyTimeoutMs);
     checkSignature(claim, http.secret, body);
     const message = parseProducerMessage(decodeProducerJson(body));
     return dispatchProducerMessage(this.service, message);
@@ -110,12 +119,23 @@ function serveAhead(server: Server, path: string, handle: RequestListener): void
 
 const tooLarge = (max: number) => new NotificationsError('PAYLOAD_TOO_LARGE', `body: larger than ${max} bytes (http.maxBodyBytes)`);
 
-/** The body, refused as soon as it passes `max` (a chunked body declares no length). */
-function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
+/**
+ * The body, refused as soon as it passes `max` (a chunked body declares no length), or when it
+ * has not ended `timeoutMs` after it was asked for: a deadline, not an idle timeout, which a
+ * byte a second would keep alive.
+ */
+function readBody(req: IncomingMessage, max: number, timeoutMs: number): Promise<Buffer> {
+  let timer: NodeJS.Timeout | undefined;
+  return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let over = false;
+    timer = setTimeout(() => {
+      over = true;
+      chunks.length = 0;
+      // Answered with `connection: close` (the body is unread): the socket goes with the reply.
+      reject(new Refusal(408, 'INVALID_INPUT', `body: not received within ${timeoutMs} ms (http.bodyTimeoutMs)`));
+    }, timeoutMs);
     req.on('data', (chunk: Buffer) => {
       if (over) return; // drained, not kept, so the client can read the 413
       size += chunk.length;
@@ -128,7 +148,7 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
     req.on('close', () => reject(new Error('the client closed the request before its body ended')));
-  });
+  }).finally(() => clearTimeout(timer));
 }
 
 function reply(res: ServerResponse, status: number, body: object, headers: Record<string, string> = {}): void {

@@ -67,6 +67,12 @@ describe('withFallbackDedupeKey', () => {
     expect(withFallbackDedupeKey(message, 'amqp:', undefined)).toBe(message);
     expect(withFallbackDedupeKey(message, 'amqp:', 'x'.repeat(300)).notification.dedupeKey).toMatch(/^amqp:sha256:[0-9a-f]{64}$/);
   });
+
+  it('hashes a message id holding a NUL, which Postgres cannot store: the message is stored, not refused for its id', () => {
+    const [a, b] = ['m\u00001', 'm\u00002'].map((id) => withFallbackDedupeKey(message, 'amqp:', id).notification.dedupeKey);
+    expect(a).toMatch(/^amqp:sha256:[0-9a-f]{64}$/);
+    expect(a).not.toBe(b);
+  });
 });
 
 describe('loadAmqp', () => {

@@ -75,12 +75,14 @@ export function decodeProducerJson(raw: Uint8Array): unknown {
 /**
  * Gives the notification a `dedupeKey` derived from `id` (a transport's message id) unless the
  * producer set one: a message delivered twice then stores once. Hashed when the id would not
- * fit the 255 characters a key may have.
+ * fit the 255 characters a key may have, or holds text Postgres cannot store (a NUL): it is the
+ * transport's, not the producer's notification, so it must not get the message refused.
  */
 export function withFallbackDedupeKey(message: ProducerMessage, prefix: string, id: string | undefined): ProducerMessage {
   if (!id || message.notification.dedupeKey) return message;
   const key = `${prefix}${id}`;
-  const dedupeKey = key.length <= 255 ? key : `${prefix}sha256:${createHash('sha256').update(id).digest('hex')}`;
+  const dedupeKey =
+    key.length <= 255 && schema.textProblem(key) === null ? key : `${prefix}sha256:${createHash('sha256').update(id).digest('hex')}`;
   return { ...message, notification: { ...message.notification, dedupeKey } };
 }
 

@@ -7,6 +7,7 @@ import { NewNotificationRow, NotificationRow, toPayload } from '../persistence/n
 import { NotificationWriter } from '../persistence/notification.writer';
 import { TransactionHooks } from '../persistence/transaction-hooks';
 import { INBOX, Mark, View } from '../persistence/inbox-model';
+import { isDataException } from '../persistence/postgres-errors';
 import { Badge, InboxReadRepository } from '../persistence/repositories/inbox-read.repository';
 import { InboxStateRepository } from '../persistence/repositories/inbox-state.repository';
 import { NotificationRepository } from '../persistence/repositories/notification.repository';
@@ -355,7 +356,7 @@ export class NotificationService {
 
   private async persist(rows: NewNotificationRow[], opts: NotifyOptions = {}): Promise<StoredNotification[]> {
     const { manager } = opts;
-    const stored = (manager ? await this.notifications.insert(rows, manager) : await this.writer.write(rows)).filter(
+    const stored = (await (manager ? this.notifications.insert(rows, manager) : this.writer.write(rows)).catch(asInputError)).filter(
       (row): row is NotificationRow => row !== null,
     );
     // Built once: for the emit and for what the caller gets back (CPU per notification, bench 2).
@@ -416,8 +417,11 @@ export class NotificationService {
     } catch (err) {
       throw new InvalidInputError(`notification: data: must be serialisable as JSON (${(err as Error).message})`);
     }
-    // JSON escapes NUL as \u0000 (an odd run of backslashes), which Postgres' jsonb refuses.
-    if (/(?<!\\)(?:\\\\)*\\u0000/.test(json)) throw new InvalidInputError('notification: data: must not contain NUL characters');
+    // The schema checked every other string; `data` is any JSON, so its text is checked here, as stored.
+    if (schema.hasUnstorableText(json)) {
+      const data = (JSON.parse(json) as unknown[])[2];
+      throw new InvalidInputError(`notification: ${schema.unstorableIn(data, 'data') ?? 'data: must not contain NUL characters or lone UTF-16 surrogates'}`);
+    }
     const size = Buffer.byteLength(json);
     if (size > this.options.maxPayloadBytes) {
       throw new InvalidInputError(
@@ -437,6 +441,19 @@ export class NotificationService {
       tags: n.tags ?? [],
     };
   }
+}
+
+/**
+ * Data Postgres refused (SQLSTATE class 22) is bad input, whatever the door: 400, dead-lettered,
+ * never "retry later", since the same rows fail the same way every time. The schema refuses what
+ * it knows first, with the field named; this covers what it does not.
+ */
+function asInputError(err: unknown): never {
+  if (!isDataException(err)) throw err;
+  const { message, code, detail } = err as Error & { code: string; detail?: unknown };
+  throw new InvalidInputError(
+    `notification: the database cannot store it: ${message}${typeof detail === 'string' ? ` (${detail})` : ''} (SQLSTATE ${code})`,
+  );
 }
 
 /** A validated filter as the store reads it: the inbox unless it names a state. */
