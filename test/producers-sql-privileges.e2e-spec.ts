@@ -166,6 +166,9 @@ describe('SQL producers: privileges', () => {
       CREATE FUNCTION evil.inbox_store(fn text, recipients text[], stream_topic text, n jsonb) RETURNS bigint[] LANGUAGE plpgsql AS $$
         BEGIN PERFORM evil.mark('inbox_store'); RETURN '{}'; END $$;
     `);
+    // A temporary table comes first for a table name unless the path says otherwise: the
+    // commit-time trigger numbering broadcasts would have counted in it.
+    await x.query(`CREATE TEMP TABLE inbox_stream (stream varchar(255) PRIMARY KEY, seq bigint NOT NULL DEFAULT 0)`);
     const before = await count('true');
     await x.query(`SET search_path = evil, public, pg_catalog`);
     await x.query('BEGIN');
@@ -188,6 +191,19 @@ describe('SQL producers: privileges', () => {
       ['22023', expect.stringMatching(/take \d+ bytes, at most 16384/)],
       ['22023', 'inbox_notify: notification.actions[0]: needs a url, an event or both'],
     ]);
+    // Settings that change how a function's body is read or a date parsed are the caller's too.
+    await x.query(`SET standard_conforming_strings = off; SET DateStyle = 'SQL, DMY'; SET TimeZone = 'Pacific/Kiritimati'`);
+    const settings = [
+      await failure(x.query(`SELECT inbox_notify(ARRAY['ok'], $1)`, [JSON.stringify({ type: 't', url: '/\t/evil.example' })])),
+      await failure(x.query(`SELECT inbox_notify(ARRAY['ok'], $1)`, [JSON.stringify({ type: 't', title: '\ud800' })])),
+      await failure(x.query(`SELECT inbox_notify(ARRAY['ok'], $1)`, [JSON.stringify({ type: 't', expiresAt: '01/02/2099 00:00' })])),
+    ];
+    expect(settings.map((e) => [e.code, e.message])).toEqual([
+      ['22023', 'inbox_notify: notification.url: must not contain control characters'],
+      ['22023', expect.stringMatching(/^inbox_notify: notification\.title: must not contain/)],
+      ['22023', expect.stringMatching(/^inbox_notify: notification\.expiresAt: not a date-time with an offset/)],
+    ]);
+    expect((await x.query(`SELECT count(*)::int AS n FROM pg_temp.inbox_stream`)).rows).toEqual([{ n: 0 }]);
     const carol = await socket('priv-carol');
     expect((await carol.waitForTitle('planted 1')).actions).toEqual([{ label: 'a', url: '/a' }]);
     await carol.waitForTitle('planted 2');
