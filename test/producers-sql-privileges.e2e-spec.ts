@@ -305,6 +305,53 @@ describe('SQL producers: privileges', () => {
 });
 
 describe('SQL privileges migration', () => {
+  it('installs in the schema the tables are in, and the doors work whatever the caller\'s search_path', async () => {
+    const db = await createDatabase();
+    const admin = new Client({ connectionString: db.url });
+    await admin.connect();
+    const role = `inbox_schema_producer_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+    // A host whose DataSource works in a schema of its own (a name that needs quoting).
+    const host = new DataSource({
+      type: 'postgres',
+      url: db.url,
+      extra: { options: String.raw`-c search_path="Inbox\ App"` },
+      migrations: [...NOTIFICATIONS_MIGRATIONS],
+    });
+    try {
+      await admin.query(`CREATE SCHEMA "Inbox App"`);
+      await host.initialize();
+      await host.runMigrations();
+      const { rows } = await admin.query(`
+        SELECT DISTINCT n.nspname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.proname LIKE 'inbox\\_%'`);
+      expect(rows).toEqual([{ nspname: 'Inbox App' }]);
+      await onCluster(`CREATE ROLE ${role} LOGIN`);
+      await admin.query(`GRANT USAGE ON SCHEMA "Inbox App" TO ${role}`);
+      await admin.query(`GRANT EXECUTE ON FUNCTION ${DOORS.map((d) => `"Inbox App".${d}`).join(', ')} TO ${role}`);
+      const p = new Client({ connectionString: urlAs(db.url, role) });
+      await p.connect();
+      try {
+        await p.query('BEGIN');
+        await p.query(`SELECT "Inbox App".inbox_notify(ARRAY['x'], '{"type": "t", "title": "in a schema", "tags": ["a"]}')`);
+        await p.query(`SELECT "Inbox App".inbox_broadcast('{"type": "t", "title": "to all in a schema"}'::jsonb)`);
+        await p.query('COMMIT');
+      } finally {
+        await p.end();
+      }
+      expect((await admin.query(`SELECT title, seq, tags FROM "Inbox App".inbox_notification ORDER BY id`)).rows).toEqual([
+        { title: 'in a schema', seq: null, tags: ['a'] },
+        { title: 'to all in a schema', seq: '1', tags: [] },
+      ]);
+      expect((await admin.query(`SELECT tag FROM "Inbox App".inbox_notification_tag`)).rows).toEqual([{ tag: 'a' }]);
+      await host.undoLastMigration({ transaction: 'all' });
+      expect((await admin.query(`SELECT count(*)::int AS n FROM pg_proc WHERE proname = 'inbox_notify'`)).rows).toEqual([{ n: 1 }]);
+    } finally {
+      if (host.isInitialized) await host.destroy();
+      await admin.end();
+      await db.drop();
+      await onCluster(`DROP ROLE IF EXISTS ${role}`);
+    }
+  });
+
   it('upgrades an install in place: the rows stay, the unsafe links written around the functions go, and back down', async () => {
     const db = await createDatabase();
     const at = NOTIFICATIONS_MIGRATIONS.findIndex((m) => m.name === 'InboxSqlPrivileges1764374400000');

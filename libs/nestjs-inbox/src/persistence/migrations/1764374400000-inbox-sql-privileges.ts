@@ -15,7 +15,7 @@ const sql = String.raw;
 const PINNED = `SET search_path = pg_catalog, pg_temp`;
 
 /** What a producer is granted, and nothing else is: `GRANT EXECUTE ON FUNCTION <these> TO app_role`. */
-export const SQL_PRODUCER_FUNCTIONS = [
+const SQL_PRODUCER_FUNCTIONS = [
   'inbox_notify(text[], jsonb)',
   'inbox_notify(text[], text)',
   'inbox_broadcast(jsonb)',
@@ -253,12 +253,15 @@ const store = (s: string) => sql`
     field text;
     problem text;
   BEGIN
-    -- The server's limit: the database's own setting, which only its owner can change. The
-    -- session's value (the database's, or the caller's SET) may only lower it.
+    -- The server's limit: the database's own setting, which only its owner can change (else one
+    -- a superuser set for every role, ALTER ROLE ALL). The session's value (the database's, or
+    -- the caller's SET, ALTER ROLE or connection option) may only lower it.
     SELECT substr(c, length('inbox.max_payload_bytes=') + 1) INTO setting
       FROM pg_db_role_setting d CROSS JOIN unnest(d.setconfig) AS c
-     WHERE d.setrole = 0 AND d.setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())
-       AND starts_with(c, 'inbox.max_payload_bytes=');
+     WHERE d.setrole = 0 AND starts_with(c, 'inbox.max_payload_bytes=')
+       AND d.setdatabase IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))
+     ORDER BY d.setdatabase DESC
+     LIMIT 1;
     IF setting IS NOT NULL THEN
       IF setting !~ '^[0-9]{1,9}$' OR setting::int < 1 THEN
         RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': inbox.max_payload_bytes (the database''s): must be a positive integer, got ' || left(setting, 40);
