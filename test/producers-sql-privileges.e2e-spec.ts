@@ -218,8 +218,14 @@ describe('SQL producers: privileges', () => {
       SELECT p.oid::regprocedure::text AS fn, p.prosecdef AS definer, p.proconfig AS config,
              has_function_privilege('public', p.oid, 'EXECUTE') AS public
         FROM pg_proc p WHERE p.proname LIKE 'inbox\\_%' AND p.pronamespace = 'public'::regnamespace ORDER BY 1`);
-    const pure = ['inbox_actions_problem(jsonb)', 'inbox_actor_problem(jsonb)', 'inbox_url_problem(text)'];
-    const internal = ['inbox_parse_notification(text,text)', 'inbox_store(text,text[],text,jsonb)', 'inbox_unstorable_path(jsonb,text)'];
+    const pure = ['inbox_url_problem(text)'];
+    const internal = [
+      'inbox_actions_problem(jsonb)',
+      'inbox_actor_problem(jsonb)',
+      'inbox_parse_notification(text,text)',
+      'inbox_store(text,text[],text,jsonb)',
+      'inbox_unstorable_path(jsonb,text)',
+    ];
     const triggers = ['inbox_assign_seq()', 'inbox_tag_rows()'];
     const doors = DOORS.map((d) => d.replace(/, /g, ','));
     expect(rows.map((r) => r.fn).sort()).toEqual([...pure, ...internal, ...triggers, ...doors].sort());
@@ -227,7 +233,7 @@ describe('SQL producers: privileges', () => {
       expect(r).toMatchObject({
         config: ['search_path=pg_catalog, pg_temp'],
         definer: doors.includes(r.fn) || triggers.includes(r.fn),
-        // A CHECK constraint runs the pure checks as the inserting role.
+        // A CHECK constraint runs inbox_url_problem as the inserting role.
         public: pure.includes(r.fn),
       });
     }
@@ -243,16 +249,24 @@ describe('SQL producers: privileges', () => {
       [{ url: 'javascript:alert(1)' }, 'inbox_notification_url_check'],
       [{ url: '//evil.example' }, 'inbox_notification_url_check'],
       [{ actions: [{ label: 'Pay', url: 'javascript:alert(1)' }] }, 'inbox_notification_actions_check'],
-      [{ actions: [{ label: 'Pay', url: '/ok', onclick: 'x' }] }, 'inbox_notification_actions_check'],
+      [{ actions: [{ label: 'ok', url: '/ok' }, { label: 'Pay', url: '/\\evil.example' }] }, 'inbox_notification_actions_check'],
+      [{ actions: [{ label: 'Pay', url: 'https://shop.example/\u0085' }] }, 'inbox_notification_actions_check'],
+      [{ actions: [{ label: 'Pay', url: ['/a'] }] }, 'inbox_notification_actions_check'],
+      [{ actions: ['/a'] }, 'inbox_notification_actions_check'],
       [{ actions: { label: 'not an array' } }, 'inbox_notification_actions_check'],
+      [{ actions: [1, 2, 3, 4].map((i) => ({ label: `a${i}`, event: 'e' })) }, 'inbox_notification_actions_check'],
       [{ actor: { name: 'x', avatarUrl: 'data:image/svg+xml,<svg onload=alert(1)>' } }, 'inbox_notification_actor_check'],
+      [{ actor: { avatarUrl: 'JAVASCRIPT:alert(1)' } }, 'inbox_notification_actor_check'],
+      [{ actor: 'Mallory' }, 'inbox_notification_actor_check'],
     ];
     for (const [columns, constraint] of unsafe) {
       const e = await failure(insert(columns));
       expect([e.code, e.constraint]).toEqual(['23514', constraint]);
     }
-    await insert({ url: 'https://shop.example/x', actions: [{ label: 'Open', url: '/x' }], actor: { avatarUrl: '/a.png' } });
-    expect(await count(`user_id = 'priv-dave'`)).toBe(1);
+    // What the door lets through, the constraints let through.
+    await insert({ url: 'https://shop.example/x', actions: [{ label: 'Open', url: '/x' }, { label: 'Ok', event: 'ok' }], actor: { avatarUrl: '/a.png' } });
+    await insert({ url: 'HTTP://shop.example', actions: [{ label: 'Open', url: 'https://shop.example?q=/\u00e9' }], actor: { name: 'No avatar' } });
+    expect(await count(`user_id = 'priv-dave'`)).toBe(2);
   });
 
   it('never lets a caller raise inbox.max_payload_bytes above the database setting', async () => {
