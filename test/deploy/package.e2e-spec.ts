@@ -35,7 +35,7 @@ describe('the nestjs-inbox package', () => {
     for (const name of ['NotificationsModule', 'NotificationService', 'NOTIFICATIONS_MIGRATIONS', 'InvalidInputError', 'NotificationsConfigError', 'InjectNotificationsOptions', 'NOTIFICATIONS_DEFAULTS', 'ServerEvent', 'ClientEvent']) {
       expect(lib[name]).toBeDefined();
     }
-    expect(lib.NOTIFICATIONS_MIGRATIONS).toHaveLength(5);
+    expect(lib.NOTIFICATIONS_MIGRATIONS).toHaveLength(6);
     expect(existsSync(join(out, 'service', 'notification.service.d.ts'))).toBe(true);
   });
 });

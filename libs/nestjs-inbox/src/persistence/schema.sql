@@ -3,61 +3,212 @@
 -- Generated: do not edit. After adding a migration, run `npm run schema:dump` and commit
 -- the difference (test/states/schema.e2e-spec.ts checks it).
 
-CREATE FUNCTION public.inbox_assign_seq() RETURNS trigger
-    LANGUAGE plpgsql
-    AS $$
-      DECLARE
-        next_seq bigint;
-        next_type_seq bigint;
-      BEGIN
-        -- Deleted again in its own transaction: no position, so the stream stays gapless.
-        PERFORM 1 FROM inbox_notification WHERE id = NEW.id;
-        IF NOT FOUND THEN
-          RETURN NULL;
+CREATE FUNCTION public.inbox_actions_problem(actions jsonb) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE STRICT
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+  DECLARE
+    elem jsonb;
+    pos int;
+    k text;
+    field text;
+    problem text;
+  BEGIN
+    IF jsonb_typeof(actions) = 'null' THEN
+      RETURN NULL;
+    END IF;
+    IF jsonb_typeof(actions) <> 'array' THEN
+      RETURN ': must be an array or null';
+    END IF;
+    IF jsonb_array_length(actions) > 3 THEN
+      RETURN ': must have at most 3 actions';
+    END IF;
+    FOR elem, pos IN SELECT x.e, x.i - 1 FROM jsonb_array_elements(actions) WITH ORDINALITY AS x(e, i) LOOP
+      field := '[' || pos || ']';
+      IF jsonb_typeof(elem) <> 'object' THEN
+        RETURN field || ': must be a JSON object';
+      END IF;
+      FOR k IN SELECT jsonb_object_keys(elem) LOOP
+        IF NOT k = ANY (ARRAY['label', 'url', 'event']) THEN
+          RETURN field || '.' || k || ': unknown field (expected label, url, event)';
         END IF;
-        INSERT INTO inbox_stream AS st (stream, seq) VALUES (COALESCE(NEW.topic, ''), 1)
-        ON CONFLICT (stream) DO UPDATE SET seq = st.seq + 1
-        RETURNING st.seq INTO next_seq;
-        INSERT INTO inbox_stream_type AS st (stream, type, seq) VALUES (COALESCE(NEW.topic, ''), NEW.type, 1)
-        ON CONFLICT (stream, type) DO UPDATE SET seq = st.seq + 1
-        RETURNING st.seq INTO next_type_seq;
-        UPDATE inbox_notification SET seq = next_seq, type_seq = next_type_seq, late = EXISTS (
-                 SELECT 1 FROM inbox_notification o
-                  WHERE o.user_id IS NULL AND COALESCE(o.topic, '') = COALESCE(NEW.topic, '')
-                    AND o.id > NEW.id AND o.seq < next_seq)
-         WHERE id = NEW.id;
-        RETURN NULL;
-      END $$;
+      END LOOP;
+      IF jsonb_typeof(elem->'label') IS DISTINCT FROM 'string' OR elem->>'label' ~ '^[[:space:]]*$' THEN
+        RETURN field || '.label: must be a non-empty string';
+      END IF;
+      IF length(elem->>'label') > 100 THEN
+        RETURN field || '.label: must be at most 100 characters';
+      END IF;
+      IF elem ? 'url' THEN
+        IF jsonb_typeof(elem->'url') <> 'string' THEN
+          RETURN field || '.url: must be a string';
+        END IF;
+        problem := "public".inbox_url_problem(elem->>'url');
+        IF problem IS NOT NULL THEN
+          RETURN field || '.url: ' || problem;
+        END IF;
+      END IF;
+      IF elem ? 'event' AND (jsonb_typeof(elem->'event') <> 'string' OR elem->>'event' !~ '^[A-Za-z0-9][A-Za-z0-9:._-]{0,99}$') THEN
+        RETURN field || '.event: must be an event name: a letter or digit, then up to 99 letters, digits, or : . _ -';
+      END IF;
+      IF NOT (elem ? 'url' OR elem ? 'event') THEN
+        RETURN field || ': needs a url, an event or both';
+      END IF;
+    END LOOP;
+    RETURN NULL;
+  END $_$;
+
+CREATE FUNCTION public.inbox_actor_problem(actor jsonb) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE STRICT
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+  DECLARE
+    k text;
+    problem text;
+  BEGIN
+    IF jsonb_typeof(actor) = 'null' THEN
+      RETURN NULL;
+    END IF;
+    IF jsonb_typeof(actor) <> 'object' THEN
+      RETURN ': must be a JSON object or null';
+    END IF;
+    FOR k IN SELECT jsonb_object_keys(actor) LOOP
+      IF NOT k = ANY (ARRAY['id', 'name', 'avatarUrl']) THEN
+        RETURN '.' || k || ': unknown field (expected id, name, avatarUrl)';
+      END IF;
+      IF jsonb_typeof(actor->k) <> 'string' THEN
+        RETURN '.' || k || ': must be a string';
+      END IF;
+      IF k = 'avatarUrl' THEN
+        problem := "public".inbox_url_problem(actor->>k);
+        IF problem IS NOT NULL THEN
+          RETURN '.' || k || ': ' || problem;
+        END IF;
+      ELSIF length(actor->>k) NOT BETWEEN 1 AND 255 THEN
+        RETURN '.' || k || ': must be 1 to 255 characters';
+      END IF;
+    END LOOP;
+    RETURN NULL;
+  END $$;
+
+CREATE FUNCTION public.inbox_assign_seq() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+  DECLARE
+    next_seq bigint;
+    next_type_seq bigint;
+  BEGIN
+    -- Deleted again in its own transaction: no position, so the stream stays gapless.
+    PERFORM 1 FROM "public".inbox_notification WHERE id = NEW.id;
+    IF NOT FOUND THEN
+      RETURN NULL;
+    END IF;
+    INSERT INTO "public".inbox_stream AS st (stream, seq) VALUES (COALESCE(NEW.topic, ''), 1)
+    ON CONFLICT (stream) DO UPDATE SET seq = st.seq + 1
+    RETURNING st.seq INTO next_seq;
+    INSERT INTO "public".inbox_stream_type AS st (stream, type, seq) VALUES (COALESCE(NEW.topic, ''), NEW.type, 1)
+    ON CONFLICT (stream, type) DO UPDATE SET seq = st.seq + 1
+    RETURNING st.seq INTO next_type_seq;
+    UPDATE "public".inbox_notification SET seq = next_seq, type_seq = next_type_seq, late = EXISTS (
+             SELECT 1 FROM "public".inbox_notification o
+              WHERE o.user_id IS NULL AND COALESCE(o.topic, '') = COALESCE(NEW.topic, '')
+                AND o.id > NEW.id AND o.seq < next_seq)
+     WHERE id = NEW.id;
+    RETURN NULL;
+  END $$;
 
 CREATE FUNCTION public.inbox_broadcast(notification jsonb) RETURNS bigint[]
-    LANGUAGE sql
-    AS $$ SELECT inbox_store('inbox_broadcast', NULL, NULL, notification) $$;
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT "public".inbox_store('inbox_broadcast'::text, NULL::text[], NULL::text, notification)
+  $$;
+
+CREATE FUNCTION public.inbox_broadcast(notification text) RETURNS bigint[]
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT "public".inbox_store('inbox_broadcast'::text, NULL::text[], NULL::text,
+                            "public".inbox_parse_notification('inbox_broadcast'::text, notification))
+  $$;
 
 CREATE FUNCTION public.inbox_notify(recipients text[], notification jsonb) RETURNS bigint[]
-    LANGUAGE sql
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-        SELECT inbox_store('inbox_notify', COALESCE(recipients, '{}'), NULL, notification)
-      $$;
+    SELECT "public".inbox_store('inbox_notify'::text, COALESCE(recipients, '{}'::text[]), NULL::text, notification)
+  $$;
+
+CREATE FUNCTION public.inbox_notify(recipients text[], notification text) RETURNS bigint[]
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT "public".inbox_store('inbox_notify'::text, COALESCE(recipients, '{}'::text[]), NULL::text,
+                            "public".inbox_parse_notification('inbox_notify'::text, notification))
+  $$;
+
+CREATE FUNCTION public.inbox_parse_notification(fn text, notification text) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+  DECLARE
+    why text;
+    detail text;
+    path text;
+  BEGIN
+    IF notification IS NULL THEN
+      RETURN NULL;
+    END IF;
+    BEGIN
+      RETURN notification::jsonb;
+    EXCEPTION WHEN invalid_text_representation OR untranslatable_character THEN
+      GET STACKED DIAGNOSTICS why = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
+    END;
+    BEGIN
+      path := "public".inbox_unstorable_path(
+        regexp_replace(notification, E'(^|[^\\\\])((\\\\\\\\)*)\\\\u', E'\\1\\2\\\\u0001', 'g')::jsonb, 'notification');
+    EXCEPTION WHEN invalid_text_representation OR untranslatable_character THEN
+      path := NULL;
+    END;
+    IF path IS NOT NULL THEN
+      RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': ' || path
+        || E': must not contain \\u0000 or a lone UTF-16 surrogate (Postgres cannot store them)';
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification: not JSON: ' || why
+      || COALESCE(' (' || NULLIF(detail, '') || ')', '');
+  END $$;
 
 CREATE FUNCTION public.inbox_publish(topic text, notification jsonb) RETURNS bigint[]
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-      BEGIN
-        IF topic IS NULL THEN
-          RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'inbox_publish: topic: must be a topic of 1 to 255 characters, without surrounding whitespace';
-        END IF;
-        RETURN inbox_store('inbox_publish', NULL, topic, notification);
-      END $$;
+  BEGIN
+    IF topic IS NULL THEN
+      RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'inbox_publish: topic: must be a topic of 1 to 255 characters, without surrounding whitespace';
+    END IF;
+    RETURN "public".inbox_store('inbox_publish'::text, NULL::text[], topic, notification);
+  END $$;
+
+CREATE FUNCTION public.inbox_publish(topic text, notification text) RETURNS bigint[]
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT "public".inbox_publish(topic, "public".inbox_parse_notification('inbox_publish'::text, notification))
+  $$;
 
 CREATE FUNCTION public.inbox_store(fn text, recipients text[], stream_topic text, n jsonb) RETURNS bigint[]
     LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $_$
   DECLARE
     k text;
     r text;
     i int := 0;
     expires timestamptz;
-    max_bytes int := COALESCE(NULLIF(current_setting('inbox.max_payload_bytes', true), '')::int, 16384);
+    setting text;
+    server_max int := 16384;
+    max_bytes int;
     size int;
     ids bigint[];
     elem jsonb;
@@ -65,6 +216,27 @@ CREATE FUNCTION public.inbox_store(fn text, recipients text[], stream_topic text
     field text;
     problem text;
   BEGIN
+    -- The server's limit: the database's own setting, which only its owner can change (else one
+    -- a superuser set for every role, ALTER ROLE ALL). The session's value (the database's, or
+    -- the caller's SET, ALTER ROLE or connection option) may only lower it.
+    SELECT substr(c, length('inbox.max_payload_bytes=') + 1) INTO setting
+      FROM pg_db_role_setting d CROSS JOIN unnest(d.setconfig) AS c
+     WHERE d.setrole = 0 AND starts_with(c, 'inbox.max_payload_bytes=')
+       AND d.setdatabase IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))
+     ORDER BY d.setdatabase DESC
+     LIMIT 1;
+    IF setting IS NOT NULL THEN
+      IF setting !~ '^[0-9]{1,9}$' OR setting::int < 1 THEN
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': inbox.max_payload_bytes (the database''s): must be a positive integer, got ' || left(setting, 40);
+      END IF;
+      server_max := setting::int;
+    END IF;
+    setting := NULLIF(current_setting('inbox.max_payload_bytes', true), '');
+    IF setting IS NOT NULL AND (setting !~ '^[0-9]{1,9}$' OR setting::int < 1) THEN
+      RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': inbox.max_payload_bytes: must be a positive integer, got ' || left(setting, 40);
+    END IF;
+    max_bytes := LEAST(server_max, COALESCE(setting::int, server_max));
+
     IF n IS NULL OR jsonb_typeof(n) <> 'object' THEN
       RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification: must be a JSON object';
     END IF;
@@ -101,9 +273,13 @@ CREATE FUNCTION public.inbox_store(fn text, recipients text[], stream_topic text
     END IF;
     IF n->>'expiresAt' IS NOT NULL THEN
       BEGIN
+        IF n->>'expiresAt' !~ E'^\\d{4}-\\d{2}-\\d{2}[Tt ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?([Zz]|[+-]\\d{2}(:?\\d{2})?)$' THEN
+          RAISE EXCEPTION 'no offset';
+        END IF;
         expires := (n->>'expiresAt')::timestamptz;
       EXCEPTION WHEN others THEN
-        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.expiresAt: not a date-time: ' || left(n->>'expiresAt', 40);
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.expiresAt: not a date-time with an offset (ISO 8601, e.g. 2030-01-01T00:00:00Z): '
+          || left(n->>'expiresAt', 40);
       END;
       IF expires <= now() THEN
         RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.expiresAt: must be in the future';
@@ -113,74 +289,17 @@ CREATE FUNCTION public.inbox_store(fn text, recipients text[], stream_topic text
     IF COALESCE(jsonb_typeof(n->'url'), 'null') NOT IN ('string', 'null') THEN
       RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.url: must be a string or null';
     END IF;
-    problem := inbox_url_problem(n->>'url');
+    problem := "public".inbox_url_problem(n->>'url');
     IF problem IS NOT NULL THEN
       RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.url: ' || problem;
     END IF;
-
-    IF COALESCE(jsonb_typeof(n->'actions'), 'null') NOT IN ('array', 'null') THEN
-      RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.actions: must be an array or null';
+    problem := "public".inbox_actions_problem(n->'actions');
+    IF problem IS NOT NULL THEN
+      RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.actions' || problem;
     END IF;
-    IF jsonb_typeof(n->'actions') = 'array' THEN
-      IF jsonb_array_length(n->'actions') > 3 THEN
-        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.actions: must have at most 3 actions';
-      END IF;
-      FOR elem, pos IN SELECT x.e, x.i - 1 FROM jsonb_array_elements(n->'actions') WITH ORDINALITY AS x(e, i) LOOP
-        field := fn || ': notification.actions[' || pos || ']';
-        IF jsonb_typeof(elem) <> 'object' THEN
-          RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = field || ': must be a JSON object';
-        END IF;
-        FOR k IN SELECT jsonb_object_keys(elem) LOOP
-          IF NOT k = ANY (ARRAY['label', 'url', 'event']) THEN
-            RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = field || '.' || k || ': unknown field (expected label, url, event)';
-          END IF;
-        END LOOP;
-        IF jsonb_typeof(elem->'label') IS DISTINCT FROM 'string' OR elem->>'label' ~ '^[[:space:]]*$' THEN
-          RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = field || '.label: must be a non-empty string';
-        END IF;
-        IF length(elem->>'label') > 100 THEN
-          RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = field || '.label: must be at most 100 characters';
-        END IF;
-        IF elem ? 'url' THEN
-          IF jsonb_typeof(elem->'url') <> 'string' THEN
-            RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = field || '.url: must be a string';
-          END IF;
-          problem := inbox_url_problem(elem->>'url');
-          IF problem IS NOT NULL THEN
-            RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = field || '.url: ' || problem;
-          END IF;
-        END IF;
-        IF elem ? 'event' AND (jsonb_typeof(elem->'event') <> 'string' OR elem->>'event' !~ '^[A-Za-z0-9][A-Za-z0-9:._-]{0,99}$') THEN
-          RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = field
-            || '.event: must be an event name: a letter or digit, then up to 99 letters, digits, or : . _ -';
-        END IF;
-        IF NOT (elem ? 'url' OR elem ? 'event') THEN
-          RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = field || ': needs a url, an event or both';
-        END IF;
-      END LOOP;
-    END IF;
-
-    IF COALESCE(jsonb_typeof(n->'actor'), 'null') NOT IN ('object', 'null') THEN
-      RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.actor: must be a JSON object or null';
-    END IF;
-    IF jsonb_typeof(n->'actor') = 'object' THEN
-      FOR k IN SELECT jsonb_object_keys(n->'actor') LOOP
-        field := fn || ': notification.actor.' || k;
-        IF NOT k = ANY (ARRAY['id', 'name', 'avatarUrl']) THEN
-          RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = field || ': unknown field (expected id, name, avatarUrl)';
-        END IF;
-        IF jsonb_typeof(n->'actor'->k) <> 'string' THEN
-          RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = field || ': must be a string';
-        END IF;
-        IF k = 'avatarUrl' THEN
-          problem := inbox_url_problem(n->'actor'->>k);
-          IF problem IS NOT NULL THEN
-            RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = field || ': ' || problem;
-          END IF;
-        ELSIF length(n->'actor'->>k) NOT BETWEEN 1 AND 255 THEN
-          RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = field || ': must be 1 to 255 characters';
-        END IF;
-      END LOOP;
+    problem := "public".inbox_actor_problem(n->'actor');
+    IF problem IS NOT NULL THEN
+      RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.actor' || problem;
     END IF;
 
     IF COALESCE(jsonb_typeof(n->'tags'), 'null') NOT IN ('array', 'null') THEN
@@ -230,7 +349,7 @@ CREATE FUNCTION public.inbox_store(fn text, recipients text[], stream_topic text
       SELECT pg_current_xact_id()::text::bigint AS tx_id,
              pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS tx_horizon
     ), ins AS (
-      INSERT INTO inbox_notification AS x
+      INSERT INTO "public".inbox_notification AS x
              (user_id, topic, type, title, body, data, dedupe_key, expires_at, url, actions, actor, tags,
               tx_id, tx_horizon, via_sql)
       SELECT u.user_id, stream_topic, n->>'type', n->>'title', n->>'body',
@@ -255,27 +374,67 @@ CREATE FUNCTION public.inbox_store(fn text, recipients text[], stream_topic text
   END $_$;
 
 CREATE FUNCTION public.inbox_tag_rows() RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-      BEGIN
-        INSERT INTO inbox_notification_tag (owner, tag, notification_id)
-        SELECT CASE WHEN NEW.user_id IS NULL THEN 's:' || COALESCE(NEW.topic, '') ELSE 'u:' || NEW.user_id END, t, NEW.id
-          FROM unnest(NEW.tags) t
-        ON CONFLICT DO NOTHING;
-        RETURN NULL;
-      END $$;
+  BEGIN
+    INSERT INTO "public".inbox_notification_tag (owner, tag, notification_id)
+    SELECT CASE WHEN NEW.user_id IS NULL THEN 's:' || COALESCE(NEW.topic, '') ELSE 'u:' || NEW.user_id END, t, NEW.id
+      FROM unnest(NEW.tags) t
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+  END $$;
+
+CREATE FUNCTION public.inbox_unstorable_path(v jsonb, path text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+  DECLARE
+    k text;
+    e jsonb;
+    i bigint;
+    found text;
+  BEGIN
+    CASE jsonb_typeof(v)
+    WHEN 'string' THEN
+      IF (v #>> '{}') ~ E'\\x01(0000|[dD][89abAB][0-9a-fA-F]{2}(?!\\x01[dD][c-fC-F])|(?<![\\x01][dD][89abAB][0-9a-fA-F]{2}\\x01)[dD][c-fC-F][0-9a-fA-F]{2})' THEN
+        RETURN path;
+      END IF;
+    WHEN 'object' THEN
+      FOR k, e IN SELECT x.key, x.value FROM jsonb_each(v) AS x LOOP
+        IF k ~ E'\\x01(0000|[dD][89abAB][0-9a-fA-F]{2}(?!\\x01[dD][c-fC-F])|(?<![\\x01][dD][89abAB][0-9a-fA-F]{2}\\x01)[dD][c-fC-F][0-9a-fA-F]{2})' THEN
+          RETURN path || '.' || replace(k, chr(1), E'\\u');
+        END IF;
+        found := "public".inbox_unstorable_path(e, path || '.' || replace(k, chr(1), E'\\u'));
+        IF found IS NOT NULL THEN
+          RETURN found;
+        END IF;
+      END LOOP;
+    WHEN 'array' THEN
+      FOR e, i IN SELECT x.e, x.i - 1 FROM jsonb_array_elements(v) WITH ORDINALITY AS x(e, i) LOOP
+        found := "public".inbox_unstorable_path(e, path || '[' || i || ']');
+        IF found IS NOT NULL THEN
+          RETURN found;
+        END IF;
+      END LOOP;
+    ELSE
+      NULL;
+    END CASE;
+    RETURN NULL;
+  END $$;
 
 CREATE FUNCTION public.inbox_url_problem(url text) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $_$
-        SELECT CASE
-          WHEN length(url) > 2048 THEN 'must be at most 2048 characters'
-          WHEN url ~ '[\x01-\x1f\x7f-\x9f]' THEN 'must not contain control characters'
-          WHEN strpos(url, chr(92)) > 0 THEN 'must not contain backslashes'
-          WHEN url ~ '^/([^/]|$)' OR url ~* '^https?://[^/?#[:space:]]+([/?#]|$)' THEN NULL
-          ELSE 'must be an http(s) URL or a site-relative path starting with a single /'
-        END
-      $_$;
+    SELECT CASE
+      WHEN length(url) > 2048 THEN 'must be at most 2048 characters'
+      WHEN url ~ E'[\\x01-\\x1f\\x7f-\\x9f]' THEN 'must not contain control characters'
+      WHEN strpos(url, chr(92)) > 0 THEN 'must not contain backslashes'
+      WHEN url ~ '^/([^/]|$)' OR url ~* E'^https?://[^/?#[:space:]]+([/?#]|$)' THEN NULL
+      ELSE 'must be an http(s) URL or a site-relative path starting with a single /'
+    END
+  $_$;
 
 CREATE TABLE public.inbox_notification (
     id bigint NOT NULL,
@@ -302,7 +461,20 @@ CREATE TABLE public.inbox_notification (
     archived boolean,
     deleted_at timestamp with time zone,
     type_seq bigint,
-    CONSTRAINT inbox_notification_audience CHECK (((user_id IS NULL) OR (topic IS NULL)))
+    CONSTRAINT inbox_notification_actions_check CHECK (((actions IS NULL) OR
+CASE jsonb_typeof(actions)
+    WHEN 'null'::text THEN true
+    WHEN 'array'::text THEN ((jsonb_array_length(actions) <= 3) AND (NOT jsonb_path_exists(actions, 'strict $[*]?(@.type() != "object")'::jsonpath)) AND (NOT jsonb_path_exists(actions, 'strict $[*]?(exists (@."url"))."url"?((@.type() != "string" || !(@ like_regex "^(/([^/]|$)|https?://[^/?#[:space:]]+([/?#]|$))" flag "i")) || @ like_regex "[\\\\\\x01-\\x1f\\x7f-\\x9f]")'::jsonpath)))
+    ELSE false
+END)),
+    CONSTRAINT inbox_notification_actor_check CHECK (((actor IS NULL) OR
+CASE jsonb_typeof(actor)
+    WHEN 'null'::text THEN true
+    WHEN 'object'::text THEN (NOT jsonb_path_exists(actor, 'strict $?(exists (@."avatarUrl"))."avatarUrl"?((@.type() != "string" || !(@ like_regex "^(/([^/]|$)|https?://[^/?#[:space:]]+([/?#]|$))" flag "i")) || @ like_regex "[\\\\\\x01-\\x1f\\x7f-\\x9f]")'::jsonpath))
+    ELSE false
+END)),
+    CONSTRAINT inbox_notification_audience CHECK (((user_id IS NULL) OR (topic IS NULL))),
+    CONSTRAINT inbox_notification_url_check CHECK ((public.inbox_url_problem(url) IS NULL))
 );
 
 CREATE SEQUENCE public.inbox_notification_id_seq

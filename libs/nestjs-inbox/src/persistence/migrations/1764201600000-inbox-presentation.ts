@@ -53,7 +53,7 @@ export class InboxPresentation1764201600000 implements MigrationInterface {
 }
 
 /** InboxSqlProducers' `inbox_store`, with the presentation fields checked and stored. */
-const STORE_WITH_PRESENTATION = `
+export const STORE_WITH_PRESENTATION = `
   CREATE OR REPLACE FUNCTION inbox_store(fn text, recipients text[], stream_topic text, n jsonb) RETURNS bigint[]
   LANGUAGE plpgsql AS $$
   DECLARE
