@@ -265,6 +265,19 @@ export class NotificationStore {
     return this.query(pageSql('$1', '$2', view, param), [userId, limit, ...values]);
   }
 
+  /**
+   * How many notifications `view` holds, counted up to `limit` (the page statement of `list`
+   * cut at `limit`, so it costs what `limit` rows cost, never the history), and the newest one's id.
+   */
+  async countUpTo(userId: string, view: View, limit: number): Promise<{ count: number; newest: string | null }> {
+    const { values, param } = params(2);
+    const [row]: { count: number; newest: string | null }[] = await this.query(
+      `SELECT count(*)::int AS count, max(p.id)::text AS newest FROM (${pageSql('$1', '$2', view, param)}) p`,
+      [userId, limit, ...values],
+    );
+    return row;
+  }
+
   /** Each view's count (see viewCount), in one statement. */
   async counts(userId: string, views: View[]): Promise<number[]> {
     if (views.length === 0) return [];
@@ -568,11 +581,14 @@ export class NotificationStore {
   /**
    * Snoozes what `userId` may see among `ids` until `until`: deleted for them now, in one
    * transaction with a row of `inbox_snooze` (SnoozeWaker brings each back as new then).
-   * Returns the ids snoozed.
+   * `admit(pending, adding)` sees how many snoozes of the user were pending and how many this
+   * one adds, and may throw to store nothing. Returns the ids snoozed.
    */
-  snooze(userId: string, ids: string[], until: Date): Promise<string[]> {
+  snooze(userId: string, ids: string[], until: Date, admit?: (pending: number, adding: number) => void): Promise<string[]> {
     return this.manager.transaction(async (tx) => {
+      const pending = admit ? await this.lockSnoozes(userId, tx) : 0;
       const snoozed = await this.mark(userId, 'deleted', ids, tx);
+      admit?.(pending, snoozed.length);
       await tx.query(
         `INSERT INTO inbox_snooze (user_id, notification_id, until) SELECT $1, unnest($2::bigint[]), $3
          ON CONFLICT (user_id, notification_id) DO UPDATE SET until = EXCLUDED.until`,
@@ -580,6 +596,18 @@ export class NotificationStore {
       );
       return snoozed;
     });
+  }
+
+  /**
+   * Takes the user's snooze lock for `tx` (held until it ends, on every instance: two snoozes
+   * of one user cannot both count the same pending ones) and counts their pending snoozes.
+   */
+  private async lockSnoozes(userId: string, tx: EntityManager): Promise<number> {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('nestjs-inbox:snooze:' || $1, 0))`, [userId]);
+    // A statement of its own: its snapshot, taken once the lock is held, sees the snoozes of
+    // the transaction that held it before (one statement's would be older than its wait).
+    const [{ pending }] = await tx.query(`SELECT count(*)::int AS pending FROM inbox_snooze WHERE user_id = $1`, [userId]);
+    return pending;
   }
 
   /** Whether any snooze is due: one index probe, outside any transaction. */
