@@ -758,6 +758,8 @@ function statementName(sql: string): string {
     [/INSERT INTO inbox_subscription/, 'subscribe'],
     [/ AS c0\b/, 'counts of views'],
     [/ AS unread, .* AS unseen\b/, 'badge'],
+    // Before 'page': it counts a page of the filter (a change by filter's maxBulkRows check).
+    [/^SELECT count\(\*\)::int AS count, max\(p\.id\)/, 'bulk count (up to maxBulkRows + 1)'],
     [/SELECT DISTINCT ON \(v\.id\)/, 'page'],
   ];
   return known.find(([re]) => re.test(q))?.[1] ?? firstLine(q).slice(0, 50);

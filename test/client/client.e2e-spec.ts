@@ -55,6 +55,8 @@ describe('browser client (nestjs-inbox/client)', () => {
       catchUpLimit: 5,
       canSubscribe: (_u: string, topic: string) => topic !== 'secret',
       mutable: (type: string) => type !== 'system',
+      // Snoozes of a second and a half, to see them come back (the default shortest is a minute).
+      minSnoozeMs: 1000,
     });
   });
   afterEach(() => open.splice(0).forEach((c) => c.close()));

@@ -24,7 +24,8 @@ describe('inbox states', () => {
   beforeAll(async () => {
     db = await createDatabase();
     await migrate(db.url);
-    t = await startApp(db.url, { mutable: (type) => type !== 'system', canSubscribe: () => true });
+    // Snoozes of a second and a half, to see them come back (the default shortest is a minute).
+    t = await startApp(db.url, { mutable: (type) => type !== 'system', canSubscribe: () => true, minSnoozeMs: 1000 });
   });
   afterEach(() => {
     for (const c of clients.splice(0)) c.close();

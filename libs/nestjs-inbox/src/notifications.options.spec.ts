@@ -15,6 +15,9 @@ describe('resolveOptions', () => {
       catchUpLimit: 1000,
       catchUpGraceMs: 5000,
       listLimit: { default: 20, max: 100 },
+      maxBulkRows: 10000,
+      minSnoozeMs: 60000,
+      maxSnoozed: 1000,
     });
     expect(o.canSubscribe('u', 't')).toBe(false);
   });
@@ -34,6 +37,10 @@ describe('resolveOptions', () => {
     ['a zero catch-up limit', { catchUpLimit: 0 }, /catchUpLimit must be a positive integer/],
     ['a negative grace', { catchUpGraceMs: -1 }, /catchUpGraceMs \(or 0 for none\) must be a positive integer/],
     ['redis without url or client', { redis: {} }, /redis needs a `url` or a `client`/],
+    ['a zero bulk limit', { maxBulkRows: 0 }, /maxBulkRows must be a positive integer, got 0/],
+    ['a fractional snooze limit', { maxSnoozed: 2.5 }, /maxSnoozed must be a positive integer, got 2.5/],
+    ['a negative shortest snooze', { minSnoozeMs: -1 }, /minSnoozeMs must be an integer from 0 to 31622400000 .*got -1/],
+    ['a shortest snooze beyond the longest', { minSnoozeMs: 400 * 24 * 3600 * 1000 }, /minSnoozeMs must be an integer from 0 to 31622400000/],
   ])('refuses %s with a message that says what to fix', (_name, options, message) => {
     expect(() => resolveOptions({ ...base, ...options }, { gateway: true })).toThrow(NotificationsConfigError);
     expect(() => resolveOptions({ ...base, ...options }, { gateway: true })).toThrow(message);

@@ -199,6 +199,26 @@ export interface NotificationsModuleOptions {
    * @default 20
    */
   maxConnectionsPerUser?: number;
+  /**
+   * Most notifications one state change by filter (`archive(u, { type })`, …) may select: one
+   * that selects more is refused with `INVALID_INPUT` before it changes anything. The forms
+   * that change everything by watermarks (`markSeen(u, {})`, `markRead(u, {})`, `archive(u, {})`,
+   * `remove(u, { state: 'all' })`) cost O(1) rows whatever the number and are not limited.
+   * @default 10000
+   */
+  maxBulkRows?: number;
+  /**
+   * Shortest snooze, in ms: a snooze whose `until` is nearer is refused (each snooze stores a
+   * row per notification, and its end stores a new notification).
+   * @default 60000
+   */
+  minSnoozeMs?: number;
+  /**
+   * Most snoozed notifications one user may have waiting to come back; a snooze that would
+   * make more is refused, and snoozes nothing.
+   * @default 1000
+   */
+  maxSnoozed?: number;
 }
 
 /** Options with every default applied, as the library's providers receive them. */
@@ -235,11 +255,17 @@ export const NOTIFICATIONS_DEFAULTS = {
   maxMessageBytes: 16 * 1024,
   eventRateLimit: { burst: 20, perSecond: 10 },
   maxConnectionsPerUser: 20,
+  maxBulkRows: 10_000,
+  minSnoozeMs: 60_000,
+  maxSnoozed: 1000,
   redis: { adapter: 'classic' as const, key: 'nestjs-inbox' },
   retention: { intervalMs: 60_000, batchSize: 1000 },
   http: { path: '/inbox/notifications', maxBodyBytes: 1024 * 1024, bodyTimeoutMs: 10_000 },
   amqp: { prefetch: 10, maxBodyBytes: 1024 * 1024 },
 } as const;
+
+/** The longest snooze: `until` within a year (snoozeUntil, validation/schemas.ts). */
+const MAX_SNOOZE_MS = 366 * 24 * 3600 * 1000;
 
 export function resolveOptions(
   options: NotificationsModuleOptions,
@@ -274,6 +300,12 @@ export function resolveOptions(
   positive('maxMessageBytes', resolved.maxMessageBytes);
   positive('maxConnectionsPerUser', resolved.maxConnectionsPerUser);
   positive('eventRateLimit.burst', resolved.eventRateLimit.burst);
+  positive('maxBulkRows', resolved.maxBulkRows);
+  positive('maxSnoozed', resolved.maxSnoozed);
+  if (!Number.isInteger(resolved.minSnoozeMs) || resolved.minSnoozeMs < 0 || resolved.minSnoozeMs > MAX_SNOOZE_MS) {
+    // A minimum beyond the longest snooze would refuse every one.
+    throw new NotificationsConfigError(`minSnoozeMs must be an integer from 0 to ${MAX_SNOOZE_MS} (a snooze ends within a year), got ${String(resolved.minSnoozeMs)}`);
+  }
   if (!(resolved.eventRateLimit.perSecond > 0)) {
     throw new NotificationsConfigError(`eventRateLimit.perSecond must be a positive number, got ${String(resolved.eventRateLimit.perSecond)}`);
   }

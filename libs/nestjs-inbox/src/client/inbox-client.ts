@@ -273,8 +273,10 @@ export class InboxClient {
   }
 
   /**
-   * Snoozes notifications until `until` (in the future, within a year): they leave every view,
-   * and come back then as new notifications (a new id, unseen and unread), pushed like any other.
+   * Snoozes notifications until `until` (at least the server's `minSnoozeMs` away, a minute by
+   * default, by the server's clock; within a year): they leave every view, and come back then as
+   * new notifications (a new id, unseen and unread), pushed like any other. A user has at most
+   * `maxSnoozed` (1000) pending: one that would make more is refused and snoozes nothing.
    */
   async snooze(ids: string | readonly string[], until: Date | string): Promise<StateResult> {
     const list = typeof ids === 'string' ? [ids] : [...ids];

@@ -32,6 +32,7 @@ import { RoomEmitter } from '../realtime/room-emitter';
 import { TopicRooms } from '../realtime/topic-rooms';
 import { UnreadRecounter } from '../realtime/unread-recounter';
 import { UserSockets } from '../realtime/user-sockets';
+import { OneAtATime } from '../security/one-at-a-time';
 import * as schema from '../validation/schemas';
 
 /** What a host sends. `type` is its own category: 'announcement', 'reminder', 'message', … */
@@ -63,6 +64,12 @@ export type Which = (string | number)[] | Filter;
 
 /** Notifications one batch of a filtered state change reads and marks. */
 const BULK_BATCH = 500;
+
+/**
+ * Changes by filter and snoozes of one user running or waiting at once on an instance (see
+ * OneAtATime): one socket's event burst (eventRateLimit's default); more answer RATE_LIMITED.
+ */
+const MAX_QUEUED_CHANGES = 20;
 
 /**
  * Per change: how errors name it (`verb`); the view a filtered change reads when the filter
@@ -97,6 +104,8 @@ export interface StoredNotification extends NotificationPayload {
 @Injectable()
 export class NotificationService {
   private readonly logger = new Logger('NotificationsModule');
+  /** A user's changes by filter and snoozes, one at a time (see `change`). */
+  private readonly oneAtATime = new OneAtATime(MAX_QUEUED_CHANGES);
   constructor(
     @InjectNotificationsOptions() private readonly options: ResolvedNotificationsOptions,
     private readonly notifications: NotificationRepository,
@@ -235,14 +244,29 @@ export class NotificationService {
   /**
    * Hides notifications until `until`, when each comes back as a new one (a new id, unseen and
    * unread, delivered live): deleted for the user meanwhile (a broadcast or publication stays
-   * for everyone else). Within `SNOOZE_POLL_MS` (1 s) of `until`, on any instance.
+   * for everyone else). Within `SNOOZE_POLL_MS` (1 s) of `until`, on any instance. `until` is
+   * at least `minSnoozeMs` away; a snooze that would leave the user more than `maxSnoozed`
+   * pending is refused and snoozes nothing.
    */
   async snooze(userId: string, ids: (string | number)[], until: Date): Promise<StateResult> {
     const u = this.user(userId);
     const wanted = schema.parse(schema.idList, ids, 'snooze: ids');
     const when = schema.parse(schema.snoozeUntil, until, 'snooze: until');
-    const snoozed = await this.snoozes.snooze(u, wanted, when);
-    return this.changed(u, snoozed.length, { ids: snoozed, change: 'snoozed' });
+    const { minSnoozeMs, maxSnoozed } = this.options;
+    const away = when.getTime() - Date.now();
+    if (away < minSnoozeMs) {
+      throw new InvalidInputError(`snooze: until: must be at least ${minSnoozeMs} ms away (minSnoozeMs), got ${away} ms`);
+    }
+    return this.oneAtATime.run(u, 'snooze', async () => {
+      const snoozed = await this.snoozes.snooze(u, wanted, when, (pending, adding) => {
+        if (pending + adding > maxSnoozed) {
+          throw new InvalidInputError(
+            `snooze: ids: ${adding} more would make ${pending + adding} pending snoozes, at most ${maxSnoozed} per user (maxSnoozed)`,
+          );
+        }
+      });
+      return this.changed(u, snoozed.length, { ids: snoozed, change: 'snoozed' });
+    });
   }
 
   async unreadCount(userId: string): Promise<number> {
@@ -289,29 +313,31 @@ export class NotificationService {
   /**
    * One state change, by ids or by filter. Everything (no filter beyond a state the change
    * covers anyway) moves watermarks: O(subscriptions). Other filters are applied in batches of
-   * BULK_BATCH notifications, each one page read and one statement: O(what the filter selects).
+   * BULK_BATCH notifications, each one page read and one statement: O(what the filter selects),
+   * at most `maxBulkRows`. A user's changes by filter run one at a time (OneAtATime), so that
+   * 20 events of one socket cost one change's connection and rows at a time, not 20; by ids
+   * (one statement, at most 1000 ids) they do not wait.
    */
   private async change(userId: string, change: Mark, which: Which): Promise<StateResult & { ids: string[] }> {
     const u = this.user(userId);
     const { verb, batch, whole } = CHANGES[change];
-    let changed: number;
-    let ids: string[] = [];
-    let state: StatePayload;
     if (Array.isArray(which)) {
-      ids = await this.states.mark(u, change, schema.parse(schema.idList, which, `${verb}: ids`));
-      changed = ids.length;
-      state = { ids, change };
-    } else {
-      const f = schema.parse(schema.filter, which, `${verb}: filter`);
+      const ids = await this.states.mark(u, change, schema.parse(schema.idList, which, `${verb}: ids`));
+      return { ...(await this.changed(u, ids.length, { ids, change })), ids };
+    }
+    const f = schema.parse(schema.filter, which, `${verb}: filter`);
+    return this.oneAtATime.run(u, verb, async () => {
+      let changed: number;
+      let state: StatePayload;
       if (whole && change !== 'unarchived' && Object.keys(f).every((k) => k === 'state') && whole.states.includes(f.state)) {
         changed = await this.states.markAll(u, change, whole.counted);
         state = { filter: whole.filter, change };
       } else {
-        changed = await this.changeInBatches(u, change, { ...toView(f), state: f.state ?? batch });
+        changed = await this.changeInBatches(u, change, { ...toView(f), state: f.state ?? batch }, verb);
         state = { filter: f, change };
       }
-    }
-    return { ...(await this.changed(u, changed, state)), ids };
+      return { ...(await this.changed(u, changed, state)), ids: [] };
+    });
   }
 
   /** After a change: the new badge, told to every tab with what changed (a change by ids that changed none is not told). */
@@ -324,13 +350,30 @@ export class NotificationService {
     return { changed, ...badge };
   }
 
-  private async changeInBatches(userId: string, change: Mark, view: View): Promise<number> {
+  /**
+   * Refused, before anything is written, when the view holds more than `maxBulkRows` (counted
+   * up to one more); else applied to the notifications counted: those up to the newest one
+   * then (one that arrives meanwhile is newer, and stays as it is), and at most `maxBulkRows`
+   * read, whatever enters the view below it meanwhile.
+   */
+  private async changeInBatches(userId: string, change: Mark, view: View, verb: string): Promise<number> {
+    const max = this.options.maxBulkRows;
+    const { count, newest } = await this.reads.countUpTo(userId, view, max + 1);
+    if (count > max) {
+      throw new InvalidInputError(
+        `${verb}: filter: selects more than ${max} notifications, at most ${max} per change (maxBulkRows); narrow it (a type, a state, before/after)`,
+      );
+    }
+    if (newest === null) return 0;
     let changed = 0;
-    let before = view.before;
+    let left = max;
+    let before = String(BigInt(newest) + 1n);
     for (;;) {
-      const rows = await this.reads.list(userId, { ...view, before }, BULK_BATCH);
+      const limit = Math.min(BULK_BATCH, left);
+      const rows = await this.reads.list(userId, { ...view, before }, limit);
       if (rows.length > 0) changed += (await this.states.mark(userId, change, rows.map((r) => r.id))).length;
-      if (rows.length < BULK_BATCH) return changed;
+      left -= rows.length;
+      if (rows.length < limit || left === 0) return changed;
       before = rows[rows.length - 1].id;
     }
   }

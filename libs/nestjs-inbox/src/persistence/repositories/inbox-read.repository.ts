@@ -35,6 +35,19 @@ export class InboxReadRepository {
     return this.runner.query(pageSql('$1', '$2', view, param), [userId, limit, ...values]);
   }
 
+  /**
+   * How many notifications `view` holds, counted up to `limit` (the page statement of `list`
+   * cut at `limit`, so it costs what `limit` rows cost, never the history), and the newest one's id.
+   */
+  async countUpTo(userId: string, view: View, limit: number): Promise<{ count: number; newest: string | null }> {
+    const { values, param } = params(2);
+    const [row] = await this.runner.query<{ count: number; newest: string | null }>(
+      `SELECT count(*)::int AS count, max(p.id)::text AS newest FROM (${pageSql('$1', '$2', view, param)}) p`,
+      [userId, limit, ...values],
+    );
+    return row;
+  }
+
   /** Each view's count (see viewCount), in one statement. */
   async counts(userId: string, views: View[]): Promise<number[]> {
     if (views.length === 0) return [];

@@ -19,11 +19,14 @@ export class SnoozeRepository {
   /**
    * Snoozes what `userId` may see among `ids` until `until`: deleted for them now, in one
    * transaction with a row of `inbox_snooze` (SnoozeWaker brings each back as new then).
-   * Returns the ids snoozed.
+   * `admit(pending, adding)` sees how many snoozes of the user were pending and how many this
+   * one adds, and may throw to store nothing. Returns the ids snoozed.
    */
-  snooze(userId: string, ids: string[], until: Date): Promise<string[]> {
+  snooze(userId: string, ids: string[], until: Date, admit?: (pending: number, adding: number) => void): Promise<string[]> {
     return this.runner.manager.transaction(async (tx) => {
+      const pending = admit ? await this.lockSnoozes(userId, tx) : 0;
       const snoozed = await this.states.mark(userId, 'deleted', ids, tx);
+      admit?.(pending, snoozed.length);
       await this.runner.query(
         `INSERT INTO inbox_snooze (user_id, notification_id, until) SELECT $1, unnest($2::bigint[]), $3
          ON CONFLICT (user_id, notification_id) DO UPDATE SET until = EXCLUDED.until`,
@@ -32,6 +35,22 @@ export class SnoozeRepository {
       );
       return snoozed;
     });
+  }
+
+  /**
+   * Takes the user's snooze lock for `tx` (held until it ends, on every instance: two snoozes
+   * of one user cannot both count the same pending ones) and counts their pending snoozes.
+   */
+  private async lockSnoozes(userId: string, tx: EntityManager): Promise<number> {
+    await this.runner.query(`SELECT pg_advisory_xact_lock(hashtextextended('nestjs-inbox:snooze:' || $1, 0))`, [userId], { tx });
+    // A statement of its own: its snapshot, taken once the lock is held, sees the snoozes of
+    // the transaction that held it before (one statement's would be older than its wait).
+    const [{ pending }] = await this.runner.query<{ pending: number }>(
+      `SELECT count(*)::int AS pending FROM inbox_snooze WHERE user_id = $1`,
+      [userId],
+      { tx },
+    );
+    return pending;
   }
 
   /** Whether any snooze is due: one index probe, outside any transaction. */
