@@ -58,6 +58,22 @@ export interface InboxEvents {
   action: (action: Action, notification: NotificationPayload) => void;
   /** `error` is set when the server refused the connection. */
   state: (state: ConnectionState, error?: InboxError) => void;
+  /** The connection's transport changed, or an upgrade to WebSocket failed (see `transport`). */
+  transport: (transport: TransportState) => void;
+}
+
+/**
+ * How the open connection travels. A browser gives no reason for a WebSocket that fails to
+ * open, so `reason` says only what is known: `upgrade-failed` when the connection began on
+ * HTTP long-polling and its upgrade to WebSocket failed, leaving it on polling. The causes: a
+ * proxy that does not forward `Upgrade`, a network that blocks WebSocket, or the server
+ * refusing the upgrade's Origin (it then logs the origin; README, "Origin"). It works on
+ * polling meanwhile, with a request per message.
+ */
+export interface TransportState {
+  /** `polling` (HTTP long-polling) or `websocket`. */
+  name: string;
+  reason?: 'upgrade-failed';
 }
 
 /** Notifications named by id (one or several), or every notification of the user a filter selects. */
@@ -123,6 +139,7 @@ export class InboxClient {
   private connections = 0;
   private viewCounts: Readonly<Record<string, number>> = {};
   private connection: ConnectionState = 'disconnected';
+  private transportState: TransportState | null = null;
   private cursor: string | undefined;
   /** `before` of the next older page: `undefined` before the first page, `null` after the last. */
   private nextCursor: string | null | undefined;
@@ -180,6 +197,11 @@ export class InboxClient {
 
   get state(): ConnectionState {
     return this.connection;
+  }
+
+  /** The open connection's transport, and why it stayed on polling; `null` while there is none. */
+  get transport(): TransportState | null {
+    return this.transportState;
   }
 
   /** Whether `loadMore` may find older notifications. */
@@ -336,6 +358,13 @@ export class InboxClient {
 
   private listen(): void {
     const { socket } = this;
+    socket.io.on('open', () => {
+      const engine = socket.io.engine;
+      this.setTransport({ name: engine.transport.name });
+      engine.on('upgrade', (transport) => this.setTransport({ name: transport.name }));
+      engine.on('upgradeError', () => this.setTransport({ name: engine.transport.name, reason: 'upgrade-failed' }));
+    });
+    socket.io.on('close', () => (this.transportState = null));
     socket.on('connect', () => {
       this.connections++;
       this.caughtUp = [];
@@ -535,6 +564,11 @@ export class InboxClient {
     if (state === this.connection && !error) return;
     this.connection = state;
     this.events.emit('state', state, error);
+  }
+
+  private setTransport(transport: TransportState): void {
+    this.transportState = transport;
+    this.events.emit('transport', transport);
   }
 
   /** Emits with an acknowledgement; an `{ error }` ack or no ack in time rejects with an `InboxError`. */
