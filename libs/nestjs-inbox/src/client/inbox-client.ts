@@ -33,7 +33,9 @@ import {
   mayEnterView,
   maxId,
   mergeNotifications,
+  pageWithSafeLinks,
   reconcileNewestPage,
+  withSafeLinks,
 } from './notification-list';
 import { TypedEmitter } from './typed-emitter';
 
@@ -246,6 +248,7 @@ export class InboxClient {
     const first = before === undefined;
     if (first) this.arrived ??= new Set();
     this.paging = this.request(ClientEvent.List, this.listQuery(before))
+      .then(pageWithSafeLinks)
       .then((page: ListPage) => {
         if (epoch !== this.epoch) return;
         this.nextCursor = page.nextCursor;
@@ -369,7 +372,8 @@ export class InboxClient {
       this.connections++;
       this.caughtUp = [];
     });
-    socket.on(ServerEvent.Notification, (n) => this.pushed(n));
+    // Links are checked again before anything reaches the page (see withSafeLinks).
+    socket.on(ServerEvent.Notification, (n) => this.pushed(withSafeLinks(n)));
     socket.on(ServerEvent.Synced, (p) => void this.synced(p));
     socket.on(ServerEvent.Unread, (p) => this.setBadges(p.count, p.unseen));
     socket.on(ServerEvent.Read, (read) => this.applyRead(read));
@@ -463,7 +467,7 @@ export class InboxClient {
   private async refreshNewest(): Promise<void> {
     const epoch = this.epoch;
     this.arrived ??= new Set();
-    const page = await this.request(ClientEvent.List, this.listQuery(undefined));
+    const page = pageWithSafeLinks(await this.request(ClientEvent.List, this.listQuery(undefined)));
     if (epoch === this.epoch) this.takeNewestPage(page, true);
   }
 
