@@ -3,8 +3,8 @@ import { migrate, startApp, TestApp } from './support/app';
 import { createDatabase } from './support/database';
 
 /** What the DataSource's logger was given for each query, as TypeORM's query logging would print it. */
-function captureQueries(t: TestApp): { text: string; parameters: unknown[] | undefined }[] {
-  const seen: { text: string; parameters: unknown[] | undefined }[] = [];
+function captureQueries(t: TestApp): { text: string; parameters: unknown }[] {
+  const seen: { text: string; parameters: unknown }[] = [];
   const logger: TypeOrmLogger = {
     logQuery: (text, parameters) => void seen.push({ text, parameters }),
     logQueryError: () => undefined,
