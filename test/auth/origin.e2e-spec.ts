@@ -2,9 +2,9 @@ import { Logger } from '@nestjs/common';
 import { parse as parseCookie } from 'cookie';
 import type { SessionSource } from 'nestjs-inbox';
 import { InboxClient, type TransportState } from 'nestjs-inbox/client';
-import { cookieUser, migrate, startApp, TestApp } from './support/app';
-import { TestClient } from './support/client';
-import { createDatabase } from './support/database';
+import { cookieUser, migrate, startApp, TestApp } from '../support/app';
+import { TestClient } from '../support/client';
+import { createDatabase } from '../support/database';
 
 /** A store's error as connect-redis and the like throw it: it quotes the key it was asked for. */
 class SessionStoreError extends Error {}

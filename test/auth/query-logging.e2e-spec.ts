@@ -1,6 +1,6 @@
 import type { Logger as TypeOrmLogger } from 'typeorm';
-import { migrate, startApp, TestApp } from './support/app';
-import { createDatabase } from './support/database';
+import { migrate, startApp, TestApp } from '../support/app';
+import { createDatabase } from '../support/database';
 
 /** What the DataSource's logger was given for each query, as TypeORM's query logging would print it. */
 function captureQueries(t: TestApp): { text: string; parameters: unknown }[] {

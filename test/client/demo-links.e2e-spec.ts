@@ -1,6 +1,6 @@
 import { NotificationService } from 'nestjs-inbox';
 import { DataSource } from 'typeorm';
-import { DemoRig, item, logIn, openInbox, startDemo, WAIT } from './support/demo-browser';
+import { DemoRig, item, logIn, openInbox, startDemo, WAIT } from '../support/demo-browser';
 
 const BAD = 'javascript:alert(document.cookie)';
 
