@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { parse as parseCookie } from 'cookie';
 import type { SessionSource } from 'nestjs-inbox';
 import { InboxClient, type TransportState } from 'nestjs-inbox/client';
+import WebSocket from 'ws';
 import { cookieUser, migrate, startApp, TestApp } from '../support/app';
 import { TestClient } from '../support/client';
 import { createDatabase } from '../support/database';
@@ -30,6 +31,29 @@ function transportWhen(client: InboxClient, check: (t: TransportState | null) =>
       off();
       resolve(t);
     });
+  });
+}
+
+/** A polling handshake as a same-origin page makes it (no Origin); answers the session id. */
+async function pollingSession(url: string, cookie: string): Promise<string> {
+  const res = await fetch(`${url}/socket.io/?EIO=4&transport=polling`, { headers: { cookie } });
+  const body = await res.text();
+  return JSON.parse(body.slice(1)).sid as string;
+}
+
+/** Whether a WebSocket upgrade to `query` with these headers opens (`open`) or is answered with an HTTP status. */
+function upgrade(url: string, query: string, headers: Record<string, string>): Promise<'open' | number> {
+  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/socket.io/?EIO=4&transport=websocket&${query}`, { headers });
+  return new Promise((resolve, reject) => {
+    ws.on('open', () => {
+      ws.close();
+      resolve('open');
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      ws.terminate();
+      resolve(res.statusCode ?? 0);
+    });
+    ws.on('error', reject);
   });
 }
 
@@ -107,6 +131,16 @@ describe('the Origin rule and what the handshake logs', () => {
     const [n] = await t.service.notify('upgrader', { type: 't', title: 'over polling' });
     await vi.waitFor(() => expect(client.notifications.map((x) => x.id)).toContain(n.id), { timeout: 5000 });
     expect(warnings().filter((m) => m.includes(foreign))).toHaveLength(1);
+  });
+
+  it('reads the session id of an upgrade as engine.io does: a repeated sid does not slip past the rule', async () => {
+    const foreign = { cookie: 'uid=smuggler', origin: 'https://smuggler.example' };
+    const sid = await pollingSession(t.url, foreign.cookie);
+    // engine.io acts on the last `sid`; a check of the first would look at an unknown session.
+    expect(await upgrade(t.url, `sid=unknown&sid=${sid}`, foreign)).toBe(400);
+    expect(await upgrade(t.url, `sid=${sid}`, foreign)).toBe(400);
+    // The control: the same session upgrades from the server's own host.
+    expect(await upgrade(t.url, `sid=${sid}`, { cookie: foreign.cookie, origin: ownOrigin })).toBe('open');
   });
 
   it('lets the same upgrade through from the server\'s own host (a page opened by another name than allowedOrigins lists)', async () => {

@@ -9,7 +9,8 @@ export type Engine = Server['engine'];
 /**
  * What the library needs of engine.io beyond Socket.IO's API, in one place: the open sessions
  * by id (`clients`, documented in engine.io's README, declared `protected` in its typings), to
- * find the handshake request of a session whose transport is being upgraded.
+ * find the handshake request of a session whose transport is being upgraded, and the session id
+ * a request names as engine.io itself reads it (`req._query`, set before its middlewares run).
  */
 interface EngineSessions {
   clients: Record<string, { request: IncomingMessage }>;
@@ -31,4 +32,15 @@ export function assertEngine(server: Server): Engine {
 export function handshakeRequest(engine: Engine, sid: string): IncomingMessage | undefined {
   const sessions = (engine as unknown as EngineSessions).clients;
   return Object.prototype.hasOwnProperty.call(sessions, sid) ? sessions[sid].request : undefined;
+}
+
+/**
+ * The session id engine.io will act on for `req`: its own parsed query (`req._query`), or the
+ * query parsed as it parses it, where the last of repeated parameters wins. Reading the first
+ * instead would let `?sid=bogus&sid=<real>` pass a check made on `bogus`.
+ */
+export function requestedSessionId(req: IncomingMessage): string | undefined {
+  const parsed = (req as IncomingMessage & { _query?: Record<string, string> })._query;
+  const query = parsed ?? Object.fromEntries(new URL(req.url ?? '/', 'https://socket.io').searchParams.entries());
+  return typeof query.sid === 'string' ? query.sid : undefined;
 }

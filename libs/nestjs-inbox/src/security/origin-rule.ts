@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { handshakeRequest, type Engine } from '../compat/engine-io.compat';
+import { handshakeRequest, requestedSessionId, type Engine } from '../compat/engine-io.compat';
 
 /** What the rule reads of a request: its headers, and whether it came over TLS to this process. */
 export interface OriginRequest {
@@ -90,7 +90,7 @@ export function sameHost(origin: string, host: string | undefined, secure: boole
 export function checkUpgrades(engine: Engine, check: OriginCheck): void {
   engine.use((req: IncomingMessage, _res: unknown, next: (err?: Error) => void) => {
     if (!req.headers.upgrade) return next();
-    const sid = new URL(req.url ?? '/', 'http://upgrade').searchParams.get('sid');
+    const sid = requestedSessionId(req);
     const handshake = sid ? handshakeRequest(engine, sid) : undefined;
     if (!handshake || check({ headers: handshake.headers, secure: isSecure(handshake) }) !== null) return next();
     const refused = check({ headers: req.headers, secure: isSecure(req) });
