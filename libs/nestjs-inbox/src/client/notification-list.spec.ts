@@ -311,6 +311,11 @@ describe('withSafeLinks: the links a row written around the server\'s checks cou
     expect(withSafeLinks(row)).toMatchObject({ url: null, actions: [], actor: {} });
   });
 
+  it('drops an action that is not an object rather than throwing', () => {
+    const row = n('1', null, { actions: [null, 'x', { label: 'Ok', url: '/ok' }] as unknown as [] });
+    expect(withSafeLinks(row).actions).toEqual([{ label: 'Ok', url: '/ok' }]);
+  });
+
   it('checks every item of a page', () => {
     const page = { items: [n('2', null, { url: 'javascript:x' }), n('1')], nextCursor: '1' };
     const safe = pageWithSafeLinks(page);

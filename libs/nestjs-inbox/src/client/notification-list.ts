@@ -210,19 +210,21 @@ function safeLink(url: unknown): url is string {
  * the server's link rule (`javascript:`, `data:`, `//host`…) is dropped, and an action left
  * with neither url nor event goes. The server checks every link it stores, but a row written
  * around its functions (a migration, a hand-written INSERT) never met that check, and the page
- * would put the link in an `href` or `src`. Returns `n` itself when every link holds.
+ * would put the link in an `href` or `src`. An action that is not an object goes too. Returns
+ * `n` itself when every link holds.
  */
 export function withSafeLinks(n: NotificationPayload): NotificationPayload {
   const actions = Array.isArray(n.actions) ? n.actions : [];
+  const safeAction = (a: Action) => typeof a === 'object' && a !== null && (a.url === undefined || safeLink(a.url));
   const urlOk = n.url === null || n.url === undefined || safeLink(n.url);
-  const actionsOk = actions === n.actions && actions.every((a) => a.url === undefined || safeLink(a.url));
+  const actionsOk = actions === n.actions && actions.every(safeAction);
   const avatar = n.actor?.avatarUrl;
   const actorOk = avatar === undefined || safeLink(avatar);
   if (urlOk && actionsOk && actorOk) return n;
   const safeActions: Action[] = [];
   for (const a of actions) {
-    if (a.url === undefined || safeLink(a.url)) safeActions.push(a);
-    else if (a.event !== undefined) {
+    if (safeAction(a)) safeActions.push(a);
+    else if (typeof a === 'object' && a !== null && a.event !== undefined) {
       const { url: _dropped, ...rest } = a;
       safeActions.push(rest);
     }
