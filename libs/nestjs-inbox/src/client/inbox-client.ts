@@ -69,8 +69,8 @@ export interface InboxEvents {
  * open, so `reason` says only what is known: `upgrade-failed` when the connection began on
  * HTTP long-polling and its upgrade to WebSocket failed, leaving it on polling. The causes: a
  * proxy that does not forward `Upgrade`, a network that blocks WebSocket, or the server
- * refusing the upgrade's Origin (it then logs the origin; README, "Origin"). It works on
- * polling meanwhile, with a request per message.
+ * refusing the upgrade's Origin (it then logs the origin; docs/security.md, "The Origin rule").
+ * It works on polling meanwhile, with a request per message.
  */
 export interface TransportState {
   /** `polling` (HTTP long-polling) or `websocket`. */

@@ -1,15 +1,16 @@
 import type { Namespace } from 'socket.io';
+import { assertEngine } from '../compat/engine-io.compat';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
 import { handshakeAuth } from '../session/handshake-auth';
 import { startSessionRecheck } from '../session/session-recheck';
-import { assertEngine } from '../compat/engine-io.compat';
 import { connectionCap } from './connection-cap';
 import { checkUpgrades, originRule } from './origin-rule';
 
 /**
  * Everything that guards the gateway's namespace, in order: the Origin rule on the WebSocket
- * upgrade of a polling session, Origin and session in the handshake, the per-user connection cap, and the periodic session re-check (the per-socket
- * event limits run in the gateway, before each handler). Returns a function that stops the re-check, for shutdown.
+ * upgrade of a polling session, Origin and session in the handshake, the per-user connection
+ * cap, and the periodic session re-check (the per-socket event limits run in the gateway,
+ * before each handler). Returns a function that stops the re-check, for shutdown.
  */
 export function secureNamespace(nsp: Namespace, options: ResolvedNotificationsOptions): () => void {
   const session = options.session!;
