@@ -3,7 +3,7 @@ import { parse as parseCookie } from 'cookie';
 import type { SessionSource } from 'nestjs-inbox';
 import { InboxClient, type TransportState } from 'nestjs-inbox/client';
 import WebSocket from 'ws';
-import { cookieUser, migrate, startApp, TestApp } from '../support/app';
+import { cookieUser, migrate, startApp, type TestApp } from '../support/app';
 import { TestClient } from '../support/client';
 import { createDatabase } from '../support/database';
 
@@ -90,11 +90,14 @@ describe('the Origin rule and what the handshake logs', () => {
     await db?.drop();
   });
 
-  it.each(['polling', 'websocket'] as const)('accepts a page on the server\'s own host over %s, though its origin is not listed', async (transport) => {
-    const c = await TestClient.connect(t.url, `own-${transport}`, { origin: ownOrigin, transports: [transport] });
-    expect(c.socket.io.engine.transport.name).toBe(transport);
-    c.close();
-  });
+  it.each(['polling', 'websocket'] as const)(
+    "accepts a page on the server's own host over %s, though its origin is not listed",
+    async (transport) => {
+      const c = await TestClient.connect(t.url, `own-${transport}`, { origin: ownOrigin, transports: [transport] });
+      expect(c.socket.io.engine.transport.name).toBe(transport);
+      c.close();
+    },
+  );
 
   it('refuses a foreign origin on polling and on WebSocket with the same connect_error, and logs it once', async () => {
     const foreign = 'http://localhost:1';
@@ -143,7 +146,7 @@ describe('the Origin rule and what the handshake logs', () => {
     expect(await upgrade(t.url, `sid=${sid}`, { cookie: foreign.cookie, origin: ownOrigin })).toBe('open');
   });
 
-  it('lets the same upgrade through from the server\'s own host (a page opened by another name than allowedOrigins lists)', async () => {
+  it("lets the same upgrade through from the server's own host (a page opened by another name than allowedOrigins lists)", async () => {
     const client = new InboxClient({
       url: t.url,
       socket: {
@@ -185,5 +188,4 @@ describe('the Origin rule and what the handshake logs', () => {
     expect(line).toMatch(/^session source failed: SessionStoreError: GET sess:\[redacted\] failed/);
     for (const secret of [sid, 'Sg1nATuReSg1nATuReSg1nATuRe', 's%3A', 'someone']) expect(line).not.toContain(secret);
   });
-
 });

@@ -1,5 +1,5 @@
 import type { Logger as TypeOrmLogger } from 'typeorm';
-import { migrate, startApp, TestApp } from '../support/app';
+import { migrate, startApp, type TestApp } from '../support/app';
 import { createDatabase } from '../support/database';
 
 /** What the DataSource's logger was given for each query, as TypeORM's query logging would print it. */
@@ -19,7 +19,7 @@ function captureQueries(t: TestApp): { text: string; parameters: unknown }[] {
 }
 
 /** Issue 20.5: the library's pooled statements carry bodies and user ids; the logger gets them only when asked. */
-describe('query logging of the library\'s statements', () => {
+describe("query logging of the library's statements", () => {
   let db: Awaited<ReturnType<typeof createDatabase>>;
   let quiet: TestApp;
   let verbose: TestApp;

@@ -1,6 +1,6 @@
 import { NotificationService } from 'nestjs-inbox';
 import { DataSource } from 'typeorm';
-import { DemoRig, item, logIn, openInbox, startDemo, WAIT } from '../support/demo-browser';
+import { type DemoRig, item, logIn, openInbox, startDemo, WAIT } from '../support/demo-browser';
 
 const BAD = 'javascript:alert(document.cookie)';
 
@@ -24,13 +24,21 @@ describe('demo in Chromium: links of a row written around the checks', () => {
       type: 'private-message',
       title: 'Poisoned link',
       url: '/ok',
-      actions: [{ label: 'Open', url: '/ok' }, { label: 'Ack', url: '/ok', event: 'ack' }],
+      actions: [
+        { label: 'Open', url: '/ok' },
+        { label: 'Ack', url: '/ok', event: 'ack' },
+      ],
       actor: { name: 'Mallory', avatarUrl: '/avatars/Mallory.svg' },
     });
-    await rig.app.get(DataSource).query(
-      `UPDATE inbox_notification SET url = $2, actions = $3::jsonb, actor = $4::jsonb WHERE id = $1`,
-      [n.id, BAD, JSON.stringify([{ label: 'Open', url: BAD }, { label: 'Ack', url: BAD, event: 'ack' }]), JSON.stringify({ name: 'Mallory', avatarUrl: BAD })],
-    );
+    await rig.app.get(DataSource).query(`UPDATE inbox_notification SET url = $2, actions = $3::jsonb, actor = $4::jsonb WHERE id = $1`, [
+      n.id,
+      BAD,
+      JSON.stringify([
+        { label: 'Open', url: BAD },
+        { label: 'Ack', url: BAD, event: 'ack' },
+      ]),
+      JSON.stringify({ name: 'Mallory', avatarUrl: BAD }),
+    ]);
 
     const context = await rig.browser.newContext();
     const page = await context.newPage();

@@ -7,7 +7,7 @@ import { assertPostgresDataSource, logQueryValues } from './compat/typeorm.compa
 import { NotificationsGateway } from './gateway/notifications.gateway';
 import { NOTIFICATIONS_OPTIONS } from './notifications.constants';
 import { INBOX_DATA_SOURCE, NOTIFICATIONS_GATEWAY } from './notifications.internal-constants';
-import { NotificationsModuleOptions, ResolvedNotificationsOptions, resolveOptions } from './notifications.options';
+import { resolveOptions, type NotificationsModuleOptions, type ResolvedNotificationsOptions } from './notifications.options';
 import { NotificationStore } from './persistence/notification.store';
 import { NotificationWriter } from './persistence/notification.writer';
 import { Retention } from './persistence/retention';

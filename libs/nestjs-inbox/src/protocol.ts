@@ -58,6 +58,7 @@ export const MAX_VIEWS = 20;
 /** Longest link a notification carries (`url`, an action's `url`, `actor.avatarUrl`). */
 export const MAX_URL_LENGTH = 2048;
 /** C0 and C1 controls and DEL: browsers drop tabs and newlines inside a URL, so `/\t/host` is `//host`. */
+// eslint-disable-next-line no-control-regex -- control characters are what it looks for
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
 /** `http(s)://` and a host: the form the SQL functions check too (InboxPresentation migration). */
 const ABSOLUTE_URL = /^https?:\/\/[^/?#\s]+(?:[/?#]|$)/i;

@@ -42,7 +42,9 @@ describe('originRule', () => {
     expect(check({ headers: { origin: 'https://app.example.com', host: '10.0.0.5:3000' }, secure: false })).toBeNull();
     expect(check({ headers: { origin: 'http://10.0.0.5:3000', host: '10.0.0.5:3000' }, secure: false })).toBeNull();
     expect(check({ headers: { host: '10.0.0.5:3000' }, secure: false })).toBeNull();
-    expect(check({ headers: { origin: 'https://evil.example', host: '10.0.0.5:3000' }, secure: false })).toBe('origin not allowed: https://evil.example');
+    expect(check({ headers: { origin: 'https://evil.example', host: '10.0.0.5:3000' }, secure: false })).toBe(
+      'origin not allowed: https://evil.example',
+    );
   });
 
   it('does not read X-Forwarded-Host: a client may send any', () => {

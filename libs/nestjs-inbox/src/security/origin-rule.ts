@@ -42,7 +42,8 @@ export function originRule(options: { allowedOrigins: readonly string[]; require
     const origin = headers.origin;
     if (origin === undefined || origin === '') {
       if (!options.requireOrigin) return null;
-      const advice = "browsers omit it on same-origin polling: connect such pages with `transports: ['websocket']`, or set `requireOrigin: false`";
+      const advice =
+        "browsers omit it on same-origin polling: connect such pages with `transports: ['websocket']`, or set `requireOrigin: false`";
       return refuse('', headers.host, 'origin required: the request has no Origin header', advice);
     }
     if (allowed.has(origin) || sameHost(origin, headers.host, secure)) return null;
