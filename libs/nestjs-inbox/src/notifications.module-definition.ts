@@ -2,11 +2,12 @@ import { ConfigurableModuleBuilder, Provider } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import { checkPeerVersions } from './compat/peer-versions';
 import { gatewayClassFor } from './compat/nest-websockets.compat';
-import { assertPostgresDataSource } from './compat/typeorm.compat';
+import type { DataSource } from 'typeorm';
+import { assertPostgresDataSource, logQueryValues } from './compat/typeorm.compat';
 import { NotificationsGateway } from './gateway/notifications.gateway';
 import { NOTIFICATIONS_OPTIONS } from './notifications.constants';
 import { INBOX_DATA_SOURCE, NOTIFICATIONS_GATEWAY } from './notifications.internal-constants';
-import { NotificationsModuleOptions, resolveOptions } from './notifications.options';
+import { resolveOptions, type NotificationsModuleOptions, type ResolvedNotificationsOptions } from './notifications.options';
 import { NotificationWriter } from './persistence/notification.writer';
 import { InboxReadRepository } from './persistence/repositories/inbox-read.repository';
 import { InboxStateRepository } from './persistence/repositories/inbox-state.repository';
@@ -66,8 +67,11 @@ export const {
     const providers: Provider[] = [
       {
         provide: INBOX_DATA_SOURCE,
-        inject: [getDataSourceToken(extras.dataSource)],
-        useFactory: assertPostgresDataSource,
+        inject: [getDataSourceToken(extras.dataSource), NOTIFICATIONS_OPTIONS],
+        useFactory: (dataSource: DataSource, options: ResolvedNotificationsOptions) => {
+          logQueryValues(assertPostgresDataSource(dataSource), options.logQueryParameters);
+          return dataSource;
+        },
       },
       {
         provide: NOTIFICATIONS_OPTIONS,

@@ -103,11 +103,19 @@ export interface NotificationsModuleOptions {
    */
   session?: SessionSource;
   /**
-   * Origins allowed to open a socket, e.g. `['https://app.example.com']`. A handshake whose
-   * `Origin` header is present and not listed is refused (cross-site WebSocket hijacking).
+   * Origins allowed to open a socket, e.g. `['https://app.example.com']`. A handshake (or a
+   * WebSocket upgrade) whose `Origin` header is present, not listed, and not the request's own
+   * `Host` is refused on every transport (cross-site WebSocket hijacking), and logged once.
    * Required when the module runs its gateway.
    */
   allowedOrigins?: string[];
+  /**
+   * Refuse a handshake without an `Origin` header. Off by default: non-browser clients (apps,
+   * scripts, tests) send none, nor do browsers on same-origin polling requests; they still need
+   * a valid session cookie. On, the site's pages must connect with `transports: ['websocket']`.
+   * @default false
+   */
+  requireOrigin?: boolean;
   /**
    * Socket.IO namespace of the gateway.
    * @default '/notifications'
@@ -130,6 +138,14 @@ export interface NotificationsModuleOptions {
    * (needs the packages `amqplib` and `amqp-connection-manager`); absent, nothing is consumed.
    */
   amqp?: NotificationsAmqpOptions;
+  /**
+   * Pass the parameters of the library's own pooled statements (notification bodies, user ids)
+   * to the DataSource's logger when TypeORM query logging is on. Off: the SQL is logged, the
+   * values are not. Statements run in a transaction go through TypeORM's query runner, which
+   * logs their parameters itself (README, "Query logging").
+   * @default false
+   */
+  logQueryParameters?: boolean;
   /**
    * Largest accepted `title` + `body` + `data` + `url` + `actions` + `actor` + `tags`, in bytes of JSON.
    * @default 16384
@@ -242,7 +258,9 @@ export interface ResolvedNotificationsOptions
  */
 export const NOTIFICATIONS_DEFAULTS = {
   allowedOrigins: [] as string[],
+  requireOrigin: false,
   namespace: DEFAULT_NAMESPACE,
+  logQueryParameters: false,
   maxPayloadBytes: 16 * 1024,
   maxRecipients: 10_000,
   listLimit: { default: 20, max: 100 },
@@ -316,6 +334,11 @@ export function resolveOptions(
   }
   if (!resolved.namespace.startsWith('/')) {
     throw new NotificationsConfigError(`namespace must start with '/', got '${resolved.namespace}'`);
+  }
+  for (const name of ['requireOrigin', 'logQueryParameters'] as const) {
+    if (typeof resolved[name] !== 'boolean') {
+      throw new NotificationsConfigError(`${name} must be true or false, got ${typeof resolved[name]}`);
+    }
   }
   if (resolved.redis) checkRedis(resolved.redis);
   if (resolved.retention) {

@@ -55,6 +55,35 @@ export const MAX_ACTIONS = 3;
 /** Most named views one `notifications:counts` watches. */
 export const MAX_VIEWS = 20;
 
+/** Longest link a notification carries (`url`, an action's `url`, `actor.avatarUrl`). */
+export const MAX_URL_LENGTH = 2048;
+/** C0 and C1 controls and DEL: browsers drop tabs and newlines inside a URL, so `/\t/host` is `//host`. */
+// eslint-disable-next-line no-control-regex -- control characters are what it looks for
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+/** `http(s)://` and a host: the form the SQL functions check too (InboxPresentation migration). */
+const ABSOLUTE_URL = /^https?:\/\/[^/?#\s]+(?:[/?#]|$)/i;
+
+/**
+ * Why `s` is not a link a browser may follow from a notification, or `null`. Only `http(s)`
+ * URLs and site-relative paths: anything else (`javascript:`, `data:`, `//host`, `/\host`, which
+ * browsers read as `//host`) would run script or leave the site. Stored as given, not normalised.
+ */
+export function urlProblem(s: string): string | null {
+  if (s.length > MAX_URL_LENGTH) return `must be at most ${MAX_URL_LENGTH} characters`;
+  if (CONTROL_CHARS.test(s)) return 'must not contain control characters';
+  if (s.includes('\\')) return 'must not contain backslashes';
+  if (s.startsWith('/') && !s.startsWith('//')) return null;
+  if (ABSOLUTE_URL.test(s)) {
+    try {
+      const { protocol } = new URL(s);
+      if (protocol === 'http:' || protocol === 'https:') return null;
+    } catch {
+      // not a URL: the message below
+    }
+  }
+  return 'must be an http(s) URL or a site-relative path starting with a single /';
+}
+
 /**
  * A button of a notification: a `label` and what it does, a link (`url`, `http(s)` or
  * site-relative) and/or an `event` the host handles (the client emits it back with the id).

@@ -33,7 +33,9 @@ import {
   mayEnterView,
   maxId,
   mergeNotifications,
+  pageWithSafeLinks,
   reconcileNewestPage,
+  withSafeLinks,
 } from './notification-list';
 import { TypedEmitter } from './typed-emitter';
 
@@ -58,6 +60,22 @@ export interface InboxEvents {
   action: (action: Action, notification: NotificationPayload) => void;
   /** `error` is set when the server refused the connection. */
   state: (state: ConnectionState, error?: InboxError) => void;
+  /** The connection's transport changed, or an upgrade to WebSocket failed (see `transport`). */
+  transport: (transport: TransportState) => void;
+}
+
+/**
+ * How the open connection travels. A browser gives no reason for a WebSocket that fails to
+ * open, so `reason` says only what is known: `upgrade-failed` when the connection began on
+ * HTTP long-polling and its upgrade to WebSocket failed, leaving it on polling. The causes: a
+ * proxy that does not forward `Upgrade`, a network that blocks WebSocket, or the server
+ * refusing the upgrade's Origin (it then logs the origin; docs/security.md, "The Origin rule").
+ * It works on polling meanwhile, with a request per message.
+ */
+export interface TransportState {
+  /** `polling` (HTTP long-polling) or `websocket`. */
+  name: string;
+  reason?: 'upgrade-failed';
 }
 
 /** Notifications named by id (one or several), or every notification of the user a filter selects. */
@@ -123,6 +141,7 @@ export class InboxClient {
   private connections = 0;
   private viewCounts: Readonly<Record<string, number>> = {};
   private connection: ConnectionState = 'disconnected';
+  private transportState: TransportState | null = null;
   private cursor: string | undefined;
   /** `before` of the next older page: `undefined` before the first page, `null` after the last. */
   private nextCursor: string | null | undefined;
@@ -182,6 +201,11 @@ export class InboxClient {
     return this.connection;
   }
 
+  /** The open connection's transport, and why it stayed on polling; `null` while there is none. */
+  get transport(): TransportState | null {
+    return this.transportState;
+  }
+
   /** Whether `loadMore` may find older notifications. */
   get hasMore(): boolean {
     return this.nextCursor !== null;
@@ -224,6 +248,7 @@ export class InboxClient {
     const first = before === undefined;
     if (first) this.arrived ??= new Set();
     this.paging = this.request(ClientEvent.List, this.listQuery(before))
+      .then(pageWithSafeLinks)
       .then((page: ListPage) => {
         if (epoch !== this.epoch) return;
         this.nextCursor = page.nextCursor;
@@ -338,11 +363,19 @@ export class InboxClient {
 
   private listen(): void {
     const { socket } = this;
+    socket.io.on('open', () => {
+      const engine = socket.io.engine;
+      this.setTransport({ name: engine.transport.name });
+      engine.on('upgrade', (transport) => this.setTransport({ name: transport.name }));
+      engine.on('upgradeError', () => this.setTransport({ name: engine.transport.name, reason: 'upgrade-failed' }));
+    });
+    socket.io.on('close', () => (this.transportState = null));
     socket.on('connect', () => {
       this.connections++;
       this.caughtUp = [];
     });
-    socket.on(ServerEvent.Notification, (n) => this.pushed(n));
+    // Links are checked again before anything reaches the page (see withSafeLinks).
+    socket.on(ServerEvent.Notification, (n) => this.pushed(withSafeLinks(n)));
     socket.on(ServerEvent.Synced, (p) => void this.synced(p));
     socket.on(ServerEvent.Unread, (p) => this.setBadges(p.count, p.unseen));
     socket.on(ServerEvent.Read, (read) => this.applyRead(read));
@@ -436,7 +469,7 @@ export class InboxClient {
   private async refreshNewest(): Promise<void> {
     const epoch = this.epoch;
     this.arrived ??= new Set();
-    const page = await this.request(ClientEvent.List, this.listQuery(undefined));
+    const page = pageWithSafeLinks(await this.request(ClientEvent.List, this.listQuery(undefined)));
     if (epoch === this.epoch) this.takeNewestPage(page, true);
   }
 
@@ -532,6 +565,11 @@ export class InboxClient {
     if (state === this.connection && !error) return;
     this.connection = state;
     this.events.emit('state', state, error);
+  }
+
+  private setTransport(transport: TransportState): void {
+    this.transportState = transport;
+    this.events.emit('transport', transport);
   }
 
   /** Emits with an acknowledgement; an `{ error }` ack or no ack in time rejects with an `InboxError`. */

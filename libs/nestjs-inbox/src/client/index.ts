@@ -1,6 +1,6 @@
 /** `nestjs-inbox/client`: the browser client. Imports nothing from Nest or Node. */
 export { InboxClient, createInbox } from './inbox-client';
-export type { ConnectionState, InboxEvents, InboxOptions, InboxSelection } from './inbox-client';
+export type { ConnectionState, InboxEvents, InboxOptions, InboxSelection, TransportState } from './inbox-client';
 export { InboxError } from './inbox.errors';
 export type { InboxErrorCode } from './inbox.errors';
 export type { CursorStorage } from './cursor-storage';

@@ -8,7 +8,9 @@ import {
   mayEnterView,
   maxId,
   mergeNotifications,
+  pageWithSafeLinks,
   reconcileNewestPage,
+  withSafeLinks,
 } from './notification-list';
 
 const n = (id: string, readAt: string | null = null, more: Partial<NotificationPayload> = {}): NotificationPayload => ({
@@ -267,5 +269,58 @@ describe('reconcileNewestPage', () => {
     const page = { items: [n('2'), n('1', null, { seenAt: at })], nextCursor: null };
     const items = reconcileNewestPage(held, page, none, true);
     expect(items.map((x) => [x.readAt, x.seenAt])).toEqual([[at, at], [null, at]]);
+  });
+});
+
+describe('withSafeLinks: the links a row written around the server\'s checks could carry', () => {
+  it('returns the notification itself when every link is http(s) or site-relative', () => {
+    const ok = n('1', null, {
+      url: '/orders/7',
+      actions: [{ label: 'Open', url: 'https://app.example.com/x' }, { label: 'Ack', event: 'ack' }],
+      actor: { name: 'Ann', avatarUrl: '/avatars/ann.svg' },
+    });
+    expect(withSafeLinks(ok)).toBe(ok);
+    const page = { items: [ok, n('2')], nextCursor: null };
+    expect(pageWithSafeLinks(page)).toBe(page);
+  });
+
+  it.each(['javascript:alert(1)', 'JavaScript:alert(1)', 'data:text/html,<script>x</script>', '//evil.example/x', '/\\evil.example', '/\t/evil.example', 'vbscript:x'])(
+    'drops %j from url, action urls and avatarUrl, keeping what is safe',
+    (bad) => {
+      const row = n('1', null, {
+        url: bad,
+        actions: [
+          { label: 'Open', url: bad },
+          { label: 'Both', url: bad, event: 'both' },
+          { label: 'Fine', url: '/fine' },
+        ],
+        actor: { id: 'u1', name: 'Ann', avatarUrl: bad },
+      });
+      const safe = withSafeLinks(row);
+      expect(safe.url).toBeNull();
+      expect(safe.actions).toEqual([{ label: 'Both', event: 'both' }, { label: 'Fine', url: '/fine' }]);
+      expect(safe.actor).toEqual({ id: 'u1', name: 'Ann' });
+      expect(safe.title).toBe(row.title);
+      // The held copy is new; the one received is left as it came.
+      expect(row.url).toBe(bad);
+    },
+  );
+
+  it('treats a link that is not a string, and actions that are not a list, as absent', () => {
+    const row = n('1', null, { url: 42 as unknown as string, actions: 'x' as unknown as [], actor: { avatarUrl: {} as unknown as string } });
+    expect(withSafeLinks(row)).toMatchObject({ url: null, actions: [], actor: {} });
+  });
+
+  it('drops an action that is not an object rather than throwing', () => {
+    const row = n('1', null, { actions: [null, 'x', { label: 'Ok', url: '/ok' }] as unknown as [] });
+    expect(withSafeLinks(row).actions).toEqual([{ label: 'Ok', url: '/ok' }]);
+  });
+
+  it('checks every item of a page', () => {
+    const page = { items: [n('2', null, { url: 'javascript:x' }), n('1')], nextCursor: '1' };
+    const safe = pageWithSafeLinks(page);
+    expect(safe.items.map((x) => x.url)).toEqual([null, null]);
+    expect(safe.items[1]).toBe(page.items[1]);
+    expect(safe.nextCursor).toBe('1');
   });
 });

@@ -1,4 +1,4 @@
-import type { Filter, ListPage, NotificationPayload, ReadPayload, StateChange, StatePayload } from '../protocol';
+import { urlProblem, type Action, type Filter, type ListPage, type NotificationPayload, type ReadPayload, type StateChange, type StatePayload } from '../protocol';
 
 /**
  * Pure operations on the list the client holds: newest first, one entry per id. Ids are
@@ -198,4 +198,47 @@ export function reconcileNewestPage(
     return older && keepOlder;
   });
   return mergeNotifications(kept, page.items).items;
+}
+
+/** Whether a received link is one the page may follow or load: `http(s)` or site-relative, as the server requires. */
+function safeLink(url: unknown): url is string {
+  return typeof url === 'string' && urlProblem(url) === null;
+}
+
+/**
+ * `n` as the page may use it: a `url`, an action's `url` or an `actor.avatarUrl` that breaks
+ * the server's link rule (`javascript:`, `data:`, `//host`…) is dropped, and an action left
+ * with neither url nor event goes. The server checks every link it stores, but a row written
+ * around its functions (a migration, a hand-written INSERT) never met that check, and the page
+ * would put the link in an `href` or `src`. An action that is not an object goes too. Returns
+ * `n` itself when every link holds.
+ */
+export function withSafeLinks(n: NotificationPayload): NotificationPayload {
+  const actions = Array.isArray(n.actions) ? n.actions : [];
+  const safeAction = (a: Action) => typeof a === 'object' && a !== null && (a.url === undefined || safeLink(a.url));
+  const urlOk = n.url === null || n.url === undefined || safeLink(n.url);
+  const actionsOk = actions === n.actions && actions.every(safeAction);
+  const avatar = n.actor?.avatarUrl;
+  const actorOk = avatar === undefined || safeLink(avatar);
+  if (urlOk && actionsOk && actorOk) return n;
+  const safeActions: Action[] = [];
+  for (const a of actions) {
+    if (safeAction(a)) safeActions.push(a);
+    else if (typeof a === 'object' && a !== null && a.event !== undefined) {
+      const { url: _dropped, ...rest } = a;
+      safeActions.push(rest);
+    }
+  }
+  let actor = n.actor;
+  if (!actorOk && actor) {
+    const { avatarUrl: _dropped, ...rest } = actor;
+    actor = rest;
+  }
+  return { ...n, url: urlOk ? (n.url ?? null) : null, actions: safeActions, actor };
+}
+
+/** A page with {@link withSafeLinks} applied to each item; the page itself when nothing changes. */
+export function pageWithSafeLinks(page: ListPage): ListPage {
+  const items = page.items.map(withSafeLinks);
+  return items.every((n, i) => n === page.items[i]) ? page : { ...page, items };
 }

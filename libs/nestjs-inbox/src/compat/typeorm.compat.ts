@@ -38,13 +38,30 @@ export function assertPostgresDataSource(dataSource: DataSource): DataSource {
   return dataSource;
 }
 
+/** DataSources whose logger gets the library's statements without their values (`logQueryParameters: false`). */
+const valuesHidden = new WeakSet<DataSource>();
+
+/**
+ * Whether the library's pooled statements on `dataSource` are logged with their values. Per
+ * DataSource, not per statement, so the store need not carry the option; with several
+ * registrations on one DataSource, any one that hides them hides them.
+ */
+export function logQueryValues(dataSource: DataSource, log: boolean): void {
+  if (!log) valuesHidden.add(dataSource);
+}
+
+/** Logs a pooled statement through the DataSource's logger, as TypeORM logs its own queries. */
+function logQuery(dataSource: DataSource, config: QueryConfig): void {
+  dataSource.logger.logQuery(config.text, valuesHidden.has(dataSource) ? undefined : config.values);
+}
+
 /**
  * Runs one statement on a pooled connection of the DataSource, outside any transaction. With a
  * `name`, `pg` prepares it once per connection: parsed and planned once, not once per call.
  * Logged through the DataSource's logger, as its own queries are.
  */
 export async function queryPool<R extends QueryResultRow>(dataSource: DataSource, config: QueryConfig): Promise<R[]> {
-  dataSource.logger.logQuery(config.text, config.values);
+  logQuery(dataSource, config);
   const [client, release] = await (dataSource.driver as unknown as PostgresDriverAccess).obtainMasterConnection();
   // A checked-out client has no error listener of the pool's: an error between statements (the
   // server ending its connections on shutdown, 57P01) would be thrown as an unhandled 'error'
@@ -74,7 +91,7 @@ export async function queryPool<R extends QueryResultRow>(dataSource: DataSource
  * 33 ms without (docs/performance.md).
  */
 export async function queryPoolWithoutJit<R extends QueryResultRow>(dataSource: DataSource, config: QueryConfig): Promise<R[]> {
-  dataSource.logger.logQuery(config.text, config.values);
+  logQuery(dataSource, config);
   const [client, release] = await (dataSource.driver as unknown as PostgresDriverAccess).obtainMasterConnection();
   let broken: Error | undefined;
   const onError = (err: Error) => (broken ??= err);

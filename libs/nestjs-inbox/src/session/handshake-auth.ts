@@ -4,6 +4,7 @@ import type { NotificationsError } from '../notifications.errors';
 import { MAX_HELD_IDS } from '../protocol';
 import { heldIds, notificationId } from '../validation/schemas';
 import { checkSession } from './check-session';
+import type { OriginCheck } from '../security/origin-rule';
 import type { SessionSource } from './session-source';
 
 /** What the handshake middleware leaves on `socket.data` for the gateway and guards. */
@@ -26,17 +27,15 @@ export function refusal(code: ErrorCode, message: string): ExtendedError {
 /**
  * Socket.IO middleware: refuses a handshake from a foreign Origin or without a valid session,
  * before the socket joins any room or any event handler runs (Nest guards do not run on
- * connection). A browser always sends `Origin` on a WebSocket upgrade and on cross-site
- * requests; only same-origin polling and non-browser clients may omit it.
+ * connection). The Origin rule is the one the WebSocket upgrade is held to (`originRule`); here
+ * it reads the session's first request, the polling handshake or the WebSocket itself, so the
+ * refusal reaches the client as the same `connect_error` on either transport.
  */
-export function handshakeAuth(options: { session: SessionSource; allowedOrigins: string[]; sessionTimeoutMs: number }) {
-  const origins = new Set(options.allowedOrigins);
+export function handshakeAuth(options: { session: SessionSource; checkOrigin: OriginCheck; sessionTimeoutMs: number }) {
   return async (socket: Socket, next: (err?: ExtendedError) => void): Promise<void> => {
-    const { headers, auth } = socket.handshake;
-    const origin = headers.origin;
-    if (origin !== undefined && !origins.has(origin)) {
-      return next(refusal('FORBIDDEN', `origin not allowed: ${origin.slice(0, 100)}`));
-    }
+    const { auth } = socket.handshake;
+    const refused = options.checkOrigin(socket.handshake);
+    if (refused !== null) return next(refusal('FORBIDDEN', refused));
     const cursor = auth?.cursor;
     const parsedCursor = cursor === undefined || cursor === null ? null : notificationId.safeParse(cursor);
     if (parsedCursor && !parsedCursor.success) {

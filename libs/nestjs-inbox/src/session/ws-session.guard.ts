@@ -5,12 +5,13 @@ import { InjectNotificationsOptions } from '../notifications.decorators';
 import { NotificationsError } from '../notifications.errors';
 import { NotificationsConfigError } from '../notifications.errors';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
+import { originRule, type OriginCheck } from '../security/origin-rule';
 import { checkSession } from './check-session';
 import type { Handshake } from './session-source';
 
 /**
  * Guards the message handlers of the host's own gateways with the module's session source and
- * `allowedOrigins` (Nest guards do not run on connection, so this checks at the first message).
+ * Origin rule (`allowedOrigins`, `requireOrigin`; Nest guards do not run on connection, so this checks at the first message).
  * The user is kept on `socket.data.userId`, for `@CurrentUser()`, and checked again after
  * `sessionRecheckMs`. Subclass it and override the protected hooks to change a step, as with
  * `@nestjs/throttler`'s `ThrottlerGuard`.
@@ -24,8 +25,12 @@ import type { Handshake } from './session-source';
 @Injectable()
 export class WsSessionGuard implements CanActivate {
   private readonly checked = new WeakMap<Socket, { userId: string; at: number }>();
+  /** The gateway's Origin rule, so a page passes the host's gateways exactly when it passes the library's. */
+  private readonly checkOrigin: OriginCheck;
 
-  constructor(@InjectNotificationsOptions() protected readonly options: ResolvedNotificationsOptions) {}
+  constructor(@InjectNotificationsOptions() protected readonly options: ResolvedNotificationsOptions) {
+    this.checkOrigin = originRule(options);
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'ws') {
@@ -53,15 +58,13 @@ export class WsSessionGuard implements CanActivate {
    * `sessionRecheckMs`). Throws a `NotificationsError` to refuse.
    */
   protected async resolveUser(socket: Socket, _context: ExecutionContext): Promise<string> {
-    const { session, allowedOrigins, sessionRecheckMs, sessionTimeoutMs } = this.options;
+    const { session, sessionRecheckMs, sessionTimeoutMs } = this.options;
     if (!session) {
       throw new NotificationsConfigError('WsSessionGuard needs the module option `session`');
     }
     const handshake = this.getHandshake(socket);
-    const origin = handshake.headers.origin;
-    if (origin !== undefined && !allowedOrigins.includes(origin)) {
-      throw new NotificationsError('FORBIDDEN', `origin not allowed: ${origin.slice(0, 100)}`);
-    }
+    const refused = this.checkOrigin(handshake);
+    if (refused !== null) throw new NotificationsError('FORBIDDEN', refused);
     const known = this.checked.get(socket);
     if (known && Date.now() - known.at < sessionRecheckMs) return known.userId;
     const userId = await checkSession(session, handshake, sessionTimeoutMs);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InvalidInputError } from '../notifications.errors';
-import { FILTER_STATES, FilterState, MAX_ACTIONS, MAX_HELD_IDS, MAX_TAGS, MAX_VIEWS, NOTIFICATION_ID_PATTERN } from '../protocol';
+import { FILTER_STATES, FilterState, MAX_ACTIONS, MAX_HELD_IDS, MAX_TAGS, MAX_VIEWS, NOTIFICATION_ID_PATTERN, urlProblem } from '../protocol';
 
 const MAX_ID = 9223372036854775807n;
 
@@ -92,33 +92,8 @@ const jsonObject = z.custom<object>(
   'must be a JSON object',
 );
 
-/** Longest link a notification carries (`url`, an action's `url`, `actor.avatarUrl`). */
-export const MAX_URL_LENGTH = 2048;
-/** C0 and C1 controls and DEL: browsers drop tabs and newlines inside a URL, so `/\t/host` is `//host`. */
-const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
-/** `http(s)://` and a host: the form the SQL functions check too (InboxPresentation migration). */
-const ABSOLUTE_URL = /^https?:\/\/[^/?#\s]+(?:[/?#]|$)/i;
-
-/**
- * Why `s` is not a link a browser may follow from a notification, or `null`. Only `http(s)`
- * URLs and site-relative paths: anything else (`javascript:`, `data:`, `//host`, `/\host`, which
- * browsers read as `//host`) would run script or leave the site. Stored as given, not normalised.
- */
-export function urlProblem(s: string): string | null {
-  if (s.length > MAX_URL_LENGTH) return `must be at most ${MAX_URL_LENGTH} characters`;
-  if (CONTROL_CHARS.test(s)) return 'must not contain control characters';
-  if (s.includes('\\')) return 'must not contain backslashes';
-  if (s.startsWith('/') && !s.startsWith('//')) return null;
-  if (ABSOLUTE_URL.test(s)) {
-    try {
-      const { protocol } = new URL(s);
-      if (protocol === 'http:' || protocol === 'https:') return null;
-    } catch {
-      // not a URL: the message below
-    }
-  }
-  return 'must be an http(s) URL or a site-relative path starting with a single /';
-}
+// The link rule is the wire's: the browser client checks received links with it again.
+export { MAX_URL_LENGTH, urlProblem } from '../protocol';
 
 const link = () =>
   z.string().superRefine((s, ctx) => {
