@@ -316,7 +316,7 @@ describe.each(HOSTS)('a fresh $name host app', (host) => {
 
     const refused = await TestClient.refusal(url, null, { cookie: null });
     expect({ message: refused.message, code: refused.data?.code }).toEqual({
-      message: 'unauthorized: no session cookie',
+      message: expect.stringMatching(/^unauthorized: no session cookie 'connect\.sid' \(check: /),
       code: 'UNAUTHORIZED',
     });
   });

@@ -78,7 +78,11 @@ describe('cookieSession: the site\'s cookie-session cookies', () => {
     const sig = part(cookie, 'sess.sig');
     const admin = Buffer.from(JSON.stringify({ account: { id: 'admin' } })).toString('base64');
     const cases: [string | null, string][] = [
-      [null, 'unauthorized: no session cookie'],
+      [
+        null,
+        "unauthorized: no session cookie 'sess' (check: the cookie's name; a `secure` cookie is neither set nor sent over plain http; " +
+          "SameSite keeps it from a page on another site; its path must cover the socket's /socket.io/)",
+      ],
       [`sess=${value}`, 'unauthorized: invalid session cookie signature'],
       [`sess=${value}; sess.sig=${new Keygrip(['guessed']).sign(`sess=${value}`)}`, 'unauthorized: invalid session cookie signature'],
       [`sess=${admin}; sess.sig=${sig}`, 'unauthorized: invalid session cookie signature'],

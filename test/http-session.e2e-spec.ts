@@ -77,7 +77,10 @@ describe('httpSession: asks the site who the user is', () => {
 
   it('refuses 401, 403 and a 200 without a user as no session; no cookie without asking', async () => {
     const asked = backend.seen.length;
-    expect((await TestClient.refusal(t.url, null, { cookie: null })).message).toBe('unauthorized: no session cookie');
+    expect((await TestClient.refusal(t.url, null, { cookie: null })).message).toBe(
+      "unauthorized: no session cookie (check: the cookie's name; a `secure` cookie is neither set nor sent over plain http; " +
+        "SameSite keeps it from a page on another site; its path must cover the socket's /socket.io/)",
+    );
     expect(backend.seen.length).toBe(asked);
     for (const sid of ['anonymous', 'banned']) {
       const err = await TestClient.refusal(t.url, null, { cookie: `sid=${sid}` });
