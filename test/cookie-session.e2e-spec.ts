@@ -80,8 +80,8 @@ describe('cookieSession: the site\'s cookie-session cookies', () => {
     const cases: [string | null, string][] = [
       [
         null,
-        "unauthorized: no session cookie 'sess' (check: the cookie's name; a `secure` cookie is neither set nor sent over plain http; " +
-          "SameSite keeps it from a page on another site; its path must cover the socket's /socket.io/)",
+        "unauthorized: no session cookie 'sess' (check: the cookie's name; `secure` on a cookie served over plain http; " +
+          'SameSite when the page is on another site; a cookie path that does not cover /socket.io/)',
       ],
       [`sess=${value}`, 'unauthorized: invalid session cookie signature'],
       [`sess=${value}; sess.sig=${new Keygrip(['guessed']).sign(`sess=${value}`)}`, 'unauthorized: invalid session cookie signature'],

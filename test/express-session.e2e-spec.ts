@@ -13,8 +13,8 @@ import { setCookie } from './support/http';
 const PgStore = connectPgSimple(session);
 const SECRETS = ['current-secret', 'previous-secret'];
 const NO_COOKIE =
-  "unauthorized: no session cookie 'connect.sid' (check: the cookie's name; a `secure` cookie is neither set nor sent " +
-  "over plain http; SameSite keeps it from a page on another site; its path must cover the socket's /socket.io/)";
+  "unauthorized: no session cookie 'connect.sid' (check: the cookie's name; `secure` on a cookie served over plain http; " +
+  'SameSite when the page is on another site; a cookie path that does not cover /socket.io/)';
 
 /** The site's own login and logout, with express-session and Passport's session layout. */
 @Controller()

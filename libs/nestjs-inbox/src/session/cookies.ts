@@ -17,7 +17,7 @@ export function handshakeCookies(handshake: Handshake, decode?: (v: string) => s
 export function noSessionCookie(name?: string): string {
   const which = name ? `no session cookie '${name}'` : 'no session cookie';
   return (
-    `${which} (check: the cookie's name; a \`secure\` cookie is neither set nor sent over plain http; ` +
-    `SameSite keeps it from a page on another site; its path must cover the socket's /socket.io/)`
+    `${which} (check: the cookie's name; \`secure\` on a cookie served over plain http; ` +
+    `SameSite when the page is on another site; a cookie path that does not cover /socket.io/)`
   );
 }
