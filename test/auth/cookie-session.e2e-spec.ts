@@ -78,7 +78,11 @@ describe('cookieSession: the site\'s cookie-session cookies', () => {
     const sig = part(cookie, 'sess.sig');
     const admin = Buffer.from(JSON.stringify({ account: { id: 'admin' } })).toString('base64');
     const cases: [string | null, string][] = [
-      [null, 'unauthorized: no session cookie'],
+      [
+        null,
+        "unauthorized: no session cookie 'sess' (check: the cookie's name; `secure` on a cookie served over plain http; " +
+          'SameSite when the page is on another site; a cookie path that does not cover /socket.io/)',
+      ],
       [`sess=${value}`, 'unauthorized: invalid session cookie signature'],
       [`sess=${value}; sess.sig=${new Keygrip(['guessed']).sign(`sess=${value}`)}`, 'unauthorized: invalid session cookie signature'],
       [`sess=${admin}; sess.sig=${sig}`, 'unauthorized: invalid session cookie signature'],

@@ -12,6 +12,9 @@ import { setCookie } from '../support/http';
 
 const PgStore = connectPgSimple(session);
 const SECRETS = ['current-secret', 'previous-secret'];
+const NO_COOKIE =
+  "unauthorized: no session cookie 'connect.sid' (check: the cookie's name; `secure` on a cookie served over plain http; " +
+  'SameSite when the page is on another site; a cookie path that does not cover /socket.io/)';
 
 /** The site's own login and logout, with express-session and Passport's session layout. */
 @Controller()
@@ -104,8 +107,8 @@ describe('expressSession: the site\'s express-session, in a real Postgres store'
     const value = decodeURIComponent(cookie.split('=')[1]);
     const tampered = `connect.sid=${encodeURIComponent(`s:${sid.slice(0, -1)}${sid.endsWith('a') ? 'b' : 'a'}${value.slice(2 + sid.length)}`)}`;
     const cases: [string | null, string][] = [
-      [null, 'unauthorized: no session cookie'],
-      ['other=1', 'unauthorized: no session cookie'],
+      [null, NO_COOKIE],
+      ['other=1', NO_COOKIE],
       [signed(sid, 'guessed-secret'), 'unauthorized: invalid session cookie signature'],
       [tampered, 'unauthorized: invalid session cookie signature'],
       [`connect.sid=${sid}`, 'unauthorized: invalid session cookie signature'],

@@ -77,7 +77,10 @@ describe('httpSession: asks the site who the user is', () => {
 
   it('refuses 401, 403 and a 200 without a user as no session; no cookie without asking', async () => {
     const asked = backend.seen.length;
-    expect((await TestClient.refusal(t.url, null, { cookie: null })).message).toBe('unauthorized: no session cookie');
+    expect((await TestClient.refusal(t.url, null, { cookie: null })).message).toBe(
+      "unauthorized: no session cookie (check: the cookie's name; `secure` on a cookie served over plain http; " +
+        'SameSite when the page is on another site; a cookie path that does not cover /socket.io/)',
+    );
     expect(backend.seen.length).toBe(asked);
     for (const sid of ['anonymous', 'banned']) {
       const err = await TestClient.refusal(t.url, null, { cookie: `sid=${sid}` });

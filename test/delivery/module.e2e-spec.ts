@@ -1,4 +1,4 @@
-import { Injectable, Module } from '@nestjs/common';
+import { Injectable, Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import {
@@ -11,6 +11,8 @@ import {
 import { cookieUser, migrate, ORIGIN } from '../support/app';
 import { TestClient } from '../support/client';
 import { createDatabase } from '../support/database';
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** One small host module per way of configuring the library, each run for real. */
 describe('NotificationsModule configuration', () => {
@@ -161,6 +163,39 @@ describe('NotificationsModule configuration', () => {
     const err = await NestFactory.create(Host, { logger: false, abortOnError: false }).then(() => null, (e: unknown) => e);
     expect(err).toBeInstanceOf(NotificationsConfigError);
     expect((err as Error).message).toMatch(/^nestjs-inbox: the gateway needs `session`/);
+  });
+
+  it('logs one line at boot per registration: namespace, origins, Redis, producer doors', async () => {
+    const log = vi.spyOn(Logger.prototype, 'log');
+    try {
+      await run(
+        [
+          TypeOrmModule.forRoot({ type: 'postgres', url: db.url }),
+          NotificationsModule.forRootAsync({
+            useFactory: async () => ({
+              ...base,
+              allowedOrigins: [ORIGIN, 'https://admin.test'],
+              namespace: '/inbox',
+              redis: { url: REDIS_URL },
+              http: { secret: 'a-producer-secret-of-32-characters!' },
+            }),
+          }),
+        ],
+        async () => undefined,
+      );
+      await run(
+        [TypeOrmModule.forRoot({ type: 'postgres', url: db.url }), NotificationsModule.forRoot({ gateway: false })],
+        async () => undefined,
+      );
+      // Nest's own loggers call the same method: only the module's context is the library's.
+      const lines = log.mock.calls.filter((_, i) => (log.mock.contexts[i] as any)?.context === 'NotificationsModule').map(([m]) => m);
+      expect(lines).toEqual([
+        `gateway on namespace /inbox for origins ${ORIGIN}, https://admin.test; Redis on (classic adapter); producer doors: sql, http POST /inbox/notifications`,
+        'no gateway (producer-only); Redis off (one instance); producer doors: none',
+      ]);
+    } finally {
+      log.mockRestore();
+    }
   });
 
   it('forRoot checks its options where the module is declared', () => {

@@ -1,5 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +7,7 @@ import { ORIGIN } from '../support/app';
 import { TestClient } from '../support/client';
 import { createDatabase } from '../support/database';
 import { setCookie } from '../support/http';
+import { HostProcess, killRunning, mustRun, packLibrary, secs, type Run } from '../support/packed-app';
 import { until } from '../support/processes';
 
 /**
@@ -52,112 +52,7 @@ const INSTALL_TIMEOUT_MS = 4 * 60_000;
 const TSC_TIMEOUT_MS = 90_000;
 const HOOK_TIMEOUT_MS = INSTALL_TIMEOUT_MS + TSC_TIMEOUT_MS + 30_000;
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-
-/**
- * The environment of a user's shell: without what `npm test` and Vitest add for their own
- * children (the workspace's package, lifecycle and prefix; NODE_OPTIONS, NODE_ENV), but with
- * the user's npm configuration (registry, cache) as it is.
- */
-function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (/^(npm_(package_|lifecycle_|command$|execpath$|node_execpath$|config_local_prefix$|config_call$)|INIT_CWD$|NODE_OPTIONS$|NODE_ENV$|VITEST|TEST$)/i.test(key)) continue;
-    env[key] = value;
-  }
-  return { ...env, ...extra };
-}
-
-/** Commands still running, killed by the last afterAll (after a hook timed out, say). */
-const running = new Set<ChildProcess>();
-
-interface Run {
-  code: number | null;
-  output: string;
-  ms: number;
-}
-
-/** Runs a command to its end (or kills it at `timeoutMs`), with its output interleaved. */
-function run(command: string, args: string[], cwd: string, timeoutMs: number): Promise<Run> {
-  const start = Date.now();
-  return new Promise((resolve, reject) => {
-    const proc = spawn(command, args, { cwd, env: userEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    running.add(proc);
-    let output = '';
-    proc.stdout.on('data', (d) => (output += d));
-    proc.stderr.on('data', (d) => (output += d));
-    const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
-    const done = () => (clearTimeout(timer), running.delete(proc));
-    proc.once('error', (err) => (done(), reject(err)));
-    proc.once('close', (code) => (done(), resolve({ code, output, ms: Date.now() - start })));
-  });
-}
-
-async function mustRun(what: string, command: string, args: string[], cwd: string, timeoutMs: number): Promise<Run> {
-  const result = await run(command, args, cwd, timeoutMs);
-  if (result.code !== 0) {
-    throw new Error(
-      `${what} failed (exit ${result.code ?? `killed after ${secs(timeoutMs)}`}, ${secs(result.ms)}) in ${cwd}:\n` +
-        `$ ${command} ${args.join(' ')}\n${result.output.slice(-4000)}`,
-    );
-  }
-  return result;
-}
-
-/** `node dist/main.js` of a host app, started until it prints its ready line. */
-class HostProcess {
-  private output = '';
-
-  private constructor(private readonly proc: ChildProcess) {
-    proc.stdout!.on('data', (d) => (this.output += d));
-    proc.stderr!.on('data', (d) => (this.output += d));
-  }
-
-  /** Resolves with its URL once ready; rejects with its output if it exits or is not ready in time. */
-  static async start(cwd: string, env: Record<string, string>, timeoutMs = 60_000): Promise<{ host: HostProcess; url: string }> {
-    const proc = spawn(process.execPath, ['dist/main.js'], { cwd, env: userEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-    const host = new HostProcess(proc);
-    try {
-      const url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => fail(`printed no ready line within ${secs(timeoutMs)}`), timeoutMs);
-        const onData = () => {
-          const ready = /compat host ready on (http:\/\/\S+)/.exec(host.output);
-          if (ready) done(() => resolve(ready[1]));
-        };
-        // 'close', not 'exit': by then its output is all there, for the message.
-        const onClose = (code: number | null, signal: string | null) => fail(`exited (${code ?? signal}) before it was ready`);
-        const fail = (why: string) => done(() => reject(new Error(`the host app in ${cwd} ${why}:\n${host.output.slice(-4000)}`)));
-        const done = (then: () => void) => {
-          clearTimeout(timer);
-          proc.stdout!.off('data', onData);
-          proc.off('close', onClose);
-          then();
-        };
-        proc.stdout!.on('data', onData);
-        proc.once('close', onClose);
-      });
-      return { host, url };
-    } catch (err) {
-      await host.stop();
-      throw err;
-    }
-  }
-
-  get log(): string {
-    return this.output;
-  }
-
-  /** SIGTERM (the app closes through its shutdown hooks), SIGKILL if it is still there after 10 s. */
-  async stop(): Promise<void> {
-    const proc = this.proc;
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = new Promise((resolve) => proc.once('exit', resolve));
-    proc.kill('SIGTERM');
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-  }
-}
+const READY = /compat host ready on (http:\/\/\S+)/;
 
 /** A fresh app directory with the library installed and compiled, or why not. */
 interface Prepared {
@@ -227,12 +122,8 @@ let began = 0;
 beforeAll(async () => {
   began = Date.now();
   workRoot = mkdtempSync(join(tmpdir(), 'nestjs-inbox-compat-'));
-  const pack = await mustRun('npm run pack:lib', 'npm', ['run', '--silent', 'pack:lib'], ROOT, INSTALL_TIMEOUT_MS);
+  const { tarball, pack } = await packLibrary(workRoot, INSTALL_TIMEOUT_MS);
   timings.push(`npm run pack:lib ${secs(pack.ms)}`);
-  const { version } = JSON.parse(readFileSync(join(ROOT, 'libs', 'nestjs-inbox', 'package.json'), 'utf8'));
-  // Copied out at once, so a later pack in the workspace cannot change it under the installs.
-  const tarball = join(workRoot, `nestjs-inbox-${version}.tgz`);
-  copyFileSync(join(ROOT, 'dist', `nestjs-inbox-${version}.tgz`), tarball);
   for (const host of HOSTS) {
     const p = prepare(host, workRoot, tarball);
     p.catch(() => undefined); // reported by that host's beforeAll
@@ -241,7 +132,7 @@ beforeAll(async () => {
 }, HOOK_TIMEOUT_MS);
 
 afterAll(async () => {
-  running.forEach((proc) => proc.kill('SIGKILL'));
+  killRunning();
   await Promise.allSettled(prepared.values());
   const cleaning = Date.now();
   if (workRoot) await rm(workRoot, { recursive: true, force: true });
@@ -262,7 +153,7 @@ describe.each(HOSTS)('a fresh $name host app', (host) => {
   let client: TestClient;
 
   const start = async () => {
-    const started = await HostProcess.start(app.dir, { PORT: '0', DATABASE_URL: db!.url, REDIS_URL, ALLOWED_ORIGIN: ORIGIN });
+    const started = await HostProcess.start(app.dir, { PORT: '0', DATABASE_URL: db!.url, REDIS_URL, ALLOWED_ORIGIN: ORIGIN }, READY);
     processes.push(started.host);
     return started.url;
   };
@@ -316,7 +207,7 @@ describe.each(HOSTS)('a fresh $name host app', (host) => {
 
     const refused = await TestClient.refusal(url, null, { cookie: null });
     expect({ message: refused.message, code: refused.data?.code }).toEqual({
-      message: 'unauthorized: no session cookie',
+      message: expect.stringMatching(/^unauthorized: no session cookie 'connect\.sid' \(check: /),
       code: 'UNAUTHORIZED',
     });
   });

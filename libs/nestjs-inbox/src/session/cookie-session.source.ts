@@ -1,7 +1,7 @@
 import Keygrip from 'keygrip';
 import { SessionRejectedError } from '../notifications.errors';
 import { NotificationsConfigError } from '../notifications.errors';
-import { handshakeCookies } from './cookies';
+import { handshakeCookies, noSessionCookie } from './cookies';
 import type { SessionSource } from './session-source';
 import { sessionUser, UserIdLocator, userIdReader } from './user-id';
 
@@ -31,7 +31,7 @@ export function cookieSession(options: CookieSessionSourceOptions): SessionSourc
     // `cookies` verifies the raw value, so no URI-decoding here.
     const cookies = handshakeCookies(handshake, (v) => v);
     const value = cookies[name];
-    if (!value) throw new SessionRejectedError('no session cookie');
+    if (!value) throw new SessionRejectedError(noSessionCookie(name));
     const signature = cookies[`${name}.sig`];
     if (!signature || keygrip.index(`${name}=${value}`, signature) < 0) {
       throw new SessionRejectedError('invalid session cookie signature');

@@ -1,7 +1,7 @@
 import { unsign } from 'cookie-signature';
 import { SessionRejectedError } from '../notifications.errors';
 import { NotificationsConfigError } from '../notifications.errors';
-import { handshakeCookies } from './cookies';
+import { handshakeCookies, noSessionCookie } from './cookies';
 import type { SessionSource } from './session-source';
 import { sessionUser, UserIdLocator, userIdReader } from './user-id';
 
@@ -13,9 +13,16 @@ export interface ExpressSessionStore {
 export interface ExpressSessionSourceOptions {
   /** The store the site's `express-session` middleware uses. */
   store: ExpressSessionStore;
-  /** The middleware's `secret`: one string, or an array whose first entry signs (rotation). */
+  /**
+   * The middleware's `secret`, passed as it is: one string, or an array whose first entry
+   * signs and whose others still verify (rotation). Give this or `secrets`, not both.
+   */
   secret?: string | string[];
-  /** Same as an array `secret`; give one or the other. */
+  /**
+   * The same as an array `secret`, under a plural name for code that keeps its secrets in a
+   * list: `secrets: [current, previous]` verifies as `secret: [current, previous]` does.
+   * Give this or `secret`, not both (the module refuses to start with both).
+   */
   secrets?: string[];
   /** The session cookie's name. Default `'connect.sid'`, as express-session's. */
   name?: string;
@@ -40,7 +47,7 @@ export function expressSession(options: ExpressSessionSourceOptions): SessionSou
 
   return async (handshake) => {
     const raw = handshakeCookies(handshake)[name];
-    if (!raw) throw new SessionRejectedError('no session cookie');
+    if (!raw) throw new SessionRejectedError(noSessionCookie(name));
     // express-session ignores a cookie without the `s:` prefix: it never issues one.
     const sid = raw.startsWith('s:') ? unsignWithAny(raw.slice(2), secrets) : false;
     if (sid === false) throw new SessionRejectedError('invalid session cookie signature');

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { NotificationsError, SessionRejectedError } from '../notifications.errors';
 import { NotificationsConfigError } from '../notifications.errors';
+import { noSessionCookie } from './cookies';
 import type { SessionSource, SessionUser } from './session-source';
 import { sessionUser, UserIdLocator, userIdReader } from './user-id';
 
@@ -74,7 +75,7 @@ export function httpSession(options: HttpSessionSourceOptions): SessionSource {
 
   return async (handshake) => {
     const cookie = handshake.headers.cookie;
-    if (!cookie) throw new SessionRejectedError('no session cookie');
+    if (!cookie) throw new SessionRejectedError(noSessionCookie());
     if (cacheTtlMs === 0) return orReject(await ask(cookie));
     const key = createHash('sha256').update(cookie).digest('base64');
     const hit = cache.get(key);
