@@ -2,7 +2,6 @@ import { io, ManagerOptions, Socket, SocketOptions } from 'socket.io-client';
 import {
   ClientEvent,
   DEFAULT_NAMESPACE,
-  MAX_HELD_IDS,
   ServerEvent,
   type AckError,
   type Action,
@@ -23,16 +22,15 @@ import {
   type PreferencesUpdate,
 } from '../protocol';
 import { CursorStorage, PersistedCursor } from './cursor-storage';
+import { Cursor } from './cursor';
 import { InboxError } from './inbox.errors';
 import type { ConnectionState, InboxEvents, TransportState } from './inbox-events';
 import {
   applyRead,
   applyState,
-  compareIds,
   inView,
   matchesFilter,
   mayEnterView,
-  maxId,
   mergeNotifications,
   pageWithSafeLinks,
   reconcileNewestPage,
@@ -66,9 +64,6 @@ type Result<E extends Events> = Exclude<Parameters<Parameters<ClientToServerEven
 
 type StateEvent = typeof ClientEvent.Seen | typeof ClientEvent.Archive | typeof ClientEvent.Unarchive | typeof ClientEvent.Delete;
 
-/** Most ids remembered as received for `notification` and `auth.held` besides those held. */
-const MAX_RECEIVED = 1024;
-
 const REFUSED: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['UNAUTHORIZED', 'FORBIDDEN']);
 
 /**
@@ -81,14 +76,12 @@ const REFUSED: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['UNAUTHORIZED', 'FOR
 export class InboxClient {
   private readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>;
   private readonly events = new TypedEmitter<InboxEvents>();
-  private readonly persisted?: PersistedCursor;
+  private readonly cursor: Cursor;
   private readonly pageSize: number;
   private readonly timeout: number;
   private items: NotificationPayload[] = [];
   /** The view `notifications` holds (`list(filter)`); `{}` is the default inbox. */
   private filter: Filter = {};
-  /** Ids the server pushed (live or caught up), newest last, at most `MAX_RECEIVED`, for `notification` and `auth.held`. */
-  private readonly received = new Set<string>();
   /** While a newest page is being read: the ids pushed meanwhile, which that page may not list yet. */
   private arrived: Set<string> | null = null;
   /** Whether what is held below the coming newest page is a run of the view without gaps (kept) or not (dropped). */
@@ -104,7 +97,6 @@ export class InboxClient {
   private viewCounts: Readonly<Record<string, number>> = {};
   private connection: ConnectionState = 'disconnected';
   private transportState: TransportState | null = null;
-  private cursor: string | undefined;
   /** `before` of the next older page: `undefined` before the first page, `null` after the last. */
   private nextCursor: string | null | undefined;
   private paging: Promise<void> | null = null;
@@ -117,19 +109,16 @@ export class InboxClient {
     const namespace = options.namespace ?? DEFAULT_NAMESPACE;
     this.pageSize = options.pageSize ?? 20;
     this.timeout = options.timeout ?? 10_000;
-    const { persistCursor } = options;
-    if (persistCursor) {
-      const storage = persistCursor.storage ?? globalThis.localStorage;
-      this.persisted = new PersistedCursor(storage, namespace, persistCursor.userId);
-      this.cursor = this.persisted.load();
-    }
+    const { persistCursor: keep } = options;
+    // `localStorage` is read only when asked for: in a sandboxed frame reading it throws.
+    this.cursor = new Cursor(keep && new PersistedCursor(keep.storage ?? globalThis.localStorage, namespace, keep.userId));
     this.socket = io(`${options.url ?? ''}${namespace}`, {
       withCredentials: true,
       ...options.socket,
       autoConnect: false,
       // A function is read on every attempt, so each reconnect sends the cursor as it is then,
       // and the ids held just below it, which the server's catch-up then does not resend.
-      auth: (cb) => cb(this.cursor ? { cursor: this.cursor, held: this.heldBelow(this.cursor) } : {}),
+      auth: (cb) => cb(this.cursor.handshake(this.items)),
     });
     this.listen();
     if (options.autoConnect ?? true) this.connect();
@@ -358,10 +347,9 @@ export class InboxClient {
   /** A notification the server pushed, live or in the catch-up: received whatever the view, held if in it. */
   private pushed(n: NotificationPayload): void {
     this.caughtUp?.push(n);
-    const known = this.received.has(n.id) || this.items.some((x) => x.id === n.id);
-    this.remember(n.id);
+    const known = this.cursor.hasReceived(n.id) || this.items.some((x) => x.id === n.id);
+    this.cursor.receive(n.id);
     this.arrived?.add(n.id);
-    this.moveCursor(n.id);
     if (matchesFilter(n, this.filter)) this.merge([n]);
     if (!known) this.events.emit('notification', n);
   }
@@ -369,7 +357,7 @@ export class InboxClient {
   private async synced(p: SyncedPayload): Promise<void> {
     const { unread, truncated } = p;
     // Resume from where this catch-up ended, even if nothing reached this client.
-    if (p.cursor) this.moveCursor(p.cursor);
+    if (p.cursor) this.cursor.move(p.cursor);
     this.setBadges(unread, p.unseen);
     this.setState('connected');
     if (truncated) {
@@ -396,31 +384,6 @@ export class InboxClient {
     if (items !== this.items) {
       this.items = items;
       this.events.emit('change', items);
-    }
-  }
-
-  /**
-   * The newest ids received or held below `cursor`, at most `MAX_HELD_IDS`, newest first: the
-   * server's catch-up does not resend them.
-   */
-  private heldBelow(cursor: string): string[] {
-    const below = new Set<string>();
-    for (const id of this.received) if (compareIds(id, cursor) < 0) below.add(id);
-    for (const n of this.items) if (compareIds(n.id, cursor) < 0) below.add(n.id);
-    return [...below].sort((a, b) => compareIds(b, a)).slice(0, MAX_HELD_IDS);
-  }
-
-  private remember(id: string): void {
-    this.received.delete(id);
-    this.received.add(id);
-    if (this.received.size > MAX_RECEIVED) this.received.delete(this.received.values().next().value!);
-  }
-
-  private moveCursor(id: string | undefined): void {
-    const newest = maxId(this.cursor, id);
-    if (newest !== this.cursor && newest !== undefined) {
-      this.cursor = newest;
-      this.persisted?.save(newest);
     }
   }
 
@@ -462,7 +425,7 @@ export class InboxClient {
     this.items = items;
     // Only the inbox view moves the cursor: a filtered page skips what it does not select, which
     // the catch-up after a reconnect must still send.
-    if (!Object.keys(this.filter).length) this.moveCursor(items[0]?.id);
+    if (!Object.keys(this.filter).length) this.cursor.move(items[0]?.id);
     this.events.emit('change', items);
   }
 
