@@ -1,4 +1,4 @@
-import { io, ManagerOptions, Socket, SocketOptions } from 'socket.io-client';
+import { io, ManagerOptions, SocketOptions } from 'socket.io-client';
 import {
   ClientEvent,
   DEFAULT_NAMESPACE,
@@ -22,6 +22,8 @@ import {
   type PreferencesUpdate,
 } from '../protocol';
 import { CursorStorage, PersistedCursor } from './cursor-storage';
+import { Connection } from './connection';
+import { Counts } from './counts';
 import { Cursor } from './cursor';
 import { InboxError } from './inbox.errors';
 import type { ConnectionState, InboxEvents, TransportState } from './inbox-events';
@@ -58,13 +60,7 @@ export interface InboxOptions {
   socket?: Partial<ManagerOptions & SocketOptions>;
 }
 
-type Events = keyof ClientToServerEvents;
-type Payload<E extends Events> = Parameters<ClientToServerEvents[E]>[0];
-type Result<E extends Events> = Exclude<Parameters<Parameters<ClientToServerEvents[E]>[1]>[0], AckError>;
-
 type StateEvent = typeof ClientEvent.Seen | typeof ClientEvent.Archive | typeof ClientEvent.Unarchive | typeof ClientEvent.Delete;
-
-const REFUSED: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['UNAUTHORIZED', 'FORBIDDEN']);
 
 /**
  * The browser side of nestjs-inbox. Holds one view of the user's notifications (the inbox, or
@@ -74,11 +70,10 @@ const REFUSED: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['UNAUTHORIZED', 'FOR
  * client stopped.
  */
 export class InboxClient {
-  private readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>;
+  private readonly connection: Connection;
   private readonly events = new TypedEmitter<InboxEvents>();
   private readonly cursor: Cursor;
   private readonly pageSize: number;
-  private readonly timeout: number;
   private items: NotificationPayload[] = [];
   /** The view `notifications` holds (`list(filter)`); `{}` is the default inbox. */
   private filter: Filter = {};
@@ -86,17 +81,7 @@ export class InboxClient {
   private arrived: Set<string> | null = null;
   /** Whether what is held below the coming newest page is a run of the view without gaps (kept) or not (dropped). */
   private olderContiguous = true;
-  private unreadCount = 0;
-  private unseenCount = 0;
-  /** The views `watchCounts` watches, sent again on every (re)connect; `null` for none. */
-  private watched: Record<string, Filter> | null = null;
-  /** The connection the last `watchCounts` request went (or, buffered, goes) out on. */
-  private watchedOn = -1;
-  /** Counts the socket's connections. */
-  private connections = 0;
-  private viewCounts: Readonly<Record<string, number>> = {};
-  private connection: ConnectionState = 'disconnected';
-  private transportState: TransportState | null = null;
+  private readonly counter: Counts;
   /** `before` of the next older page: `undefined` before the first page, `null` after the last. */
   private nextCursor: string | null | undefined;
   private paging: Promise<void> | null = null;
@@ -108,11 +93,10 @@ export class InboxClient {
   constructor(options: InboxOptions = {}) {
     const namespace = options.namespace ?? DEFAULT_NAMESPACE;
     this.pageSize = options.pageSize ?? 20;
-    this.timeout = options.timeout ?? 10_000;
     const { persistCursor: keep } = options;
     // `localStorage` is read only when asked for: in a sandboxed frame reading it throws.
     this.cursor = new Cursor(keep && new PersistedCursor(keep.storage ?? globalThis.localStorage, namespace, keep.userId));
-    this.socket = io(`${options.url ?? ''}${namespace}`, {
+    const socket = io(`${options.url ?? ''}${namespace}`, {
       withCredentials: true,
       ...options.socket,
       autoConnect: false,
@@ -120,6 +104,9 @@ export class InboxClient {
       // and the ids held just below it, which the server's catch-up then does not resend.
       auth: (cb) => cb(this.cursor.handshake(this.items)),
     });
+    this.connection = new Connection(socket, options.timeout ?? 10_000, this.events);
+    const watch = async (views: Record<string, Filter>) => (await this.connection.request(ClientEvent.Counts, { views })).counts;
+    this.counter = new Counts(this.connection, watch, this.events);
     this.listen();
     if (options.autoConnect ?? true) this.connect();
   }
@@ -130,12 +117,12 @@ export class InboxClient {
   }
 
   get unread(): number {
-    return this.unreadCount;
+    return this.counter.unread;
   }
 
   /** The user's unseen count, for the bell's badge; `markSeen` what the inbox showed. */
   get unseen(): number {
-    return this.unseenCount;
+    return this.counter.unseen;
   }
 
   /** The view `notifications` holds: the filter of the last `list()`, `{}` for the inbox. */
@@ -145,16 +132,16 @@ export class InboxClient {
 
   /** The watched views' counts, by name (see `watchCounts`). */
   get counts(): Readonly<Record<string, number>> {
-    return this.viewCounts;
+    return this.counter.views;
   }
 
   get state(): ConnectionState {
-    return this.connection;
+    return this.connection.state;
   }
 
   /** The open connection's transport, and why it stayed on polling; `null` while there is none. */
   get transport(): TransportState | null {
-    return this.transportState;
+    return this.connection.transport;
   }
 
   /** Whether `loadMore` may find older notifications. */
@@ -167,15 +154,12 @@ export class InboxClient {
   }
 
   connect(): void {
-    if (this.socket.connected || this.socket.active) return;
-    this.setState('connecting');
-    this.socket.connect();
+    this.connection.connect();
   }
 
   /** Disconnects for good (until `connect()`), e.g. on logout. */
   close(): void {
-    this.socket.disconnect();
-    this.setState('disconnected');
+    this.connection.close();
   }
 
   /**
@@ -198,7 +182,7 @@ export class InboxClient {
     const epoch = this.epoch;
     const first = before === undefined;
     if (first) this.arrived ??= new Set();
-    this.paging = this.request(ClientEvent.List, this.listQuery(before))
+    this.paging = this.connection.request(ClientEvent.List, this.listQuery(before))
       .then(pageWithSafeLinks)
       .then((page: ListPage) => {
         if (epoch !== this.epoch) return;
@@ -214,13 +198,13 @@ export class InboxClient {
   /** Marks notifications read for this user on every tab and device; resolves with the unread count. */
   async markRead(ids: string | readonly string[]): Promise<number> {
     const list = typeof ids === 'string' ? [ids] : [...ids];
-    const answer = await this.request(ClientEvent.Read, { ids: list });
+    const answer = await this.connection.request(ClientEvent.Read, { ids: list });
     this.applyRead({ ids: list }, answer.unread, answer.unseen);
     return answer.unread;
   }
 
   async markAllRead(): Promise<number> {
-    const answer = await this.request(ClientEvent.ReadAll, {});
+    const answer = await this.connection.request(ClientEvent.ReadAll, {});
     this.applyRead({ all: true }, answer.unread, answer.unseen);
     return answer.unread;
   }
@@ -257,9 +241,9 @@ export class InboxClient {
   async snooze(ids: string | readonly string[], until: Date | string): Promise<StateResult> {
     const list = typeof ids === 'string' ? [ids] : [...ids];
     const at = typeof until === 'string' ? until : until.toISOString();
-    const result = await this.request(ClientEvent.Snooze, { ids: list, until: at });
+    const result = await this.connection.request(ClientEvent.Snooze, { ids: list, until: at });
     this.applyState({ ids: list, change: 'snoozed' });
-    this.setBadges(result.unread, result.unseen);
+    this.counter.setBadges(result.unread, result.unseen);
     return result;
   }
 
@@ -269,19 +253,13 @@ export class InboxClient {
    * with them; afterwards `counts` and the `counts` event follow every change, across reconnects.
    * A new call replaces the watched views; `{}` stops. At most `MAX_VIEWS` (20).
    */
-  async watchCounts(views: Record<string, Filter>): Promise<Readonly<Record<string, number>>> {
-    this.watched = Object.keys(views).length ? { ...views } : null;
-    const watched = this.watched;
-    // A request made while disconnected is buffered and goes out with the next connection.
-    this.watchedOn = this.socket.connected ? this.connections : this.connections + 1;
-    const { counts } = await this.request(ClientEvent.Counts, { views: { ...views } });
-    if (this.watched === watched) this.setCounts(counts, true);
-    return this.viewCounts;
+  watchCounts(views: Record<string, Filter>): Promise<Readonly<Record<string, number>>> {
+    return this.counter.watch(views);
   }
 
   /** What the user has muted. */
   getPreferences(): Promise<Preferences> {
-    return this.request(ClientEvent.PreferencesGet, {});
+    return this.connection.request(ClientEvent.PreferencesGet, {});
   }
 
   /**
@@ -291,7 +269,7 @@ export class InboxClient {
    */
   setPreferences(preferences: PreferencesUpdate): Promise<Preferences> {
     // The server takes either list on its own (the one left out stays as it is).
-    return this.request(ClientEvent.PreferencesSet, preferences);
+    return this.connection.request(ClientEvent.PreferencesSet, preferences);
   }
 
   /**
@@ -305,43 +283,23 @@ export class InboxClient {
 
   /** Subscribes the user to a topic (the host decides who may); rejects with `FORBIDDEN` if not allowed. */
   async subscribe(topic: string): Promise<void> {
-    await this.request(ClientEvent.Subscribe, { topic });
+    await this.connection.request(ClientEvent.Subscribe, { topic });
   }
 
   async unsubscribe(topic: string): Promise<void> {
-    await this.request(ClientEvent.Unsubscribe, { topic });
+    await this.connection.request(ClientEvent.Unsubscribe, { topic });
   }
 
   private listen(): void {
-    const { socket } = this;
-    socket.io.on('open', () => {
-      const engine = socket.io.engine;
-      this.setTransport({ name: engine.transport.name });
-      engine.on('upgrade', (transport) => this.setTransport({ name: transport.name }));
-      engine.on('upgradeError', () => this.setTransport({ name: engine.transport.name, reason: 'upgrade-failed' }));
-    });
-    socket.io.on('close', () => (this.transportState = null));
-    socket.on('connect', () => {
-      this.connections++;
-      this.caughtUp = [];
-    });
+    const { connection } = this;
+    connection.onConnect(() => (this.caughtUp = []));
     // Links are checked again before anything reaches the page (see withSafeLinks).
-    socket.on(ServerEvent.Notification, (n) => this.pushed(withSafeLinks(n)));
-    socket.on(ServerEvent.Synced, (p) => void this.synced(p));
-    socket.on(ServerEvent.Unread, (p) => this.setBadges(p.count, p.unseen));
-    socket.on(ServerEvent.Read, (read) => this.applyRead(read));
-    socket.on(ServerEvent.State, (state) => this.applyState(state));
-    socket.on(ServerEvent.Counts, ({ counts }) => this.setCounts(counts, false));
-    socket.on(ServerEvent.Error, () => {
-      // The catch-up failed on the server: drop the transport so the manager reconnects with backoff.
-      socket.io.engine?.close();
-    });
-    socket.on('disconnect', () => this.setState(socket.active ? 'connecting' : 'disconnected'));
-    socket.on('connect_error', (err: Error & { data?: { code?: ErrorCode } }) => {
-      const code = err.data?.code;
-      if (code && REFUSED.has(code)) this.setState('unauthorized', new InboxError(code, err.message));
-      else this.setState(socket.active ? 'connecting' : 'disconnected');
-    });
+    connection.on(ServerEvent.Notification, (n) => this.pushed(withSafeLinks(n)));
+    connection.on(ServerEvent.Synced, (p) => void this.synced(p));
+    connection.on(ServerEvent.Unread, (p) => this.counter.setBadges(p.count, p.unseen));
+    connection.on(ServerEvent.Read, (read) => this.applyRead(read));
+    connection.on(ServerEvent.State, (state) => this.applyState(state));
+    connection.on(ServerEvent.Counts, ({ counts }) => this.counter.pushed(counts));
   }
 
   /** A notification the server pushed, live or in the catch-up: received whatever the view, held if in it. */
@@ -358,16 +316,15 @@ export class InboxClient {
     const { unread, truncated } = p;
     // Resume from where this catch-up ended, even if nothing reached this client.
     if (p.cursor) this.cursor.move(p.cursor);
-    this.setBadges(unread, p.unseen);
-    this.setState('connected');
+    this.counter.setBadges(unread, p.unseen);
+    this.connection.caughtUp();
     if (truncated) {
       // More was missed than the catch-up sends: what was held before is behind a gap, so keep
       // only this catch-up and page down from the newest again.
       this.restart(inView(mergeNotifications([], this.caughtUp ?? []).items, this.filter), true);
     }
     this.caughtUp = null;
-    // The server forgets a socket's watched views with the socket: watch them again.
-    if (this.watched && this.watchedOn !== this.connections) void this.watchCounts(this.watched).catch(() => undefined);
+    this.counter.rewatch();
     if (this.nextCursor === undefined) await this.loadMore().catch(() => undefined);
     else await this.refreshNewest().catch(() => undefined);
   }
@@ -394,7 +351,7 @@ export class InboxClient {
   private async refreshNewest(): Promise<void> {
     const epoch = this.epoch;
     this.arrived ??= new Set();
-    const page = pageWithSafeLinks(await this.request(ClientEvent.List, this.listQuery(undefined)));
+    const page = pageWithSafeLinks(await this.connection.request(ClientEvent.List, this.listQuery(undefined)));
     if (epoch === this.epoch) this.takeNewestPage(page, true);
   }
 
@@ -431,7 +388,7 @@ export class InboxClient {
 
   private applyRead(read: ReadPayload, unread?: number, unseen?: number): void {
     this.setItems(inView(applyRead(this.items, read, new Date().toISOString()), this.filter));
-    if (unread !== undefined) this.setBadges(unread, unseen);
+    if (unread !== undefined) this.counter.setBadges(unread, unseen);
     this.rereadIfEntered('read', 'all' in read ? null : read.ids);
   }
 
@@ -458,62 +415,12 @@ export class InboxClient {
         : Array.isArray(selection)
           ? { ids: [...(selection as readonly string[])] }
           : { filter: { ...(selection as Filter) } };
-    const result = await this.request(event, target);
+    const result = await this.connection.request(event, target);
     this.applyState({ ...target, change });
-    this.setBadges(result.unread, result.unseen);
+    this.counter.setBadges(result.unread, result.unseen);
     return result;
   }
 
-  private setBadges(unread: number, unseen?: number): void {
-    if (unread !== this.unreadCount) {
-      this.unreadCount = unread;
-      this.events.emit('unread', unread);
-    }
-    if (typeof unseen === 'number' && unseen !== this.unseenCount) {
-      this.unseenCount = unseen;
-      this.events.emit('unseen', unseen);
-    }
-  }
-
-  /** From the ack (`replace`: the watched set is new) or a push, which names only watched views. */
-  private setCounts(counts: Record<string, number>, replace: boolean): void {
-    const watched = this.watched ?? {};
-    const next: Record<string, number> = replace ? {} : { ...this.viewCounts };
-    for (const [name, count] of Object.entries(counts)) if (name in watched) next[name] = count;
-    const names = new Set([...Object.keys(next), ...Object.keys(this.viewCounts)]);
-    if ([...names].every((name) => next[name] === this.viewCounts[name])) return;
-    this.viewCounts = next;
-    this.events.emit('counts', next);
-  }
-
-  private setState(state: ConnectionState, error?: InboxError): void {
-    if (state === this.connection && !error) return;
-    this.connection = state;
-    this.events.emit('state', state, error);
-  }
-
-  private setTransport(transport: TransportState): void {
-    this.transportState = transport;
-    this.events.emit('transport', transport);
-  }
-
-  /** Emits with an acknowledgement; an `{ error }` ack or no ack in time rejects with an `InboxError`. */
-  private async request<E extends Events>(event: E, payload: Payload<E>): Promise<Result<E>> {
-    let answer: Result<E> | AckError;
-    try {
-      // The generic event defeats socket.io's parameter inference; `Payload<E>` is the same type.
-      const timed = this.socket.timeout(this.timeout);
-      const emit = timed.emitWithAck as (e: E, p: Payload<E>) => Promise<Result<E> | AckError>;
-      answer = await emit.call(timed, event, payload);
-    } catch {
-      if (!this.socket.connected) throw new InboxError('UNAVAILABLE', `not connected: '${event}' was not answered`);
-      throw new InboxError('TIMEOUT', `no answer to '${event}' within ${this.timeout} ms`);
-    }
-    if (answer && typeof answer === 'object' && 'error' in answer) {
-      throw new InboxError(answer.error.code, answer.error.message);
-    }
-    return answer as Result<E>;
-  }
 }
 
 /** Creates and connects an {@link InboxClient}. */
