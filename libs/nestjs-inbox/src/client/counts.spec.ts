@@ -14,7 +14,11 @@ function setup() {
   const link = { connected: false, connections: 0 };
   const requests: Pending[] = [];
   const events = new TypedEmitter<InboxEvents>();
-  const emitted: { unread: number[]; unseen: number[]; counts: Readonly<Record<string, number>>[] } = { unread: [], unseen: [], counts: [] };
+  const emitted: { unread: number[]; unseen: number[]; counts: Readonly<Record<string, number>>[] } = {
+    unread: [],
+    unseen: [],
+    counts: [],
+  };
   events.on('unread', (n) => emitted.unread.push(n));
   events.on('unseen', (n) => emitted.unseen.push(n));
   events.on('counts', (c) => emitted.counts.push(c));

@@ -1,44 +1,27 @@
-import { io, ManagerOptions, SocketOptions } from 'socket.io-client';
+import { io, type ManagerOptions, type SocketOptions } from 'socket.io-client';
 import {
   ClientEvent,
   DEFAULT_NAMESPACE,
   ServerEvent,
-  type AckError,
   type Action,
-  type ClientToServerEvents,
-  type ErrorCode,
   type Filter,
-  type ListPage,
   type ListQuery,
   type NotificationPayload,
   type Preferences,
-  type ReadPayload,
+  type PreferencesUpdate,
   type Selection,
-  type ServerToClientEvents,
   type StateChange,
-  type StatePayload,
   type StateResult,
   type SyncedPayload,
-  type PreferencesUpdate,
 } from '../protocol';
-import { CursorStorage, PersistedCursor } from './cursor-storage';
 import { Connection } from './connection';
 import { Counts } from './counts';
 import { Cursor } from './cursor';
-import { InboxError } from './inbox.errors';
+import { PersistedCursor, type CursorStorage } from './cursor-storage';
 import type { ConnectionState, InboxEvents, TransportState } from './inbox-events';
-import {
-  applyRead,
-  applyState,
-  inView,
-  matchesFilter,
-  mayEnterView,
-  mergeNotifications,
-  pageWithSafeLinks,
-  reconcileNewestPage,
-  withSafeLinks,
-} from './notification-list';
+import { withSafeLinks } from './notification-list';
 import { TypedEmitter } from './typed-emitter';
+import { ViewState } from './view-state';
 
 /** Notifications named by id (one or several), or every notification of the user a filter selects. */
 export type InboxSelection = string | readonly string[] | Filter;
@@ -70,29 +53,16 @@ type StateEvent = typeof ClientEvent.Seen | typeof ClientEvent.Archive | typeof 
  * client stopped.
  */
 export class InboxClient {
-  private readonly connection: Connection;
   private readonly events = new TypedEmitter<InboxEvents>();
   private readonly cursor: Cursor;
-  private readonly pageSize: number;
-  private items: NotificationPayload[] = [];
-  /** The view `notifications` holds (`list(filter)`); `{}` is the default inbox. */
-  private filter: Filter = {};
-  /** While a newest page is being read: the ids pushed meanwhile, which that page may not list yet. */
-  private arrived: Set<string> | null = null;
-  /** Whether what is held below the coming newest page is a run of the view without gaps (kept) or not (dropped). */
-  private olderContiguous = true;
+  private readonly connection: Connection;
+  /** The view on show and its paging. */
+  private readonly shown: ViewState;
+  /** The badges and the watched views' counts. */
   private readonly counter: Counts;
-  /** `before` of the next older page: `undefined` before the first page, `null` after the last. */
-  private nextCursor: string | null | undefined;
-  private paging: Promise<void> | null = null;
-  /** Bumped when the held list restarts, so a page requested before that is discarded. */
-  private epoch = 0;
-  /** What the current connection's catch-up delivered, in case it turns out truncated; `null` once synced. */
-  private caughtUp: NotificationPayload[] | null = null;
 
   constructor(options: InboxOptions = {}) {
     const namespace = options.namespace ?? DEFAULT_NAMESPACE;
-    this.pageSize = options.pageSize ?? 20;
     const { persistCursor: keep } = options;
     // `localStorage` is read only when asked for: in a sandboxed frame reading it throws.
     this.cursor = new Cursor(keep && new PersistedCursor(keep.storage ?? globalThis.localStorage, namespace, keep.userId));
@@ -102,18 +72,20 @@ export class InboxClient {
       autoConnect: false,
       // A function is read on every attempt, so each reconnect sends the cursor as it is then,
       // and the ids held just below it, which the server's catch-up then does not resend.
-      auth: (cb) => cb(this.cursor.handshake(this.items)),
+      auth: (cb) => cb(this.cursor.handshake(this.shown.items)),
     });
-    this.connection = new Connection(socket, options.timeout ?? 10_000, this.events);
-    const watch = async (views: Record<string, Filter>) => (await this.connection.request(ClientEvent.Counts, { views })).counts;
-    this.counter = new Counts(this.connection, watch, this.events);
+    const connection = (this.connection = new Connection(socket, options.timeout ?? 10_000, this.events));
+    const readPage = (query: ListQuery) => connection.request(ClientEvent.List, query);
+    this.shown = new ViewState(options.pageSize ?? 20, readPage, this.cursor, this.events);
+    const watch = async (views: Record<string, Filter>) => (await connection.request(ClientEvent.Counts, { views })).counts;
+    this.counter = new Counts(connection, watch, this.events);
     this.listen();
     if (options.autoConnect ?? true) this.connect();
   }
 
   /** Newest first, one entry per id. */
   get notifications(): readonly NotificationPayload[] {
-    return this.items;
+    return this.shown.items;
   }
 
   get unread(): number {
@@ -127,7 +99,7 @@ export class InboxClient {
 
   /** The view `notifications` holds: the filter of the last `list()`, `{}` for the inbox. */
   get view(): Readonly<Filter> {
-    return this.filter;
+    return this.shown.filter;
   }
 
   /** The watched views' counts, by name (see `watchCounts`). */
@@ -146,7 +118,7 @@ export class InboxClient {
 
   /** Whether `loadMore` may find older notifications. */
   get hasMore(): boolean {
-    return this.nextCursor !== null;
+    return this.shown.hasMore;
   }
 
   on<K extends keyof InboxEvents>(event: K, listener: InboxEvents[K]): () => void {
@@ -167,45 +139,28 @@ export class InboxClient {
    * selects (default: the inbox, neither archived nor deleted), kept in step as they change;
    * `loadMore` pages it. Resolves with `hasMore` once the page is in.
    */
-  async list(filter: Filter = {}): Promise<boolean> {
-    this.filter = { ...filter };
-    // Until the page comes, the held ones that fit the view; gaps among them go when it does.
-    this.restart(inView(this.items, this.filter), false);
-    return this.loadMore();
+  list(filter: Filter = {}): Promise<boolean> {
+    return this.shown.list(filter);
   }
 
   /** Loads the next older page of the view; resolves with whether there are more. */
-  async loadMore(): Promise<boolean> {
-    while (this.paging) await this.paging.catch(() => undefined);
-    if (this.nextCursor === null) return false;
-    const before = this.nextCursor;
-    const epoch = this.epoch;
-    const first = before === undefined;
-    if (first) this.arrived ??= new Set();
-    this.paging = this.connection.request(ClientEvent.List, this.listQuery(before))
-      .then(pageWithSafeLinks)
-      .then((page: ListPage) => {
-        if (epoch !== this.epoch) return;
-        this.nextCursor = page.nextCursor;
-        if (first) this.takeNewestPage(page, this.olderContiguous);
-        else this.merge(page.items, true); // `hasMore` may have changed even if the list did not
-      })
-      .finally(() => (this.paging = null));
-    await this.paging;
-    return this.hasMore;
+  loadMore(): Promise<boolean> {
+    return this.shown.loadMore();
   }
 
   /** Marks notifications read for this user on every tab and device; resolves with the unread count. */
   async markRead(ids: string | readonly string[]): Promise<number> {
     const list = typeof ids === 'string' ? [ids] : [...ids];
     const answer = await this.connection.request(ClientEvent.Read, { ids: list });
-    this.applyRead({ ids: list }, answer.unread, answer.unseen);
+    this.shown.applyRead({ ids: list });
+    this.counter.setBadges(answer.unread, answer.unseen);
     return answer.unread;
   }
 
   async markAllRead(): Promise<number> {
     const answer = await this.connection.request(ClientEvent.ReadAll, {});
-    this.applyRead({ all: true }, answer.unread, answer.unseen);
+    this.shown.applyRead({ all: true });
+    this.counter.setBadges(answer.unread, answer.unseen);
     return answer.unread;
   }
 
@@ -242,7 +197,7 @@ export class InboxClient {
     const list = typeof ids === 'string' ? [ids] : [...ids];
     const at = typeof until === 'string' ? until : until.toISOString();
     const result = await this.connection.request(ClientEvent.Snooze, { ids: list, until: at });
-    this.applyState({ ids: list, change: 'snoozed' });
+    this.shown.applyState({ ids: list, change: 'snoozed' });
     this.counter.setBadges(result.unread, result.unseen);
     return result;
   }
@@ -291,121 +246,33 @@ export class InboxClient {
   }
 
   private listen(): void {
-    const { connection } = this;
-    connection.onConnect(() => (this.caughtUp = []));
+    const { connection, shown, counter } = this;
+    connection.onConnect(() => shown.catchUpStarted());
     // Links are checked again before anything reaches the page (see withSafeLinks).
     connection.on(ServerEvent.Notification, (n) => this.pushed(withSafeLinks(n)));
     connection.on(ServerEvent.Synced, (p) => void this.synced(p));
-    connection.on(ServerEvent.Unread, (p) => this.counter.setBadges(p.count, p.unseen));
-    connection.on(ServerEvent.Read, (read) => this.applyRead(read));
-    connection.on(ServerEvent.State, (state) => this.applyState(state));
-    connection.on(ServerEvent.Counts, ({ counts }) => this.counter.pushed(counts));
+    connection.on(ServerEvent.Unread, (p) => counter.setBadges(p.count, p.unseen));
+    connection.on(ServerEvent.Read, (read) => shown.applyRead(read));
+    connection.on(ServerEvent.State, (state) => shown.applyState(state));
+    connection.on(ServerEvent.Counts, ({ counts }) => counter.pushed(counts));
   }
 
   /** A notification the server pushed, live or in the catch-up: received whatever the view, held if in it. */
   private pushed(n: NotificationPayload): void {
-    this.caughtUp?.push(n);
-    const known = this.cursor.hasReceived(n.id) || this.items.some((x) => x.id === n.id);
+    const known = this.cursor.hasReceived(n.id) || this.shown.holds(n.id);
     this.cursor.receive(n.id);
-    this.arrived?.add(n.id);
-    if (matchesFilter(n, this.filter)) this.merge([n]);
+    this.shown.pushed(n);
     if (!known) this.events.emit('notification', n);
   }
 
   private async synced(p: SyncedPayload): Promise<void> {
-    const { unread, truncated } = p;
     // Resume from where this catch-up ended, even if nothing reached this client.
     if (p.cursor) this.cursor.move(p.cursor);
-    this.counter.setBadges(unread, p.unseen);
+    this.counter.setBadges(p.unread, p.unseen);
     this.connection.caughtUp();
-    if (truncated) {
-      // More was missed than the catch-up sends: what was held before is behind a gap, so keep
-      // only this catch-up and page down from the newest again.
-      this.restart(inView(mergeNotifications([], this.caughtUp ?? []).items, this.filter), true);
-    }
-    this.caughtUp = null;
+    this.shown.catchUpEnded(p.truncated);
     this.counter.rewatch();
-    if (this.nextCursor === undefined) await this.loadMore().catch(() => undefined);
-    else await this.refreshNewest().catch(() => undefined);
-  }
-
-  /**
-   * Starts the view over from its newest page, holding `items` until that page comes; those
-   * below it are kept then if `contiguous` (no notification of the view missing between them).
-   */
-  private restart(items: NotificationPayload[], contiguous: boolean): void {
-    this.epoch++;
-    this.nextCursor = undefined;
-    this.arrived = new Set();
-    this.olderContiguous = contiguous;
-    if (items !== this.items) {
-      this.items = items;
-      this.events.emit('change', items);
-    }
-  }
-
-  /**
-   * After a reconnect: changes made elsewhere while away are not replayed, so re-read the
-   * newest page; held ones it shows have left the view are dropped, older pages are kept.
-   */
-  private async refreshNewest(): Promise<void> {
-    const epoch = this.epoch;
-    this.arrived ??= new Set();
-    const page = pageWithSafeLinks(await this.connection.request(ClientEvent.List, this.listQuery(undefined)));
-    if (epoch === this.epoch) this.takeNewestPage(page, true);
-  }
-
-  private listQuery(before: string | undefined): ListQuery {
-    const query: ListQuery = { limit: this.pageSize };
-    if (before) query.before = before;
-    if (Object.keys(this.filter).length) query.filter = { ...this.filter };
-    return query;
-  }
-
-  private takeNewestPage(page: ListPage, keepOlder: boolean): void {
-    const items = reconcileNewestPage(this.items, page, this.arrived ?? new Set(), keepOlder);
-    this.arrived = null;
-    this.olderContiguous = true;
-    this.setItems(inView(items, this.filter), true);
-  }
-
-  /** Merges, moves the cursor (for the inbox view, whose pages have no gaps), reports the change (or always). */
-  private merge(incoming: readonly NotificationPayload[], always = false): void {
-    this.setItems(inView(mergeNotifications(this.items, incoming).items, this.filter), always);
-  }
-
-  private setItems(items: NotificationPayload[], always = false): void {
-    if (items === this.items || (items.length === this.items.length && items.every((n, i) => n === this.items[i]))) {
-      if (always) this.events.emit('change', this.items);
-      return;
-    }
-    this.items = items;
-    // Only the inbox view moves the cursor: a filtered page skips what it does not select, which
-    // the catch-up after a reconnect must still send.
-    if (!Object.keys(this.filter).length) this.cursor.move(items[0]?.id);
-    this.events.emit('change', items);
-  }
-
-  private applyRead(read: ReadPayload, unread?: number, unseen?: number): void {
-    this.setItems(inView(applyRead(this.items, read, new Date().toISOString()), this.filter));
-    if (unread !== undefined) this.counter.setBadges(unread, unseen);
-    this.rereadIfEntered('read', 'all' in read ? null : read.ids);
-  }
-
-  /** A state change made here or elsewhere (`notifications:state`). */
-  private applyState(state: StatePayload): void {
-    this.setItems(inView(applyState(this.items, state, new Date().toISOString()), this.filter));
-    this.rereadIfEntered(state.change, 'ids' in state ? state.ids : null);
-  }
-
-  /**
-   * Reads the view again when a change brought into it notifications this client does not hold
-   * (`ids`: those it named; `null`: a filter or all, which may have).
-   */
-  private rereadIfEntered(change: StateChange, ids: readonly string[] | null): void {
-    if (!mayEnterView(change, this.filter)) return;
-    const held = new Set(this.items.map((n) => n.id));
-    if (ids === null || ids.some((id) => !held.has(id))) void this.list(this.filter).catch(() => undefined);
+    await this.shown.resync();
   }
 
   private async changeState(event: StateEvent, change: StateChange, selection: InboxSelection): Promise<StateResult> {
@@ -416,11 +283,10 @@ export class InboxClient {
           ? { ids: [...(selection as readonly string[])] }
           : { filter: { ...(selection as Filter) } };
     const result = await this.connection.request(event, target);
-    this.applyState({ ...target, change });
+    this.shown.applyState({ ...target, change });
     this.counter.setBadges(result.unread, result.unseen);
     return result;
   }
-
 }
 
 /** Creates and connects an {@link InboxClient}. */
