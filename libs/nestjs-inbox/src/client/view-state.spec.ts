@@ -89,7 +89,8 @@ describe('ViewState', () => {
 
   it('moves the cursor with the inbox view only: a filtered view skips what it does not select', async () => {
     const { view, cursor, answer } = setup();
-    await answer(page(['12'], null), view.list({ type: 'mention' }));
+    await answer({ items: [n('12', { type: 'mention' })], nextCursor: null }, view.list({ type: 'mention' }));
+    expect(view.items).toHaveLength(1);
     expect(cursor.current).toBeUndefined();
     await answer(page(['10'], null), view.list({}));
     expect(cursor.current).toBe('10');
