@@ -36,7 +36,7 @@ function until(client: InboxClient, check: () => boolean, what: string, timeoutM
 const ids = (c: InboxClient) => c.notifications.map((n) => n.id);
 const sortedDesc = (list: string[]) => [...list].sort((a, b) => (BigInt(b) > BigInt(a) ? 1 : -1));
 /** The test's only look inside the client: its socket, to cut the transport and see the wire. */
-const socketOf = (c: InboxClient) => (c as unknown as { socket: Socket }).socket;
+const socketOf = (c: InboxClient) => (c as unknown as { connection: { socket: Socket } }).connection.socket;
 
 describe('browser client (nestjs-inbox/client)', () => {
   let db: Awaited<ReturnType<typeof createDatabase>>;

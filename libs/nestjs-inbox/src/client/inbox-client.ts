@@ -1,82 +1,27 @@
-import { io, ManagerOptions, Socket, SocketOptions } from 'socket.io-client';
+import { io, type ManagerOptions, type SocketOptions } from 'socket.io-client';
 import {
   ClientEvent,
   DEFAULT_NAMESPACE,
-  MAX_HELD_IDS,
   ServerEvent,
-  type AckError,
   type Action,
-  type ClientToServerEvents,
-  type ErrorCode,
   type Filter,
-  type ListPage,
   type ListQuery,
   type NotificationPayload,
   type Preferences,
-  type ReadPayload,
+  type PreferencesUpdate,
   type Selection,
-  type ServerToClientEvents,
   type StateChange,
-  type StatePayload,
   type StateResult,
   type SyncedPayload,
-  type PreferencesUpdate,
 } from '../protocol';
-import { CursorStorage, PersistedCursor } from './cursor-storage';
-import { InboxError } from './inbox.errors';
-import {
-  applyRead,
-  applyState,
-  compareIds,
-  inView,
-  matchesFilter,
-  mayEnterView,
-  maxId,
-  mergeNotifications,
-  pageWithSafeLinks,
-  reconcileNewestPage,
-  withSafeLinks,
-} from './notification-list';
+import { Connection } from './connection';
+import { Counts } from './counts';
+import { Cursor } from './cursor';
+import { PersistedCursor, type CursorStorage } from './cursor-storage';
+import type { ConnectionState, InboxEvents, TransportState } from './inbox-events';
+import { withSafeLinks } from './notification-list';
 import { TypedEmitter } from './typed-emitter';
-
-/** `connected` means caught up: the server's catch-up is over and new notifications arrive live. */
-export type ConnectionState = 'connecting' | 'connected' | 'disconnected' | 'unauthorized';
-
-export interface InboxEvents {
-  /** The list changed: added, read, seen, archived, deleted, a page loaded, or another view. */
-  change: (notifications: readonly NotificationPayload[]) => void;
-  /**
-   * A notification the server pushed that this client had not received (live or in the
-   * catch-up), whether or not it is in the current view.
-   */
-  notification: (notification: NotificationPayload) => void;
-  /** The user's unread count (the default view's unread notifications). */
-  unread: (count: number) => void;
-  /** The user's unseen count: what a bell's badge shows. */
-  unseen: (count: number) => void;
-  /** The watched views' counts (`watchCounts`), whenever one changes. */
-  counts: (counts: Readonly<Record<string, number>>) => void;
-  /** `act(notification, action)` was called for an action with an `event`: the host's page handles it. */
-  action: (action: Action, notification: NotificationPayload) => void;
-  /** `error` is set when the server refused the connection. */
-  state: (state: ConnectionState, error?: InboxError) => void;
-  /** The connection's transport changed, or an upgrade to WebSocket failed (see `transport`). */
-  transport: (transport: TransportState) => void;
-}
-
-/**
- * How the open connection travels. A browser gives no reason for a WebSocket that fails to
- * open, so `reason` says only what is known: `upgrade-failed` when the connection began on
- * HTTP long-polling and its upgrade to WebSocket failed, leaving it on polling. The causes: a
- * proxy that does not forward `Upgrade`, a network that blocks WebSocket, or the server
- * refusing the upgrade's Origin (it then logs the origin; docs/security.md, "The Origin rule").
- * It works on polling meanwhile, with a request per message.
- */
-export interface TransportState {
-  /** `polling` (HTTP long-polling) or `websocket`. */
-  name: string;
-  reason?: 'upgrade-failed';
-}
+import { ViewState } from './view-state';
 
 /** Notifications named by id (one or several), or every notification of the user a filter selects. */
 export type InboxSelection = string | readonly string[] | Filter;
@@ -98,16 +43,7 @@ export interface InboxOptions {
   socket?: Partial<ManagerOptions & SocketOptions>;
 }
 
-type Events = keyof ClientToServerEvents;
-type Payload<E extends Events> = Parameters<ClientToServerEvents[E]>[0];
-type Result<E extends Events> = Exclude<Parameters<Parameters<ClientToServerEvents[E]>[1]>[0], AckError>;
-
 type StateEvent = typeof ClientEvent.Seen | typeof ClientEvent.Archive | typeof ClientEvent.Unarchive | typeof ClientEvent.Delete;
-
-/** Most ids remembered as received for `notification` and `auth.held` besides those held. */
-const MAX_RECEIVED = 1024;
-
-const REFUSED: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['UNAUTHORIZED', 'FORBIDDEN']);
 
 /**
  * The browser side of nestjs-inbox. Holds one view of the user's notifications (the inbox, or
@@ -117,98 +53,72 @@ const REFUSED: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['UNAUTHORIZED', 'FOR
  * client stopped.
  */
 export class InboxClient {
-  private readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>;
   private readonly events = new TypedEmitter<InboxEvents>();
-  private readonly persisted?: PersistedCursor;
-  private readonly pageSize: number;
-  private readonly timeout: number;
-  private items: NotificationPayload[] = [];
-  /** The view `notifications` holds (`list(filter)`); `{}` is the default inbox. */
-  private filter: Filter = {};
-  /** Ids the server pushed (live or caught up), newest last, at most `MAX_RECEIVED`, for `notification` and `auth.held`. */
-  private readonly received = new Set<string>();
-  /** While a newest page is being read: the ids pushed meanwhile, which that page may not list yet. */
-  private arrived: Set<string> | null = null;
-  /** Whether what is held below the coming newest page is a run of the view without gaps (kept) or not (dropped). */
-  private olderContiguous = true;
-  private unreadCount = 0;
-  private unseenCount = 0;
-  /** The views `watchCounts` watches, sent again on every (re)connect; `null` for none. */
-  private watched: Record<string, Filter> | null = null;
-  /** The connection the last `watchCounts` request went (or, buffered, goes) out on. */
-  private watchedOn = -1;
-  /** Counts the socket's connections. */
-  private connections = 0;
-  private viewCounts: Readonly<Record<string, number>> = {};
-  private connection: ConnectionState = 'disconnected';
-  private transportState: TransportState | null = null;
-  private cursor: string | undefined;
-  /** `before` of the next older page: `undefined` before the first page, `null` after the last. */
-  private nextCursor: string | null | undefined;
-  private paging: Promise<void> | null = null;
-  /** Bumped when the held list restarts, so a page requested before that is discarded. */
-  private epoch = 0;
-  /** What the current connection's catch-up delivered, in case it turns out truncated; `null` once synced. */
-  private caughtUp: NotificationPayload[] | null = null;
+  private readonly cursor: Cursor;
+  private readonly connection: Connection;
+  /** The view on show and its paging. */
+  private readonly shown: ViewState;
+  /** The badges and the watched views' counts. */
+  private readonly counter: Counts;
 
   constructor(options: InboxOptions = {}) {
     const namespace = options.namespace ?? DEFAULT_NAMESPACE;
-    this.pageSize = options.pageSize ?? 20;
-    this.timeout = options.timeout ?? 10_000;
-    const { persistCursor } = options;
-    if (persistCursor) {
-      const storage = persistCursor.storage ?? globalThis.localStorage;
-      this.persisted = new PersistedCursor(storage, namespace, persistCursor.userId);
-      this.cursor = this.persisted.load();
-    }
-    this.socket = io(`${options.url ?? ''}${namespace}`, {
+    const { persistCursor: keep } = options;
+    // `localStorage` is read only when asked for: in a sandboxed frame reading it throws.
+    this.cursor = new Cursor(keep && new PersistedCursor(keep.storage ?? globalThis.localStorage, namespace, keep.userId));
+    const socket = io(`${options.url ?? ''}${namespace}`, {
       withCredentials: true,
       ...options.socket,
       autoConnect: false,
       // A function is read on every attempt, so each reconnect sends the cursor as it is then,
       // and the ids held just below it, which the server's catch-up then does not resend.
-      auth: (cb) => cb(this.cursor ? { cursor: this.cursor, held: this.heldBelow(this.cursor) } : {}),
+      auth: (cb) => cb(this.cursor.handshake(this.shown.items)),
     });
+    const connection = (this.connection = new Connection(socket, options.timeout ?? 10_000, this.events));
+    const readPage = (query: ListQuery) => connection.request(ClientEvent.List, query);
+    this.shown = new ViewState(options.pageSize ?? 20, readPage, this.cursor, this.events);
+    const watch = async (views: Record<string, Filter>) => (await connection.request(ClientEvent.Counts, { views })).counts;
+    this.counter = new Counts(connection, watch, this.events);
     this.listen();
     if (options.autoConnect ?? true) this.connect();
   }
 
   /** Newest first, one entry per id. */
   get notifications(): readonly NotificationPayload[] {
-    return this.items;
+    return this.shown.items;
   }
 
   get unread(): number {
-    return this.unreadCount;
+    return this.counter.unread;
   }
 
   /** The user's unseen count, for the bell's badge; `markSeen` what the inbox showed. */
   get unseen(): number {
-    return this.unseenCount;
+    return this.counter.unseen;
   }
 
   /** The view `notifications` holds: the filter of the last `list()`, `{}` for the inbox. */
   get view(): Readonly<Filter> {
-    return this.filter;
+    return this.shown.filter;
   }
 
   /** The watched views' counts, by name (see `watchCounts`). */
   get counts(): Readonly<Record<string, number>> {
-    return this.viewCounts;
+    return this.counter.views;
   }
 
   get state(): ConnectionState {
-    return this.connection;
+    return this.connection.state;
   }
 
   /** The open connection's transport, and why it stayed on polling; `null` while there is none. */
   get transport(): TransportState | null {
-    return this.transportState;
+    return this.connection.transport;
   }
 
   /** Whether `loadMore` may find older notifications. */
   get hasMore(): boolean {
-    return this.nextCursor !== null;
+    return this.shown.hasMore;
   }
 
   on<K extends keyof InboxEvents>(event: K, listener: InboxEvents[K]): () => void {
@@ -216,15 +126,12 @@ export class InboxClient {
   }
 
   connect(): void {
-    if (this.socket.connected || this.socket.active) return;
-    this.setState('connecting');
-    this.socket.connect();
+    this.connection.connect();
   }
 
   /** Disconnects for good (until `connect()`), e.g. on logout. */
   close(): void {
-    this.socket.disconnect();
-    this.setState('disconnected');
+    this.connection.close();
   }
 
   /**
@@ -232,45 +139,28 @@ export class InboxClient {
    * selects (default: the inbox, neither archived nor deleted), kept in step as they change;
    * `loadMore` pages it. Resolves with `hasMore` once the page is in.
    */
-  async list(filter: Filter = {}): Promise<boolean> {
-    this.filter = { ...filter };
-    // Until the page comes, the held ones that fit the view; gaps among them go when it does.
-    this.restart(inView(this.items, this.filter), false);
-    return this.loadMore();
+  list(filter: Filter = {}): Promise<boolean> {
+    return this.shown.list(filter);
   }
 
   /** Loads the next older page of the view; resolves with whether there are more. */
-  async loadMore(): Promise<boolean> {
-    while (this.paging) await this.paging.catch(() => undefined);
-    if (this.nextCursor === null) return false;
-    const before = this.nextCursor;
-    const epoch = this.epoch;
-    const first = before === undefined;
-    if (first) this.arrived ??= new Set();
-    this.paging = this.request(ClientEvent.List, this.listQuery(before))
-      .then(pageWithSafeLinks)
-      .then((page: ListPage) => {
-        if (epoch !== this.epoch) return;
-        this.nextCursor = page.nextCursor;
-        if (first) this.takeNewestPage(page, this.olderContiguous);
-        else this.merge(page.items, true); // `hasMore` may have changed even if the list did not
-      })
-      .finally(() => (this.paging = null));
-    await this.paging;
-    return this.hasMore;
+  loadMore(): Promise<boolean> {
+    return this.shown.loadMore();
   }
 
   /** Marks notifications read for this user on every tab and device; resolves with the unread count. */
   async markRead(ids: string | readonly string[]): Promise<number> {
     const list = typeof ids === 'string' ? [ids] : [...ids];
-    const answer = await this.request(ClientEvent.Read, { ids: list });
-    this.applyRead({ ids: list }, answer.unread, answer.unseen);
+    const answer = await this.connection.request(ClientEvent.Read, { ids: list });
+    this.shown.applyRead({ ids: list });
+    this.counter.setBadges(answer.unread, answer.unseen);
     return answer.unread;
   }
 
   async markAllRead(): Promise<number> {
-    const answer = await this.request(ClientEvent.ReadAll, {});
-    this.applyRead({ all: true }, answer.unread, answer.unseen);
+    const answer = await this.connection.request(ClientEvent.ReadAll, {});
+    this.shown.applyRead({ all: true });
+    this.counter.setBadges(answer.unread, answer.unseen);
     return answer.unread;
   }
 
@@ -306,9 +196,9 @@ export class InboxClient {
   async snooze(ids: string | readonly string[], until: Date | string): Promise<StateResult> {
     const list = typeof ids === 'string' ? [ids] : [...ids];
     const at = typeof until === 'string' ? until : until.toISOString();
-    const result = await this.request(ClientEvent.Snooze, { ids: list, until: at });
-    this.applyState({ ids: list, change: 'snoozed' });
-    this.setBadges(result.unread, result.unseen);
+    const result = await this.connection.request(ClientEvent.Snooze, { ids: list, until: at });
+    this.shown.applyState({ ids: list, change: 'snoozed' });
+    this.counter.setBadges(result.unread, result.unseen);
     return result;
   }
 
@@ -318,19 +208,13 @@ export class InboxClient {
    * with them; afterwards `counts` and the `counts` event follow every change, across reconnects.
    * A new call replaces the watched views; `{}` stops. At most `MAX_VIEWS` (20).
    */
-  async watchCounts(views: Record<string, Filter>): Promise<Readonly<Record<string, number>>> {
-    this.watched = Object.keys(views).length ? { ...views } : null;
-    const watched = this.watched;
-    // A request made while disconnected is buffered and goes out with the next connection.
-    this.watchedOn = this.socket.connected ? this.connections : this.connections + 1;
-    const { counts } = await this.request(ClientEvent.Counts, { views: { ...views } });
-    if (this.watched === watched) this.setCounts(counts, true);
-    return this.viewCounts;
+  watchCounts(views: Record<string, Filter>): Promise<Readonly<Record<string, number>>> {
+    return this.counter.watch(views);
   }
 
   /** What the user has muted. */
   getPreferences(): Promise<Preferences> {
-    return this.request(ClientEvent.PreferencesGet, {});
+    return this.connection.request(ClientEvent.PreferencesGet, {});
   }
 
   /**
@@ -340,7 +224,7 @@ export class InboxClient {
    */
   setPreferences(preferences: PreferencesUpdate): Promise<Preferences> {
     // The server takes either list on its own (the one left out stays as it is).
-    return this.request(ClientEvent.PreferencesSet, preferences);
+    return this.connection.request(ClientEvent.PreferencesSet, preferences);
   }
 
   /**
@@ -354,176 +238,41 @@ export class InboxClient {
 
   /** Subscribes the user to a topic (the host decides who may); rejects with `FORBIDDEN` if not allowed. */
   async subscribe(topic: string): Promise<void> {
-    await this.request(ClientEvent.Subscribe, { topic });
+    await this.connection.request(ClientEvent.Subscribe, { topic });
   }
 
   async unsubscribe(topic: string): Promise<void> {
-    await this.request(ClientEvent.Unsubscribe, { topic });
+    await this.connection.request(ClientEvent.Unsubscribe, { topic });
   }
 
   private listen(): void {
-    const { socket } = this;
-    socket.io.on('open', () => {
-      const engine = socket.io.engine;
-      this.setTransport({ name: engine.transport.name });
-      engine.on('upgrade', (transport) => this.setTransport({ name: transport.name }));
-      engine.on('upgradeError', () => this.setTransport({ name: engine.transport.name, reason: 'upgrade-failed' }));
-    });
-    socket.io.on('close', () => (this.transportState = null));
-    socket.on('connect', () => {
-      this.connections++;
-      this.caughtUp = [];
-    });
+    const { connection, shown, counter } = this;
+    connection.onConnect(() => shown.catchUpStarted());
     // Links are checked again before anything reaches the page (see withSafeLinks).
-    socket.on(ServerEvent.Notification, (n) => this.pushed(withSafeLinks(n)));
-    socket.on(ServerEvent.Synced, (p) => void this.synced(p));
-    socket.on(ServerEvent.Unread, (p) => this.setBadges(p.count, p.unseen));
-    socket.on(ServerEvent.Read, (read) => this.applyRead(read));
-    socket.on(ServerEvent.State, (state) => this.applyState(state));
-    socket.on(ServerEvent.Counts, ({ counts }) => this.setCounts(counts, false));
-    socket.on(ServerEvent.Error, () => {
-      // The catch-up failed on the server: drop the transport so the manager reconnects with backoff.
-      socket.io.engine?.close();
-    });
-    socket.on('disconnect', () => this.setState(socket.active ? 'connecting' : 'disconnected'));
-    socket.on('connect_error', (err: Error & { data?: { code?: ErrorCode } }) => {
-      const code = err.data?.code;
-      if (code && REFUSED.has(code)) this.setState('unauthorized', new InboxError(code, err.message));
-      else this.setState(socket.active ? 'connecting' : 'disconnected');
-    });
+    connection.on(ServerEvent.Notification, (n) => this.pushed(withSafeLinks(n)));
+    connection.on(ServerEvent.Synced, (p) => void this.synced(p));
+    connection.on(ServerEvent.Unread, (p) => counter.setBadges(p.count, p.unseen));
+    connection.on(ServerEvent.Read, (read) => shown.applyRead(read));
+    connection.on(ServerEvent.State, (state) => shown.applyState(state));
+    connection.on(ServerEvent.Counts, ({ counts }) => counter.pushed(counts));
   }
 
   /** A notification the server pushed, live or in the catch-up: received whatever the view, held if in it. */
   private pushed(n: NotificationPayload): void {
-    this.caughtUp?.push(n);
-    const known = this.received.has(n.id) || this.items.some((x) => x.id === n.id);
-    this.remember(n.id);
-    this.arrived?.add(n.id);
-    this.moveCursor(n.id);
-    if (matchesFilter(n, this.filter)) this.merge([n]);
+    const known = this.cursor.hasReceived(n.id) || this.shown.holds(n.id);
+    this.cursor.receive(n.id);
+    this.shown.pushed(n);
     if (!known) this.events.emit('notification', n);
   }
 
   private async synced(p: SyncedPayload): Promise<void> {
-    const { unread, truncated } = p;
     // Resume from where this catch-up ended, even if nothing reached this client.
-    if (p.cursor) this.moveCursor(p.cursor);
-    this.setBadges(unread, p.unseen);
-    this.setState('connected');
-    if (truncated) {
-      // More was missed than the catch-up sends: what was held before is behind a gap, so keep
-      // only this catch-up and page down from the newest again.
-      this.restart(inView(mergeNotifications([], this.caughtUp ?? []).items, this.filter), true);
-    }
-    this.caughtUp = null;
-    // The server forgets a socket's watched views with the socket: watch them again.
-    if (this.watched && this.watchedOn !== this.connections) void this.watchCounts(this.watched).catch(() => undefined);
-    if (this.nextCursor === undefined) await this.loadMore().catch(() => undefined);
-    else await this.refreshNewest().catch(() => undefined);
-  }
-
-  /**
-   * Starts the view over from its newest page, holding `items` until that page comes; those
-   * below it are kept then if `contiguous` (no notification of the view missing between them).
-   */
-  private restart(items: NotificationPayload[], contiguous: boolean): void {
-    this.epoch++;
-    this.nextCursor = undefined;
-    this.arrived = new Set();
-    this.olderContiguous = contiguous;
-    if (items !== this.items) {
-      this.items = items;
-      this.events.emit('change', items);
-    }
-  }
-
-  /**
-   * The newest ids received or held below `cursor`, at most `MAX_HELD_IDS`, newest first: the
-   * server's catch-up does not resend them.
-   */
-  private heldBelow(cursor: string): string[] {
-    const below = new Set<string>();
-    for (const id of this.received) if (compareIds(id, cursor) < 0) below.add(id);
-    for (const n of this.items) if (compareIds(n.id, cursor) < 0) below.add(n.id);
-    return [...below].sort((a, b) => compareIds(b, a)).slice(0, MAX_HELD_IDS);
-  }
-
-  private remember(id: string): void {
-    this.received.delete(id);
-    this.received.add(id);
-    if (this.received.size > MAX_RECEIVED) this.received.delete(this.received.values().next().value!);
-  }
-
-  private moveCursor(id: string | undefined): void {
-    const newest = maxId(this.cursor, id);
-    if (newest !== this.cursor && newest !== undefined) {
-      this.cursor = newest;
-      this.persisted?.save(newest);
-    }
-  }
-
-  /**
-   * After a reconnect: changes made elsewhere while away are not replayed, so re-read the
-   * newest page; held ones it shows have left the view are dropped, older pages are kept.
-   */
-  private async refreshNewest(): Promise<void> {
-    const epoch = this.epoch;
-    this.arrived ??= new Set();
-    const page = pageWithSafeLinks(await this.request(ClientEvent.List, this.listQuery(undefined)));
-    if (epoch === this.epoch) this.takeNewestPage(page, true);
-  }
-
-  private listQuery(before: string | undefined): ListQuery {
-    const query: ListQuery = { limit: this.pageSize };
-    if (before) query.before = before;
-    if (Object.keys(this.filter).length) query.filter = { ...this.filter };
-    return query;
-  }
-
-  private takeNewestPage(page: ListPage, keepOlder: boolean): void {
-    const items = reconcileNewestPage(this.items, page, this.arrived ?? new Set(), keepOlder);
-    this.arrived = null;
-    this.olderContiguous = true;
-    this.setItems(inView(items, this.filter), true);
-  }
-
-  /** Merges, moves the cursor (for the inbox view, whose pages have no gaps), reports the change (or always). */
-  private merge(incoming: readonly NotificationPayload[], always = false): void {
-    this.setItems(inView(mergeNotifications(this.items, incoming).items, this.filter), always);
-  }
-
-  private setItems(items: NotificationPayload[], always = false): void {
-    if (items === this.items || (items.length === this.items.length && items.every((n, i) => n === this.items[i]))) {
-      if (always) this.events.emit('change', this.items);
-      return;
-    }
-    this.items = items;
-    // Only the inbox view moves the cursor: a filtered page skips what it does not select, which
-    // the catch-up after a reconnect must still send.
-    if (!Object.keys(this.filter).length) this.moveCursor(items[0]?.id);
-    this.events.emit('change', items);
-  }
-
-  private applyRead(read: ReadPayload, unread?: number, unseen?: number): void {
-    this.setItems(inView(applyRead(this.items, read, new Date().toISOString()), this.filter));
-    if (unread !== undefined) this.setBadges(unread, unseen);
-    this.rereadIfEntered('read', 'all' in read ? null : read.ids);
-  }
-
-  /** A state change made here or elsewhere (`notifications:state`). */
-  private applyState(state: StatePayload): void {
-    this.setItems(inView(applyState(this.items, state, new Date().toISOString()), this.filter));
-    this.rereadIfEntered(state.change, 'ids' in state ? state.ids : null);
-  }
-
-  /**
-   * Reads the view again when a change brought into it notifications this client does not hold
-   * (`ids`: those it named; `null`: a filter or all, which may have).
-   */
-  private rereadIfEntered(change: StateChange, ids: readonly string[] | null): void {
-    if (!mayEnterView(change, this.filter)) return;
-    const held = new Set(this.items.map((n) => n.id));
-    if (ids === null || ids.some((id) => !held.has(id))) void this.list(this.filter).catch(() => undefined);
+    if (p.cursor) this.cursor.move(p.cursor);
+    this.counter.setBadges(p.unread, p.unseen);
+    this.connection.caughtUp();
+    this.shown.catchUpEnded(p.truncated);
+    this.counter.rewatch();
+    await this.shown.resync();
   }
 
   private async changeState(event: StateEvent, change: StateChange, selection: InboxSelection): Promise<StateResult> {
@@ -533,61 +282,10 @@ export class InboxClient {
         : Array.isArray(selection)
           ? { ids: [...(selection as readonly string[])] }
           : { filter: { ...(selection as Filter) } };
-    const result = await this.request(event, target);
-    this.applyState({ ...target, change });
-    this.setBadges(result.unread, result.unseen);
+    const result = await this.connection.request(event, target);
+    this.shown.applyState({ ...target, change });
+    this.counter.setBadges(result.unread, result.unseen);
     return result;
-  }
-
-  private setBadges(unread: number, unseen?: number): void {
-    if (unread !== this.unreadCount) {
-      this.unreadCount = unread;
-      this.events.emit('unread', unread);
-    }
-    if (typeof unseen === 'number' && unseen !== this.unseenCount) {
-      this.unseenCount = unseen;
-      this.events.emit('unseen', unseen);
-    }
-  }
-
-  /** From the ack (`replace`: the watched set is new) or a push, which names only watched views. */
-  private setCounts(counts: Record<string, number>, replace: boolean): void {
-    const watched = this.watched ?? {};
-    const next: Record<string, number> = replace ? {} : { ...this.viewCounts };
-    for (const [name, count] of Object.entries(counts)) if (name in watched) next[name] = count;
-    const names = new Set([...Object.keys(next), ...Object.keys(this.viewCounts)]);
-    if ([...names].every((name) => next[name] === this.viewCounts[name])) return;
-    this.viewCounts = next;
-    this.events.emit('counts', next);
-  }
-
-  private setState(state: ConnectionState, error?: InboxError): void {
-    if (state === this.connection && !error) return;
-    this.connection = state;
-    this.events.emit('state', state, error);
-  }
-
-  private setTransport(transport: TransportState): void {
-    this.transportState = transport;
-    this.events.emit('transport', transport);
-  }
-
-  /** Emits with an acknowledgement; an `{ error }` ack or no ack in time rejects with an `InboxError`. */
-  private async request<E extends Events>(event: E, payload: Payload<E>): Promise<Result<E>> {
-    let answer: Result<E> | AckError;
-    try {
-      // The generic event defeats socket.io's parameter inference; `Payload<E>` is the same type.
-      const timed = this.socket.timeout(this.timeout);
-      const emit = timed.emitWithAck as (e: E, p: Payload<E>) => Promise<Result<E> | AckError>;
-      answer = await emit.call(timed, event, payload);
-    } catch {
-      if (!this.socket.connected) throw new InboxError('UNAVAILABLE', `not connected: '${event}' was not answered`);
-      throw new InboxError('TIMEOUT', `no answer to '${event}' within ${this.timeout} ms`);
-    }
-    if (answer && typeof answer === 'object' && 'error' in answer) {
-      throw new InboxError(answer.error.code, answer.error.message);
-    }
-    return answer as Result<E>;
   }
 }
 

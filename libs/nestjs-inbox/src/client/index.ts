@@ -1,6 +1,7 @@
 /** `nestjs-inbox/client`: the browser client. Imports nothing from Nest or Node. */
 export { InboxClient, createInbox } from './inbox-client';
-export type { ConnectionState, InboxEvents, InboxOptions, InboxSelection, TransportState } from './inbox-client';
+export type { InboxOptions, InboxSelection } from './inbox-client';
+export type { ConnectionState, InboxEvents, TransportState } from './inbox-events';
 export { InboxError } from './inbox.errors';
 export type { InboxErrorCode } from './inbox.errors';
 export type { CursorStorage } from './cursor-storage';
