@@ -1,7 +1,22 @@
 import type { RedisClientType } from 'redis';
+import type { Socket } from 'socket.io';
 import { DEFAULT_NAMESPACE } from './protocol';
 import { NotificationsConfigError } from './notifications.errors';
-import type { SessionSource } from './session/session-source';
+
+/** The Socket.IO handshake: headers (cookies, Origin), address, `auth`. */
+export type Handshake = Socket['handshake'];
+
+/** Who is on the other end of a socket, as the site's session says. */
+export interface SessionUser {
+  userId: string;
+}
+
+/**
+ * The `session` option. Resolves the user of a Socket.IO handshake from what the browser sent
+ * (its cookies), or `null` when there is no valid session. Throwing refuses the connection too.
+ * It lives with the options, below every layer that uses it (docs/architecture.md).
+ */
+export type SessionSource = (handshake: Handshake) => Promise<SessionUser | null> | SessionUser | null;
 
 export interface NotificationsRedisOptions {
   /** `redis://` URL; the library opens (and closes) its own publisher and subscriber. */
