@@ -31,7 +31,7 @@ export { InboxPresentation1764201600000 } from './persistence/migrations/1764201
 export { InboxStates1764288000000 } from './persistence/migrations/1764288000000-inbox-states';
 export { NotificationsGateway } from './gateway/notifications.gateway';
 export type { ProducerMessage } from './producers/producer-message';
-export type { SessionSource, SessionUser, Handshake } from './session/session-source';
+export type { SessionSource, SessionUser, Handshake } from './notifications.options';
 export type { InboxSocketData } from './session/handshake-auth';
 export { expressSession } from './session/express-session.source';
 export type { ExpressSessionSourceOptions, ExpressSessionStore } from './session/express-session.source';

@@ -7,7 +7,8 @@ import { assertPostgresDataSource, logQueryValues } from './compat/typeorm.compa
 import { NotificationsGateway } from './gateway/notifications.gateway';
 import { NOTIFICATIONS_OPTIONS } from './notifications.constants';
 import { INBOX_DATA_SOURCE, NOTIFICATIONS_GATEWAY } from './notifications.internal-constants';
-import { resolveOptions, type NotificationsModuleOptions, type ResolvedNotificationsOptions } from './notifications.options';
+import type { NotificationsModuleOptions, ResolvedNotificationsOptions } from './notifications.options';
+import { resolveOptions } from './notifications.options.schema';
 import { NotificationWriter } from './persistence/notification.writer';
 import { InboxReadRepository } from './persistence/repositories/inbox-read.repository';
 import { InboxStateRepository } from './persistence/repositories/inbox-state.repository';

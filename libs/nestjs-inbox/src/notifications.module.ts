@@ -2,7 +2,8 @@ import { DynamicModule, Inject, Logger, Module, OnModuleInit } from '@nestjs/com
 import { InjectNotificationsOptions } from './notifications.decorators';
 import { NOTIFICATIONS_GATEWAY } from './notifications.internal-constants';
 import { NotificationsConfigurableModule, OPTIONS_TYPE } from './notifications.module-definition';
-import { resolveOptions, type ResolvedNotificationsOptions } from './notifications.options';
+import type { ResolvedNotificationsOptions } from './notifications.options';
+import { resolveOptions } from './notifications.options.schema';
 
 /**
  * Real-time, persisted notifications.

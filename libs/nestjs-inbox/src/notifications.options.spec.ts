@@ -1,7 +1,8 @@
 import { NotificationsConfigError } from './notifications.errors';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { NOTIFICATIONS_DEFAULTS, NotificationsModuleOptions, resolveOptions } from './notifications.options';
+import { NOTIFICATIONS_DEFAULTS, NotificationsModuleOptions } from './notifications.options';
+import { resolveOptions } from './notifications.options.schema';
 
 describe('resolveOptions', () => {
   const base: NotificationsModuleOptions = { session: () => null, allowedOrigins: ['https://app.example.com'] };
@@ -166,5 +167,53 @@ describe('NOTIFICATIONS_DEFAULTS, written once', () => {
     expect(NOTIFICATIONS_DEFAULTS.canSubscribe('u', 'news')).toBe(false);
     expect(tags.get('canSubscribe')).toMatch(/^refuse/);
     expect(table.get('canSubscribe')).toMatch(/^refuse/);
+  });
+});
+
+describe('resolveOptions: one error for every mistake, saying what each option got', () => {
+  const base: NotificationsModuleOptions = { session: () => null, allowedOrigins: ['https://app.example.com'] };
+  const problems = (options: unknown, gateway = true): string => {
+    try {
+      resolveOptions(options as NotificationsModuleOptions, { gateway });
+    } catch (e) {
+      expect(e).toBeInstanceOf(NotificationsConfigError);
+      return (e as Error).message;
+    }
+    throw new Error('resolveOptions accepted the options');
+  };
+
+  it('lists every problem, not only the first', () => {
+    const message = problems({ ...base, maxPayloadBytes: 0, listLimit: { max: 1.5 }, session: undefined });
+    expect(message).toMatch(/maxPayloadBytes must be a positive integer, got 0/);
+    expect(message).toMatch(/listLimit\.max must be a positive integer, got 1\.5/);
+    expect(message).toMatch(/the gateway needs `session`/);
+  });
+
+  it.each<[string, unknown, RegExp]>([
+    ['a number given as a string', { maxPayloadBytes: '16384' }, /maxPayloadBytes must be a positive integer, got '16384'/],
+    ['a namespace that is not a string', { namespace: 5 }, /namespace must start with '\/', got 5/],
+    ['a canSubscribe that is not a function', { canSubscribe: true }, /canSubscribe must be a function \(userId, topic\) => boolean \| Promise<boolean>, got true/],
+    ['a mutable that is not a function', { mutable: ['system'] }, /mutable must be a function \(type\) => boolean, got an array/],
+    ['a listLimit that is not an object', { listLimit: 50 }, /listLimit must be an object \{ default\?, max\? \}, got a number/],
+  ])('refuses %s, naming the option and what it got', (_name, options, message) => {
+    expect(problems({ ...base, ...(options as object) })).toMatch(message);
+  });
+
+  it('shows neither the URL nor the secret given in place of an option object', () => {
+    const redis = problems({ redis: 'redis://:hunter2@cache.internal:6379' }, false);
+    expect(redis).toMatch(/redis must be an object \{ url \} or \{ client \}, got a string/);
+    const http = problems({ http: 'hunter2hunter2hunter2hunter2hunter2' }, false);
+    expect(http).toMatch(/http must be an object \{ secret, path\?, maxBodyBytes\?, bodyTimeoutMs\? \}, got a string/);
+    expect(redis + http).not.toMatch(/hunter2|cache\.internal/);
+  });
+
+  it('takes an option set to undefined as absent: its default applies', () => {
+    const o = resolveOptions({ ...base, maxPayloadBytes: undefined, listLimit: { max: undefined } }, { gateway: true });
+    expect(o.maxPayloadBytes).toBe(NOTIFICATIONS_DEFAULTS.maxPayloadBytes);
+    expect(o.listLimit).toEqual(NOTIFICATIONS_DEFAULTS.listLimit);
+  });
+
+  it('still takes a refill rate of Infinity (zod numbers refuse it)', () => {
+    expect(resolveOptions({ ...base, eventRateLimit: { perSecond: Infinity } }, { gateway: true }).eventRateLimit).toEqual({ burst: 20, perSecond: Infinity });
   });
 });

@@ -1,7 +1,21 @@
 import type { RedisClientType } from 'redis';
+import type { Socket } from 'socket.io';
 import { DEFAULT_NAMESPACE } from './protocol';
-import { NotificationsConfigError } from './notifications.errors';
-import type { SessionSource } from './session/session-source';
+
+/** The Socket.IO handshake: headers (cookies, Origin), address, `auth`. */
+export type Handshake = Socket['handshake'];
+
+/** Who is on the other end of a socket, as the site's session says. */
+export interface SessionUser {
+  userId: string;
+}
+
+/**
+ * The `session` option. Resolves the user of a Socket.IO handshake from what the browser sent
+ * (its cookies), or `null` when there is no valid session. Throwing refuses the connection too.
+ * It lives with the options, below every layer that uses it (docs/architecture.md).
+ */
+export type SessionSource = (handshake: Handshake) => Promise<SessionUser | null> | SessionUser | null;
 
 export interface NotificationsRedisOptions {
   /** `redis://` URL; the library opens (and closes) its own publisher and subscriber. */
@@ -253,8 +267,9 @@ export interface ResolvedNotificationsOptions
 }
 
 /**
- * Every default of the options, written once: `resolveOptions` applies these, and the
- * `@default` tags above and docs/configuration.md's table say the same (a spec compares them).
+ * Every default of the options, written once: `resolveOptions` (notifications.options.schema.ts)
+ * applies these, and the `@default` tags above and docs/configuration.md's table say the same
+ * (a spec compares them).
  */
 export const NOTIFICATIONS_DEFAULTS = {
   allowedOrigins: [] as string[],
@@ -281,159 +296,3 @@ export const NOTIFICATIONS_DEFAULTS = {
   http: { path: '/inbox/notifications', maxBodyBytes: 1024 * 1024, bodyTimeoutMs: 10_000 },
   amqp: { prefetch: 10, maxBodyBytes: 1024 * 1024 },
 } as const;
-
-/** The longest snooze: `until` within a year (snoozeUntil, validation/schemas.ts). */
-const MAX_SNOOZE_MS = 366 * 24 * 3600 * 1000;
-
-export function resolveOptions(
-  options: NotificationsModuleOptions,
-  { gateway }: { gateway: boolean },
-): ResolvedNotificationsOptions {
-  const defaults = NOTIFICATIONS_DEFAULTS;
-  const resolved: ResolvedNotificationsOptions = {
-    ...defaults,
-    ...options,
-    listLimit: { ...defaults.listLimit, ...options.listLimit },
-    eventRateLimit: { ...defaults.eventRateLimit, ...options.eventRateLimit },
-    redis: options.redis && { ...defaults.redis, ...options.redis },
-    retention: options.retention && { ...defaults.retention, ...options.retention },
-    http: options.http && { ...defaults.http, ...options.http },
-    amqp: options.amqp && {
-      ...defaults.amqp,
-      ...options.amqp,
-      deadLetterQueue: options.amqp.deadLetterQueue ?? `${String(options.amqp.queue)}.dead`,
-    },
-  };
-  const positive = (name: string, value: number) => {
-    if (!Number.isInteger(value) || value < 1) {
-      throw new NotificationsConfigError(`${name} must be a positive integer, got ${String(value)}`);
-    }
-  };
-  positive('maxPayloadBytes', resolved.maxPayloadBytes);
-  positive('maxRecipients', resolved.maxRecipients);
-  positive('catchUpLimit', resolved.catchUpLimit);
-  positive('listLimit.default', resolved.listLimit.default);
-  positive('listLimit.max', resolved.listLimit.max);
-  positive('sessionTimeoutMs', resolved.sessionTimeoutMs);
-  positive('maxMessageBytes', resolved.maxMessageBytes);
-  positive('maxConnectionsPerUser', resolved.maxConnectionsPerUser);
-  positive('eventRateLimit.burst', resolved.eventRateLimit.burst);
-  positive('maxBulkRows', resolved.maxBulkRows);
-  positive('maxSnoozed', resolved.maxSnoozed);
-  if (!Number.isInteger(resolved.minSnoozeMs) || resolved.minSnoozeMs < 0 || resolved.minSnoozeMs > MAX_SNOOZE_MS) {
-    // A minimum beyond the longest snooze would refuse every one.
-    throw new NotificationsConfigError(`minSnoozeMs must be an integer from 0 to ${MAX_SNOOZE_MS} (a snooze ends within a year), got ${String(resolved.minSnoozeMs)}`);
-  }
-  if (!(resolved.eventRateLimit.perSecond > 0)) {
-    throw new NotificationsConfigError(`eventRateLimit.perSecond must be a positive number, got ${String(resolved.eventRateLimit.perSecond)}`);
-  }
-  if (resolved.sessionRecheckMs !== 0) positive('sessionRecheckMs (or 0 to turn it off)', resolved.sessionRecheckMs);
-  if (resolved.catchUpGraceMs !== 0) positive('catchUpGraceMs (or 0 for none)', resolved.catchUpGraceMs);
-  if (resolved.listLimit.default > resolved.listLimit.max) {
-    throw new NotificationsConfigError('listLimit.default must not exceed listLimit.max');
-  }
-  if (!resolved.namespace.startsWith('/')) {
-    throw new NotificationsConfigError(`namespace must start with '/', got '${resolved.namespace}'`);
-  }
-  for (const name of ['requireOrigin', 'logQueryParameters'] as const) {
-    if (typeof resolved[name] !== 'boolean') {
-      throw new NotificationsConfigError(`${name} must be true or false, got ${typeof resolved[name]}`);
-    }
-  }
-  if (resolved.redis) checkRedis(resolved.redis);
-  if (resolved.retention) {
-    if (resolved.retention.days !== undefined) positive('retention.days', resolved.retention.days);
-    positive('retention.intervalMs', resolved.retention.intervalMs);
-    positive('retention.batchSize', resolved.retention.batchSize);
-  }
-  if (resolved.http) {
-    checkHttp(resolved.http);
-    positive('http.maxBodyBytes', resolved.http.maxBodyBytes);
-    positive('http.bodyTimeoutMs', resolved.http.bodyTimeoutMs);
-  }
-  if (resolved.amqp) {
-    checkAmqp(resolved.amqp);
-    positive('amqp.prefetch', resolved.amqp.prefetch);
-    positive('amqp.maxBodyBytes', resolved.amqp.maxBodyBytes);
-  }
-  if (gateway) {
-    if (typeof resolved.session !== 'function') {
-      throw new NotificationsConfigError(
-        'the gateway needs `session`: a session source such as expressSession({ store, secret }) ' +
-          'or a function (handshake) => ({ userId }) | null. Producer-only processes pass `gateway: false`.',
-      );
-    }
-    if (!Array.isArray(resolved.allowedOrigins) || resolved.allowedOrigins.length === 0) {
-      throw new NotificationsConfigError(
-        "the gateway needs `allowedOrigins`, the site's own origins, e.g. ['https://app.example.com']",
-      );
-    }
-    for (const origin of resolved.allowedOrigins) {
-      if (origin === '*' || !/^https?:\/\/[^/]+$/.test(origin)) {
-        throw new NotificationsConfigError(
-          `allowedOrigins entries are exact origins like 'https://app.example.com' (no path, no '*'), got '${origin}'`,
-        );
-      }
-    }
-  }
-  return resolved;
-}
-
-function checkRedis(redis: ResolvedRedisOptions): void {
-  if (!redis.url && !redis.client) {
-    throw new NotificationsConfigError('redis needs a `url` or a `client`');
-  }
-  if (redis.url && redis.client) {
-    throw new NotificationsConfigError('redis takes a `url` or a `client`, not both');
-  }
-  if (redis.url !== undefined && (typeof redis.url !== 'string' || !/^rediss?:\/\//.test(redis.url))) {
-    throw new NotificationsConfigError(`redis.url must be a redis:// or rediss:// URL, got a '${redactedScheme(redis.url)}' URL`);
-  }
-  if (redis.client !== undefined && typeof redis.client?.duplicate !== 'function') {
-    throw new NotificationsConfigError('redis.client must be a node-redis client (from `createClient` of the `redis` package)');
-  }
-  if (redis.adapter !== 'classic' && redis.adapter !== 'sharded') {
-    throw new NotificationsConfigError(`redis.adapter must be 'classic' or 'sharded', got '${String(redis.adapter)}'`);
-  }
-  if (typeof redis.key !== 'string' || !/^[\w.:-]+$/.test(redis.key)) {
-    throw new NotificationsConfigError(
-      `redis.key must be a non-empty channel prefix of letters, digits, '_', '-', '.', ':', got '${String(redis.key)}'`,
-    );
-  }
-}
-
-/** Shortest `http.secret`: 32 characters of `openssl rand -hex 32` carry 128 bits. */
-const MIN_SECRET_LENGTH = 32;
-
-function checkHttp(http: ResolvedHttpOptions): void {
-  if (typeof http.secret !== 'string' || http.secret.length < MIN_SECRET_LENGTH) {
-    // The length only: the secret itself must not reach the logs.
-    const got = typeof http.secret === 'string' ? `${http.secret.length} characters` : typeof http.secret;
-    throw new NotificationsConfigError(
-      `http.secret must be a string of at least ${MIN_SECRET_LENGTH} characters (e.g. \`openssl rand -hex 32\`), got ${got}`,
-    );
-  }
-  if (typeof http.path !== 'string' || !/^\/[^\s?#]*$/.test(http.path)) {
-    throw new NotificationsConfigError(`http.path must be a path starting with '/', without query or spaces, got '${String(http.path)}'`);
-  }
-}
-
-function checkAmqp(amqp: ResolvedAmqpOptions): void {
-  if (typeof amqp.url !== 'string' || !/^amqps?:\/\//.test(amqp.url)) {
-    throw new NotificationsConfigError(`amqp.url must be an amqp:// or amqps:// URL, got a '${redactedScheme(amqp.url)}' URL`);
-  }
-  for (const [name, queue] of [['amqp.queue', amqp.queue], ['amqp.deadLetterQueue', amqp.deadLetterQueue]] as const) {
-    // RabbitMQ refuses longer names and reserves the amq. prefix for its own queues.
-    if (typeof queue !== 'string' || queue.length === 0 || Buffer.byteLength(queue) > 255 || queue.startsWith('amq.')) {
-      throw new NotificationsConfigError(`${name} must be a queue name of 1 to 255 bytes not starting with 'amq.', got '${String(queue)}'`);
-    }
-  }
-  if (amqp.deadLetterQueue === amqp.queue) {
-    throw new NotificationsConfigError('amqp.deadLetterQueue must differ from amqp.queue, or invalid messages would come back');
-  }
-}
-
-/** The scheme of a URL only: a Redis URL may carry a password, which must not reach the logs. */
-function redactedScheme(url: unknown): string {
-  return typeof url === 'string' ? (/^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1] ?? 'malformed') : typeof url;
-}

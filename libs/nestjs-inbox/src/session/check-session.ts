@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { NotificationsError, SessionRejectedError } from '../notifications.errors';
 import { userId as userIdSchema } from '../validation/schemas';
 import { handshakeCookies } from './cookies';
-import type { Handshake, SessionSource } from './session-source';
+import type { Handshake, SessionSource } from '../notifications.options';
 
 const logger = new Logger('NotificationsModule');
 

@@ -2,7 +2,7 @@ import Keygrip from 'keygrip';
 import { SessionRejectedError } from '../notifications.errors';
 import { NotificationsConfigError } from '../notifications.errors';
 import { handshakeCookies, noSessionCookie } from './cookies';
-import type { SessionSource } from './session-source';
+import type { SessionSource } from '../notifications.options';
 import { sessionUser, UserIdLocator, userIdReader } from './user-id';
 
 export interface CookieSessionSourceOptions {

@@ -1,5 +1,5 @@
 import { parse } from 'cookie';
-import type { Handshake } from './session-source';
+import type { Handshake } from '../notifications.options';
 
 /**
  * The cookies of a handshake, undecoded: signatures are computed over the raw value, as

@@ -5,7 +5,7 @@ import { MAX_HELD_IDS } from '../protocol';
 import { heldIds, notificationId } from '../validation/schemas';
 import { checkSession } from './check-session';
 import type { OriginCheck } from '../security/origin-rule';
-import type { SessionSource } from './session-source';
+import type { SessionSource } from '../notifications.options';
 
 /** What the handshake middleware leaves on `socket.data` for the gateway and guards. */
 export interface InboxSocketData {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { NotificationsError, SessionRejectedError } from '../notifications.errors';
 import { NotificationsConfigError } from '../notifications.errors';
 import { noSessionCookie } from './cookies';
-import type { SessionSource, SessionUser } from './session-source';
+import type { SessionSource, SessionUser } from '../notifications.options';
 import { sessionUser, UserIdLocator, userIdReader } from './user-id';
 
 export interface HttpSessionSourceOptions {

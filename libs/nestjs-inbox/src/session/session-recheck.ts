@@ -3,7 +3,7 @@ import type { Namespace, Socket } from 'socket.io';
 import { ServerEvent } from '../protocol';
 import { SessionRejectedError } from '../notifications.errors';
 import { checkSession } from './check-session';
-import type { SessionSource } from './session-source';
+import type { SessionSource } from '../notifications.options';
 
 /** Session checks in flight at once, so a sweep never floods the session store. */
 const CONCURRENCY = 16;

@@ -1,5 +1,5 @@
 import { NotificationsConfigError } from '../notifications.errors';
-import { resolveOptions } from '../notifications.options';
+import { resolveOptions } from '../notifications.options.schema';
 import { cookieSession } from './cookie-session.source';
 import { expressSession } from './express-session.source';
 import { httpSession } from './http-session.source';

@@ -4,10 +4,9 @@ import type { Socket } from 'socket.io';
 import { InjectNotificationsOptions } from '../notifications.decorators';
 import { NotificationsError } from '../notifications.errors';
 import { NotificationsConfigError } from '../notifications.errors';
-import type { ResolvedNotificationsOptions } from '../notifications.options';
+import type { Handshake, ResolvedNotificationsOptions } from '../notifications.options';
 import { originRule, type OriginCheck } from '../security/origin-rule';
 import { checkSession } from './check-session';
-import type { Handshake } from './session-source';
 
 /**
  * Guards the message handlers of the host's own gateways with the module's session source and
