@@ -13,8 +13,9 @@ import type { InboxSocketData } from '../session/handshake-auth';
 import { InboxNamespace } from '../realtime/inbox-namespace';
 import { ViewCounts } from '../realtime/view-counts';
 import { CatchUpService } from '../service/catch-up.service';
-import { NotificationService, parseViews, Which } from '../service/notification.service';
+import { NotificationService, Which } from '../service/notification.service';
 import * as schema from '../validation/schemas';
+import { parseViews } from '../validation/views';
 
 type InboxSocket = Socket & { data: InboxSocketData };
 type Listener = (this: InboxSocket, ...args: unknown[]) => void;

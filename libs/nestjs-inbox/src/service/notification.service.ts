@@ -34,6 +34,7 @@ import { UnreadRecounter } from '../realtime/unread-recounter';
 import { UserSockets } from '../realtime/user-sockets';
 import { OneAtATime } from '../security/one-at-a-time';
 import * as schema from '../validation/schemas';
+import { parseListQuery, parseViews, toView } from '../validation/views';
 
 /** What a host sends. `type` is its own category: 'announcement', 'reminder', 'message', … */
 export interface NotificationInput {
@@ -175,19 +176,7 @@ export class NotificationService {
    */
   async list(userId: string, query: ListQuery = {}): Promise<ListPage> {
     const u = this.user(userId);
-    const q = schema.parse(schema.listQuery, query, 'list query');
-    const { max, default: byDefault } = this.options.listLimit;
-    if (q.limit !== undefined && q.limit > max) {
-      throw new InvalidInputError(`list query: limit: at most ${max}, got ${q.limit}`);
-    }
-    const limit = q.limit ?? byDefault;
-    const f = q.filter ?? {};
-    if (q.unreadOnly && f.state !== undefined && f.state !== 'unread') {
-      throw new InvalidInputError(`list query: unreadOnly and filter.state '${f.state}' disagree; pass one`);
-    }
-    if (q.type !== undefined && f.type !== undefined) throw new InvalidInputError('list query: pass type or filter.type, not both');
-    const before = q.before === undefined || f.before === undefined ? (q.before ?? f.before) : minId(q.before, f.before);
-    const view = toView({ ...f, type: q.type ?? f.type, state: q.unreadOnly ? 'unread' : f.state, before });
+    const { view, limit } = parseListQuery(query, this.options.listLimit);
     const rows = await this.reads.list(u, view, limit);
     return {
       items: rows.map(toPayload),
@@ -499,35 +488,6 @@ function asInputError(err: unknown): never {
   );
 }
 
-/** A validated filter as the store reads it: the inbox unless it names a state. */
-function toView(f: schema.ParsedFilter): View {
-  return {
-    types: f.type === undefined ? undefined : [f.type].flat(),
-    topic: f.topic,
-    state: f.state ?? 'inbox',
-    tags: f.tags,
-    before: f.before,
-    after: f.after,
-  };
-}
-
-/** Named views to count; a view of read notifications has no unread ones to count. */
-export function parseViews(views: unknown, what: string): Record<string, View> {
-  const parsed = schema.parse(schema.views, views, what);
-  return Object.fromEntries(
-    Object.entries(parsed).map(([name, f]) => {
-      if (f.state === 'read') {
-        throw new InvalidInputError(`${what}: ${name}.state: a count counts unread notifications, and 'read' has none (list them instead)`);
-      }
-      return [name, toView(f)];
-    }),
-  );
-}
-
 function withoutIds({ ids: _ids, ...result }: StateResult & { ids: string[] }): StateResult {
   return result;
-}
-
-function minId(a: string, b: string): string {
-  return BigInt(a) < BigInt(b) ? a : b;
 }
