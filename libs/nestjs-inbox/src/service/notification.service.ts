@@ -7,7 +7,6 @@ import { NewNotificationRow, NotificationRow, toPayload } from '../persistence/n
 import { NotificationWriter } from '../persistence/notification.writer';
 import { TransactionHooks } from '../persistence/transaction-hooks';
 import { INBOX, Mark, View } from '../persistence/inbox-model';
-import { isDataException } from '../persistence/postgres-errors';
 import { Badge, InboxReadRepository } from '../persistence/repositories/inbox-read.repository';
 import { InboxStateRepository } from '../persistence/repositories/inbox-state.repository';
 import { NotificationRepository } from '../persistence/repositories/notification.repository';
@@ -15,8 +14,6 @@ import { PreferencesRepository } from '../persistence/repositories/preferences.r
 import { SnoozeRepository } from '../persistence/repositories/snooze.repository';
 import { SubscriptionRepository } from '../persistence/repositories/subscription.repository';
 import type {
-  Action,
-  Actor,
   Filter,
   FilterState,
   ListPage,
@@ -35,30 +32,10 @@ import { UserSockets } from '../realtime/user-sockets';
 import { OneAtATime } from '../security/one-at-a-time';
 import * as schema from '../validation/schemas';
 import { parseListQuery, parseViews, toView } from '../validation/views';
+import { asInputError, checkedRecipients, checkedTopic, checkedUserId, normaliseInput, type NotificationInput } from './notification-input';
 
-/** What a host sends. `type` is its own category: 'announcement', 'reminder', 'message', … */
-export interface NotificationInput {
-  type: string;
-  title?: string | null;
-  body?: string | null;
-  /** Any JSON object the client needs (links, ids). */
-  data?: object | null;
-  /** A repeated key for the same user (or broadcast, or topic) stores and delivers nothing new. */
-  dedupeKey?: string | null;
-  /** After this the notification is neither listed, counted nor delivered. */
-  expiresAt?: Date | null;
-  /**
-   * Where a click on the notification goes: an `http(s)` URL or a site-relative path (`/…`, not
-   * `//…`), at most 2048 characters; anything else (`javascript:`, `data:`, …) is refused.
-   */
-  url?: string | null;
-  /** At most `MAX_ACTIONS` buttons, the first the primary one: each a `label` and a `url`, an `event` or both. */
-  actions?: Action[] | null;
-  /** Who caused it, for the avatar and name an inbox shows (`avatarUrl`: the rule of `url`). */
-  actor?: Actor | null;
-  /** At most `MAX_TAGS` distinct strings of 1 to 64 characters, for views (`Filter.tags`). */
-  tags?: string[] | null;
-}
+// The facade's types, where its callers have always found them.
+export type { NotificationInput } from './notification-input';
 
 /** Notifications by id, or every one of the user's that a filter selects (`{}`: the inbox). */
 export type Which = (string | number)[] | Filter;
@@ -130,27 +107,27 @@ export class NotificationService {
    * used gets nothing new and is not in the result.
    */
   async notify(to: string | string[], input: NotificationInput, opts?: NotifyOptions): Promise<StoredNotification[]> {
-    const recipients = this.recipients(to);
-    const n = this.input(input);
+    const recipients = checkedRecipients(to, this.options.maxRecipients);
+    const n = normaliseInput(input, this.options.maxPayloadBytes);
     return this.persist(recipients.map((userId) => ({ ...n, userId, topic: null })), opts);
   }
 
   /** Stores one notification for every user (one row whatever their number) and sends it to all. */
   async broadcast(input: NotificationInput, opts?: NotifyOptions): Promise<StoredNotification | null> {
-    const [stored] = await this.persist([{ ...this.input(input), userId: null, topic: null }], opts);
+    const [stored] = await this.persist([{ ...normaliseInput(input, this.options.maxPayloadBytes), userId: null, topic: null }], opts);
     return stored ?? null;
   }
 
   /** Stores one notification for the users subscribed to `topic` and sends it to them. */
   async publish(topic: string, input: NotificationInput, opts?: NotifyOptions): Promise<StoredNotification | null> {
-    const t = schema.parse(schema.topic, topic, 'publish: topic');
-    const [stored] = await this.persist([{ ...this.input(input), userId: null, topic: t }], opts);
+    const t = checkedTopic(topic, 'publish: topic');
+    const [stored] = await this.persist([{ ...normaliseInput(input, this.options.maxPayloadBytes), userId: null, topic: t }], opts);
     return stored ?? null;
   }
 
   /** From now on `userId` receives what is published to `topic` (on every open tab at once). */
   async subscribe(userId: string, topic: string): Promise<void> {
-    const [u, t] = [this.user(userId), schema.parse(schema.topic, topic, 'topic')];
+    const [u, t] = [checkedUserId(userId), checkedTopic(topic)];
     const horizon = await this.notifications.horizon();
     await this.subscriptions.subscribe(u, t);
     await this.topicRooms.join(u, t);
@@ -164,7 +141,7 @@ export class NotificationService {
   }
 
   async unsubscribe(userId: string, topic: string): Promise<void> {
-    const [u, t] = [this.user(userId), schema.parse(schema.topic, topic, 'topic')];
+    const [u, t] = [checkedUserId(userId), checkedTopic(topic)];
     await this.subscriptions.unsubscribe(u, t);
     await this.topicRooms.leave(u, t);
     this.recounter.markStale([u]);
@@ -175,7 +152,7 @@ export class NotificationService {
    * pass `nextCursor` as `before` for the next.
    */
   async list(userId: string, query: ListQuery = {}): Promise<ListPage> {
-    const u = this.user(userId);
+    const u = checkedUserId(userId);
     const { view, limit } = parseListQuery(query, this.options.listLimit);
     const rows = await this.reads.list(u, view, limit);
     return {
@@ -190,7 +167,7 @@ export class NotificationService {
    * counted. E.g. `counts(user, { all: {}, mentions: { type: 'mention' } })`.
    */
   async counts(userId: string, views: Record<string, Filter>): Promise<Record<string, number>> {
-    const u = this.user(userId);
+    const u = checkedUserId(userId);
     const named = parseViews(views, 'counts: views');
     const names = Object.keys(named);
     const counts = await this.reads.counts(u, names.map((name) => named[name]));
@@ -238,7 +215,7 @@ export class NotificationService {
    * pending is refused and snoozes nothing.
    */
   async snooze(userId: string, ids: (string | number)[], until: Date): Promise<StateResult> {
-    const u = this.user(userId);
+    const u = checkedUserId(userId);
     const wanted = schema.parse(schema.idList, ids, 'snooze: ids');
     const when = schema.parse(schema.snoozeUntil, until, 'snooze: until');
     const { minSnoozeMs, maxSnoozed } = this.options;
@@ -264,12 +241,12 @@ export class NotificationService {
 
   /** The unread count of the inbox and the unseen count (what a bell shows). */
   async badge(userId: string): Promise<Badge> {
-    const u = this.user(userId);
+    const u = checkedUserId(userId);
     return (await this.reads.badges([u])).get(u)!;
   }
 
   async getPreferences(userId: string): Promise<Preferences> {
-    return { muted: await this.preferences.preferences(this.user(userId)) };
+    return { muted: await this.preferences.preferences(checkedUserId(userId)) };
   }
 
   /**
@@ -278,7 +255,7 @@ export class NotificationService {
    * type the host's `mutable` option refuses is FORBIDDEN.
    */
   async setPreferences(userId: string, preferences: PreferencesUpdate): Promise<Preferences> {
-    const u = this.user(userId);
+    const u = checkedUserId(userId);
     const { muted } = schema.parse(schema.preferences, preferences, 'preferences');
     const refused = (muted.types ?? []).filter((type) => !this.options.mutable(type));
     if (refused.length > 0) {
@@ -308,7 +285,7 @@ export class NotificationService {
    * (one statement, at most 1000 ids) they do not wait.
    */
   private async change(userId: string, change: Mark, which: Which): Promise<StateResult & { ids: string[] }> {
-    const u = this.user(userId);
+    const u = checkedUserId(userId);
     const { verb, batch, whole } = CHANGES[change];
     if (Array.isArray(which)) {
       const ids = await this.states.mark(u, change, schema.parse(schema.idList, which, `${verb}: ids`));
@@ -369,12 +346,12 @@ export class NotificationService {
 
   /** Whether `userId` has a socket open on any instance. */
   async isOnline(userId: string): Promise<boolean> {
-    return this.userSockets.isOnline(this.user(userId));
+    return this.userSockets.isOnline(checkedUserId(userId));
   }
 
   /** Closes every socket of `userId` on every instance, e.g. on logout. */
   async disconnectUser(userId: string): Promise<void> {
-    this.userSockets.disconnect(this.user(userId));
+    this.userSockets.disconnect(checkedUserId(userId));
   }
 
   /**
@@ -418,74 +395,6 @@ export class NotificationService {
     }
   }
 
-  private recipients(to: string | string[]): string[] {
-    const list = typeof to === 'string' ? [to] : to;
-    if (!Array.isArray(list) || list.length === 0) {
-      throw new InvalidInputError('notify: no recipients: pass a user id or a non-empty array of user ids');
-    }
-    if (list.length > this.options.maxRecipients) {
-      throw new InvalidInputError(`notify: ${list.length} recipients, at most ${this.options.maxRecipients} per call`);
-    }
-    return [...new Set(schema.parse(schema.userIds, list, 'notify: recipients'))];
-  }
-
-  private user(userId: string): string {
-    return schema.parse(schema.userId, userId, 'userId');
-  }
-
-  private input(input: NotificationInput): Omit<NewNotificationRow, 'userId' | 'topic'> {
-    const n = schema.parse(schema.notificationInput, input, 'notification');
-    let json: string;
-    try {
-      json = JSON.stringify([
-        n.title ?? null,
-        n.body ?? null,
-        n.data ?? null,
-        n.url ?? null,
-        n.actions ?? null,
-        n.actor ?? null,
-        n.tags ?? null,
-      ]);
-    } catch (err) {
-      throw new InvalidInputError(`notification: data: must be serialisable as JSON (${(err as Error).message})`);
-    }
-    // The schema checked every other string; `data` is any JSON, so its text is checked here, as stored.
-    if (schema.hasUnstorableText(json)) {
-      const data = (JSON.parse(json) as unknown[])[2];
-      throw new InvalidInputError(`notification: ${schema.unstorableIn(data, 'data') ?? 'data: must not contain NUL characters or lone UTF-16 surrogates'}`);
-    }
-    const size = Buffer.byteLength(json);
-    if (size > this.options.maxPayloadBytes) {
-      throw new InvalidInputError(
-        `notification: title, body, data, url, actions, actor and tags take ${size} bytes, at most ${this.options.maxPayloadBytes} (maxPayloadBytes)`,
-      );
-    }
-    return {
-      type: n.type,
-      title: n.title ?? null,
-      body: n.body ?? null,
-      data: n.data ?? null,
-      dedupeKey: n.dedupeKey ?? null,
-      expiresAt: n.expiresAt ?? null,
-      url: n.url ?? null,
-      actions: n.actions ?? [],
-      actor: n.actor ?? null,
-      tags: n.tags ?? [],
-    };
-  }
-}
-
-/**
- * Data Postgres refused (SQLSTATE class 22) is bad input, whatever the door: 400, dead-lettered,
- * never "retry later", since the same rows fail the same way every time. The schema refuses what
- * it knows first, with the field named; this covers what it does not.
- */
-function asInputError(err: unknown): never {
-  if (!isDataException(err)) throw err;
-  const { message, code, detail } = err as Error & { code: string; detail?: unknown };
-  throw new InvalidInputError(
-    `notification: the database cannot store it: ${message}${typeof detail === 'string' ? ` (${detail})` : ''} (SQLSTATE ${code})`,
-  );
 }
 
 function withoutIds({ ids: _ids, ...result }: StateResult & { ids: string[] }): StateResult {
