@@ -36,6 +36,7 @@ import { SqlProducerListener } from './realtime/sql-producer-listener';
 import { TopicRooms } from './realtime/topic-rooms';
 import { UnreadRecounter } from './realtime/unread-recounter';
 import { UserSockets } from './realtime/user-sockets';
+import { AfterCommitDelivery } from './service/after-commit-delivery';
 import { CatchUpService } from './service/catch-up.service';
 import { NotificationService } from './service/notification.service';
 
@@ -107,8 +108,9 @@ export const {
       DeferredDisconnects,
       DeliveredLog,
       OutageRecovery,
-      // service
+      // service: the facade and its parts
       NotificationService,
+      AfterCommitDelivery,
       // producers in other languages: each door opens only when its option (known once the
       // async options resolve) is set, so both are always declared
       HttpProducer,

@@ -1,11 +1,9 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { InjectNotificationsOptions } from '../notifications.decorators';
 import { InvalidInputError, NotificationsError } from '../notifications.errors';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
-import { NewNotificationRow, NotificationRow, toPayload } from '../persistence/notification-row';
-import { NotificationWriter } from '../persistence/notification.writer';
-import { TransactionHooks } from '../persistence/transaction-hooks';
+import { toPayload } from '../persistence/notification-row';
 import { INBOX, Mark, View } from '../persistence/inbox-model';
 import { Badge, InboxReadRepository } from '../persistence/repositories/inbox-read.repository';
 import { InboxStateRepository } from '../persistence/repositories/inbox-state.repository';
@@ -32,10 +30,12 @@ import { UserSockets } from '../realtime/user-sockets';
 import { OneAtATime } from '../security/one-at-a-time';
 import * as schema from '../validation/schemas';
 import { parseListQuery, parseViews, toView } from '../validation/views';
-import { asInputError, checkedRecipients, checkedTopic, checkedUserId, normaliseInput, type NotificationInput } from './notification-input';
+import { AfterCommitDelivery, type StoredNotification } from './after-commit-delivery';
+import { checkedRecipients, checkedTopic, checkedUserId, normaliseInput, type NotificationInput } from './notification-input';
 
 // The facade's types, where its callers have always found them.
 export type { NotificationInput } from './notification-input';
+export type { StoredNotification } from './after-commit-delivery';
 
 /** Notifications by id, or every one of the user's that a filter selects (`{}`: the inbox). */
 export type Which = (string | number)[] | Filter;
@@ -74,26 +74,19 @@ export interface NotificationsHealth {
   redis: 'off' | 'up' | 'down';
 }
 
-/** A stored notification, with its recipient (`null` for a broadcast or a topic). */
-export interface StoredNotification extends NotificationPayload {
-  userId: string | null;
-}
-
 @Injectable()
 export class NotificationService {
-  private readonly logger = new Logger('NotificationsModule');
   /** A user's changes by filter and snoozes, one at a time (see `change`). */
   private readonly oneAtATime = new OneAtATime(MAX_QUEUED_CHANGES);
   constructor(
     @InjectNotificationsOptions() private readonly options: ResolvedNotificationsOptions,
+    private readonly delivery: AfterCommitDelivery,
     private readonly notifications: NotificationRepository,
     private readonly reads: InboxReadRepository,
     private readonly states: InboxStateRepository,
     private readonly subscriptions: SubscriptionRepository,
     private readonly preferences: PreferencesRepository,
     private readonly snoozes: SnoozeRepository,
-    private readonly writer: NotificationWriter,
-    private readonly hooks: TransactionHooks,
     private readonly emitter: RoomEmitter,
     private readonly recounter: UnreadRecounter,
     private readonly topicRooms: TopicRooms,
@@ -109,19 +102,19 @@ export class NotificationService {
   async notify(to: string | string[], input: NotificationInput, opts?: NotifyOptions): Promise<StoredNotification[]> {
     const recipients = checkedRecipients(to, this.options.maxRecipients);
     const n = normaliseInput(input, this.options.maxPayloadBytes);
-    return this.persist(recipients.map((userId) => ({ ...n, userId, topic: null })), opts);
+    return this.delivery.store(recipients.map((userId) => ({ ...n, userId, topic: null })), opts?.manager);
   }
 
   /** Stores one notification for every user (one row whatever their number) and sends it to all. */
   async broadcast(input: NotificationInput, opts?: NotifyOptions): Promise<StoredNotification | null> {
-    const [stored] = await this.persist([{ ...normaliseInput(input, this.options.maxPayloadBytes), userId: null, topic: null }], opts);
+    const [stored] = await this.delivery.store([{ ...normaliseInput(input, this.options.maxPayloadBytes), userId: null, topic: null }], opts?.manager);
     return stored ?? null;
   }
 
   /** Stores one notification for the users subscribed to `topic` and sends it to them. */
   async publish(topic: string, input: NotificationInput, opts?: NotifyOptions): Promise<StoredNotification | null> {
     const t = checkedTopic(topic, 'publish: topic');
-    const [stored] = await this.persist([{ ...normaliseInput(input, this.options.maxPayloadBytes), userId: null, topic: t }], opts);
+    const [stored] = await this.delivery.store([{ ...normaliseInput(input, this.options.maxPayloadBytes), userId: null, topic: t }], opts?.manager);
     return stored ?? null;
   }
 
@@ -362,39 +355,6 @@ export class NotificationService {
   health(): NotificationsHealth {
     return { redis: !this.fanout.enabled ? 'off' : this.fanout.up ? 'up' : 'down' };
   }
-
-  private async persist(rows: NewNotificationRow[], opts: NotifyOptions = {}): Promise<StoredNotification[]> {
-    const { manager } = opts;
-    const stored = (await (manager ? this.notifications.insert(rows, manager) : this.writer.write(rows)).catch(asInputError)).filter(
-      (row): row is NotificationRow => row !== null,
-    );
-    // Built once: for the emit and for what the caller gets back (CPU per notification, bench 2).
-    const payloads = stored.map(toPayload);
-    if (stored.length > 0) {
-      const deliver = (rows: NotificationRow[]) => this.recounter.refresh(this.emitter.deliver(rows));
-      if (manager) this.hooks.afterCommit(manager, () => void this.deliverCommitted(stored, deliver));
-      else this.recounter.refresh(this.emitter.deliver(stored, { payloads }));
-    }
-    return stored.map((row, i) => ({ ...payloads[i], userId: row.user_id }));
-  }
-
-  /**
-   * After the caller's COMMIT, delivers the rows that really are stored. Postgres answers COMMIT
-   * in a transaction that had failed (a statement error the caller caught without a savepoint)
-   * by rolling back, without an error, and TypeORM still reports a commit: one primary-key
-   * lookup keeps "nothing is delivered that is not committed" true in that case too.
-   */
-  private async deliverCommitted(rows: NotificationRow[], deliver: (rows: NotificationRow[]) => void): Promise<void> {
-    try {
-      const stored = await this.notifications.existing(rows.map((r) => r.id));
-      const committed = rows.filter((r) => stored.has(r.id));
-      if (committed.length > 0) deliver(committed);
-    } catch (err) {
-      // The rows are stored: the users get them on their next connection (catch-up) or list.
-      this.logger.warn(`delivery after commit not checked, so not sent live: ${(err as Error).message}`);
-    }
-  }
-
 }
 
 function withoutIds({ ids: _ids, ...result }: StateResult & { ids: string[] }): StateResult {
