@@ -39,6 +39,7 @@ import { UserSockets } from './realtime/user-sockets';
 import { AfterCommitDelivery } from './service/after-commit-delivery';
 import { CatchUpService } from './service/catch-up.service';
 import { NotificationService } from './service/notification.service';
+import { StateChanges } from './service/state-changes';
 
 /** Options known synchronously, when the module is declared (they decide its providers). */
 export interface NotificationsModuleExtras {
@@ -111,6 +112,7 @@ export const {
       // service: the facade and its parts
       NotificationService,
       AfterCommitDelivery,
+      StateChanges,
       // producers in other languages: each door opens only when its option (known once the
       // async options resolve) is set, so both are always declared
       HttpProducer,
