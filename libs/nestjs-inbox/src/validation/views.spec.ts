@@ -30,6 +30,13 @@ describe('parseViews: the named views a count reads', () => {
     );
   });
 
+  it('refuses the view name __proto__ rather than answering without it', () => {
+    // As a socket sends it: JSON.parse makes `__proto__` an own key, which a parsed record would take as its prototype.
+    expect(() => parseViews(JSON.parse('{"__proto__": {}, "all": {}}'), 'notifications:counts: views')).toThrow(
+      /^notifications:counts: views: __proto__: .*not a view name/,
+    );
+  });
+
   it('names the field of a bad filter', () => {
     expect(() => parseViews({ v: { state: 'nope' } }, 'notifications:counts: views')).toThrow(
       /^notifications:counts: views: v\.state: must be one of/,
