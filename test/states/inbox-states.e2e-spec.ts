@@ -278,6 +278,8 @@ describe('inbox states', () => {
       [ClientEvent.Seen, { ids: ['x1'] }, /not a notification id/],
       [ClientEvent.Counts, { views: { r: { state: 'read' } } }, /r\.state: a count counts unread/],
       [ClientEvent.Counts, { views: [] }, /views: must be an object/],
+      // JSON.parse, as the server's parser does: an own `__proto__` key, which a count must not silently leave out.
+      [ClientEvent.Counts, JSON.parse('{ "views": { "__proto__": {}, "all": {} } }'), /views\.__proto__: is not a view name/],
       [ClientEvent.List, { filter: { tags: Array(11).fill('t') } }, /tags: .*11|too big|at most/i],
       [ClientEvent.PreferencesSet, { muted: ['promo'] }, /muted: must be an object/],
     ];

@@ -37,8 +37,10 @@ import { SqlProducerListener } from './realtime/sql-producer-listener';
 import { TopicRooms } from './realtime/topic-rooms';
 import { UnreadRecounter } from './realtime/unread-recounter';
 import { UserSockets } from './realtime/user-sockets';
+import { AfterCommitDelivery } from './service/after-commit-delivery';
 import { CatchUpService } from './service/catch-up.service';
 import { NotificationService } from './service/notification.service';
+import { StateChanges } from './service/state-changes';
 
 /** Options known synchronously, when the module is declared (they decide its providers). */
 export interface NotificationsModuleExtras {
@@ -108,8 +110,10 @@ export const {
       DeferredDisconnects,
       DeliveredLog,
       OutageRecovery,
-      // service
+      // service: the facade and its parts
       NotificationService,
+      AfterCommitDelivery,
+      StateChanges,
       // producers in other languages: each door opens only when its option (known once the
       // async options resolve) is set, so both are always declared
       HttpProducer,

@@ -13,8 +13,9 @@ import type { InboxSocketData } from '../session/handshake-auth';
 import { InboxNamespace } from '../realtime/inbox-namespace';
 import { ViewCounts } from '../realtime/view-counts';
 import { CatchUpService } from '../service/catch-up.service';
-import { NotificationService, parseViews, Which } from '../service/notification.service';
+import { NotificationService, type IdsOrFilter } from '../service/notification.service';
 import * as schema from '../validation/schemas';
+import { parseViews } from '../validation/views';
 
 type InboxSocket = Socket & { data: InboxSocketData };
 type Listener = (this: InboxSocket, ...args: unknown[]) => void;
@@ -45,10 +46,10 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
     [ClientEvent.ReadAll, (socket, body) => this.readAll(socket, body)],
     [ClientEvent.Subscribe, (socket, body) => this.subscribe(socket, body)],
     [ClientEvent.Unsubscribe, (socket, body) => this.unsubscribe(socket, body)],
-    [ClientEvent.Seen, (socket, body) => this.changeState(socket, body, ClientEvent.Seen, (u, w) => this.service.markSeen(u, w))],
-    [ClientEvent.Archive, (socket, body) => this.changeState(socket, body, ClientEvent.Archive, (u, w) => this.service.archive(u, w))],
-    [ClientEvent.Unarchive, (socket, body) => this.changeState(socket, body, ClientEvent.Unarchive, (u, w) => this.service.unarchive(u, w))],
-    [ClientEvent.Delete, (socket, body) => this.changeState(socket, body, ClientEvent.Delete, (u, w) => this.service.remove(u, w))],
+    [ClientEvent.Seen, (socket, body) => this.changeState(socket, body, ClientEvent.Seen, (userId, which) => this.service.markSeen(userId, which))],
+    [ClientEvent.Archive, (socket, body) => this.changeState(socket, body, ClientEvent.Archive, (userId, which) => this.service.archive(userId, which))],
+    [ClientEvent.Unarchive, (socket, body) => this.changeState(socket, body, ClientEvent.Unarchive, (userId, which) => this.service.unarchive(userId, which))],
+    [ClientEvent.Delete, (socket, body) => this.changeState(socket, body, ClientEvent.Delete, (userId, which) => this.service.remove(userId, which))],
     [ClientEvent.Snooze, (socket, body) => this.snooze(socket, body)],
     [ClientEvent.Counts, (socket, body) => this.counts(socket, body)],
     [ClientEvent.PreferencesGet, (socket, body) => this.preferences(socket, body)],
@@ -126,8 +127,8 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
 
   /** `{ ids }` or `{ filter }`; answers `{ changed, unread, unseen }` (the first protocol's `{ unread }` with more). */
   read(socket: InboxSocket, body: unknown) {
-    return this.changeState(socket, body, ClientEvent.Read, async (u, w) => {
-      const { ids: _ids, ...result } = await this.service.markRead(u, w);
+    return this.changeState(socket, body, ClientEvent.Read, async (userId, which) => {
+      const { ids: _ids, ...result } = await this.service.markRead(userId, which);
       return result;
     });
   }
@@ -139,7 +140,8 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
     });
   }
 
-  changeState(socket: InboxSocket, body: unknown, event: string, run: (userId: string, which: Which) => Promise<StateResult>) {
+  /** `{ ids }` or `{ filter }` (the wire's Selection), handed to the service as ids or a filter. */
+  changeState(socket: InboxSocket, body: unknown, event: string, run: (userId: string, which: IdsOrFilter) => Promise<StateResult>) {
     return this.answer(async () => {
       const selection = schema.parseSelection(this.payload(body), event);
       return run(socket.data.userId, 'ids' in selection ? selection.ids : selection.filter);

@@ -20,6 +20,7 @@ export const INBOX: View = { state: 'inbox' };
 
 /**
  * A change InboxStateRepository.mark makes to notifications (a snooze is a delete plus a snooze
- * row, see SnoozeRepository). `deleted` is the service's `remove` and the client's `Delete`.
+ * row, see SnoozeRepository). `deleted` has other names at the doors: see CHANGES in
+ * service/state-changes.ts.
  */
 export type Mark = Exclude<StateChange, 'snoozed'>;

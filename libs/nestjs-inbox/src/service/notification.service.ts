@@ -1,91 +1,29 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { InjectNotificationsOptions } from '../notifications.decorators';
-import { InvalidInputError, NotificationsError } from '../notifications.errors';
+import { NotificationsError } from '../notifications.errors';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
-import { NewNotificationRow, NotificationRow, toPayload } from '../persistence/notification-row';
-import { NotificationWriter } from '../persistence/notification.writer';
-import { TransactionHooks } from '../persistence/transaction-hooks';
-import { INBOX, Mark, View } from '../persistence/inbox-model';
-import { isDataException } from '../persistence/postgres-errors';
+import { toPayload } from '../persistence/notification-row';
 import { Badge, InboxReadRepository } from '../persistence/repositories/inbox-read.repository';
-import { InboxStateRepository } from '../persistence/repositories/inbox-state.repository';
 import { NotificationRepository } from '../persistence/repositories/notification.repository';
 import { PreferencesRepository } from '../persistence/repositories/preferences.repository';
-import { SnoozeRepository } from '../persistence/repositories/snooze.repository';
 import { SubscriptionRepository } from '../persistence/repositories/subscription.repository';
-import type {
-  Action,
-  Actor,
-  Filter,
-  FilterState,
-  ListPage,
-  ListQuery,
-  NotificationPayload,
-  Preferences,
-  PreferencesUpdate,
-  StatePayload,
-  StateResult,
-} from '../protocol';
+import type { Filter, ListPage, ListQuery, Preferences, PreferencesUpdate, StateResult } from '../protocol';
 import { RedisFanout } from '../realtime/cluster/redis-fanout';
 import { RoomEmitter } from '../realtime/room-emitter';
 import { TopicRooms } from '../realtime/topic-rooms';
 import { UnreadRecounter } from '../realtime/unread-recounter';
 import { UserSockets } from '../realtime/user-sockets';
-import { OneAtATime } from '../security/one-at-a-time';
 import * as schema from '../validation/schemas';
+import { parseListQuery, parseViews } from '../validation/views';
+import { AfterCommitDelivery, type StoredNotification } from './after-commit-delivery';
+import { checkedRecipients, checkedTopic, checkedUserId, normaliseInput, type NotificationInput } from './notification-input';
+import { StateChanges, type IdsOrFilter } from './state-changes';
 
-/** What a host sends. `type` is its own category: 'announcement', 'reminder', 'message', … */
-export interface NotificationInput {
-  type: string;
-  title?: string | null;
-  body?: string | null;
-  /** Any JSON object the client needs (links, ids). */
-  data?: object | null;
-  /** A repeated key for the same user (or broadcast, or topic) stores and delivers nothing new. */
-  dedupeKey?: string | null;
-  /** After this the notification is neither listed, counted nor delivered. */
-  expiresAt?: Date | null;
-  /**
-   * Where a click on the notification goes: an `http(s)` URL or a site-relative path (`/…`, not
-   * `//…`), at most 2048 characters; anything else (`javascript:`, `data:`, …) is refused.
-   */
-  url?: string | null;
-  /** At most `MAX_ACTIONS` buttons, the first the primary one: each a `label` and a `url`, an `event` or both. */
-  actions?: Action[] | null;
-  /** Who caused it, for the avatar and name an inbox shows (`avatarUrl`: the rule of `url`). */
-  actor?: Actor | null;
-  /** At most `MAX_TAGS` distinct strings of 1 to 64 characters, for views (`Filter.tags`). */
-  tags?: string[] | null;
-}
-
-/** Notifications by id, or every one of the user's that a filter selects (`{}`: the inbox). */
-export type Which = (string | number)[] | Filter;
-
-/** Notifications one batch of a filtered state change reads and marks. */
-const BULK_BATCH = 500;
-
-/**
- * Changes by filter and snoozes of one user running or waiting at once on an instance (see
- * OneAtATime): one socket's event burst (eventRateLimit's default); more answer RATE_LIMITED.
- */
-const MAX_QUEUED_CHANGES = 20;
-
-/**
- * Per change: how errors name it (`verb`); the view a filtered change reads when the filter
- * names no state (`batch`: only what it can change); and, for the changes that apply to
- * everything by watermarks, the filters that mean everything (`whole.states`; seen and read also
- * cover archived ones, so the tabs are told `whole.filter`, and delete needs `state: 'all'`,
- * since the inbox alone leaves the archive) and the view whose count before the change is
- * reported as `changed` (the unread ones changed; for seen, the unseen ones).
- */
-const CHANGES: Record<Mark, { verb: string; batch: View['state']; whole?: { states: (FilterState | undefined)[]; filter: Filter; counted: View } }> = {
-  seen: { verb: 'markSeen', batch: 'unseen', whole: { states: [undefined, 'all', 'unseen'], filter: { state: 'all' }, counted: { state: 'unseen' } } },
-  read: { verb: 'markRead', batch: 'unread', whole: { states: [undefined, 'all', 'unread'], filter: { state: 'all' }, counted: { state: 'all' } } },
-  archived: { verb: 'archive', batch: 'inbox', whole: { states: [undefined, 'all'], filter: {}, counted: INBOX } },
-  unarchived: { verb: 'unarchive', batch: 'archived' },
-  deleted: { verb: 'remove', batch: 'inbox', whole: { states: ['all'], filter: { state: 'all' }, counted: { state: 'all' } } },
-};
+// The facade's types, where its callers have always found them.
+export type { NotificationInput } from './notification-input';
+export type { StoredNotification } from './after-commit-delivery';
+export type { IdsOrFilter } from './state-changes';
 
 export interface NotifyOptions {
   /** Store inside this transaction: delivered once it commits, never if it rolls back. */
@@ -96,26 +34,21 @@ export interface NotificationsHealth {
   redis: 'off' | 'up' | 'down';
 }
 
-/** A stored notification, with its recipient (`null` for a broadcast or a topic). */
-export interface StoredNotification extends NotificationPayload {
-  userId: string | null;
-}
-
+/**
+ * The host's API: every public method checks its input (an InvalidInputError naming the field,
+ * nothing stored) and hands the work to a part: normalisation (notification-input.ts), storing
+ * and delivering (AfterCommitDelivery), state changes (StateChanges), the repositories.
+ */
 @Injectable()
 export class NotificationService {
-  private readonly logger = new Logger('NotificationsModule');
-  /** A user's changes by filter and snoozes, one at a time (see `change`). */
-  private readonly oneAtATime = new OneAtATime(MAX_QUEUED_CHANGES);
   constructor(
     @InjectNotificationsOptions() private readonly options: ResolvedNotificationsOptions,
+    private readonly delivery: AfterCommitDelivery,
+    private readonly stateChanges: StateChanges,
     private readonly notifications: NotificationRepository,
     private readonly reads: InboxReadRepository,
-    private readonly states: InboxStateRepository,
     private readonly subscriptions: SubscriptionRepository,
     private readonly preferences: PreferencesRepository,
-    private readonly snoozes: SnoozeRepository,
-    private readonly writer: NotificationWriter,
-    private readonly hooks: TransactionHooks,
     private readonly emitter: RoomEmitter,
     private readonly recounter: UnreadRecounter,
     private readonly topicRooms: TopicRooms,
@@ -129,27 +62,27 @@ export class NotificationService {
    * used gets nothing new and is not in the result.
    */
   async notify(to: string | string[], input: NotificationInput, opts?: NotifyOptions): Promise<StoredNotification[]> {
-    const recipients = this.recipients(to);
-    const n = this.input(input);
-    return this.persist(recipients.map((userId) => ({ ...n, userId, topic: null })), opts);
+    const recipients = checkedRecipients(to, this.options.maxRecipients);
+    const n = normaliseInput(input, this.options.maxPayloadBytes);
+    return this.delivery.store(recipients.map((userId) => ({ ...n, userId, topic: null })), opts?.manager);
   }
 
   /** Stores one notification for every user (one row whatever their number) and sends it to all. */
   async broadcast(input: NotificationInput, opts?: NotifyOptions): Promise<StoredNotification | null> {
-    const [stored] = await this.persist([{ ...this.input(input), userId: null, topic: null }], opts);
+    const [stored] = await this.delivery.store([{ ...normaliseInput(input, this.options.maxPayloadBytes), userId: null, topic: null }], opts?.manager);
     return stored ?? null;
   }
 
   /** Stores one notification for the users subscribed to `topic` and sends it to them. */
   async publish(topic: string, input: NotificationInput, opts?: NotifyOptions): Promise<StoredNotification | null> {
-    const t = schema.parse(schema.topic, topic, 'publish: topic');
-    const [stored] = await this.persist([{ ...this.input(input), userId: null, topic: t }], opts);
+    const t = checkedTopic(topic, 'publish: topic');
+    const [stored] = await this.delivery.store([{ ...normaliseInput(input, this.options.maxPayloadBytes), userId: null, topic: t }], opts?.manager);
     return stored ?? null;
   }
 
   /** From now on `userId` receives what is published to `topic` (on every open tab at once). */
   async subscribe(userId: string, topic: string): Promise<void> {
-    const [u, t] = [this.user(userId), schema.parse(schema.topic, topic, 'topic')];
+    const [u, t] = [checkedUserId(userId), checkedTopic(topic)];
     const horizon = await this.notifications.horizon();
     await this.subscriptions.subscribe(u, t);
     await this.topicRooms.join(u, t);
@@ -163,7 +96,7 @@ export class NotificationService {
   }
 
   async unsubscribe(userId: string, topic: string): Promise<void> {
-    const [u, t] = [this.user(userId), schema.parse(schema.topic, topic, 'topic')];
+    const [u, t] = [checkedUserId(userId), checkedTopic(topic)];
     await this.subscriptions.unsubscribe(u, t);
     await this.topicRooms.leave(u, t);
     this.recounter.markStale([u]);
@@ -174,20 +107,8 @@ export class NotificationService {
    * pass `nextCursor` as `before` for the next.
    */
   async list(userId: string, query: ListQuery = {}): Promise<ListPage> {
-    const u = this.user(userId);
-    const q = schema.parse(schema.listQuery, query, 'list query');
-    const { max, default: byDefault } = this.options.listLimit;
-    if (q.limit !== undefined && q.limit > max) {
-      throw new InvalidInputError(`list query: limit: at most ${max}, got ${q.limit}`);
-    }
-    const limit = q.limit ?? byDefault;
-    const f = q.filter ?? {};
-    if (q.unreadOnly && f.state !== undefined && f.state !== 'unread') {
-      throw new InvalidInputError(`list query: unreadOnly and filter.state '${f.state}' disagree; pass one`);
-    }
-    if (q.type !== undefined && f.type !== undefined) throw new InvalidInputError('list query: pass type or filter.type, not both');
-    const before = q.before === undefined || f.before === undefined ? (q.before ?? f.before) : minId(q.before, f.before);
-    const view = toView({ ...f, type: q.type ?? f.type, state: q.unreadOnly ? 'unread' : f.state, before });
+    const u = checkedUserId(userId);
+    const { view, limit } = parseListQuery(query, this.options.listLimit);
     const rows = await this.reads.list(u, view, limit);
     return {
       items: rows.map(toPayload),
@@ -201,7 +122,7 @@ export class NotificationService {
    * counted. E.g. `counts(user, { all: {}, mentions: { type: 'mention' } })`.
    */
   async counts(userId: string, views: Record<string, Filter>): Promise<Record<string, number>> {
-    const u = this.user(userId);
+    const u = checkedUserId(userId);
     const named = parseViews(views, 'counts: views');
     const names = Object.keys(named);
     const counts = await this.reads.counts(u, names.map((name) => named[name]));
@@ -209,36 +130,39 @@ export class NotificationService {
   }
 
   /** Marks notifications seen (the inbox showed them): by ids, or every one a filter selects. */
-  markSeen(userId: string, which: Which): Promise<StateResult> {
-    return this.change(userId, 'seen', which).then(withoutIds);
+  markSeen(userId: string, idsOrFilter: IdsOrFilter): Promise<StateResult> {
+    return this.stateChanges.change(checkedUserId(userId), 'seen', idsOrFilter).then(withoutIds);
   }
 
   /**
    * Marks notifications read (and so seen): by ids (others' ids are ignored), or every one a
    * filter selects; syncs every tab. `ids`: the ids that were unread (empty for a filter).
    */
-  markRead(userId: string, which: Which): Promise<StateResult & { ids: string[] }> {
-    return this.change(userId, 'read', which);
+  markRead(userId: string, idsOrFilter: IdsOrFilter): Promise<StateResult & { ids: string[] }> {
+    return this.stateChanges.change(checkedUserId(userId), 'read', idsOrFilter);
   }
 
   /** Everything `userId` may see becomes read, archived ones included: O(subscriptions), whatever their number. */
   markAllRead(userId: string): Promise<StateResult> {
-    return this.change(userId, 'read', {}).then(withoutIds);
+    return this.stateChanges.change(checkedUserId(userId), 'read', {}).then(withoutIds);
   }
 
   /** Moves notifications out of the inbox into the archived view. */
-  archive(userId: string, which: Which): Promise<StateResult> {
-    return this.change(userId, 'archived', which).then(withoutIds);
+  archive(userId: string, idsOrFilter: IdsOrFilter): Promise<StateResult> {
+    return this.stateChanges.change(checkedUserId(userId), 'archived', idsOrFilter).then(withoutIds);
   }
 
   /** Moves archived notifications back into the inbox. */
-  unarchive(userId: string, which: Which): Promise<StateResult> {
-    return this.change(userId, 'unarchived', which).then(withoutIds);
+  unarchive(userId: string, idsOrFilter: IdsOrFilter): Promise<StateResult> {
+    return this.stateChanges.change(checkedUserId(userId), 'unarchived', idsOrFilter).then(withoutIds);
   }
 
-  /** Deletes notifications for `userId` only (a broadcast or publication stays for everyone else); final. */
-  remove(userId: string, which: Which): Promise<StateResult> {
-    return this.change(userId, 'deleted', which).then(withoutIds);
+  /**
+   * Deletes notifications for `userId` only (a broadcast or publication stays for everyone
+   * else); final. Its state is `deleted` (see StateChanges for the one change's three names).
+   */
+  remove(userId: string, idsOrFilter: IdsOrFilter): Promise<StateResult> {
+    return this.stateChanges.change(checkedUserId(userId), 'deleted', idsOrFilter).then(withoutIds);
   }
 
   /**
@@ -249,24 +173,7 @@ export class NotificationService {
    * pending is refused and snoozes nothing.
    */
   async snooze(userId: string, ids: (string | number)[], until: Date): Promise<StateResult> {
-    const u = this.user(userId);
-    const wanted = schema.parse(schema.idList, ids, 'snooze: ids');
-    const when = schema.parse(schema.snoozeUntil, until, 'snooze: until');
-    const { minSnoozeMs, maxSnoozed } = this.options;
-    const away = when.getTime() - Date.now();
-    if (away < minSnoozeMs) {
-      throw new InvalidInputError(`snooze: until: must be at least ${minSnoozeMs} ms away (minSnoozeMs), got ${away} ms`);
-    }
-    return this.oneAtATime.run(u, 'snooze', async () => {
-      const snoozed = await this.snoozes.snooze(u, wanted, when, (pending, adding) => {
-        if (pending + adding > maxSnoozed) {
-          throw new InvalidInputError(
-            `snooze: ids: ${adding} more would make ${pending + adding} pending snoozes, at most ${maxSnoozed} per user (maxSnoozed)`,
-          );
-        }
-      });
-      return this.changed(u, snoozed.length, { ids: snoozed, change: 'snoozed' });
-    });
+    return this.stateChanges.snooze(checkedUserId(userId), ids, until);
   }
 
   async unreadCount(userId: string): Promise<number> {
@@ -275,12 +182,12 @@ export class NotificationService {
 
   /** The unread count of the inbox and the unseen count (what a bell shows). */
   async badge(userId: string): Promise<Badge> {
-    const u = this.user(userId);
+    const u = checkedUserId(userId);
     return (await this.reads.badges([u])).get(u)!;
   }
 
   async getPreferences(userId: string): Promise<Preferences> {
-    return { muted: await this.preferences.preferences(this.user(userId)) };
+    return { muted: await this.preferences.preferences(checkedUserId(userId)) };
   }
 
   /**
@@ -289,7 +196,7 @@ export class NotificationService {
    * type the host's `mutable` option refuses is FORBIDDEN.
    */
   async setPreferences(userId: string, preferences: PreferencesUpdate): Promise<Preferences> {
-    const u = this.user(userId);
+    const u = checkedUserId(userId);
     const { muted } = schema.parse(schema.preferences, preferences, 'preferences');
     const refused = (muted.types ?? []).filter((type) => !this.options.mutable(type));
     if (refused.length > 0) {
@@ -310,82 +217,14 @@ export class NotificationService {
     return { muted: after };
   }
 
-  /**
-   * One state change, by ids or by filter. Everything (no filter beyond a state the change
-   * covers anyway) moves watermarks: O(subscriptions). Other filters are applied in batches of
-   * BULK_BATCH notifications, each one page read and one statement: O(what the filter selects),
-   * at most `maxBulkRows`. A user's changes by filter run one at a time (OneAtATime), so that
-   * 20 events of one socket cost one change's connection and rows at a time, not 20; by ids
-   * (one statement, at most 1000 ids) they do not wait.
-   */
-  private async change(userId: string, change: Mark, which: Which): Promise<StateResult & { ids: string[] }> {
-    const u = this.user(userId);
-    const { verb, batch, whole } = CHANGES[change];
-    if (Array.isArray(which)) {
-      const ids = await this.states.mark(u, change, schema.parse(schema.idList, which, `${verb}: ids`));
-      return { ...(await this.changed(u, ids.length, { ids, change })), ids };
-    }
-    const f = schema.parse(schema.filter, which, `${verb}: filter`);
-    return this.oneAtATime.run(u, verb, async () => {
-      let changed: number;
-      let state: StatePayload;
-      if (whole && change !== 'unarchived' && Object.keys(f).every((k) => k === 'state') && whole.states.includes(f.state)) {
-        changed = await this.states.markAll(u, change, whole.counted);
-        state = { filter: whole.filter, change };
-      } else {
-        changed = await this.changeInBatches(u, change, { ...toView(f), state: f.state ?? batch }, verb);
-        state = { filter: f, change };
-      }
-      return { ...(await this.changed(u, changed, state)), ids: [] };
-    });
-  }
-
-  /** After a change: the new badge, told to every tab with what changed (a change by ids that changed none is not told). */
-  private async changed(userId: string, changed: number, state: StatePayload): Promise<StateResult> {
-    const badge = await this.badge(userId);
-    if (changed > 0 || !('ids' in state)) {
-      this.emitter.state(userId, state, badge);
-      this.recounter.markStale([userId]);
-    }
-    return { changed, ...badge };
-  }
-
-  /**
-   * Refused, before anything is written, when the view holds more than `maxBulkRows` (counted
-   * up to one more); else applied to the notifications counted: those up to the newest one
-   * then (one that arrives meanwhile is newer, and stays as it is), and at most `maxBulkRows`
-   * read, whatever enters the view below it meanwhile.
-   */
-  private async changeInBatches(userId: string, change: Mark, view: View, verb: string): Promise<number> {
-    const max = this.options.maxBulkRows;
-    const { count, newest } = await this.reads.countUpTo(userId, view, max + 1);
-    if (count > max) {
-      throw new InvalidInputError(
-        `${verb}: filter: selects more than ${max} notifications, at most ${max} per change (maxBulkRows); narrow it (a type, a state, before/after)`,
-      );
-    }
-    if (newest === null) return 0;
-    let changed = 0;
-    let left = max;
-    let before = String(BigInt(newest) + 1n);
-    for (;;) {
-      const limit = Math.min(BULK_BATCH, left);
-      const rows = await this.reads.list(userId, { ...view, before }, limit);
-      if (rows.length > 0) changed += (await this.states.mark(userId, change, rows.map((r) => r.id))).length;
-      left -= rows.length;
-      if (rows.length < limit || left === 0) return changed;
-      before = rows[rows.length - 1].id;
-    }
-  }
-
   /** Whether `userId` has a socket open on any instance. */
   async isOnline(userId: string): Promise<boolean> {
-    return this.userSockets.isOnline(this.user(userId));
+    return this.userSockets.isOnline(checkedUserId(userId));
   }
 
   /** Closes every socket of `userId` on every instance, e.g. on logout. */
   async disconnectUser(userId: string): Promise<void> {
-    this.userSockets.disconnect(this.user(userId));
+    this.userSockets.disconnect(checkedUserId(userId));
   }
 
   /**
@@ -396,138 +235,8 @@ export class NotificationService {
   health(): NotificationsHealth {
     return { redis: !this.fanout.enabled ? 'off' : this.fanout.up ? 'up' : 'down' };
   }
-
-  private async persist(rows: NewNotificationRow[], opts: NotifyOptions = {}): Promise<StoredNotification[]> {
-    const { manager } = opts;
-    const stored = (await (manager ? this.notifications.insert(rows, manager) : this.writer.write(rows)).catch(asInputError)).filter(
-      (row): row is NotificationRow => row !== null,
-    );
-    // Built once: for the emit and for what the caller gets back (CPU per notification, bench 2).
-    const payloads = stored.map(toPayload);
-    if (stored.length > 0) {
-      const deliver = (rows: NotificationRow[]) => this.recounter.refresh(this.emitter.deliver(rows));
-      if (manager) this.hooks.afterCommit(manager, () => void this.deliverCommitted(stored, deliver));
-      else this.recounter.refresh(this.emitter.deliver(stored, { payloads }));
-    }
-    return stored.map((row, i) => ({ ...payloads[i], userId: row.user_id }));
-  }
-
-  /**
-   * After the caller's COMMIT, delivers the rows that really are stored. Postgres answers COMMIT
-   * in a transaction that had failed (a statement error the caller caught without a savepoint)
-   * by rolling back, without an error, and TypeORM still reports a commit: one primary-key
-   * lookup keeps "nothing is delivered that is not committed" true in that case too.
-   */
-  private async deliverCommitted(rows: NotificationRow[], deliver: (rows: NotificationRow[]) => void): Promise<void> {
-    try {
-      const stored = await this.notifications.existing(rows.map((r) => r.id));
-      const committed = rows.filter((r) => stored.has(r.id));
-      if (committed.length > 0) deliver(committed);
-    } catch (err) {
-      // The rows are stored: the users get them on their next connection (catch-up) or list.
-      this.logger.warn(`delivery after commit not checked, so not sent live: ${(err as Error).message}`);
-    }
-  }
-
-  private recipients(to: string | string[]): string[] {
-    const list = typeof to === 'string' ? [to] : to;
-    if (!Array.isArray(list) || list.length === 0) {
-      throw new InvalidInputError('notify: no recipients: pass a user id or a non-empty array of user ids');
-    }
-    if (list.length > this.options.maxRecipients) {
-      throw new InvalidInputError(`notify: ${list.length} recipients, at most ${this.options.maxRecipients} per call`);
-    }
-    return [...new Set(schema.parse(schema.userIds, list, 'notify: recipients'))];
-  }
-
-  private user(userId: string): string {
-    return schema.parse(schema.userId, userId, 'userId');
-  }
-
-  private input(input: NotificationInput): Omit<NewNotificationRow, 'userId' | 'topic'> {
-    const n = schema.parse(schema.notificationInput, input, 'notification');
-    let json: string;
-    try {
-      json = JSON.stringify([
-        n.title ?? null,
-        n.body ?? null,
-        n.data ?? null,
-        n.url ?? null,
-        n.actions ?? null,
-        n.actor ?? null,
-        n.tags ?? null,
-      ]);
-    } catch (err) {
-      throw new InvalidInputError(`notification: data: must be serialisable as JSON (${(err as Error).message})`);
-    }
-    // The schema checked every other string; `data` is any JSON, so its text is checked here, as stored.
-    if (schema.hasUnstorableText(json)) {
-      const data = (JSON.parse(json) as unknown[])[2];
-      throw new InvalidInputError(`notification: ${schema.unstorableIn(data, 'data') ?? 'data: must not contain NUL characters or lone UTF-16 surrogates'}`);
-    }
-    const size = Buffer.byteLength(json);
-    if (size > this.options.maxPayloadBytes) {
-      throw new InvalidInputError(
-        `notification: title, body, data, url, actions, actor and tags take ${size} bytes, at most ${this.options.maxPayloadBytes} (maxPayloadBytes)`,
-      );
-    }
-    return {
-      type: n.type,
-      title: n.title ?? null,
-      body: n.body ?? null,
-      data: n.data ?? null,
-      dedupeKey: n.dedupeKey ?? null,
-      expiresAt: n.expiresAt ?? null,
-      url: n.url ?? null,
-      actions: n.actions ?? [],
-      actor: n.actor ?? null,
-      tags: n.tags ?? [],
-    };
-  }
-}
-
-/**
- * Data Postgres refused (SQLSTATE class 22) is bad input, whatever the door: 400, dead-lettered,
- * never "retry later", since the same rows fail the same way every time. The schema refuses what
- * it knows first, with the field named; this covers what it does not.
- */
-function asInputError(err: unknown): never {
-  if (!isDataException(err)) throw err;
-  const { message, code, detail } = err as Error & { code: string; detail?: unknown };
-  throw new InvalidInputError(
-    `notification: the database cannot store it: ${message}${typeof detail === 'string' ? ` (${detail})` : ''} (SQLSTATE ${code})`,
-  );
-}
-
-/** A validated filter as the store reads it: the inbox unless it names a state. */
-function toView(f: schema.ParsedFilter): View {
-  return {
-    types: f.type === undefined ? undefined : [f.type].flat(),
-    topic: f.topic,
-    state: f.state ?? 'inbox',
-    tags: f.tags,
-    before: f.before,
-    after: f.after,
-  };
-}
-
-/** Named views to count; a view of read notifications has no unread ones to count. */
-export function parseViews(views: unknown, what: string): Record<string, View> {
-  const parsed = schema.parse(schema.views, views, what);
-  return Object.fromEntries(
-    Object.entries(parsed).map(([name, f]) => {
-      if (f.state === 'read') {
-        throw new InvalidInputError(`${what}: ${name}.state: a count counts unread notifications, and 'read' has none (list them instead)`);
-      }
-      return [name, toView(f)];
-    }),
-  );
 }
 
 function withoutIds({ ids: _ids, ...result }: StateResult & { ids: string[] }): StateResult {
   return result;
-}
-
-function minId(a: string, b: string): string {
-  return BigInt(a) < BigInt(b) ? a : b;
 }

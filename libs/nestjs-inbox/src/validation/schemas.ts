@@ -212,6 +212,8 @@ export const snoozePayload = z
 
 /** Named views to count: `{ [name]: Filter }`. */
 export const views = isObject('{ [name]: Filter }')
+  // zod's record skips an own `__proto__` key (JSON.parse makes one), so a count would be answered without it.
+  .refine((v) => !Object.prototype.hasOwnProperty.call(v, '__proto__'), { path: ['__proto__'], message: 'is not a view name' })
   .pipe(z.record(z.string().min(1).max(64).superRefine(storable), filter))
   .refine((v) => Object.keys(v).length <= MAX_VIEWS, `at most ${MAX_VIEWS} views`);
 export const countsPayload = z.object({ views }).strict();

@@ -1,0 +1,73 @@
+import { InvalidInputError } from '../notifications.errors';
+import { asInputError, checkedRecipients, checkedUserId, normaliseInput } from './notification-input';
+
+describe('normaliseInput: a notification as a row stores it', () => {
+  it('gives every absent field its stored empty value', () => {
+    expect(normaliseInput({ type: 'reminder' }, 1000)).toEqual({
+      type: 'reminder',
+      title: null,
+      body: null,
+      data: null,
+      dedupeKey: null,
+      expiresAt: null,
+      url: null,
+      actions: [],
+      actor: null,
+      tags: [],
+    });
+  });
+
+  it('measures title, body, data, url, actions, actor and tags together, as JSON', () => {
+    // ["ab",null,{"k":"cd"},null,null,null,null]: 42 bytes.
+    const input = { type: 't', title: 'ab', data: { k: 'cd' } };
+    expect(() => normaliseInput(input, 42)).not.toThrow();
+    expect(() => normaliseInput(input, 41)).toThrow(
+      'notification: title, body, data, url, actions, actor and tags take 42 bytes, at most 41 (maxPayloadBytes)',
+    );
+  });
+
+  it('names where in data text Postgres cannot store is', () => {
+    expect(() => normaliseInput({ type: 't', data: { items: [{ name: 'a\u0000b' }] } }, 1000)).toThrow(
+      'notification: data.items.0.name: must not contain NUL characters',
+    );
+  });
+
+  it('refuses data JSON cannot hold, naming the field', () => {
+    expect(() => normaliseInput({ type: 't', data: { n: 1n } }, 1000)).toThrow(/^notification: data: must be serialisable as JSON/);
+  });
+});
+
+describe('checkedRecipients: the audience of notify', () => {
+  it('takes one id as a list of one, and each id once', () => {
+    expect(checkedRecipients('a', 10)).toEqual(['a']);
+    expect(checkedRecipients(['a', 'b', 'a'], 10)).toEqual(['a', 'b']);
+  });
+
+  it('refuses no recipients, too many, and a bad id, with the field named', () => {
+    expect(() => checkedRecipients([], 10)).toThrow('notify: no recipients');
+    expect(() => checkedRecipients(['a', 'b', 'c'], 2)).toThrow('notify: 3 recipients, at most 2 per call');
+    expect(() => checkedRecipients(['a', ' b'], 10)).toThrow(/^notify: recipients: 1: must not start or end with whitespace/);
+  });
+});
+
+describe('checkedUserId', () => {
+  it('checks an id and never rewrites it', () => {
+    expect(checkedUserId('alice')).toBe('alice');
+    expect(() => checkedUserId(' alice')).toThrow(InvalidInputError);
+  });
+});
+
+describe('asInputError: what Postgres refused as data', () => {
+  const pgError = (code: string) => Object.assign(new Error('invalid input syntax'), { code, severity: 'ERROR', detail: 'at "x"' });
+
+  it('turns SQLSTATE class 22 into INVALID_INPUT, with the message and detail', () => {
+    expect(() => asInputError(pgError('22P02'))).toThrow(
+      new InvalidInputError('notification: the database cannot store it: invalid input syntax (at "x") (SQLSTATE 22P02)'),
+    );
+  });
+
+  it('rethrows anything else as it is, to be retried', () => {
+    const lost = pgError('08006');
+    expect(() => asInputError(lost)).toThrow(lost);
+  });
+});

@@ -1,0 +1,117 @@
+import { InvalidInputError } from '../notifications.errors';
+import type { NewNotificationRow } from '../persistence/notification-row';
+import { isDataException } from '../persistence/postgres-errors';
+import type { Action, Actor } from '../protocol';
+import * as schema from '../validation/schemas';
+
+/** What a host sends. `type` is its own category: 'announcement', 'reminder', 'message', … */
+export interface NotificationInput {
+  type: string;
+  title?: string | null;
+  body?: string | null;
+  /** Any JSON object the client needs (links, ids). */
+  data?: object | null;
+  /** A repeated key for the same user (or broadcast, or topic) stores and delivers nothing new. */
+  dedupeKey?: string | null;
+  /** After this the notification is neither listed, counted nor delivered. */
+  expiresAt?: Date | null;
+  /**
+   * Where a click on the notification goes: an `http(s)` URL or a site-relative path (`/…`, not
+   * `//…`), at most 2048 characters; anything else (`javascript:`, `data:`, …) is refused.
+   */
+  url?: string | null;
+  /** At most `MAX_ACTIONS` buttons, the first the primary one: each a `label` and a `url`, an `event` or both. */
+  actions?: Action[] | null;
+  /** Who caused it, for the avatar and name an inbox shows (`avatarUrl`: the rule of `url`). */
+  actor?: Actor | null;
+  /** At most `MAX_TAGS` distinct strings of 1 to 64 characters, for views (`Filter.tags`). */
+  tags?: string[] | null;
+}
+
+/** A notification as every row of one `notify`/`broadcast`/`publish` stores it, before its audience. */
+export type NormalisedInput = Omit<NewNotificationRow, 'userId' | 'topic'>;
+
+/** A user id as given, or an InvalidInputError: ids are checked, never rewritten (see `schema.userId`). */
+export function checkedUserId(userId: string): string {
+  return schema.parse(schema.userId, userId, 'userId');
+}
+
+export function checkedTopic(topic: string, what = 'topic'): string {
+  return schema.parse(schema.topic, topic, what);
+}
+
+/** `notify`'s audience: one id or a non-empty list, at most `maxRecipients`, each once. */
+export function checkedRecipients(to: string | string[], maxRecipients: number): string[] {
+  const list = typeof to === 'string' ? [to] : to;
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new InvalidInputError('notify: no recipients: pass a user id or a non-empty array of user ids');
+  }
+  if (list.length > maxRecipients) {
+    throw new InvalidInputError(`notify: ${list.length} recipients, at most ${maxRecipients} per call`);
+  }
+  return [...new Set(schema.parse(schema.userIds, list, 'notify: recipients'))];
+}
+
+/**
+ * The input checked and in the shape of a row, every absent field `null` (or `[]`); the
+ * presentation fields together, as JSON, take at most `maxPayloadBytes`.
+ */
+export function normaliseInput(input: NotificationInput, maxPayloadBytes: number): NormalisedInput {
+  const n = schema.parse(schema.notificationInput, input, 'notification');
+  const json = presentationJson(n);
+  // The schema checked every other string; `data` is any JSON, so its text is checked here, as stored.
+  if (schema.hasUnstorableText(json)) {
+    const data = (JSON.parse(json) as unknown[])[2];
+    throw new InvalidInputError(
+      `notification: ${schema.unstorableIn(data, 'data') ?? 'data: must not contain NUL characters or lone UTF-16 surrogates'}`,
+    );
+  }
+  const size = Buffer.byteLength(json);
+  if (size > maxPayloadBytes) {
+    throw new InvalidInputError(
+      `notification: title, body, data, url, actions, actor and tags take ${size} bytes, at most ${maxPayloadBytes} (maxPayloadBytes)`,
+    );
+  }
+  return {
+    type: n.type,
+    title: n.title ?? null,
+    body: n.body ?? null,
+    data: n.data ?? null,
+    dedupeKey: n.dedupeKey ?? null,
+    expiresAt: n.expiresAt ?? null,
+    url: n.url ?? null,
+    actions: n.actions ?? [],
+    actor: n.actor ?? null,
+    tags: n.tags ?? [],
+  };
+}
+
+/** `data` may hold what JSON cannot (a BigInt, a cycle): refused with the field named. */
+function presentationJson(n: NotificationInput): string {
+  try {
+    return JSON.stringify([
+      n.title ?? null,
+      n.body ?? null,
+      n.data ?? null,
+      n.url ?? null,
+      n.actions ?? null,
+      n.actor ?? null,
+      n.tags ?? null,
+    ]);
+  } catch (err) {
+    throw new InvalidInputError(`notification: data: must be serialisable as JSON (${(err as Error).message})`);
+  }
+}
+
+/**
+ * Data Postgres refused (SQLSTATE class 22) is bad input, whatever the door: 400, dead-lettered,
+ * never "retry later", since the same rows fail the same way every time. The schema refuses what
+ * it knows first, with the field named; this covers what it does not.
+ */
+export function asInputError(err: unknown): never {
+  if (!isDataException(err)) throw err;
+  const { message, code, detail } = err as Error & { code: string; detail?: unknown };
+  throw new InvalidInputError(
+    `notification: the database cannot store it: ${message}${typeof detail === 'string' ? ` (${detail})` : ''} (SQLSTATE ${code})`,
+  );
+}
