@@ -58,7 +58,11 @@ export function category(frame: CallFrame): string {
   return 'other';
 }
 
-const frameKey = (f: CallFrame) => `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/bench\//, 'bench/').replace(/^.*libs\/nestjs-inbox\/src\//, 'nestjs-inbox/')}:${f.lineNumber + 1}`;
+const frameKey = (f: CallFrame) =>
+  `${f.functionName || '(anonymous)'} ${f.url
+    .replace(/^.*node_modules\//, '')
+    .replace(/^file:\/\/.*\/bench\//, 'bench/')
+    .replace(/^.*libs\/nestjs-inbox\/src\//, 'nestjs-inbox/')}:${f.lineNumber + 1}`;
 
 interface Tree {
   name: string;
@@ -75,11 +79,26 @@ interface Tree {
 const BUCKETS: [string, RegExp][] = [
   ['validate (zod, JSON size check)', /^(input|recipients|user) nestjs-inbox\/service\//],
   ['unread: recount query + `notifications:unread` frames', /^(recount|flush) nestjs-inbox\/realtime\/(unread-recounter|recount-batcher)/],
-  ['unread: local users, raise, Stale event', /^(refresh|refreshHere|raiseShown|localUsers|markStale|recountHere|add) nestjs-inbox\/realtime\/(unread-recounter|recount-batcher|shown-counts)/],
-  ['emit `notification` (payload, encode, write to sockets)', /^(deliver|deliverTo) nestjs-inbox\/realtime\/room-emitter|^emit bench\/servers\/bare-server/],
-  ['INSERT: batch, parameters, send, map rows back', /^(write|flush|add|pump|insert|query|queryPool|\(anonymous\)) nestjs-inbox\/(persistence\/(notification\.writer|coalescer|statement-runner|repositories\/notification\.repository)|compat\/typeorm)/],
-  ['pg: read and parse replies', /^(parse|handlePacket|_handleDataRow|_handleRowDescription|_handleCommandComplete|_handleReadyForQuery|_handleParseComplete|_handleBindComplete|\(anonymous\)) (pg|pg-protocol)\//],
-  ['Socket.IO: incoming frames, pings, timers', /^(onData|onPacket|onMessage|receiverOnMessage|setPingTimeout|schedulePing|_onPacket|resetPingTimeout) (engine\.io|ws|socket\.io)\//],
+  [
+    'unread: local users, raise, Stale event',
+    /^(refresh|refreshHere|raiseShown|localUsers|markStale|recountHere|add) nestjs-inbox\/realtime\/(unread-recounter|recount-batcher|shown-counts)/,
+  ],
+  [
+    'emit `notification` (payload, encode, write to sockets)',
+    /^(deliver|deliverTo) nestjs-inbox\/realtime\/room-emitter|^emit bench\/servers\/bare-server/,
+  ],
+  [
+    'INSERT: batch, parameters, send, map rows back',
+    /^(write|flush|add|pump|insert|query|queryPool|\(anonymous\)) nestjs-inbox\/(persistence\/(notification\.writer|coalescer|statement-runner|repositories\/notification\.repository)|compat\/typeorm)/,
+  ],
+  [
+    'pg: read and parse replies',
+    /^(parse|handlePacket|_handleDataRow|_handleRowDescription|_handleCommandComplete|_handleReadyForQuery|_handleParseComplete|_handleBindComplete|\(anonymous\)) (pg|pg-protocol)\//,
+  ],
+  [
+    'Socket.IO: incoming frames, pings, timers',
+    /^(onData|onPacket|onMessage|receiverOnMessage|setPingTimeout|schedulePing|_onPacket|resetPingTimeout) (engine\.io|ws|socket\.io)\//,
+  ],
   ['outgoing socket writes completing (drain, callbacks)', /^(afterWriteDispatched|afterWriteTick|onwrite|onWriteComplete|onDrain) /],
   ['notify / persist (service glue, promises)', /^(notify|persist|broadcast|publish|\(anonymous\)) nestjs-inbox\/service\//],
 ];
@@ -171,7 +190,9 @@ const color = (cat: string) => PALETTE[Object.keys(PALETTE).find((k) => cat.star
 
 /** A flame graph of the window (root at the bottom, width = time), frames under 0.1% left out. */
 export function flameSvg(root: Tree, title: string, subtitle: string): string {
-  const W = 1400, ROW = 16, minWidth = root.value * 0.001;
+  const W = 1400,
+    ROW = 16,
+    minWidth = root.value * 0.001;
   let depth = 0;
   const boxes: string[] = [];
   const place = (node: Tree, x: number, level: number) => {
@@ -232,7 +253,9 @@ function main() {
   const { windowMs, total, cats, buckets, self, root } = analyse(profile, opt('--window') ?? 'notify');
   const us = (x: number) => (x / per).toFixed(2).padStart(8);
   const busy = total - (cats.get('idle') ?? 0);
-  console.log(`window ${windowMs.toFixed(0)} ms, sampled ${(total / 1000).toFixed(0)} ms, busy ${(busy / 1000).toFixed(0)} ms; µs per unit (÷ ${per})`);
+  console.log(
+    `window ${windowMs.toFixed(0)} ms, sampled ${(total / 1000).toFixed(0)} ms, busy ${(busy / 1000).toFixed(0)} ms; µs per unit (÷ ${per})`,
+  );
   // With --cpu-us (the bench's measured CPU per notification), shares of the busy samples are
   // turned into µs of CPU: the profiler samples wall time, which a busy machine's preemption inflates.
   const cpuUs = opt('--cpu-us') ? Number(opt('--cpu-us')) : undefined;

@@ -38,7 +38,11 @@ const only = onlyIndex >= 0 ? args[onlyIndex + 1].split(',') : null;
 const connectionsIndex = args.indexOf('--connections');
 const connectionsArg = connectionsIndex >= 0 ? args[connectionsIndex + 1] : undefined;
 const connections =
-  connectionsIndex < 0 ? undefined : connectionsArg === undefined || connectionsArg.startsWith('--') ? 100_000 : Number(connectionsArg.replace(/_/g, ''));
+  connectionsIndex < 0
+    ? undefined
+    : connectionsArg === undefined || connectionsArg.startsWith('--')
+      ? 100_000
+      : Number(connectionsArg.replace(/_/g, ''));
 if (connections !== undefined && !(Number.isInteger(connections) && connections > 0)) {
   throw new Error(`--connections takes a positive number, got ${connectionsArg}`);
 }
@@ -92,7 +96,9 @@ async function machine(databaseUrl: string): Promise<Machine> {
     node: process.versions.node,
     postgres: String(rows[0].server_version).split(' ')[0],
     redis: /redis_version:(\S+)/.exec(info)?.[1] ?? '?',
-    loadAverage: loadavg().map((x) => x.toFixed(2)).join(' '),
+    loadAverage: loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' '),
   };
 }
 
@@ -138,15 +144,20 @@ async function main() {
       notes.push(...(result.notes ?? []));
       charts.push(...(result.charts ?? []));
       for (const r of result.rows) {
-        log(`  → ${r.metric}: library ${r.library.toFixed(2)} vs ${r.baseline.toFixed(2)} ${r.unit} (${ratio(r).toFixed(2)}×)` +
-          (r.target ? ` target ${r.target.text}: ${r.target.met ? 'met' : 'MISSED'}` : ''));
+        log(
+          `  → ${r.metric}: library ${r.library.toFixed(2)} vs ${r.baseline.toFixed(2)} ${r.unit} (${ratio(r).toFixed(2)}×)` +
+            (r.target ? ` target ${r.target.text}: ${r.target.met ? 'met' : 'MISSED'}` : ''),
+        );
       }
     }
     rows.sort((a, b) => a.scenario.localeCompare(b.scenario, 'en', { numeric: true }));
     if (only && outIndex < 0) return;
     mkdirSync(outDir, { recursive: true });
     const seconds = (Date.now() - started) / 1000;
-    writeFileSync(join(outDir, 'RESULTS.md'), markdown(rows, m, { quick, date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC', seconds, notes, charts }));
+    writeFileSync(
+      join(outDir, 'RESULTS.md'),
+      markdown(rows, m, { quick, date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC', seconds, notes, charts }),
+    );
     writeFileSync(join(outDir, 'latency.svg'), cdfSvg('Latency CDF: nestjs-inbox vs bare Socket.IO', samples));
     for (const c of charts) writeFileSync(join(outDir, c.file), c.svg);
     writeFileSync(join(outDir, 'results.json'), JSON.stringify({ quick, machine: m, rows, notes }, null, 2) + '\n');

@@ -5,8 +5,15 @@
 const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b'];
 
 export function cdfSvg(title: string, series: Record<string, number[]>): string {
-  const W = 760, H = 420, L = 60, R = 20, T = 40, B = 110;
-  const all = Object.values(series).flat().filter((x) => x > 0);
+  const W = 760,
+    H = 420,
+    L = 60,
+    R = 20,
+    T = 40,
+    B = 110;
+  const all = Object.values(series)
+    .flat()
+    .filter((x) => x > 0);
   const lo = Math.pow(10, Math.floor(Math.log10(Math.max(0.01, Math.min(...all)))));
   const hi = Math.pow(10, Math.ceil(Math.log10(Math.max(...all))));
   const x = (ms: number) => L + ((Math.log10(Math.max(ms, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * (W - L - R);
@@ -58,7 +65,12 @@ export interface Panel {
 
 /** Line charts on linear axes, side by side in one SVG (scenario 8: connect curve, RSS against connections). */
 export function panelsSvg(title: string, panels: Panel[]): string {
-  const PW = 440, H = 400, L = 70, R = 20, T = 60, B = 90;
+  const PW = 440,
+    H = 400,
+    L = 70,
+    R = 20,
+    T = 60,
+    B = 90;
   const W = PW * panels.length;
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,

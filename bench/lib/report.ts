@@ -27,11 +27,10 @@ const WHY: Record<string, string> = {
     'backend to be scheduled and the WAL flushed, and its INSERT does more than the plain one (ids drawn first, ' +
     'the transaction horizon that keeps the catch-up exact, dedupe, RETURNING). On a small busy machine the tail ' +
     'of that round trip is most of the p99 budget: compare the one-row INSERT + commit rows.',
-  '6':
-    'as in 1: every notification is committed to Postgres before it is published through Redis; the Redis hop is the same on both sides.',
+  '6': 'as in 1: every notification is committed to Postgres before it is published through Redis; the Redis hop is the same on both sides.',
   '2':
-    'the emit itself costs what the bare emit costs (same room emit, one frame); the rest is the library\'s own, ' +
-    'none above 15% of it: garbage collection, the INSERT\'s parameters and reply, the service\'s glue, validation, ' +
+    "the emit itself costs what the bare emit costs (same room emit, one frame); the rest is the library's own, " +
+    "none above 15% of it: garbage collection, the INSERT's parameters and reply, the service's glue, validation, " +
     'the unread bookkeeping; Postgres (the INSERT, the badge recounts) runs on the same two cores. See docs/performance.md.',
   '3': 'a broadcast is stored (one INSERT and commit) before it is emitted; the emit itself is the same `nsp.emit`.',
   '4': 'the connection runs three queries (topics, catch-up, unread count) before `notifications:synced`.',

@@ -84,8 +84,28 @@ interface Plan {
 const stretch = Math.max(1, minutes / 12);
 const PLANS: Record<string, Plan> = {
   // S's 2,000 users: the destructive state operations get 100 fresh users each, so that they never run out.
-  S: { maxReps: 200, minReps: 20, opMs: 8_000, stormReps: { 500: 3, 5000: 1 }, broadcastReps: 5, stormCapMs: 120_000 * stretch, broadcastCapMs: 30_000 * stretch, stateOpMs: 4_000, destructiveReps: 100 },
-  L: { maxReps: 200, minReps: 3, opMs: 15_000, stormReps: { 500: 1, 5000: 1 }, broadcastReps: 3, stormCapMs: 180_000 * stretch, broadcastCapMs: 180_000 * stretch, stateOpMs: 8_000, destructiveReps: 200 },
+  S: {
+    maxReps: 200,
+    minReps: 20,
+    opMs: 8_000,
+    stormReps: { 500: 3, 5000: 1 },
+    broadcastReps: 5,
+    stormCapMs: 120_000 * stretch,
+    broadcastCapMs: 30_000 * stretch,
+    stateOpMs: 4_000,
+    destructiveReps: 100,
+  },
+  L: {
+    maxReps: 200,
+    minReps: 3,
+    opMs: 15_000,
+    stormReps: { 500: 1, 5000: 1 },
+    broadcastReps: 3,
+    stormCapMs: 180_000 * stretch,
+    broadcastCapMs: 180_000 * stretch,
+    stateOpMs: 8_000,
+    destructiveReps: 200,
+  },
 };
 /** Reserved at the end of the run for the report and cleanup. */
 const RESERVE_MS = 20_000;
@@ -182,7 +202,8 @@ class Deck {
     while (out.length < n) {
       if (this.order.length === 0) {
         this.order = Array.from({ length: this.users }, (_, i) => i).filter((i) => !this.retired.has(i));
-        if (this.order.length === 0) throw new Error(`all ${this.users} users were used by destructive operations: fewer repetitions, or more users`);
+        if (this.order.length === 0)
+          throw new Error(`all ${this.users} users were used by destructive operations: fewer repetitions, or more users`);
         for (let i = this.order.length - 1; i > 0; i--) {
           const j = Math.floor(this.random() * (i + 1));
           [this.order[i], this.order[j]] = [this.order[j], this.order[i]];
@@ -237,7 +258,12 @@ interface Explained {
 interface SizeResult {
   size: ScaleSize;
   seed: SeedReport;
-  db: { tables: { table: string; heap: number; indexes: number; toast: number; total: number }[]; total: number; bytesPerMillion: number; indexBytesPerMillion: number };
+  db: {
+    tables: { table: string; heap: number; indexes: number; toast: number; total: number }[];
+    total: number;
+    bytesPerMillion: number;
+    indexBytesPerMillion: number;
+  };
   ops: OpResult[];
   explain: Explained[];
   notes: string[];
@@ -254,10 +280,10 @@ const OPS: [string, string, string][] = [
   ['markRead', '`notifications:read` of one id', 'socket ack'],
   ['readAll', '`notifications:read-all`', 'socket ack'],
   ['subscribe', '`topics:subscribe`', 'socket ack'],
-  ['listArchived', '`list`, archived view (`state: \'archived\'`), page of 20', 'service, in-process'],
+  ['listArchived', "`list`, archived view (`state: 'archived'`), page of 20", 'service, in-process'],
   ['listTypeTab', `\`list\`, type tab (\`type: '${BROADCAST_TYPE}'\`, broadcasts), page of 20`, 'service, in-process'],
-  ['listTags', '`list`, `tags: [\'billing\']` (direct `order` rows only), page of 20', 'service, in-process'],
-  ['listUnseen', '`list`, `state: \'unseen\'`, page of 20', 'service, in-process'],
+  ['listTags', "`list`, `tags: ['billing']` (direct `order` rows only), page of 20", 'service, in-process'],
+  ['listUnseen', "`list`, `state: 'unseen'`, page of 20", 'service, in-process'],
   ['counts', '`counts` of 6 tabs (all, unread, archived, 3 types)', 'service, in-process'],
   ['badge', '`badge` (unread + unseen)', 'service, in-process'],
   ['seenAll', '`markSeen({})` (the bell opens)', 'service, in-process'],
@@ -265,8 +291,8 @@ const OPS: [string, string, string][] = [
   ['archiveIds', '`archive` by ids (newest direct + newest shared)', 'service, in-process'],
   ['archiveAll', '`archive({})` (archive all)', 'service, in-process'],
   ['removeId', '`remove` by id (newest direct)', 'service, in-process'],
-  ['removeAll', '`remove({ state: \'all\' })` (delete all)', 'service, in-process'],
-  ['archiveRead', '`archive({ state: \'read\' })` (bulk archive of the read ones)', 'service, in-process'],
+  ['removeAll', "`remove({ state: 'all' })` (delete all)", 'service, in-process'],
+  ['archiveRead', "`archive({ state: 'read' })` (bulk archive of the read ones)", 'service, in-process'],
   ['mute', '`setPreferences` muting one type (`mention`)', 'service, in-process'],
   ['countsMuted', '`counts` of the 6 tabs right after muting `mention`', 'service, in-process'],
   ['bareStorm500', 'reference: bare Socket.IO, 500 connect at once → all synced', 'sockets'],
@@ -307,7 +333,10 @@ interface StateOp {
 }
 const STATE_OPS: StateOp[] = [
   { explain: 'list, archived view', steps: [{ key: 'listArchived', call: 'list', arg: { limit: 20, filter: { state: 'archived' } } }] },
-  { explain: `list, type tab '${BROADCAST_TYPE}'`, steps: [{ key: 'listTypeTab', call: 'list', arg: { limit: 20, filter: { type: BROADCAST_TYPE } } }] },
+  {
+    explain: `list, type tab '${BROADCAST_TYPE}'`,
+    steps: [{ key: 'listTypeTab', call: 'list', arg: { limit: 20, filter: { type: BROADCAST_TYPE } } }],
+  },
   { explain: "list, tags ['billing']", steps: [{ key: 'listTags', call: 'list', arg: { limit: 20, filter: { tags: ['billing'] } } }] },
   { explain: 'list, unseen', steps: [{ key: 'listUnseen', call: 'list', arg: { limit: 20, filter: { state: 'unseen' } } }] },
   { explain: 'counts of 6 tabs', steps: [{ key: 'counts', call: 'counts', arg: TABS }] },
@@ -325,7 +354,11 @@ const STATE_OPS: StateOp[] = [
     destructive: true,
     steps: [{ key: 'removeId', call: 'remove', ids: { newest: ['direct'], directTypes: DIRECT_TYPES } }],
   },
-  { explain: "remove({ state: 'all' }) (rolled back)", destructive: true, steps: [{ key: 'removeAll', call: 'remove', arg: { state: 'all' } }] },
+  {
+    explain: "remove({ state: 'all' }) (rolled back)",
+    destructive: true,
+    steps: [{ key: 'removeAll', call: 'remove', arg: { state: 'all' } }],
+  },
   {
     explain: "archive({ state: 'read' }) (rolled back)",
     destructive: true,
@@ -342,7 +375,12 @@ const STATE_OPS: StateOp[] = [
   },
 ];
 const callText = (steps: Step[]) =>
-  steps.map((s) => `NotificationService.${s.call}(userId${s.ids ? `, ${'page' in s.ids ? `<first ${s.ids.page} ids of the inbox>` : `<ids: newest ${s.ids.newest.join(' + ')}>`}` : s.arg !== undefined ? `, ${JSON.stringify(s.arg)}` : ''})`).join('; ');
+  steps
+    .map(
+      (s) =>
+        `NotificationService.${s.call}(userId${s.ids ? `, ${'page' in s.ids ? `<first ${s.ids.page} ids of the inbox>` : `<ids: newest ${s.ids.newest.join(' + ')}>`}` : s.arg !== undefined ? `, ${JSON.stringify(s.arg)}` : ''})`,
+    )
+    .join('; ');
 
 function result(key: string, ms: number[], extra: Partial<OpResult> = {}): OpResult {
   const [, label, how] = opLabel(key);
@@ -405,13 +443,17 @@ async function runSize(size: ScaleSize, plan: Plan, sizeDeadline: number): Promi
   const t0 = Date.now();
   const notes: string[] = [];
   const leftHere = () => Math.min(left(), sizeDeadline - Date.now());
-  log(`${size.name}: ${size.rows.toLocaleString('en')} notifications, ${size.users.toLocaleString('en')} users, ` +
-    `${size.broadcasts.toLocaleString('en')} broadcasts, ${size.publications.toLocaleString('en')} publications over ${size.topics.toLocaleString('en')} topics`);
+  log(
+    `${size.name}: ${size.rows.toLocaleString('en')} notifications, ${size.users.toLocaleString('en')} users, ` +
+      `${size.broadcasts.toLocaleString('en')} broadcasts, ${size.publications.toLocaleString('en')} publications over ${size.topics.toLocaleString('en')} topics`,
+  );
   const db = await createDatabase();
   const seedReport = await seed(db.url, size, log);
   log(`${size.name}: seeded in ${seedReport.seconds.toFixed(1)} s`);
   const dbSize = await measureSize(db.url, size);
-  log(`${size.name}: ${(dbSize.total / 2 ** 20).toFixed(0)} MiB, ${(dbSize.bytesPerMillion / 2 ** 20).toFixed(0)} MiB per million notifications`);
+  log(
+    `${size.name}: ${(dbSize.total / 2 ** 20).toFixed(0)} MiB, ${(dbSize.bytesPerMillion / 2 ** 20).toFixed(0)} MiB per million notifications`,
+  );
 
   const deck = new Deck(size.users, prng(randomSeed * 1000 + size.rows));
   const rig = await startRig(db.url);
@@ -421,8 +463,10 @@ async function runSize(size: ScaleSize, plan: Plan, sizeDeadline: number): Promi
   const record = (r: OpResult) => {
     ops.push(r);
     const v = (x: number) => (Number.isFinite(x) ? `${x.toFixed(1)} ms` : '–');
-    log(`  ${r.key}: ${r.skipped ? `skipped (${r.skipped})` : `p50 ${r.censored ? '> ' : ''}${v(r.p50)}, p99 ${r.censored ? '> ' : ''}${v(r.p99)}, n ${r.n}`}` +
-      `${r.note ? ` (${r.note})` : ''}, load ${r.load.toFixed(1)}`);
+    log(
+      `  ${r.key}: ${r.skipped ? `skipped (${r.skipped})` : `p50 ${r.censored ? '> ' : ''}${v(r.p50)}, p99 ${r.censored ? '> ' : ''}${v(r.p99)}, n ${r.n}`}` +
+        `${r.note ? ` (${r.note})` : ''}, load ${r.load.toFixed(1)}`,
+    );
   };
 
   // Warm-up, not recorded: the server's first handshakes, queries and pool connections.
@@ -445,7 +489,12 @@ async function runSize(size: ScaleSize, plan: Plan, sizeDeadline: number): Promi
       if (s.truncated) truncated++;
       return s.ms;
     });
-    record(result('connect', ms, { load, note: `${summarize(sent).p50} notifications sent before synced (p50)${truncated ? `, truncated for ${truncated} of ${ms.length}` : ''}` }));
+    record(
+      result('connect', ms, {
+        load,
+        note: `${summarize(sent).p50} notifications sent before synced (p50)${truncated ? `, truncated for ${truncated} of ${ms.length}` : ''}`,
+      }),
+    );
   }
 
   // 2. With a cursor: the user held their newest notification, then 5 more came while away.
@@ -472,19 +521,35 @@ async function runSize(size: ScaleSize, plan: Plan, sizeDeadline: number): Promi
   };
   await emitOnPool('list', 'notifications:list', () => ({ limit: 20 }));
   await emitOnPool('listUnread', 'notifications:list', () => ({ limit: 20, unreadOnly: true }));
-  await emitOnPool('listType', 'notifications:list', () => ({ limit: 20, type: 'mention' }), "type 'mention': a fifth of the direct rows, no shared row");
+  await emitOnPool(
+    'listType',
+    'notifications:list',
+    () => ({ limit: 20, type: 'mention' }),
+    "type 'mention': a fifth of the direct rows, no shared row",
+  );
 
   // 4. The unread count, as a host service asks it.
   {
     const users = deck.take(plan.maxReps);
-    const { ms, load } = await repeat(plan, users.length, async (i) => (await server.call('time', { call: 'unreadCount', users: [users[i]] })).ms[0]);
+    const { ms, load } = await repeat(
+      plan,
+      users.length,
+      async (i) => (await server.call('time', { call: 'unreadCount', users: [users[i]] })).ms[0],
+    );
     record(result('unreadCount', ms, { load }));
   }
 
   // 5. Subscribe to another topic; then mark the newest notification read; then mark all read.
-  await emitOnPool('subscribe', 'topics:subscribe', (p) => ({ topic: topicName((Number(p.user.slice(5)) + 1 + size.topics / 2) % size.topics | 0) }));
+  await emitOnPool('subscribe', 'topics:subscribe', (p) => ({
+    topic: topicName(((Number(p.user.slice(5)) + 1 + size.topics / 2) % size.topics) | 0),
+  }));
   const newestKinds = pool.slice(0, 5).map((p) => (p.newest?.broadcast ? 'broadcast' : p.newest?.topic ? 'publication' : 'direct'));
-  await emitOnPool('markRead', 'notifications:read', (p) => ({ ids: [p.newest!.id] }), `the newest one the user holds (a ${newestKinds[0]})`);
+  await emitOnPool(
+    'markRead',
+    'notifications:read',
+    (p) => ({ ids: [p.newest!.id] }),
+    `the newest one the user holds (a ${newestKinds[0]})`,
+  );
   await emitOnPool('readAll', 'notifications:read-all', () => ({}), 'each user once (it is destructive)');
   await client.call('closePool');
 
@@ -492,11 +557,16 @@ async function runSize(size: ScaleSize, plan: Plan, sizeDeadline: number): Promi
   for (const op of STATE_OPS) {
     const users = deck.take(op.destructive ? plan.destructiveReps : plan.maxReps, op.destructive);
     const perStep: number[][] = op.steps.map(() => []);
-    const { load } = await repeat(plan, users.length, async (i) => {
-      const { ms } = await server.call('timeSteps', { users: [users[i]], steps: op.steps });
-      ms[0].forEach((m: number, j: number) => perStep[j].push(m));
-      return ms[0].reduce((a: number, b: number) => a + b, 0);
-    }, plan.stateOpMs);
+    const { load } = await repeat(
+      plan,
+      users.length,
+      async (i) => {
+        const { ms } = await server.call('timeSteps', { users: [users[i]], steps: op.steps });
+        ms[0].forEach((m: number, j: number) => perStep[j].push(m));
+        return ms[0].reduce((a: number, b: number) => a + b, 0);
+      },
+      plan.stateOpMs,
+    );
     op.steps.forEach((step, j) => record(result(step.key, perStep[j], { load, note: op.destructive ? 'each user once' : undefined })));
   }
 
@@ -514,13 +584,17 @@ async function runSize(size: ScaleSize, plan: Plan, sizeDeadline: number): Promi
   if (estimate < leftHere()) {
     await phase(5000);
   } else {
-    const why = five.stormMs === null
-      ? 'the 500-user storm hit its cap'
-      : `estimated ${Math.round(estimate / 1000)} s from the 500 run, ${Math.max(0, Math.round(leftHere() / 1000))} s left in the budget`;
+    const why =
+      five.stormMs === null
+        ? 'the 500-user storm hit its cap'
+        : `estimated ${Math.round(estimate / 1000)} s from the 500 run, ${Math.max(0, Math.round(leftHere() / 1000))} s left in the budget`;
     for (const k of ['bareStorm', 'storm', 'broadcast', 'unread', 'reconnect']) record(skipped(`${k}5000`, why));
   }
 
-  if (deck.reused) notes.push(`${size.name}: ${size.users.toLocaleString('en')} users were not enough for fresh users everywhere; the storms reused users (several sockets per user).`);
+  if (deck.reused)
+    notes.push(
+      `${size.name}: ${size.users.toLocaleString('en')} users were not enough for fresh users everywhere; the storms reused users (several sockets per user).`,
+    );
   await stopRig(rig);
   return { size, seed: seedReport, db: dbSize, ops, explain, notes, seconds: (Date.now() - t0) / 1000 };
 }
@@ -564,7 +638,13 @@ async function stormsAndBroadcasts(
     const s = await storm(users, undefined, cap);
     load = Math.max(load, loadavg()[0]);
     if (s.cut) {
-      record(result(`storm${n}`, [cap], { censored: true, load, note: `cap reached: ${s.synced} of ${n} synced after ${Math.round(cap / 1000)} s` }));
+      record(
+        result(`storm${n}`, [cap], {
+          censored: true,
+          load,
+          note: `cap reached: ${s.synced} of ${n} synced after ${Math.round(cap / 1000)} s`,
+        }),
+      );
       for (const k of ['broadcast', 'unread', 'reconnect']) record(skipped(`${k}${n}`, 'the storm before it hit its cap'));
       await restartServer(rig);
       return { stormMs: null, estimate5000: Infinity };
@@ -573,7 +653,12 @@ async function stormsAndBroadcasts(
     perUser = s.perUser;
     retries += s.retries;
   }
-  record(result(`storm${n}`, stormMs, { load, note: `${Math.round(perUser)} notifications per user before synced${reuse ? '; users reused' : ''}${retried(retries)}` }));
+  record(
+    result(`storm${n}`, stormMs, {
+      load,
+      note: `${Math.round(perUser)} notifications per user before synced${reuse ? '; users reused' : ''}${retried(retries)}`,
+    }),
+  );
 
   // Broadcasts to the fleet.
   const have: number[] = [];
@@ -614,13 +699,17 @@ async function stormsAndBroadcasts(
     await pause(300);
   }
   record(result(`broadcast${n}`, have, { load }));
-  record(result(`unread${n}`, counted, {
-    load,
-    censored,
-    note: censored
-      ? `cap reached: not every user had a new count ${Math.round(counted[counted.length - 1] / 1000)} s after the broadcast`
-      : inexact ? `${inexact} counts off` : 'every count exact',
-  }));
+  record(
+    result(`unread${n}`, counted, {
+      load,
+      censored,
+      note: censored
+        ? `cap reached: not every user had a new count ${Math.round(counted[counted.length - 1] / 1000)} s after the broadcast`
+        : inexact
+          ? `${inexact} counts off`
+          : 'every count exact',
+    }),
+  );
 
   // Everyone reconnects at once holding the last broadcast's id, as after a deploy. After a cut
   // recount the server is restarted first (its recount would still be running).
@@ -631,17 +720,33 @@ async function stormsAndBroadcasts(
     await pause(500);
   }
   if (stormMs[0] * 1.2 > leftHere()) {
-    record(skipped(`reconnect${n}`, `would take about ${Math.round(stormMs[0] / 1000)} s, ${Math.max(0, Math.round(leftHere() / 1000))} s left in the budget`));
+    record(
+      skipped(
+        `reconnect${n}`,
+        `would take about ${Math.round(stormMs[0] / 1000)} s, ${Math.max(0, Math.round(leftHere() / 1000))} s left in the budget`,
+      ),
+    );
   } else {
     const cap = stormCap();
     load = loadavg()[0];
     const r = await storm(users, lastId, cap);
     load = Math.max(load, loadavg()[0]);
     if (r.cut) {
-      record(result(`reconnect${n}`, [cap], { censored: true, load, note: `cap reached: ${r.synced} of ${n} synced after ${Math.round(cap / 1000)} s` }));
+      record(
+        result(`reconnect${n}`, [cap], {
+          censored: true,
+          load,
+          note: `cap reached: ${r.synced} of ${n} synced after ${Math.round(cap / 1000)} s`,
+        }),
+      );
       await restartServer(rig);
     } else {
-      record(result(`reconnect${n}`, [r.ms], { load, note: `${r.perUser.toFixed(1)} notifications per user before synced${retried(r.retries)}` }));
+      record(
+        result(`reconnect${n}`, [r.ms], {
+          load,
+          note: `${r.perUser.toFixed(1)} notifications per user before synced${retried(r.retries)}`,
+        }),
+      );
       await closeFleet();
     }
   }
@@ -656,7 +761,9 @@ const retried = (n: number) => (n ? `; ${n} handshakes reset and retried` : '');
 /** All of `users` at once, split over the client processes; null if not all synced within `capMs`. */
 async function stormOn(clients: Child[], url: string, users: string[], cursor: string | undefined, capMs: number) {
   const share = Math.ceil(users.length / clients.length);
-  const run = Promise.all(clients.map((c, i) => c.call('storm', { url, users: users.slice(i * share, (i + 1) * share), cursor }, 3_600_000)));
+  const run = Promise.all(
+    clients.map((c, i) => c.call('storm', { url, users: users.slice(i * share, (i + 1) * share), cursor }, 3_600_000)),
+  );
   run.catch(() => undefined); // once cut at the cap, the clients are stopped under it
   const results = await Promise.race([run, sleep(capMs).then(() => null)]);
   if (!results) {
@@ -691,14 +798,23 @@ async function bareStorm(rig: Rig, n: 500 | 5000, reps: number): Promise<OpResul
     let load = loadavg()[0];
     let retries = 0;
     for (let rep = 0; rep < reps; rep++) {
-      const s = await stormOn(rig.clients, url, Array.from({ length: n }, (_, i) => `bare-${rep}-${i}`), undefined, 120_000);
+      const s = await stormOn(
+        rig.clients,
+        url,
+        Array.from({ length: n }, (_, i) => `bare-${rep}-${i}`),
+        undefined,
+        120_000,
+      );
       await Promise.all(rig.clients.map((c) => c.call('closeFleet')));
       load = Math.max(load, loadavg()[0]);
       if (s.cut) return result(`bareStorm${n}`, [120_000], { censored: true, load, note: `${s.synced} of ${n} synced` });
       ms.push(s.ms);
       retries += s.retries;
     }
-    return result(`bareStorm${n}`, ms, { load, note: `bench/servers/bare-server.ts: same cookie check, no database, no catch-up${retried(retries)}` });
+    return result(`bareStorm${n}`, ms, {
+      load,
+      note: `bench/servers/bare-server.ts: same cookie check, no database, no catch-up${retried(retries)}`,
+    });
   } finally {
     await stopChild(bare);
   }
@@ -825,7 +941,9 @@ async function explainAll(databaseUrl: string, server: Child, client: Child, url
         let parameters = substitute(q.parameters, map);
         if (pageIds && ids) {
           const page = ids;
-          parameters = parameters.map((p) => (Array.isArray(p) && p.length > 0 && p.every((x) => typeof x === 'string' && /^\d+$/.test(x)) ? page.slice(0, p.length) : p));
+          parameters = parameters.map((p) =>
+            Array.isArray(p) && p.length > 0 && p.every((x) => typeof x === 'string' && /^\d+$/.test(x)) ? page.slice(0, p.length) : p,
+          );
         }
         let plan: string;
         await c.query('SAVEPOINT explain');
@@ -839,7 +957,17 @@ async function explainAll(databaseUrl: string, server: Child, client: Child, url
         }
         if (pageIds && statementName(q.query) === 'page') ids = (await c.query(q.query, parameters)).rows.map((r) => String(r.id));
         const m = /Execution Time: ([\d.]+) ms/.exec(plan);
-        out.push({ label, call, index: i + 1, statement: statementName(q.query), query: q.query, parameters, plan, executionMs: m ? Number(m[1]) : null, pages: pagesOf(plan) });
+        out.push({
+          label,
+          call,
+          index: i + 1,
+          statement: statementName(q.query),
+          query: q.query,
+          parameters,
+          plan,
+          executionMs: m ? Number(m[1]) : null,
+          pages: pagesOf(plan),
+        });
       }
     } finally {
       await c.query('ROLLBACK');
@@ -866,7 +994,12 @@ async function explainAll(databaseUrl: string, server: Child, client: Child, url
       await server.call('captureStart');
       const s = await client.call('connect', { url, user: a });
       const captured = await server.call('captureStop');
-      await run('catch-up on connect, no cursor', 'a socket connects (gateway: topics, catch-up, unread count)', captured, new Map([[a, b]]));
+      await run(
+        'catch-up on connect, no cursor',
+        'a socket connects (gateway: topics, catch-up, unread count)',
+        captured,
+        new Map([[a, b]]),
+      );
       // Mark read of the newest one user A was sent, for B, and mark all read for B (both rolled back).
       if (s.newest) {
         const [a2, b2] = pair();
@@ -879,11 +1012,22 @@ async function explainAll(databaseUrl: string, server: Child, client: Child, url
     }
     {
       const [a, b] = pair();
-      const [idsA, idsB]: string[][] = [await server.call('notify', { user: a, count: 6 }), await server.call('notify', { user: b, count: 6 })];
+      const [idsA, idsB]: string[][] = [
+        await server.call('notify', { user: a, count: 6 }),
+        await server.call('notify', { user: b, count: 6 }),
+      ];
       await server.call('captureStart');
       await client.call('connect', { url, user: a, cursor: idsA[0] });
       const captured = await server.call('captureStop');
-      await run('catch-up on connect, cursor (5 missed)', 'a socket connects with auth.cursor', captured, new Map([[a, b], [idsA[0], idsB[0]]]));
+      await run(
+        'catch-up on connect, cursor (5 missed)',
+        'a socket connects with auth.cursor',
+        captured,
+        new Map([
+          [a, b],
+          [idsA[0], idsB[0]],
+        ]),
+      );
     }
     for (const op of STATE_OPS) {
       const [a, b] = pair();
@@ -905,7 +1049,18 @@ async function explainAll(databaseUrl: string, server: Child, client: Child, url
 
 // ───────────────────────────────────────────── report ───────────────────────────────────────────
 
-const ms = (v: number) => (!Number.isFinite(v) ? '–' : v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : v >= 1000 ? `${(v / 1000).toFixed(2)} s` : v >= 100 ? `${v.toFixed(0)} ms` : v >= 10 ? `${v.toFixed(1)} ms` : `${v.toFixed(2)} ms`);
+const ms = (v: number) =>
+  !Number.isFinite(v)
+    ? '–'
+    : v >= 10_000
+      ? `${(v / 1000).toFixed(1)} s`
+      : v >= 1000
+        ? `${(v / 1000).toFixed(2)} s`
+        : v >= 100
+          ? `${v.toFixed(0)} ms`
+          : v >= 10
+            ? `${v.toFixed(1)} ms`
+            : `${v.toFixed(2)} ms`;
 const cell = (o: OpResult | undefined, k: 'p50' | 'p99') => (!o ? '' : o.skipped ? 'not run' : `${o.censored ? '> ' : ''}${ms(o[k])}`);
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(b >= 100 * 2 ** 20 ? 0 : 1)} MiB`;
 
@@ -925,8 +1080,10 @@ interface Machine {
 }
 
 function sizeLine(z: ScaleSize) {
-  return `${z.rows.toLocaleString('en')} notifications: ${z.users.toLocaleString('en')} users × ~${Math.round((z.rows - z.broadcasts - z.publications) / z.users)} direct, ` +
-    `${z.broadcasts.toLocaleString('en')} broadcasts, ${z.publications.toLocaleString('en')} publications over ${z.topics.toLocaleString('en')} topics`;
+  return (
+    `${z.rows.toLocaleString('en')} notifications: ${z.users.toLocaleString('en')} users × ~${Math.round((z.rows - z.broadcasts - z.publications) / z.users)} direct, ` +
+    `${z.broadcasts.toLocaleString('en')} broadcasts, ${z.publications.toLocaleString('en')} publications over ${z.topics.toLocaleString('en')} topics`
+  );
 }
 
 function markdown(results: SizeResult[], machine: Machine, seconds: number, failures: string[]): string {
@@ -940,7 +1097,7 @@ function markdown(results: SizeResult[], machine: Machine, seconds: number, fail
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB RAM; Node ${machine.node}; PostgreSQL ${machine.postgres} ` +
       `(the machine's server and settings); load average at start ${machine.loadAtStart}.`,
     '',
-    'Everything is measured through the public API: `NotificationService` calls in a host app (one instance, the module\'s defaults ' +
+    "Everything is measured through the public API: `NotificationService` calls in a host app (one instance, the module's defaults " +
       'but `canSubscribe`) and real socket.io-client connections authenticated by a cookie, as `npm run bench` does. Only the seeding ' +
       '(bench/scale/seed.ts) writes the tables. Latencies are p50 / p99 (nearest rank; with n < 100, p99 is the maximum) over n ' +
       'repetitions, each on a different random user. A `>` marks a measurement cut at its cap (the run has a time budget): the true ' +
@@ -949,39 +1106,60 @@ function markdown(results: SizeResult[], machine: Machine, seconds: number, fail
   ];
   for (const r of results) {
     lines.push(`## ${r.size.name}: ${sizeLine(r.size)}`, '');
-    lines.push(`Seeded in ${r.seed.seconds.toFixed(1)} s (${Object.entries(r.seed.steps).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}); ` +
-      `measured in ${Math.round(r.seconds - r.seed.seconds)} s.`, '');
+    lines.push(
+      `Seeded in ${r.seed.seconds.toFixed(1)} s (${Object.entries(r.seed.steps)
+        .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
+        .join(', ')}); ` + `measured in ${Math.round(r.seconds - r.seed.seconds)} s.`,
+      '',
+    );
     lines.push('| operation | via | p50 | p99 | n | load | note |', '|---|---|---:|---:|---:|---:|---|');
     for (const o of r.ops) {
-      lines.push(`| ${o.label} | ${o.how} | ${cell(o, 'p50')} | ${cell(o, 'p99')} | ${o.n || ''} | ${o.load.toFixed(1)} | ${o.skipped ? o.skipped : o.note ?? ''} |`);
+      lines.push(
+        `| ${o.label} | ${o.how} | ${cell(o, 'p50')} | ${cell(o, 'p99')} | ${o.n || ''} | ${o.load.toFixed(1)} | ${o.skipped ? o.skipped : (o.note ?? '')} |`,
+      );
     }
     lines.push('');
   }
   if (S && Lr) {
-    lines.push('## L / S', '', `Ratio of the p50s (L ÷ S). The issue's targets: every ratio ≤ 1.5×; at L, list p50 ≤ 5 ms, connect → synced p50 ≤ 15 ms, read-all p50 ≤ 5 ms.`, '');
+    lines.push(
+      '## L / S',
+      '',
+      `Ratio of the p50s (L ÷ S). The issue's targets: every ratio ≤ 1.5×; at L, list p50 ≤ 5 ms, connect → synced p50 ≤ 15 ms, read-all p50 ≤ 5 ms.`,
+      '',
+    );
     lines.push('| operation | S p50 | L p50 | L/S | ≤ 1.5× | S p99 | L p99 |', '|---|---:|---:|---:|:-:|---:|---:|');
     for (const [key, , how] of OPS) {
       const s = S.ops.find((o) => o.key === key);
       const l = Lr.ops.find((o) => o.key === key);
       if (!s && !l) continue;
       const ok = s && l && !s.skipped && !l.skipped && how !== 'sockets' ? (l.p50 / s.p50 <= 1.5 && !l.censored ? 'yes' : '**no**') : '';
-      lines.push(`| ${(s ?? l)!.label} | ${cell(s, 'p50')} | ${cell(l, 'p50')} | ${ratioCell(s, l)} | ${ok} | ${cell(s, 'p99')} | ${cell(l, 'p99')} |`);
+      lines.push(
+        `| ${(s ?? l)!.label} | ${cell(s, 'p50')} | ${cell(l, 'p50')} | ${ratioCell(s, l)} | ${ok} | ${cell(s, 'p99')} | ${cell(l, 'p99')} |`,
+      );
     }
     lines.push('');
   }
-  lines.push('## Table and index bytes', '', 'After seeding and VACUUM ANALYZE, before any operation ran (`pg_total_relation_size`: heap + TOAST + indexes).', '');
+  lines.push(
+    '## Table and index bytes',
+    '',
+    'After seeding and VACUUM ANALYZE, before any operation ran (`pg_total_relation_size`: heap + TOAST + indexes).',
+    '',
+  );
   lines.push('| size | table | heap | indexes | total |', '|---|---|---:|---:|---:|');
   for (const r of results) {
-    for (const t of r.db.tables) lines.push(`| ${r.size.name} | ${t.table} | ${mib(t.heap + t.toast)} | ${mib(t.indexes)} | ${mib(t.total)} |`);
-    lines.push(`| ${r.size.name} | **per million notifications** | | ${mib(r.db.indexBytesPerMillion)} | **${mib(r.db.bytesPerMillion)}** |`);
+    for (const t of r.db.tables)
+      lines.push(`| ${r.size.name} | ${t.table} | ${mib(t.heap + t.toast)} | ${mib(t.indexes)} | ${mib(t.total)} |`);
+    lines.push(
+      `| ${r.size.name} | **per million notifications** | | ${mib(r.db.indexBytesPerMillion)} | **${mib(r.db.bytesPerMillion)}** |`,
+    );
   }
   lines.push('');
   lines.push(
     '## EXPLAIN (ANALYZE, BUFFERS)',
     '',
-    'The statements the library ran for each call (recorded by the host\'s TypeORM logger), explained for a fresh random user; ' +
+    "The statements the library ran for each call (recorded by the host's TypeORM logger), explained for a fresh random user; " +
       'full plans in `explain-<size>.txt`. "pages": 8 kB buffers the statement touched (shared hit + read): its work, which the ' +
-      'machine\'s load does not change, so the steadiest number to compare across runs and schemas.',
+      "machine's load does not change, so the steadiest number to compare across runs and schemas.",
     '',
   );
   const pagesCell = (n: number | null | undefined) => (n == null ? '' : n.toLocaleString('en'));
@@ -999,7 +1177,8 @@ function markdown(results: SizeResult[], machine: Machine, seconds: number, fail
       return `${e?.executionMs != null ? ms(e.executionMs) : ''} | ${pagesCell(e?.pages)}`;
     });
     const [es, el] = [find(S), find(Lr)];
-    const ratio = es?.pages && el?.pages != null ? ` | ${(el.pages / es.pages).toFixed(el.pages / es.pages >= 10 ? 0 : 1)}×` : S && Lr ? ' | –' : '';
+    const ratio =
+      es?.pages && el?.pages != null ? ` | ${(el.pages / es.pages).toFixed(el.pages / es.pages >= 10 ? 0 : 1)}×` : S && Lr ? ' | –' : '';
     lines.push(`| ${label} | ${first.replace(/\|/g, '\\|')} | ${cells.join(' | ')}${ratio} |`);
   }
   lines.push('');
@@ -1015,28 +1194,28 @@ const DATASET_NOTES = [
     'each user has read all their direct notifications but the newest 3, and is subscribed to one topic since before the year began. ' +
     'Nobody has pressed "mark all …" (no watermark), but each user changed a few one by one: the newest read direct row archived, the one ' +
     'before it deleted, the oldest unread one seen; 6 receipts (of the 10 newest broadcasts 2 read, 1 seen, 1 archived, 1 deleted; the ' +
-    'newest publication of their topic read). So a user\'s unread count is about 2 + broadcasts + their topic\'s publications. Types: ' +
+    "newest publication of their topic read). So a user's unread count is about 2 + broadcasts + their topic's publications. Types: " +
     'direct rows rotate over 5 types; broadcasts are `announcement`, every 4th `maintenance`; publications `release`. Tags follow the type ' +
-    '(`billing` is on direct `order` rows only, a fifth of a user\'s direct rows, and on no shared row). One user in 10 muted `reminder`, one in 20 `maintenance`.',
+    "(`billing` is on direct `order` rows only, a fifth of a user's direct rows, and on no shared row). One user in 10 muted `reminder`, one in 20 `maintenance`.",
   'The inbox-state rows (`list` of a view … `counts` after muting) are `NotificationService` calls timed in the host process (no socket round trip), ' +
     'on random users nothing touched before; "each user once": destructive, on a fresh user per repetition (S has 2,000 users: 100 repetitions). ' +
     'A call by ids first finds its ids through `list`, untimed, as a client holds them. The bulk archive of the read ones goes by pages of 500 ' +
     '(list, then mark those ids) and so costs what it selects: at L a user has ~100 read direct rows, at S ~1. `mute` then `countsMuted` run on the same user, one after the other.',
-  'The EXPLAINs run each call\'s statements in order in one transaction, rolled back at the end (a statement sees what the ones before it ' +
-    'wrote). Calls by ids run on user B with B\'s own ids found the same way; the bulk archive\'s mark takes the ids B\'s page returned.',
-  'The Postgres server is the machine\'s (shared_buffers and the rest at their settings): L does not fit in shared_buffers but does in the ' +
+  "The EXPLAINs run each call's statements in order in one transaction, rolled back at the end (a statement sees what the ones before it " +
+    "wrote). Calls by ids run on user B with B's own ids found the same way; the bulk archive's mark takes the ids B's page returned.",
+  "The Postgres server is the machine's (shared_buffers and the rest at their settings): L does not fit in shared_buffers but does in the " +
     'OS page cache, so "cold" reads are page-cache reads, not disk.',
-  'Indexes are built once after the bulk load, so they are denser than indexes grown row by row would be; table and index bytes are a lower bound of a live database\'s.',
+  "Indexes are built once after the bulk load, so they are denser than indexes grown row by row would be; table and index bytes are a lower bound of a live database's.",
   '"5 missed": before each connect the host sends the user 6 notifications; the client\'s cursor is the first (it missed the other 5). ' +
     'The reconnect storms use the id of the last broadcast, which every user of the fleet holds, as cursor.',
   'The list, subscribe, read and read-all rows run on the sockets of the "connects, no cursor" row, right after that user connected ' +
     '(as a client does: its first page comes after the catch-up), so the user\'s own rows are warm; "unread count" and the EXPLAINs use users nothing touched before.',
   'Storms: every socket opens at once from two client processes on the same 2 cores as the server and Postgres. The "reference: bare ' +
     'Socket.IO" rows are `npm run bench`\'s bare server (same cookie check, no database) with the same clients, just before the ' +
-    'library\'s storm: what the machine and Socket.IO take by themselves at that moment (their L/S ratio shows the noise between the ' +
+    "library's storm: what the machine and Socket.IO take by themselves at that moment (their L/S ratio shows the noise between the " +
     'two runs). A handshake reset by the server (its TCP accept backlog overflowing) is retried as socket.io-client does by default; ' +
     'the notes count them.',
-  'Bytes per million notifications mean little at S (every table and index has a minimum size); L\'s figure is the one to compare.',
+  "Bytes per million notifications mean little at S (every table and index has a minimum size); L's figure is the one to compare.",
 ];
 
 function print(results: SizeResult[]) {
@@ -1052,15 +1231,17 @@ function print(results: SizeResult[]) {
   const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   console.log(['', line(header), ...rows.map(line), ''].join('\n'));
   for (const r of results) {
-    console.log(`${r.size.name}: ${mib(r.db.total)} in all, ${mib(r.db.bytesPerMillion)} per million notifications (indexes ${mib(r.db.indexBytesPerMillion)}); seeded in ${r.seed.seconds.toFixed(1)} s`);
+    console.log(
+      `${r.size.name}: ${mib(r.db.total)} in all, ${mib(r.db.bytesPerMillion)} per million notifications (indexes ${mib(r.db.indexBytesPerMillion)}); seeded in ${r.seed.seconds.toFixed(1)} s`,
+    );
   }
 }
 
 function explainText(r: SizeResult): string {
   const parts = [
     `EXPLAIN (ANALYZE, BUFFERS) of the library's statements at ${r.size.name} (${sizeLine(r.size)}).`,
-    'Each statement is what the library sent through the host\'s TypeORM DataSource during the public call named, recorded by',
-    'the host\'s TypeORM logger (bench/scale/server.ts), then run here for a fresh random user, in a transaction rolled back.',
+    "Each statement is what the library sent through the host's TypeORM DataSource during the public call named, recorded by",
+    "the host's TypeORM logger (bench/scale/server.ts), then run here for a fresh random user, in a transaction rolled back.",
     'The SQL is built by libs/nestjs-inbox/src/persistence/sql/ and run by its repositories/.',
     '',
   ];
@@ -1071,7 +1252,14 @@ function explainText(r: SizeResult): string {
     parts.push('='.repeat(110), `${e.label}: ${e.call}`, `statement ${e.index}: ${e.statement}`, '-'.repeat(110));
     const seen = first.get(e.query);
     if (!seen) first.set(e.query, here);
-    parts.push(seen ? `(the SQL of "${seen}" above)` : e.query.replace(/^\s*\n/, '').replace(/\n\s*$/, ''), '', `parameters: ${JSON.stringify(e.parameters)}`, '', e.plan, '');
+    parts.push(
+      seen ? `(the SQL of "${seen}" above)` : e.query.replace(/^\s*\n/, '').replace(/\n\s*$/, ''),
+      '',
+      `parameters: ${JSON.stringify(e.parameters)}`,
+      '',
+      e.plan,
+      '',
+    );
   }
   return parts.join('\n');
 }
@@ -1079,7 +1267,9 @@ function explainText(r: SizeResult): string {
 // ───────────────────────────────────────────── main ─────────────────────────────────────────────
 
 async function main() {
-  log(`sizes ${sizeNames.join(', ')}; budget ${minutes} min; ${outDir ? `results to ${outDir}` : 'results printed only (use --out DIR to write them)'}`);
+  log(
+    `sizes ${sizeNames.join(', ')}; budget ${minutes} min; ${outDir ? `results to ${outDir}` : 'results printed only (use --out DIR to write them)'}`,
+  );
   await dropStale();
   const [{ server_version }] = await admin<{ server_version: string }>('SHOW server_version');
   const machine: Machine = {
@@ -1088,7 +1278,9 @@ async function main() {
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     node: process.versions.node,
     postgres: server_version.split(' ')[0],
-    loadAtStart: loadavg().map((x) => x.toFixed(2)).join(' '),
+    loadAtStart: loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' '),
   };
   const results: SizeResult[] = [];
   const failures: string[] = [];
@@ -1129,7 +1321,8 @@ function write(measured: SizeResult[], machine: Machine, failures: string[]) {
   const json = results.map((r) => ({ ...r, explain: r.explain.map(({ plan: _plan, query, ...e }) => ({ ...e, sql: firstLine(query) })) }));
   writeFileSync(
     join(outDir!, 'results.json'),
-    JSON.stringify({ date: new Date().toISOString(), seconds, seed: randomSeed, minutes, machine, failures, results: json }, null, 2) + '\n',
+    JSON.stringify({ date: new Date().toISOString(), seconds, seed: randomSeed, minutes, machine, failures, results: json }, null, 2) +
+      '\n',
   );
   for (const r of results) writeFileSync(join(outDir!, `explain-${r.size.name}.txt`), explainText(r));
 }

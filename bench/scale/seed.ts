@@ -107,7 +107,9 @@ const TABLES = ['inbox_notification', 'inbox_subscription', 'inbox_stream', 'inb
 const sqlArray = (xs: string[]) => `ARRAY[${xs.map((t) => `'${t}'`).join(',')}]::text[]`;
 /** A type's tags, as an SQL CASE over the column expression `type`. */
 const tagsOf = (type: string) =>
-  `CASE ${type} ${Object.entries(TAGS).map(([t, tags]) => `WHEN '${t}' THEN ${sqlArray(tags)}`).join(' ')} ELSE '{}'::text[] END`;
+  `CASE ${type} ${Object.entries(TAGS)
+    .map(([t, tags]) => `WHEN '${t}' THEN ${sqlArray(tags)}`)
+    .join(' ')} ELSE '{}'::text[] END`;
 
 /**
  * One chunk [lo, hi] of the timeline. Position p (= id) is shared iff floor(p·K/R) steps

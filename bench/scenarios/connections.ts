@@ -114,7 +114,7 @@ async function fleet(env: Env, target: Target, plan: ConnectionsPlan, fleetNo: n
   const share = Math.ceil(n / workerCount);
   const addresses = loopback(fleetNo, Math.max(2, Math.ceil(n / PER_ADDRESS)));
   // Same flags on both sides: room for the heap at the largest sizes, never a handicap at 100,000.
-  const heapMb = Math.max(4096, Math.ceil((n / instances) * 48 / 1024));
+  const heapMb = Math.max(4096, Math.ceil(((n / instances) * 48) / 1024));
   const servers: Server[] = [];
   const workers: Child[] = [];
   try {
@@ -194,8 +194,13 @@ async function fleet(env: Env, target: Target, plan: ConnectionsPlan, fleetNo: n
     const idleFrom = [sum(await all<number>('cpu')), sum(await Promise.all(workers.map((w) => w.call<number>('cpu')))), now()];
     await sleep(IDLE_MS);
     const idleTo = [sum(await all<number>('cpu')), sum(await Promise.all(workers.map((w) => w.call<number>('cpu')))), now()];
-    const idle = { server: (idleTo[0] - idleFrom[0]) / (idleTo[2] - idleFrom[2]), clients: (idleTo[1] - idleFrom[1]) / (idleTo[2] - idleFrom[2]) };
-    env.log(`  ${target}: idle CPU ${(idle.server * 100).toFixed(0)}% server(s), ${(idle.clients * 100).toFixed(0)}% load generator; connect CPU ${(connectCpuMs * 1000 / connected).toFixed(0)} µs/connection`);
+    const idle = {
+      server: (idleTo[0] - idleFrom[0]) / (idleTo[2] - idleFrom[2]),
+      clients: (idleTo[1] - idleFrom[1]) / (idleTo[2] - idleFrom[2]),
+    };
+    env.log(
+      `  ${target}: idle CPU ${(idle.server * 100).toFixed(0)}% server(s), ${(idle.clients * 100).toFixed(0)}% load generator; connect CPU ${((connectCpuMs * 1000) / connected).toFixed(0)} µs/connection`,
+    );
 
     const broadcastMs: number[] = [];
     for (let i = 0; i < env.sizes.connectionBroadcasts && connected > 0; i++) {
@@ -217,7 +222,19 @@ async function fleet(env: Env, target: Target, plan: ConnectionsPlan, fleetNo: n
       `  ${target}: RSS ${(perConn.rss / 1024).toFixed(1)} KiB, heap ${(perConn.heap / 1024).toFixed(1)} KiB per connection; ` +
         `broadcast to all in ${broadcastMs.map((x) => x.toFixed(0)).join(', ')} ms`,
     );
-    return { target, connected, errors, connectMs, connectCpuUs: (connectCpuMs * 1000) / connected, idle, perConn, broadcastMs, clientRss, curve, rssCurve };
+    return {
+      target,
+      connected,
+      errors,
+      connectMs,
+      connectCpuUs: (connectCpuMs * 1000) / connected,
+      idle,
+      perConn,
+      broadcastMs,
+      clientRss,
+      curve,
+      rssCurve,
+    };
   } finally {
     await Promise.all(workers.map((w) => w.call('disconnect', {}, 60_000).catch(() => undefined)));
     await Promise.all(workers.map((w) => w.stop()));
@@ -278,7 +295,12 @@ export async function connectionsScenario(env: Env): Promise<ScenarioResult> {
     row('heap per connection', 'KiB', lib.heap, bare.heap, 1.2),
     row('time to connect all', 's', lib.connectMs / 1000, bare.connectMs / 1000, 1.5),
     row('server CPU per connection, while connecting', 'µs', lib.connectCpuUs, bare.connectCpuUs),
-    row(`median time until a broadcast reaches all (${runs.library.flatMap((r) => r.broadcastMs).length} runs)`, 'ms', lib.broadcast, bare.broadcast),
+    row(
+      `median time until a broadcast reaches all (${runs.library.flatMap((r) => r.broadcastMs).length} runs)`,
+      'ms',
+      lib.broadcast,
+      bare.broadcast,
+    ),
   ];
   const notes = [
     `Scenario 8: ${n.toLocaleString('en-US')} connections per side on ${plan.instances} server instance(s), opened by ${plan.workers} ` +
@@ -293,7 +315,10 @@ export async function connectionsScenario(env: Env): Promise<ScenarioResult> {
       `of a core for the library, ${pct(bare.idleServer)} for bare; the load generator ${pct(lib.idleClients)} and ${pct(bare.idleClients)}.`,
   );
   if (plan.why) notes.push(`Scenario 8: ${plan.why}.`);
-  for (const [side, s] of [['library', lib], ['bare', bare]] as const) {
+  for (const [side, s] of [
+    ['library', lib],
+    ['bare', bare],
+  ] as const) {
     const failed = s.errors.filter((e) => Object.keys(e).length > 0);
     if (failed.length) notes.push(`Scenario 8, ${side}: connections that failed: ${failed.map((e) => JSON.stringify(e)).join('; ')}.`);
   }

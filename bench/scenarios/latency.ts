@@ -62,9 +62,7 @@ export function latencyRows(scenario: string, lib: number[], bare: number[], bas
   // commit p99 plus the bare emit p99, with 20% slack.
   const limit = insertP99 === undefined ? 2 * b.p99 + 2 : 1.2 * (insertP99 + b.p99);
   const text =
-    insertP99 === undefined
-      ? `≤ 2× bare p99 + 2 ms (${limit.toFixed(1)} ms)`
-      : `≤ 1.2× (INSERT p99 + bare p99) (${limit.toFixed(1)} ms)`;
+    insertP99 === undefined ? `≤ 2× bare p99 + 2 ms (${limit.toFixed(1)} ms)` : `≤ 1.2× (INSERT p99 + bare p99) (${limit.toFixed(1)} ms)`;
   return [row('p50'), row('p90'), row('p99', { text, met: l.p99 <= limit, limit }), row('max')];
 }
 
@@ -124,7 +122,7 @@ export async function latencyTwoInstances(env: Env): Promise<ScenarioResult> {
       redisAdapter === 'library'
         ? 'Scenario 6: the Redis adapter was wired by the library (`redis: { url }` option).'
         : 'Scenario 6: this build of the library does not wire its `redis` option yet, so the bench ' +
-          'harness installed `@socket.io/redis-adapter` on the library\'s namespace itself (same ' +
+          "harness installed `@socket.io/redis-adapter` on the library's namespace itself (same " +
           'adapter, same settings as the baseline). Re-run once the option is implemented.',
     ],
     rows: latencyRows(`6. Two instances via Redis`, lib, bare, 'bare Socket.IO + Redis adapter'),

@@ -38,7 +38,11 @@ async function deliveredPerSecond(env: Env): Promise<Record<Target, { rate: numb
         t.n += count;
       }
     }
-    const result = (t: typeof total.library) => ({ rate: t.n / (t.ms / 1000), cpuUs: (t.cpuMs * 1000) / t.n, framesPer: 1 + t.other / t.n });
+    const result = (t: typeof total.library) => ({
+      rate: t.n / (t.ms / 1000),
+      cpuUs: (t.cpuMs * 1000) / t.n,
+      framesPer: 1 + t.other / t.n,
+    });
     return { library: result(total.library), bare: result(total.bare) };
   } finally {
     await stopSides(sides);

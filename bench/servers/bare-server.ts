@@ -67,10 +67,7 @@ async function main() {
     readAt: null,
   });
   const emit = (user: string, seq: number) => {
-    nsp.to(`inbox:user:${user}`).emit(
-      'notification',
-      payload({ id: ++id, type: 'comment', title: TITLE, body: BODY, data: data(seq) }),
-    );
+    nsp.to(`inbox:user:${user}`).emit('notification', payload({ id: ++id, type: 'comment', title: TITLE, body: BODY, data: data(seq) }));
   };
   // One emit per event-loop turn per caller, as concurrent requests would do: the sockets'
   // writes get flushed between turns.
@@ -87,8 +84,7 @@ async function main() {
     cpu,
     snapshot,
     latency: ({ users, count, rate }) => paced(users, count, rate, emit),
-    throughput: ({ users, count, concurrency }) =>
-      burst(users, count, concurrency, (user, seq) => (emit(user, seq), turn())),
+    throughput: ({ users, count, concurrency }) => burst(users, count, concurrency, (user, seq) => (emit(user, seq), turn())),
     broadcast: () => {
       const t0 = now();
       nsp.emit('notification', payload({ id: ++id, type: 'announcement', title: TITLE, body: BODY, data: { t0, seq: 0 } }));

@@ -66,8 +66,7 @@ async function main() {
     }
   }
 
-  const notify = (user: string, seq: number) =>
-    service.notify(user, { type: 'comment', title: TITLE, body: BODY, data: data(seq) });
+  const notify = (user: string, seq: number) => service.notify(user, { type: 'comment', title: TITLE, body: BODY, data: data(seq) });
 
   serve({
     info: () => ({ url, redisAdapter }),

@@ -223,9 +223,7 @@ function renderPreferences() {
     return wrap;
   };
   const { muted } = preferences;
-  $('#mute-types').replaceChildren(
-    ...types.map((t) => row('type', t.type, t.label, muted.types.includes(t.type), !t.mutable)),
-  );
+  $('#mute-types').replaceChildren(...types.map((t) => row('type', t.type, t.label, muted.types.includes(t.type), !t.mutable)));
   const topics = [...new Set([...savedTopics(), ...muted.topics])];
   $('#mute-topics').replaceChildren(
     ...(topics.length
@@ -358,9 +356,8 @@ $('#load-more').addEventListener('click', () => inbox.loadMore().catch(failed('F
 
 $('#preferences-form').addEventListener('change', async () => {
   const status = $('#preferences-status');
-  const off = (kind) => [...document.querySelectorAll(`#preferences-form input[data-${kind}]`)]
-    .filter((box) => !box.checked)
-    .map((box) => box.dataset[kind]);
+  const off = (kind) =>
+    [...document.querySelectorAll(`#preferences-form input[data-${kind}]`)].filter((box) => !box.checked).map((box) => box.dataset[kind]);
   try {
     preferences = await inbox.setPreferences({ muted: { types: off('type'), topics: off('topic') } });
     status.className = 'status';
@@ -406,7 +403,11 @@ function sendForm(selector, send, done) {
   });
 }
 
-sendForm('#message-form', (f) => api('/api/messages', { to: f.to, text: f.text }), (f) => `Sent to ${f.to}.`);
+sendForm(
+  '#message-form',
+  (f) => api('/api/messages', { to: f.to, text: f.text }),
+  (f) => `Sent to ${f.to}.`,
+);
 sendForm(
   '#broadcast-form',
   (f) => api('/api/announcements', { title: f.title, body: f.body, kind: f.kind }),

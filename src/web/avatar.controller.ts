@@ -20,7 +20,10 @@ export class AvatarController {
     let hash = 0;
     for (const ch of name) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
     // The name is [\w.@-]: nothing to escape in XML, but the initial is escaped anyway.
-    const initial = name.charAt(0).toUpperCase().replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+    const initial = name
+      .charAt(0)
+      .toUpperCase()
+      .replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
     return (
       '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64" viewBox="0 0 64 64">' +
       `<circle cx="32" cy="32" r="32" fill="${COLORS[hash % COLORS.length]}"/>` +

@@ -20,7 +20,7 @@ class LoginController {
   }
 }
 
-describe('cookieSession: the site\'s cookie-session cookies', () => {
+describe("cookieSession: the site's cookie-session cookies", () => {
   let db: Awaited<ReturnType<typeof createDatabase>>;
   let t: TestApp;
   let source: SessionSource;
@@ -28,7 +28,11 @@ describe('cookieSession: the site\'s cookie-session cookies', () => {
   const clients: TestClient[] = [];
 
   const login = async (user?: string) => setCookies(await fetch(`${t.url}/login${user ? `?user=${user}` : ''}`));
-  const part = (cookie: string, name: string) => cookie.split('; ').find((c) => c.startsWith(`${name}=`))!.slice(name.length + 1);
+  const part = (cookie: string, name: string) =>
+    cookie
+      .split('; ')
+      .find((c) => c.startsWith(`${name}=`))!
+      .slice(name.length + 1);
 
   beforeAll(async () => {
     db = await createDatabase();

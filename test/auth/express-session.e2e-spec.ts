@@ -37,7 +37,7 @@ class AuthController {
   }
 }
 
-describe('expressSession: the site\'s express-session, in a real Postgres store', () => {
+describe("expressSession: the site's express-session, in a real Postgres store", () => {
   let db: Awaited<ReturnType<typeof createDatabase>>;
   let store: InstanceType<typeof PgStore>;
   let t: TestApp;
@@ -69,8 +69,7 @@ describe('expressSession: the site\'s express-session, in a real Postgres store'
       {},
       {
         controllers: [AuthController],
-        configure: (app: INestApplication) =>
-          app.use(session({ store, secret: SECRETS, resave: false, saveUninitialized: false })),
+        configure: (app: INestApplication) => app.use(session({ store, secret: SECRETS, resave: false, saveUninitialized: false })),
       },
     );
   });
@@ -84,7 +83,7 @@ describe('expressSession: the site\'s express-session, in a real Postgres store'
     await db?.drop();
   });
 
-  it('accepts the cookie the middleware issued and delivers to the session\'s user', async () => {
+  it("accepts the cookie the middleware issued and delivers to the session's user", async () => {
     await t.service.notify('alice', { type: 't', title: 'missed' });
     const cookie = await login('alice');
     const c = track(await TestClient.connect(t.url, null, { cookie }));

@@ -66,7 +66,7 @@ describe('httpSession: asks the site who the user is', () => {
     await db?.drop();
   });
 
-  it('forwards the browser\'s cookies and accepts the user the endpoint names', async () => {
+  it("forwards the browser's cookies and accepts the user the endpoint names", async () => {
     const cookie = 'theme=dark; sid=good-frank';
     const c = await TestClient.connect(t.url, null, { cookie });
     clients.push(c);

@@ -79,13 +79,16 @@ describe('isolation: each user gets exactly their own, the broadcasts and their 
       }
       // The stored view agrees with what was delivered.
       const page = await tabs.get(user)![0].list({ limit: 100 });
-      expect(page.items.map((n) => n.title!).filter((x) => !x.startsWith('barrier-')).sort()).toEqual(
-        [...expected.get(user)!].sort(),
-      );
+      expect(
+        page.items
+          .map((n) => n.title!)
+          .filter((x) => !x.startsWith('barrier-'))
+          .sort(),
+      ).toEqual([...expected.get(user)!].sort());
     }
   });
 
-  it('gives no client event a way to read or mark another user\'s notifications', async () => {
+  it("gives no client event a way to read or mark another user's notifications", async () => {
     const [alice, mallory] = [await TestClient.connect(t.url, 'iso-alice'), await TestClient.connect(t.url, 'iso-mallory')];
     clients.push(alice, mallory);
     const [secret] = await t.service.notify('iso-alice', { type: 'message', title: 'alice only' });
@@ -96,9 +99,7 @@ describe('isolation: each user gets exactly their own, the broadcasts and their 
 
     // Mallory names Alice's ids, adds Alice's id to payloads, reads everything she can.
     expect(await mallory.request(ClientEvent.Read, { ids: [secret.id] })).toMatchObject({ changed: 0 });
-    expect((await mallory.request(ClientEvent.Read, { ids: [secret.id], userId: 'iso-alice' })).error.code).toBe(
-      'INVALID_INPUT',
-    );
+    expect((await mallory.request(ClientEvent.Read, { ids: [secret.id], userId: 'iso-alice' })).error.code).toBe('INVALID_INPUT');
     expect((await mallory.request(ClientEvent.List, { userId: 'iso-alice' })).error.code).toBe('INVALID_INPUT');
     expect(await mallory.request(ClientEvent.Read, { ids: [shared.id] })).toMatchObject({ changed: 1 });
     for (const event of [ClientEvent.Seen, ClientEvent.Archive, ClientEvent.Unarchive, ClientEvent.Delete]) {

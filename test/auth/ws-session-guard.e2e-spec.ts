@@ -44,7 +44,7 @@ class ChatGateway {
   }
 }
 
-describe('WsSessionGuard and @CurrentUser in the host\'s own gateway', () => {
+describe("WsSessionGuard and @CurrentUser in the host's own gateway", () => {
   let db: Awaited<ReturnType<typeof createDatabase>>;
   let t: TestApp;
   const clients: TestClient[] = [];
@@ -73,7 +73,7 @@ describe('WsSessionGuard and @CurrentUser in the host\'s own gateway', () => {
     await db?.drop();
   });
 
-  it('lets a message through with the session\'s user, read by @CurrentUser()', async () => {
+  it("lets a message through with the session's user, read by @CurrentUser()", async () => {
     const c = await chat('ursula');
     expect(await c.request('whoami', {})).toEqual({ userId: 'ursula' });
   });
@@ -89,7 +89,7 @@ describe('WsSessionGuard and @CurrentUser in the host\'s own gateway', () => {
     });
   });
 
-  it('runs a subclass\'s hooks: its own check and its own refusal', async () => {
+  it("runs a subclass's hooks: its own check and its own refusal", async () => {
     expect(await (await chat('admin')).request('admin:purge', {})).toEqual({ purgedBy: 'admin' });
     expect(await refused(await chat('ursula'), 'admin:purge')).toEqual({
       code: 'FORBIDDEN',

@@ -78,7 +78,10 @@ describe('demo page in Chromium', () => {
     // Mark all read, from the dropdown.
     await openInbox(b1);
     await b1.click('#mark-all');
-    await b1.locator('#items .item.unread').first().waitFor({ state: 'detached', ...WAIT });
+    await b1
+      .locator('#items .item.unread')
+      .first()
+      .waitFor({ state: 'detached', ...WAIT });
     await badge(b1, 0);
 
     await alice.close();

@@ -47,10 +47,9 @@ describe.each(['classic', 'sharded'] as const)('several instances over Redis (%s
 
   it('keeps unread counts and read state in step across instances', async () => {
     const [tabA, tabB] = [await connect(a, 'fan-read'), await connect(b, 'fan-read')];
-    const [x, y] = await b.service.notify('fan-read', { type: 't', title: 'x' }).then(async (r1) => [
-      r1[0],
-      (await b.service.notify('fan-read', { type: 't', title: 'y' }))[0],
-    ]);
+    const [x, y] = await b.service
+      .notify('fan-read', { type: 't', title: 'x' })
+      .then(async (r1) => [r1[0], (await b.service.notify('fan-read', { type: 't', title: 'y' }))[0]]);
     await tabA.waitFor(ServerEvent.Unread, (p) => p.count === 2);
     const mb = tabB.mark();
     expect(await tabA.request(ClientEvent.Read, { ids: [x.id] })).toEqual({ changed: 1, unread: 1, unseen: 1 });
@@ -85,7 +84,12 @@ describe.each(['classic', 'sharded'] as const)('several instances over Redis (%s
     await worker.service.notify('fan-state', { type: 'promo', title: 'muted' });
     await worker.service.notify('fan-state', { type: 'mention', title: 'after' });
     await tabB.waitForTitle('after', mb);
-    expect(tabB.log.slice(mb).filter((e) => e.event === ServerEvent.Notification).map((e) => e.payload.title)).toEqual(['after']);
+    expect(
+      tabB.log
+        .slice(mb)
+        .filter((e) => e.event === ServerEvent.Notification)
+        .map((e) => e.payload.title),
+    ).toEqual(['after']);
   });
 
   it('reaches every instance with broadcasts and topics, subscriptions included', async () => {

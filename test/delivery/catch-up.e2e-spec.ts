@@ -86,7 +86,10 @@ describe('catch-up', () => {
     const [a] = await t.service.notify('ooo-2', { type: 't', title: 'a' });
     const [b] = await t.service.notify('ooo-2', { type: 't', title: 'b' });
     // Both began before the grace window of the cursor's row.
-    await t.dataSource.query(`UPDATE inbox_notification SET created_at = created_at - interval '1 minute' WHERE id IN ($1, $2)`, [a.id, b.id]);
+    await t.dataSource.query(`UPDATE inbox_notification SET created_at = created_at - interval '1 minute' WHERE id IN ($1, $2)`, [
+      a.id,
+      b.id,
+    ]);
     const [c1] = await t.service.notify('ooo-2', { type: 't', title: 'c' });
     const c = await TestClient.connect(t.url, 'ooo-2', { cursor: c1.id });
     expect(c.notifications.map((n) => n.id)).toEqual([]);

@@ -30,9 +30,21 @@ describe('delivery and read state', () => {
     for (const tab of [tab1, tab2]) {
       const got = await tab.waitForTitle('hello');
       expect(got).toEqual<NotificationPayload>({
-        id: stored.id, type: 'message', title: 'hello', body: 'b', data: { x: 1 }, topic: null,
-        broadcast: false, createdAt: stored.createdAt, seenAt: null, readAt: null, archived: false,
-        url: null, actions: [], actor: null, tags: [],
+        id: stored.id,
+        type: 'message',
+        title: 'hello',
+        body: 'b',
+        data: { x: 1 },
+        topic: null,
+        broadcast: false,
+        createdAt: stored.createdAt,
+        seenAt: null,
+        readAt: null,
+        archived: false,
+        url: null,
+        actions: [],
+        actor: null,
+        tags: [],
       });
       await tab.waitFor(ServerEvent.Unread, (p) => p.count === 1);
     }
@@ -70,10 +82,12 @@ describe('delivery and read state', () => {
     await t.dataSource.transaction(async (manager) => {
       await t.service.notify('tx-1', { type: 't', title: 'committed' }, { manager });
       // Inside the transaction nothing is delivered yet; a savepoint that rolls back drops its own.
-      await manager.transaction(async (inner) => {
-        await t.service.notify('tx-1', { type: 't', title: 'inner rolled back' }, { manager: inner });
-        throw new Error('inner');
-      }).catch(() => undefined);
+      await manager
+        .transaction(async (inner) => {
+          await t.service.notify('tx-1', { type: 't', title: 'inner rolled back' }, { manager: inner });
+          throw new Error('inner');
+        })
+        .catch(() => undefined);
       expect(c.log.slice(from).filter((e) => e.event === ServerEvent.Notification)).toEqual([]);
     });
     await c.waitForTitle('committed', from);

@@ -55,7 +55,8 @@ describe('library errors escaping a host controller', () => {
 
   it('answer 400 naming the field for text Postgres cannot store (a lone UTF-16 surrogate), storing nothing', async () => {
     // Raw bytes: JSON escapes of a lone surrogate, which the host's JSON body parser turns into one.
-    const raw = (body: string) => fetch(`${url}/users/lone/notifications`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const raw = (body: string) =>
+      fetch(`${url}/users/lone/notifications`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     for (const [body, field] of [
       ['{"type": "m", "title": "a\\ud800"}', 'title'],
       ['{"type": "m", "data": {"nested": {"v": "\\udc00"}}}', 'data.nested.v'],

@@ -58,7 +58,11 @@ describe('NotificationsModule configuration', () => {
     run(
       [
         TypeOrmModule.forRoot({ type: 'postgres', url: db.url }),
-        NotificationsModule.forRootAsync({ imports: [OptionsModule], inject: [OptionsFactory], useFactory: (f: OptionsFactory) => f.createNotificationsOptions() }),
+        NotificationsModule.forRootAsync({
+          imports: [OptionsModule],
+          inject: [OptionsFactory],
+          useFactory: (f: OptionsFactory) => f.createNotificationsOptions(),
+        }),
       ],
       (url, s) => delivers(url, s),
     ));
@@ -98,7 +102,9 @@ describe('NotificationsModule configuration', () => {
     // Both apps build their providers before either binds its gateway to a server.
     const apps = await Promise.all(['/first', '/second'].map((ns) => NestFactory.create(host(ns), { logger: false })));
     try {
-      const urls = await Promise.all(apps.map(async (app) => (await app.listen(0, '127.0.0.1'), (await app.getUrl()).replace('[::1]', '127.0.0.1'))));
+      const urls = await Promise.all(
+        apps.map(async (app) => (await app.listen(0, '127.0.0.1'), (await app.getUrl()).replace('[::1]', '127.0.0.1'))),
+      );
       await delivers(urls[0], apps[0].get(NotificationService), '/first');
       await delivers(urls[1], apps[1].get(NotificationService), '/second');
       const wrong = TestClient.open(urls[0], 'someone', { namespace: '/second' });
@@ -160,7 +166,10 @@ describe('NotificationsModule configuration', () => {
       ],
     })
     class Host {}
-    const err = await NestFactory.create(Host, { logger: false, abortOnError: false }).then(() => null, (e: unknown) => e);
+    const err = await NestFactory.create(Host, { logger: false, abortOnError: false }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(NotificationsConfigError);
     expect((err as Error).message).toMatch(/^nestjs-inbox: the gateway needs `session`/);
   });
@@ -199,8 +208,6 @@ describe('NotificationsModule configuration', () => {
   });
 
   it('forRoot checks its options where the module is declared', () => {
-    expect(() => NotificationsModule.forRoot({ session: cookieUser, allowedOrigins: ['*'] })).toThrow(
-      NotificationsConfigError,
-    );
+    expect(() => NotificationsModule.forRoot({ session: cookieUser, allowedOrigins: ['*'] })).toThrow(NotificationsConfigError);
   });
 });

@@ -67,7 +67,12 @@ describe('presentation fields: url, actions, actor, tags', () => {
     const release = await t.service.publish('releases', { type: 'release', title: 'v2', actions: [{ label: 'Open', url: '/v2' }] });
     const [plain] = await t.service.notify('shown-2', { type: 'm', title: 'plain', url: null, actions: null, actor: null, tags: null });
     expect(await tab.waitForTitle('to all')).toMatchObject({ id: all!.id, broadcast: true, ...none, url: '/news/1', tags: ['news'] });
-    expect(await tab.waitForTitle('v2')).toMatchObject({ id: release!.id, topic: 'releases', ...none, actions: [{ label: 'Open', url: '/v2' }] });
+    expect(await tab.waitForTitle('v2')).toMatchObject({
+      id: release!.id,
+      topic: 'releases',
+      ...none,
+      actions: [{ label: 'Open', url: '/v2' }],
+    });
     expect(await tab.waitForTitle('plain')).toMatchObject({ id: plain.id, ...none });
     expect((await t.service.list('shown-2')).items.map((n) => [n.title, n.url, n.actions, n.actor, n.tags])).toEqual([
       ['plain', null, [], null, []],

@@ -141,7 +141,9 @@ describe('read model migration', () => {
                (NULL, 'news', 'release', 'n1', now() - interval '1 day', NULL, 15, 15),
                (NULL, 'news', 'release', 'n2', now() - interval '1 hour', NULL, 16, 16),
                ('old-2', NULL, 'mention', 'other', now(), NULL, 17, 17)`);
-      await ds.query(`INSERT INTO inbox_subscription (user_id, topic, created_at, tx_horizon) VALUES ('old-1', 'news', now() - interval '2 days', 15)`);
+      await ds.query(
+        `INSERT INTO inbox_subscription (user_id, topic, created_at, tx_horizon) VALUES ('old-1', 'news', now() - interval '2 days', 15)`,
+      );
       await ds.query(`
         INSERT INTO inbox_receipt (user_id, notification_id)
         SELECT 'old-1', id FROM inbox_notification WHERE title IN ('b1', 'n1')`);

@@ -66,8 +66,17 @@ async function prepare(host: Host, workRoot: string, tarball: string): Promise<P
   const dir = mkdtempSync(join(workRoot, 'host-'));
   cpSync(FIXTURE, dir, { recursive: true });
   // No "type": a CommonJS app, as `nest new --type cjs` makes it.
-  writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ name: 'compat-host', version: '0.0.0', private: true, license: 'UNLICENSED' }, null, 2)}\n`);
-  const install = await mustRun('npm install', 'npm', ['install', '--no-audit', '--no-fund', tarball, ...host.deps], dir, INSTALL_TIMEOUT_MS);
+  writeFileSync(
+    join(dir, 'package.json'),
+    `${JSON.stringify({ name: 'compat-host', version: '0.0.0', private: true, license: 'UNLICENSED' }, null, 2)}\n`,
+  );
+  const install = await mustRun(
+    'npm install',
+    'npm',
+    ['install', '--no-audit', '--no-fund', tarball, ...host.deps],
+    dir,
+    INSTALL_TIMEOUT_MS,
+  );
   const tsc = await mustRun(`the app's own tsc`, 'npx', ['tsc', '-p', '.'], dir, TSC_TIMEOUT_MS);
   return { dir, install, tsc };
 }
@@ -163,9 +172,7 @@ describe.each(HOSTS)('a fresh $name host app', (host) => {
     const preparing = prepared.get(host);
     if (!preparing) throw new Error('nothing to install: the library was not packed (see the first beforeAll)');
     app = await preparing;
-    timings.push(
-      `${host.name}: npm install ${secs(app.install.ms)}, tsc ${secs(app.tsc.ms)} (waited ${secs(Date.now() - waiting)} here)`,
-    );
+    timings.push(`${host.name}: npm install ${secs(app.install.ms)}, tsc ${secs(app.tsc.ms)} (waited ${secs(Date.now() - waiting)} here)`);
     const booting = Date.now();
     db = await createDatabase();
     url = await start();

@@ -14,7 +14,12 @@ import ts from 'typescript';
  * builds and runs that app; here they are checked like the rest.
  */
 const ROOT = join(__dirname, '..', '..');
-const DOCS = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const DOCS = [
+  'README.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 
 interface Sample {
   doc: string;
@@ -58,7 +63,11 @@ describe('code samples in the docs', () => {
       writeFileSync(file, `${sample.code}\nexport {};\n`);
       files.set(file, sample);
     });
-    const config = ts.getParsedCommandLineOfConfigFile(join(ROOT, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined })!;
+    const config = ts.getParsedCommandLineOfConfigFile(
+      join(ROOT, 'tsconfig.json'),
+      {},
+      { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined },
+    )!;
     const options: ts.CompilerOptions = {
       ...config.options,
       baseUrl: ROOT,

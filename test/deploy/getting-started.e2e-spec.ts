@@ -34,7 +34,8 @@ const HOOK_TIMEOUT_MS = 2 * INSTALL_TIMEOUT_MS + TSC_TIMEOUT_MS + 60_000;
 const READY = /Open (http:\/\/localhost:\d+)/;
 const WAIT = { timeout: 10_000 };
 
-const nameOf = (spec: string) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]).replace(/(?<=.)@.*$/, '');
+const nameOf = (spec: string) =>
+  (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]).replace(/(?<=.)@.*$/, '');
 const stripColors = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '');
 
 interface Guide {
@@ -62,7 +63,12 @@ function readGuide(): Guide {
     .filter((b) => b.lang === 'bash')
     .flatMap((b) => b.body.split('\n'))
     .filter((line) => /^npm install /.test(line))
-    .flatMap((line) => line.split(/\s+/).slice(2).filter((word) => !word.startsWith('-')));
+    .flatMap((line) =>
+      line
+        .split(/\s+/)
+        .slice(2)
+        .filter((word) => !word.startsWith('-')),
+    );
   const imports = new Set<string>();
   for (const [path, body] of files) {
     if (!path.endsWith('.ts')) continue;
@@ -145,7 +151,10 @@ describe('an app built from docs/getting-started.md', () => {
     dir = join(workRoot, 'my-app');
     mkdirSync(dir);
     // No "type": a CommonJS app, as `nest new` makes it.
-    writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ name: 'my-app', version: '0.0.1', private: true, license: 'UNLICENSED' }, null, 2)}\n`);
+    writeFileSync(
+      join(dir, 'package.json'),
+      `${JSON.stringify({ name: 'my-app', version: '0.0.1', private: true, license: 'UNLICENSED' }, null, 2)}\n`,
+    );
     copyFileSync(NEST_NEW_TSCONFIG, join(dir, 'tsconfig.json'));
     for (const [path, content] of guide.files) {
       mkdirSync(dirname(join(dir, path)), { recursive: true });
@@ -154,7 +163,13 @@ describe('an app built from docs/getting-started.md', () => {
     // One npm install for what nest new installed and the guide's two lines (the registry's
     // nestjs-inbox is the packed one here): the same packages, one resolution.
     const packages = guide.install.map((p) => (nameOf(p) === 'nestjs-inbox' ? tarball : p));
-    const install: Run = await mustRun('npm install', 'npm', ['install', '--no-audit', '--no-fund', ...NEST_NEW, ...NEST_NEW_DEV, ...packages], dir, INSTALL_TIMEOUT_MS);
+    const install: Run = await mustRun(
+      'npm install',
+      'npm',
+      ['install', '--no-audit', '--no-fund', ...NEST_NEW, ...NEST_NEW_DEV, ...packages],
+      dir,
+      INSTALL_TIMEOUT_MS,
+    );
     expect(install.output).not.toMatch(/ERESOLVE|conflicting peer/i);
     const tsc = await mustRun(`the app's own tsc`, 'npx', ['tsc', '-p', '.'], dir, TSC_TIMEOUT_MS);
     timings.push(`npm run pack:lib ${secs(pack.ms)}, npm install ${secs(install.ms)}, tsc ${secs(tsc.ms)}`);
@@ -209,7 +224,7 @@ describe('an app built from docs/getting-started.md', () => {
     expect(await script.text()).toBe(readFileSync(join(dir, 'node_modules', 'nestjs-inbox', 'client', 'inbox.js'), 'utf8'));
   });
 
-  it('a user who logged in over HTTP receives the service\'s notify live on the socket', async () => {
+  it("a user who logged in over HTTP receives the service's notify live on the socket", async () => {
     const user = `ada-${tag}`;
     const cookie = await login(user);
     // The session is in Postgres, in the table connect-pg-simple made itself.
@@ -233,7 +248,7 @@ describe('an app built from docs/getting-started.md', () => {
     expect(foreign.data?.code).toBe('FORBIDDEN');
   });
 
-  it('logout closes the user\'s open socket', async () => {
+  it("logout closes the user's open socket", async () => {
     const cookie = await login(`grace-${tag}`);
     const client = await TestClient.connect(url, null, { cookie, origin });
     clients.push(client);

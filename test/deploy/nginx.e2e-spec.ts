@@ -54,7 +54,14 @@ describe('behind nginx (ip_hash upstream, long-polling)', () => {
     dir = mkdtempSync(join(tmpdir(), 'inbox-nginx-'));
     const port = await freePort();
     const conf = join(dir, 'nginx.conf');
-    writeFileSync(conf, nginxConf(dir, port, [a, b].map((t) => Number(new URL(t.url).port))));
+    writeFileSync(
+      conf,
+      nginxConf(
+        dir,
+        port,
+        [a, b].map((t) => Number(new URL(t.url).port)),
+      ),
+    );
     nginx = new Child('nginx', ['-p', dir, '-e', join(dir, 'error.log'), '-c', conf, '-g', 'daemon off;']);
     nginx.start();
     await waitForPort(port).catch((err) => {

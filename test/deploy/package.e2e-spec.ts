@@ -16,7 +16,18 @@ describe('the nestjs-inbox package', () => {
       execFileSync('npm', ['pack', '--dry-run', '--json', out], { cwd: root, encoding: 'utf8' }),
     )[0].files.map((f: { path: string }) => f.path);
     expect(files).toEqual(
-      expect.arrayContaining(['index.js', 'index.d.ts', 'package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'client/index.js', 'client/index.d.ts', 'client/index.mjs', 'client/inbox.js']),
+      expect.arrayContaining([
+        'index.js',
+        'index.d.ts',
+        'package.json',
+        'README.md',
+        'LICENSE',
+        'CHANGELOG.md',
+        'client/index.js',
+        'client/index.d.ts',
+        'client/index.mjs',
+        'client/inbox.js',
+      ]),
     );
     expect(files.some((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toBe(false);
     expect(files.some((f) => f.includes('spec'))).toBe(false);
@@ -32,7 +43,17 @@ describe('the nestjs-inbox package', () => {
   it('exports the public API from its entry point', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const lib = require(out);
-    for (const name of ['NotificationsModule', 'NotificationService', 'NOTIFICATIONS_MIGRATIONS', 'InvalidInputError', 'NotificationsConfigError', 'InjectNotificationsOptions', 'NOTIFICATIONS_DEFAULTS', 'ServerEvent', 'ClientEvent']) {
+    for (const name of [
+      'NotificationsModule',
+      'NotificationService',
+      'NOTIFICATIONS_MIGRATIONS',
+      'InvalidInputError',
+      'NotificationsConfigError',
+      'InjectNotificationsOptions',
+      'NOTIFICATIONS_DEFAULTS',
+      'ServerEvent',
+      'ClientEvent',
+    ]) {
       expect(lib[name]).toBeDefined();
     }
     expect(lib.NOTIFICATIONS_MIGRATIONS).toHaveLength(6);

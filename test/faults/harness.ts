@@ -119,7 +119,8 @@ export class FaultCluster {
   private stream?: StreamSpec;
   private summary?: StreamSummary;
   private readonly children: Child[] = [];
-  private readonly log = (msg: string) => console.log(`[${this.options.fault} +${((Date.now() - this.started) / 1000).toFixed(1)}s] ${msg}`);
+  private readonly log = (msg: string) =>
+    console.log(`[${this.options.fault} +${((Date.now() - this.started) / 1000).toFixed(1)}s] ${msg}`);
 
   private constructor(readonly options: FaultOptions) {}
 
@@ -178,10 +179,14 @@ export class FaultCluster {
       { name: 'A', child: a, url: ia.url },
       { name: 'B', child: b, url: ib.url },
     ];
-    await until('every process reached Redis', async () => {
-      const up = await Promise.all([a, b, this.worker].map((c) => c.call<boolean>('redisUp')));
-      return up.every(Boolean);
-    }, 30_000);
+    await until(
+      'every process reached Redis',
+      async () => {
+        const up = await Promise.all([a, b, this.worker].map((c) => c.call<boolean>('redisUp')));
+        return up.every(Boolean);
+      },
+      30_000,
+    );
     this.log(`A, B and the worker are up (${this.databaseUrl.replace(/^.*@/, '')}, redis ${this.redis.port})`);
 
     const n = this.options.users ?? 50;
@@ -316,7 +321,13 @@ export class FaultCluster {
    * (FAULTS_DIAG=1) a log line each time with `extra()` and the listen queues. `stop()` returns the peaks.
    */
   monitor(extra: () => unknown = () => undefined) {
-    const peaks = this.instances.map((i) => ({ instance: i.name, poolWaiting: 0, sessionStoreWaiting: 0, eventLoopMaxMs: 0, pendingHandshakes: 0 }));
+    const peaks = this.instances.map((i) => ({
+      instance: i.name,
+      poolWaiting: 0,
+      sessionStoreWaiting: 0,
+      eventLoopMaxMs: 0,
+      pendingHandshakes: 0,
+    }));
     const started = Date.now();
     let busy = false;
     const timer = setInterval(async () => {
@@ -340,7 +351,9 @@ export class FaultCluster {
           const ports = live.map((i) => `:${new URL(i.url).port} `);
           const listen = execSync('ss -ltnH').toString().split('\n');
           const acceptQueue = ports.map((p) => listen.find((l) => l.includes(p))?.split(/\s+/)[1]);
-          this.log(`+${Date.now() - started} ms ${JSON.stringify(extra())} ${JSON.stringify(res.map((r, k) => ({ ...r, lagMs: lag[k].maxMs, acceptQueue: acceptQueue[k] })))}`);
+          this.log(
+            `+${Date.now() - started} ms ${JSON.stringify(extra())} ${JSON.stringify(res.map((r, k) => ({ ...r, lagMs: lag[k].maxMs, acceptQueue: acceptQueue[k] })))}`,
+          );
         }
       } catch {
         // A process that is being killed does not answer; the next sample will tell.
@@ -384,7 +397,8 @@ export class FaultCluster {
     const storeAudit = this.storeAudit(stored);
     const calls = [...this.ledger.calls.values()];
     const errors: Record<string, number> = {};
-    for (const call of calls) if (call.outcome === 'failed') errors[call.error ?? '(no error)'] = (errors[call.error ?? '(no error)'] ?? 0) + 1;
+    for (const call of calls)
+      if (call.outcome === 'failed') errors[call.error ?? '(no error)'] = (errors[call.error ?? '(no error)'] ?? 0) + 1;
     const failedSeqs = new Set(calls.filter((c) => c.outcome === 'failed').map((c) => c.seq));
     const clients = this.ledger.clients;
     const sum = (f: (c: LedgerClient) => number) => clients.reduce((s, c) => s + f(c), 0);
@@ -422,7 +436,9 @@ export class FaultCluster {
       truncatedCatchUps: sum((c) => c.truncated),
       pagedAfterTruncation: sum((c) => c.paged),
       extra: { ...extra, ...(catchUpFailure ? { catchUpFailure } : {}) },
-      connectErrorSamples: clients.flatMap((c) => c.history.filter((h) => h.includes('connect_error')).map((h) => `${c.name} ${h}`)).slice(0, 8),
+      connectErrorSamples: clients
+        .flatMap((c) => c.history.filter((h) => h.includes('connect_error')).map((h) => `${c.name} ${h}`))
+        .slice(0, 8),
     };
     this.print(report, audit);
     return report;
@@ -431,7 +447,12 @@ export class FaultCluster {
   private storeAudit(stored: { id: string; user_id: string | null; topic: string | null; seq: number | null }[]) {
     const byId = new Map(stored.map((r) => [r.id, r]));
     const reported = new Set(this.ledger.calls.keys());
-    const out = { returnedNotStored: [] as string[], unreported: [] as string[], rolledBackStored: [] as string[], shortResults: [] as string[] };
+    const out = {
+      returnedNotStored: [] as string[],
+      unreported: [] as string[],
+      rolledBackStored: [] as string[],
+      shortResults: [] as string[],
+    };
     for (const call of this.ledger.calls.values()) {
       if (call.outcome === 'committed') {
         for (const row of call.rows) {
@@ -440,7 +461,8 @@ export class FaultCluster {
         }
         // No dedupe keys are used: one row per recipient, one for a broadcast or publication.
         const wanted = call.kind === 'notify' ? call.to!.length : 1;
-        if (call.rows.length !== wanted) out.shortResults.push(`call ${call.seq} (${call.kind}) returned ${call.rows.length} of ${wanted} rows`);
+        if (call.rows.length !== wanted)
+          out.shortResults.push(`call ${call.seq} (${call.kind}) returned ${call.rows.length} of ${wanted} rows`);
       }
       if (call.outcome === 'rolled-back' && call.rows.some((row) => byId.has(row.id))) out.rolledBackStored.push(`call ${call.seq}`);
     }

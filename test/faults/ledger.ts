@@ -238,7 +238,15 @@ export class LedgerClient {
       engine: engine?.readyState,
       transport: transport?.readyState,
       ws: ws?.readyState,
-      upgradeSent: req ? { finished: req.finished, tcpConnecting: tcp?.connecting, localPort: tcp?.localPort, written: tcp?.bytesWritten, read: tcp?.bytesRead } : 'no request',
+      upgradeSent: req
+        ? {
+            finished: req.finished,
+            tcpConnecting: tcp?.connecting,
+            localPort: tcp?.localPort,
+            written: tcp?.bytesWritten,
+            read: tcp?.bytesRead,
+          }
+        : 'no request',
     });
   }
 
@@ -298,7 +306,9 @@ export class Ledger {
       if (call.outcome !== 'committed') continue;
       for (const row of call.rows) {
         if (call.kind === 'notify') this.expected.get(row.userId!)?.push(row.id);
-        else for (const u of this.users) if (call.kind === 'broadcast' || this.subscriptions.get(u)?.has(call.topic!)) this.expected.get(u)!.push(row.id);
+        else
+          for (const u of this.users)
+            if (call.kind === 'broadcast' || this.subscriptions.get(u)?.has(call.topic!)) this.expected.get(u)!.push(row.id);
       }
     }
   }
@@ -352,7 +362,12 @@ export class Ledger {
     });
     return [
       `${c.name} lacks ${missing.length} ids committed between ${at(first)} and ${at(last)} (${c.describe()}):`,
-      ...missing.slice(0, 8).map((m) => `  ${m.id}: ${m.call.kind}${m.call.topic ? ` ${m.call.topic}` : ''} #${m.call.seq} issued ${at(m.call.issuedAt)} settled ${at(m.call.settledAt)}${m.call.held ? ' (held)' : ''}`),
+      ...missing
+        .slice(0, 8)
+        .map(
+          (m) =>
+            `  ${m.id}: ${m.call.kind}${m.call.topic ? ` ${m.call.topic}` : ''} #${m.call.seq} issued ${at(m.call.issuedAt)} settled ${at(m.call.settledAt)}${m.call.held ? ' (held)' : ''}`,
+        ),
       `  connection around then:`,
       ...window.slice(0, 60).map((h) => `    ${h}`),
     ].join('\n');

@@ -59,86 +59,94 @@ describe(`fault: a ${SOAK_MS / 1000} s soak with connect/disconnect churn`, () =
   }, 180_000);
   afterAll(() => cluster?.close(), 60_000);
 
-  it('keeps heap, RSS and connections flat, and loses nothing', async () => {
-    const { ledger, instances } = cluster;
-    const churn = await cluster.startLoad(100, 2);
-    const load = cluster.load!;
-    const resources = () => Promise.all(instances.map((i) => i.child.call('resources')));
-    const before = await resources();
-    await cluster.startStream();
-    const start = Date.now();
-    await load.call('churn', { ...churn, count: 5, everyMs: 250 });
-    const stopTabChurn = cluster.churnTabs(2, 500);
+  it(
+    'keeps heap, RSS and connections flat, and loses nothing',
+    async () => {
+      const { ledger, instances } = cluster;
+      const churn = await cluster.startLoad(100, 2);
+      const load = cluster.load!;
+      const resources = () => Promise.all(instances.map((i) => i.child.call('resources')));
+      const before = await resources();
+      await cluster.startStream();
+      const start = Date.now();
+      await load.call('churn', { ...churn, count: 5, everyMs: 250 });
+      const stopTabChurn = cluster.churnTabs(2, 500);
 
-    const samples: { t: number; heap: number[]; rss: number[] }[] = [];
-    const lagMaxMs = instances.map(() => 0);
-    const pgActive: number[] = [];
-    while (Date.now() - start < SOAK_MS) {
-      const next = start + (samples.length + 1) * SAMPLE_MS;
-      const mem = await cluster.memory();
-      samples.push({ t: (Date.now() - start) / 60_000, heap: mem.map((m) => m.heapUsed / MiB), rss: mem.map((m) => m.rss / MiB) });
-      // What else the run is made of: stalls of the instances, and how busy Postgres is.
-      const lags = await Promise.all(instances.map((i) => i.child.call('eventLoop')));
-      lags.forEach((l, i) => (lagMaxMs[i] = Math.max(lagMaxMs[i], l.maxMs)));
-      const [pg] = await cluster.query(
-        `SELECT count(*)::int AS active FROM pg_stat_activity
+      const samples: { t: number; heap: number[]; rss: number[] }[] = [];
+      const lagMaxMs = instances.map(() => 0);
+      const pgActive: number[] = [];
+      while (Date.now() - start < SOAK_MS) {
+        const next = start + (samples.length + 1) * SAMPLE_MS;
+        const mem = await cluster.memory();
+        samples.push({ t: (Date.now() - start) / 60_000, heap: mem.map((m) => m.heapUsed / MiB), rss: mem.map((m) => m.rss / MiB) });
+        // What else the run is made of: stalls of the instances, and how busy Postgres is.
+        const lags = await Promise.all(instances.map((i) => i.child.call('eventLoop')));
+        lags.forEach((l, i) => (lagMaxMs[i] = Math.max(lagMaxMs[i], l.maxMs)));
+        const [pg] = await cluster.query(
+          `SELECT count(*)::int AS active FROM pg_stat_activity
           WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()`,
+        );
+        pgActive.push(pg.active);
+        await hold(Math.max(0, next - Date.now()));
+      }
+      await load.call('stopChurn');
+      stopTabChurn();
+      const end = Date.now();
+      const mark = await cluster.mark();
+      const caughtUpMs = await cluster.caughtUp(mark, end);
+      const total = 2 * 100 + ledger.clients.length;
+      await until(
+        'every socket back',
+        async () => {
+          const [stats, res] = await Promise.all([load.call('stats'), resources()]);
+          return stats.synced === 200 && res.reduce((s, r) => s + r.sockets, 0) === total;
+        },
+        30_000,
       );
-      pgActive.push(pg.active);
-      await hold(Math.max(0, next - Date.now()));
-    }
-    await load.call('stopChurn');
-    stopTabChurn();
-    const end = Date.now();
-    const mark = await cluster.mark();
-    const caughtUpMs = await cluster.caughtUp(mark, end);
-    const total = 2 * 100 + ledger.clients.length;
-    await until('every socket back', async () => {
-      const [stats, res] = await Promise.all([load.call('stats'), resources()]);
-      return stats.synced === 200 && res.reduce((s, r) => s + r.sockets, 0) === total;
-    }, 30_000);
-    const after = await resources();
-    const loadStats = await load.call('stats');
+      const after = await resources();
+      const loadStats = await load.call('stats');
 
-    const warm = samples.filter((s) => s.t * 60_000 >= WARM_UP_MS);
-    const windowMin = warm.length > 1 ? warm[warm.length - 1].t - warm[0].t : 0;
-    const trend = instances.map((inst, i) => {
-      const ts = warm.map((s) => s.t);
-      const heapSlope = theilSen(ts, floor(warm.map((s) => s.heap[i])));
-      const rssSlope = theilSen(ts, floor(warm.map((s) => s.rss[i])));
-      return {
-        instance: inst.name,
-        heapMiB: { start: round(samples[0].heap[i]), warm: round(warm[0].heap[i]), end: round(warm[warm.length - 1].heap[i]) },
-        rssMiB: { start: round(samples[0].rss[i]), warm: round(warm[0].rss[i]), end: round(warm[warm.length - 1].rss[i]) },
-        heapSlopeMiBPerMin: round(heapSlope, 2),
-        heapGrowthMiB: round(heapSlope * windowMin, 2),
-        rssSlopeMiBPerMin: round(rssSlope, 2),
-        rssGrowthMiB: round(rssSlope * windowMin, 2),
-        eventLoopMaxMs: lagMaxMs[i],
-        sockets: [before[i].sockets, after[i].sockets],
-        fds: [before[i].fds, after[i].fds],
-      };
-    });
-    const quarter = Math.max(1, Math.floor(pgActive.length / 4));
-    const avg = (v: number[]) => round(v.reduce((s, x) => s + x, 0) / Math.max(1, v.length), 2);
-    const report = await cluster.finish(caughtUpMs, {
-      soakMs: end - start,
-      samples: samples.length,
-      measuredWindowS: round(windowMin * 60, 0),
-      trend,
-      postgresActiveBackends: { firstQuarter: avg(pgActive.slice(0, quarter)), lastQuarter: avg(pgActive.slice(-quarter)) },
-      churnConnections: loadStats.syncs,
-      tabReconnects: ledger.clients.reduce((s, c) => s + c.syncs - 1, 0),
-      bounds: { HEAP_GROWTH_MIB, RSS_GROWTH_MIB, FD_SLACK },
-      series: samples.map((x) => [round(x.t * 60, 0), ...x.heap.map((h) => round(h)), ...x.rss.map((r) => round(r, 0))]),
-    });
-    expectClean(report);
-    expect(warm.length).toBeGreaterThanOrEqual(10);
-    for (const [i, t] of trend.entries()) {
-      expect(t.heapGrowthMiB, `${t.instance}: heap trend over the measured window`).toBeLessThanOrEqual(HEAP_GROWTH_MIB);
-      expect(t.rssGrowthMiB, `${t.instance}: RSS trend over the measured window`).toBeLessThanOrEqual(RSS_GROWTH_MIB);
-      expect(after[i].engineClients, `${t.instance}: engine.io clients`).toBe(after[i].sockets);
-      expect(after[i].fds, `${t.instance}: file descriptors`).toBeLessThanOrEqual(before[i].fds + FD_SLACK);
-    }
-  }, SOAK_MS + 180_000);
+      const warm = samples.filter((s) => s.t * 60_000 >= WARM_UP_MS);
+      const windowMin = warm.length > 1 ? warm[warm.length - 1].t - warm[0].t : 0;
+      const trend = instances.map((inst, i) => {
+        const ts = warm.map((s) => s.t);
+        const heapSlope = theilSen(ts, floor(warm.map((s) => s.heap[i])));
+        const rssSlope = theilSen(ts, floor(warm.map((s) => s.rss[i])));
+        return {
+          instance: inst.name,
+          heapMiB: { start: round(samples[0].heap[i]), warm: round(warm[0].heap[i]), end: round(warm[warm.length - 1].heap[i]) },
+          rssMiB: { start: round(samples[0].rss[i]), warm: round(warm[0].rss[i]), end: round(warm[warm.length - 1].rss[i]) },
+          heapSlopeMiBPerMin: round(heapSlope, 2),
+          heapGrowthMiB: round(heapSlope * windowMin, 2),
+          rssSlopeMiBPerMin: round(rssSlope, 2),
+          rssGrowthMiB: round(rssSlope * windowMin, 2),
+          eventLoopMaxMs: lagMaxMs[i],
+          sockets: [before[i].sockets, after[i].sockets],
+          fds: [before[i].fds, after[i].fds],
+        };
+      });
+      const quarter = Math.max(1, Math.floor(pgActive.length / 4));
+      const avg = (v: number[]) => round(v.reduce((s, x) => s + x, 0) / Math.max(1, v.length), 2);
+      const report = await cluster.finish(caughtUpMs, {
+        soakMs: end - start,
+        samples: samples.length,
+        measuredWindowS: round(windowMin * 60, 0),
+        trend,
+        postgresActiveBackends: { firstQuarter: avg(pgActive.slice(0, quarter)), lastQuarter: avg(pgActive.slice(-quarter)) },
+        churnConnections: loadStats.syncs,
+        tabReconnects: ledger.clients.reduce((s, c) => s + c.syncs - 1, 0),
+        bounds: { HEAP_GROWTH_MIB, RSS_GROWTH_MIB, FD_SLACK },
+        series: samples.map((x) => [round(x.t * 60, 0), ...x.heap.map((h) => round(h)), ...x.rss.map((r) => round(r, 0))]),
+      });
+      expectClean(report);
+      expect(warm.length).toBeGreaterThanOrEqual(10);
+      for (const [i, t] of trend.entries()) {
+        expect(t.heapGrowthMiB, `${t.instance}: heap trend over the measured window`).toBeLessThanOrEqual(HEAP_GROWTH_MIB);
+        expect(t.rssGrowthMiB, `${t.instance}: RSS trend over the measured window`).toBeLessThanOrEqual(RSS_GROWTH_MIB);
+        expect(after[i].engineClients, `${t.instance}: engine.io clients`).toBe(after[i].sockets);
+        expect(after[i].fds, `${t.instance}: file descriptors`).toBeLessThanOrEqual(before[i].fds + FD_SLACK);
+      }
+    },
+    SOAK_MS + 180_000,
+  );
 });

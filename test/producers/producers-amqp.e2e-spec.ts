@@ -32,7 +32,10 @@ const drained = (queue = QUEUE) =>
     `queue ${queue} drained`,
     async () => {
       const rows = await rabbitmqctl<{ name: string; messages_ready: number; messages_unacknowledged: number }[]>(
-        'list_queues', 'name', 'messages_ready', 'messages_unacknowledged',
+        'list_queues',
+        'name',
+        'messages_ready',
+        'messages_unacknowledged',
       );
       const q = rows.find((r) => r.name === queue);
       return !!q && q.messages_ready === 0 && q.messages_unacknowledged === 0;
@@ -58,11 +61,15 @@ class DeadLetters {
   private readonly waiters = new Set<() => void>();
 
   constructor(channel: Channel, queue = DEAD) {
-    void channel.consume(queue, (msg) => {
-      if (!msg) return;
-      this.received.push(msg);
-      this.waiters.forEach((wake) => wake());
-    }, { noAck: true });
+    void channel.consume(
+      queue,
+      (msg) => {
+        if (!msg) return;
+        this.received.push(msg);
+        this.waiters.forEach((wake) => wake());
+      },
+      { noAck: true },
+    );
   }
 
   waitFor(messageId: string, timeoutMs = 10_000): Promise<ConsumeMessage> {
@@ -124,7 +131,10 @@ describe('RabbitMQ door: a Python producer publishes with pika', () => {
   it('stores and delivers live a message to a user, and acks it once committed', async () => {
     const tab = await connectUser('py-1');
     const from = tab.mark();
-    await publish([{ to: 'py-1', notification: { type: 'order', title: 'Shipped', data: { orderId: 7 } } }], ['--message-id', `one-${RUN}`]);
+    await publish(
+      [{ to: 'py-1', notification: { type: 'order', title: 'Shipped', data: { orderId: 7 } } }],
+      ['--message-id', `one-${RUN}`],
+    );
     const got = await tab.waitForTitle('Shipped', from);
     expect(got).toMatchObject({ type: 'order', data: { orderId: 7 }, broadcast: false, topic: null });
     await drained();
@@ -179,7 +189,10 @@ describe('RabbitMQ door: a Python producer publishes with pika', () => {
     await tab.waitForTitle('by dedupe key', from);
     await drained();
     expect((await stored('py-dup')).map((n) => n.title).sort()).toEqual(['by dedupe key', 'by message id']);
-    const live = tab.log.slice(from).filter((e) => e.event === 'notification').map((e) => (e.payload as NotificationPayload).title!);
+    const live = tab.log
+      .slice(from)
+      .filter((e) => e.event === 'notification')
+      .map((e) => (e.payload as NotificationPayload).title!);
     expect(live.filter((title) => title.startsWith('by ')).sort()).toEqual(['by dedupe key', 'by message id']);
   });
 
@@ -195,10 +208,18 @@ describe('RabbitMQ door: a Python producer publishes with pika', () => {
       await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, [db.name]);
       await publish([{ to: 'py-outage', notification: { type: 'm', title: 'after the outage' } }], ['--message-id', `outage-${RUN}`]);
       // Held by the consumer (unacked), not dead-lettered, while it retries.
-      await until('the message held unacked', async () => {
-        const rows = await rabbitmqctl<{ name: string; messages_unacknowledged: number }[]>('list_queues', 'name', 'messages_unacknowledged');
-        return rows.find((r) => r.name === QUEUE)?.messages_unacknowledged === 1;
-      }, 15_000);
+      await until(
+        'the message held unacked',
+        async () => {
+          const rows = await rabbitmqctl<{ name: string; messages_unacknowledged: number }[]>(
+            'list_queues',
+            'name',
+            'messages_unacknowledged',
+          );
+          return rows.find((r) => r.name === QUEUE)?.messages_unacknowledged === 1;
+        },
+        15_000,
+      );
       await reopen();
     } finally {
       await reopen();
@@ -215,7 +236,13 @@ describe('RabbitMQ door: a Python producer publishes with pika', () => {
     const tab = await connectUser('py-stream');
     const from = tab.mark();
     const titles = Array.from({ length: 30 }, (_, i) => `stream ${i}`);
-    const received = () => new Set(tab.log.slice(from).filter((e) => e.event === 'notification').map((e) => (e.payload as NotificationPayload).title!));
+    const received = () =>
+      new Set(
+        tab.log
+          .slice(from)
+          .filter((e) => e.event === 'notification')
+          .map((e) => (e.payload as NotificationPayload).title!),
+      );
     const [before] = await consumerConnections();
     expect(before).toBeDefined();
     const stream = publish(
@@ -230,7 +257,10 @@ describe('RabbitMQ door: a Python producer publishes with pika', () => {
     } finally {
       await stream; // before the queue is deleted, whatever happened
     }
-    await tab.waitFor<NotificationPayload>(ServerEvent.Notification, (n) => n.title === 'published while away', { from, timeoutMs: 20_000 });
+    await tab.waitFor<NotificationPayload>(ServerEvent.Notification, (n) => n.title === 'published while away', {
+      from,
+      timeoutMs: 20_000,
+    });
     await until('every message of the stream received', () => titles.every((title) => received().has(title)), 30_000);
     await drained();
     const [after] = await consumerConnections();
@@ -306,7 +336,10 @@ describe('RabbitMQ door: poison messages and oversized ones never hold the queue
       'x-inbox-error': 'message: notification.title: must not contain a lone UTF-16 surrogate (not valid Unicode)',
       'x-inbox-error-code': 'INVALID_INPUT',
     });
-    expect(to.properties.headers).toMatchObject({ 'x-inbox-error': expect.stringMatching(/^message: to\.0: must not contain a lone UTF-16 surrogate/), 'x-inbox-error-code': 'INVALID_INPUT' });
+    expect(to.properties.headers).toMatchObject({
+      'x-inbox-error': expect.stringMatching(/^message: to\.0: must not contain a lone UTF-16 surrogate/),
+      'x-inbox-error-code': 'INVALID_INPUT',
+    });
     expect(data.properties.headers).toMatchObject({
       'x-inbox-error': 'notification: data: key "k\\ud800": must not contain a lone UTF-16 surrogate (not valid Unicode)',
       'x-inbox-error-code': 'INVALID_INPUT',
@@ -381,8 +414,18 @@ describe('RabbitMQ door with several instances over Redis', () => {
         c.log.filter((e) => e.event === 'notification').map((e) => (e.payload as NotificationPayload).title);
       await until('every message delivered', () => titles(onA).length + titles(onB).length >= 20, 20_000);
       await drained(queue);
-      expect(titles(onA).sort()).toEqual(messages.filter((m) => m.to === 'rmq-a').map((m) => m.notification.title).sort());
-      expect(titles(onB).sort()).toEqual(messages.filter((m) => m.to === 'rmq-b').map((m) => m.notification.title).sort());
+      expect(titles(onA).sort()).toEqual(
+        messages
+          .filter((m) => m.to === 'rmq-a')
+          .map((m) => m.notification.title)
+          .sort(),
+      );
+      expect(titles(onB).sort()).toEqual(
+        messages
+          .filter((m) => m.to === 'rmq-b')
+          .map((m) => m.notification.title)
+          .sort(),
+      );
     } finally {
       onA.close();
       onB.close();

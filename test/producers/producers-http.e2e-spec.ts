@@ -47,7 +47,9 @@ function rawRequest(url: string, head: string, send: (socket: Socket) => void = 
   socket.setEncoding('utf8');
   socket.on('data', (chunk: string) => (answer += chunk));
   socket.on('error', () => undefined); // a reset after the server closed: the answer is what counts
-  const closed = new Promise<{ answer: string; ms: number }>((resolve) => socket.on('close', () => resolve({ answer, ms: Date.now() - started })));
+  const closed = new Promise<{ answer: string; ms: number }>((resolve) =>
+    socket.on('close', () => resolve({ answer, ms: Date.now() - started })),
+  );
   socket.on('connect', () => {
     socket.write(head);
     send(socket);
@@ -85,7 +87,11 @@ describe('HTTP door: a PHP producer signs and POSTs', () => {
   beforeAll(async () => {
     [db, redis] = await Promise.all([createDatabase(), RedisServer.start()]);
     await migrate(db.url);
-    const options = { http: { secret: SECRET, maxBodyBytes: MAX_BODY, bodyTimeoutMs: BODY_TIMEOUT_MS }, redis: { url: redis.url }, canSubscribe: () => true };
+    const options = {
+      http: { secret: SECRET, maxBodyBytes: MAX_BODY, bodyTimeoutMs: BODY_TIMEOUT_MS },
+      redis: { url: redis.url },
+      canSubscribe: () => true,
+    };
     [a, producer] = await Promise.all([
       startApp(db.url, options, {}, { controllers: [HostController] }),
       startApp(db.url, options, { gateway: false }),
@@ -102,11 +108,21 @@ describe('HTTP door: a PHP producer signs and POSTs', () => {
   it('stores and delivers live a notification to a user, answering 201 with its id', async () => {
     const tab = await connect('php-1');
     const from = tab.mark();
-    const answer = await php(a.url, { to: 'php-1', notification: { type: 'order', title: 'Shipped', body: 'On its way', data: { orderId: 7 } } });
+    const answer = await php(a.url, {
+      to: 'php-1',
+      notification: { type: 'order', title: 'Shipped', body: 'On its way', data: { orderId: 7 } },
+    });
     expect(answer.status).toBe(201);
     expect(answer.body.ids).toHaveLength(1);
     const got = await tab.waitForTitle('Shipped', from);
-    expect(got).toMatchObject({ id: answer.body.ids[0], type: 'order', body: 'On its way', data: { orderId: 7 }, topic: null, broadcast: false });
+    expect(got).toMatchObject({
+      id: answer.body.ids[0],
+      type: 'order',
+      body: 'On its way',
+      data: { orderId: 7 },
+      topic: null,
+      broadcast: false,
+    });
     await tab.waitFor(ServerEvent.Unread, (p) => p.count === 1, { from });
   });
 
@@ -115,7 +131,10 @@ describe('HTTP door: a PHP producer signs and POSTs', () => {
     const from = tab.mark();
     const shown = {
       url: '/orders/7',
-      actions: [{ label: 'Track', url: 'https://carrier.example/t/7' }, { label: 'Received', event: 'order:received' }],
+      actions: [
+        { label: 'Track', url: 'https://carrier.example/t/7' },
+        { label: 'Received', event: 'order:received' },
+      ],
       actor: { id: 'shop', name: 'The shop', avatarUrl: 'https://cdn.example/shop.png' },
       tags: ['orders'],
     };
@@ -133,7 +152,10 @@ describe('HTTP door: a PHP producer signs and POSTs', () => {
     const all = await php(a.url, { broadcast: true, notification: { type: 'announcement', title: 'to everyone' } });
     const topic = await php(a.url, { topic: 'releases', notification: { type: 'release', title: 'v2 is out' } });
     expect([all.status, topic.status]).toEqual([201, 201]);
-    for (const [tab, from] of [[one, m1], [two, m2]] as const) {
+    for (const [tab, from] of [
+      [one, m1],
+      [two, m2],
+    ] as const) {
       await tab.waitForTitle('to both', from);
       expect((await tab.waitForTitle('to everyone', from)).id).toBe(all.body.ids[0]);
     }
@@ -174,9 +196,19 @@ describe('HTTP door: a PHP producer signs and POSTs', () => {
       ['a signature 6 minutes old', () => php(a.url, good, ['--t-offset=-360']), 401, /^signature: stale: t is 36\d s away/],
       ['a signature 6 minutes ahead', () => php(a.url, good, ['--t-offset=360']), 401, /^signature: stale/],
       ['invalid JSON', () => php(a.url, '{"to": "php-refused",'), 400, /^body: not valid JSON/],
-      ['an empty type', () => php(a.url, { to: 'php-refused', notification: { type: '' } }), 400, /notification\.type: must be a non-empty string/],
+      [
+        'an empty type',
+        () => php(a.url, { to: 'php-refused', notification: { type: '' } }),
+        400,
+        /notification\.type: must be a non-empty string/,
+      ],
       ['no audience', () => php(a.url, { notification: { type: 'm' } }), 400, /exactly one of `to`, `broadcast: true` or `topic`/],
-      ['an unknown field', () => php(a.url, { to: 'php-refused', notification: { type: 'm', title: 'refused', colour: 1 } }), 400, /colour/],
+      [
+        'an unknown field',
+        () => php(a.url, { to: 'php-refused', notification: { type: 'm', title: 'refused', colour: 1 } }),
+        400,
+        /colour/,
+      ],
       [
         'a javascript: url',
         () => php(a.url, { to: 'php-refused', notification: { type: 'm', title: 'refused', url: 'javascript:alert(1)' } }),
@@ -191,13 +223,21 @@ describe('HTTP door: a PHP producer signs and POSTs', () => {
       ],
       [
         'an actor with a data: avatar',
-        () => php(a.url, { to: 'php-refused', notification: { type: 'm', title: 'refused', actor: { avatarUrl: 'data:image/png;base64,AAAA' } } }),
+        () =>
+          php(a.url, {
+            to: 'php-refused',
+            notification: { type: 'm', title: 'refused', actor: { avatarUrl: 'data:image/png;base64,AAAA' } },
+          }),
         400,
         /^message: notification\.actor\.avatarUrl: must be an http\(s\) URL/,
       ],
       [
         'too many tags',
-        () => php(a.url, { to: 'php-refused', notification: { type: 'm', title: 'refused', tags: Array.from({ length: 11 }, (_, i) => `t${i}`) } }),
+        () =>
+          php(a.url, {
+            to: 'php-refused',
+            notification: { type: 'm', title: 'refused', tags: Array.from({ length: 11 }, (_, i) => `t${i}`) },
+          }),
         400,
         /^message: notification\.tags: must have at most 10 tags$/,
       ],
@@ -220,7 +260,12 @@ describe('HTTP door: a PHP producer signs and POSTs', () => {
     expect((await a.service.list('php-refused')).items.filter((n) => !n.broadcast)).toEqual([]);
     await a.service.notify('php-refused', { type: 'm', title: 'barrier' });
     await tab.waitForTitle('barrier', from);
-    expect(tab.log.slice(from).filter((e) => e.event === ServerEvent.Notification).map((e) => (e.payload as NotificationPayload).title)).toEqual(['barrier']);
+    expect(
+      tab.log
+        .slice(from)
+        .filter((e) => e.event === ServerEvent.Notification)
+        .map((e) => (e.payload as NotificationPayload).title),
+    ).toEqual(['barrier']);
   });
 
   it('refuses a chunked body (no Content-Length) once it passes maxBodyBytes, with a valid signature', async () => {
@@ -244,13 +289,29 @@ describe('HTTP door: a PHP producer signs and POSTs', () => {
   it('answers 400 naming the field for text Postgres cannot store (a lone UTF-16 surrogate), not 503 "retry later"', async () => {
     // The producer's bytes: JSON escapes of lone surrogates, valid JSON that Postgres' jsonb refuses.
     const cases: [string, RegExp][] = [
-      ['{"to": "php-lone", "notification": {"type": "m", "title": "a\\ud800"}}', /^message: notification\.title: must not contain a lone UTF-16 surrogate/],
-      ['{"to": "php-\\ud800", "notification": {"type": "m", "title": "lone"}}', /^message: to\.0: must not contain a lone UTF-16 surrogate/],
-      ['{"to": "php-lone", "notification": {"type": "m", "data": {"list": [{"\\udfff": 1}]}}}', /^notification: data\.list\.0: key "\\udfff": must not contain a lone UTF-16 surrogate/],
-      ['{"to": "php-lone", "notification": {"type": "m", "data": {"k": "\\u0000"}}}', /^notification: data\.k: must not contain NUL characters/],
+      [
+        '{"to": "php-lone", "notification": {"type": "m", "title": "a\\ud800"}}',
+        /^message: notification\.title: must not contain a lone UTF-16 surrogate/,
+      ],
+      [
+        '{"to": "php-\\ud800", "notification": {"type": "m", "title": "lone"}}',
+        /^message: to\.0: must not contain a lone UTF-16 surrogate/,
+      ],
+      [
+        '{"to": "php-lone", "notification": {"type": "m", "data": {"list": [{"\\udfff": 1}]}}}',
+        /^notification: data\.list\.0: key "\\udfff": must not contain a lone UTF-16 surrogate/,
+      ],
+      [
+        '{"to": "php-lone", "notification": {"type": "m", "data": {"k": "\\u0000"}}}',
+        /^notification: data\.k: must not contain NUL characters/,
+      ],
     ];
     const post = (body: string) =>
-      fetch(`${a.url}/inbox/notifications`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-inbox-signature': sign(body) }, body });
+      fetch(`${a.url}/inbox/notifications`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-inbox-signature': sign(body) },
+        body,
+      });
     for (const [body, message] of cases) {
       const answer = await post(body);
       expect(answer.status, body).toBe(400);
@@ -263,7 +324,9 @@ describe('HTTP door: a PHP producer signs and POSTs', () => {
 
   it('answers 500, not 503 "retry later", when the database refuses the rows for a reason a retry does not change', async () => {
     // A host's own rule on the table, which Postgres enforces the same way on every try.
-    await a.dataSource.query(`ALTER TABLE inbox_notification ADD CONSTRAINT host_rule CHECK (title IS DISTINCT FROM 'refused by the host')`);
+    await a.dataSource.query(
+      `ALTER TABLE inbox_notification ADD CONSTRAINT host_rule CHECK (title IS DISTINCT FROM 'refused by the host')`,
+    );
     try {
       const body = JSON.stringify({ to: 'php-rule', notification: { type: 'm', title: 'refused by the host' } });
       const answer = await fetch(`${a.url}/inbox/notifications`, {
@@ -316,7 +379,11 @@ describe('HTTP door: a PHP producer signs and POSTs', () => {
       const { answer, ms } = await exchange.closed;
       const { status, body: refusal } = parseAnswer(answer);
       expect(status).toBe(408);
-      expect(refusal).toEqual({ statusCode: 408, code: 'INVALID_INPUT', message: `body: not received within ${BODY_TIMEOUT_MS} ms (http.bodyTimeoutMs)` });
+      expect(refusal).toEqual({
+        statusCode: 408,
+        code: 'INVALID_INPUT',
+        message: `body: not received within ${BODY_TIMEOUT_MS} ms (http.bodyTimeoutMs)`,
+      });
       expect(sent).toBeLessThan(body.length);
       expect(ms).toBeLessThan(BODY_TIMEOUT_MS + 2000);
     } finally {
@@ -341,6 +408,8 @@ describe('HTTP door: a PHP producer signs and POSTs', () => {
   });
 
   it('checks the secret at boot', async () => {
-    await expect(startApp(db.url, { http: { secret: 'too short' } })).rejects.toThrow(/http\.secret must be a string of at least 32 characters/);
+    await expect(startApp(db.url, { http: { secret: 'too short' } })).rejects.toThrow(
+      /http\.secret must be a string of at least 32 characters/,
+    );
   });
 });

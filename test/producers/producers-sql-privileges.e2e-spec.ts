@@ -68,7 +68,8 @@ describe('SQL producers: privileges', () => {
     sockets.push(c);
     return c;
   };
-  const count = async (where: string) => Number((await admin.query(`SELECT count(*) AS n FROM inbox_notification WHERE ${where}`)).rows[0].n);
+  const count = async (where: string) =>
+    Number((await admin.query(`SELECT count(*) AS n FROM inbox_notification WHERE ${where}`)).rows[0].n);
 
   beforeAll(async () => {
     db = await createDatabase();
@@ -100,9 +101,15 @@ describe('SQL producers: privileges', () => {
       // An untyped parameter resolves to the text form.
       ['SELECT inbox_notify($1, $2) AS ids', [['priv-alice'], JSON.stringify({ type: 't', title: 'notify text', tags: ['a'] })]],
       ['SELECT inbox_broadcast($1::jsonb) AS ids', [{ type: 't', title: 'broadcast jsonb' }]],
-      ['SELECT inbox_broadcast($1) AS ids', [JSON.stringify({ type: 't', title: 'broadcast text', actions: [{ label: 'Go', url: '/go' }] })]],
+      [
+        'SELECT inbox_broadcast($1) AS ids',
+        [JSON.stringify({ type: 't', title: 'broadcast text', actions: [{ label: 'Go', url: '/go' }] })],
+      ],
       ['SELECT inbox_publish($1, $2::jsonb) AS ids', ['priv-news', { type: 't', title: 'publish jsonb' }]],
-      ['SELECT inbox_publish($1, $2) AS ids', ['priv-news', JSON.stringify({ type: 't', title: 'publish text', actor: { avatarUrl: '/a.png' } })]],
+      [
+        'SELECT inbox_publish($1, $2) AS ids',
+        ['priv-news', JSON.stringify({ type: 't', title: 'publish text', actor: { avatarUrl: '/a.png' } })],
+      ],
     ];
     const ids: string[] = [];
     for (const [text, values] of calls) ids.push(...(await p.query(text, values)).rows[0].ids);
@@ -131,9 +138,16 @@ describe('SQL producers: privileges', () => {
 
   it('refuses a role without the grant', async () => {
     const s = await connectAs(stranger);
-    for (const sql of [`SELECT inbox_notify(ARRAY['x'], '{"type": "t"}'::jsonb)`, `SELECT inbox_broadcast('{"type": "t"}')`, `SELECT inbox_publish('n', '{"type": "t"}')`]) {
+    for (const sql of [
+      `SELECT inbox_notify(ARRAY['x'], '{"type": "t"}'::jsonb)`,
+      `SELECT inbox_broadcast('{"type": "t"}')`,
+      `SELECT inbox_publish('n', '{"type": "t"}')`,
+    ]) {
       const e = await failure(s.query(sql));
-      expect([e.code, e.message]).toEqual(['42501', expect.stringMatching(/^permission denied for function inbox_(notify|broadcast|publish)$/)]);
+      expect([e.code, e.message]).toEqual([
+        '42501',
+        expect.stringMatching(/^permission denied for function inbox_(notify|broadcast|publish)$/),
+      ]);
     }
   });
 
@@ -173,8 +187,13 @@ describe('SQL producers: privileges', () => {
     await x.query(`SET search_path = evil, public, pg_catalog`);
     await x.query('BEGIN');
     const stored = [
-      ...(await x.query(`SELECT inbox_notify(ARRAY['priv-carol'], '{"type": "t", "title": "planted 1", "actions": [{"label": "a", "url": "/a"}]}'::jsonb) AS ids`)).rows[0].ids,
-      ...(await x.query(`SELECT inbox_notify(ARRAY['priv-carol'], '{"type": "t", "title": "planted 2", "tags": ["x"]}') AS ids`)).rows[0].ids,
+      ...(
+        await x.query(
+          `SELECT inbox_notify(ARRAY['priv-carol'], '{"type": "t", "title": "planted 1", "actions": [{"label": "a", "url": "/a"}]}'::jsonb) AS ids`,
+        )
+      ).rows[0].ids,
+      ...(await x.query(`SELECT inbox_notify(ARRAY['priv-carol'], '{"type": "t", "title": "planted 2", "tags": ["x"]}') AS ids`)).rows[0]
+        .ids,
       ...(await x.query(`SELECT inbox_broadcast('{"type": "t", "title": "planted 3"}') AS ids`)).rows[0].ids,
       ...(await x.query(`SELECT inbox_publish('priv-news', '{"type": "t", "title": "planted 4"}'::jsonb) AS ids`)).rows[0].ids,
     ];
@@ -249,7 +268,15 @@ describe('SQL producers: privileges', () => {
       [{ url: 'javascript:alert(1)' }, 'inbox_notification_url_check'],
       [{ url: '//evil.example' }, 'inbox_notification_url_check'],
       [{ actions: [{ label: 'Pay', url: 'javascript:alert(1)' }] }, 'inbox_notification_actions_check'],
-      [{ actions: [{ label: 'ok', url: '/ok' }, { label: 'Pay', url: '/\\evil.example' }] }, 'inbox_notification_actions_check'],
+      [
+        {
+          actions: [
+            { label: 'ok', url: '/ok' },
+            { label: 'Pay', url: '/\\evil.example' },
+          ],
+        },
+        'inbox_notification_actions_check',
+      ],
       [{ actions: [{ label: 'Pay', url: 'https://shop.example/\u0085' }] }, 'inbox_notification_actions_check'],
       [{ actions: [{ label: 'Pay', url: ['/a'] }] }, 'inbox_notification_actions_check'],
       [{ actions: ['/a'] }, 'inbox_notification_actions_check'],
@@ -264,8 +291,19 @@ describe('SQL producers: privileges', () => {
       expect([e.code, e.constraint]).toEqual(['23514', constraint]);
     }
     // What the door lets through, the constraints let through.
-    await insert({ url: 'https://shop.example/x', actions: [{ label: 'Open', url: '/x' }, { label: 'Ok', event: 'ok' }], actor: { avatarUrl: '/a.png' } });
-    await insert({ url: 'HTTP://shop.example', actions: [{ label: 'Open', url: 'https://shop.example?q=/\u00e9' }], actor: { name: 'No avatar' } });
+    await insert({
+      url: 'https://shop.example/x',
+      actions: [
+        { label: 'Open', url: '/x' },
+        { label: 'Ok', event: 'ok' },
+      ],
+      actor: { avatarUrl: '/a.png' },
+    });
+    await insert({
+      url: 'HTTP://shop.example',
+      actions: [{ label: 'Open', url: 'https://shop.example?q=/\u00e9' }],
+      actor: { name: 'No avatar' },
+    });
     expect(await count(`user_id = 'priv-dave'`)).toBe(2);
   });
 
@@ -278,7 +316,10 @@ describe('SQL producers: privileges', () => {
     await p.query(`SET inbox.max_payload_bytes = 100`);
     expect((await failure(notify(200))).message).toMatch(/take 2\d\d bytes, at most 100 /);
     await p.query(`SET inbox.max_payload_bytes = 'lots'`);
-    expect(await failure(notify(10))).toMatchObject({ code: '22023', message: 'inbox_notify: inbox.max_payload_bytes: must be a positive integer, got lots' });
+    expect(await failure(notify(10))).toMatchObject({
+      code: '22023',
+      message: 'inbox_notify: inbox.max_payload_bytes: must be a positive integer, got lots',
+    });
     // The database's owner raises it; the caller's SET still cannot go past that.
     await admin.query(`ALTER DATABASE ${db.name} SET inbox.max_payload_bytes = 32768`);
     try {
@@ -295,21 +336,51 @@ describe('SQL producers: privileges', () => {
     const before = await count('true');
     // As a driver sends JSON: JSON.stringify writes a lone surrogate as a \u escape.
     const cases: [string, unknown[], string][] = [
-      ['SELECT inbox_notify($1, $2)', [['u'], JSON.stringify({ type: 't', title: 'lone \ud800 high' })], 'inbox_notify: notification.title'],
+      [
+        'SELECT inbox_notify($1, $2)',
+        [['u'], JSON.stringify({ type: 't', title: 'lone \ud800 high' })],
+        'inbox_notify: notification.title',
+      ],
       ['SELECT inbox_notify($1, $2)', [['u'], JSON.stringify({ type: 't', body: 'lone low \udc00' })], 'inbox_notify: notification.body'],
-      ['SELECT inbox_notify($1, $2)', [['u'], JSON.stringify({ type: 't', data: { list: ['fine', 'nul \u0000 here'] } })], 'inbox_notify: notification.data.list[1]'],
-      ['SELECT inbox_notify($1, $2)', [['u'], JSON.stringify({ type: 't', data: { ['key \ud800']: 1 } })], 'inbox_notify: notification.data.key \\ud800'],
+      [
+        'SELECT inbox_notify($1, $2)',
+        [['u'], JSON.stringify({ type: 't', data: { list: ['fine', 'nul \u0000 here'] } })],
+        'inbox_notify: notification.data.list[1]',
+      ],
+      [
+        'SELECT inbox_notify($1, $2)',
+        [['u'], JSON.stringify({ type: 't', data: { ['key \ud800']: 1 } })],
+        'inbox_notify: notification.data.key \\ud800',
+      ],
       // An escaped pair is text Postgres stores: only the lone one is named.
-      ['SELECT inbox_notify($1, $2)', [['u'], String.raw`{"type": "t", "body": "\ud83d\ude00", "title": "\ud800"}`], 'inbox_notify: notification.title'],
-      ['SELECT inbox_broadcast($1)', [JSON.stringify({ type: 't', actions: [{ label: 'go \udfff', event: 'go' }] })], 'inbox_broadcast: notification.actions[0].label'],
-      ['SELECT inbox_publish($1, $2)', ['news', JSON.stringify({ type: 'reversed \udc00\ud800 pair' })], 'inbox_publish: notification.type'],
+      [
+        'SELECT inbox_notify($1, $2)',
+        [['u'], String.raw`{"type": "t", "body": "\ud83d\ude00", "title": "\ud800"}`],
+        'inbox_notify: notification.title',
+      ],
+      [
+        'SELECT inbox_broadcast($1)',
+        [JSON.stringify({ type: 't', actions: [{ label: 'go \udfff', event: 'go' }] })],
+        'inbox_broadcast: notification.actions[0].label',
+      ],
+      [
+        'SELECT inbox_publish($1, $2)',
+        ['news', JSON.stringify({ type: 'reversed \udc00\ud800 pair' })],
+        'inbox_publish: notification.type',
+      ],
     ];
     for (const [sql, values, field] of cases) {
       const e = await failure(p.query(sql, values));
-      expect([e.code, e.message]).toEqual(['22023', `${field}: must not contain \\u0000 or a lone UTF-16 surrogate (Postgres cannot store them)`]);
+      expect([e.code, e.message]).toEqual([
+        '22023',
+        `${field}: must not contain \\u0000 or a lone UTF-16 surrogate (Postgres cannot store them)`,
+      ]);
     }
     const notJson = await failure(p.query(`SELECT inbox_notify(ARRAY['u'], '{"type": ')`));
-    expect([notJson.code, notJson.message]).toEqual(['22023', expect.stringMatching(/^inbox_notify: notification: not JSON: invalid input syntax for type json/)]);
+    expect([notJson.code, notJson.message]).toEqual([
+      '22023',
+      expect.stringMatching(/^inbox_notify: notification: not JSON: invalid input syntax for type json/),
+    ]);
     expect(await count('true')).toBe(before);
     // What Postgres can store passes: a surrogate pair, and a backslash before a u as text.
     const title = 'pair \ud83d\ude00, text \\u0000 and \\\\ud800';
@@ -319,7 +390,7 @@ describe('SQL producers: privileges', () => {
 });
 
 describe('SQL privileges migration', () => {
-  it('installs in the schema the tables are in, and the doors work whatever the caller\'s search_path', async () => {
+  it("installs in the schema the tables are in, and the doors work whatever the caller's search_path", async () => {
     const db = await createDatabase();
     const admin = new Client({ connectionString: db.url });
     await admin.connect();
@@ -375,33 +446,62 @@ describe('SQL privileges migration', () => {
     try {
       await previous.initialize();
       await previous.runMigrations();
-      await previous.query(`SELECT inbox_notify(ARRAY['old-1', 'old-2'], '{"type": "t", "title": "direct", "url": "/d", "tags": ["a"]}'::jsonb)`);
-      await previous.query(`SELECT inbox_broadcast('{"type": "t", "title": "broadcast", "actions": [{"label": "Go", "event": "go"}]}'::jsonb)`);
-      await previous.query(`SELECT inbox_publish('news', '{"type": "t", "title": "published", "actor": {"name": "A", "avatarUrl": "/a.png"}}'::jsonb)`);
+      await previous.query(
+        `SELECT inbox_notify(ARRAY['old-1', 'old-2'], '{"type": "t", "title": "direct", "url": "/d", "tags": ["a"]}'::jsonb)`,
+      );
+      await previous.query(
+        `SELECT inbox_broadcast('{"type": "t", "title": "broadcast", "actions": [{"label": "Go", "event": "go"}]}'::jsonb)`,
+      );
+      await previous.query(
+        `SELECT inbox_publish('news', '{"type": "t", "title": "published", "actor": {"name": "A", "avatarUrl": "/a.png"}}'::jsonb)`,
+      );
       // Written around the functions, as the old privileges allowed.
       await previous.query(`
         INSERT INTO inbox_notification (user_id, type, title, url, actions, actor, tx_id, tx_horizon)
         VALUES ('old-1', 't', 'around', 'javascript:alert(1)', '[{"label": "x", "url": "javascript:alert(1)"}]',
                 '{"name": "Mallory", "avatarUrl": "javascript:alert(1)"}', pg_current_xact_id()::text::bigint, 0)`);
-      const rows = () =>
-        current.query(`SELECT title, user_id, topic, url, actions, actor, tags, seq FROM inbox_notification ORDER BY id`);
+      const rows = () => current.query(`SELECT title, user_id, topic, url, actions, actor, tags, seq FROM inbox_notification ORDER BY id`);
       const old = await previous.query(`SELECT title, user_id, topic, url, actions, actor, tags, seq FROM inbox_notification ORDER BY id`);
       await previous.destroy();
 
       await current.initialize();
       await current.runMigrations();
-      expect(await rows()).toEqual(old.map((r: { title: string }) => (r.title === 'around' ? { ...r, url: null, actions: null, actor: null } : r)));
-      expect((await current.query(`SELECT prosecdef FROM pg_proc WHERE proname = 'inbox_notify'`)).map((r: { prosecdef: boolean }) => r.prosecdef)).toEqual([true, true]);
+      expect(await rows()).toEqual(
+        old.map((r: { title: string }) => (r.title === 'around' ? { ...r, url: null, actions: null, actor: null } : r)),
+      );
+      expect(
+        (await current.query(`SELECT prosecdef FROM pg_proc WHERE proname = 'inbox_notify'`)).map(
+          (r: { prosecdef: boolean }) => r.prosecdef,
+        ),
+      ).toEqual([true, true]);
       // The door works on the upgraded install, and a new row written around it is refused.
-      expect(await current.query(`SELECT inbox_notify(ARRAY['old-1'], '{"type": "t", "title": "after"}') AS ids`)).toMatchObject([{ ids: [expect.any(String)] }]);
-      await expect(current.query(`UPDATE inbox_notification SET url = 'javascript:alert(1)' WHERE title = 'direct'`)).rejects.toThrow(/inbox_notification_url_check/);
+      expect(await current.query(`SELECT inbox_notify(ARRAY['old-1'], '{"type": "t", "title": "after"}') AS ids`)).toMatchObject([
+        { ids: [expect.any(String)] },
+      ]);
+      await expect(current.query(`UPDATE inbox_notification SET url = 'javascript:alert(1)' WHERE title = 'direct'`)).rejects.toThrow(
+        /inbox_notification_url_check/,
+      );
 
       await current.undoLastMigration({ transaction: 'all' });
-      expect((await rows()).map((r: { title: string }) => r.title)).toEqual(['direct', 'direct', 'broadcast', 'published', 'around', 'after']);
+      expect((await rows()).map((r: { title: string }) => r.title)).toEqual([
+        'direct',
+        'direct',
+        'broadcast',
+        'published',
+        'around',
+        'after',
+      ]);
       const fns = await current.query(`
         SELECT proname, prosecdef, proconfig, has_function_privilege('public', oid, 'EXECUTE') AS public
           FROM pg_proc WHERE proname IN ('inbox_notify', 'inbox_store', 'inbox_assign_seq', 'inbox_url_problem') ORDER BY 1`);
-      expect(fns).toEqual(['inbox_assign_seq', 'inbox_notify', 'inbox_store', 'inbox_url_problem'].map((proname) => ({ proname, prosecdef: false, proconfig: null, public: true })));
+      expect(fns).toEqual(
+        ['inbox_assign_seq', 'inbox_notify', 'inbox_store', 'inbox_url_problem'].map((proname) => ({
+          proname,
+          prosecdef: false,
+          proconfig: null,
+          public: true,
+        })),
+      );
       await current.query(`SELECT inbox_publish('news', '{"type": "t", "title": "down again", "tags": ["b"]}'::jsonb)`);
       await current.query(`UPDATE inbox_notification SET url = 'javascript:alert(1)' WHERE title = 'direct'`);
     } finally {

@@ -25,7 +25,8 @@ describe('SQL producers: inbox_notify, inbox_broadcast, inbox_publish', () => {
   };
   const python = (mode: string, calls: object[]) =>
     run(PYTHON, [join(PRODUCERS_DIR, 'sql_notify.py'), db.url, mode], JSON.stringify(calls)).then((out) => JSON.parse(out) as string[][]);
-  const php = (call: object) => run(PHP, [join(PRODUCERS_DIR, 'sql_publish.php'), libpqDsn(db.url)], JSON.stringify(call)).then((out) => JSON.parse(out) as string[]);
+  const php = (call: object) =>
+    run(PHP, [join(PRODUCERS_DIR, 'sql_publish.php'), libpqDsn(db.url)], JSON.stringify(call)).then((out) => JSON.parse(out) as string[]);
   const stored = async () => Number((await a.dataSource.query(`SELECT count(*) AS n FROM inbox_notification`))[0].n);
   /** What a socket received of `ids`, in order, each as often as it came. */
   const received = (c: TestClient, ids: string[]) => c.notifications.map((n) => n.id).filter((id) => ids.includes(id));
@@ -99,13 +100,19 @@ describe('SQL producers: inbox_notify, inbox_broadcast, inbox_publish', () => {
   it('refuses bad input with a clear SQL error naming the field, and stores nothing', async () => {
     const before = await stored();
     const cases: [object, RegExp][] = [
-      [{ fn: 'notify', to: ['u'], notification: { title: 'no type' } }, /22023 ERROR:  inbox_notify: notification\.type: must be a non-empty string/],
+      [
+        { fn: 'notify', to: ['u'], notification: { title: 'no type' } },
+        /22023 ERROR:  inbox_notify: notification\.type: must be a non-empty string/,
+      ],
       [{ fn: 'notify', to: [], notification: { type: 't' } }, /inbox_notify: recipients: must name at least one user id/],
       [{ fn: 'notify', to: ['ok', ' padded'], notification: { type: 't' } }, /inbox_notify: recipients\[2\]: must be a user id/],
       [{ fn: 'notify', to: ['u'], notification: { type: 't', data: [1, 2] } }, /notification\.data: must be a JSON object or null/],
       [{ fn: 'notify', to: ['u'], notification: { type: 't', colour: 'red' } }, /notification\.colour: unknown field/],
       [{ fn: 'notify', to: ['u'], notification: { type: 't', expiresAt: 'tomorrow-ish' } }, /notification\.expiresAt: not a date-time/],
-      [{ fn: 'notify', to: ['u'], notification: { type: 't', expiresAt: '2001-01-01T00:00:00Z' } }, /notification\.expiresAt: must be in the future/],
+      [
+        { fn: 'notify', to: ['u'], notification: { type: 't', expiresAt: '2001-01-01T00:00:00Z' } },
+        /notification\.expiresAt: must be in the future/,
+      ],
       [{ fn: 'notify', to: ['u'], notification: { type: 't', body: 'x'.repeat(20_000) } }, /take \d+ bytes, at most 16384/],
       [{ fn: 'publish', topic: '', notification: { type: 't' } }, /inbox_publish: topic: must be a topic/],
       [{ fn: 'broadcast', notification: 'just a string' }, /inbox_broadcast: notification: must be a JSON object/],
@@ -117,29 +124,69 @@ describe('SQL producers: inbox_notify, inbox_broadcast, inbox_publish', () => {
         ],
       ),
       [{ fn: 'notify', to: ['u'], notification: { type: 't', url: '/\\evil.com' } }, /notification\.url: must not contain backslashes/],
-      [{ fn: 'notify', to: ['u'], notification: { type: 't', url: '/\t/evil.com' } }, /notification\.url: must not contain control characters/],
-      [{ fn: 'notify', to: ['u'], notification: { type: 't', url: `/${'x'.repeat(2048)}` } }, /notification\.url: must be at most 2048 characters/],
-      [{ fn: 'notify', to: ['u'], notification: { type: 't', url: 7 } }, /notification\.url: must be a string or null/],
-      [{ fn: 'notify', to: ['u'], notification: { type: 't', actions: [{ url: '/x' }] } }, /notification\.actions\[0\]\.label: must be a non-empty string/],
-      [{ fn: 'notify', to: ['u'], notification: { type: 't', actions: [{ label: 'Open' }] } }, /notification\.actions\[0\]: needs a url, an event or both/],
       [
-        { fn: 'notify', to: ['u'], notification: { type: 't', actions: [{ label: 'a', url: '/a' }, { label: 'b', url: 'javascript:alert(1)' }] } },
+        { fn: 'notify', to: ['u'], notification: { type: 't', url: '/\t/evil.com' } },
+        /notification\.url: must not contain control characters/,
+      ],
+      [
+        { fn: 'notify', to: ['u'], notification: { type: 't', url: `/${'x'.repeat(2048)}` } },
+        /notification\.url: must be at most 2048 characters/,
+      ],
+      [{ fn: 'notify', to: ['u'], notification: { type: 't', url: 7 } }, /notification\.url: must be a string or null/],
+      [
+        { fn: 'notify', to: ['u'], notification: { type: 't', actions: [{ url: '/x' }] } },
+        /notification\.actions\[0\]\.label: must be a non-empty string/,
+      ],
+      [
+        { fn: 'notify', to: ['u'], notification: { type: 't', actions: [{ label: 'Open' }] } },
+        /notification\.actions\[0\]: needs a url, an event or both/,
+      ],
+      [
+        {
+          fn: 'notify',
+          to: ['u'],
+          notification: {
+            type: 't',
+            actions: [
+              { label: 'a', url: '/a' },
+              { label: 'b', url: 'javascript:alert(1)' },
+            ],
+          },
+        },
         /notification\.actions\[1\]\.url: must be an http\(s\) URL/,
       ],
-      [{ fn: 'notify', to: ['u'], notification: { type: 't', actions: [{ label: 'Go', event: 'go now' }] } }, /notification\.actions\[0\]\.event: must be an event name/],
-      [{ fn: 'notify', to: ['u'], notification: { type: 't', actions: [{ label: 'Go', event: 'go', style: 1 }] } }, /notification\.actions\[0\]\.style: unknown field/],
+      [
+        { fn: 'notify', to: ['u'], notification: { type: 't', actions: [{ label: 'Go', event: 'go now' }] } },
+        /notification\.actions\[0\]\.event: must be an event name/,
+      ],
+      [
+        { fn: 'notify', to: ['u'], notification: { type: 't', actions: [{ label: 'Go', event: 'go', style: 1 }] } },
+        /notification\.actions\[0\]\.style: unknown field/,
+      ],
       [
         { fn: 'notify', to: ['u'], notification: { type: 't', actions: [1, 2, 3, 4].map((i) => ({ label: `a${i}`, event: `e${i}` })) } },
         /notification\.actions: must have at most 3 actions/,
       ],
-      [{ fn: 'notify', to: ['u'], notification: { type: 't', actor: { avatarUrl: 'javascript:alert(1)' } } }, /notification\.actor\.avatarUrl: must be an http\(s\) URL/],
+      [
+        { fn: 'notify', to: ['u'], notification: { type: 't', actor: { avatarUrl: 'javascript:alert(1)' } } },
+        /notification\.actor\.avatarUrl: must be an http\(s\) URL/,
+      ],
       [{ fn: 'notify', to: ['u'], notification: { type: 't', actor: { email: 'x@y' } } }, /notification\.actor\.email: unknown field/],
       [{ fn: 'notify', to: ['u'], notification: { type: 't', actor: 'me' } }, /notification\.actor: must be a JSON object or null/],
-      [{ fn: 'notify', to: ['u'], notification: { type: 't', tags: Array.from({ length: 11 }, (_, i) => `t${i}`) } }, /notification\.tags: must have at most 10 tags/],
+      [
+        { fn: 'notify', to: ['u'], notification: { type: 't', tags: Array.from({ length: 11 }, (_, i) => `t${i}`) } },
+        /notification\.tags: must have at most 10 tags/,
+      ],
       [{ fn: 'notify', to: ['u'], notification: { type: 't', tags: ['a', 'b', 'a'] } }, /notification\.tags\[2\]: repeats "a"/],
-      [{ fn: 'notify', to: ['u'], notification: { type: 't', tags: ['x'.repeat(65)] } }, /notification\.tags\[0\]: must be a string of 1 to 64 characters/],
+      [
+        { fn: 'notify', to: ['u'], notification: { type: 't', tags: ['x'.repeat(65)] } },
+        /notification\.tags\[0\]: must be a string of 1 to 64 characters/,
+      ],
       [{ fn: 'broadcast', notification: { type: 't', url: 'javascript:alert(1)' } }, /inbox_broadcast: notification\.url: /],
-      [{ fn: 'publish', topic: 'news', notification: { type: 't', tags: 'news' } }, /inbox_publish: notification\.tags: must be an array of strings or null/],
+      [
+        { fn: 'publish', topic: 'news', notification: { type: 't', tags: 'news' } },
+        /inbox_publish: notification\.tags: must be an array of strings or null/,
+      ],
       [
         // A body under the limit, which the links take over it.
         { fn: 'notify', to: ['u'], notification: { type: 't', body: 'x'.repeat(15_000), url: `/${'u'.repeat(2000)}` } },
@@ -184,7 +231,10 @@ describe('SQL producers: inbox_notify, inbox_broadcast, inbox_publish', () => {
       expect(await c.waitForTitle('shown')).toMatchObject(shown);
       expect(await c.waitForTitle('shown to all')).toMatchObject({ id: bid, broadcast: true, ...none, url: '/news/1', tags: ['news'] });
     }
-    const [pid] = await php({ topic: 'sql-shown', notification: { type: 'release', title: 'shown from PHP', actions: [{ label: 'Open', url: '/v2' }] } });
+    const [pid] = await php({
+      topic: 'sql-shown',
+      notification: { type: 'release', title: 'shown from PHP', actions: [{ label: 'Open', url: '/v2' }] },
+    });
     expect(await onB.waitForTitle('shown from PHP')).toMatchObject({ id: pid, ...none, actions: [{ label: 'Open', url: '/v2' }] });
     expect((await b.service.list('sql-shown-2')).items.slice(0, 3).map((n) => [n.title, n.url, n.actions, n.actor, n.tags])).toEqual([
       ['shown from PHP', null, [{ label: 'Open', url: '/v2' }], null, []],
@@ -202,9 +252,13 @@ describe('SQL producers: inbox_notify, inbox_broadcast, inbox_publish', () => {
         admin.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN nestjs_inbox'`);
       expect((await listeners()).rowCount).toBe(2);
       // Postgres ends both instances' listening connections, as a restart would.
-      await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN nestjs_inbox'`);
+      await admin.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN nestjs_inbox'`,
+      );
       const [[id]] = await python('commit', [{ fn: 'notify', to: ['sql-down'], notification: { type: 't', title: 'while down' } }]);
-      const got = await c.waitFor<{ id: string; title: string }>(ServerEvent.Notification, (n) => n.title === 'while down', { timeoutMs: 10_000 });
+      const got = await c.waitFor<{ id: string; title: string }>(ServerEvent.Notification, (n) => n.title === 'while down', {
+        timeoutMs: 10_000,
+      });
       expect(got.id).toBe(id);
       await until('both instances listen again', async () => (await listeners()).rowCount === 2, 10_000);
     } finally {

@@ -59,7 +59,9 @@ describe('bulk limits', () => {
       code: 'INVALID_INPUT',
       message: expect.stringMatching(new RegExp(`^archive: ${refusal.source}`)),
     });
-    await expect(t.service.markRead('bl-1', { state: 'unread', type: ['promo', 'message'] })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await expect(t.service.markRead('bl-1', { state: 'unread', type: ['promo', 'message'] })).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+    });
 
     // Nothing changed: no receipt, no row archived, seen, read or deleted.
     expect(await scalar(`SELECT count(*)::int AS n FROM inbox_receipt`)).toBe(receipts);
@@ -110,11 +112,16 @@ describe('bulk limits', () => {
       code: 'INVALID_INPUT',
       message: expect.stringMatching(/^snooze: until: must be at least 60000 ms away \(minSnoozeMs\), got 2\d{4} ms$/),
     });
-    await expect(t.service.snooze('bl-3', [n], soon)).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringMatching(/until: .*minSnoozeMs/) });
+    await expect(t.service.snooze('bl-3', [n], soon)).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+      message: expect.stringMatching(/until: .*minSnoozeMs/),
+    });
     expect(await scalar(`SELECT count(*)::int AS n FROM inbox_snooze`)).toBe(0);
     expect(await ids('bl-3', { type: 'reminder' })).toEqual([n]);
     // A minute and more is a snooze.
-    expect(await c.request(ClientEvent.Snooze, { ids: [n], until: new Date(Date.now() + 61_000).toISOString() })).toMatchObject({ changed: 1 });
+    expect(await c.request(ClientEvent.Snooze, { ids: [n], until: new Date(Date.now() + 61_000).toISOString() })).toMatchObject({
+      changed: 1,
+    });
   });
 
   it('refuses the snooze that would pass maxSnoozed pending, storing nothing, on the socket and the service', async () => {
@@ -154,7 +161,10 @@ describe('bulk limits', () => {
         await seed(user, 'task', 6);
         const tasks = await ids(user, { type: 'task' });
         const until = new Date(Date.now() + 3_600_000);
-        const results = await Promise.allSettled([t.service.snooze(user, tasks.slice(0, 3), until), other.service.snooze(user, tasks.slice(3), until)]);
+        const results = await Promise.allSettled([
+          t.service.snooze(user, tasks.slice(0, 3), until),
+          other.service.snooze(user, tasks.slice(3), until),
+        ]);
         expect(results.map((r) => r.status).sort(), `round ${round}`).toEqual(['fulfilled', 'rejected']);
         expect(await scalar(`SELECT count(*)::int AS n FROM inbox_snooze WHERE user_id = $1`, [user])).toBe(3);
         expect(await ids(user, { type: 'task' })).toHaveLength(3);

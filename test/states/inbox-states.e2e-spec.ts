@@ -168,7 +168,10 @@ describe('inbox states', () => {
     await fresh('st-6');
     for (let i = 0; i < 6; i++) await t.service.notify('st-6', { type: i % 2 ? 'mention' : 'message', title: `g-${i}` });
     const items = (await t.service.list('st-6')).items;
-    await t.service.markRead('st-6', items.slice(0, 3).map((n) => n.id)); // g-5, g-4, g-3
+    await t.service.markRead(
+      'st-6',
+      items.slice(0, 3).map((n) => n.id),
+    ); // g-5, g-4, g-3
     expect(await t.service.archive('st-6', { state: 'read', type: 'mention' })).toMatchObject({ changed: 2 }); // g-5, g-3
     expect(await titles('st-6')).toEqual(['g-4', 'g-2', 'g-1', 'g-0']);
     expect(await t.service.remove('st-6', { type: 'message', before: items[2].id })).toMatchObject({ changed: 2 }); // g-2, g-0
@@ -222,7 +225,12 @@ describe('inbox states', () => {
     await t.service.notify('st-8', { type: 'message', title: 'i-msg' });
     // Sent after the muted ones: once it arrived, they would have too.
     await c.waitForTitle('i-msg', from);
-    expect(c.log.slice(from).filter((e) => e.event === ServerEvent.Notification).map((e) => e.payload.title)).toEqual(['i-msg']);
+    expect(
+      c.log
+        .slice(from)
+        .filter((e) => e.event === ServerEvent.Notification)
+        .map((e) => e.payload.title),
+    ).toEqual(['i-msg']);
     expect(await t.service.badge('st-8')).toEqual({ unread: 1, unseen: 1 });
     expect(await titles('st-8')).toEqual(expect.arrayContaining(['i-msg', 'i-t', 'i-promo-b', 'i-promo']));
 
@@ -263,7 +271,9 @@ describe('inbox states', () => {
     expect(await titles('st-10')).toEqual(expect.arrayContaining(['k-d', 'k-b']));
     expect(await t.service.badge('st-10')).toEqual({ unread: 2, unseen: 2 });
 
-    expect((await c.request(ClientEvent.Snooze, { ids: [back.id], until: 'tomorrow' })).error.message).toMatch(/until: must be an ISO 8601 time/);
+    expect((await c.request(ClientEvent.Snooze, { ids: [back.id], until: 'tomorrow' })).error.message).toMatch(
+      /until: must be an ISO 8601 time/,
+    );
     await expect(t.service.snooze('st-10', [back.id], new Date(Date.now() - 1000))).rejects.toThrow(/until: must be in the future/);
   });
 

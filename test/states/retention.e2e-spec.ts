@@ -48,7 +48,9 @@ describe('retention', () => {
 
     await until('every old and expired row is pruned', async () => {
       const [{ n }] = await q(`SELECT count(*)::int AS n FROM inbox_notification WHERE id = ANY($1::bigint[])`, [[...old, expiring.id]]);
-      const [{ stripped }] = await q(`SELECT (title IS NULL AND data IS NULL) AS stripped FROM inbox_notification WHERE id = $1`, [expiringBroadcast!.id]);
+      const [{ stripped }] = await q(`SELECT (title IS NULL AND data IS NULL) AS stripped FROM inbox_notification WHERE id = $1`, [
+        expiringBroadcast!.id,
+      ]);
       return n === 0 && stripped;
     });
     expect(await q(`SELECT count(*)::int AS n FROM inbox_receipt WHERE user_id = 'ret-1'`)).toEqual([{ n: 0 }]);

@@ -19,11 +19,7 @@ export async function startCluster(options: Partial<NotificationsModuleOptions> 
   const [db, redis] = await Promise.all([createDatabase(), RedisServer.start()]);
   await migrate(db.url);
   const withRedis = { ...options, redis: { url: redis.url, ...options.redis } };
-  const [a, b, worker] = await Promise.all([
-    startApp(db.url, withRedis),
-    startApp(db.url, withRedis),
-    startWorker(db.url, withRedis),
-  ]);
+  const [a, b, worker] = await Promise.all([startApp(db.url, withRedis), startApp(db.url, withRedis), startWorker(db.url, withRedis)]);
   const instances = () => [a.service, b.service];
   await until('instances connected to Redis', () => instances().every((s) => s.health().redis === 'up'));
   return {

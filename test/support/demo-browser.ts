@@ -68,9 +68,12 @@ export function badge(page: Page, count: number) {
 }
 
 export async function live(page: Page) {
-  await page.locator('#conn[data-state="connected"]').waitFor(WAIT).catch(async (err: Error) => {
-    throw new Error(`${err.message}\nconnection state: ${await page.locator('#conn').getAttribute('data-state')}`);
-  });
+  await page
+    .locator('#conn[data-state="connected"]')
+    .waitFor(WAIT)
+    .catch(async (err: Error) => {
+      throw new Error(`${err.message}\nconnection state: ${await page.locator('#conn').getAttribute('data-state')}`);
+    });
 }
 
 // Acting pages come to the front: Chromium throttles a background tab's rendering.
@@ -93,9 +96,12 @@ export async function submit(page: Page, form: string, done: string) {
   const status = page.locator(`${form} output`);
   await status.evaluate((o) => (o.textContent = ''));
   await page.click(`${form} button[type=submit]`);
-  await status.filter({ hasText: done }).waitFor(WAIT).catch(async (err: Error) => {
-    throw new Error(`${form}: ${await status.textContent()}\n${err.message}`);
-  });
+  await status
+    .filter({ hasText: done })
+    .waitFor(WAIT)
+    .catch(async (err: Error) => {
+      throw new Error(`${form}: ${await status.textContent()}\n${err.message}`);
+    });
 }
 
 export async function sendMessage(page: Page, to: string, text: string) {

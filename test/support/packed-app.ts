@@ -20,7 +20,12 @@ export const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 export function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (/^(npm_(package_|lifecycle_|command$|execpath$|node_execpath$|config_local_prefix$|config_call$)|INIT_CWD$|NODE_OPTIONS$|NODE_ENV$|VITEST|TEST$)/i.test(key)) continue;
+    if (
+      /^(npm_(package_|lifecycle_|command$|execpath$|node_execpath$|config_local_prefix$|config_call$)|INIT_CWD$|NODE_OPTIONS$|NODE_ENV$|VITEST|TEST$)/i.test(
+        key,
+      )
+    )
+      continue;
     env[key] = value;
   }
   return { ...env, ...extra };
@@ -94,7 +99,12 @@ export class HostProcess {
    * Resolves with the URL the ready line's first group holds once it is printed; rejects with
    * its output if it exits or is not ready in time.
    */
-  static async start(cwd: string, env: Record<string, string>, ready: RegExp, timeoutMs = 60_000): Promise<{ host: HostProcess; url: string }> {
+  static async start(
+    cwd: string,
+    env: Record<string, string>,
+    ready: RegExp,
+    timeoutMs = 60_000,
+  ): Promise<{ host: HostProcess; url: string }> {
     const proc = spawn(process.execPath, ['dist/main.js'], { cwd, env: userEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     const host = new HostProcess(proc);
     try {

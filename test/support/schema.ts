@@ -39,7 +39,14 @@ export const SCHEMA_HEADER = `-- The schema nestjs-inbox's migrations leave, aft
 
 /** The normalised schema-only dump of the database at `url`. */
 export async function dumpSchema(url: string): Promise<string> {
-  const args = ['--schema-only', '--no-owner', '--no-privileges', '--exclude-table=public.migrations', '--exclude-table=public.migrations_id_seq', url];
+  const args = [
+    '--schema-only',
+    '--no-owner',
+    '--no-privileges',
+    '--exclude-table=public.migrations',
+    '--exclude-table=public.migrations_id_seq',
+    url,
+  ];
   let stdout: string;
   try {
     ({ stdout } = await promisify(execFile)(PG_DUMP, args, { maxBuffer: 16 * 1024 * 1024 }));
@@ -53,5 +60,10 @@ export async function dumpSchema(url: string): Promise<string> {
 export function normaliseDump(dump: string): string {
   const noise = /^(--|SET |SELECT pg_catalog\.set_config\(|\\restrict |\\unrestrict )/;
   const lines = dump.split('\n').filter((line) => !noise.test(line));
-  return lines.join('\n').replace(/\n{3,}/g, '\n\n').trim() + '\n';
+  return (
+    lines
+      .join('\n')
+      .replace(/\n{3,}/g, '\n\n')
+      .trim() + '\n'
+  );
 }

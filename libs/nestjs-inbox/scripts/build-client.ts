@@ -32,7 +32,10 @@ export function scriptTagBundle(): Promise<string> {
 async function main(): Promise<void> {
   const out = join(library, '..', '..', 'dist', 'libs', 'nestjs-inbox', 'client');
   mkdirSync(out, { recursive: true });
-  for (const [file, options] of [['inbox.js', scriptTag], ['index.mjs', esModule]] as const) {
+  for (const [file, options] of [
+    ['inbox.js', scriptTag],
+    ['index.mjs', esModule],
+  ] as const) {
     const code = await text(options);
     writeFileSync(join(out, file), code);
     const kb = (n: number) => `${(n / 1024).toFixed(1)} kB`;

@@ -17,12 +17,7 @@ export type {
   ResolvedRedisOptions,
   ResolvedRetentionOptions,
 } from './notifications.options';
-export {
-  NotificationsError,
-  InvalidInputError,
-  SessionRejectedError,
-  NotificationsConfigError,
-} from './notifications.errors';
+export { NotificationsError, InvalidInputError, SessionRejectedError, NotificationsConfigError } from './notifications.errors';
 export { NOTIFICATIONS_MIGRATIONS } from './persistence/migrations';
 export { CreateInboxTables1732406400000 } from './persistence/migrations/1732406400000-create-inbox-tables';
 export { InboxReadModel1764028800000 } from './persistence/migrations/1764028800000-inbox-read-model';

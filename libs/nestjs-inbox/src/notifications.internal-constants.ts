@@ -5,7 +5,10 @@ export const topicRoom = (topic: string) => `inbox:topic:${topic}`;
 /** Room every socket of the users who muted a type joins: deliveries of that type skip it. */
 export const mutedTypeRoom = (type: string) => `inbox:muted:${type}`;
 /** The rooms a user's sockets belong in besides their own: unmuted subscribed topics, muted types. */
-export const memberRooms = (r: { topics: string[]; mutedTypes: string[] }) => [...r.topics.map(topicRoom), ...r.mutedTypes.map(mutedTypeRoom)];
+export const memberRooms = (r: { topics: string[]; mutedTypes: string[] }) => [
+  ...r.topics.map(topicRoom),
+  ...r.mutedTypes.map(mutedTypeRoom),
+];
 /** Whether `room` is one memberRooms makes (left when no longer wanted). */
 export const isMemberRoom = (room: string) => room.startsWith(topicRoom('')) || room.startsWith(mutedTypeRoom(''));
 

@@ -40,15 +40,9 @@ export class NotificationsModule extends NotificationsConfigurableModule impleme
 /** What this registration serves: never a secret or a URL (a Redis URL may hold a password). */
 export function bootLine(options: ResolvedNotificationsOptions, gateway: boolean): string {
   const { namespace, allowedOrigins, redis, http, amqp } = options;
-  const serving = gateway
-    ? `gateway on namespace ${namespace} for origins ${allowedOrigins.join(', ')}`
-    : 'no gateway (producer-only)';
+  const serving = gateway ? `gateway on namespace ${namespace} for origins ${allowedOrigins.join(', ')}` : 'no gateway (producer-only)';
   const cluster = redis ? `Redis on (${redis.adapter} adapter)` : 'Redis off (one instance)';
   // SQL producers' rows reach sockets through the gateway's LISTEN; a producer-only process does not listen.
-  const doors = [
-    ...(gateway ? ['sql'] : []),
-    ...(http ? [`http POST ${http.path}`] : []),
-    ...(amqp ? [`amqp queue '${amqp.queue}'`] : []),
-  ];
+  const doors = [...(gateway ? ['sql'] : []), ...(http ? [`http POST ${http.path}`] : []), ...(amqp ? [`amqp queue '${amqp.queue}'`] : [])];
   return `${serving}; ${cluster}; producer doors: ${doors.length ? doors.join(', ') : 'none'}`;
 }

@@ -41,7 +41,11 @@ describe('resolveOptions', () => {
     ['a zero bulk limit', { maxBulkRows: 0 }, /maxBulkRows must be a positive integer, got 0/],
     ['a fractional snooze limit', { maxSnoozed: 2.5 }, /maxSnoozed must be a positive integer, got 2.5/],
     ['a negative shortest snooze', { minSnoozeMs: -1 }, /minSnoozeMs must be an integer from 0 to 31622400000 .*got -1/],
-    ['a shortest snooze beyond the longest', { minSnoozeMs: 400 * 24 * 3600 * 1000 }, /minSnoozeMs must be an integer from 0 to 31622400000/],
+    [
+      'a shortest snooze beyond the longest',
+      { minSnoozeMs: 400 * 24 * 3600 * 1000 },
+      /minSnoozeMs must be an integer from 0 to 31622400000/,
+    ],
   ])('refuses %s with a message that says what to fix', (_name, options, message) => {
     expect(() => resolveOptions({ ...base, ...options }, { gateway: true })).toThrow(NotificationsConfigError);
     expect(() => resolveOptions({ ...base, ...options }, { gateway: true })).toThrow(message);
@@ -80,22 +84,19 @@ describe('NOTIFICATIONS_DEFAULTS, written once', () => {
   const value = (text: string): unknown => new Function(`return (${text});`)();
 
   /** `field -> text of its @default tag`, from the JSDoc of the options interfaces. */
-  const tags = new Map(
-    [...source.matchAll(/@default (.+)\n\s*\*\/\n\s*(\w+)\?:/g)].map((m) => [m[2], m[1].trim()] as const),
-  );
+  const tags = new Map([...source.matchAll(/@default (.+)\n\s*\*\/\n\s*(\w+)\?:/g)].map((m) => [m[2], m[1].trim()] as const));
   /** `option -> text of its default cell`, from the Configuration guide's table (docs/configuration.md). */
-  const table = new Map(
-    [...guide.matchAll(/^\| `(\w+)` \| (.+?) \|/gm)].map((m) => [m[1], m[2]] as const),
-  );
+  const table = new Map([...guide.matchAll(/^\| `(\w+)` \| (.+?) \|/gm)].map((m) => [m[1], m[2]] as const));
 
-  it.each(Object.keys(NOTIFICATIONS_DEFAULTS).filter((k) => !['allowedOrigins', 'canSubscribe', 'mutable', 'redis', 'retention', 'http', 'amqp'].includes(k)))(
-    '%s: the @default tag and docs/configuration.md say what resolveOptions applies',
-    (field) => {
-      const applied = (NOTIFICATIONS_DEFAULTS as Record<string, unknown>)[field];
-      expect(value(tags.get(field)!)).toEqual(applied);
-      expect(value(table.get(field)!.replace(/^`|`$/g, ''))).toEqual(applied);
-    },
-  );
+  it.each(
+    Object.keys(NOTIFICATIONS_DEFAULTS).filter(
+      (k) => !['allowedOrigins', 'canSubscribe', 'mutable', 'redis', 'retention', 'http', 'amqp'].includes(k),
+    ),
+  )('%s: the @default tag and docs/configuration.md say what resolveOptions applies', (field) => {
+    const applied = (NOTIFICATIONS_DEFAULTS as Record<string, unknown>)[field];
+    expect(value(tags.get(field)!)).toEqual(applied);
+    expect(value(table.get(field)!.replace(/^`|`$/g, ''))).toEqual(applied);
+  });
 
   it('redis: the adapter and key defaults match their tags; the option itself is off by default', () => {
     expect(value(tags.get('adapter')!)).toBe(NOTIFICATIONS_DEFAULTS.redis.adapter);
@@ -108,7 +109,11 @@ describe('NOTIFICATIONS_DEFAULTS, written once', () => {
     expect(value(tags.get('intervalMs')!)).toBe(NOTIFICATIONS_DEFAULTS.retention.intervalMs);
     expect(value(tags.get('batchSize')!)).toBe(NOTIFICATIONS_DEFAULTS.retention.batchSize);
     expect(resolveOptions({}, { gateway: false }).retention).toBeUndefined();
-    expect(resolveOptions({ retention: { days: 30 } }, { gateway: false }).retention).toEqual({ days: 30, intervalMs: 60_000, batchSize: 1000 });
+    expect(resolveOptions({ retention: { days: 30 } }, { gateway: false }).retention).toEqual({
+      days: 30,
+      intervalMs: 60_000,
+      batchSize: 1000,
+    });
     expect(() => resolveOptions({ retention: { days: 0 } }, { gateway: false })).toThrow(/retention\.days must be a positive integer/);
     expect(() => resolveOptions({ retention: { batchSize: 1.5 } }, { gateway: false })).toThrow(/retention\.batchSize/);
     expect(table.get('retention')).toMatch(/^none/);
@@ -126,12 +131,20 @@ describe('NOTIFICATIONS_DEFAULTS, written once', () => {
       maxBodyBytes: 1048576,
       bodyTimeoutMs: 10000,
     });
-    expect(() => resolveOptions({ http: { secret, bodyTimeoutMs: 0 } }, { gateway: false })).toThrow(/http\.bodyTimeoutMs must be a positive integer/);
-    expect(() => resolveOptions({ http: { secret: '' } }, { gateway: false })).toThrow(/http\.secret must be a string of at least 32 characters.*got 0 characters/);
+    expect(() => resolveOptions({ http: { secret, bodyTimeoutMs: 0 } }, { gateway: false })).toThrow(
+      /http\.bodyTimeoutMs must be a positive integer/,
+    );
+    expect(() => resolveOptions({ http: { secret: '' } }, { gateway: false })).toThrow(
+      /http\.secret must be a string of at least 32 characters.*got 0 characters/,
+    );
     expect(() => resolveOptions({ http: { secret: 'short' } }, { gateway: false })).toThrow(NotificationsConfigError);
     expect(() => resolveOptions({ http: {} as never }, { gateway: false })).toThrow(/http\.secret.*got undefined/);
-    expect(() => resolveOptions({ http: { secret, path: 'inbox' } }, { gateway: false })).toThrow(/http\.path must be a path starting with '\/'/);
-    expect(() => resolveOptions({ http: { secret, maxBodyBytes: 0 } }, { gateway: false })).toThrow(/http\.maxBodyBytes must be a positive integer/);
+    expect(() => resolveOptions({ http: { secret, path: 'inbox' } }, { gateway: false })).toThrow(
+      /http\.path must be a path starting with '\/'/,
+    );
+    expect(() => resolveOptions({ http: { secret, maxBodyBytes: 0 } }, { gateway: false })).toThrow(
+      /http\.maxBodyBytes must be a positive integer/,
+    );
     expect(table.get('http')).toMatch(/^none/);
   });
 
@@ -148,12 +161,20 @@ describe('NOTIFICATIONS_DEFAULTS, written once', () => {
       deadLetterQueue: 'inbox.dead',
       maxBodyBytes: 1048576,
     });
-    expect(() => resolveOptions({ amqp: { url, queue: 'q', maxBodyBytes: -1 } }, { gateway: false })).toThrow(/amqp\.maxBodyBytes must be a positive integer/);
-    expect(() => resolveOptions({ amqp: { url: 'http://guest:secret@h', queue: 'q' } }, { gateway: false })).toThrow(/amqp\.url must be an amqp:\/\/ or amqps:\/\/ URL, got a 'http' URL/);
+    expect(() => resolveOptions({ amqp: { url, queue: 'q', maxBodyBytes: -1 } }, { gateway: false })).toThrow(
+      /amqp\.maxBodyBytes must be a positive integer/,
+    );
+    expect(() => resolveOptions({ amqp: { url: 'http://guest:secret@h', queue: 'q' } }, { gateway: false })).toThrow(
+      /amqp\.url must be an amqp:\/\/ or amqps:\/\/ URL, got a 'http' URL/,
+    );
     expect(() => resolveOptions({ amqp: { url, queue: '' } }, { gateway: false })).toThrow(/amqp\.queue must be a queue name/);
     expect(() => resolveOptions({ amqp: { url, queue: 'amq.x' } }, { gateway: false })).toThrow(/not starting with 'amq\.'/);
-    expect(() => resolveOptions({ amqp: { url, queue: 'q', deadLetterQueue: 'q' } }, { gateway: false })).toThrow(/must differ from amqp\.queue/);
-    expect(() => resolveOptions({ amqp: { url, queue: 'q', prefetch: 0 } }, { gateway: false })).toThrow(/amqp\.prefetch must be a positive integer/);
+    expect(() => resolveOptions({ amqp: { url, queue: 'q', deadLetterQueue: 'q' } }, { gateway: false })).toThrow(
+      /must differ from amqp\.queue/,
+    );
+    expect(() => resolveOptions({ amqp: { url, queue: 'q', prefetch: 0 } }, { gateway: false })).toThrow(
+      /amqp\.prefetch must be a positive integer/,
+    );
     expect(table.get('amqp')).toMatch(/^none/);
   });
 
@@ -192,7 +213,11 @@ describe('resolveOptions: one error for every mistake, saying what each option g
   it.each<[string, unknown, RegExp]>([
     ['a number given as a string', { maxPayloadBytes: '16384' }, /maxPayloadBytes must be a positive integer, got '16384'/],
     ['a namespace that is not a string', { namespace: 5 }, /namespace must start with '\/', got 5/],
-    ['a canSubscribe that is not a function', { canSubscribe: true }, /canSubscribe must be a function \(userId, topic\) => boolean \| Promise<boolean>, got true/],
+    [
+      'a canSubscribe that is not a function',
+      { canSubscribe: true },
+      /canSubscribe must be a function \(userId, topic\) => boolean \| Promise<boolean>, got true/,
+    ],
     ['a mutable that is not a function', { mutable: ['system'] }, /mutable must be a function \(type\) => boolean, got an array/],
     ['a listLimit that is not an object', { listLimit: 50 }, /listLimit must be an object \{ default\?, max\? \}, got a number/],
   ])('refuses %s, naming the option and what it got', (_name, options, message) => {
@@ -214,6 +239,9 @@ describe('resolveOptions: one error for every mistake, saying what each option g
   });
 
   it('still takes a refill rate of Infinity (zod numbers refuse it)', () => {
-    expect(resolveOptions({ ...base, eventRateLimit: { perSecond: Infinity } }, { gateway: true }).eventRateLimit).toEqual({ burst: 20, perSecond: Infinity });
+    expect(resolveOptions({ ...base, eventRateLimit: { perSecond: Infinity } }, { gateway: true }).eventRateLimit).toEqual({
+      burst: 20,
+      perSecond: Infinity,
+    });
   });
 });

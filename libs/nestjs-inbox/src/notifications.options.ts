@@ -105,7 +105,8 @@ export interface NotificationsAmqpOptions {
 export type ResolvedAmqpOptions = Required<NotificationsAmqpOptions>;
 
 /** The `retention` option with its defaults applied. */
-export type ResolvedRetentionOptions = NotificationsRetentionOptions & Required<Pick<NotificationsRetentionOptions, 'intervalMs' | 'batchSize'>>;
+export type ResolvedRetentionOptions = NotificationsRetentionOptions &
+  Required<Pick<NotificationsRetentionOptions, 'intervalMs' | 'batchSize'>>;
 
 /** The `redis` option with its defaults applied. */
 export type ResolvedRedisOptions = NotificationsRedisOptions & Required<Pick<NotificationsRedisOptions, 'adapter' | 'key'>>;
@@ -252,10 +253,9 @@ export interface NotificationsModuleOptions {
 }
 
 /** Options with every default applied, as the library's providers receive them. */
-export interface ResolvedNotificationsOptions
-  extends Required<
-    Omit<NotificationsModuleOptions, 'session' | 'redis' | 'retention' | 'http' | 'amqp' | 'listLimit' | 'canSubscribe' | 'eventRateLimit'>
-  > {
+export interface ResolvedNotificationsOptions extends Required<
+  Omit<NotificationsModuleOptions, 'session' | 'redis' | 'retention' | 'http' | 'amqp' | 'listLimit' | 'canSubscribe' | 'eventRateLimit'>
+> {
   session?: SessionSource;
   redis?: ResolvedRedisOptions;
   retention?: ResolvedRetentionOptions;

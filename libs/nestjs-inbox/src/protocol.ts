@@ -247,10 +247,7 @@ export interface ClientToServerEvents {
   /** `until`: an ISO 8601 time in the future. */
   [ClientEvent.Snooze]: (p: { ids: string[]; until: string }, ack: (r: Ack<StateResult>) => void) => void;
   /** Counts each view's unread notifications (unseen ones for `state: 'unseen'`) and then pushes them when they change. */
-  [ClientEvent.Counts]: (
-    p: { views: Record<string, Filter> },
-    ack: (r: Ack<{ counts: Record<string, number> }>) => void,
-  ) => void;
+  [ClientEvent.Counts]: (p: { views: Record<string, Filter> }, ack: (r: Ack<{ counts: Record<string, number> }>) => void) => void;
   [ClientEvent.PreferencesGet]: (p: Record<string, never>, ack: (r: Ack<Preferences>) => void) => void;
   [ClientEvent.PreferencesSet]: (p: PreferencesUpdate, ack: (r: Ack<Preferences>) => void) => void;
 }

@@ -32,7 +32,15 @@ interface OpenArgs {
 
 const all: Tracked[] = [];
 const cursors = new Map<string, string>();
-const stats = { received: 0, duplicates: 0, catchUpDuplicates: 0, syncs: 0, disconnects: 0, refusals: {} as Record<string, number>, catchUpErrors: 0 };
+const stats = {
+  received: 0,
+  duplicates: 0,
+  catchUpDuplicates: 0,
+  syncs: 0,
+  disconnects: 0,
+  refusals: {} as Record<string, number>,
+  catchUpErrors: 0,
+};
 let retryDelay = 500;
 
 const newer = (a: string | undefined, b: string) => !a || compareIds(a, b) < 0;
@@ -50,7 +58,10 @@ function open(url: string, user: string, cookie: string, opts: Pick<OpenArgs, 'r
     auth: (cb) => {
       const cursor = cursors.get(user);
       if (!cursor) return cb({});
-      const held = [...t.held].filter((id) => compareIds(id, cursor) < 0).sort((a, b) => compareIds(b, a)).slice(0, MAX_HELD_IDS);
+      const held = [...t.held]
+        .filter((id) => compareIds(id, cursor) < 0)
+        .sort((a, b) => compareIds(b, a))
+        .slice(0, MAX_HELD_IDS);
       cb(SEND_HELD ? { cursor, held } : { cursor });
     },
   });
@@ -85,7 +96,8 @@ function open(url: string, user: string, cookie: string, opts: Pick<OpenArgs, 'r
     const code = err.data?.code ?? 'TRANSPORT';
     stats.refusals[code] = (stats.refusals[code] ?? 0) + 1;
     // A middleware refusal ends socket.io-client's reconnection for this socket: retry it.
-    if (err.data?.code && !t.closed) setTimeout(() => !t.closed && !t.socket.active && t.socket.connect(), retryDelay * (0.5 + Math.random()));
+    if (err.data?.code && !t.closed)
+      setTimeout(() => !t.closed && !t.socket.active && t.socket.connect(), retryDelay * (0.5 + Math.random()));
   });
   all.push(t);
   return t;

@@ -3,7 +3,6 @@ import { NOTIFICATION_ID_PATTERN } from '../protocol';
 /** Where the cursor survives a page reload; `localStorage` fits. */
 export type CursorStorage = Pick<Storage, 'getItem' | 'setItem'>;
 
-
 /** One cursor per user and namespace, so a shared browser never resumes from someone else's. */
 export class PersistedCursor {
   private readonly key: string;

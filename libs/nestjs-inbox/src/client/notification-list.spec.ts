@@ -163,7 +163,11 @@ describe('applyState', () => {
   const before = '2026-01-02T00:00:00.000Z';
 
   it('marks seen the named ids, keeping an earlier time, and a read one as seen when it was read', () => {
-    const items = applyState([n('3'), n('2', null, { seenAt: before }), n('1', before, { seenAt: null })], { ids: ['1', '2', '3'], change: 'seen' }, at);
+    const items = applyState(
+      [n('3'), n('2', null, { seenAt: before }), n('1', before, { seenAt: null })],
+      { ids: ['1', '2', '3'], change: 'seen' },
+      at,
+    );
     expect(items.map((x) => x.seenAt)).toEqual([at, before, before]);
     expect(items.map((x) => x.readAt)).toEqual([null, null, before]);
   });
@@ -268,15 +272,21 @@ describe('reconcileNewestPage', () => {
     const held = [n('2', at), n('1')];
     const page = { items: [n('2'), n('1', null, { seenAt: at })], nextCursor: null };
     const items = reconcileNewestPage(held, page, none, true);
-    expect(items.map((x) => [x.readAt, x.seenAt])).toEqual([[at, at], [null, at]]);
+    expect(items.map((x) => [x.readAt, x.seenAt])).toEqual([
+      [at, at],
+      [null, at],
+    ]);
   });
 });
 
-describe('withSafeLinks: the links a row written around the server\'s checks could carry', () => {
+describe("withSafeLinks: the links a row written around the server's checks could carry", () => {
   it('returns the notification itself when every link is http(s) or site-relative', () => {
     const ok = n('1', null, {
       url: '/orders/7',
-      actions: [{ label: 'Open', url: 'https://app.example.com/x' }, { label: 'Ack', event: 'ack' }],
+      actions: [
+        { label: 'Open', url: 'https://app.example.com/x' },
+        { label: 'Ack', event: 'ack' },
+      ],
       actor: { name: 'Ann', avatarUrl: '/avatars/ann.svg' },
     });
     expect(withSafeLinks(ok)).toBe(ok);
@@ -284,30 +294,42 @@ describe('withSafeLinks: the links a row written around the server\'s checks cou
     expect(pageWithSafeLinks(page)).toBe(page);
   });
 
-  it.each(['javascript:alert(1)', 'JavaScript:alert(1)', 'data:text/html,<script>x</script>', '//evil.example/x', '/\\evil.example', '/\t/evil.example', 'vbscript:x'])(
-    'drops %j from url, action urls and avatarUrl, keeping what is safe',
-    (bad) => {
-      const row = n('1', null, {
-        url: bad,
-        actions: [
-          { label: 'Open', url: bad },
-          { label: 'Both', url: bad, event: 'both' },
-          { label: 'Fine', url: '/fine' },
-        ],
-        actor: { id: 'u1', name: 'Ann', avatarUrl: bad },
-      });
-      const safe = withSafeLinks(row);
-      expect(safe.url).toBeNull();
-      expect(safe.actions).toEqual([{ label: 'Both', event: 'both' }, { label: 'Fine', url: '/fine' }]);
-      expect(safe.actor).toEqual({ id: 'u1', name: 'Ann' });
-      expect(safe.title).toBe(row.title);
-      // The held copy is new; the one received is left as it came.
-      expect(row.url).toBe(bad);
-    },
-  );
+  it.each([
+    'javascript:alert(1)',
+    'JavaScript:alert(1)',
+    'data:text/html,<script>x</script>',
+    '//evil.example/x',
+    '/\\evil.example',
+    '/\t/evil.example',
+    'vbscript:x',
+  ])('drops %j from url, action urls and avatarUrl, keeping what is safe', (bad) => {
+    const row = n('1', null, {
+      url: bad,
+      actions: [
+        { label: 'Open', url: bad },
+        { label: 'Both', url: bad, event: 'both' },
+        { label: 'Fine', url: '/fine' },
+      ],
+      actor: { id: 'u1', name: 'Ann', avatarUrl: bad },
+    });
+    const safe = withSafeLinks(row);
+    expect(safe.url).toBeNull();
+    expect(safe.actions).toEqual([
+      { label: 'Both', event: 'both' },
+      { label: 'Fine', url: '/fine' },
+    ]);
+    expect(safe.actor).toEqual({ id: 'u1', name: 'Ann' });
+    expect(safe.title).toBe(row.title);
+    // The held copy is new; the one received is left as it came.
+    expect(row.url).toBe(bad);
+  });
 
   it('treats a link that is not a string, and actions that are not a list, as absent', () => {
-    const row = n('1', null, { url: 42 as unknown as string, actions: 'x' as unknown as [], actor: { avatarUrl: {} as unknown as string } });
+    const row = n('1', null, {
+      url: 42 as unknown as string,
+      actions: 'x' as unknown as [],
+      actor: { avatarUrl: {} as unknown as string },
+    });
     expect(withSafeLinks(row)).toMatchObject({ url: null, actions: [], actor: {} });
   });
 

@@ -1,4 +1,13 @@
-import { urlProblem, type Action, type Filter, type ListPage, type NotificationPayload, type ReadPayload, type StateChange, type StatePayload } from '../protocol';
+import {
+  urlProblem,
+  type Action,
+  type Filter,
+  type ListPage,
+  type NotificationPayload,
+  type ReadPayload,
+  type StateChange,
+  type StatePayload,
+} from '../protocol';
 
 /**
  * Pure operations on the list the client holds: newest first, one entry per id. Ids are
@@ -64,9 +73,7 @@ export function mergeNotifications(
 /** Marks the notifications a `notifications:read` names (or all) as read (and so seen) at `at`. */
 export function applyRead(items: readonly NotificationPayload[], read: ReadPayload, at: string): NotificationPayload[] {
   const ids = 'all' in read ? null : new Set(read.ids);
-  return items.map((n) =>
-    !n.readAt && (ids === null || ids.has(n.id)) ? { ...n, readAt: at, seenAt: n.seenAt ?? at } : n,
-  );
+  return items.map((n) => (!n.readAt && (ids === null || ids.has(n.id)) ? { ...n, readAt: at, seenAt: n.seenAt ?? at } : n));
 }
 
 /**
@@ -112,11 +119,7 @@ export function matchesFilter(n: NotificationPayload, filter: Filter): boolean {
  * (`at`) where it is not set yet, read also sets seen; archived and unarchived flip the flag;
  * deleted and snoozed ones leave the list. Returns `items` itself when nothing changes.
  */
-export function applyState(
-  items: readonly NotificationPayload[],
-  state: StatePayload,
-  at: string,
-): NotificationPayload[] {
+export function applyState(items: readonly NotificationPayload[], state: StatePayload, at: string): NotificationPayload[] {
   const ids = 'ids' in state ? new Set(state.ids) : null;
   const selected = (n: NotificationPayload) => (ids ? ids.has(n.id) : matchesFilter(n, (state as { filter: Filter }).filter));
   let changed = false;

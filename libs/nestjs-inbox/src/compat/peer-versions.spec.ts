@@ -5,7 +5,10 @@ import { checkPeerVersions, installedVersion, parseVersion } from './peer-versio
 const installed = (versions: Record<string, string>) => (pkg: string) => versions[pkg] ?? null;
 const nest = (major: number) =>
   Object.fromEntries(
-    ['@nestjs/common', '@nestjs/core', '@nestjs/websockets', '@nestjs/platform-socket.io', '@nestjs/typeorm'].map((p) => [p, `${major}.1.0`]),
+    ['@nestjs/common', '@nestjs/core', '@nestjs/websockets', '@nestjs/platform-socket.io', '@nestjs/typeorm'].map((p) => [
+      p,
+      `${major}.1.0`,
+    ]),
   );
 
 describe('checkPeerVersions', () => {

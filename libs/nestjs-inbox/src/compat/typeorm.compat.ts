@@ -24,9 +24,7 @@ interface PgClient {
 export function assertPostgresDataSource(dataSource: DataSource): DataSource {
   const type = dataSource.options.type;
   if (type !== 'postgres') {
-    throw new NotificationsConfigError(
-      `the DataSource is '${type}'; nestjs-inbox stores in PostgreSQL (type: 'postgres')`,
-    );
+    throw new NotificationsConfigError(`the DataSource is '${type}'; nestjs-inbox stores in PostgreSQL (type: 'postgres')`);
   }
   const driver = dataSource.driver as unknown as Partial<PostgresDriverAccess>;
   if (typeof driver.obtainMasterConnection !== 'function') {

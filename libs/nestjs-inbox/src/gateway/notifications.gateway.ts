@@ -46,10 +46,22 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
     [ClientEvent.ReadAll, (socket, body) => this.readAll(socket, body)],
     [ClientEvent.Subscribe, (socket, body) => this.subscribe(socket, body)],
     [ClientEvent.Unsubscribe, (socket, body) => this.unsubscribe(socket, body)],
-    [ClientEvent.Seen, (socket, body) => this.changeState(socket, body, ClientEvent.Seen, (userId, which) => this.service.markSeen(userId, which))],
-    [ClientEvent.Archive, (socket, body) => this.changeState(socket, body, ClientEvent.Archive, (userId, which) => this.service.archive(userId, which))],
-    [ClientEvent.Unarchive, (socket, body) => this.changeState(socket, body, ClientEvent.Unarchive, (userId, which) => this.service.unarchive(userId, which))],
-    [ClientEvent.Delete, (socket, body) => this.changeState(socket, body, ClientEvent.Delete, (userId, which) => this.service.remove(userId, which))],
+    [
+      ClientEvent.Seen,
+      (socket, body) => this.changeState(socket, body, ClientEvent.Seen, (userId, which) => this.service.markSeen(userId, which)),
+    ],
+    [
+      ClientEvent.Archive,
+      (socket, body) => this.changeState(socket, body, ClientEvent.Archive, (userId, which) => this.service.archive(userId, which)),
+    ],
+    [
+      ClientEvent.Unarchive,
+      (socket, body) => this.changeState(socket, body, ClientEvent.Unarchive, (userId, which) => this.service.unarchive(userId, which)),
+    ],
+    [
+      ClientEvent.Delete,
+      (socket, body) => this.changeState(socket, body, ClientEvent.Delete, (userId, which) => this.service.remove(userId, which)),
+    ],
     [ClientEvent.Snooze, (socket, body) => this.snooze(socket, body)],
     [ClientEvent.Counts, (socket, body) => this.counts(socket, body)],
     [ClientEvent.PreferencesGet, (socket, body) => this.preferences(socket, body)],

@@ -181,7 +181,7 @@ describe('NotificationWriter', () => {
     expect(fake.inserts.length).toBeLessThan(calls.length);
   });
 
-  it("gives each caller exactly its own rows, in order, with null where the store deduplicated a row", async () => {
+  it('gives each caller exactly its own rows, in order, with null where the store deduplicated a row', async () => {
     const fake = fakeStore();
     const writer = new NotificationWriter(fake.store);
     // Fill both slots so the next calls share a statement.

@@ -44,7 +44,9 @@ export class Retention implements OnApplicationBootstrap, OnModuleDestroy {
   private async tick(): Promise<void> {
     if (this.running) return;
     this.running = this.prune()
-      .catch((err: Error) => this.logger.warn(`retention: pruning failed, next try in ${this.options.retention!.intervalMs} ms: ${err.message}`))
+      .catch((err: Error) =>
+        this.logger.warn(`retention: pruning failed, next try in ${this.options.retention!.intervalMs} ms: ${err.message}`),
+      )
       .finally(() => (this.running = undefined));
   }
 

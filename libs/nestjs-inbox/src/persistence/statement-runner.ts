@@ -42,7 +42,11 @@ export class StatementRunner {
    * views' statements costs more than running them (at 10M rows: 1.5-2 ms against 0.5-1 ms,
    * bench/scale/explain-L.txt), and read-all, a page, a badge are one statement or two.
    */
-  query<R extends QueryResultRow>(text: string, values: unknown[] = [], { tx, withoutJit = false, name }: StatementOptions = {}): Promise<R[]> {
+  query<R extends QueryResultRow>(
+    text: string,
+    values: unknown[] = [],
+    { tx, withoutJit = false, name }: StatementOptions = {},
+  ): Promise<R[]> {
     if (tx) return tx.query(text, values);
     name ??= this.names.get(text);
     if (name === undefined && this.names.size < MAX_NAMED_STATEMENTS) {

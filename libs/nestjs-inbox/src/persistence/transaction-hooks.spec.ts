@@ -91,8 +91,7 @@ function setup() {
 /** Work that records its name in `ran`, flagged if `runner`'s transaction was still open when it ran. */
 function recorder(runner?: FakeRunner) {
   const ran: string[] = [];
-  const work = (name: string) => () =>
-    void ran.push(runner?.isTransactionActive ? `${name} (inside the transaction!)` : name);
+  const work = (name: string) => () => void ran.push(runner?.isTransactionActive ? `${name} (inside the transaction!)` : name);
   return { ran, work };
 }
 

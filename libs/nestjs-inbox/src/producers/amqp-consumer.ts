@@ -192,12 +192,25 @@ export class AmqpConsumer implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /** Copies the message to the dead-letter queue with the error; acks it once the broker has the copy. */
-  private async deadLetter(channel: ConfirmChannel, amqp: ResolvedAmqpOptions, msg: ConsumeMessage, err: NotificationsError): Promise<void> {
+  private async deadLetter(
+    channel: ConfirmChannel,
+    amqp: ResolvedAmqpOptions,
+    msg: ConsumeMessage,
+    err: NotificationsError,
+  ): Promise<void> {
     const p = msg.properties;
     // The producer's own properties, so the copy can be traced and replayed; not `expiration`
     // (the copy must stay) nor `userId` (the broker checks it against this connection's user).
-    const kept = { contentType: p.contentType, contentEncoding: p.contentEncoding, correlationId: p.correlationId,
-      messageId: p.messageId, timestamp: p.timestamp, type: p.type, appId: p.appId, priority: p.priority };
+    const kept = {
+      contentType: p.contentType,
+      contentEncoding: p.contentEncoding,
+      correlationId: p.correlationId,
+      messageId: p.messageId,
+      timestamp: p.timestamp,
+      type: p.type,
+      appId: p.appId,
+      priority: p.priority,
+    };
     const defined = Object.fromEntries(Object.entries(kept).filter(([, v]) => v !== undefined && v !== null));
     try {
       await new Promise<void>((resolve, reject) =>

@@ -76,7 +76,11 @@ export class HttpProducer implements OnModuleInit {
         // The store is away or failed: 503 tells the producer to retry; with a dedupeKey a
         // retry of a request that did commit stores nothing twice.
         this.logger.warn(`http producer: not stored: ${(err as Error).message}`);
-        reply(res, 503, { statusCode: 503, code: 'UNAVAILABLE', message: 'not stored: the notification store is unavailable, retry later' });
+        reply(res, 503, {
+          statusCode: 503,
+          code: 'UNAVAILABLE',
+          message: 'not stored: the notification store is unavailable, retry later',
+        });
       }
     }
   }
@@ -88,7 +92,10 @@ export class HttpProducer implements OnModuleInit {
   private async accept(http: ResolvedHttpOptions, req: IncomingMessage): Promise<string[]> {
     if (req.method !== 'POST') throw new Refusal(405, 'INVALID_INPUT', `method: ${req.method} is not allowed, use POST`, { allow: 'POST' });
     const [type, ...params] = (req.headers['content-type'] ?? '').split(';').map((p) => p.trim().toLowerCase());
-    const charset = params.find((p) => p.startsWith('charset='))?.slice('charset='.length).replace(/"/g, '');
+    const charset = params
+      .find((p) => p.startsWith('charset='))
+      ?.slice('charset='.length)
+      .replace(/"/g, '');
     if (type !== 'application/json' || (charset !== undefined && charset !== 'utf-8')) {
       throw new Refusal(415, 'INVALID_INPUT', `content-type: must be application/json (UTF-8), got '${req.headers['content-type'] ?? ''}'`);
     }

@@ -18,11 +18,17 @@ describe('parseProducerMessage', () => {
   it('takes url, actions, actor and tags as the service does', () => {
     const shown = {
       url: 'https://shop.example/orders/7',
-      actions: [{ label: 'Track', url: '/orders/7/track' }, { label: 'Received', event: 'order:received' }],
+      actions: [
+        { label: 'Track', url: '/orders/7/track' },
+        { label: 'Received', event: 'order:received' },
+      ],
       actor: { id: 'shop', name: 'The shop', avatarUrl: '/avatars/shop.png' },
       tags: ['orders'],
     };
-    expect(parseProducerMessage({ topic: 'releases', notification: { ...n, ...shown } })).toEqual({ topic: 'releases', notification: { ...n, ...shown } });
+    expect(parseProducerMessage({ topic: 'releases', notification: { ...n, ...shown } })).toEqual({
+      topic: 'releases',
+      notification: { ...n, ...shown },
+    });
   });
 
   it.each<[string, unknown, RegExp]>([
@@ -36,12 +42,32 @@ describe('parseProducerMessage', () => {
     ['an empty type', { to: 'a', notification: { type: '' } }, /^message: notification\.type: must be a non-empty string/],
     ['an unknown field', { to: 'a', notification: { ...n, colour: 'red' } }, /notification: .*colour/],
     ['an unknown top-level field', { to: 'a', notification: n, priority: 1 }, /^message: .*priority/],
-    ['a date without offset', { to: 'a', notification: { ...n, expiresAt: '2030-01-01T00:00:00' } }, /notification\.expiresAt: must be an ISO 8601 date-time with an offset/],
-    ['a past expiry', { to: 'a', notification: { ...n, expiresAt: '2000-01-01T00:00:00Z' } }, /notification\.expiresAt: must be in the future/],
-    ['a javascript: url', { to: 'a', notification: { ...n, url: 'javascript:alert(1)' } }, /^message: notification\.url: must be an http\(s\) URL/],
+    [
+      'a date without offset',
+      { to: 'a', notification: { ...n, expiresAt: '2030-01-01T00:00:00' } },
+      /notification\.expiresAt: must be an ISO 8601 date-time with an offset/,
+    ],
+    [
+      'a past expiry',
+      { to: 'a', notification: { ...n, expiresAt: '2000-01-01T00:00:00Z' } },
+      /notification\.expiresAt: must be in the future/,
+    ],
+    [
+      'a javascript: url',
+      { to: 'a', notification: { ...n, url: 'javascript:alert(1)' } },
+      /^message: notification\.url: must be an http\(s\) URL/,
+    ],
     ['a protocol-relative url', { to: 'a', notification: { ...n, url: '//evil.com' } }, /^message: notification\.url: /],
-    ['an action without label', { to: 'a', notification: { ...n, actions: [{ url: '/x' }] } }, /^message: notification\.actions\.0\.label: /],
-    ['an action doing nothing', { to: 'a', notification: { ...n, actions: [{ label: 'Go' }] } }, /notification\.actions\.0: needs a url, an event or both/],
+    [
+      'an action without label',
+      { to: 'a', notification: { ...n, actions: [{ url: '/x' }] } },
+      /^message: notification\.actions\.0\.label: /,
+    ],
+    [
+      'an action doing nothing',
+      { to: 'a', notification: { ...n, actions: [{ label: 'Go' }] } },
+      /notification\.actions\.0: needs a url, an event or both/,
+    ],
     ['an unknown actor field', { to: 'a', notification: { ...n, actor: { email: 'x@y' } } }, /notification\.actor: .*email/],
     ['a repeated tag', { to: 'a', notification: { ...n, tags: ['x', 'x'] } }, /notification\.tags\.1: repeats "x"/],
   ])('refuses %s, naming the field', (_name, value, message) => {
@@ -63,7 +89,9 @@ describe('withFallbackDedupeKey', () => {
 
   it("takes the transport's message id as the key only when the producer set none", () => {
     expect(withFallbackDedupeKey(message, 'amqp:', 'm-1').notification.dedupeKey).toBe('amqp:m-1');
-    expect(withFallbackDedupeKey({ ...message, notification: { type: 't', dedupeKey: 'own' } }, 'amqp:', 'm-1').notification.dedupeKey).toBe('own');
+    expect(
+      withFallbackDedupeKey({ ...message, notification: { type: 't', dedupeKey: 'own' } }, 'amqp:', 'm-1').notification.dedupeKey,
+    ).toBe('own');
     expect(withFallbackDedupeKey(message, 'amqp:', undefined)).toBe(message);
     expect(withFallbackDedupeKey(message, 'amqp:', 'x'.repeat(300)).notification.dedupeKey).toMatch(/^amqp:sha256:[0-9a-f]{64}$/);
   });
@@ -77,9 +105,12 @@ describe('withFallbackDedupeKey', () => {
 
 describe('loadAmqp', () => {
   it('names the missing package in a NotificationsConfigError', async () => {
-    const missing = (name: string) => () => Promise.reject(Object.assign(new Error(`Cannot find module '${name}'`), { code: 'MODULE_NOT_FOUND' }));
+    const missing = (name: string) => () =>
+      Promise.reject(Object.assign(new Error(`Cannot find module '${name}'`), { code: 'MODULE_NOT_FOUND' }));
     await expect(loadAmqp(missing('amqplib'))).rejects.toThrow(NotificationsConfigError);
-    await expect(loadAmqp(missing('amqplib'))).rejects.toThrow(/needs the package 'amqplib', which is not installed: npm install amqplib amqp-connection-manager/);
+    await expect(loadAmqp(missing('amqplib'))).rejects.toThrow(
+      /needs the package 'amqplib', which is not installed: npm install amqplib amqp-connection-manager/,
+    );
     await expect(loadAmqp(missing('amqp-connection-manager'))).rejects.toThrow(/'amqp-connection-manager'/);
   });
 

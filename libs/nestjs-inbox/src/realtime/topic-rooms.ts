@@ -30,7 +30,10 @@ export class TopicRooms {
   }
 
   /** After a preferences change: muted types' rooms joined or left, muted topics' rooms left or (subscribed) joined again. */
-  mute(userId: string, m: { types: { muted: string[]; unmuted: string[] }; topics: { muted: string[]; unmuted: string[] } }): Promise<void> {
+  mute(
+    userId: string,
+    m: { types: { muted: string[]; unmuted: string[] }; topics: { muted: string[]; unmuted: string[] } },
+  ): Promise<void> {
     return this.change({
       userId,
       join: [...m.types.muted.map(mutedTypeRoom), ...m.topics.unmuted.map(topicRoom)],

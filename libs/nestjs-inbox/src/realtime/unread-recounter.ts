@@ -116,7 +116,8 @@ export class UnreadRecounter implements OnModuleDestroy {
       group.rooms.push(userRoom(userId));
     }
     const local = this.namespace.current?.local;
-    for (const { badge, rooms } of byBadge.values()) local?.to(rooms).emit(ServerEvent.Unread, { count: badge.unread, unseen: badge.unseen });
+    for (const { badge, rooms } of byBadge.values())
+      local?.to(rooms).emit(ServerEvent.Unread, { count: badge.unread, unseen: badge.unseen });
   }
 
   /** Users with a socket on this instance (in `topic`'s room, if given). */

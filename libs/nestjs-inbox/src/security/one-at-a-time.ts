@@ -24,7 +24,10 @@ export class OneAtATime {
     if (!queue) this.queues.set(key, (queue = { tail: Promise.resolve(), size: 0 }));
     if (queue.size >= this.limit) {
       return Promise.reject(
-        new NotificationsError('RATE_LIMITED', `${what}: ${this.limit} changes of this user are running or waiting already; retry once one has answered`),
+        new NotificationsError(
+          'RATE_LIMITED',
+          `${what}: ${this.limit} changes of this user are running or waiting already; retry once one has answered`,
+        ),
       );
     }
     const q = queue;

@@ -43,7 +43,10 @@ const BATCH = 200;
 @Injectable()
 export class CatchUpService {
   private readonly rooms = new Coalescer<string, string[]>((batch) => this.readRooms(batch), { inFlight: IN_FLIGHT, batch: BATCH });
-  private readonly firstVisits = new Coalescer<Connecting, CatchUp>((batch) => this.readCatchUps(batch), { inFlight: IN_FLIGHT, batch: BATCH });
+  private readonly firstVisits = new Coalescer<Connecting, CatchUp>((batch) => this.readCatchUps(batch), {
+    inFlight: IN_FLIGHT,
+    batch: BATCH,
+  });
   private readonly returns = new Coalescer<Connecting, CatchUp>((batch) => this.readCatchUps(batch), { inFlight: IN_FLIGHT, batch: BATCH });
 
   constructor(

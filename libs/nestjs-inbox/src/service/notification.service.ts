@@ -64,19 +64,28 @@ export class NotificationService {
   async notify(to: string | string[], input: NotificationInput, opts?: NotifyOptions): Promise<StoredNotification[]> {
     const recipients = checkedRecipients(to, this.options.maxRecipients);
     const n = normaliseInput(input, this.options.maxPayloadBytes);
-    return this.delivery.store(recipients.map((userId) => ({ ...n, userId, topic: null })), opts?.manager);
+    return this.delivery.store(
+      recipients.map((userId) => ({ ...n, userId, topic: null })),
+      opts?.manager,
+    );
   }
 
   /** Stores one notification for every user (one row whatever their number) and sends it to all. */
   async broadcast(input: NotificationInput, opts?: NotifyOptions): Promise<StoredNotification | null> {
-    const [stored] = await this.delivery.store([{ ...normaliseInput(input, this.options.maxPayloadBytes), userId: null, topic: null }], opts?.manager);
+    const [stored] = await this.delivery.store(
+      [{ ...normaliseInput(input, this.options.maxPayloadBytes), userId: null, topic: null }],
+      opts?.manager,
+    );
     return stored ?? null;
   }
 
   /** Stores one notification for the users subscribed to `topic` and sends it to them. */
   async publish(topic: string, input: NotificationInput, opts?: NotifyOptions): Promise<StoredNotification | null> {
     const t = checkedTopic(topic, 'publish: topic');
-    const [stored] = await this.delivery.store([{ ...normaliseInput(input, this.options.maxPayloadBytes), userId: null, topic: t }], opts?.manager);
+    const [stored] = await this.delivery.store(
+      [{ ...normaliseInput(input, this.options.maxPayloadBytes), userId: null, topic: t }],
+      opts?.manager,
+    );
     return stored ?? null;
   }
 
@@ -125,7 +134,10 @@ export class NotificationService {
     const u = checkedUserId(userId);
     const named = parseViews(views, 'counts: views');
     const names = Object.keys(named);
-    const counts = await this.reads.counts(u, names.map((name) => named[name]));
+    const counts = await this.reads.counts(
+      u,
+      names.map((name) => named[name]),
+    );
     return Object.fromEntries(names.map((name, i) => [name, counts[i]]));
   }
 

@@ -40,7 +40,9 @@ export class SnoozeWaker implements OnApplicationBootstrap, OnModuleDestroy {
   private tick(): void {
     if (this.running) return;
     this.running = this.wake()
-      .catch((err: Error) => this.logger.warn(`snoozed notifications not brought back yet, next try in ${SNOOZE_POLL_MS} ms: ${err.message}`))
+      .catch((err: Error) =>
+        this.logger.warn(`snoozed notifications not brought back yet, next try in ${SNOOZE_POLL_MS} ms: ${err.message}`),
+      )
       .finally(() => (this.running = undefined));
   }
 

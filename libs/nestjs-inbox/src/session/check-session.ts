@@ -15,10 +15,7 @@ const logger = new Logger('NotificationsModule');
 export async function checkSession(source: SessionSource, handshake: Handshake, timeoutMs: number): Promise<string> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new NotificationsError('UNAVAILABLE', `no answer within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
+    timer = setTimeout(() => reject(new NotificationsError('UNAVAILABLE', `no answer within ${timeoutMs} ms`)), timeoutMs);
   });
   let user: Awaited<ReturnType<SessionSource>>;
   try {

@@ -51,9 +51,7 @@ export function expressSession(options: ExpressSessionSourceOptions): SessionSou
     // express-session ignores a cookie without the `s:` prefix: it never issues one.
     const sid = raw.startsWith('s:') ? unsignWithAny(raw.slice(2), secrets) : false;
     if (sid === false) throw new SessionRejectedError('invalid session cookie signature');
-    const session = await new Promise<any>((resolve, reject) =>
-      store.get(sid, (err, sess) => (err ? reject(err) : resolve(sess))),
-    );
+    const session = await new Promise<any>((resolve, reject) => store.get(sid, (err, sess) => (err ? reject(err) : resolve(sess))));
     if (!session || isExpired(session)) throw new SessionRejectedError('session unknown or expired');
     return sessionUser(readUserId(session));
   };

@@ -32,7 +32,9 @@ export function httpSession(options: HttpSessionSourceOptions): SessionSource {
   try {
     endpoint = new URL(url);
   } catch {
-    throw new NotificationsConfigError(`httpSession needs \`url\`, an absolute http(s) URL (got ${typeof url === 'string' ? 'a relative or malformed one' : typeof url})`);
+    throw new NotificationsConfigError(
+      `httpSession needs \`url\`, an absolute http(s) URL (got ${typeof url === 'string' ? 'a relative or malformed one' : typeof url})`,
+    );
   }
   if (!/^https?:$/.test(endpoint.protocol)) {
     throw new NotificationsConfigError('httpSession `url` must be http or https');

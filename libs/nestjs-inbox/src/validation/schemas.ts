@@ -1,20 +1,27 @@
 import { z } from 'zod';
 import { InvalidInputError } from '../notifications.errors';
-import { FILTER_STATES, FilterState, MAX_ACTIONS, MAX_HELD_IDS, MAX_TAGS, MAX_VIEWS, NOTIFICATION_ID_PATTERN, urlProblem } from '../protocol';
+import {
+  FILTER_STATES,
+  FilterState,
+  MAX_ACTIONS,
+  MAX_HELD_IDS,
+  MAX_TAGS,
+  MAX_VIEWS,
+  NOTIFICATION_ID_PATTERN,
+  urlProblem,
+} from '../protocol';
 
 const MAX_ID = 9223372036854775807n;
 
 /** A notification id: a positive decimal bigint, as a string or a safe integer. */
-export const notificationId = z
-  .union([z.string(), z.number().int().positive().max(Number.MAX_SAFE_INTEGER)])
-  .transform((v, ctx) => {
-    const s = String(v);
-    if (!NOTIFICATION_ID_PATTERN.test(s) || BigInt(s) > MAX_ID) {
-      ctx.addIssue({ code: 'custom', message: `not a notification id: ${JSON.stringify(v).slice(0, 40)}` });
-      return z.NEVER;
-    }
-    return s;
-  });
+export const notificationId = z.union([z.string(), z.number().int().positive().max(Number.MAX_SAFE_INTEGER)]).transform((v, ctx) => {
+  const s = String(v);
+  if (!NOTIFICATION_ID_PATTERN.test(s) || BigInt(s) > MAX_ID) {
+    ctx.addIssue({ code: 'custom', message: `not a notification id: ${JSON.stringify(v).slice(0, 40)}` });
+    return z.NEVER;
+  }
+  return s;
+});
 
 /** `auth.held` of the handshake: ids the client holds below its cursor. */
 export const heldIds = z.array(notificationId).max(MAX_HELD_IDS);
@@ -87,10 +94,7 @@ export const userId = name();
 export const topic = name();
 
 /** `data`: any JSON object (plain or with toJSON), not an array. */
-const jsonObject = z.custom<object>(
-  (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
-  'must be a JSON object',
-);
+const jsonObject = z.custom<object>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'must be a JSON object');
 
 // The link rule is the wire's: the browser client checks received links with it again.
 export { MAX_URL_LENGTH, urlProblem } from '../protocol';
@@ -135,7 +139,9 @@ export const notificationInput = z
     type: text()
       .refine((s) => s.trim().length > 0, 'must be a non-empty string')
       .refine((s) => s.length <= 100, 'must be at most 100 characters'),
-    title: text().refine((s) => s.length <= 1000, 'must be at most 1000 characters').nullish(),
+    title: text()
+      .refine((s) => s.length <= 1000, 'must be at most 1000 characters')
+      .nullish(),
     body: text().nullish(),
     data: jsonObject.nullish(),
     dedupeKey: text()
@@ -207,7 +213,10 @@ export const snoozeUntil = z
   .refine((d) => d.getTime() > Date.now(), 'must be in the future')
   .refine((d) => d.getTime() <= Date.now() + 366 * 24 * 3600 * 1000, 'must be within a year');
 export const snoozePayload = z
-  .object({ ids: z.lazy(() => idList), until: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time' }).transform((s) => new Date(s)) })
+  .object({
+    ids: z.lazy(() => idList),
+    until: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time' }).transform((s) => new Date(s)),
+  })
   .strict();
 
 /** Named views to count: `{ [name]: Filter }`. */

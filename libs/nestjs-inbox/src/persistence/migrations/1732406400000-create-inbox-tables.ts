@@ -35,17 +35,13 @@ export class CreateInboxTables1732406400000 implements MigrationInterface {
         CONSTRAINT inbox_notification_audience CHECK (user_id IS NULL OR topic IS NULL)
       )`);
     // A user's inbox, newest first; catch-up by id.
-    await db.query(
-      `CREATE INDEX inbox_notification_user_idx ON inbox_notification (user_id, id) WHERE user_id IS NOT NULL`,
-    );
+    await db.query(`CREATE INDEX inbox_notification_user_idx ON inbox_notification (user_id, id) WHERE user_id IS NOT NULL`);
     // Unread count of direct notifications.
     await db.query(
       `CREATE INDEX inbox_notification_unread_idx ON inbox_notification (user_id) WHERE user_id IS NOT NULL AND read_at IS NULL`,
     );
     // Broadcasts and topic publications (few rows, shared by everyone).
-    await db.query(
-      `CREATE INDEX inbox_notification_shared_idx ON inbox_notification (topic, id) WHERE user_id IS NULL`,
-    );
+    await db.query(`CREATE INDEX inbox_notification_shared_idx ON inbox_notification (topic, id) WHERE user_id IS NULL`);
     // A repeated dedupe key for the same audience stores nothing new.
     await db.query(`
       CREATE UNIQUE INDEX inbox_notification_dedupe_idx

@@ -182,7 +182,9 @@ export class InboxStates1764288000000 implements MigrationInterface {
       DELETE FROM inbox_notification n USING inbox_user_state s
        WHERE n.user_id = s.user_id AND n.tx_id < s.direct_deleted_xmin`);
     await db.query(`DELETE FROM inbox_notification WHERE user_id IS NOT NULL AND deleted_at IS NOT NULL`);
-    await db.query(`UPDATE inbox_receipt SET read_at = COALESCE(deleted_at, seen_at, now()) WHERE read_at IS NULL AND deleted_at IS NOT NULL`);
+    await db.query(
+      `UPDATE inbox_receipt SET read_at = COALESCE(deleted_at, seen_at, now()) WHERE read_at IS NULL AND deleted_at IS NOT NULL`,
+    );
     await db.query(`DELETE FROM inbox_receipt WHERE read_at IS NULL`);
     await db.query(`UPDATE inbox_user_state SET broadcast_read_seq = GREATEST(broadcast_read_seq, broadcast_deleted_seq)`);
     await db.query(`UPDATE inbox_subscription SET read_seq = GREATEST(read_seq, deleted_seq)`);

@@ -83,7 +83,9 @@ export class InboxSqlPrivileges1764374400000 implements MigrationInterface {
     }
     await db.query(`
       ALTER TABLE ${s}.inbox_notification
-        ${Object.entries(checks).map(([column, check]) => `ADD CONSTRAINT inbox_notification_${column}_check CHECK (${check})`).join(', ')}`);
+        ${Object.entries(checks)
+          .map(([column, check]) => `ADD CONSTRAINT inbox_notification_${column}_check CHECK (${check})`)
+          .join(', ')}`);
 
     // inbox_url_problem stays executable by everyone: a CHECK constraint runs it as the inserting role.
     const all = [...SQL_PRODUCER_FUNCTIONS, ...INTERNAL_FUNCTIONS].map((f) => `${s}.${f}`).join(', ');

@@ -6,4 +6,11 @@ import { InboxStates1764288000000 } from './1764288000000-inbox-states';
 import { InboxSqlPrivileges1764374400000 } from './1764374400000-inbox-sql-privileges';
 
 /** The library's schema, in order: add to the host DataSource's `migrations`. */
-export const NOTIFICATIONS_MIGRATIONS = [CreateInboxTables1732406400000, InboxReadModel1764028800000, InboxSqlProducers1764115200000, InboxPresentation1764201600000, InboxStates1764288000000, InboxSqlPrivileges1764374400000];
+export const NOTIFICATIONS_MIGRATIONS = [
+  CreateInboxTables1732406400000,
+  InboxReadModel1764028800000,
+  InboxSqlProducers1764115200000,
+  InboxPresentation1764201600000,
+  InboxStates1764288000000,
+  InboxSqlPrivileges1764374400000,
+];

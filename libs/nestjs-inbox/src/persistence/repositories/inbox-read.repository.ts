@@ -76,7 +76,11 @@ export class InboxReadRepository {
    * statements, not one per socket): for each, its catch-up (see catchUpsSql, `limit` rows at
    * most) and its badge. All of one kind: with a cursor each, or none (the inbox's newest page).
    */
-  async catchUps(sockets: CatchUpRead[], limit: number, graceMs: number): Promise<{ rows: NotificationRow[]; badge: Badge; newest: string | null }[]> {
+  async catchUps(
+    sockets: CatchUpRead[],
+    limit: number,
+    graceMs: number,
+  ): Promise<{ rows: NotificationRow[]; badge: Badge; newest: string | null }[]> {
     const withCursor = sockets[0].cursor !== null;
     type Read = NotificationRow & { ord: string; unread: number; unseen: number; newest: string | null };
     const result = await this.runner.query<Read>(

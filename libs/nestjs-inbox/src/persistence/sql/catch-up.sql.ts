@@ -84,8 +84,10 @@ export function catchUpsSql(withCursor: boolean): string {
           held: "string_to_array(u.held, ',')::bigint[]",
         })
       : pageSql('u.user_id', '$4', INBOX, noValues);
-  return builtOnce(withCursor ? 'catch-ups from a cursor' : 'catch-ups of first visits', () =>
-    `SELECT u.ord, u.unread, u.unseen, (SELECT max(m.id)::text FROM inbox_notification m) AS newest, x.*
+  return builtOnce(
+    withCursor ? 'catch-ups from a cursor' : 'catch-ups of first visits',
+    () =>
+      `SELECT u.ord, u.unread, u.unseen, (SELECT max(m.id)::text FROM inbox_notification m) AS newest, x.*
          FROM (SELECT u.*, b.* FROM unnest($1::varchar[], $2::bigint[], $3::text[]) WITH ORDINALITY AS u(user_id, cursor, held, ord)
                  CROSS JOIN LATERAL (WITH ${USER_CTES('u.user_id')} SELECT ${badgeColumns('u.user_id', noValues)}) b
                OFFSET 0) u

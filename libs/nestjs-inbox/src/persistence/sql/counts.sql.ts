@@ -119,7 +119,9 @@ export function countsSql(views: View[], param: Param): string {
 
 /** The badge (`unread`, `unseen`) of each user of $1 (their `user_id`), in one statement. */
 export const badgesSql = () =>
-  builtOnce('badges', () =>
-    `SELECT u.user_id, x.* FROM unnest($1::varchar[]) AS u(user_id)
+  builtOnce(
+    'badges',
+    () =>
+      `SELECT u.user_id, x.* FROM unnest($1::varchar[]) AS u(user_id)
          CROSS JOIN LATERAL (WITH ${USER_CTES('u.user_id')} SELECT ${badgeColumns('u.user_id', noValues)}) x`,
   );

@@ -57,8 +57,20 @@ export type MarkAll = Exclude<Mark, 'unarchived'>;
  * stream positions; `unmarked`, a direct row its own column does not mark yet.
  */
 const WATERMARKS: Record<MarkAll, { direct: string[]; broadcast: string; topic: string; at?: string; unmarked: string }> = {
-  seen: { direct: ['direct_seen_xmin'], broadcast: 'broadcast_seen_seq', topic: 'seen_seq', at: 'seen_all_at', unmarked: 'n.seen_at IS NULL' },
-  read: { direct: ['direct_read_xmin'], broadcast: 'broadcast_read_seq', topic: 'read_seq', at: 'read_all_at', unmarked: 'n.read_at IS NULL' },
+  seen: {
+    direct: ['direct_seen_xmin'],
+    broadcast: 'broadcast_seen_seq',
+    topic: 'seen_seq',
+    at: 'seen_all_at',
+    unmarked: 'n.seen_at IS NULL',
+  },
+  read: {
+    direct: ['direct_read_xmin'],
+    broadcast: 'broadcast_read_seq',
+    topic: 'read_seq',
+    at: 'read_all_at',
+    unmarked: 'n.read_at IS NULL',
+  },
   archived: {
     direct: ['direct_archived_xmin', 'direct_archived_id'],
     broadcast: 'broadcast_archived_seq',
@@ -98,14 +110,14 @@ export function markAllSql(change: MarkAll, count: View, param: Param): string {
                   ORDER BY b.id DESC LIMIT ${IN_FLIGHT_LOOKBACK}) b, horizon h
           WHERE n.id = b.id AND b.tx_id >= h.xmin AND ${w.unmarked}
        ), unarchived AS (
-         ${change === 'archived'
-           ? `UPDATE inbox_notification n SET archived = NULL FROM horizon h
+         ${
+           change === 'archived'
+             ? `UPDATE inbox_notification n SET archived = NULL FROM horizon h
                WHERE n.user_id = $1 AND n.archived = false AND n.tx_id < h.xmin`
-           : 'SELECT 1'}
+             : 'SELECT 1'
+         }
        ), unarchived_shared AS (
-         ${change === 'archived'
-           ? `UPDATE inbox_receipt r SET archived = NULL WHERE r.user_id = $1 AND r.archived = false`
-           : 'SELECT 1'}
+         ${change === 'archived' ? `UPDATE inbox_receipt r SET archived = NULL WHERE r.user_id = $1 AND r.archived = false` : 'SELECT 1'}
        ), broadcasts AS (
          INSERT INTO inbox_user_state AS us (user_id, ${w.direct[0]}${idOf}, ${w.broadcast}${w.at ? `, ${w.at}` : ''})
          SELECT $1, h.xmin${w.direct[1] ? ', h.last_id' : ''},

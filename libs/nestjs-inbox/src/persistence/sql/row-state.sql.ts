@@ -6,8 +6,7 @@
  */
 
 export const LIVE = '(n.expires_at IS NULL OR n.expires_at > now())';
-export const COLUMNS =
-  'n.id, n.user_id, n.topic, n.type, n.title, n.body, n.data, n.url, n.actions, n.actor, n.tags, n.created_at';
+export const COLUMNS = 'n.id, n.user_id, n.topic, n.type, n.title, n.body, n.data, n.url, n.actions, n.actor, n.tags, n.created_at';
 
 /**
  * How many rows just below a watermark (or a catch-up's cursor) are looked at again for those

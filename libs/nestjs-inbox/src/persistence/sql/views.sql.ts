@@ -1,6 +1,16 @@
 import type { View } from '../inbox-model';
 import type { Param } from './params';
-import { COLUMNS, DIRECT_ROW, DIRECT_STATE, IN_FLIGHT_LOOKBACK, LIVE, RowState, SHARED_ROW, SHARED_STATE, USER_CTES } from './row-state.sql';
+import {
+  COLUMNS,
+  DIRECT_ROW,
+  DIRECT_STATE,
+  IN_FLIGHT_LOOKBACK,
+  LIVE,
+  RowState,
+  SHARED_ROW,
+  SHARED_STATE,
+  USER_CTES,
+} from './row-state.sql';
 
 /**
  * The SQL of a user's inbox views: which of the notifications a user may see are in a view, in
@@ -83,7 +93,8 @@ export function pageSql(user: string, limit: string, view: View, param: Param, c
  */
 export function viewRows(user: string, v: View, limit: string | null, param: Param): string[] {
   // Per type its own branches: `type = ANY(…)` cannot walk a type index in id order.
-  if (v.types && v.types.length > 1) return v.types.flatMap((type) => rowBranches(user, { ...v, types: [type] }, v.state, limit, param, true));
+  if (v.types && v.types.length > 1)
+    return v.types.flatMap((type) => rowBranches(user, { ...v, types: [type] }, v.state, limit, param, true));
   return rowBranches(user, v, v.state, limit, param, true);
 }
 
@@ -133,7 +144,11 @@ const PLAIN = { from: 'inbox_notification n', where: '', id: 'n.id' };
  */
 function walkFrom(tag: string | null, owner: string): { from: string; where: string; id: string } {
   return tag
-    ? { from: `inbox_notification_tag g JOIN inbox_notification n ON n.id = g.notification_id`, where: `g.owner = ${owner} AND g.tag = ${tag} AND `, id: 'g.notification_id' }
+    ? {
+        from: `inbox_notification_tag g JOIN inbox_notification n ON n.id = g.notification_id`,
+        where: `g.owner = ${owner} AND g.tag = ${tag} AND `,
+        id: 'g.notification_id',
+      }
     : PLAIN;
 }
 
@@ -149,7 +164,9 @@ function directBranches({ user, state, page, cond, tag, archivedView, everything
   // Above `floor` no watermark covers a row (its transaction is no older than the watermark's
   // horizon): its own columns say it all, in a form the planner estimates well.
   const above = wantsUnarchived ? 'n.deleted_at IS NULL AND n.archived IS NOT TRUE' : 'n.deleted_at IS NULL';
-  const branches = [directRows((id) => (archivedView ? `${id} <= s.archived_id AND ${id} > s.deleted_id` : `${id} > ${floor} AND ${above}`))];
+  const branches = [
+    directRows((id) => (archivedView ? `${id} <= s.archived_id AND ${id} > s.deleted_id` : `${id} > ${floor} AND ${above}`)),
+  ];
   branches.push(`(
       SELECT ${COLUMNS}, ${DIRECT_STATE} FROM state s CROSS JOIN LATERAL (
         SELECT b.id FROM inbox_notification b
@@ -198,17 +215,21 @@ function streamParts({ user, state, page, cond, tag, archivedView, everything }:
   const parts = [`(${shared(w.from, walk)})`, `(${shared('inbox_notification n', late)})`];
   if (!everything) {
     // Archived or unarchived one by one: outside the range the watermarks give the view.
-    parts.push(`(${shared(
-      `inbox_receipt o JOIN inbox_notification n ON n.id = o.notification_id`,
-      `o.user_id = ${user} AND o.archived IS NOT NULL AND o.archived = ${archivedView} AND o.stream = st.stream AND ` +
-        (archivedView ? `n.seq > st.archived` : `n.seq <= ${low}`),
-    )})`);
+    parts.push(
+      `(${shared(
+        `inbox_receipt o JOIN inbox_notification n ON n.id = o.notification_id`,
+        `o.user_id = ${user} AND o.archived IS NOT NULL AND o.archived = ${archivedView} AND o.stream = st.stream AND ` +
+          (archivedView ? `n.seq > st.archived` : `n.seq <= ${low}`),
+      )})`,
+    );
   }
   if (state === 'read') {
-    parts.push(`(${shared(
-      `inbox_receipt o JOIN inbox_notification n ON n.id = o.notification_id`,
-      `o.user_id = ${user} AND o.stream = st.stream AND o.seq > GREATEST(${low}, st.read) AND o.read_at IS NOT NULL`,
-    )})`);
+    parts.push(
+      `(${shared(
+        `inbox_receipt o JOIN inbox_notification n ON n.id = o.notification_id`,
+        `o.user_id = ${user} AND o.stream = st.stream AND o.seq > GREATEST(${low}, st.read) AND o.read_at IS NOT NULL`,
+      )})`,
+    );
   }
   return parts;
 }

@@ -18,7 +18,12 @@ describe('mergeAudiences', () => {
   });
 
   it('leaves `added` out when no audience had new notifications (a read)', () => {
-    expect(mergeAudiences([{ users: ['a'], topics: [], all: false }, { users: ['a'], topics: [], all: false }])).toEqual({
+    expect(
+      mergeAudiences([
+        { users: ['a'], topics: [], all: false },
+        { users: ['a'], topics: [], all: false },
+      ]),
+    ).toEqual({
       users: ['a'],
       topics: [],
       all: false,

@@ -108,8 +108,7 @@ export class RedisFanout implements OnApplicationShutdown {
     if (!this.outageLogged) {
       this.outageLogged = true;
       this.logger.warn(
-        `Redis unreachable (${err.message}): delivering to this instance's sockets only; ` +
-          'the others catch up when it returns',
+        `Redis unreachable (${err.message}): delivering to this instance's sockets only; ` + 'the others catch up when it returns',
       );
     }
     if (!this.isUp) return;
