@@ -1,4 +1,4 @@
-import { INestApplication, NestApplicationOptions } from '@nestjs/common';
+import { type INestApplication, type NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module';
 import { sessionMiddleware } from './session';

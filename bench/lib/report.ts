@@ -1,4 +1,4 @@
-import { Row } from './result';
+import { type Row } from './result';
 
 export interface Machine {
   cpu: string;

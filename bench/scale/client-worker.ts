@@ -1,4 +1,4 @@
-import { io, Socket } from 'socket.io-client';
+import { io, type Socket } from 'socket.io-client';
 import { now } from '../lib/clock';
 import { serve } from '../lib/ipc';
 

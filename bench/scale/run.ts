@@ -26,9 +26,9 @@ import { NOTIFICATIONS_MIGRATIONS } from 'nestjs-inbox';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { sleep } from '../lib/clock';
-import { Child, spawnChild } from '../lib/ipc';
+import { type Child, spawnChild } from '../lib/ipc';
 import { summarize } from '../lib/stats';
-import { BROADCAST_TYPE, DIRECT_TYPES, ScaleSize, seed, SeedReport, SIZES, topicName, userName } from './seed';
+import { BROADCAST_TYPE, DIRECT_TYPES, type ScaleSize, seed, type SeedReport, SIZES, topicName, userName } from './seed';
 import type { CapturedQuery, Step } from './server';
 
 // ───────────────────────────────────────────── options ──────────────────────────────────────────

@@ -1,5 +1,5 @@
-import { Clients, Env, startServer, Target } from '../lib/harness';
-import { ScenarioResult } from '../lib/result';
+import { Clients, type Env, startServer, type Target } from '../lib/harness';
+import { type ScenarioResult } from '../lib/result';
 import { median } from '../lib/stats';
 
 /**

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { panelsSvg } from '../lib/chart';
 import { now, sleep } from '../lib/clock';
-import { Env, inTurn, Server, startServer, Target, users } from '../lib/harness';
-import { Child, spawnChild } from '../lib/ipc';
-import { Row, ScenarioResult } from '../lib/result';
+import { type Env, inTurn, type Server, startServer, type Target, users } from '../lib/harness';
+import { type Child, spawnChild } from '../lib/ipc';
+import { type Row, type ScenarioResult } from '../lib/result';
 import { median } from '../lib/stats';
 
 /**

@@ -1,6 +1,6 @@
 import { sleep } from '../lib/clock';
-import { Clients, Env, startServer, Target, users } from '../lib/harness';
-import { ScenarioResult } from '../lib/result';
+import { Clients, type Env, startServer, type Target, users } from '../lib/harness';
+import { type ScenarioResult } from '../lib/result';
 import { median } from '../lib/stats';
 
 /**

@@ -1,8 +1,8 @@
 import { Pool } from 'pg';
 import { now } from '../lib/clock';
-import { Env, inTurn, startSides, stopSides, Target } from '../lib/harness';
+import { type Env, inTurn, startSides, stopSides, type Target } from '../lib/harness';
 import { paced } from '../servers/load';
-import { Row, ScenarioResult } from '../lib/result';
+import { type Row, type ScenarioResult } from '../lib/result';
 import { summarize } from '../lib/stats';
 
 /**

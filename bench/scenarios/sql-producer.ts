@@ -1,6 +1,6 @@
 import { Pool } from 'pg';
-import { Clients, Env, startServer, users } from '../lib/harness';
-import { ScenarioResult } from '../lib/result';
+import { Clients, type Env, startServer, users } from '../lib/harness';
+import { type ScenarioResult } from '../lib/result';
 import { summarize } from '../lib/stats';
 import { BODY, burst, data, paced, TITLE } from '../servers/load';
 

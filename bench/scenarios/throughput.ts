@@ -1,7 +1,7 @@
 import { Pool } from 'pg';
 import { now } from '../lib/clock';
-import { Env, inTurn, startSides, stopSides, Target } from '../lib/harness';
-import { ScenarioResult } from '../lib/result';
+import { type Env, inTurn, startSides, stopSides, type Target } from '../lib/harness';
+import { type ScenarioResult } from '../lib/result';
 
 /**
  * 2. Throughput: `throughputCount` notifications from `throughputConcurrency` concurrent callers,

@@ -3,7 +3,7 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import { parse as parseCookie } from 'cookie';
 import { Pool } from 'pg';
 import { createClient } from 'redis';
-import { Server, Socket } from 'socket.io';
+import { Server, type Socket } from 'socket.io';
 import { now } from '../lib/clock';
 import { serve } from '../lib/ipc';
 import { BODY, burst, cpu, data, memory, paced, rss, snapshot, TITLE } from './load';

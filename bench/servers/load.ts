@@ -77,5 +77,6 @@ export const cpu = () => {
 /** Writes a heap snapshot (for the memory analysis of docs/performance.md); returns its path. */
 export const snapshot = ({ path }: { path: string }) => {
   (global as any).gc?.();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when a snapshot is asked for
   return require('node:v8').writeHeapSnapshot(path);
 };

@@ -1,3 +1,4 @@
+/* global NestjsInbox -- the client bundle, loaded by its own script tag */
 // The demo page: plain JavaScript on the client bundle (`/inbox.js`, the global `NestjsInbox`).
 // Everything users wrote is rendered with `textContent`, never as HTML; links and images only
 // from URLs that are http(s) or site-relative (the server refuses others, the page checks again).
@@ -56,6 +57,7 @@ function icon(name) {
 
 /** An http(s) URL or a site-relative path (not `//host`), else `null`. */
 function safeUrl(url) {
+  // eslint-disable-next-line no-control-regex -- control characters are what it refuses
   if (typeof url !== 'string' || /[\\\u0000-\u001f]/.test(url)) return null;
   if (/^\/(?!\/)/.test(url)) return url;
   return /^https?:\/\/[^/?#\s]+/i.test(url) ? url : null;

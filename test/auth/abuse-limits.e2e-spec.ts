@@ -1,6 +1,6 @@
 import { ClientEvent, NotificationsGateway, ServerEvent } from 'nestjs-inbox';
 import type { Namespace } from 'socket.io';
-import { migrate, startApp, TestApp } from '../support/app';
+import { migrate, startApp, type TestApp } from '../support/app';
 import { TestClient } from '../support/client';
 import { createDatabase } from '../support/database';
 

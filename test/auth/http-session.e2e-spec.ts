@@ -1,7 +1,7 @@
-import { createServer, IncomingMessage, Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { httpSession, SessionSource } from 'nestjs-inbox';
-import { migrate, startApp, TestApp } from '../support/app';
+import { httpSession, type SessionSource } from 'nestjs-inbox';
+import { migrate, startApp, type TestApp } from '../support/app';
 import { TestClient } from '../support/client';
 import { createDatabase } from '../support/database';
 

@@ -1,7 +1,7 @@
 import { ServerEvent } from 'nestjs-inbox';
-import { compareIds, InboxClient, InboxError, InboxOptions } from 'nestjs-inbox/client';
+import { compareIds, InboxClient, InboxError, type InboxOptions } from 'nestjs-inbox/client';
 import type { Socket } from 'socket.io-client';
-import { migrate, ORIGIN, startApp, TestApp } from '../support/app';
+import { migrate, ORIGIN, startApp, type TestApp } from '../support/app';
 import { createDatabase } from '../support/database';
 
 /** The browser client, run in Node against a real server; the `uid` cookie names the user. */

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { NotificationService } from 'nestjs-inbox';
 import type { Browser, Page } from 'playwright-core';
-import { badge, DemoRig, item, live, logIn, openInbox, sendMessage, startDemo, submit, WAIT } from '../support/demo-browser';
+import { badge, type DemoRig, item, live, logIn, openInbox, sendMessage, startDemo, submit, WAIT } from '../support/demo-browser';
 
 /**
  * The demo's inbox in Chromium (issue 13): tabs with live counts, seen when the bell opens,

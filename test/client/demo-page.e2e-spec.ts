@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { NotificationService } from 'nestjs-inbox';
 import type { Browser, Page } from 'playwright-core';
-import { badge, DemoRig, item, live, logIn, openInbox, sendMessage, startDemo, WAIT } from '../support/demo-browser';
+import { badge, type DemoRig, item, live, logIn, openInbox, sendMessage, startDemo, WAIT } from '../support/demo-browser';
 
 /** The demo page in a real Chromium against the real demo app; screenshots go to test/artifacts. */
 const ARTIFACTS = join(__dirname, '..', 'artifacts');

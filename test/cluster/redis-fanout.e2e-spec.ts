@@ -1,8 +1,8 @@
 import { ClientEvent, NotificationsGateway, ServerEvent } from 'nestjs-inbox';
 import { createClient } from 'redis';
-import { startApp, TestApp } from '../support/app';
+import { startApp, type TestApp } from '../support/app';
 import { TestClient } from '../support/client';
-import { Cluster, startCluster } from '../support/cluster';
+import { type Cluster, startCluster } from '../support/cluster';
 import { until } from '../support/processes';
 
 /** Two gateway instances and a producer-only worker, each its own Nest app, over one Redis. */

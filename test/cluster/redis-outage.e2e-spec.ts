@@ -2,8 +2,8 @@ import { Logger } from '@nestjs/common';
 import { NotificationsError, ServerEvent } from 'nestjs-inbox';
 import type { TestApp } from '../support/app';
 import { TestClient } from '../support/client';
-import { Cluster, startCluster } from '../support/cluster';
-import { RedisServer, until } from '../support/processes';
+import { type Cluster, startCluster } from '../support/cluster';
+import { type RedisServer, until } from '../support/processes';
 
 /** Redis killed and restarted under two instances and a worker: nothing crashes, nothing is lost. */
 describe('a Redis outage', () => {
@@ -95,7 +95,7 @@ describe('a Redis outage', () => {
     expect(unhandled).toEqual([]);
     warn.mockRestore();
     debug.mockRestore();
-    // eslint-disable-next-line no-console
+
     console.log(`cross-instance delivery resumed ${resumedMs} ms after redis-server restarted`);
   }, 45_000);
 });

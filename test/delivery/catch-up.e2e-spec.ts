@@ -1,5 +1,5 @@
 import { ServerEvent } from 'nestjs-inbox';
-import { migrate, startApp, startWorker, TestApp } from '../support/app';
+import { migrate, startApp, startWorker, type TestApp } from '../support/app';
 import { TestClient } from '../support/client';
 import { createDatabase } from '../support/database';
 

@@ -1,5 +1,5 @@
-import { ClientEvent, NotificationPayload, ServerEvent } from 'nestjs-inbox';
-import { startApp, migrate, TestApp } from '../support/app';
+import { ClientEvent, type NotificationPayload, ServerEvent } from 'nestjs-inbox';
+import { startApp, migrate, type TestApp } from '../support/app';
 import { TestClient } from '../support/client';
 import { createDatabase } from '../support/database';
 

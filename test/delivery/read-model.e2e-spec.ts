@@ -1,6 +1,6 @@
 import { NOTIFICATIONS_MIGRATIONS } from 'nestjs-inbox';
 import { DataSource } from 'typeorm';
-import { migrate, startApp, TestApp } from '../support/app';
+import { migrate, startApp, type TestApp } from '../support/app';
 import { createDatabase } from '../support/database';
 
 /**

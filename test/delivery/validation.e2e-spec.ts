@@ -1,5 +1,5 @@
 import { ClientEvent, InvalidInputError } from 'nestjs-inbox';
-import { migrate, startApp, TestApp } from '../support/app';
+import { migrate, startApp, type TestApp } from '../support/app';
 import { TestClient } from '../support/client';
 import { createDatabase } from '../support/database';
 

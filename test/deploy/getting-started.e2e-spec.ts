@@ -36,6 +36,7 @@ const WAIT = { timeout: 10_000 };
 
 const nameOf = (spec: string) =>
   (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]).replace(/(?<=.)@.*$/, '');
+// eslint-disable-next-line no-control-regex -- ANSI colour codes start with ESC
 const stripColors = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '');
 
 interface Guide {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestApp } from '../support/app';
 import { TestClient } from '../support/client';
-import { Cluster, startCluster } from '../support/cluster';
+import { type Cluster, startCluster } from '../support/cluster';
 import { Child, freePort, waitForPort } from '../support/processes';
 
 /** The upstream config sites run in front of several instances (the README's "Sticky sessions with nginx" shows the same). */

@@ -8,9 +8,9 @@ import { createDatabase } from '../support/database';
 import { setCookie } from '../support/http';
 import { RedisServer, until } from '../support/processes';
 import { Child } from './ipc';
-import { Audit, Backoff, Ledger, LedgerClient } from './ledger';
+import { type Audit, type Backoff, Ledger, LedgerClient } from './ledger';
 import { OwnedPostgres } from './postgres';
-import { StreamSpec, StreamSummary } from './stream';
+import { type StreamSpec, type StreamSummary } from './stream';
 
 /**
  * The fault suite's shared setup: two gateway instances and one producer-only worker, each a

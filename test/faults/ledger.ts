@@ -1,5 +1,5 @@
 import { compareIds, MAX_HELD_IDS } from 'nestjs-inbox/client';
-import { io, Socket } from 'socket.io-client';
+import { io, type Socket } from 'socket.io-client';
 import type { CallRecord } from './stream';
 
 /** What a ledger client keeps of a notification it received. */

@@ -58,7 +58,7 @@ export class OwnedPostgres {
       return stdout + stderr;
     } catch (err) {
       const e = err as Error & { stdout?: string; stderr?: string };
-      throw new Error(`${command} failed: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+      throw new Error(`${command} failed: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`, { cause: err });
     }
   }
 

@@ -3,10 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { ServerEvent, type NotificationPayload } from 'nestjs-inbox';
-import { migrate, startApp, TestApp } from '../support/app';
+import { migrate, startApp, type TestApp } from '../support/app';
 import { TestClient } from '../support/client';
 import { createDatabase, PG_ADMIN_URL } from '../support/database';
-import { Cluster, startCluster } from '../support/cluster';
+import { type Cluster, startCluster } from '../support/cluster';
 import { until } from '../support/processes';
 import { PRODUCERS_DIR, PYTHON, run } from '../support/producers';
 

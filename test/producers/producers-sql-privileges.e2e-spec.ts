@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { NOTIFICATIONS_MIGRATIONS } from 'nestjs-inbox';
 import { Client, DatabaseError } from 'pg';
 import { DataSource } from 'typeorm';
-import { migrate, startApp, TestApp } from '../support/app';
+import { migrate, startApp, type TestApp } from '../support/app';
 import { TestClient } from '../support/client';
 import { createDatabase, PG_ADMIN_URL } from '../support/database';
 

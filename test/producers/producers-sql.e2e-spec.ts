@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { ServerEvent } from 'nestjs-inbox';
 import { Client } from 'pg';
-import { migrate, startApp, TestApp } from '../support/app';
+import { migrate, startApp, type TestApp } from '../support/app';
 import { TestClient } from '../support/client';
 import { createDatabase } from '../support/database';
 import { until } from '../support/processes';
@@ -102,7 +102,7 @@ describe('SQL producers: inbox_notify, inbox_broadcast, inbox_publish', () => {
     const cases: [object, RegExp][] = [
       [
         { fn: 'notify', to: ['u'], notification: { title: 'no type' } },
-        /22023 ERROR:  inbox_notify: notification\.type: must be a non-empty string/,
+        /22023 ERROR: {2}inbox_notify: notification\.type: must be a non-empty string/,
       ],
       [{ fn: 'notify', to: [], notification: { type: 't' } }, /inbox_notify: recipients: must name at least one user id/],
       [{ fn: 'notify', to: ['ok', ' padded'], notification: { type: 't' } }, /inbox_notify: recipients\[2\]: must be a user id/],
@@ -120,7 +120,7 @@ describe('SQL producers: inbox_notify, inbox_broadcast, inbox_publish', () => {
       ...['javascript:alert(1)', ' javascript:alert(1)', 'JaVaScRiPt:alert(1)', 'data:text/html,x', '//evil.com', 'orders/7'].map(
         (url): [object, RegExp] => [
           { fn: 'notify', to: ['u'], notification: { type: 't', url } },
-          /22023 ERROR:  inbox_notify: notification\.url: must be an http\(s\) URL or a site-relative path starting with a single \//,
+          /22023 ERROR: {2}inbox_notify: notification\.url: must be an http\(s\) URL or a site-relative path starting with a single \//,
         ],
       ),
       [{ fn: 'notify', to: ['u'], notification: { type: 't', url: '/\\evil.com' } }, /notification\.url: must not contain backslashes/],

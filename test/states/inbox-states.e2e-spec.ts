@@ -1,5 +1,5 @@
 import { ClientEvent, ServerEvent } from 'nestjs-inbox';
-import { migrate, startApp, TestApp } from '../support/app';
+import { migrate, startApp, type TestApp } from '../support/app';
 import { TestClient } from '../support/client';
 import { createDatabase } from '../support/database';
 
@@ -264,7 +264,7 @@ describe('inbox states', () => {
     const comesBack = (title: string, was: string) =>
       c.waitFor<any>(ServerEvent.Notification, (n) => n.title === title && n.id !== was, { from, timeoutMs: 5000 });
     const back = await comesBack('k-d', direct.id);
-    const backB = await comesBack('k-b', shared.id);
+    await comesBack('k-b', shared.id);
     expect(Date.now()).toBeGreaterThanOrEqual(until.getTime());
     expect(back).toMatchObject({ type: 'reminder', url: '/tasks/1', tags: ['k'], readAt: null, seenAt: null, broadcast: false });
     expect(BigInt(back.id)).toBeGreaterThan(BigInt(shared.id));

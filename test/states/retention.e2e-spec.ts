@@ -1,4 +1,4 @@
-import { migrate, startApp, TestApp } from '../support/app';
+import { migrate, startApp, type TestApp } from '../support/app';
 import { createDatabase } from '../support/database';
 
 /** Polls `check` until it holds, failing after `ms`: the pruning job runs on its own timer. */

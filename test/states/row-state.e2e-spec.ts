@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { DIRECT_ROW, Predicate, RowState, SHARED_ROW } from 'nestjs-inbox/persistence/sql/row-state.sql';
+import { DIRECT_ROW, type Predicate, type RowState, SHARED_ROW } from 'nestjs-inbox/persistence/sql/row-state.sql';
 import { PG_ADMIN_URL } from '../support/database';
 
 /**

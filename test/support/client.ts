@@ -1,5 +1,5 @@
 import { ClientEvent, ServerEvent, type ListPage, type NotificationPayload, type ServerToClientEvents } from 'nestjs-inbox';
-import { io, Socket } from 'socket.io-client';
+import { io, type Socket } from 'socket.io-client';
 import { ORIGIN } from './app';
 
 type EventName = keyof ServerToClientEvents;

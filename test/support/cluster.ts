@@ -1,5 +1,5 @@
 import type { NotificationService, NotificationsModuleOptions } from 'nestjs-inbox';
-import { migrate, startApp, startWorker, TestApp } from './app';
+import { migrate, startApp, startWorker, type TestApp } from './app';
 import { createDatabase } from './database';
 import { RedisServer, until } from './processes';
 

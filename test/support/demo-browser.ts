@@ -1,6 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { createServer } from 'node:net';
-import { Browser, chromium, Page } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { createDemoApp } from '../../src/demo-app';
 import { createDatabase } from './database';
 

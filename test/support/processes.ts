@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createConnection, createServer } from 'node:net';
 
 /** A free loopback port (the OS picks one; it is released before the caller binds it). */

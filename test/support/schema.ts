@@ -51,7 +51,9 @@ export async function dumpSchema(url: string): Promise<string> {
   try {
     ({ stdout } = await promisify(execFile)(PG_DUMP, args, { maxBuffer: 16 * 1024 * 1024 }));
   } catch (err) {
-    throw new Error(`${PG_DUMP} failed (set PG_DUMP to a pg_dump of the server's major or newer): ${(err as Error).message}`);
+    throw new Error(`${PG_DUMP} failed (set PG_DUMP to a pg_dump of the server's major or newer): ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   return normaliseDump(stdout);
 }

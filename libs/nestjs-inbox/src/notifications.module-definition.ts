@@ -1,4 +1,4 @@
-import { ConfigurableModuleBuilder, Provider } from '@nestjs/common';
+import { ConfigurableModuleBuilder, type Provider } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import { checkPeerVersions } from './compat/peer-versions';
 import { gatewayClassFor } from './compat/nest-websockets.compat';

@@ -1,7 +1,7 @@
 import { NotificationsConfigError } from './notifications.errors';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { NOTIFICATIONS_DEFAULTS, NotificationsModuleOptions } from './notifications.options';
+import { NOTIFICATIONS_DEFAULTS, type NotificationsModuleOptions } from './notifications.options';
 import { resolveOptions } from './notifications.options.schema';
 
 describe('resolveOptions', () => {

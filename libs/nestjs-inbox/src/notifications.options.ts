@@ -3,6 +3,11 @@ import type { Socket } from 'socket.io';
 import { DEFAULT_NAMESPACE } from './protocol';
 
 /** The Socket.IO handshake: headers (cookies, Origin), address, `auth`. */
+
+/** Any node-redis client, whatever its modules, functions, scripts and protocol: the library uses only its common commands. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the client's type parameters are the host's choice
+export type AnyRedisClient = RedisClientType<any, any, any, any, any>;
+
 export type Handshake = Socket['handshake'];
 
 /** Who is on the other end of a socket, as the site's session says. */
@@ -21,7 +26,7 @@ export interface NotificationsRedisOptions {
   /** `redis://` URL; the library opens (and closes) its own publisher and subscriber. */
   url?: string;
   /** An existing node-redis client to duplicate; the library closes only its duplicates. */
-  client?: RedisClientType<any, any, any, any, any>;
+  client?: AnyRedisClient;
   /**
    * `classic` (PUBLISH/SUBSCRIBE) or `sharded` (SPUBLISH, Redis 7+ cluster-friendly).
    * @default 'classic'

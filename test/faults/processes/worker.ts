@@ -1,7 +1,7 @@
 import { NotificationService, type StoredNotification } from 'nestjs-inbox';
 import { DataSource } from 'typeorm';
 import { push, serve } from '../ipc';
-import { CallKind, CallRecord, random, StoredRow, StreamSpec, StreamSummary } from '../stream';
+import { type CallKind, type CallRecord, random, type StoredRow, type StreamSpec, type StreamSummary } from '../stream';
 import { memory, startWorker, sessionPool, store } from './host';
 
 /**

@@ -1,5 +1,5 @@
 /** A minimal typed event emitter; `on` returns the function that removes the listener. */
-export class TypedEmitter<E extends { [K in keyof E]: (...args: any[]) => void }> {
+export class TypedEmitter<E extends { [K in keyof E]: (...args: never[]) => void }> {
   private readonly listeners = new Map<keyof E, Set<E[keyof E]>>();
 
   on<K extends keyof E>(event: K, listener: E[K]): () => void {

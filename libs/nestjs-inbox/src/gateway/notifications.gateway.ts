@@ -69,6 +69,7 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
   ]);
 
   private readonly dispatch: Listener = (() => {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- a listener shared by every socket: its own `this` is the socket
     const gateway = this;
     return function (this: InboxSocket, event: unknown, ...args: unknown[]) {
       const handle = typeof event === 'string' ? gateway.handlers.get(event) : undefined;

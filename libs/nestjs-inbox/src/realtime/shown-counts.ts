@@ -28,6 +28,7 @@ export class ShownCounts {
 
   constructor() {
     const { badges, raises } = this;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- a listener shared by every socket: its own `this` is the socket
     const shown = this;
     this.onOutgoing = function (event, payload) {
       const unread = event === ServerEvent.Unread ? payload?.count : event === ServerEvent.Synced ? payload?.unread : undefined;

@@ -3,7 +3,7 @@ import { SessionRejectedError } from '../notifications.errors';
 import { NotificationsConfigError } from '../notifications.errors';
 import { handshakeCookies, noSessionCookie } from './cookies';
 import type { SessionSource } from '../notifications.options';
-import { sessionUser, UserIdLocator, userIdReader } from './user-id';
+import { sessionUser, type UserIdLocator, userIdReader } from './user-id';
 
 export interface CookieSessionSourceOptions {
   /** The middleware's `keys` (the first signs, all verify), or the same `Keygrip` instance. */

@@ -3,11 +3,11 @@ import { SessionRejectedError } from '../notifications.errors';
 import { NotificationsConfigError } from '../notifications.errors';
 import { handshakeCookies, noSessionCookie } from './cookies';
 import type { SessionSource } from '../notifications.options';
-import { sessionUser, UserIdLocator, userIdReader } from './user-id';
+import { sessionUser, type UserIdLocator, userIdReader } from './user-id';
 
 /** The part of an `express-session` `Store` the source uses (connect-redis, connect-pg-simple, …). */
 export interface ExpressSessionStore {
-  get(sid: string, callback: (err: any, session?: any) => void): void;
+  get(sid: string, callback: (err: unknown, session?: unknown) => void): void;
 }
 
 export interface ExpressSessionSourceOptions {
@@ -51,6 +51,7 @@ export function expressSession(options: ExpressSessionSourceOptions): SessionSou
     // express-session ignores a cookie without the `s:` prefix: it never issues one.
     const sid = raw.startsWith('s:') ? unsignWithAny(raw.slice(2), secrets) : false;
     if (sid === false) throw new SessionRejectedError('invalid session cookie signature');
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the session is whatever the host's store keeps
     const session = await new Promise<any>((resolve, reject) => store.get(sid, (err, sess) => (err ? reject(err) : resolve(sess))));
     if (!session || isExpired(session)) throw new SessionRejectedError('session unknown or expired');
     return sessionUser(readUserId(session));

@@ -3,7 +3,7 @@ import { NotificationsError, SessionRejectedError } from '../notifications.error
 import { NotificationsConfigError } from '../notifications.errors';
 import { noSessionCookie } from './cookies';
 import type { SessionSource, SessionUser } from '../notifications.options';
-import { sessionUser, UserIdLocator, userIdReader } from './user-id';
+import { sessionUser, type UserIdLocator, userIdReader } from './user-id';
 
 export interface HttpSessionSourceOptions {
   /** The site's endpoint that answers who the user of these cookies is, e.g. `https://app.example.com/api/me`. */

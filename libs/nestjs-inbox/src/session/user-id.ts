@@ -5,6 +5,7 @@ import { NotificationsConfigError } from '../notifications.errors';
  * Where a session holds its user: a dot path (`'userId'`, `'passport.user'`) or a function of
  * the session. Numbers are accepted and become strings.
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a host's function takes its own session type
 export type UserIdLocator<S = any> = string | ((session: S) => unknown);
 
 /** Checks a `userId` option at start-up and returns the reader it describes. */

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { InvalidInputError } from '../notifications.errors';
 import {
   FILTER_STATES,
-  FilterState,
+  type FilterState,
   MAX_ACTIONS,
   MAX_HELD_IDS,
   MAX_TAGS,

@@ -1,5 +1,5 @@
 import { INBOX } from '../inbox-model';
-import { builtOnce, noValues, Param } from './params';
+import { builtOnce, noValues, type Param } from './params';
 import { badgeColumns } from './counts.sql';
 import { COLUMNS, DIRECT_ROW, DIRECT_STATE, IN_FLIGHT_LOOKBACK, LIVE, SHARED_STATE, USER_CTES } from './row-state.sql';
 import { pageSql } from './views.sql';

@@ -1,7 +1,7 @@
-import { INBOX, View } from '../inbox-model';
-import { builtOnce, noValues, Param } from './params';
+import { INBOX, type View } from '../inbox-model';
+import { builtOnce, noValues, type Param } from './params';
 import { DIRECT_ROW, LIVE, SHARED_ROW, USER_CTES } from './row-state.sql';
-import { Counted, inState, rowBranches, rowConditions, streamFilter } from './views.sql';
+import { type Counted, inState, rowBranches, rowConditions, streamFilter } from './views.sql';
 
 /** Per view state (but `read`, which has no unread ones), what its count counts. */
 const COUNTED: Record<Exclude<View['state'], 'read'>, Counted> = {

@@ -6,7 +6,7 @@ import {
   DIRECT_STATE,
   IN_FLIGHT_LOOKBACK,
   LIVE,
-  RowState,
+  type RowState,
   SHARED_ROW,
   SHARED_STATE,
   USER_CTES,

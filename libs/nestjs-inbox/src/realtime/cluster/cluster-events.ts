@@ -60,6 +60,7 @@ type Handler<E extends ClusterEvent> = (payload: ClusterPayloads[E]) => void;
  */
 @Injectable()
 export class ClusterEvents {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each event's handlers take that event's payload; the map holds them all
   private readonly handlers = new Map<ClusterEvent, Handler<any>[]>();
   private nsp?: Namespace;
   /** `Stale` audiences of this tick, not sent yet. */

@@ -32,6 +32,7 @@ export class DeliveredLog {
   private readonly listener: (this: Socket, event: string, payload: NotificationPayload) => void;
 
   constructor() {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- a listener shared by every socket: its own `this` is the socket
     const log = this;
     this.listener = function (event, payload) {
       if (event !== ServerEvent.Notification) return;

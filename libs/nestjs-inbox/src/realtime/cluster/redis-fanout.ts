@@ -1,11 +1,11 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
-import { createClient, RedisClientType } from 'redis';
+import { createClient } from 'redis';
 import type { Namespace } from 'socket.io';
 import { InjectNotificationsOptions } from '../../notifications.decorators';
-import type { ResolvedNotificationsOptions } from '../../notifications.options';
+import type { AnyRedisClient, ResolvedNotificationsOptions } from '../../notifications.options';
 
-type Client = RedisClientType<any, any, any, any, any>;
+type Client = AnyRedisClient;
 
 /** Commands the adapters send without handling their promise; an outage must not reject them unhandled. */
 const PUBLISH = ['publish', 'sPublish'];
