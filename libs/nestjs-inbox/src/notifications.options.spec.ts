@@ -79,7 +79,9 @@ describe('resolveOptions: redis', () => {
 });
 
 describe('NOTIFICATIONS_DEFAULTS, written once', () => {
-  const source = readFileSync(join(__dirname, 'notifications.options.ts'), 'utf8');
+  const source = ['notifications.options.ts', 'notifications.feature-options.ts']
+    .map((f) => readFileSync(join(__dirname, f), 'utf8'))
+    .join('\n');
   const guide = readFileSync(join(__dirname, '..', '..', '..', 'docs', 'configuration.md'), 'utf8');
   const value = (text: string): unknown => new Function(`return (${text});`)();
 
