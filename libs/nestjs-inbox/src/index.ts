@@ -1,7 +1,13 @@
 export { NotificationsModule } from './notifications.module';
 export type { NotificationsModuleExtras } from './notifications.module-definition';
 export { NotificationService } from './service/notification.service';
-export type { NotificationInput, NotificationsHealth, NotifyOptions, StoredNotification } from './service/notification.service';
+export type {
+  IdsOrFilter,
+  NotificationInput,
+  NotificationsHealth,
+  NotifyOptions,
+  StoredNotification,
+} from './service/notification.service';
 export { NOTIFICATIONS_OPTIONS } from './notifications.constants';
 export { InjectNotificationsOptions } from './notifications.decorators';
 export { NOTIFICATIONS_DEFAULTS } from './notifications.options';
