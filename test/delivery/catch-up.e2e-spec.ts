@@ -2,6 +2,7 @@ import { ServerEvent } from 'nestjs-inbox';
 import { migrate, startApp, startWorker, type TestApp } from '../support/app';
 import { TestClient } from '../support/client';
 import { createDatabase } from '../support/database';
+import { horizonPassed } from '../support/horizon';
 
 describe('catch-up', () => {
   let db: Awaited<ReturnType<typeof createDatabase>>;
@@ -90,6 +91,8 @@ describe('catch-up', () => {
       a.id,
       b.id,
     ]);
+    // c's row records the horizon at its commit: a and b must be below it.
+    await horizonPassed(t.dataSource);
     const [c1] = await t.service.notify('ooo-2', { type: 't', title: 'c' });
     const c = await TestClient.connect(t.url, 'ooo-2', { cursor: c1.id });
     expect(c.notifications.map((n) => n.id)).toEqual([]);

@@ -2,6 +2,7 @@ import { NOTIFICATIONS_MIGRATIONS } from 'nestjs-inbox';
 import { DataSource } from 'typeorm';
 import { migrate, startApp, type TestApp } from '../support/app';
 import { createDatabase } from '../support/database';
+import { horizonPassed } from '../support/horizon';
 
 /**
  * The read model of docs/scaling.md through the public API: watermarks instead of a receipt per
@@ -24,24 +25,6 @@ describe('read model', () => {
   });
 
   /** A transaction of the host, held open on purpose. */
-  /**
-   * Mark-all's watermark is the server's snapshot horizon, and transaction ids are cluster-wide:
-   * an open transaction of another database on the same server (another test run) holds it
-   * back, and rows above it are marked one by one, as they must be. Waits, with a deadline,
-   * until the horizon has passed every row written here.
-   */
-  async function horizonPassed(): Promise<void> {
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const [{ passed }] = await t.dataSource.query(
-        `SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint > (SELECT max(tx_id) FROM inbox_notification) AS passed`,
-      );
-      if (passed) return;
-      if (Date.now() > deadline) throw new Error('a transaction elsewhere on the server held the snapshot horizon back for 15 s');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-
   async function openTransaction() {
     const runner = t.dataSource.createQueryRunner();
     await runner.startTransaction();
@@ -62,7 +45,7 @@ describe('read model', () => {
     expect(await t.service.unreadCount('wm-1')).toBe(41);
 
     const [receipts, directRead] = [await rows('inbox_receipt'), await rows('inbox_notification WHERE read_at IS NOT NULL')];
-    await horizonPassed();
+    await horizonPassed(t.dataSource);
     expect(await t.service.markAllRead('wm-1')).toMatchObject({ unread: 0 });
     // The one direct row was written by a transaction that had ended: the watermark covers it.
     expect([await rows('inbox_receipt'), await rows('inbox_notification WHERE read_at IS NOT NULL')]).toEqual([receipts, directRead]);
