@@ -6,9 +6,7 @@ import {
   type ResolvedNotificationsOptions,
   type SessionSource,
 } from './notifications.options';
-
-/** The longest snooze: `until` within a year (snoozeUntil, validation/schemas.ts). */
-const MAX_SNOOZE_MS = 366 * 24 * 3600 * 1000;
+import { MAX_SNOOZE_MS } from './protocol';
 
 /** Shortest `http.secret`: 32 characters of `openssl rand -hex 32` carry 128 bits. */
 const MIN_SECRET_LENGTH = 32;

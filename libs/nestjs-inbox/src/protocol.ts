@@ -54,6 +54,8 @@ export const MAX_TAGS = 10;
 export const MAX_ACTIONS = 3;
 /** Most named views one `notifications:counts` watches. */
 export const MAX_VIEWS = 20;
+/** The longest snooze: its `until` is within a year (and `minSnoozeMs` cannot exceed it). */
+export const MAX_SNOOZE_MS = 366 * 24 * 3600 * 1000;
 
 /** Longest link a notification carries (`url`, an action's `url`, `actor.avatarUrl`). */
 export const MAX_URL_LENGTH = 2048;

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Coalescer, Pending } from './coalescer';
 import { NewNotificationRow, NotificationRow } from './notification-row';
+import { causedByRows } from './postgres-errors';
 import { NotificationRepository } from './repositories/notification.repository';
 
 /**
@@ -52,10 +53,4 @@ export class NotificationWriter {
       for (const call of batch) await this.notifications.insert(call.input).then(call.resolve, call.reject);
     }
   }
-}
-
-/** A Postgres error about the statement's data (SQLSTATE class 22 or 23, or 54: too large), not about the server. */
-function causedByRows(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' && /^(22|23|54)/.test(code);
 }

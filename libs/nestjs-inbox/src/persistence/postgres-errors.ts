@@ -47,3 +47,13 @@ export function statementRefusal(err: unknown): string | undefined {
 export function isDataException(err: unknown): boolean {
   return sqlState(err)?.startsWith('22') ?? false;
 }
+
+/**
+ * A Postgres error about the statement's data (SQLSTATE class 22 or 23, or 54: too large), not
+ * about the server: NotificationWriter then retries a batch's calls one by one, so that one
+ * caller's rows do not fail the others'.
+ */
+export function causedByRows(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /^(22|23|54)/.test(code);
+}

@@ -5,6 +5,7 @@ import {
   type FilterState,
   MAX_ACTIONS,
   MAX_HELD_IDS,
+  MAX_SNOOZE_MS,
   MAX_TAGS,
   MAX_VIEWS,
   NOTIFICATION_ID_PATTERN,
@@ -211,7 +212,7 @@ export const snoozeUntil = z
   .date({ error: 'must be a Date (an ISO 8601 string over the socket)' })
   .refine((d) => !Number.isNaN(d.getTime()), 'must be a valid time')
   .refine((d) => d.getTime() > Date.now(), 'must be in the future')
-  .refine((d) => d.getTime() <= Date.now() + 366 * 24 * 3600 * 1000, 'must be within a year');
+  .refine((d) => d.getTime() <= Date.now() + MAX_SNOOZE_MS, 'must be within a year');
 export const snoozePayload = z
   .object({
     ids: z.lazy(() => idList),
