@@ -1,0 +1,152 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { WAIT } from '../support/demo-browser';
+import { type ElementsRig, showsReadsAndActs, startElementsRig } from '../support/elements-rig';
+
+/**
+ * The elements on a plain page: a PHP template with one `<script>` tag (the script-tag bundle),
+ * served by `php -S`, talking to the Nest app on another port. Also where accessibility is
+ * checked (axe-core in Chromium), and the docs' screenshots are taken.
+ */
+const TEMPLATE = `<?php $inbox = htmlspecialchars(getenv('INBOX_URL') ?: '', ENT_QUOTES); $lang = ($_GET['lang'] ?? 'en') === 'ar' ? 'ar' : 'en'; ?>
+<!doctype html>
+<html lang="<?= $lang ?>" dir="<?= $lang === 'ar' ? 'rtl' : 'ltr' ?>">
+<head><meta charset="utf-8"><title>Site</title><script src="/inbox-elements.js"></script></head>
+<body>
+  <header style="display:flex;justify-content:flex-end;padding:8px">
+    <nav aria-label="Account"><inbox-bell url="<?= $inbox ?>"></inbox-bell></nav>
+  </header>
+  <main>
+    <h1>Site</h1>
+    <p id="heard"></p>
+    <inbox-preferences url="<?= $inbox ?>" types='{"comment":"Comments","mention":"Mentions"}'></inbox-preferences>
+  </main>
+  <script>
+    document.addEventListener('inbox-action', (e) => {
+      document.getElementById('heard').textContent = e.detail.action.event + ' ' + e.detail.notification.title;
+    });
+  </script>
+</body>
+</html>
+`;
+
+const SCREENSHOTS = process.env.INBOX_UPDATE_SCREENSHOT ? join(__dirname, '..', '..', 'docs') : join(__dirname, '..', 'artifacts');
+
+describe('drop-in elements on a plain page (PHP)', () => {
+  let rig: ElementsRig;
+  let context: BrowserContext;
+
+  beforeAll(async () => {
+    rig = await startElementsRig();
+    writeFileSync(join(rig.site, 'index.php'), TEMPLATE);
+  });
+  afterAll(() => rig?.close());
+  afterEach(() => context?.close());
+
+  async function open(userId: string, path = '/'): Promise<Page> {
+    context = await rig.signIn(userId);
+    const page = await context.newPage();
+    page.on('pageerror', (err) => console.error('page error:', err));
+    await page.goto(`${rig.origin}${path}`);
+    await page.waitForFunction(() => document.querySelector('inbox-bell')?.client?.state === 'connected', undefined, WAIT);
+    return page;
+  }
+
+  it('shows a notification live, marks it read, and the page hears inbox-action', async () => {
+    const page = await open('php-user');
+    await showsReadsAndActs(page, rig.app, 'php-user', 'Hello from PHP');
+  });
+
+  /** Where the focus is, through the shadow roots: the innermost active element's tag and class. */
+  const focused = (page: Page) =>
+    page.evaluate(() => {
+      let el: Element | null = document.activeElement;
+      while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement;
+      return `${el?.tagName.toLowerCase()}.${el?.className}`;
+    });
+
+  async function seed(userId: string) {
+    const { service } = rig.app;
+    await service.notify(userId, {
+      type: 'comment',
+      title: 'Ada commented on your post',
+      body: 'Looks good to me, ship it.',
+      actor: { name: 'Ada' },
+      actions: [
+        { label: 'Reply', event: 'reply' },
+        { label: 'View', url: '/posts/1' },
+      ],
+    });
+    await service.notify(userId, { type: 'mention', title: 'Grace mentioned you', body: 'in #releases', actor: { name: 'Grace' } });
+    const [read] = await service.notify(userId, { type: 'system', title: 'Your export is ready', url: '/exports/7' });
+    await service.markRead(userId, [read.id]);
+  }
+
+  it('is accessible: a named bell, a dialog that traps and returns focus, a keyboard list, a polite live region, no serious axe violation', async () => {
+    await seed('a11y-user');
+    const page = await open('a11y-user');
+    const bell = page.locator('inbox-bell button.bell');
+    await page.locator('inbox-bell button.bell[aria-label="Notifications, 2 unseen"]').waitFor(WAIT);
+
+    // Announced politely while the popover is closed.
+    await rig.app.service.notify('a11y-user', { type: 'comment', title: 'Live one' });
+    await page.locator('inbox-bell [aria-live=polite]', { hasText: 'New notification: Live one' }).waitFor({ state: 'attached', ...WAIT });
+
+    await bell.focus();
+    await page.keyboard.press('Enter');
+    await page.locator('inbox-bell dialog[open] article.item', { hasText: 'Live one' }).waitFor(WAIT);
+    for (let i = 0; i < 25; i++) {
+      await page.keyboard.press('Tab');
+      expect(await page.evaluate(() => document.activeElement?.tagName)).toBe('INBOX-BELL');
+      expect(await page.evaluate(() => !!document.querySelector('inbox-bell')!.shadowRoot!.activeElement?.closest('dialog'))).toBe(true);
+    }
+
+    // Arrow keys move between the items.
+    await page.locator('inbox-bell article.item').first().focus();
+    await page.keyboard.press('ArrowDown');
+    expect(await focused(page)).toMatch(/^article\.item/);
+    expect(
+      await page.evaluate(() => {
+        const feed = document.querySelector('inbox-bell')!.shadowRoot!.querySelector('inbox-feed')!;
+        return feed.shadowRoot!.activeElement?.getAttribute('aria-posinset');
+      }),
+    ).toBe('2');
+
+    await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
+    const violations = await page.evaluate(async () => {
+      const axe = (window as any).axe;
+      const result = await axe.run(document, { resultTypes: ['violations'] });
+      return result.violations
+        .filter((v: any) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v: any) => `${v.id} (${v.impact}): ${v.nodes.map((n: any) => n.target.join(' ')).join(', ')}`);
+    });
+    expect(violations).toEqual([]);
+
+    await page.keyboard.press('Escape');
+    await page.locator('inbox-bell dialog[open]').waitFor({ state: 'detached', ...WAIT });
+    expect(await focused(page)).toMatch(/^button\.bell/);
+    await page.locator('inbox-bell button.bell[aria-label="Notifications"]').waitFor(WAIT);
+  });
+
+  it("lays Arabic out right to left, and takes the docs' screenshots in English and Arabic", async () => {
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    for (const lang of ['en', 'ar'] as const) {
+      await seed(`shot-${lang}`, lang);
+      const page = await open(`shot-${lang}`, `/?lang=${lang}`);
+      await page.setViewportSize({ width: 760, height: 560 });
+      await page.locator('inbox-bell button.bell').click();
+      await page.locator('inbox-bell dialog[open] article.item').nth(2).waitFor(WAIT);
+      const direction = await page.evaluate(() => {
+        const feed = document.querySelector('inbox-bell')!.shadowRoot!.querySelector('inbox-feed')!;
+        return getComputedStyle(feed.shadowRoot!.querySelector('.feed')!).direction;
+      });
+      expect(direction).toBe(lang === 'ar' ? 'rtl' : 'ltr');
+      await page.locator('inbox-bell [role=tab]', { hasText: lang === 'ar' ? 'الكل' : 'All' }).waitFor(WAIT);
+      // Flush the relative times ("now") and the focus ring out of the picture.
+      await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+      await page.screenshot({ path: join(SCREENSHOTS, `elements-feed-${lang}.png`) });
+      await context.close();
+    }
+  });
+});
