@@ -66,20 +66,33 @@ describe('drop-in elements on a plain page (PHP)', () => {
       return `${el?.tagName.toLowerCase()}.${el?.className}`;
     });
 
-  async function seed(userId: string) {
+  /** Three notifications, one read, in the host's words (the screenshots show them in each language). */
+  async function seed(userId: string, lang: 'en' | 'ar' = 'en') {
     const { service } = rig.app;
+    const words = {
+      en: [
+        'Your export is ready',
+        'Grace mentioned you',
+        'in #releases',
+        'Ada commented on your post',
+        'Looks good to me, ship it.',
+        'Reply',
+        'View',
+      ],
+      ar: ['التصدير جاهز', 'ذكرتك غريس', 'في #الإصدارات', 'علّقت آدا على منشورك', 'يبدو جيدًا، لننشره.', 'رد', 'عرض'],
+    }[lang];
+    const [read] = await service.notify(userId, { type: 'system', title: words[0], url: '/exports/7' });
+    await service.notify(userId, { type: 'mention', title: words[1], body: words[2], actor: { name: 'Grace' } });
     await service.notify(userId, {
       type: 'comment',
-      title: 'Ada commented on your post',
-      body: 'Looks good to me, ship it.',
+      title: words[3],
+      body: words[4],
       actor: { name: 'Ada' },
       actions: [
-        { label: 'Reply', event: 'reply' },
-        { label: 'View', url: '/posts/1' },
+        { label: words[5], event: 'reply' },
+        { label: words[6], url: '/posts/1' },
       ],
     });
-    await service.notify(userId, { type: 'mention', title: 'Grace mentioned you', body: 'in #releases', actor: { name: 'Grace' } });
-    const [read] = await service.notify(userId, { type: 'system', title: 'Your export is ready', url: '/exports/7' });
     await service.markRead(userId, [read.id]);
   }
 
