@@ -1,4 +1,5 @@
 import { build } from 'esbuild';
+import ts from 'typescript';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,7 +73,12 @@ export async function startElementsRig(): Promise<ElementsRig> {
 }
 
 /** Bundles a test app (React, Vue) with the project's bundler into the served folder. */
-export async function bundleInto(site: string, file: string, source: string, alias: Record<string, string> = {}): Promise<void> {
+export async function bundleInto(
+  site: string,
+  file: string,
+  source: string,
+  options: { define?: Record<string, string>; alias?: Record<string, string> } = {},
+): Promise<void> {
   const result = await build({
     stdin: { contents: source, resolveDir: join(__dirname, '..', '..'), loader: 'tsx', sourcefile: file },
     bundle: true,
@@ -80,8 +86,9 @@ export async function bundleInto(site: string, file: string, source: string, ali
     target: 'es2022',
     platform: 'browser',
     jsx: 'automatic',
-    alias,
+    alias: options.alias,
     define: {
+      ...options.define,
       'process.env.NODE_ENV': '"production"',
       __VUE_OPTIONS_API__: 'true',
       __VUE_PROD_DEVTOOLS__: 'false',
@@ -108,4 +115,18 @@ export async function showsReadsAndActs(page: Page, app: TestApp, userId: string
   await page.locator('inbox-bell dialog article.item:not(.unread)', { hasText: title }).waitFor(WAIT);
   await item.locator('button[part=action]', { hasText: 'Reply' }).click();
   await page.locator('#heard', { hasText: `reply ${title}` }).waitFor(WAIT);
+}
+
+/**
+ * TypeScript's errors for `files` under the project's compiler options, with JSX for React: how a
+ * test shows that the elements' typings check a host's attributes.
+ */
+export function typeErrors(files: string[]): string[] {
+  const root = join(__dirname, '..', '..');
+  const config = ts.readConfigFile(join(root, 'tsconfig.json'), (p) => ts.sys.readFile(p));
+  const { options } = ts.parseJsonConfigFileContent(config.config, ts.sys, root);
+  const program = ts.createProgram(files, { ...options, jsx: ts.JsxEmit.ReactJSX, noEmit: true, types: [] });
+  return ts
+    .getPreEmitDiagnostics(program)
+    .map((d) => `${d.file ? `${d.file.fileName}: ` : ''}${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
 }

@@ -128,18 +128,14 @@ export class InboxBellElement extends InboxElement {
     client.markSeen(filter).catch((err) => console.error('<inbox-bell>: could not mark seen', err));
   }
 
-  /** Below the bell, its end edge aligned with the bell's (the start edge in right-to-left). */
+  /** Below the bell, its end edge aligned with the bell's (the start edge in right-to-left), kept on screen. */
   private place(): void {
     const r = this.button.getBoundingClientRect();
+    const width = this.dialog.offsetWidth;
+    const left = this.direction === 'rtl' ? r.left : r.right - width;
     const style = this.dialog.style;
     style.top = `${Math.round(r.bottom + 8)}px`;
-    if (this.direction === 'rtl') {
-      style.left = `${Math.max(8, Math.round(r.left))}px`;
-      style.right = 'auto';
-    } else {
-      style.right = `${Math.max(8, Math.round(innerWidth - r.right))}px`;
-      style.left = 'auto';
-    }
+    style.left = `${Math.round(Math.max(8, Math.min(left, innerWidth - width - 8)))}px`;
   }
 
   private trap(e: KeyboardEvent): void {

@@ -2,6 +2,7 @@
  * `nestjs-inbox/elements`: `<inbox-bell>`, `<inbox-feed>` and `<inbox-preferences>` on the
  * browser client, defined on import. Plain custom elements in open shadow DOM, no framework.
  */
+import type { InboxElementEvents } from './attributes';
 import { InboxBellElement } from './inbox-bell';
 import { InboxFeedElement } from './inbox-feed';
 import { InboxPreferencesElement } from './inbox-preferences';
@@ -10,6 +11,7 @@ export { InboxBellElement, InboxFeedElement, InboxPreferencesElement };
 export { InboxElement } from './inbox-element';
 export { groupText } from './inbox-feed';
 export type { FeedNotification, InboxActionDetail, InboxOpenDetail, ItemRenderer, NotificationGroup } from './inbox-feed';
+export type { InboxElementAttributes, InboxElementEvents, InboxFeedAttributes, InboxPreferencesAttributes } from './attributes';
 export { registerInboxMessages } from './messages';
 export type { InboxMessages } from './messages';
 
@@ -30,8 +32,6 @@ declare global {
     'inbox-feed': InboxFeedElement;
     'inbox-preferences': InboxPreferencesElement;
   }
-  interface HTMLElementEventMap {
-    'inbox-action': CustomEvent<import('./inbox-feed').InboxActionDetail>;
-    'inbox-open': CustomEvent<import('./inbox-feed').InboxOpenDetail>;
-  }
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- adds the elements' events to addEventListener's map
+  interface HTMLElementEventMap extends InboxElementEvents {}
 }
