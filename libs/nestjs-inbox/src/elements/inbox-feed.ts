@@ -3,13 +3,7 @@ import type { Action, Actor, Filter, NotificationPayload } from '../protocol';
 import { h, icon, iconButton, safeUrl } from './dom';
 import { InboxElement } from './inbox-element';
 import { fill, formatNumber, relativeTime } from './messages';
-
-/** What a grouped notification carries (the contract's Groups): the latest distinct actors, newest first. */
-export interface NotificationGroup {
-  key: string;
-  count: number;
-  actors: Actor[];
-}
+import { groupText, type NotificationGroup } from './notification-group';
 
 /** A notification as the elements read it: the payload, and a group when the server grouped it. */
 export type FeedNotification = NotificationPayload & { group?: NotificationGroup | null };
@@ -322,7 +316,7 @@ export class InboxFeedElement extends InboxElement {
       h(
         'div',
         { class: 'text' },
-        groupText(n, t) && h('p', { class: 'group', part: 'group' }, groupText(n, t)),
+        groupText(n.group, t) && h('p', { class: 'group', part: 'group' }, groupText(n.group, t)),
         n.title && h('p', { class: 'title', part: 'title', id: titleId, dir: 'auto' }, n.title),
         n.body && h('p', { class: 'body', part: 'body', dir: 'auto' }, n.body),
         time,
@@ -370,7 +364,7 @@ export class InboxFeedElement extends InboxElement {
       type: n.type,
       topic: n.topic ?? '',
       actor: n.actor?.name ?? '',
-      group: groupText(n, this.t) ?? '',
+      group: groupText(n.group, this.t) ?? '',
     };
     for (const el of Array.from(fragment.querySelectorAll<HTMLElement>('[data-field]'))) el.textContent = fields[el.dataset.field!] ?? '';
     return fragment;
@@ -466,17 +460,6 @@ function parseFilter(json: string | null): Filter {
     console.error(`<inbox-tab>: the filter attribute is not JSON: ${json}`);
     return {};
   }
-}
-
-/** "Alice and 2 others" for a grouped notification, else `null`. */
-export function groupText(n: FeedNotification, t: { groupOne: string; groupMany: string }): string | null {
-  const group = n.group;
-  if (!group || !Array.isArray(group.actors) || group.actors.length === 0) return null;
-  const name = group.actors[0]?.name ?? '';
-  // `actors` holds at most five: past that, `count` is the better measure of how many others.
-  const others = group.actors.length >= 5 ? Math.max(group.count - 1, group.actors.length - 1) : group.actors.length - 1;
-  if (others <= 0) return name || null;
-  return fill(others === 1 ? t.groupOne : t.groupMany, { name, count: others });
 }
 
 function avatar(actor: Actor | null | undefined): HTMLElement {

@@ -9,8 +9,9 @@ import { InboxPreferencesElement } from './inbox-preferences';
 
 export { InboxBellElement, InboxFeedElement, InboxPreferencesElement };
 export { InboxElement } from './inbox-element';
-export { groupText } from './inbox-feed';
-export type { FeedNotification, InboxActionDetail, InboxOpenDetail, ItemRenderer, NotificationGroup } from './inbox-feed';
+export { groupText } from './notification-group';
+export type { FeedNotification, InboxActionDetail, InboxOpenDetail, ItemRenderer } from './inbox-feed';
+export type { NotificationGroup } from './notification-group';
 export type { InboxElementAttributes, InboxElementEvents, InboxFeedAttributes, InboxPreferencesAttributes } from './attributes';
 export { registerInboxMessages } from './messages';
 export type { InboxMessages } from './messages';
