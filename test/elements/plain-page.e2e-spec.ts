@@ -155,6 +155,12 @@ describe('drop-in elements on a plain page (PHP)', () => {
         return getComputedStyle(feed.shadowRoot!.querySelector('.feed')!).direction;
       });
       expect(direction).toBe(lang === 'ar' ? 'rtl' : 'ltr');
+      // The popover opens under the bell, which sits on the start side of the header.
+      const [bell, popover] = await Promise.all(
+        ['inbox-bell button.bell', 'inbox-bell dialog'].map(async (s) => (await page.locator(s).boundingBox())!),
+      );
+      if (lang === 'ar') expect(Math.abs(popover.x - bell.x)).toBeLessThan(16);
+      else expect(Math.abs(popover.x + popover.width - (bell.x + bell.width))).toBeLessThan(16);
       await page.locator('inbox-bell [role=tab]', { hasText: lang === 'ar' ? 'الكل' : 'All' }).waitFor(WAIT);
       // Flush the relative times ("now") and the focus ring out of the picture.
       await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());

@@ -136,6 +136,8 @@ export class InboxBellElement extends InboxElement {
     const style = this.dialog.style;
     style.top = `${Math.round(r.bottom + 8)}px`;
     style.left = `${Math.round(Math.max(8, Math.min(left, innerWidth - width - 8)))}px`;
+    // A modal dialog is centred with both insets set: in right-to-left `left` would then lose to `right`.
+    style.right = style.bottom = 'auto';
   }
 
   private trap(e: KeyboardEvent): void {
