@@ -5,7 +5,7 @@ import type { InboxFeedElement } from './inbox-feed';
 import { fill, formatNumber } from './messages';
 
 /** Attributes the bell hands to the feed in its popover. */
-const PASSED_ON = ['url', 'namespace', 'scope', 'lang', 'tabs'];
+const PASSED_ON = ['url', 'namespace', 'scope', 'lang', 'tabs', 'theme'];
 
 /**
  * `<inbox-bell>`: a button with the unseen badge whose accessible name says the count. It opens
@@ -14,7 +14,7 @@ const PASSED_ON = ['url', 'namespace', 'scope', 'lang', 'tabs'];
  */
 export class InboxBellElement extends InboxElement {
   static get observedAttributes(): string[] {
-    return [...super.observedAttributes, 'tabs'];
+    return [...super.observedAttributes, 'tabs', 'theme'];
   }
 
   private button!: HTMLButtonElement;
@@ -34,7 +34,8 @@ export class InboxBellElement extends InboxElement {
 
   attributeChangedCallback(name: string, old: string | null, value: string | null): void {
     if (this.feed && PASSED_ON.includes(name)) this.pass(name);
-    if (name !== 'tabs') super.attributeChangedCallback(name, old, value);
+    // The feed's own attributes: only passed on, the bell's client stays.
+    if (name !== 'tabs' && name !== 'theme') super.attributeChangedCallback(name, old, value);
   }
 
   /** Opens the popover and marks what it shows seen. */
