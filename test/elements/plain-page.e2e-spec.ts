@@ -44,6 +44,15 @@ describe('drop-in elements on a plain page (PHP)', () => {
   afterAll(() => rig?.close());
   afterEach(() => context?.close());
 
+  /** axe-core's serious and critical violations on the page, shadow roots included. */
+  const serious = async () => {
+    const axe = (window as any).axe;
+    const result = await axe.run(document, { resultTypes: ['violations'] });
+    return result.violations
+      .filter((v: any) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v: any) => `${v.id} (${v.impact}): ${v.nodes.map((n: any) => n.target.join(' ')).join(', ')}`) as string[];
+  };
+
   async function open(userId: string, path = '/'): Promise<Page> {
     context = await rig.signIn(userId);
     const page = await context.newPage();
@@ -127,14 +136,12 @@ describe('drop-in elements on a plain page (PHP)', () => {
     ).toBe('2');
 
     await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
-    const violations = await page.evaluate(async () => {
-      const axe = (window as any).axe;
-      const result = await axe.run(document, { resultTypes: ['violations'] });
-      return result.violations
-        .filter((v: any) => v.impact === 'serious' || v.impact === 'critical')
-        .map((v: any) => `${v.id} (${v.impact}): ${v.nodes.map((n: any) => n.target.join(' ')).join(', ')}`);
-    });
+    const violations = await page.evaluate(serious);
     expect(violations).toEqual([]);
+    // The dark theme too (contrast).
+    await page.evaluate(() => document.querySelector('inbox-bell')!.setAttribute('theme', 'dark'));
+    await page.locator('inbox-bell inbox-feed[theme=dark]').waitFor({ state: 'attached', ...WAIT });
+    expect(await page.evaluate(serious)).toEqual([]);
 
     await page.keyboard.press('Escape');
     await page.locator('inbox-bell dialog[open]').waitFor({ state: 'detached', ...WAIT });
@@ -167,5 +174,17 @@ describe('drop-in elements on a plain page (PHP)', () => {
       await page.screenshot({ path: join(SCREENSHOTS, `elements-feed-${lang}.png`) });
       await context.close();
     }
+  });
+
+  it('<inbox-preferences> mutes a kind for the user, as the server stores it', async () => {
+    const page = await open('prefs-user');
+    const mentions = page.locator('inbox-preferences label[data-name=mention] input');
+    await page.locator('inbox-preferences input:not([disabled])').first().waitFor(WAIT);
+    expect(await mentions.isChecked()).toBe(true);
+    await mentions.uncheck();
+    await page.locator('inbox-preferences .status', { hasText: 'Saved' }).waitFor(WAIT);
+    expect((await rig.app.service.getPreferences('prefs-user')).muted.types).toEqual(['mention']);
+    await page.reload();
+    await page.locator('inbox-preferences label[data-name=mention] input:not([disabled]):not(:checked)').waitFor(WAIT);
   });
 });
