@@ -120,4 +120,54 @@ describe('<inbox-feed> against the server', () => {
     await page.evaluate(() => document.querySelector('inbox-feed')!.client!.close());
     await page.locator('#feed .status[data-kind=offline]', { hasText: 'Offline' }).waitFor(WAIT);
   });
+
+  it('renders a group as "Alice and 2 others", and a host renderer as given (a client the host made)', async () => {
+    context = await rig.signIn('group-user');
+    const page = await context.newPage();
+    await page.goto(`${rig.origin}/`);
+    // Grouped payloads come with the server's groups; until then a host-made client stands in,
+    // which is also how a host hands the elements a client of its own.
+    const text = await page.evaluate(async () => {
+      const now = new Date().toISOString();
+      const grouped = {
+        ...{ id: '9', type: 'comment', title: 'commented on your post', body: null, data: null, topic: null, broadcast: false },
+        ...{ createdAt: now, seenAt: null, readAt: null, archived: false, url: null, actions: [], tags: [] },
+        actor: { name: 'Carol' },
+        group: {
+          key: 'post:1',
+          count: 3,
+          actors: [{ name: 'Alice', avatarUrl: 'javascript:alert(1)' }, { name: 'Bob' }, { name: 'Carol' }],
+        },
+      };
+      const client = {
+        state: 'connected',
+        notifications: [grouped],
+        counts: {},
+        unread: 1,
+        unseen: 1,
+        hasMore: false,
+        view: {},
+        on: () => () => undefined,
+        watchCounts: async () => ({}),
+        list: async () => false,
+        loadMore: async () => false,
+      };
+      const feed = document.createElement('inbox-feed');
+      feed.id = 'stub';
+      feed.client = client as any;
+      document.body.append(feed);
+      const custom = document.createElement('inbox-feed');
+      custom.renderItem = (n) => Object.assign(document.createElement('b'), { className: 'mine', textContent: `${n.title}!` });
+      custom.client = client as any;
+      document.body.append(custom);
+      await new Promise(requestAnimationFrame);
+      return {
+        group: feed.shadowRoot!.querySelector('.group')?.textContent,
+        title: feed.shadowRoot!.querySelector('.title')?.textContent,
+        images: feed.shadowRoot!.querySelectorAll('img').length,
+        mine: custom.shadowRoot!.querySelector('.mine')?.textContent,
+      };
+    });
+    expect(text).toEqual({ group: 'Alice and 2 others', title: 'commented on your post', images: 0, mine: 'commented on your post!' });
+  });
 });
