@@ -31,6 +31,14 @@ const TEMPLATE = `<?php $inbox = htmlspecialchars(getenv('INBOX_URL') ?: '', ENT
 </html>
 `;
 
+/** A site with a strict Content-Security-Policy: no inline script or style at all. */
+const STRICT_CSP = `<?php $inbox = getenv('INBOX_URL'); $ws = preg_replace('/^http/', 'ws', $inbox);
+header("Content-Security-Policy: default-src 'self'; connect-src 'self' $inbox $ws; object-src 'none'; base-uri 'none'"); ?>
+<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Strict</title><script src="/inbox-elements.js"></script></head>
+<body><header><inbox-bell url="<?= htmlspecialchars($inbox, ENT_QUOTES) ?>"></inbox-bell></header><main><h1>Strict</h1></main></body></html>
+`;
+
 const SCREENSHOTS = process.env.INBOX_UPDATE_SCREENSHOT ? join(__dirname, '..', '..', 'docs') : join(__dirname, '..', 'artifacts');
 
 describe('drop-in elements on a plain page (PHP)', () => {
@@ -40,6 +48,7 @@ describe('drop-in elements on a plain page (PHP)', () => {
   beforeAll(async () => {
     rig = await startElementsRig();
     writeFileSync(join(rig.site, 'index.php'), TEMPLATE);
+    writeFileSync(join(rig.site, 'csp.php'), STRICT_CSP);
   });
   afterAll(() => rig?.close());
   afterEach(() => context?.close());
@@ -186,5 +195,24 @@ describe('drop-in elements on a plain page (PHP)', () => {
     expect((await rig.app.service.getPreferences('prefs-user')).muted.types).toEqual(['mention']);
     await page.reload();
     await page.locator('inbox-preferences label[data-name=mention] input:not([disabled]):not(:checked)').waitFor(WAIT);
+  });
+
+  it('works under a strict Content-Security-Policy (a constructed stylesheet, no inline style)', async () => {
+    context = await rig.signIn('csp-user');
+    const page = await context.newPage();
+    await page.addInitScript(() => {
+      (window as any).violations = [];
+      document.addEventListener('securitypolicyviolation', (e) =>
+        (window as any).violations.push(`${e.violatedDirective} ${e.blockedURI}`),
+      );
+    });
+    await page.goto(`${rig.origin}/csp.php`);
+    await page.waitForFunction(() => document.querySelector('inbox-bell')?.client?.state === 'connected', undefined, WAIT);
+    await rig.app.service.notify('csp-user', { type: 'comment', title: 'Strict hello' });
+    await page.locator('inbox-bell .badge:not([hidden])').waitFor(WAIT);
+    expect(await page.locator('inbox-bell .badge').evaluate((b) => getComputedStyle(b).position)).toBe('absolute');
+    await page.locator('inbox-bell button.bell').click();
+    await page.locator('inbox-bell dialog[open] article.item', { hasText: 'Strict hello' }).waitFor(WAIT);
+    expect(await page.evaluate(() => (window as any).violations)).toEqual([]);
   });
 });

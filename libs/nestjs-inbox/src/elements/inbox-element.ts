@@ -6,6 +6,24 @@ import { STYLES } from './styles';
 /** On a server (SSR) there is no `HTMLElement`: importing the module must not throw there. */
 const Base = (globalThis.HTMLElement ?? class {}) as typeof HTMLElement;
 
+let shared: CSSStyleSheet | null = null;
+
+/**
+ * One constructed stylesheet for every element: a page's Content-Security-Policy without
+ * `'unsafe-inline'` blocks a `<style>` element but not a constructed sheet (the fallback, for
+ * browsers without them, needs the inline style allowed).
+ */
+function adoptStyles(root: ShadowRoot): void {
+  if ('adoptedStyleSheets' in root && typeof CSSStyleSheet.prototype.replaceSync === 'function') {
+    if (!shared) (shared = new CSSStyleSheet()).replaceSync(STYLES);
+    root.adoptedStyleSheets = [shared];
+    return;
+  }
+  const style = document.createElement('style');
+  style.textContent = STYLES;
+  (root as ShadowRoot).append(style);
+}
+
 /**
  * What the three elements share: the client they talk to (given as the `client` property, or
  * one shared per `url`, `namespace` and `scope` attribute), the language (`lang` attribute, else
@@ -26,9 +44,7 @@ export abstract class InboxElement extends Base {
   constructor() {
     super();
     this.root = this.attachShadow({ mode: 'open' });
-    const style = document.createElement('style');
-    style.textContent = STYLES;
-    this.root.append(style);
+    adoptStyles(this.root);
   }
 
   /** The client in use; set one to share your own (`createInbox(...)`) instead of the attributes. */
