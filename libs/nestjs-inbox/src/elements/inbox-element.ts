@@ -1,6 +1,6 @@
 import type { InboxClient } from '../client/inbox-client';
 import { isRtl, messagesFor, MESSAGES_CHANGED, type InboxMessages } from './messages';
-import { acquireClient, releaseClient, type ClientAddress } from './shared-clients';
+import { acquireClient, type ClientLease } from './shared-clients';
 import { STYLES } from './styles';
 
 /** On a server (SSR) there is no `HTMLElement`: importing the module must not throw there. */
@@ -37,7 +37,7 @@ export abstract class InboxElement extends Base {
   protected readonly root: ShadowRoot;
   protected inbox: InboxClient | null = null;
   private given: InboxClient | null = null;
-  private address: ClientAddress | null = null;
+  private lease: ClientLease | null = null;
   private stops: (() => void)[] = [];
   private readonly relocalize = () => this.render();
 
@@ -119,8 +119,8 @@ export abstract class InboxElement extends Base {
     this.detach();
     if (this.given) this.inbox = this.given;
     else {
-      this.address = { url: this.url, namespace: this.namespace, scope: this.scope };
-      this.inbox = acquireClient(this.address);
+      this.lease = acquireClient({ url: this.url, namespace: this.namespace, scope: this.scope }, this.owner);
+      this.inbox = this.lease.client;
     }
     this.stops = this.listen(this.inbox);
     this.render();
@@ -129,10 +129,13 @@ export abstract class InboxElement extends Base {
   private detach(): void {
     this.stops.forEach((stop) => stop());
     this.stops = [];
-    if (this.address) releaseClient(this.address);
-    this.address = null;
+    this.lease?.release();
+    this.lease = null;
     this.inbox = null;
   }
+
+  /** Set (to an id unique on the page) by an element that needs a client of its own. */
+  protected readonly owner: string | undefined = undefined;
 
   /** Subscribes to the client; returns what unsubscribes. */
   protected abstract listen(client: InboxClient): (() => void)[];

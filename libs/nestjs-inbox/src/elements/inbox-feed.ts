@@ -26,6 +26,7 @@ interface Tab {
   filter: Filter;
 }
 
+let feeds = 0;
 const DEFAULT_TABS: Record<string, Filter> = { all: {}, unread: { state: 'unread' }, archived: { state: 'archived' } };
 /** Relative times are redrawn this often while the feed is on the page. */
 const CLOCK_MS = 30_000;
@@ -39,6 +40,9 @@ export class InboxFeedElement extends InboxElement {
   static get observedAttributes(): string[] {
     return [...super.observedAttributes, 'tabs'];
   }
+
+  /** A feed's view is its client's (`list(filter)`): a feed on its own does not share one. */
+  protected readonly owner = `feed-${++feeds}`;
 
   /** Set to draw each item's content yourself (text only, please: it is your DOM). */
   renderItem: ItemRenderer | null = null;
@@ -86,6 +90,8 @@ export class InboxFeedElement extends InboxElement {
   connectedCallback(): void {
     super.connectedCallback();
     this.clock = setInterval(() => this.drawTimes(), CLOCK_MS);
+    // Moved in the page (a framework re-parenting it): the list is kept, its end watched again.
+    if (this.sentinel) this.observer?.observe(this.sentinel);
   }
 
   disconnectedCallback(): void {

@@ -26,22 +26,31 @@ function options({ url, namespace, scope }: ClientAddress): InboxOptions {
   return options;
 }
 
-export function acquireClient(address: ClientAddress): InboxClient {
-  const key = JSON.stringify(address);
+export interface ClientLease {
+  client: InboxClient;
+  release(): void;
+}
+
+/**
+ * A client for `address`: the one shared on the page, or with an `owner` (an id of the caller's)
+ * one of the caller's own. A client holds one view (`list(filter)`), so each feed needs its own;
+ * the bell (and the feed in its popover) and the preferences share.
+ */
+export function acquireClient(address: ClientAddress, owner?: string): ClientLease {
+  const key = `${owner ?? ''}|${JSON.stringify(address)}`;
   let shared = clients.get(key);
   if (!shared) clients.set(key, (shared = { client: new InboxClient(options(address)), users: 0 }));
   shared.users++;
-  return shared.client;
+  const lease = shared;
+  return { client: lease.client, release: () => release(key, lease) };
 }
 
-export function releaseClient(address: ClientAddress): void {
-  const key = JSON.stringify(address);
-  const shared = clients.get(key);
-  if (!shared || --shared.users > 0) return;
+function release(key: string, lease: Shared): void {
+  if (--lease.users > 0) return;
   // A framework often moves an element (detach, attach) within one task: close only if it stays gone.
   setTimeout(() => {
-    if (shared.users > 0 || clients.get(key) !== shared) return;
+    if (lease.users > 0 || clients.get(key) !== lease) return;
     clients.delete(key);
-    shared.client.close();
+    lease.client.close();
   });
 }
