@@ -17,6 +17,8 @@ const PAGE = (inbox: string) => `<!doctype html>
     <p id="opened"></p>
     <inbox-feed id="feed" url="${inbox}" style="height:420px;display:block"></inbox-feed>
     <inbox-feed id="custom" url="${inbox}" hidden>
+      <inbox-tab name="all"></inbox-tab>
+      <inbox-tab name="typed" label="Of type t" filter='{"type":"t"}'></inbox-tab>
       <template slot="item"><strong class="who" data-field="actor"></strong> <span data-field="title"></span></template>
     </inbox-feed>
   </main>
@@ -116,6 +118,12 @@ describe('<inbox-feed> against the server', () => {
     // The host's template draws the content; its fields get text.
     const custom = page.locator('#custom article.item', { hasText: 'n45' });
     await custom.locator('[data-field=title]').waitFor({ state: 'attached', ...WAIT });
+    // Its <inbox-tab> children are its tabs, counted.
+    await page.locator('#custom [role=tab][data-view=typed] .count', { hasText: /^4[0-9]$/ }).waitFor({ state: 'attached', ...WAIT });
+    expect(await page.locator('#custom [role=tab]').allTextContents()).toEqual([
+      expect.stringMatching(/^All/),
+      expect.stringMatching(/^Of type t/),
+    ]);
 
     await page.evaluate(() => document.querySelector('inbox-feed')!.client!.close());
     await page.locator('#feed .status[data-kind=offline]', { hasText: 'Offline' }).waitFor(WAIT);

@@ -36,7 +36,9 @@ const STRICT_CSP = `<?php $inbox = getenv('INBOX_URL'); $ws = preg_replace('/^ht
 header("Content-Security-Policy: default-src 'self'; connect-src 'self' $inbox $ws; object-src 'none'; base-uri 'none'"); ?>
 <!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Strict</title><script src="/inbox-elements.js"></script></head>
-<body><header><inbox-bell url="<?= htmlspecialchars($inbox, ENT_QUOTES) ?>"></inbox-bell></header><main><h1>Strict</h1></main></body></html>
+<body><header><inbox-bell url="<?= htmlspecialchars($inbox, ENT_QUOTES) ?>">
+  <inbox-tab name="all"></inbox-tab><inbox-tab name="comments" label="Comments" filter='{"type":"comment"}'></inbox-tab>
+</inbox-bell></header><main><h1>Strict</h1></main></body></html>
 `;
 
 const SCREENSHOTS = process.env.INBOX_UPDATE_SCREENSHOT ? join(__dirname, '..', '..', 'docs') : join(__dirname, '..', 'artifacts');
@@ -197,7 +199,7 @@ describe('drop-in elements on a plain page (PHP)', () => {
     await page.locator('inbox-preferences label[data-name=mention] input:not([disabled]):not(:checked)').waitFor(WAIT);
   });
 
-  it('works under a strict Content-Security-Policy (a constructed stylesheet, no inline style)', async () => {
+  it('works under a strict Content-Security-Policy (a constructed stylesheet, no inline style), with <inbox-tab> children', async () => {
     context = await rig.signIn('csp-user');
     const page = await context.newPage();
     await page.addInitScript(() => {
@@ -213,6 +215,9 @@ describe('drop-in elements on a plain page (PHP)', () => {
     expect(await page.locator('inbox-bell .badge').evaluate((b) => getComputedStyle(b).position)).toBe('absolute');
     await page.locator('inbox-bell button.bell').click();
     await page.locator('inbox-bell dialog[open] article.item', { hasText: 'Strict hello' }).waitFor(WAIT);
+    // The bell's <inbox-tab> children (parsed after it connected) are its feed's tabs.
+    await page.locator('inbox-bell [role=tab][data-view=comments] .count', { hasText: /^1$/ }).waitFor(WAIT);
+    expect(await page.locator('inbox-bell [role=tab]').allTextContents()).toEqual(['All1', 'Comments1']);
     expect(await page.evaluate(() => (window as any).violations)).toEqual([]);
   });
 });

@@ -10,7 +10,8 @@ const PASSED_ON = ['url', 'namespace', 'scope', 'lang', 'tabs', 'theme'];
 /**
  * `<inbox-bell>`: a button with the unseen badge whose accessible name says the count. It opens
  * an `<inbox-feed>` in a modal dialog (focus stays inside, Escape closes it, focus returns to the
- * bell) and marks what the feed shows seen. A `<template slot="item">` child is passed to the feed.
+ * bell) and marks what the feed shows seen. `<template slot="item">` and `<inbox-tab>` children are
+ * passed to the feed.
  */
 export class InboxBellElement extends InboxElement {
   static get observedAttributes(): string[] {
@@ -86,8 +87,7 @@ export class InboxBellElement extends InboxElement {
     // Given before the feed is attached, so it never opens a socket of its own.
     this.feed.client = this.inbox;
     for (const name of PASSED_ON) this.pass(name);
-    const template = this.querySelector(':scope > template[slot="item"]');
-    if (template) this.feed.append(template.cloneNode(true));
+    this.passChildren();
     const close = iconButton('close', '', 'close');
     close.classList.add('close');
     close.addEventListener('click', () => this.close());
@@ -102,6 +102,25 @@ export class InboxBellElement extends InboxElement {
     this.announcer = h('div', { class: 'sr-only', 'aria-live': 'polite' });
     this.root.append(this.button, this.dialog, this.announcer);
     addEventListener('resize', () => this.open && this.place());
+  }
+
+  /** The host's item template and `<inbox-tab>` children are the feed's (copied as they change). */
+  private passChildren(): void {
+    const children = Array.from(this.querySelectorAll(':scope > template[slot="item"], :scope > inbox-tab'));
+    this.feed.replaceChildren(...children.map((child) => child.cloneNode(true)));
+  }
+
+  // A page's parser adds the children after the bell is connected, a framework whenever it likes.
+  private readonly children$ = new MutationObserver(() => this.feed && this.passChildren());
+
+  connectedCallback(): void {
+    this.children$.observe(this, { childList: true, subtree: true, attributes: true, characterData: true });
+    super.connectedCallback();
+  }
+
+  disconnectedCallback(): void {
+    this.children$.disconnect();
+    super.disconnectedCallback();
   }
 
   private pass(name: string): void {

@@ -87,7 +87,14 @@ export class InboxFeedElement extends InboxElement {
     if (old !== value && this.inbox) this.startView();
   }
 
+  /**
+   * `<inbox-tab>` and `<template slot="item">` children: a page's parser adds them after the feed
+   * is connected, a framework whenever it likes; the feed redraws with them.
+   */
+  private readonly children$ = new MutationObserver(() => this.inbox && this.startView());
+
   connectedCallback(): void {
+    this.children$.observe(this, { childList: true, subtree: true, attributes: true, characterData: true });
     super.connectedCallback();
     this.clock = setInterval(() => this.drawTimes(), CLOCK_MS);
     // Moved in the page (a framework re-parenting it): the list is kept, its end watched again.
@@ -95,6 +102,7 @@ export class InboxFeedElement extends InboxElement {
   }
 
   disconnectedCallback(): void {
+    this.children$.disconnect();
     clearInterval(this.clock);
     this.observer?.disconnect();
     super.disconnectedCallback();
@@ -102,6 +110,7 @@ export class InboxFeedElement extends InboxElement {
 
   protected listen(client: InboxClient): (() => void)[] {
     this.loaded = client.state === 'connected';
+    this.watched = null;
     // Built before the first render: the listeners below draw into it.
     this.build();
     queueMicrotask(() => this.startView());
@@ -129,9 +138,34 @@ export class InboxFeedElement extends InboxElement {
     if (!client) return;
     const tabs = this.tabs;
     if (!tabs.some((tab) => tab.name === this.selected)) this.selected = tabs[0]?.name ?? 'all';
-    client.watchCounts(Object.fromEntries(tabs.map((tab) => [tab.name, tab.filter]))).catch(this.failed);
+    this.watch(JSON.stringify(Object.fromEntries(tabs.map((tab) => [tab.name, tab.filter]))));
     this.show(this.selected);
-    this.drawTabs();
+  }
+
+  /** The tabs' views to watch (JSON), and those last sent. */
+  private wanted = '';
+  private watched: string | null = null;
+  private watching = false;
+
+  /**
+   * Watches the tabs' counts, one request at a time: the server keeps the watch that finishes
+   * last, so two in flight (tabs parsed or set in quick succession) could leave the older one.
+   */
+  private watch(views: string): void {
+    this.wanted = views;
+    if (this.watching) return;
+    const client = this.inbox;
+    if (!client || this.watched === views) return;
+    this.watching = true;
+    this.watched = views;
+    client
+      .watchCounts(JSON.parse(views))
+      .catch(this.failed)
+      .finally(() => {
+        this.watching = false;
+        // The latest tabs, on the client in use now (a new one was reset to nothing watched).
+        this.watch(this.wanted);
+      });
   }
 
   private show(name: string): void {
