@@ -93,6 +93,16 @@ describe('<inbox-feed> against the server', () => {
       .first()
       .waitFor({ state: 'detached', ...WAIT });
     expect(await service.unreadCount('feed-user')).toBe(0);
+
+    // Another language on the fly, and one registered by the page.
+    await page.evaluate(() => document.getElementById('feed')!.setAttribute('lang', 'de'));
+    await page.locator('#feed [role=tab][data-view=unread]', { hasText: 'Ungelesen' }).waitFor(WAIT);
+    await page.evaluate(() => {
+      (window as any).NestjsInboxElements.registerInboxMessages('fr', { unread: 'Non lus' });
+      document.getElementById('feed')!.setAttribute('lang', 'fr');
+    });
+    await page.locator('#feed [role=tab][data-view=unread]', { hasText: 'Non lus' }).waitFor(WAIT);
+    await page.locator('#feed [role=tab][data-view=all]', { hasText: 'All' }).waitFor(WAIT);
   });
 
   it('scrolls for older pages, renders text never markup, tells the host what was opened, and shows offline', async () => {

@@ -43,6 +43,7 @@ export class InboxBellElement extends InboxElement {
   show(): void {
     if (!this.dialog || this.dialog.open) return;
     this.dialog.showModal();
+    this.button.setAttribute('aria-expanded', 'true');
     this.place();
     this.markSeen();
   }
@@ -80,7 +81,12 @@ export class InboxBellElement extends InboxElement {
   private build(): void {
     if (this.button) return;
     this.badge = h('span', { class: 'badge', part: 'badge', 'aria-hidden': 'true' });
-    this.button = h('button', { type: 'button', class: 'bell', part: 'button', 'aria-haspopup': 'dialog' }, icon('bell'), this.badge);
+    this.button = h(
+      'button',
+      { type: 'button', class: 'bell', part: 'button', 'aria-haspopup': 'dialog', 'aria-expanded': 'false' },
+      icon('bell'),
+      this.badge,
+    );
     this.button.addEventListener('click', () => this.show());
     this.feed = document.createElement('inbox-feed') as InboxFeedElement;
     this.feed.setAttribute('part', 'feed');
@@ -95,7 +101,10 @@ export class InboxBellElement extends InboxElement {
     // A click on the backdrop (the dialog's own box, outside its content) closes it.
     this.dialog.addEventListener('click', (e) => e.target === this.dialog && this.outside(e) && this.close());
     // Focus goes back to the bell however the dialog closed (Escape, the close button, a click outside).
-    this.dialog.addEventListener('close', () => this.button.focus());
+    this.dialog.addEventListener('close', () => {
+      this.button.setAttribute('aria-expanded', 'false');
+      this.button.focus();
+    });
     // A modal dialog keeps focus off the page, but Tab past its end would reach the browser's own
     // controls: it wraps around instead, through the feed's shadow root.
     this.dialog.addEventListener('keydown', (e) => this.trap(e));
