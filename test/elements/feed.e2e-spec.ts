@@ -188,4 +188,12 @@ describe('<inbox-feed> against the server', () => {
     });
     expect(text).toEqual({ group: 'Alice and 2 others', title: 'commented on your post', images: 0, mine: 'commented on your post!' });
   });
+
+  it('tells a visitor who is not signed in to sign in', async () => {
+    context = await rig.browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${rig.origin}/`);
+    await page.locator('#feed .status', { hasText: 'Sign in to see your notifications' }).waitFor(WAIT);
+    expect(await page.evaluate(() => document.querySelector('inbox-feed')!.client!.state)).toBe('unauthorized');
+  });
 });

@@ -60,6 +60,10 @@ export class InboxFeedElement extends InboxElement {
   private markAll!: HTMLButtonElement;
   private observer: IntersectionObserver | null = null;
   private clock: ReturnType<typeof setInterval> | undefined;
+  /** The tabs' views to watch (JSON), those last sent, and whether a watch request is in flight. */
+  private wanted = '';
+  private watched: string | null = null;
+  private watching = false;
 
   get tabs(): Tab[] {
     const children = Array.from(this.querySelectorAll(':scope > inbox-tab'));
@@ -123,7 +127,8 @@ export class InboxFeedElement extends InboxElement {
       }),
       client.on('counts', () => this.drawTabs()),
       client.on('state', (_state, error) => {
-        if (error) this.failure = this.t.signedOut;
+        // The server refused the connection: signed out, or another refusal (too many connections…).
+        if (error) this.failure = error.code === 'UNAUTHORIZED' ? this.t.signedOut : this.t.failed;
         this.drawStatus();
       }),
       client.on('notification', (n) => {
@@ -141,11 +146,6 @@ export class InboxFeedElement extends InboxElement {
     this.watch(JSON.stringify(Object.fromEntries(tabs.map((tab) => [tab.name, tab.filter]))));
     this.show(this.selected);
   }
-
-  /** The tabs' views to watch (JSON), and those last sent. */
-  private wanted = '';
-  private watched: string | null = null;
-  private watching = false;
 
   /**
    * Watches the tabs' counts, one request at a time: the server keeps the watch that finishes
