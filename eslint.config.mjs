@@ -36,7 +36,7 @@ export default tseslint.config(
   },
   {
     // Browser code: the client, its bundle and the demo page.
-    files: ['libs/nestjs-inbox/src/client/**', 'src/public/**'],
+    files: ['libs/nestjs-inbox/src/client/**', 'libs/nestjs-inbox/src/elements/**', 'src/public/**'],
     languageOptions: { globals: { ...globals.browser } },
   },
   {

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 
 /** The library as users get it: built JavaScript and types, packed by npm. */
 describe('the nestjs-inbox package', () => {
@@ -27,6 +28,11 @@ describe('the nestjs-inbox package', () => {
         'client/index.d.ts',
         'client/index.mjs',
         'client/inbox.js',
+        'elements/inbox-elements.js',
+        'elements/index.mjs',
+        'elements/index.d.ts',
+        'elements/react.d.ts',
+        'elements/vue.d.ts',
       ]),
     );
     expect(files.some((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toBe(false);
@@ -58,5 +64,17 @@ describe('the nestjs-inbox package', () => {
     }
     expect(lib.NOTIFICATIONS_MIGRATIONS).toHaveLength(6);
     expect(existsSync(join(out, 'service', 'notification.service.d.ts'))).toBe(true);
+  });
+
+  it('ships the drop-in elements: a script-tag bundle of at most 40 kB gzipped, and a module that shares the client module', () => {
+    const pkg = JSON.parse(readFileSync(join(out, 'package.json'), 'utf8'));
+    for (const entry of ['./elements', './elements/inbox-elements.js', './elements/react', './elements/vue'])
+      expect(pkg.exports[entry]).toBeDefined();
+    const gzipped = (file: string) => gzipSync(readFileSync(join(out, file))).length;
+    // Elements, client and socket.io-client together (the budget).
+    expect(gzipped('elements/inbox-elements.js')).toBeLessThanOrEqual(40 * 1024);
+    const module = readFileSync(join(out, 'elements', 'index.mjs'), 'utf8');
+    expect(module).toMatch(/from\s*"nestjs-inbox\/client"/);
+    expect(module).not.toMatch(/engine\.io/);
   });
 });

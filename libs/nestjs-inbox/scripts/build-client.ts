@@ -1,11 +1,12 @@
-import { build, type BuildOptions } from 'esbuild';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
 const library = join(__dirname, '..');
+const src = join(library, 'src');
 const common: BuildOptions = {
-  entryPoints: [join(library, 'src', 'client', 'index.ts')],
+  entryPoints: [join(src, 'client', 'index.ts')],
   bundle: true,
   platform: 'browser',
   target: 'es2020',
@@ -18,6 +19,38 @@ const scriptTag: BuildOptions = { ...common, format: 'iife', globalName: 'Nestjs
 /** For bundlers: socket.io-client stays a dependency the app resolves. */
 const esModule: BuildOptions = { ...common, format: 'esm', external: ['socket.io-client'] };
 
+/**
+ * The elements' `<script>` bundle: defines the elements and includes the client and
+ * socket.io-client; the global `NestjsInboxElements` also holds `createInbox` and
+ * `registerInboxMessages`.
+ */
+const elementsScriptTag: BuildOptions = {
+  ...common,
+  entryPoints: undefined,
+  stdin: {
+    contents: `export * from './elements/index';\nexport { createInbox, InboxClient } from './client/index';`,
+    resolveDir: src,
+    loader: 'ts',
+  },
+  format: 'iife',
+  globalName: 'NestjsInboxElements',
+};
+
+/** The elements' module imports the package's own client module, so an app that uses both holds one copy. */
+const clientAsPackage: Plugin = {
+  name: 'client-as-package',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/client\// }, () => ({ path: 'nestjs-inbox/client', external: true }));
+  },
+};
+const elementsModule: BuildOptions = {
+  ...common,
+  entryPoints: [join(src, 'elements', 'index.ts')],
+  format: 'esm',
+  external: ['socket.io-client'],
+  plugins: [clientAsPackage],
+};
+
 async function text(options: BuildOptions): Promise<string> {
   const { outputFiles } = await build(options);
   return outputFiles![0].text;
@@ -28,18 +61,26 @@ export function scriptTagBundle(): Promise<string> {
   return text(scriptTag);
 }
 
-/** `npm run build:client`: writes both bundles into the built package's `client/` folder. */
+/** The elements' `<script>` bundle as a string (tests and the demo build it in memory). */
+export function elementsScriptTagBundle(): Promise<string> {
+  return text(elementsScriptTag);
+}
+
+/** `npm run build:client`: writes the bundles into the built package's `client/` and `elements/` folders. */
 async function main(): Promise<void> {
-  const out = join(library, '..', '..', 'dist', 'libs', 'nestjs-inbox', 'client');
-  mkdirSync(out, { recursive: true });
+  const dist = join(library, '..', '..', 'dist', 'libs', 'nestjs-inbox');
   for (const [file, options] of [
-    ['inbox.js', scriptTag],
-    ['index.mjs', esModule],
+    ['client/inbox.js', scriptTag],
+    ['client/index.mjs', esModule],
+    ['elements/inbox-elements.js', elementsScriptTag],
+    ['elements/index.mjs', elementsModule],
   ] as const) {
     const code = await text(options);
-    writeFileSync(join(out, file), code);
+    const out = join(dist, file);
+    mkdirSync(join(out, '..'), { recursive: true });
+    writeFileSync(out, code);
     const kb = (n: number) => `${(n / 1024).toFixed(1)} kB`;
-    console.log(`${relative(process.cwd(), join(out, file))}: ${kb(code.length)} (${kb(gzipSync(code).length)} gzipped)`);
+    console.log(`${relative(process.cwd(), out)}: ${kb(code.length)} (${kb(gzipSync(code).length)} gzipped)`);
   }
 }
 
