@@ -8,6 +8,7 @@ export type {
   NotifyOptions,
   StoredNotification,
 } from './service/notification.service';
+export { INSTRUMENTATION_SCOPE, Instrument, SpanName } from './observability/inbox-telemetry';
 export { NOTIFICATIONS_OPTIONS } from './notifications.constants';
 export { InjectNotificationsOptions } from './notifications.decorators';
 export { NOTIFICATIONS_DEFAULTS } from './notifications.options';

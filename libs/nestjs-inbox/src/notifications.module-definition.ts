@@ -9,6 +9,7 @@ import { NOTIFICATIONS_OPTIONS } from './notifications.constants';
 import { INBOX_DATA_SOURCE, NOTIFICATIONS_GATEWAY } from './notifications.internal-constants';
 import type { NotificationsModuleOptions, ResolvedNotificationsOptions } from './notifications.options';
 import { resolveOptions } from './notifications.options.schema';
+import { InboxTelemetry } from './observability/inbox-telemetry';
 import { NotificationWriter } from './persistence/notification.writer';
 import { InboxReadRepository } from './persistence/repositories/inbox-read.repository';
 import { InboxStateRepository } from './persistence/repositories/inbox-state.repository';
@@ -110,6 +111,8 @@ export const {
       DeferredDisconnects,
       DeliveredLog,
       OutageRecovery,
+      // observability: metrics and spans (no-ops until the host registers an OpenTelemetry SDK)
+      InboxTelemetry,
       // service: the facade and its parts
       NotificationService,
       AfterCommitDelivery,

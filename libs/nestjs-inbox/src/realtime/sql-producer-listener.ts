@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } f
 import type { DataSource } from 'typeorm';
 import { listenerClient, type ListenerClient } from '../compat/typeorm.compat';
 import { INBOX_DATA_SOURCE, NOTIFICATIONS_GATEWAY } from '../notifications.internal-constants';
+import { InboxTelemetry } from '../observability/inbox-telemetry';
 import { SqlFeedRepository, SqlSnapshot } from '../persistence/repositories/sql-feed.repository';
 import { RoomEmitter } from './room-emitter';
 import { UnreadRecounter } from './unread-recounter';
@@ -42,6 +43,7 @@ export class SqlProducerListener implements OnApplicationBootstrap, OnModuleDest
     private readonly feed: SqlFeedRepository,
     private readonly emitter: RoomEmitter,
     private readonly recounter: UnreadRecounter,
+    private readonly telemetry: InboxTelemetry,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -106,7 +108,10 @@ export class SqlProducerListener implements OnApplicationBootstrap, OnModuleDest
   private async read(): Promise<void> {
     if (!this.since) return;
     const { rows, next, complete } = await this.feed.sqlCommittedSince(this.since, this.delivered);
-    if (rows.length > 0) this.recounter.refreshHere(this.emitter.deliver(rows, { local: true }));
+    if (rows.length > 0) {
+      this.recounter.refreshHere(this.emitter.deliver(rows, { local: true }));
+      this.telemetry.recordDelivered('sql', rows);
+    }
     if (complete) {
       this.since = next;
       this.delivered = [];

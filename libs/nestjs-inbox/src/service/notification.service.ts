@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { InjectNotificationsOptions } from '../notifications.decorators';
 import { NotificationsError } from '../notifications.errors';
+import { doorOf, type NotifyThrough } from '../observability/door';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
 import { toPayload } from '../persistence/notification-row';
 import { Badge, InboxReadRepository } from '../persistence/repositories/inbox-read.repository';
@@ -61,30 +62,33 @@ export class NotificationService {
    * sockets once stored. Returns what was stored: a recipient whose `dedupeKey` was already
    * used gets nothing new and is not in the result.
    */
-  async notify(to: string | string[], input: NotificationInput, opts?: NotifyOptions): Promise<StoredNotification[]> {
+  async notify(to: string | string[], input: NotificationInput, opts?: NotifyThrough): Promise<StoredNotification[]> {
     const recipients = checkedRecipients(to, this.options.maxRecipients);
     const n = normaliseInput(input, this.options.maxPayloadBytes);
     return this.delivery.store(
       recipients.map((userId) => ({ ...n, userId, topic: null })),
       opts?.manager,
+      doorOf(opts),
     );
   }
 
   /** Stores one notification for every user (one row whatever their number) and sends it to all. */
-  async broadcast(input: NotificationInput, opts?: NotifyOptions): Promise<StoredNotification | null> {
+  async broadcast(input: NotificationInput, opts?: NotifyThrough): Promise<StoredNotification | null> {
     const [stored] = await this.delivery.store(
       [{ ...normaliseInput(input, this.options.maxPayloadBytes), userId: null, topic: null }],
       opts?.manager,
+      doorOf(opts),
     );
     return stored ?? null;
   }
 
   /** Stores one notification for the users subscribed to `topic` and sends it to them. */
-  async publish(topic: string, input: NotificationInput, opts?: NotifyOptions): Promise<StoredNotification | null> {
+  async publish(topic: string, input: NotificationInput, opts?: NotifyThrough): Promise<StoredNotification | null> {
     const t = checkedTopic(topic, 'publish: topic');
     const [stored] = await this.delivery.store(
       [{ ...normaliseInput(input, this.options.maxPayloadBytes), userId: null, topic: t }],
       opts?.manager,
+      doorOf(opts),
     );
     return stored ?? null;
   }
