@@ -8,6 +8,12 @@ export type {
   NotifyOptions,
   StoredNotification,
 } from './service/notification.service';
+export { NotificationsHealthIndicator } from './observability/notifications-health.indicator';
+export type {
+  NotificationsHealthDetail,
+  NotificationsHealthOptions,
+  NotificationsHealthResult,
+} from './observability/notifications-health.indicator';
 export { INSTRUMENTATION_SCOPE, Instrument, SpanName } from './observability/inbox-telemetry';
 export { NOTIFICATIONS_OPTIONS } from './notifications.constants';
 export { InjectNotificationsOptions } from './notifications.decorators';

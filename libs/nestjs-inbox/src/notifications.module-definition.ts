@@ -10,6 +10,7 @@ import { INBOX_DATA_SOURCE, NOTIFICATIONS_GATEWAY } from './notifications.intern
 import type { NotificationsModuleOptions, ResolvedNotificationsOptions } from './notifications.options';
 import { resolveOptions } from './notifications.options.schema';
 import { InboxTelemetry } from './observability/inbox-telemetry';
+import { NotificationsHealthIndicator } from './observability/notifications-health.indicator';
 import { NotificationWriter } from './persistence/notification.writer';
 import { InboxReadRepository } from './persistence/repositories/inbox-read.repository';
 import { InboxStateRepository } from './persistence/repositories/inbox-state.repository';
@@ -113,6 +114,7 @@ export const {
       OutageRecovery,
       // observability: metrics and spans (no-ops until the host registers an OpenTelemetry SDK)
       InboxTelemetry,
+      NotificationsHealthIndicator,
       // service: the facade and its parts
       NotificationService,
       AfterCommitDelivery,
@@ -127,7 +129,7 @@ export const {
       ...definition,
       global: extras.isGlobal ?? true,
       providers: [...(definition.providers ?? []), ...providers],
-      exports: [...(definition.exports ?? []), NotificationService, NOTIFICATIONS_OPTIONS],
+      exports: [...(definition.exports ?? []), NotificationService, NotificationsHealthIndicator, NOTIFICATIONS_OPTIONS],
     };
   })
   .build();

@@ -36,6 +36,8 @@ export class SqlProducerListener implements OnApplicationBootstrap, OnModuleDest
   private again = false;
   private stopped = false;
   private retry?: NodeJS.Timeout;
+  /** LISTEN is in place on the current connection. */
+  private listening = false;
 
   constructor(
     @Inject(NOTIFICATIONS_GATEWAY) private readonly gateway: boolean,
@@ -46,6 +48,11 @@ export class SqlProducerListener implements OnApplicationBootstrap, OnModuleDest
     private readonly telemetry: InboxTelemetry,
   ) {}
 
+  /** For the health check: `off` in a producer-only process, which does not listen. */
+  get state(): 'off' | 'up' | 'down' {
+    return !this.gateway ? 'off' : this.listening ? 'up' : 'down';
+  }
+
   async onApplicationBootstrap(): Promise<void> {
     // Only a gateway has sockets to deliver to; a producer-only process does not listen.
     if (!this.gateway) return;
@@ -54,6 +61,7 @@ export class SqlProducerListener implements OnApplicationBootstrap, OnModuleDest
 
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
+    this.listening = false;
     clearTimeout(this.retry);
     await this.client?.end().catch(() => undefined);
     await this.reading;
@@ -67,6 +75,7 @@ export class SqlProducerListener implements OnApplicationBootstrap, OnModuleDest
     const lost = (err?: Error) => {
       if (this.client !== client || this.stopped) return;
       this.client = undefined;
+      this.listening = false;
       this.logger.warn(`SQL producers: listening connection lost (${err?.message ?? 'closed'}); reconnecting`);
       client.end().catch(() => undefined);
       this.retry = setTimeout(() => void this.connect(), RECONNECT_MS);
@@ -76,6 +85,7 @@ export class SqlProducerListener implements OnApplicationBootstrap, OnModuleDest
     try {
       await client.connect();
       await client.query(`LISTEN ${SQL_PRODUCERS_CHANNEL}`);
+      this.listening = this.client === client;
       // Listening from here on; the first snapshot is now, later ones come from each read.
       this.since ??= await this.feed.sqlSnapshot();
       this.wake(); // what committed while the connection was down
