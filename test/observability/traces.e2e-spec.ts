@@ -35,8 +35,11 @@ describe('spans through the OpenTelemetry SDK', () => {
 
   it("runs notify as a child of the host's active span, through commit and emit", async () => {
     const c = await TestClient.connect(t.url, 'tr-1');
+    let endedWithTheCall = false;
     await host.startActiveSpan('POST /orders', async (span) => {
       await t.service.notify(['tr-1', 'tr-2'], { type: 'order', title: 'shipped' });
+      // Ended by the time notify resolves: the rows are committed and emitted.
+      endedWithTheCall = spans('inbox.notify').length === 1;
       span.end();
     });
     await c.waitForTitle('shipped');
@@ -46,8 +49,7 @@ describe('spans through the OpenTelemetry SDK', () => {
     expect(notify).toBeDefined();
     expect(notify.spanContext().traceId).toBe(request.spanContext().traceId);
     expect(notify.attributes).toEqual({ door: 'service', kind: 'direct', 'inbox.recipients': 2, 'inbox.in_transaction': false });
-    // It ends once the rows are committed and emitted: within the host's span.
-    expect(hrMs(notify.endTime)).toBeLessThanOrEqual(hrMs(request.endTime));
+    expect(endedWithTheCall).toBe(true);
   });
 
   it("delivers after the host's own COMMIT in a span that is a child of that notify", async () => {
@@ -67,7 +69,3 @@ describe('spans through the OpenTelemetry SDK', () => {
     await until('a catch-up span', () => spans('inbox.catch_up').some((s) => s.attributes['inbox.resumed'] === false));
   });
 });
-
-function hrMs([s, ns]: [number, number]): number {
-  return s * 1000 + ns / 1e6;
-}

@@ -9,6 +9,7 @@ import { NOTIFICATIONS_OPTIONS } from './notifications.constants';
 import { INBOX_DATA_SOURCE, NOTIFICATIONS_GATEWAY } from './notifications.internal-constants';
 import type { NotificationsModuleOptions, ResolvedNotificationsOptions } from './notifications.options';
 import { resolveOptions } from './notifications.options.schema';
+import { EngagementEvents } from './observability/engagement-events';
 import { InboxTelemetry } from './observability/inbox-telemetry';
 import { NotificationsHealthIndicator } from './observability/notifications-health.indicator';
 import { NotificationWriter } from './persistence/notification.writer';
@@ -115,6 +116,7 @@ export const {
       // observability: metrics and spans (no-ops until the host registers an OpenTelemetry SDK)
       InboxTelemetry,
       NotificationsHealthIndicator,
+      EngagementEvents,
       // service: the facade and its parts
       NotificationService,
       AfterCommitDelivery,
