@@ -43,7 +43,7 @@ class HostModule {}
 
 async function main() {
   // BENCH_OTEL=1: what the library's metrics and spans cost with an SDK installed (docs/observability.md).
-  if (process.env.BENCH_OTEL) registerOpenTelemetrySdk();
+  if (process.env.BENCH_OTEL) registerOpenTelemetrySdk(process.env.BENCH_OTEL);
   const app = await NestFactory.create(HostModule, { logger: ['error', 'warn'] });
   app.enableShutdownHooks();
   await app.listen(0, '127.0.0.1');

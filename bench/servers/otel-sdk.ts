@@ -20,9 +20,12 @@ class DroppingExporter implements SpanExporter {
  * batched to an exporter that drops them, and the metrics aggregated for a Prometheus exporter
  * that is never scraped (aggregation is the per-notification cost; a scrape every 15 s is not).
  * The context manager is the one a Node host registers, AsyncLocalStorage.
+ * `BENCH_OTEL=context`: that context manager alone, no providers: what any host with OpenTelemetry
+ * tracing pays on every promise, whatever the library records, to tell it apart from the rest.
  */
-export function registerOpenTelemetrySdk(): () => Promise<void> {
+export function registerOpenTelemetrySdk(what: string): () => Promise<void> {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  if (what === 'context') return () => Promise.resolve();
   const tracer = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(new DroppingExporter())] });
   trace.setGlobalTracerProvider(tracer);
   const meter = new MeterProvider({ readers: [new PrometheusExporter({ preventServerStart: true })] });

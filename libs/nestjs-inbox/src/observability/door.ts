@@ -11,9 +11,10 @@ export type Door = 'service' | 'sql' | 'amqp' | 'http';
  */
 export const DOOR = Symbol('nestjs-inbox door');
 
-/** `NotifyOptions` as the library's own producers pass them. */
+/** `NotifyOptions` as the library's own producers pass them (the service's signature stays `NotifyOptions`). */
 export type NotifyThrough = NotifyOptions & { [DOOR]?: Door };
 
-export function doorOf(opts: NotifyThrough | undefined): Door {
-  return opts?.[DOOR] ?? 'service';
+/** The door of a call: `service` unless one of the library's producers said otherwise. */
+export function doorOf(opts: NotifyOptions | undefined): Door {
+  return (opts as NotifyThrough | undefined)?.[DOOR] ?? 'service';
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { InvalidInputError } from '../notifications.errors';
-import { DOOR, type Door } from '../observability/door';
+import { DOOR, type Door, type NotifyThrough } from '../observability/door';
 import type { NotificationInput, NotificationService } from '../service/notification.service';
 import * as schema from '../validation/schemas';
 
@@ -93,7 +93,7 @@ export function withFallbackDedupeKey(message: ProducerMessage, prefix: string, 
  * stored (none for a repeated `dedupeKey`).
  */
 export async function dispatchProducerMessage(service: NotificationService, message: ProducerMessage, door: Door): Promise<string[]> {
-  const through = { [DOOR]: door };
+  const through: NotifyThrough = { [DOOR]: door };
   if ('to' in message) return (await service.notify(message.to, message.notification, through)).map((n) => n.id);
   const stored =
     'topic' in message

@@ -3,7 +3,7 @@ import type { Observable } from 'rxjs';
 import type { EntityManager } from 'typeorm';
 import { InjectNotificationsOptions } from '../notifications.decorators';
 import { NotificationsError } from '../notifications.errors';
-import { doorOf, type NotifyThrough } from '../observability/door';
+import { doorOf } from '../observability/door';
 import { EngagementEvents, type EngagementEvent } from '../observability/engagement-events';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
 import { toPayload } from '../persistence/notification-row';
@@ -74,7 +74,7 @@ export class NotificationService {
    * sockets once stored. Returns what was stored: a recipient whose `dedupeKey` was already
    * used gets nothing new and is not in the result.
    */
-  async notify(to: string | string[], input: NotificationInput, opts?: NotifyThrough): Promise<StoredNotification[]> {
+  async notify(to: string | string[], input: NotificationInput, opts?: NotifyOptions): Promise<StoredNotification[]> {
     const recipients = checkedRecipients(to, this.options.maxRecipients);
     const n = normaliseInput(input, this.options.maxPayloadBytes);
     return this.delivery.store(
@@ -85,7 +85,7 @@ export class NotificationService {
   }
 
   /** Stores one notification for every user (one row whatever their number) and sends it to all. */
-  async broadcast(input: NotificationInput, opts?: NotifyThrough): Promise<StoredNotification | null> {
+  async broadcast(input: NotificationInput, opts?: NotifyOptions): Promise<StoredNotification | null> {
     const [stored] = await this.delivery.store(
       [{ ...normaliseInput(input, this.options.maxPayloadBytes), userId: null, topic: null }],
       opts?.manager,
@@ -95,7 +95,7 @@ export class NotificationService {
   }
 
   /** Stores one notification for the users subscribed to `topic` and sends it to them. */
-  async publish(topic: string, input: NotificationInput, opts?: NotifyThrough): Promise<StoredNotification | null> {
+  async publish(topic: string, input: NotificationInput, opts?: NotifyOptions): Promise<StoredNotification | null> {
     const t = checkedTopic(topic, 'publish: topic');
     const [stored] = await this.delivery.store(
       [{ ...normaliseInput(input, this.options.maxPayloadBytes), userId: null, topic: t }],
