@@ -6,6 +6,8 @@ import { AuthController } from './auth/auth.controller';
 import { MessagesController } from './messages/messages.controller';
 import { MessagesService } from './messages/messages.service';
 import { isMutable } from './notification-types';
+import { HealthModule } from './observability/health.module';
+import { observabilityOn } from './observability/metrics';
 import { demoSession } from './session';
 import { AvatarController } from './web/avatar.controller';
 import { DemoPageController } from './web/demo-page.controller';
@@ -33,6 +35,7 @@ import { DemoPageController } from './web/demo-page.controller';
         mutable: isMutable,
       }),
     }),
+    ...(observabilityOn ? [HealthModule] : []),
   ],
   controllers: [AuthController, MessagesController, DemoPageController, AvatarController],
   providers: [MessagesService],

@@ -9,6 +9,7 @@ import { NotificationsGateway } from '../../libs/nestjs-inbox/src/gateway/notifi
 import { serve } from '../lib/ipc';
 import { now } from '../lib/clock';
 import { BODY, burst, cpu, data, memory, paced, rss, snapshot, TITLE } from './load';
+import { registerOpenTelemetrySdk } from './otel-sdk';
 
 /**
  * The server under test: a host app as a user writes it (TypeORM + NotificationsModule), in
@@ -41,6 +42,8 @@ const cookieUser: SessionSource = (handshake) => {
 class HostModule {}
 
 async function main() {
+  // BENCH_OTEL=1: what the library's metrics and spans cost with an SDK installed (docs/observability.md).
+  if (process.env.BENCH_OTEL) registerOpenTelemetrySdk(process.env.BENCH_OTEL);
   const app = await NestFactory.create(HostModule, { logger: ['error', 'warn'] });
   app.enableShutdownHooks();
   await app.listen(0, '127.0.0.1');

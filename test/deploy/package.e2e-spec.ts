@@ -44,6 +44,10 @@ describe('the nestjs-inbox package', () => {
     expect(pkg.dependencies?.['@nestjs/core']).toBeUndefined();
     // RabbitMQ's client is needed only with the `amqp` option: a plain install must not ask for it.
     expect(pkg.peerDependenciesMeta).toMatchObject({ amqplib: { optional: true }, 'amqp-connection-manager': { optional: true } });
+    // The OpenTelemetry API is a plain peer (npm installs it; a no-op without an SDK); terminus only for the health indicator's hosts.
+    expect(pkg.peerDependencies['@opentelemetry/api']).toBeDefined();
+    expect(pkg.peerDependenciesMeta['@opentelemetry/api']?.optional).toBeUndefined();
+    expect(pkg.peerDependenciesMeta['@nestjs/terminus']).toEqual({ optional: true });
   });
 
   it('exports the public API from its entry point', () => {
@@ -59,10 +63,11 @@ describe('the nestjs-inbox package', () => {
       'NOTIFICATIONS_DEFAULTS',
       'ServerEvent',
       'ClientEvent',
+      'NotificationsHealthIndicator',
     ]) {
       expect(lib[name]).toBeDefined();
     }
-    expect(lib.NOTIFICATIONS_MIGRATIONS).toHaveLength(6);
+    expect(lib.NOTIFICATIONS_MIGRATIONS).toHaveLength(7);
     expect(existsSync(join(out, 'service', 'notification.service.d.ts'))).toBe(true);
   });
 

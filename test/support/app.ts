@@ -1,4 +1,4 @@
-import { INestApplication, Module, Provider, Type } from '@nestjs/common';
+import { INestApplication, INestApplicationContext, Module, Provider, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { parse as parseCookie } from 'cookie';
@@ -41,6 +41,8 @@ export interface TestApp {
 
 /** The host's own parts: controllers and gateways beside the module, HTTP middleware. */
 export interface HostParts {
+  /** Modules the host imports besides TypeORM and the notifications module (e.g. TerminusModule). */
+  imports?: Type[];
   controllers?: Type[];
   providers?: Provider[];
   /** Runs before the app listens, e.g. to `app.use(session(...))`. */
@@ -57,6 +59,7 @@ function hostModule(
     imports: [
       TypeOrmModule.forRoot({ type: 'postgres', url: databaseUrl, extra: { max: 10 } }),
       NotificationsModule.forRoot({ session: cookieUser, allowedOrigins: [ORIGIN], ...options, ...extras }),
+      ...(host.imports ?? []),
     ],
     controllers: host.controllers ?? [],
     providers: host.providers ?? [],
@@ -90,11 +93,11 @@ export async function startApp(
 export async function startWorker(
   databaseUrl: string,
   options: Partial<NotificationsModuleOptions> = {},
-): Promise<{ service: NotificationService; close(): Promise<void> }> {
+): Promise<{ service: NotificationService; app: INestApplicationContext; close(): Promise<void> }> {
   const ctx = await NestFactory.createApplicationContext(
     hostModule(databaseUrl, { session: undefined, allowedOrigins: undefined, ...options }, { gateway: false }),
     { logger: ['error'] },
   );
   ctx.enableShutdownHooks();
-  return { service: ctx.get(NotificationService), close: () => ctx.close() };
+  return { service: ctx.get(NotificationService), app: ctx, close: () => ctx.close() };
 }

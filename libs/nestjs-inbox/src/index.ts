@@ -8,6 +8,14 @@ export type {
   NotifyOptions,
   StoredNotification,
 } from './service/notification.service';
+export { NotificationsHealthIndicator } from './observability/notifications-health.indicator';
+export type {
+  NotificationsHealthDetail,
+  NotificationsHealthOptions,
+  NotificationsHealthResult,
+} from './observability/notifications-health.indicator';
+export { INSTRUMENTATION_SCOPE, Instrument, SpanName } from './observability/inbox-telemetry';
+export type { EngagementEvent, EngagementType } from './observability/engagement-events';
 export { NOTIFICATIONS_OPTIONS } from './notifications.constants';
 export { InjectNotificationsOptions } from './notifications.decorators';
 export { NOTIFICATIONS_DEFAULTS } from './notifications.options';

@@ -9,6 +9,9 @@ import { NOTIFICATIONS_OPTIONS } from './notifications.constants';
 import { INBOX_DATA_SOURCE, NOTIFICATIONS_GATEWAY } from './notifications.internal-constants';
 import type { NotificationsModuleOptions, ResolvedNotificationsOptions } from './notifications.options';
 import { resolveOptions } from './notifications.options.schema';
+import { EngagementEvents } from './observability/engagement-events';
+import { InboxTelemetry } from './observability/inbox-telemetry';
+import { NotificationsHealthIndicator } from './observability/notifications-health.indicator';
 import { NotificationWriter } from './persistence/notification.writer';
 import { InboxReadRepository } from './persistence/repositories/inbox-read.repository';
 import { InboxStateRepository } from './persistence/repositories/inbox-state.repository';
@@ -110,6 +113,10 @@ export const {
       DeferredDisconnects,
       DeliveredLog,
       OutageRecovery,
+      // observability: metrics and spans (no-ops until the host registers an OpenTelemetry SDK)
+      InboxTelemetry,
+      NotificationsHealthIndicator,
+      EngagementEvents,
       // service: the facade and its parts
       NotificationService,
       AfterCommitDelivery,
@@ -124,7 +131,7 @@ export const {
       ...definition,
       global: extras.isGlobal ?? true,
       providers: [...(definition.providers ?? []), ...providers],
-      exports: [...(definition.exports ?? []), NotificationService, NOTIFICATIONS_OPTIONS],
+      exports: [...(definition.exports ?? []), NotificationService, NotificationsHealthIndicator, NOTIFICATIONS_OPTIONS],
     };
   })
   .build();

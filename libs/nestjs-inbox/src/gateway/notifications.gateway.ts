@@ -6,6 +6,7 @@ import { InjectNotificationsOptions } from '../notifications.decorators';
 import { NotificationsError } from '../notifications.errors';
 import { userRoom } from '../notifications.internal-constants';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
+import { InboxTelemetry } from '../observability/inbox-telemetry';
 import { ClientEvent, DEFAULT_NAMESPACE, ServerEvent, type AckError, type PreferencesUpdate, type StateResult } from '../protocol';
 import { eventLimiter } from '../security/event-limits';
 import { secureNamespace } from '../security/secure-namespace';
@@ -90,6 +91,7 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
     private readonly catchUp: CatchUpService,
     private readonly namespace: InboxNamespace,
     private readonly viewCounts: ViewCounts,
+    private readonly telemetry: InboxTelemetry,
   ) {
     this.limits = eventLimiter(options);
     // The namespace is an option, known only now; the module registers a subclass per
@@ -120,13 +122,15 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
     };
     socket.onAnyOutgoing(recordLive);
     try {
-      // The user room first: a subscribe() made while the topics are read still finds this socket.
-      socket.join(userRoom(userId));
-      socket.join(await this.catchUp.roomsOf(userId));
-      const { missed, unread, unseen, truncated, cursor: resume } = await this.catchUp.since(userId, cursor, held);
-      socket.offAnyOutgoing(recordLive);
-      for (const payload of missed) if (!sentLive.has(payload.id)) socket.emit(ServerEvent.Notification, payload);
-      socket.emit(ServerEvent.Synced, { unread, unseen, truncated, cursor: resume });
+      await this.telemetry.catchUp(cursor !== null, async () => {
+        // The user room first: a subscribe() made while the topics are read still finds this socket.
+        socket.join(userRoom(userId));
+        socket.join(await this.catchUp.roomsOf(userId));
+        const { missed, unread, unseen, truncated, cursor: resume } = await this.catchUp.since(userId, cursor, held);
+        socket.offAnyOutgoing(recordLive);
+        for (const payload of missed) if (!sentLive.has(payload.id)) socket.emit(ServerEvent.Notification, payload);
+        socket.emit(ServerEvent.Synced, { unread, unseen, truncated, cursor: resume });
+      });
     } catch (err) {
       socket.offAnyOutgoing(recordLive);
       this.logger.error(`catch-up for a socket failed: ${(err as Error).message}`);

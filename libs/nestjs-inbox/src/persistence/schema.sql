@@ -133,6 +133,138 @@ CREATE FUNCTION public.inbox_broadcast(notification text) RETURNS bigint[]
                             "public".inbox_parse_notification('inbox_broadcast'::text, notification))
   $$;
 
+CREATE FUNCTION public.inbox_engagement(since timestamp with time zone, until timestamp with time zone DEFAULT now()) RETURNS TABLE(type character varying, kind text, stored bigint, audience bigint, seen bigint, read bigint, avg_seconds_to_read double precision)
+    LANGUAGE sql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+WITH bounds AS (
+  SELECT "public".inbox_first_id_at(since) AS lo, "public".inbox_first_id_at(until) AS hi
+), win AS (
+  SELECT n.id, n.user_id, n.topic, n.type, n.created_at, n.read_at, n.seen_at, n.tx_id, n.seq
+    FROM bounds b JOIN "public".inbox_notification n ON n.id >= b.lo AND n.id < b.hi
+), direct AS (
+  SELECT w.type, count(*) AS stored, count(*) AS audience,
+         count(*) FILTER (WHERE w.read_at IS NOT NULL OR w.seen_at IS NOT NULL
+                             OR w.tx_id < GREATEST(COALESCE(us.direct_read_xmin, 0), COALESCE(us.direct_seen_xmin, 0))) AS seen,
+         count(*) FILTER (WHERE w.read_at IS NOT NULL OR w.tx_id < COALESCE(us.direct_read_xmin, 0)) AS read,
+         sum(GREATEST(0, extract(epoch FROM t.read_time - w.created_at))) AS read_seconds,
+         count(t.read_time) AS read_timed
+    FROM win w
+    LEFT JOIN "public".inbox_user_state us ON us.user_id = w.user_id
+    CROSS JOIN LATERAL (
+      SELECT COALESCE(w.read_at, CASE WHEN w.tx_id < us.direct_read_xmin THEN us.read_all_at END) AS read_time
+    ) t
+   WHERE w.user_id IS NOT NULL
+   GROUP BY w.type
+), shared AS (
+  SELECT w.id, w.type, w.topic, w.seq, w.created_at FROM win w WHERE w.user_id IS NULL
+), b_first AS (
+  SELECT min(seq) AS seq FROM shared WHERE topic IS NULL
+), b_read AS (
+  -- Users by broadcast read position, from the window's first broadcast up: one pass over the users' states.
+  SELECT us.broadcast_read_seq AS pos, count(*) AS users,
+         sum(extract(epoch FROM us.read_all_at)) AS at_sum, count(us.read_all_at) AS timed
+    FROM "public".inbox_user_state us, b_first f
+   WHERE us.broadcast_read_seq >= f.seq
+   GROUP BY 1
+), b_seen AS (
+  SELECT GREATEST(us.broadcast_read_seq, us.broadcast_seen_seq) AS pos, count(*) AS users
+    FROM "public".inbox_user_state us, b_first f
+   WHERE GREATEST(us.broadcast_read_seq, us.broadcast_seen_seq) >= f.seq
+   GROUP BY 1
+), t_sub AS (
+  -- The subscriptions of the window's topics. A publication at position p reaches those with
+  -- from_seq < p; of them, a watermark covers those whose position (never below from_seq) is >= p:
+  -- count(position >= p) - count(from_seq >= p), each a sum over groups by position.
+  SELECT sub.topic, sub.from_seq, GREATEST(sub.read_seq, sub.from_seq) AS read_pos,
+         GREATEST(sub.read_seq, sub.seen_seq, sub.from_seq) AS seen_pos, extract(epoch FROM us.read_all_at) AS read_all
+    FROM "public".inbox_subscription sub
+    LEFT JOIN "public".inbox_user_state us ON us.user_id = sub.user_id
+   WHERE sub.topic IN (SELECT DISTINCT topic FROM shared WHERE topic IS NOT NULL)
+), t_from AS (
+  SELECT topic, from_seq AS pos, count(*) AS users, sum(read_all) AS at_sum, count(read_all) AS timed FROM t_sub GROUP BY 1, 2
+), t_read AS (
+  SELECT topic, read_pos AS pos, count(*) AS users, sum(read_all) AS at_sum, count(read_all) AS timed FROM t_sub GROUP BY 1, 2
+), t_seen AS (
+  SELECT topic, seen_pos AS pos, count(*) AS users FROM t_sub GROUP BY 1, 2
+), per_shared AS (
+  SELECT sh.type, CASE WHEN sh.topic IS NULL THEN 'broadcast' ELSE 'topic' END AS kind,
+         wm.audience, wm.read_users + rc.read_extra AS read, wm.seen_users + rc.seen_extra AS seen,
+         COALESCE(wm.read_at_sum - wm.read_timed * extract(epoch FROM sh.created_at), 0) + rc.read_extra_seconds AS read_seconds,
+         wm.read_timed + rc.read_extra_timed AS read_timed
+    FROM shared sh
+    CROSS JOIN LATERAL (
+      SELECT CASE WHEN sh.topic IS NULL THEN NULL
+                  ELSE (SELECT COALESCE(sum(f.users), 0) FROM t_from f WHERE f.topic = sh.topic AND f.pos < sh.seq) END AS audience,
+             CASE WHEN sh.topic IS NULL THEN (SELECT COALESCE(sum(r.users), 0) FROM b_read r WHERE r.pos >= sh.seq)
+                  ELSE (SELECT COALESCE(sum(r.users), 0) FROM t_read r WHERE r.topic = sh.topic AND r.pos >= sh.seq)
+                     - (SELECT COALESCE(sum(f.users), 0) FROM t_from f WHERE f.topic = sh.topic AND f.pos >= sh.seq) END AS read_users,
+             CASE WHEN sh.topic IS NULL THEN (SELECT COALESCE(sum(r.users), 0) FROM b_seen r WHERE r.pos >= sh.seq)
+                  ELSE (SELECT COALESCE(sum(r.users), 0) FROM t_seen r WHERE r.topic = sh.topic AND r.pos >= sh.seq)
+                     - (SELECT COALESCE(sum(f.users), 0) FROM t_from f WHERE f.topic = sh.topic AND f.pos >= sh.seq) END AS seen_users,
+             CASE WHEN sh.topic IS NULL THEN (SELECT sum(r.at_sum) FROM b_read r WHERE r.pos >= sh.seq)
+                  ELSE (SELECT sum(r.at_sum) FROM t_read r WHERE r.topic = sh.topic AND r.pos >= sh.seq)
+                     - COALESCE((SELECT sum(f.at_sum) FROM t_from f WHERE f.topic = sh.topic AND f.pos >= sh.seq), 0) END AS read_at_sum,
+             CASE WHEN sh.topic IS NULL THEN (SELECT COALESCE(sum(r.timed), 0) FROM b_read r WHERE r.pos >= sh.seq)
+                  ELSE (SELECT COALESCE(sum(r.timed), 0) FROM t_read r WHERE r.topic = sh.topic AND r.pos >= sh.seq)
+                     - (SELECT COALESCE(sum(f.timed), 0) FROM t_from f WHERE f.topic = sh.topic AND f.pos >= sh.seq) END AS read_timed
+    ) wm
+    CROSS JOIN LATERAL (
+      -- Marks by id (receipts) of users no watermark covers for this row: added to the watermarks' counts.
+      SELECT count(*) FILTER (WHERE r.read_at IS NOT NULL AND NOT c.read_covered) AS read_extra,
+             count(*) FILTER (WHERE (r.read_at IS NOT NULL OR r.seen_at IS NOT NULL) AND NOT c.seen_covered) AS seen_extra,
+             COALESCE(sum(GREATEST(0, extract(epoch FROM r.read_at - sh.created_at))) FILTER (WHERE r.read_at IS NOT NULL AND NOT c.read_covered), 0)
+               AS read_extra_seconds,
+             count(*) FILTER (WHERE r.read_at IS NOT NULL AND NOT c.read_covered) AS read_extra_timed
+        FROM "public".inbox_receipt r
+        LEFT JOIN "public".inbox_user_state us ON sh.topic IS NULL AND us.user_id = r.user_id
+        LEFT JOIN "public".inbox_subscription sub ON sh.topic IS NOT NULL AND sub.user_id = r.user_id AND sub.topic = sh.topic
+        CROSS JOIN LATERAL (
+          SELECT CASE WHEN sh.topic IS NULL THEN COALESCE(us.broadcast_read_seq, 0) >= sh.seq
+                      ELSE sub.from_seq < sh.seq AND COALESCE(sub.read_seq >= sh.seq, false) END AS read_covered,
+                 CASE WHEN sh.topic IS NULL THEN GREATEST(COALESCE(us.broadcast_read_seq, 0), COALESCE(us.broadcast_seen_seq, 0)) >= sh.seq
+                      ELSE sub.from_seq < sh.seq AND COALESCE(GREATEST(sub.read_seq, sub.seen_seq) >= sh.seq, false) END AS seen_covered
+        ) c0
+        CROSS JOIN LATERAL (SELECT COALESCE(c0.read_covered, false) AS read_covered, COALESCE(c0.seen_covered, false) AS seen_covered) c
+       WHERE r.notification_id = sh.id
+    ) rc
+)
+SELECT d.type, 'direct'::text, d.stored, d.audience, d.seen, d.read, d.read_seconds / NULLIF(d.read_timed, 0) FROM direct d
+UNION ALL
+SELECT p.type, p.kind, count(*), sum(p.audience)::bigint, sum(p.seen)::bigint, sum(p.read)::bigint,
+       sum(p.read_seconds) / NULLIF(sum(p.read_timed), 0)
+  FROM per_shared p GROUP BY p.type, p.kind
+ORDER BY 1, 2
+$$;
+
+CREATE FUNCTION public.inbox_first_id_at(at timestamp with time zone) RETURNS bigint
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+  lo bigint;
+  hi bigint;
+  mid bigint;
+  next_id bigint;
+  next_at timestamptz;
+BEGIN
+  SELECT min(n.id), max(n.id) + 1 INTO lo, hi FROM "public".inbox_notification n;
+  IF lo IS NULL THEN
+    RETURN 1;
+  END IF;
+  -- Every row below lo was created before at; the first row at or above hi (if any), at or after it.
+  WHILE lo < hi LOOP
+    mid := lo + (hi - lo) / 2;
+    SELECT n.id, n.created_at INTO next_id, next_at FROM "public".inbox_notification n WHERE n.id >= mid ORDER BY n.id LIMIT 1;
+    IF next_at >= at THEN
+      hi := mid;
+    ELSE
+      lo := next_id + 1;
+    END IF;
+  END LOOP;
+  RETURN lo;
+END $$;
+
 CREATE FUNCTION public.inbox_notify(recipients text[], notification jsonb) RETURNS bigint[]
     LANGUAGE sql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'

@@ -170,7 +170,7 @@ export class AmqpConsumer implements OnApplicationBootstrap, OnModuleDestroy {
     let refused: string | undefined;
     for (let attempt = 0; ; attempt++) {
       try {
-        await dispatchProducerMessage(this.service, message);
+        await dispatchProducerMessage(this.service, message, 'amqp');
         return settle(channel, (c) => c.ack(msg));
       } catch (err) {
         // Checks the service makes beyond the schema (payload size, recipients, data Postgres

@@ -105,7 +105,7 @@ export class HttpProducer implements OnModuleInit {
     const body = await readBody(req, http.maxBodyBytes, http.bodyTimeoutMs);
     checkSignature(claim, http.secret, body);
     const message = parseProducerMessage(decodeProducerJson(body));
-    return dispatchProducerMessage(this.service, message);
+    return dispatchProducerMessage(this.service, message, 'http');
   }
 }
 

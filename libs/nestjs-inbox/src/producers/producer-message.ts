@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { InvalidInputError } from '../notifications.errors';
+import { DOOR, type Door, type NotifyThrough } from '../observability/door';
 import type { NotificationInput, NotificationService } from '../service/notification.service';
 import * as schema from '../validation/schemas';
 
@@ -91,9 +92,12 @@ export function withFallbackDedupeKey(message: ProducerMessage, prefix: string, 
  * delivered after commit, deduplicated by `dedupeKey`. Resolves once committed, with the ids
  * stored (none for a repeated `dedupeKey`).
  */
-export async function dispatchProducerMessage(service: NotificationService, message: ProducerMessage): Promise<string[]> {
-  if ('to' in message) return (await service.notify(message.to, message.notification)).map((n) => n.id);
+export async function dispatchProducerMessage(service: NotificationService, message: ProducerMessage, door: Door): Promise<string[]> {
+  const through: NotifyThrough = { [DOOR]: door };
+  if ('to' in message) return (await service.notify(message.to, message.notification, through)).map((n) => n.id);
   const stored =
-    'topic' in message ? await service.publish(message.topic, message.notification) : await service.broadcast(message.notification);
+    'topic' in message
+      ? await service.publish(message.topic, message.notification, through)
+      : await service.broadcast(message.notification, through);
   return stored ? [stored.id] : [];
 }

@@ -3,6 +3,7 @@ import { Namespace, Server } from 'socket.io';
 import { InjectNotificationsOptions } from '../notifications.decorators';
 import { NotificationsError } from '../notifications.errors';
 import { NOTIFICATIONS_GATEWAY } from '../notifications.internal-constants';
+import { InboxTelemetry } from '../observability/inbox-telemetry';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
 import { ClusterEvents } from './cluster/cluster-events';
 import { DeliveredLog } from './cluster/delivered-log';
@@ -33,6 +34,7 @@ export class InboxNamespace implements OnModuleInit, OnApplicationShutdown {
     private readonly events: ClusterEvents,
     private readonly delivered: DeliveredLog,
     private readonly shown: ShownCounts,
+    private readonly telemetry: InboxTelemetry,
   ) {}
 
   onModuleInit(): void {
@@ -49,6 +51,7 @@ export class InboxNamespace implements OnModuleInit, OnApplicationShutdown {
     if (this.fanout.enabled) nsp.on('connection', (socket) => this.delivered.track(socket));
     // The count each user's sockets show, so a broadcast can raise it at once (UnreadRecounter).
     nsp.on('connection', (socket) => this.shown.track(socket));
+    this.telemetry.trackConnections(nsp);
     this.nsp = nsp;
   }
 

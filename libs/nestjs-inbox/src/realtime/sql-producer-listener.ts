@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } f
 import type { DataSource } from 'typeorm';
 import { listenerClient, type ListenerClient } from '../compat/typeorm.compat';
 import { INBOX_DATA_SOURCE, NOTIFICATIONS_GATEWAY } from '../notifications.internal-constants';
+import { InboxTelemetry } from '../observability/inbox-telemetry';
 import { SqlFeedRepository, SqlSnapshot } from '../persistence/repositories/sql-feed.repository';
 import { RoomEmitter } from './room-emitter';
 import { UnreadRecounter } from './unread-recounter';
@@ -35,6 +36,8 @@ export class SqlProducerListener implements OnApplicationBootstrap, OnModuleDest
   private again = false;
   private stopped = false;
   private retry?: NodeJS.Timeout;
+  /** LISTEN is in place on the current connection. */
+  private listening = false;
 
   constructor(
     @Inject(NOTIFICATIONS_GATEWAY) private readonly gateway: boolean,
@@ -42,7 +45,13 @@ export class SqlProducerListener implements OnApplicationBootstrap, OnModuleDest
     private readonly feed: SqlFeedRepository,
     private readonly emitter: RoomEmitter,
     private readonly recounter: UnreadRecounter,
+    private readonly telemetry: InboxTelemetry,
   ) {}
+
+  /** For the health check: `off` in a producer-only process, which does not listen. */
+  get state(): 'off' | 'up' | 'down' {
+    return !this.gateway ? 'off' : this.listening ? 'up' : 'down';
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     // Only a gateway has sockets to deliver to; a producer-only process does not listen.
@@ -52,6 +61,7 @@ export class SqlProducerListener implements OnApplicationBootstrap, OnModuleDest
 
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
+    this.listening = false;
     clearTimeout(this.retry);
     await this.client?.end().catch(() => undefined);
     await this.reading;
@@ -65,6 +75,7 @@ export class SqlProducerListener implements OnApplicationBootstrap, OnModuleDest
     const lost = (err?: Error) => {
       if (this.client !== client || this.stopped) return;
       this.client = undefined;
+      this.listening = false;
       this.logger.warn(`SQL producers: listening connection lost (${err?.message ?? 'closed'}); reconnecting`);
       client.end().catch(() => undefined);
       this.retry = setTimeout(() => void this.connect(), RECONNECT_MS);
@@ -74,6 +85,7 @@ export class SqlProducerListener implements OnApplicationBootstrap, OnModuleDest
     try {
       await client.connect();
       await client.query(`LISTEN ${SQL_PRODUCERS_CHANNEL}`);
+      this.listening = this.client === client;
       // Listening from here on; the first snapshot is now, later ones come from each read.
       this.since ??= await this.feed.sqlSnapshot();
       this.wake(); // what committed while the connection was down
@@ -106,7 +118,10 @@ export class SqlProducerListener implements OnApplicationBootstrap, OnModuleDest
   private async read(): Promise<void> {
     if (!this.since) return;
     const { rows, next, complete } = await this.feed.sqlCommittedSince(this.since, this.delivered);
-    if (rows.length > 0) this.recounter.refreshHere(this.emitter.deliver(rows, { local: true }));
+    if (rows.length > 0) {
+      this.recounter.refreshHere(this.emitter.deliver(rows, { local: true }));
+      this.telemetry.recordDelivered('sql', rows);
+    }
     if (complete) {
       this.since = next;
       this.delivered = [];

@@ -4,6 +4,8 @@ import { NewNotificationRow, NotificationRow, toPayload } from '../persistence/n
 import { NotificationWriter } from '../persistence/notification.writer';
 import { NotificationRepository } from '../persistence/repositories/notification.repository';
 import { TransactionHooks } from '../persistence/transaction-hooks';
+import type { Door } from '../observability/door';
+import { InboxTelemetry, kindOf, nowMs } from '../observability/inbox-telemetry';
 import type { NotificationPayload } from '../protocol';
 import { RoomEmitter } from '../realtime/room-emitter';
 import { UnreadRecounter } from '../realtime/unread-recounter';
@@ -29,21 +31,39 @@ export class AfterCommitDelivery {
     private readonly hooks: TransactionHooks,
     private readonly emitter: RoomEmitter,
     private readonly recounter: UnreadRecounter,
+    private readonly telemetry: InboxTelemetry,
   ) {}
 
-  /** Returns what was stored: a row whose `dedupeKey` was used already stores nothing and is left out. */
-  async store(rows: NewNotificationRow[], manager?: EntityManager): Promise<StoredNotification[]> {
-    const stored = (await (manager ? this.notifications.insert(rows, manager) : this.writer.write(rows)).catch(asInputError)).filter(
-      (row): row is NotificationRow => row !== null,
-    );
-    // Built once: for the emit and for what the caller gets back (CPU per notification, bench 2).
-    const payloads = stored.map(toPayload);
-    if (stored.length > 0) {
-      const deliver = (rows: NotificationRow[]) => this.recounter.refresh(this.emitter.deliver(rows));
-      if (manager) this.hooks.afterCommit(manager, () => void this.deliverCommitted(stored, deliver));
-      else this.recounter.refresh(this.emitter.deliver(stored, { payloads }));
-    }
-    return stored.map((row, i) => ({ ...payloads[i], userId: row.user_id }));
+  /**
+   * Returns what was stored: a row whose `dedupeKey` was used already stores nothing and is left
+   * out. The rows are all of one kind (one call of the service). Traced as `inbox.notify`.
+   */
+  store(rows: NewNotificationRow[], manager?: EntityManager, door: Door = 'service'): Promise<StoredNotification[]> {
+    const kind = kindOf({ user_id: rows[0]?.userId ?? null, topic: rows[0]?.topic ?? null });
+    return this.telemetry.notify(door, kind, rows.length, manager !== undefined, async (span) => {
+      const stored = (await (manager ? this.notifications.insert(rows, manager) : this.writer.write(rows)).catch(asInputError)).filter(
+        (row): row is NotificationRow => row !== null,
+      );
+      // Built once: for the emit and for what the caller gets back (CPU per notification, bench 2).
+      const payloads = stored.map(toPayload);
+      if (manager) {
+        // Counted and delivered once the caller commits (never if it rolls back).
+        if (stored.length > 0) {
+          this.hooks.afterCommit(manager, () => {
+            const committedAt = nowMs();
+            void this.telemetry.deliverAfterCommit(span, () => this.deliverCommitted(stored, rows.length, door, committedAt));
+          });
+        }
+      } else {
+        const committedAt = nowMs();
+        this.telemetry.recordStored(door, kind, stored.length, rows.length);
+        if (stored.length > 0) {
+          this.recounter.refresh(this.emitter.deliver(stored, { payloads }));
+          this.telemetry.recordDelivered(door, stored, committedAt);
+        }
+      }
+      return stored.map((row, i) => ({ ...payloads[i], userId: row.user_id }));
+    });
   }
 
   /**
@@ -52,11 +72,15 @@ export class AfterCommitDelivery {
    * by rolling back, without an error, and TypeORM still reports a commit: one primary-key
    * lookup keeps "nothing is delivered that is not committed" true in that case too.
    */
-  private async deliverCommitted(rows: NotificationRow[], deliver: (rows: NotificationRow[]) => void): Promise<void> {
+  private async deliverCommitted(rows: NotificationRow[], requested: number, door: Door, committedAt: number): Promise<void> {
     try {
       const stored = await this.notifications.existing(rows.map((r) => r.id));
       const committed = rows.filter((r) => stored.has(r.id));
-      if (committed.length > 0) deliver(committed);
+      if (committed.length > 0) {
+        this.telemetry.recordStored(door, kindOf(committed[0]), committed.length, committed.length + requested - rows.length);
+        this.recounter.refresh(this.emitter.deliver(committed));
+        this.telemetry.recordDelivered(door, committed, committedAt);
+      }
     } catch (err) {
       // The rows are stored: the users get them on their next connection (catch-up) or list.
       this.logger.warn(`delivery after commit not checked, so not sent live: ${(err as Error).message}`);

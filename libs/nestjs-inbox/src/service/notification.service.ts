@@ -1,7 +1,10 @@
 import { Injectable } from '@nestjs/common';
+import type { Observable } from 'rxjs';
 import type { EntityManager } from 'typeorm';
 import { InjectNotificationsOptions } from '../notifications.decorators';
 import { NotificationsError } from '../notifications.errors';
+import { doorOf } from '../observability/door';
+import { EngagementEvents, type EngagementEvent } from '../observability/engagement-events';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
 import { toPayload } from '../persistence/notification-row';
 import { Badge, InboxReadRepository } from '../persistence/repositories/inbox-read.repository';
@@ -54,7 +57,17 @@ export class NotificationService {
     private readonly topicRooms: TopicRooms,
     private readonly userSockets: UserSockets,
     private readonly fanout: RedisFanout,
+    private readonly engagement: EngagementEvents,
   ) {}
+
+  /**
+   * What users do to their notifications (`seen`, `read`, `archived`, `deleted`), on this
+   * instance and, with Redis, on every other; `local` marks this instance's own. Hot: a
+   * subscriber gets what happens from then on. See docs/observability.md.
+   */
+  get events(): Observable<EngagementEvent> {
+    return this.engagement.events;
+  }
 
   /**
    * Stores a notification for one user or many (one statement) and delivers it to their
@@ -67,6 +80,7 @@ export class NotificationService {
     return this.delivery.store(
       recipients.map((userId) => ({ ...n, userId, topic: null })),
       opts?.manager,
+      doorOf(opts),
     );
   }
 
@@ -75,6 +89,7 @@ export class NotificationService {
     const [stored] = await this.delivery.store(
       [{ ...normaliseInput(input, this.options.maxPayloadBytes), userId: null, topic: null }],
       opts?.manager,
+      doorOf(opts),
     );
     return stored ?? null;
   }
@@ -85,6 +100,7 @@ export class NotificationService {
     const [stored] = await this.delivery.store(
       [{ ...normaliseInput(input, this.options.maxPayloadBytes), userId: null, topic: t }],
       opts?.manager,
+      doorOf(opts),
     );
     return stored ?? null;
   }

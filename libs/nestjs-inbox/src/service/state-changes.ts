@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectNotificationsOptions } from '../notifications.decorators';
 import { InvalidInputError } from '../notifications.errors';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
+import { EngagementEvents } from '../observability/engagement-events';
 import { INBOX, Mark, View } from '../persistence/inbox-model';
 import { InboxReadRepository } from '../persistence/repositories/inbox-read.repository';
 import { InboxStateRepository } from '../persistence/repositories/inbox-state.repository';
@@ -83,6 +84,7 @@ export class StateChanges {
     private readonly snoozes: SnoozeRepository,
     private readonly emitter: RoomEmitter,
     private readonly recounter: UnreadRecounter,
+    private readonly engagement: EngagementEvents,
   ) {}
 
   /**
@@ -146,6 +148,8 @@ export class StateChanges {
       this.emitter.state(userId, state, badge);
       this.recounter.markStale([userId]);
     }
+    // The scope is not known here yet (scopes branch): null until the change carries it.
+    this.engagement.changed(userId, state, changed, null);
     return { changed, ...badge };
   }
 

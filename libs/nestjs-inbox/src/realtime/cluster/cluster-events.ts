@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Namespace } from 'socket.io';
+import type { EngagementWire } from '../../observability/engagement-events';
 import { RedisFanout } from './redis-fanout';
 
 /**
@@ -15,6 +16,8 @@ export const ClusterEvent = {
   Topic: 'nestjs-inbox:topic',
   /** "I am back after a Redis outage": resend since `horizon`, replay kept disconnects. */
   Recover: 'nestjs-inbox:recover',
+  /** A user's state change, for every instance's `NotificationService.events`. */
+  Engagement: 'nestjs-inbox:engagement',
 } as const;
 export type ClusterEvent = (typeof ClusterEvent)[keyof typeof ClusterEvent];
 
@@ -48,6 +51,7 @@ export interface ClusterPayloads {
     /** Resend from `horizon`: only when some of the sender's publishes failed. */
     resend: boolean;
   };
+  [ClusterEvent.Engagement]: EngagementWire;
 }
 
 type Handler<E extends ClusterEvent> = (payload: ClusterPayloads[E]) => void;

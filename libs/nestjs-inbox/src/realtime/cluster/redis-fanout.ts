@@ -57,6 +57,12 @@ export class RedisFanout implements OnApplicationShutdown {
     return this.isUp;
   }
 
+  /** Each client's connection, for the health check; `off` without the `redis` option. */
+  get clients(): 'off' | { publisher: 'up' | 'down'; subscriber: 'up' | 'down' } {
+    if (!this.pub || !this.sub) return 'off';
+    return { publisher: this.pub.isReady ? 'up' : 'down', subscriber: this.sub.isReady ? 'up' : 'down' };
+  }
+
   /** Runs `fn` each time Redis becomes reachable, the first connection included. */
   onUp(fn: () => void): void {
     this.handlers.up.push(fn);

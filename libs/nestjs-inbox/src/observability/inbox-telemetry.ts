@@ -1,0 +1,248 @@
+import { Injectable } from '@nestjs/common';
+import {
+  context,
+  metrics,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Counter,
+  type Histogram,
+  type ObservableCounter,
+  type Span,
+  type Tracer,
+  type UpDownCounter,
+} from '@opentelemetry/api';
+import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import type { Namespace } from 'socket.io';
+import type { Door } from './door';
+
+/** The instrumentation scope: the name the host's SDK shows for our meter and tracer. */
+export const INSTRUMENTATION_SCOPE = 'nestjs-inbox';
+
+/** The contract's instruments (docs/observability.md lists their attributes). */
+export const Instrument = {
+  Stored: 'inbox.notifications.stored',
+  Deliveries: 'inbox.deliveries',
+  Connections: 'inbox.connections',
+  DeliveryLatency: 'inbox.delivery.latency',
+  CatchUpDuration: 'inbox.catch_up.duration',
+  ChannelSends: 'inbox.channel.sends',
+} as const;
+
+/** The spans, each a child of the caller's active span. */
+export const SpanName = {
+  Notify: 'inbox.notify',
+  /** A delivery after the caller's own COMMIT (`notify(..., { manager })`): a child of its `inbox.notify`. */
+  Deliver: 'inbox.deliver',
+  CatchUp: 'inbox.catch_up',
+  ChannelSend: 'inbox.channel.send',
+} as const;
+
+/** Who a notification is for: one user each (`direct`), everyone, or a topic's subscribers. */
+export type Kind = 'direct' | 'broadcast' | 'topic';
+
+export function kindOf(row: { user_id: string | null; topic: string | null }): Kind {
+  return row.user_id !== null ? 'direct' : row.topic !== null ? 'topic' : 'broadcast';
+}
+
+/** Wall-clock milliseconds with the monotonic clock's resolution (a commit→emit is often under 1 ms). */
+export function nowMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/**
+ * The library's metrics and spans, through `@opentelemetry/api` only: no-ops until the host
+ * registers an SDK. The meter is taken when Nest builds this provider (when the host creates
+ * its app), not when the module is imported: the API hands out a no-op meter for good to whoever
+ * asks before an SDK is registered, so a host that registers its SDK first, then creates the
+ * app, as the OpenTelemetry guides say, gets our instruments.
+ *
+ * Attributes are few-valued only (door, kind, outcome, channel, instance): never a user id, a
+ * topic or a title, which would make a time series per user (cost) and export personal data.
+ */
+@Injectable()
+export class InboxTelemetry {
+  /** This process, as the `instance` attribute: one series per process (its host name and pid). */
+  readonly instance = `${hostname()}:${process.pid}`;
+  private readonly tracer: Tracer = trace.getTracer(INSTRUMENTATION_SCOPE);
+  /**
+   * The two per-notification counters are summed here and read by the SDK when it collects:
+   * a `Counter.add` hashes its attributes on every call (about 1 µs, measured with SDK 2.12),
+   * twice per notification, where a Map entry per door and kind costs next to nothing.
+   */
+  private readonly storedTotals = new Totals();
+  private readonly deliveryTotals = new Totals();
+  /** The latency histogram's attribute sets, one object per door and kind. */
+  private readonly latencyAttributes = new Map<string, Attributes>();
+  private readonly connections: UpDownCounter;
+  private readonly latency: Histogram;
+  private readonly catchUps: Histogram;
+  private readonly channelSends: Counter;
+
+  constructor() {
+    const meter = metrics.getMeter(INSTRUMENTATION_SCOPE);
+    observe(
+      meter.createObservableCounter(Instrument.Stored, {
+        description: 'Notifications stored (counted at commit), by door, kind and outcome (stored, duplicate)',
+        unit: '{notification}',
+      }),
+      this.storedTotals,
+    );
+    observe(
+      meter.createObservableCounter(Instrument.Deliveries, {
+        description: 'Committed notifications this instance emitted to sockets, by door and kind',
+        unit: '{notification}',
+      }),
+      this.deliveryTotals,
+    );
+    this.connections = meter.createUpDownCounter(Instrument.Connections, {
+      description: 'Authenticated sockets open on this instance',
+      unit: '{connection}',
+    });
+    this.latency = meter.createHistogram(Instrument.DeliveryLatency, {
+      description: "From a notification's commit to its emit, by door and kind (door sql: from the producer's transaction start)",
+      unit: 'ms',
+    });
+    this.catchUps = meter.createHistogram(Instrument.CatchUpDuration, {
+      description: 'From an authenticated connection to notifications:synced, by outcome and whether the client resumed from a cursor',
+      unit: 'ms',
+    });
+    this.channelSends = meter.createCounter(Instrument.ChannelSends, {
+      description: 'Sends through a delivery channel (email, web push), by channel and outcome',
+      unit: '{send}',
+    });
+  }
+
+  /**
+   * Runs one store-and-deliver (its INSERT, its COMMIT when the library commits, its emit) as
+   * the span `inbox.notify`, a child of the caller's active span. `fn` gets the span's context,
+   * to parent a delivery made later, after the caller's own COMMIT.
+   */
+  notify<T>(door: Door, kind: Kind, recipients: number, inTransaction: boolean, fn: (ctx: Context) => Promise<T>): Promise<T> {
+    const attributes = { door, kind, 'inbox.recipients': recipients, 'inbox.in_transaction': inTransaction };
+    return this.tracer.startActiveSpan(SpanName.Notify, { attributes }, (span) => ended(span, fn(context.active())));
+  }
+
+  /** Runs a delivery after the caller's COMMIT as `inbox.deliver`, a child of the notify that stored it. */
+  deliverAfterCommit<T>(parent: Context, fn: () => Promise<T>): Promise<T> {
+    return this.tracer.startActiveSpan(SpanName.Deliver, {}, parent, (span) => ended(span, fn()));
+  }
+
+  /** Notifications committed: `stored` of `requested` (the rest had a `dedupeKey` used already). */
+  recordStored(door: Door, kind: Kind, stored: number, requested: number): void {
+    if (stored > 0) this.storedTotals.add(stored, { door, kind, outcome: 'stored', instance: this.instance });
+    if (requested > stored) this.storedTotals.add(requested - stored, { door, kind, outcome: 'duplicate', instance: this.instance });
+  }
+
+  /**
+   * Rows just emitted, committed at `committedAt` (nowMs() clock), or, without it, at their
+   * `created_at` (the SQL door: Postgres keeps no commit time, the producer's transaction start
+   * is the nearest it has, so that latency includes the producer's transaction and the LISTEN).
+   */
+  recordDelivered(
+    door: Door,
+    rows: readonly { user_id: string | null; topic: string | null; created_at: Date }[],
+    committedAt?: number,
+  ): void {
+    const now = nowMs();
+    for (const row of rows) {
+      const kind = kindOf(row);
+      this.deliveryTotals.add(1, { door, kind, instance: this.instance });
+      this.latency.record(Math.max(0, now - (committedAt ?? row.created_at.getTime())), this.latencyAttributesOf(door, kind));
+    }
+  }
+
+  private latencyAttributesOf(door: Door, kind: Kind): Attributes {
+    const key = `${door} ${kind}`;
+    let attributes = this.latencyAttributes.get(key);
+    if (!attributes) this.latencyAttributes.set(key, (attributes = { door, kind, instance: this.instance }));
+    return attributes;
+  }
+
+  /** Counts the namespace's authenticated sockets while they are open. */
+  trackConnections(nsp: Namespace): void {
+    const attributes = { instance: this.instance };
+    // One listener shared by every socket, not a closure each (an idle socket's heap, bench 5).
+    const closed = () => this.connections.add(-1, attributes);
+    nsp.on('connection', (socket) => {
+      this.connections.add(1, attributes);
+      socket.once('disconnect', closed);
+    });
+  }
+
+  /** Runs a socket's catch-up (rooms, missed rows, synced) as the span `inbox.catch_up`, timed. */
+  catchUp<T>(resumed: boolean, fn: () => Promise<T>): Promise<T> {
+    const start = nowMs();
+    const record = (outcome: 'ok' | 'error') =>
+      this.catchUps.record(nowMs() - start, { outcome, resumed, instance: this.instance } satisfies Attributes);
+    return this.tracer.startActiveSpan(SpanName.CatchUp, { attributes: { 'inbox.resumed': resumed } }, (span) =>
+      ended(
+        span,
+        fn().then(
+          (result) => (record('ok'), result),
+          (err: unknown) => {
+            record('error');
+            throw err;
+          },
+        ),
+      ),
+    );
+  }
+
+  /**
+   * For the delivery channels to come (email, web push): one send as the span
+   * `inbox.channel.send`, counted by channel and outcome (`sent`, or `failed` when `fn` throws).
+   */
+  channelSend<T>(channel: string, fn: () => Promise<T>): Promise<T> {
+    return this.tracer.startActiveSpan(SpanName.ChannelSend, { attributes: { channel } }, (span) =>
+      ended(
+        span,
+        fn().then(
+          (result) => (this.channelSends.add(1, { channel, outcome: 'sent', instance: this.instance }), result),
+          (err: unknown) => {
+            this.channelSends.add(1, { channel, outcome: 'failed', instance: this.instance });
+            throw err;
+          },
+        ),
+      ),
+    );
+  }
+}
+
+/** Cumulative counts by attribute set, for an observable counter: keyed by the attributes' values, in a fixed order. */
+class Totals {
+  private readonly entries = new Map<string, { attributes: Attributes; value: number }>();
+
+  add(n: number, attributes: Record<string, string>): void {
+    const key = Object.values(attributes).join(' ');
+    const entry = this.entries.get(key);
+    if (entry) entry.value += n;
+    else this.entries.set(key, { attributes, value: n });
+  }
+
+  forEach(fn: (value: number, attributes: Attributes) => void): void {
+    for (const { attributes, value } of this.entries.values()) fn(value, attributes);
+  }
+}
+
+function observe(counter: ObservableCounter, totals: Totals): void {
+  counter.addCallback((result) => totals.forEach((value, attributes) => result.observe(value, attributes)));
+}
+
+/** Ends `span` when `work` settles, recording a failure as the span's error. */
+function ended<T>(span: Span, work: Promise<T>): Promise<T> {
+  return work.then(
+    (result) => {
+      span.end();
+      return result;
+    },
+    (err: unknown) => {
+      span.recordException(err as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error)?.message });
+      span.end();
+      throw err;
+    },
+  );
+}
