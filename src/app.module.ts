@@ -7,6 +7,7 @@ import { MessagesController } from './messages/messages.controller';
 import { MessagesService } from './messages/messages.service';
 import { isMutable } from './notification-types';
 import { demoSession } from './session';
+import { canAccessWorkspace } from './workspaces';
 import { AvatarController } from './web/avatar.controller';
 import { DemoPageController } from './web/demo-page.controller';
 
@@ -31,6 +32,7 @@ import { DemoPageController } from './web/demo-page.controller';
         redis: config.get('REDIS_URL') ? { url: config.get('REDIS_URL') } : undefined,
         canSubscribe: (_userId: string, topic: string) => /^[\w-]{1,50}$/.test(topic),
         mutable: isMutable,
+        canAccessScope: canAccessWorkspace,
       }),
     }),
   ],

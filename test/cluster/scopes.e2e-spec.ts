@@ -1,0 +1,132 @@
+import { ClientEvent, ServerEvent, type NotificationPayload } from 'nestjs-inbox';
+import type { TestApp } from '../support/app';
+import { TestClient } from '../support/client';
+import { type Cluster, startCluster } from '../support/cluster';
+
+/**
+ * Scopes across instances (issue 22): a socket works in one scope, and gets live only what its
+ * inbox shows — its scope's notifications and the unscoped ones — from any instance, through
+ * either Redis adapter; state changes and badges follow the shared-state rule for unscoped rows.
+ */
+describe.each(['classic', 'sharded'] as const)('scopes over Redis (%s adapter)', (adapter) => {
+  let cluster: Cluster;
+  let a: TestApp;
+  let b: TestApp;
+  let worker: Cluster['worker'];
+  const clients: TestClient[] = [];
+  const connect = async (t: TestApp, user: string, scope?: string) => {
+    const c = await TestClient.connect(t.url, user, { scope });
+    clients.push(c);
+    return c;
+  };
+  const titlesFrom = (c: TestClient, from: number) =>
+    c.log
+      .slice(from)
+      .filter((e) => e.event === ServerEvent.Notification)
+      .map((e) => (e.payload as NotificationPayload).title);
+
+  beforeAll(async () => {
+    cluster = await startCluster({ redis: { adapter }, canSubscribe: () => true, canAccessScope: () => true });
+    ({ a, b, worker } = cluster);
+  });
+  afterEach(() => clients.splice(0).forEach((c) => c.close()));
+  afterAll(() => cluster?.close());
+
+  it("never delivers another scope's direct notification, broadcast or publication to a scoped socket, on any instance", async () => {
+    const u = `iso-${adapter}`;
+    const acme = await connect(a, u, 'acme');
+    const globex = await connect(b, u, 'globex');
+    const unscoped = await connect(a, u);
+    const otherAcme = await connect(b, `${u}-other`, 'acme');
+    expect(await acme.request(ClientEvent.Subscribe, { topic: 'deploys' })).toEqual({ ok: true });
+    expect(await globex.request(ClientEvent.Subscribe, { topic: 'deploys' })).toEqual({ ok: true });
+    const marks = [acme, globex, unscoped, otherAcme].map((c) => c.mark());
+
+    await worker.service.notify(u, { type: 'dm', title: 'direct acme', scope: 'acme' });
+    await b.service.notify(u, { type: 'dm', title: 'direct globex', scope: 'globex' });
+    await a.service.broadcast({ type: 'news', title: 'broadcast globex' }, { scope: 'globex' });
+    await worker.service.broadcast({ type: 'news', title: 'broadcast acme', scope: 'acme' });
+    await b.service.publish('deploys', { type: 'deploy', title: 'deploy acme', scope: 'acme' });
+    await worker.service.publish('deploys', { type: 'deploy', title: 'deploy globex', scope: 'globex' });
+    // A barrier every socket of the user gets (unscoped), last.
+    await worker.service.notify(u, { type: 'dm', title: 'barrier' });
+    await worker.service.notify(`${u}-other`, { type: 'dm', title: 'barrier' });
+    for (const [i, c] of [acme, globex, unscoped, otherAcme].entries()) await c.waitForTitle('barrier', marks[i]);
+
+    expect(titlesFrom(acme, marks[0]).sort()).toEqual(['barrier', 'broadcast acme', 'deploy acme', 'direct acme']);
+    expect(titlesFrom(globex, marks[1]).sort()).toEqual(['barrier', 'broadcast globex', 'deploy globex', 'direct globex']);
+    expect(titlesFrom(unscoped, marks[2])).toEqual(['barrier']);
+    expect(titlesFrom(otherAcme, marks[3]).sort()).toEqual(['barrier', 'broadcast acme']);
+    // The payload says where each belongs.
+    expect(acme.notifications.find((n) => n.title === 'direct acme')?.scope).toBe('acme');
+    expect(acme.notifications.find((n) => n.title === 'barrier')?.scope).toBeNull();
+  });
+
+  it("reaches every scope's sockets with unscoped notifications: direct, broadcast, and a topic subscribed unscoped", async () => {
+    const u = `all-${adapter}`;
+    await a.service.subscribe(u, 'status');
+    const sockets = [await connect(a, u, 'acme'), await connect(b, u, 'globex'), await connect(b, u)];
+    const marks = sockets.map((c) => c.mark());
+    await worker.service.notify(u, { type: 'dm', title: 'site direct' });
+    await b.service.broadcast({ type: 'news', title: 'site broadcast' });
+    await a.service.publish('status', { type: 'status', title: 'site status' });
+    for (const [i, c] of sockets.entries()) {
+      for (const title of ['site direct', 'site broadcast', 'site status']) await c.waitForTitle(title, marks[i]);
+    }
+    // A subscription in a scope is that scope's only: its publications do not reach the others.
+    await a.service.subscribe(u, 'status', { scope: 'acme' });
+    await a.service.publish('status', { type: 'status', title: 'acme status', scope: 'acme' });
+    await worker.service.notify(u, { type: 'dm', title: 'barrier' });
+    for (const [i, c] of sockets.entries()) await c.waitForTitle('barrier', marks[i]);
+    expect(titlesFrom(sockets[0], marks[0])).toContain('acme status');
+    expect(titlesFrom(sockets[1], marks[1])).not.toContain('acme status');
+    expect(titlesFrom(sockets[2], marks[2])).not.toContain('acme status');
+  });
+
+  it("updates another scope's badge after a state change only when it touched unscoped notifications", async () => {
+    const u = `badge-${adapter}`;
+    const [site] = await worker.service.notify(u, { type: 'dm', title: 'site' });
+    const [inAcme] = await worker.service.notify(u, { type: 'dm', title: 'acme only', scope: 'acme' });
+    const acme = await connect(a, u, 'acme');
+    const globex = await connect(b, u, 'globex');
+    expect(await acme.waitFor(ServerEvent.Synced)).toMatchObject({ unread: 2 });
+    expect(await globex.waitFor(ServerEvent.Synced)).toMatchObject({ unread: 1 });
+
+    // A scoped row read in its scope: the other scope's badge does not move; its tabs are told, with the scope.
+    let mg = globex.mark();
+    expect(await acme.request(ClientEvent.Read, { ids: [inAcme.id] })).toMatchObject({ changed: 1, unread: 1 });
+    expect(await globex.waitFor(ServerEvent.State, () => true, { from: mg })).toEqual({ ids: [inAcme.id], change: 'read', scope: 'acme' });
+    await worker.service.notify(u, { type: 'dm', title: 'globex only', scope: 'globex' });
+    expect(await globex.waitFor(ServerEvent.Unread, () => true, { from: mg })).toEqual({ count: 2, unseen: 2 });
+    expect(globex.log.slice(mg).filter((e) => e.event === ServerEvent.Unread)).toHaveLength(1);
+
+    // The unscoped row read in acme: read in globex too, whose badge follows on the other instance.
+    mg = globex.mark();
+    const ma = acme.mark();
+    expect(await acme.request(ClientEvent.Read, { ids: [site.id] })).toMatchObject({ changed: 1, unread: 0 });
+    expect(await globex.waitFor(ServerEvent.Unread, () => true, { from: mg })).toEqual({ count: 1, unseen: 1 });
+    expect(await globex.request(ClientEvent.List, {})).toMatchObject({
+      items: [
+        { title: 'globex only', readAt: null },
+        { title: 'site', readAt: expect.any(String) },
+      ],
+    });
+    // Mark-all in globex reads globex's, never acme's (there is nothing unread left in acme to show it: a new one).
+    await worker.service.notify(u, { type: 'dm', title: 'acme later', scope: 'acme' });
+    await acme.waitFor(ServerEvent.Unread, (p) => p.count === 1, { from: ma });
+    expect(await globex.request(ClientEvent.ReadAll, {})).toMatchObject({ unread: 0 });
+    expect(await acme.waitFor(ServerEvent.Read, () => true, { from: ma })).toEqual({ all: true, scope: 'globex' });
+    expect(await acme.request(ClientEvent.List, { unreadOnly: true })).toMatchObject({ items: [{ title: 'acme later' }] });
+  });
+
+  it('keeps the catch-up of a scoped socket to its inbox, and its subscriptions to its scope', async () => {
+    const u = `catch-${adapter}`;
+    await worker.service.notify(u, { type: 'dm', title: 'old acme', scope: 'acme' });
+    await worker.service.notify(u, { type: 'dm', title: 'old globex', scope: 'globex' });
+    await worker.service.notify(u, { type: 'dm', title: 'old site' });
+    const acme = await connect(b, u, 'acme');
+    expect(acme.notifications.map((n) => n.title).sort()).toEqual(['old acme', 'old site']);
+    const unscoped = await connect(a, u);
+    expect(unscoped.notifications.map((n) => n.title)).toEqual(['old site']);
+  });
+});
