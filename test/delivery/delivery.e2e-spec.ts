@@ -36,6 +36,7 @@ describe('delivery and read state', () => {
         body: 'b',
         data: { x: 1 },
         topic: null,
+        scope: null,
         broadcast: false,
         createdAt: stored.createdAt,
         seenAt: null,

@@ -161,6 +161,11 @@ export interface NotificationPayload {
   data: Record<string, unknown> | null;
   /** The topic it was published to; `null` for direct notifications and broadcasts. */
   topic: string | null;
+  /**
+   * The scope (workspace, tenant) it belongs to, `null` for an unscoped one, which every scope's
+   * inbox shows (docs/scopes.md).
+   */
+  scope: string | null;
   /** `true` for a broadcast to every user. */
   broadcast: boolean;
   createdAt: string;

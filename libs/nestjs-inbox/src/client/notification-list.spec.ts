@@ -20,6 +20,7 @@ const n = (id: string, readAt: string | null = null, more: Partial<NotificationP
   body: null,
   data: null,
   topic: null,
+  scope: null,
   broadcast: false,
   createdAt: '2026-01-01T00:00:00.000Z',
   seenAt: readAt,

@@ -11,6 +11,7 @@ const n = (id: string, more: Partial<NotificationPayload> = {}): NotificationPay
   body: null,
   data: null,
   topic: null,
+  scope: null,
   broadcast: false,
   createdAt: '2026-01-01T00:00:00.000Z',
   seenAt: null,

@@ -122,8 +122,9 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
     try {
       // The user room first: a subscribe() made while the topics are read still finds this socket.
       socket.join(userRoom(userId));
-      socket.join(await this.catchUp.roomsOf(userId));
-      const { missed, unread, unseen, truncated, cursor: resume } = await this.catchUp.since(userId, cursor, held);
+      const inbox = { userId, scope: (socket.data.scope as string | null | undefined) ?? null };
+      socket.join(await this.catchUp.roomsOf(inbox));
+      const { missed, unread, unseen, truncated, cursor: resume } = await this.catchUp.since(inbox, cursor, held);
       socket.offAnyOutgoing(recordLive);
       for (const payload of missed) if (!sentLive.has(payload.id)) socket.emit(ServerEvent.Notification, payload);
       socket.emit(ServerEvent.Synced, { unread, unseen, truncated, cursor: resume });

@@ -54,9 +54,10 @@ export class RoomEmitter {
 
   /**
    * Tells every tab of `userId` what changed, and the new badge. A read is also sent as
-   * `notifications:read`, which clients of the first protocol follow.
+   * `notifications:read`, which clients of the first protocol follow. `_scope`: the scope the
+   * change was made in (`null`: unscoped), for the scopes' state messages (docs/scopes.md).
    */
-  state(userId: string, state: StatePayload, badge: Badge): void {
+  state(userId: string, state: StatePayload, badge: Badge, _scope: string | null = null): void {
     const room = this.namespace.current?.to(userRoom(userId));
     const read = state.change === 'read' ? readPayload(state) : null;
     if (read) room?.emit(ServerEvent.Read, read);

@@ -21,11 +21,12 @@ export class TopicRooms {
     events.on(ClusterEvent.Topic, (change) => this.changeHere(change));
   }
 
-  join(userId: string, topic: string): Promise<void> {
+  /** `_scope`: the subscription's scope (`null`: unscoped), for the scopes' topic rooms (docs/scopes.md). */
+  join(userId: string, topic: string, _scope: string | null = null): Promise<void> {
     return this.change({ userId, join: [topicRoom(topic)], leave: [] });
   }
 
-  leave(userId: string, topic: string): Promise<void> {
+  leave(userId: string, topic: string, _scope: string | null = null): Promise<void> {
     return this.change({ userId, join: [], leave: [topicRoom(topic)] });
   }
 
@@ -33,6 +34,7 @@ export class TopicRooms {
   mute(
     userId: string,
     m: { types: { muted: string[]; unmuted: string[] }; topics: { muted: string[]; unmuted: string[] } },
+    _scope: string | null = null,
   ): Promise<void> {
     return this.change({
       userId,

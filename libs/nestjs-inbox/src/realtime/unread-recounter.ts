@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { mutedTypeRoom, topicRoom, userRoom } from '../notifications.internal-constants';
+import { inboxKey } from '../persistence/inbox-model';
 import { Badge, InboxReadRepository } from '../persistence/repositories/inbox-read.repository';
 import { ServerEvent } from '../protocol';
 import { Audience, ClusterEvent, ClusterEvents } from './cluster/cluster-events';
@@ -143,10 +144,12 @@ export class UnreadRecounter implements OnModuleDestroy {
       for (let i = 0; i < users.length; i += RECOUNT_CHUNK) {
         const chunk = users.slice(i, i + RECOUNT_CHUNK);
         const versions = chunk.map((userId) => this.shown.version(userId));
-        const badges = await this.reads.badges(chunk);
+        // The unscoped inbox's badge: the scopes' recount is the realtime side's (docs/scopes.md).
+        const inboxes = chunk.map((userId) => ({ userId, scope: null }));
+        const badges = await this.reads.badges(inboxes);
         const changed: [string, Badge][] = [];
         chunk.forEach((userId, k) => {
-          const badge = badges.get(userId);
+          const badge = badges.get(inboxKey(inboxes[k]));
           // Raised while this was read: the count read may lack what raised it. The raise
           // scheduled its own recount, which sends the exact count. A badge the sockets show
           // already (a raise that was right) is not sent again.

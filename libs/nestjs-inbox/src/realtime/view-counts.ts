@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Socket } from 'socket.io';
 import { userRoom } from '../notifications.internal-constants';
-import type { View } from '../persistence/inbox-model';
+import { type Inbox, inboxKey, type View } from '../persistence/inbox-model';
 import { InboxReadRepository } from '../persistence/repositories/inbox-read.repository';
 import { ServerEvent } from '../protocol';
 import { InboxNamespace } from './inbox-namespace';
@@ -15,7 +15,10 @@ interface Watched {
   sent: string;
 }
 
-type WatchingSocket = Socket & { data: { userId: string; watched?: Watched } };
+type WatchingSocket = Socket & { data: { userId: string; scope?: string | null; watched?: Watched } };
+
+/** The inbox a socket shows: its user's, in its scope (unscoped without one). */
+const inboxOf = (socket: WatchingSocket): Inbox => ({ userId: socket.data.userId, scope: socket.data.scope ?? null });
 
 /**
  * The counts of named views each socket watches, pushed as `notifications:counts` whenever one
@@ -34,7 +37,7 @@ export class ViewCounts {
   async watch(socket: WatchingSocket, named: Record<string, View>): Promise<Record<string, number>> {
     const names = Object.keys(named);
     const views = names.map((name) => named[name]);
-    const counts = toRecord(names, await this.reads.counts(socket.data.userId, views));
+    const counts = toRecord(names, await this.reads.counts(inboxOf(socket), views));
     socket.data.watched = names.length > 0 ? { names, views, key: JSON.stringify(views), sent: JSON.stringify(counts) } : undefined;
     return counts;
   }
@@ -56,10 +59,11 @@ export class ViewCounts {
     }
     for (const [key, { views, sockets }] of groups) {
       try {
-        const counts = await this.reads.countsOfMany([...new Set(sockets.map((s) => s.data.userId))], views);
+        const inboxes = new Map(sockets.map((s) => [inboxKey(inboxOf(s)), inboxOf(s)]));
+        const counts = await this.reads.countsOfMany([...inboxes.values()], views);
         for (const socket of sockets) {
           const watched = socket.data.watched;
-          const mine = counts.get(socket.data.userId);
+          const mine = counts.get(inboxKey(inboxOf(socket)));
           // Watching other views since: their own `watch` answered with those.
           if (!watched || !mine || watched.key !== key) continue;
           const record = toRecord(watched.names, mine);

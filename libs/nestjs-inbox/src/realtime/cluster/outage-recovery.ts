@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { Socket } from 'socket.io';
 import { InjectNotificationsOptions } from '../../notifications.decorators';
 import { isMemberRoom, memberRooms, userRoom } from '../../notifications.internal-constants';
+import { inboxKey } from '../../persistence/inbox-model';
 import type { ResolvedNotificationsOptions } from '../../notifications.options';
 import { toPayload } from '../../persistence/notification-row';
 import { InboxReadRepository } from '../../persistence/repositories/inbox-read.repository';
@@ -126,14 +127,18 @@ export class OutageRecovery implements OnApplicationShutdown {
       if (userId) byUser.set(userId, [...(byUser.get(userId) ?? []), socket]);
     }
     // Every local user's rooms in one query; what each missed is its own read.
-    const roomsOf = await this.subscriptions.roomsOfMany([...byUser.keys()]).catch((err: Error) => {
-      this.logger.warn(`catch-up after the Redis outage failed: ${err.message}`);
-      return undefined;
-    });
+    // Unscoped inboxes: the scopes' catch-up after an outage is the realtime side's (docs/scopes.md).
+    const roomsOf = await this.subscriptions
+      .roomsOfMany([...byUser.keys()].map((userId) => ({ userId, scope: null })))
+      .catch((err: Error) => {
+        this.logger.warn(`catch-up after the Redis outage failed: ${err.message}`);
+        return undefined;
+      });
     for (const [userId, sockets] of roomsOf ? byUser : []) {
       try {
-        const rows = await this.reads.committedSince(userId, horizon, this.options.catchUpLimit);
-        const wanted = new Set(memberRooms(roomsOf!.get(userId) ?? { topics: [], mutedTypes: [] }));
+        const inbox = { userId, scope: null };
+        const rows = await this.reads.committedSince(inbox, horizon, this.options.catchUpLimit);
+        const wanted = new Set(memberRooms(roomsOf!.get(inboxKey(inbox)) ?? { topics: [], mutedTypes: [] }));
         for (const socket of sockets) {
           for (const room of socket.rooms) {
             if (isMemberRoom(room) && !wanted.has(room)) socket.leave(room);
