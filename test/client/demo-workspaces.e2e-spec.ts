@@ -35,7 +35,7 @@ describe('demo workspaces in Chromium', () => {
   }, 45000);
   afterAll(() => rig?.close());
 
-  it("switches between two workspaces without a reload, each with its own feed and badge; a site-wide notice shows in both", async () => {
+  it('switches between two workspaces without a reload, each with its own feed and badge; a site-wide notice shows in both', async () => {
     const [alice, bob] = [await browser.newContext(), await browser.newContext()];
     const [a, b] = [await alice.newPage(), await bob.newPage()];
     for (const page of [a, b]) await page.goto(origin);

@@ -6,6 +6,7 @@ export type {
   NotificationInput,
   NotificationsHealth,
   NotifyOptions,
+  ScopeOption,
   StoredNotification,
 } from './service/notification.service';
 export { NOTIFICATIONS_OPTIONS } from './notifications.constants';

@@ -24,16 +24,25 @@ export const topicRoom = (topic: string, scope: string | null = null) =>
   scope === null ? `inbox:topic:${topic}` : `inbox:scoped-topic:${JSON.stringify([scope, topic])}`;
 /** Room every socket of the inboxes that muted a type joins: deliveries of that type skip it. */
 export const mutedTypeRoom = (type: string) => `inbox:muted:${type}`;
-/** The rooms a socket's inbox has besides its own: the topics it gets live (see topicRoom), its muted types. */
-export const memberRooms = (r: { topics: { topic: string; scope: string | null }[]; mutedTypes: string[] }) => [
-  ...r.topics.map(({ topic, scope }) => topicRoom(topic, scope)),
+/**
+ * The rooms a socket of an inbox of `scope` joins besides its own: the topics it gets live
+ * (subscribed, not muted in the inbox: `topics` unscoped, `scopedTopics` in the inbox's scope;
+ * see topicRoom) and its muted types.
+ */
+export const memberRooms = (r: { topics: string[]; scopedTopics?: string[]; mutedTypes: string[] }, scope: string | null) => [
+  ...r.topics.map((topic) => topicRoom(topic)),
+  ...(scope === null ? [] : (r.scopedTopics ?? []).map((topic) => topicRoom(topic, scope))),
   ...r.mutedTypes.map(mutedTypeRoom),
 ];
 /** Whether `room` is one memberRooms makes (left when no longer wanted). */
 export const isMemberRoom = (room: string) =>
   room.startsWith(topicRoom('')) || room.startsWith('inbox:scoped-topic:') || room.startsWith(mutedTypeRoom(''));
 /** The rooms a socket of `inbox` joins whatever its subscriptions and preferences. */
-export const ownRooms = (inbox: Inbox) => [userRoom(inbox.userId), inboxRoom(inbox), ...(inbox.scope === null ? [] : [scopeRoom(inbox.scope)])];
+export const ownRooms = (inbox: Inbox) => [
+  userRoom(inbox.userId),
+  inboxRoom(inbox),
+  ...(inbox.scope === null ? [] : [scopeRoom(inbox.scope)]),
+];
 
 /** The host's DataSource the library stores in (an alias of its TypeORM token). */
 export const INBOX_DATA_SOURCE = 'NESTJS_INBOX_DATA_SOURCE';

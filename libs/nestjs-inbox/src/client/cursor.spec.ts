@@ -64,7 +64,7 @@ describe('Cursor', () => {
     expect(new Cursor(new PersistedCursor(storage, '/notifications', 'u1', 'x:y')).current).toBeUndefined();
   });
 
-  it('reset() starts over as another scope\'s cursor, forgetting what was received', () => {
+  it("reset() starts over as another scope's cursor, forgetting what was received", () => {
     const storage = memoryStorage({ [KEY]: '42' });
     const cursor = new Cursor(new PersistedCursor(storage, '/notifications', 'u1', 'acme'));
     cursor.receive('60');

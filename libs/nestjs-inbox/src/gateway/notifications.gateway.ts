@@ -50,11 +50,13 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
     [ClientEvent.Unsubscribe, (socket, body) => this.unsubscribe(socket, body)],
     [
       ClientEvent.Seen,
-      (socket, body) => this.changeState(socket, body, ClientEvent.Seen, (userId, which, scope) => this.service.markSeen(userId, which, scope)),
+      (socket, body) =>
+        this.changeState(socket, body, ClientEvent.Seen, (userId, which, scope) => this.service.markSeen(userId, which, scope)),
     ],
     [
       ClientEvent.Archive,
-      (socket, body) => this.changeState(socket, body, ClientEvent.Archive, (userId, which, scope) => this.service.archive(userId, which, scope)),
+      (socket, body) =>
+        this.changeState(socket, body, ClientEvent.Archive, (userId, which, scope) => this.service.archive(userId, which, scope)),
     ],
     [
       ClientEvent.Unarchive,
@@ -63,7 +65,8 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
     ],
     [
       ClientEvent.Delete,
-      (socket, body) => this.changeState(socket, body, ClientEvent.Delete, (userId, which, scope) => this.service.remove(userId, which, scope)),
+      (socket, body) =>
+        this.changeState(socket, body, ClientEvent.Delete, (userId, which, scope) => this.service.remove(userId, which, scope)),
     ],
     [ClientEvent.Snooze, (socket, body) => this.snooze(socket, body)],
     [ClientEvent.Counts, (socket, body) => this.counts(socket, body)],

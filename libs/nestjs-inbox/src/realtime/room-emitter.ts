@@ -55,11 +55,12 @@ export class RoomEmitter {
   }
 
   /**
-   * Emits rows to one inbox's sockets only, whatever their audience (the inbox shows them): an
-   * unscoped inbox's rows are unscoped, a scoped one's may be either, and only its sockets get them.
+   * Emits rows `inbox` shows to the sockets that show them, whatever their audience: a scoped
+   * inbox's to its sockets; the unscoped inbox's (unscoped rows, which every scope shows) to
+   * every socket of the user.
    */
   deliverTo(inbox: Inbox, rows: NotificationRow[]): void {
-    const room = this.namespace.current?.to(inboxRoom(inbox));
+    const room = this.namespace.current?.to(inbox.scope === null ? userRoom(inbox.userId) : inboxRoom(inbox));
     for (const row of rows) room?.emit(ServerEvent.Notification, toPayload(row));
   }
 

@@ -158,7 +158,12 @@ describe('UnreadRecounter', () => {
     connect(shown, 's1', 'x', 'acme')(ServerEvent.Synced, { unread: 0, unseen: 0 });
     connect(shown, 's2', 'x', 'globex')(ServerEvent.Synced, { unread: 0, unseen: 0 });
     connect(shown, 's3', 'y', 'acme')(ServerEvent.Synced, { unread: 1, unseen: 0 });
-    recounter.refreshHere({ users: [], rooms: [scopeRoom('acme')], all: false, added: { all: {}, rooms: { [scopeRoom('acme')]: { news: 2 } } } });
+    recounter.refreshHere({
+      users: [],
+      rooms: [scopeRoom('acme')],
+      all: false,
+      added: { all: {}, rooms: { [scopeRoom('acme')]: { news: 2 } } },
+    });
     expect(unread()).toEqual([
       [[room('x', 'acme')], ServerEvent.Unread, { count: 2, unseen: 2 }],
       [[room('y', 'acme')], ServerEvent.Unread, { count: 3, unseen: 2 }],

@@ -6,9 +6,11 @@ import {
   DIRECT_STATE,
   IN_FLIGHT_LOOKBACK,
   LIVE,
+  OF_STREAM,
   type RowState,
   SHARED_ROW,
   SHARED_STATE,
+  tagOwner,
   USER_CTES,
 } from './row-state.sql';
 
@@ -68,11 +70,12 @@ export function streamFilter(v: View, param: Param, counting: boolean): string {
 }
 
 /**
- * One page of view rows for `user` (an SQL expression), newest first, `limit` at most, each
- * once; `ctes` may add WITH clauses, `extra` whole branches (rows found by id, see catch-up.sql.ts).
+ * One page of view rows of the inbox (`user`, `scope`: SQL expressions, see USER_CTES), newest
+ * first, `limit` at most, each once; `ctes` may add WITH clauses, `extra` whole branches (rows
+ * found by id, see catch-up.sql.ts).
  */
-export function pageSql(user: string, limit: string, view: View, param: Param, ctes = '', extra: string[] = []): string {
-  return `WITH ${USER_CTES(user)}${ctes}
+export function pageSql(user: string, scope: string, limit: string, view: View, param: Param, ctes = '', extra: string[] = []): string {
+  return `WITH ${USER_CTES(user, scope)}${ctes}
     SELECT DISTINCT ON (v.id) v.* FROM (${[...viewRows(user, view, limit, param), ...extra].join(' UNION ALL ')}) v
      ORDER BY v.id DESC LIMIT ${limit}`;
 }
@@ -131,7 +134,7 @@ export function rowBranches(
     everything: state === 'all' || state === 'all-unread',
   };
   const branches = direct && !v.topic ? directBranches(b) : [];
-  branches.push(`(SELECT x.* FROM streams st CROSS JOIN state s CROSS JOIN LATERAL (${streamParts(b).join(' UNION ALL ')}) x
+  branches.push(`(SELECT x.* FROM streams st CROSS JOIN LATERAL (${streamParts(b).join(' UNION ALL ')}) x
                   WHERE ${streamFilter(v, param, limit === null)})`);
   return branches;
 }
@@ -152,11 +155,17 @@ function walkFrom(tag: string | null, owner: string): { from: string; where: str
     : PLAIN;
 }
 
+/**
+ * The direct rows' branches: each walks one index range per part of the inbox (`state` row
+ * `s`: the scope's rows, and the unscoped ones), newest first, and cuts there.
+ */
 function directBranches({ user, state, page, cond, tag, archivedView, everything }: Branches): string[] {
   const wantsUnarchived = !archivedView && !everything;
-  const directRows = (where: (id: string) => string, w = walkFrom(tag, `'u:' || ${user}`)) => `(
-      SELECT ${COLUMNS}, ${DIRECT_STATE} FROM ${w.from} CROSS JOIN state s
-       WHERE ${w.where}n.user_id = ${user} AND ${where(w.id)} AND ${inState(state, DIRECT_ROW)} AND ${cond} ${page})`;
+  const directRows = (where: (id: string) => string, w = walkFrom(tag, tagOwner('s.scope', user))) => `(
+      SELECT x.* FROM state s CROSS JOIN LATERAL (
+        SELECT ${COLUMNS}, ${DIRECT_STATE} FROM ${w.from}
+         WHERE ${w.where}n.user_id = ${user} AND COALESCE(n.scope, '') = s.scope AND ${where(w.id)}
+           AND ${inState(state, DIRECT_ROW)} AND ${cond} ${page}) x)`;
   // At or below `floor` every row is covered by a watermark (deleted; archived too, for the
   // inbox views) but those of transactions running when it was set, and those archived or
   // unarchived one by one since.
@@ -170,7 +179,8 @@ function directBranches({ user, state, page, cond, tag, archivedView, everything
   branches.push(`(
       SELECT ${COLUMNS}, ${DIRECT_STATE} FROM state s CROSS JOIN LATERAL (
         SELECT b.id FROM inbox_notification b
-         WHERE b.user_id = ${user} AND b.id <= ${floor} ORDER BY b.id DESC LIMIT ${IN_FLIGHT_LOOKBACK}) b
+         WHERE b.user_id = ${user} AND COALESCE(b.scope, '') = s.scope AND b.id <= ${floor}
+         ORDER BY b.id DESC LIMIT ${IN_FLIGHT_LOOKBACK}) b
       JOIN inbox_notification n ON n.id = b.id
      WHERE ${inState(state, DIRECT_ROW)} AND ${cond} ${page})`);
   // `IS NOT NULL` lets the planner use the partial index of those (it does not infer it).
@@ -192,8 +202,7 @@ const LOW: Record<View['state'] | Counted, string> = {
 
 /** The stream's row at position `seq` (its id), 0 if there is none. */
 const idAt = (seq: string) => `COALESCE((
-  SELECT w.id FROM inbox_notification w
-   WHERE w.user_id IS NULL AND COALESCE(w.topic, '') = st.stream AND w.seq = ${seq}), 0)`;
+  SELECT w.id FROM inbox_notification w WHERE ${OF_STREAM('w')} AND w.seq = ${seq}), 0)`;
 
 /** The branches of one stream `st`'s rows in the view, for a LATERAL join over `streams`. */
 function streamParts({ user, state, page, cond, tag, archivedView, everything }: Branches): string[] {
@@ -205,9 +214,9 @@ function streamParts({ user, state, page, cond, tag, archivedView, everything }:
     SELECT ${COLUMNS}, ${SHARED_STATE}
       FROM ${from}
       LEFT JOIN inbox_receipt r ON r.user_id = ${user} AND r.notification_id = n.id
-     WHERE n.user_id IS NULL AND COALESCE(n.topic, '') = st.stream AND n.seq > st.after AND ${where}
+     WHERE ${OF_STREAM('n')} AND n.seq > st.after AND ${where}
        AND ${inState(state, SHARED_ROW)} AND ${cond} ${page}`;
-  const w = walkFrom(tag, `'s:' || st.stream`);
+  const w = walkFrom(tag, tagOwner('st.scope', null, 'st.stream'));
   const walk =
     `${w.where}NOT n.late AND n.seq + 0 > ${low} AND ${w.id} > ${idAt(low)}` +
     (high ? ` AND n.seq + 0 <= ${high} AND ${w.id} <= ${idAt(high)}` : '');
@@ -218,7 +227,7 @@ function streamParts({ user, state, page, cond, tag, archivedView, everything }:
     parts.push(
       `(${shared(
         `inbox_receipt o JOIN inbox_notification n ON n.id = o.notification_id`,
-        `o.user_id = ${user} AND o.archived IS NOT NULL AND o.archived = ${archivedView} AND o.stream = st.stream AND ` +
+        `o.user_id = ${user} AND o.archived IS NOT NULL AND o.archived = ${archivedView} AND o.stream = st.stream AND o.scope = st.scope AND ` +
           (archivedView ? `n.seq > st.archived` : `n.seq <= ${low}`),
       )})`,
     );
@@ -227,7 +236,7 @@ function streamParts({ user, state, page, cond, tag, archivedView, everything }:
     parts.push(
       `(${shared(
         `inbox_receipt o JOIN inbox_notification n ON n.id = o.notification_id`,
-        `o.user_id = ${user} AND o.stream = st.stream AND o.seq > GREATEST(${low}, st.read) AND o.read_at IS NOT NULL`,
+        `o.user_id = ${user} AND o.stream = st.stream AND o.scope = st.scope AND o.seq > GREATEST(${low}, st.read) AND o.read_at IS NOT NULL`,
       )})`,
     );
   }

@@ -60,6 +60,10 @@ describe('DeliveredLog', () => {
     expect([log.delivered(inbox('alice'), '2'), log.delivered(inbox('alice'), '3')]).toEqual([true, true]);
     vi.advanceTimersByTime(2_000);
     alice.send('notification', { id: '5' });
-    expect([log.delivered(inbox('alice'), '2'), log.delivered(inbox('alice'), '4'), log.delivered(inbox('alice'), '5')]).toEqual([false, true, true]);
+    expect([log.delivered(inbox('alice'), '2'), log.delivered(inbox('alice'), '4'), log.delivered(inbox('alice'), '5')]).toEqual([
+      false,
+      true,
+      true,
+    ]);
   });
 });

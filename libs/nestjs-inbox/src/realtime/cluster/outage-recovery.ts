@@ -142,7 +142,7 @@ export class OutageRecovery implements OnApplicationShutdown {
     for (const [key, { inbox, sockets }] of roomsOf ? byInbox : []) {
       try {
         const rows = await this.reads.committedSince(inbox, horizon, this.options.catchUpLimit);
-        const wanted = new Set(memberRooms(roomsOf!.get(key) ?? { topics: [], mutedTypes: [] }));
+        const wanted = new Set(memberRooms(roomsOf!.get(key) ?? { topics: [], mutedTypes: [] }, inbox.scope));
         for (const socket of sockets) {
           for (const room of socket.rooms) {
             if (isMemberRoom(room) && !wanted.has(room)) socket.leave(room);
