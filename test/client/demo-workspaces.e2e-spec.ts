@@ -21,8 +21,11 @@ async function switchTo(page: Page, workspace: string) {
   await live(page);
 }
 
-/** The titles the page holds, newest first. */
-const titles = (page: Page) => page.locator('#items .item .title').allTextContents();
+/** What the page holds, newest first: each item's body (a message's text), or its title. */
+const titles = (page: Page) =>
+  page
+    .locator('#items .item')
+    .evaluateAll((items) => items.map((li) => (li.querySelector('.body') ?? li.querySelector('.title'))!.textContent));
 
 describe('demo workspaces in Chromium', () => {
   let rig: DemoRig;
