@@ -61,6 +61,16 @@ describe('scope handshake', () => {
     expect(socketsOf(host, 'alice').map((s) => s.data.scope)).toEqual(['acme']);
   });
 
+  it("acts on the socket's own inbox only: a scope the client puts in a query is ignored", async () => {
+    await host.service.notify('alice', { type: 't', title: 'in acme', scope: 'acme' });
+    await host.service.notify('alice', { type: 't', title: 'in globex', scope: 'globex' });
+    const inAcme = await connect(host, 'alice', 'acme');
+    const unscoped = await connect(host, 'alice');
+    expect((await inAcme.list({ scope: 'globex' })).items.map((n) => n.title)).toEqual(['in acme']);
+    expect((await unscoped.list({ scope: 'globex' })).items.map((n) => n.title)).toEqual([]);
+    expect(inAcme.notifications.map((n) => n.title)).toEqual(['in acme']);
+  });
+
   it('refuses with FORBIDDEN a scope the host says no to, or throws for', async () => {
     for (const [user, scope] of [
       ['alice', 'globex'],

@@ -142,10 +142,11 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
   }
 
   list(socket: InboxSocket, body: unknown) {
-    // The socket's scope, never one the client puts in its query.
-    return this.answer(() =>
-      this.service.list(socket.data.userId, { ...(this.payload(body) as object), scope: socket.data.scope ?? undefined } as never),
-    );
+    const query = this.payload(body);
+    // The socket's scope, never one the client puts in its query (a query that is no object is refused as it is).
+    const scoped =
+      typeof query === 'object' && query !== null && !Array.isArray(query) ? { ...query, scope: socket.data.scope ?? undefined } : query;
+    return this.answer(() => this.service.list(socket.data.userId, scoped as never));
   }
 
   /** `{ ids }` or `{ filter }`; answers `{ changed, unread, unseen }` (the first protocol's `{ unread }` with more). */
