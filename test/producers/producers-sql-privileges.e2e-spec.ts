@@ -390,6 +390,12 @@ describe('SQL producers: privileges', () => {
 });
 
 describe('SQL privileges migration', () => {
+  /** Undoes the migrations from the last down to InboxSqlPrivileges, included (those after it first). */
+  async function undoThroughPrivileges(ds: DataSource): Promise<void> {
+    const at = NOTIFICATIONS_MIGRATIONS.findIndex((m) => m.name === 'InboxSqlPrivileges1764374400000');
+    for (let i = at; i < NOTIFICATIONS_MIGRATIONS.length; i++) await ds.undoLastMigration({ transaction: 'all' });
+  }
+
   it("installs in the schema the tables are in, and the doors work whatever the caller's search_path", async () => {
     const db = await createDatabase();
     const admin = new Client({ connectionString: db.url });
@@ -427,7 +433,7 @@ describe('SQL privileges migration', () => {
         { title: 'to all in a schema', seq: '1', tags: [] },
       ]);
       expect((await admin.query(`SELECT tag FROM "Inbox App".inbox_notification_tag`)).rows).toEqual([{ tag: 'a' }]);
-      await host.undoLastMigration({ transaction: 'all' });
+      await undoThroughPrivileges(host);
       expect((await admin.query(`SELECT count(*)::int AS n FROM pg_proc WHERE proname = 'inbox_notify'`)).rows).toEqual([{ n: 1 }]);
     } finally {
       if (host.isInitialized) await host.destroy();
@@ -482,7 +488,7 @@ describe('SQL privileges migration', () => {
         /inbox_notification_url_check/,
       );
 
-      await current.undoLastMigration({ transaction: 'all' });
+      await undoThroughPrivileges(current);
       expect((await rows()).map((r: { title: string }) => r.title)).toEqual([
         'direct',
         'direct',
