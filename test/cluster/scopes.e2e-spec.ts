@@ -2,6 +2,7 @@ import { ClientEvent, ServerEvent, type NotificationPayload } from 'nestjs-inbox
 import type { TestApp } from '../support/app';
 import { TestClient } from '../support/client';
 import { type Cluster, startCluster } from '../support/cluster';
+import { until } from '../support/processes';
 
 /**
  * Scopes across instances (issue 22): a socket works in one scope, and gets live only what its
@@ -130,4 +131,40 @@ describe.each(['classic', 'sharded'] as const)('scopes over Redis (%s adapter)',
     expect(titlesFrom(sockets[1], marks[1])).not.toContain('acme status');
     expect(titlesFrom(sockets[2], marks[2])).not.toContain('acme status');
   });
+
+  it("resends after a Redis outage per socket scope: each socket gets what its inbox shows, another scope's never", async () => {
+    const u = `out-${adapter}`;
+    const [eastA, eastB, westB] = [await connect(a, u, 'east'), await connect(b, u, 'east'), await connect(b, u, 'west')];
+    await a.service.subscribe(u, 'ops', { scope: 'west' });
+    const marks = [eastA, eastB, westB].map((c) => c.mark());
+    await cluster.redis.stop();
+    await until('outage noticed', () => cluster.instances().every((s) => s.health().redis === 'down'));
+    await a.service.notify(u, { type: 'dm', title: 'east during outage', scope: 'east' });
+    await eastA.waitForTitle('east during outage', marks[0]);
+    await a.service.notify(u, { type: 'dm', title: 'west during outage', scope: 'west' });
+    await a.service.notify(u, { type: 'dm', title: 'site during outage' });
+    await a.service.broadcast({ type: 'news', title: 'east broadcast during outage', scope: 'east' });
+    await a.service.publish('ops', { type: 'ops', title: 'west ops during outage', scope: 'west' });
+    await cluster.redis.restart();
+    await until('Redis reached again', () => cluster.instances().every((s) => s.health().redis === 'up'));
+
+    for (const title of ['east during outage', 'site during outage', 'east broadcast during outage'])
+      await eastB.waitForTitle(title, marks[1]);
+    for (const title of ['west during outage', 'site during outage', 'west ops during outage']) await westB.waitForTitle(title, marks[2]);
+    await a.service.notify(u, { type: 'dm', title: 'barrier' });
+    for (const [i, c] of [eastA, eastB, westB].entries()) await c.waitForTitle('barrier', marks[i]);
+    expect(titlesFrom(eastB, marks[1]).sort()).toEqual([
+      'barrier',
+      'east broadcast during outage',
+      'east during outage',
+      'site during outage',
+    ]);
+    expect(titlesFrom(westB, marks[2]).sort()).toEqual(['barrier', 'site during outage', 'west during outage', 'west ops during outage']);
+    expect(titlesFrom(eastA, marks[0]).sort()).toEqual([
+      'barrier',
+      'east broadcast during outage',
+      'east during outage',
+      'site during outage',
+    ]);
+  }, 45_000);
 });
