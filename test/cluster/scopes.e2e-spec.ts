@@ -27,7 +27,12 @@ describe.each(['classic', 'sharded'] as const)('scopes over Redis (%s adapter)',
       .map((e) => (e.payload as NotificationPayload).title);
 
   beforeAll(async () => {
-    cluster = await startCluster({ redis: { adapter }, canSubscribe: () => true, canAccessScope: () => true });
+    cluster = await startCluster({
+      redis: { adapter },
+      // The socket's scope is the host's to judge: 'private' topics only in the scope 'inner'.
+      canSubscribe: (_u, topic, scope) => topic !== 'private' || scope === 'inner',
+      canAccessScope: () => true,
+    });
     ({ a, b, worker } = cluster);
   });
   afterEach(() => clients.splice(0).forEach((c) => c.close()));
@@ -130,6 +135,25 @@ describe.each(['classic', 'sharded'] as const)('scopes over Redis (%s adapter)',
     expect(titlesFrom(sockets[0], marks[0])).toContain('acme status');
     expect(titlesFrom(sockets[1], marks[1])).not.toContain('acme status');
     expect(titlesFrom(sockets[2], marks[2])).not.toContain('acme status');
+
+    // Muted in globex's inbox: a later unscoped subscription reaches the others' sockets only.
+    expect(await sockets[1].request(ClientEvent.PreferencesSet, { muted: { topics: ['alerts'] } })).toEqual({
+      muted: { types: [], topics: ['alerts'] },
+    });
+    await b.service.subscribe(u, 'alerts');
+    const after = sockets.map((c) => c.mark());
+    await worker.service.publish('alerts', { type: 'alert', title: 'site alert' });
+    await worker.service.notify(u, { type: 'dm', title: 'barrier 2' });
+    for (const [i, c] of sockets.entries()) await c.waitForTitle('barrier 2', after[i]);
+    expect(titlesFrom(sockets[0], after[0])).toEqual(['site alert', 'barrier 2']);
+    expect(titlesFrom(sockets[1], after[1])).toEqual(['barrier 2']);
+    expect(titlesFrom(sockets[2], after[2])).toEqual(['site alert', 'barrier 2']);
+  });
+
+  it("asks canSubscribe with the socket's scope", async () => {
+    const [outer, inner] = [await connect(a, `sub-${adapter}`, 'outer'), await connect(b, `sub-${adapter}`, 'inner')];
+    expect(await outer.request(ClientEvent.Subscribe, { topic: 'private' })).toMatchObject({ error: { code: 'FORBIDDEN' } });
+    expect(await inner.request(ClientEvent.Subscribe, { topic: 'private' })).toEqual({ ok: true });
   });
 
   it("resends after a Redis outage per socket scope: each socket gets what its inbox shows, another scope's never", async () => {

@@ -110,11 +110,11 @@ export interface NotificationsModuleOptions {
    */
   catchUpGraceMs?: number;
   /**
-   * Decides whether a user may subscribe to a topic from the browser (`topics:subscribe`).
-   * Server-side `subscribe()` is always allowed.
+   * Decides whether a user may subscribe to a topic from the browser (`topics:subscribe`), in
+   * the socket's scope (`null`: unscoped). Server-side `subscribe()` is always allowed.
    * @default refuse: topics may be private
    */
-  canSubscribe?: (userId: string, topic: string) => boolean | Promise<boolean>;
+  canSubscribe?: (userId: string, topic: string, scope: string | null) => boolean | Promise<boolean>;
   /**
    * Decides whether a user may open a socket in a scope (the handshake's `auth.scope`, e.g. a
    * workspace they belong to). A socket without a scope is always allowed (unscoped
@@ -193,7 +193,7 @@ export interface ResolvedNotificationsOptions extends Required<
   http?: ResolvedHttpOptions;
   amqp?: ResolvedAmqpOptions;
   listLimit: { default: number; max: number };
-  canSubscribe: (userId: string, topic: string) => boolean | Promise<boolean>;
+  canSubscribe: (userId: string, topic: string, scope: string | null) => boolean | Promise<boolean>;
   canAccessScope: (userId: string, scope: string) => boolean | Promise<boolean>;
   eventRateLimit: { burst: number; perSecond: number };
 }

@@ -206,7 +206,7 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
   subscribe(socket: InboxSocket, body: unknown) {
     return this.answer(async () => {
       const { topic } = schema.parse(schema.topicPayload, this.payload(body), ClientEvent.Subscribe);
-      if (!(await this.options.canSubscribe(socket.data.userId, topic))) {
+      if (!(await this.options.canSubscribe(socket.data.userId, topic, socket.data.scope))) {
         throw new NotificationsError('FORBIDDEN', `not allowed to subscribe to topic '${topic}'`);
       }
       await this.service.subscribe(socket.data.userId, topic, scopeOf(socket));
