@@ -3,7 +3,7 @@ import { OnGatewayInit, WebSocketGateway, WebSocketServer } from '@nestjs/websoc
 import type { Namespace, Socket } from 'socket.io';
 import { assertBoundNamespace, bindGatewayNamespace, takeConnections } from '../compat/nest-websockets.compat';
 import { InjectNotificationsOptions } from '../notifications.decorators';
-import { NotificationsError } from '../notifications.errors';
+import { InvalidInputError, NotificationsError } from '../notifications.errors';
 import { userRoom } from '../notifications.internal-constants';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
 import { ClientEvent, DEFAULT_NAMESPACE, ServerEvent, type AckError, type PreferencesUpdate, type StateResult } from '../protocol';
@@ -136,7 +136,16 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
   }
 
   list(socket: InboxSocket, body: unknown) {
-    return this.answer(() => this.service.list(socket.data.userId, this.payload(body) as never));
+    return this.answer(() => {
+      const query = this.payload(body);
+      // The service's list takes a scope in its query: a socket's is its handshake's (checked by
+      // canAccessScope), never one its payload names.
+      if (typeof query === 'object' && query !== null && 'scope' in query) {
+        throw new InvalidInputError(`${ClientEvent.List}: scope: not a list field; a socket lists the inbox of its handshake's scope`);
+      }
+      const scope = (socket.data as { scope?: string | null }).scope ?? null;
+      return this.service.list(socket.data.userId, (typeof query === 'object' && query !== null ? { ...query, scope } : query) as never);
+    });
   }
 
   /** `{ ids }` or `{ filter }`; answers `{ changed, unread, unseen }` (the first protocol's `{ unread }` with more). */
