@@ -1,4 +1,4 @@
-import { NotificationsGateway } from 'nestjs-inbox';
+import { ClientEvent, NotificationsGateway } from 'nestjs-inbox';
 import { migrate, startApp, type TestApp } from '../support/app';
 import { TestClient } from '../support/client';
 import { createDatabase } from '../support/database';
@@ -61,13 +61,16 @@ describe('scope handshake', () => {
     expect(socketsOf(host, 'alice').map((s) => s.data.scope)).toEqual(['acme']);
   });
 
-  it("acts on the socket's own inbox only: a scope the client puts in a query is ignored", async () => {
+  it("acts on the socket's own inbox only: a query may not name a scope", async () => {
     await host.service.notify('alice', { type: 't', title: 'in acme', scope: 'acme' });
     await host.service.notify('alice', { type: 't', title: 'in globex', scope: 'globex' });
     const inAcme = await connect(host, 'alice', 'acme');
     const unscoped = await connect(host, 'alice');
-    expect((await inAcme.list({ scope: 'globex' })).items.map((n) => n.title)).toEqual(['in acme']);
-    expect((await unscoped.list({ scope: 'globex' })).items.map((n) => n.title)).toEqual([]);
+    for (const c of [inAcme, unscoped]) {
+      expect(await c.request(ClientEvent.List, { scope: 'globex' })).toMatchObject({ error: { code: 'INVALID_INPUT' } });
+    }
+    expect((await inAcme.list()).items.map((n) => n.title)).toEqual(['in acme']);
+    expect((await unscoped.list()).items.map((n) => n.title)).toEqual([]);
     expect(inAcme.notifications.map((n) => n.title)).toEqual(['in acme']);
   });
 
