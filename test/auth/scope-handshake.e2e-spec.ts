@@ -1,4 +1,4 @@
-import { ClientEvent, NotificationsGateway } from 'nestjs-inbox';
+import { ClientEvent, NotificationsGateway, ServerEvent } from 'nestjs-inbox';
 import { migrate, startApp, type TestApp } from '../support/app';
 import { TestClient } from '../support/client';
 import { createDatabase } from '../support/database';
@@ -108,5 +108,39 @@ describe('scope handshake', () => {
     expect(refused.notifications).toEqual([]);
     expect(refused.socket.connected).toBe(false);
     expect(socketsOf(host, 'mallory')).toEqual([]);
+  });
+
+  it('closes an open socket once the host no longer gives its scope, at the session re-check; keeps it while the host cannot answer', async () => {
+    let member = true;
+    let failing = false;
+    let asks = 0;
+    let asked: () => void = () => undefined;
+    const rechecked = () => new Promise<void>((resolve) => (asked = resolve));
+    const t = await startApp(db.url, {
+      sessionRecheckMs: 100,
+      canAccessScope: (userId, scope) => {
+        asks++;
+        asked();
+        if (failing) throw new Error('directory down');
+        return member && userId === 'carol' && scope === 'acme';
+      },
+    });
+    try {
+      const c = await connect(t, 'carol', 'acme');
+      // The host's directory is down: two re-checks later the socket is still open.
+      failing = true;
+      const before = asks;
+      while (asks < before + 2) await rechecked();
+      expect(c.socket.connected).toBe(true);
+      failing = false;
+      member = false;
+      const err = await c.waitFor(ServerEvent.Error);
+      expect(err).toEqual({ code: 'FORBIDDEN', message: 'auth.scope: no longer allowed in this scope' });
+      await c.waitFor('disconnect');
+      // And it may not come back.
+      expect((await TestClient.refusal(t.url, 'carol', { scope: 'acme' })).data).toEqual({ code: 'FORBIDDEN' });
+    } finally {
+      await t.close();
+    }
   });
 });

@@ -119,7 +119,8 @@ export interface NotificationsModuleOptions {
    * Decides whether a user may open a socket in a scope (the handshake's `auth.scope`, e.g. a
    * workspace they belong to). A socket without a scope is always allowed (unscoped
    * notifications only); a scope it refuses, throws for or does not answer within
-   * `sessionTimeoutMs` is refused with `FORBIDDEN`. Service methods taking `{ scope }` are not
+   * `sessionTimeoutMs` is refused with `FORBIDDEN`; asked again at every session re-check, an
+   * open socket it now says no for is closed. Service methods taking `{ scope }` are not
    * checked: the host calls them for users it knows.
    * @default refuse: every scope (without the option, sockets are unscoped)
    */
