@@ -154,6 +154,16 @@ describe.each(['classic', 'sharded'] as const)('scopes over Redis (%s adapter)',
     const [outer, inner] = [await connect(a, `sub-${adapter}`, 'outer'), await connect(b, `sub-${adapter}`, 'inner')];
     expect(await outer.request(ClientEvent.Subscribe, { topic: 'private' })).toMatchObject({ error: { code: 'FORBIDDEN' } });
     expect(await inner.request(ClientEvent.Subscribe, { topic: 'private' })).toEqual({ ok: true });
+
+    // Subscribed in a scope whose inbox muted the topic: listed, not pushed.
+    await inner.request(ClientEvent.PreferencesSet, { muted: { topics: ['quiet'] } });
+    expect(await inner.request(ClientEvent.Subscribe, { topic: 'quiet' })).toEqual({ ok: true });
+    const m = inner.mark();
+    await worker.service.publish('quiet', { type: 'q', title: 'quiet one', scope: 'inner' });
+    await worker.service.notify(`sub-${adapter}`, { type: 'dm', title: 'barrier' });
+    await inner.waitForTitle('barrier', m);
+    expect(titlesFrom(inner, m)).toEqual(['barrier']);
+    expect((await inner.list({ filter: { topic: 'quiet' } })).items.map((n) => n.title)).toEqual(['quiet one']);
   });
 
   it("resends after a Redis outage per socket scope: each socket gets what its inbox shows, another scope's never", async () => {
