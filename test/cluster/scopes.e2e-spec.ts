@@ -68,6 +68,27 @@ describe.each(['classic', 'sharded'] as const)('scopes over Redis (%s adapter)',
     expect(acme.notifications.find((n) => n.title === 'barrier')?.scope).toBeNull();
   });
 
+  it('delivers what the SQL door commits by scope too, through the listening instances', async () => {
+    const u = `sql-${adapter}`;
+    const [red, blue, unscoped] = [await connect(a, u, 'red'), await connect(b, u, 'blue'), await connect(b, u)];
+    const marks = [red, blue, unscoped].map((c) => c.mark());
+    // A producer's own transaction, as any language's driver sends it (the table owner may call the functions).
+    await a.dataSource.query(`SELECT inbox_notify($1::text[], $2::jsonb)`, [
+      [u],
+      JSON.stringify({ type: 'dm', title: 'sql red', scope: 'red' }),
+    ]);
+    await a.dataSource.query(`SELECT inbox_broadcast($1::jsonb)`, [JSON.stringify({ type: 'news', title: 'sql blue', scope: 'blue' })]);
+    await a.dataSource.query(`SELECT inbox_notify($1::text[], $2::jsonb)`, [[u], JSON.stringify({ type: 'dm', title: 'sql site' })]);
+    for (const [i, c] of [red, blue, unscoped].entries()) await c.waitForTitle('sql site', marks[i]);
+    await blue.waitForTitle('sql blue', marks[1]);
+    await red.waitForTitle('sql red', marks[0]);
+    await worker.service.notify(u, { type: 'dm', title: 'barrier' });
+    for (const [i, c] of [red, blue, unscoped].entries()) await c.waitForTitle('barrier', marks[i]);
+    expect(titlesFrom(red, marks[0]).sort()).toEqual(['barrier', 'sql red', 'sql site']);
+    expect(titlesFrom(blue, marks[1]).sort()).toEqual(['barrier', 'sql blue', 'sql site']);
+    expect(titlesFrom(unscoped, marks[2]).sort()).toEqual(['barrier', 'sql site']);
+  });
+
   // Before the unscoped broadcast below, which every inbox shows; in scopes of their own.
   it("updates another scope's badge after a state change only when it touched unscoped notifications", async () => {
     const u = `badge-${adapter}`;
