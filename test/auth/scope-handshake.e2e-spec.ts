@@ -118,7 +118,9 @@ describe('scope handshake', () => {
     const rechecked = () => new Promise<void>((resolve) => (asked = resolve));
     const t = await startApp(db.url, {
       sessionRecheckMs: 100,
+      sessionTimeoutMs: 300,
       canAccessScope: (userId, scope) => {
+        if (scope === 'slow') return new Promise<boolean>(() => undefined);
         asks++;
         asked();
         if (failing) throw new Error('directory down');
@@ -139,6 +141,8 @@ describe('scope handshake', () => {
       await c.waitFor('disconnect');
       // And it may not come back.
       expect((await TestClient.refusal(t.url, 'carol', { scope: 'acme' })).data).toEqual({ code: 'FORBIDDEN' });
+      // A host that does not answer within sessionTimeoutMs refuses too.
+      expect((await TestClient.refusal(t.url, 'carol', { scope: 'slow' })).data).toEqual({ code: 'FORBIDDEN' });
     } finally {
       await t.close();
     }
