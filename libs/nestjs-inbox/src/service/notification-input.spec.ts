@@ -14,6 +14,7 @@ describe('normaliseInput: a notification as a row stores it', () => {
       actions: [],
       actor: null,
       tags: [],
+      scope: null,
     });
   });
 
