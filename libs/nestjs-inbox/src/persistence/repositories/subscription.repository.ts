@@ -37,7 +37,7 @@ export class SubscriptionRepository {
    */
   async roomsOfMany(inboxes: Inbox[]): Promise<Map<string, { topics: string[]; scopedTopics: string[]; mutedTypes: string[] }>> {
     const rows = await this.runner.query<{ ord: string; topics: string[]; scoped_topics: string[]; muted_types: string[] }>(
-      `SELECT u.ord, COALESCE(us.muted_types, '{}') AS muted_types,
+      `SELECT u.user_id, u.ord, COALESCE(us.muted_types, '{}') AS muted_types,
               ARRAY(SELECT s.topic FROM inbox_subscription s
                      WHERE s.user_id = u.user_id AND s.scope = '' AND NOT s.topic = ANY(COALESCE(us.muted_topics, '{}'))) AS topics,
               ARRAY(SELECT s.topic FROM inbox_subscription s

@@ -116,7 +116,7 @@ function streamCount(user: string, v: View, counted: Counted, param: Param): str
  */
 export function countsSql(views: View[], param: Param): string {
   const columns = views.map((v, i) => `${viewCount('u.user_id', v, param)} AS c${i}`).join(', ');
-  return `SELECT u.ord, x.* FROM unnest($1::varchar[], $2::varchar[]) WITH ORDINALITY AS u(user_id, scope, ord)
+  return `SELECT u.user_id, u.ord, x.* FROM unnest($1::varchar[], $2::varchar[]) WITH ORDINALITY AS u(user_id, scope, ord)
          CROSS JOIN LATERAL (WITH ${USER_CTES('u.user_id', 'u.scope')} SELECT ${columns}) x`;
 }
 
@@ -125,6 +125,6 @@ export const badgesSql = () =>
   builtOnce(
     'badges',
     () =>
-      `SELECT u.ord, x.* FROM unnest($1::varchar[], $2::varchar[]) WITH ORDINALITY AS u(user_id, scope, ord)
+      `SELECT u.user_id, u.ord, x.* FROM unnest($1::varchar[], $2::varchar[]) WITH ORDINALITY AS u(user_id, scope, ord)
          CROSS JOIN LATERAL (WITH ${USER_CTES('u.user_id', 'u.scope')} SELECT ${badgeColumns('u.user_id', noValues)}) x`,
   );
