@@ -23,9 +23,13 @@
  * │    archived / deleted_at) as InboxStateRepository.mark's INSERT writes it (by ids);      │
  * │  - inbox_user_state: (user_id, muted_types) as setPreferences' INSERT writes it, the     │
  * │    watermarks at their defaults (nobody marked all anything yet, see below).             │
- * │ When the schema changes (new migration), change seedNotificationsSql and                 │
- * │ seedSubscriptionsSql (and add the per-user state the new schema keeps) so that they      │
- * │ again write what the library's own writes would have written for the same history.       │
+ * │ Since the scopes migration (InboxScopes1764460800000) every row carries its scope: NULL   │
+ * │ on inbox_notification for unscoped rows (INSERT_SQL writes `scope`), '' in the scope     │
+ * │ column of the streams, receipts (their stream's scope), subscriptions and user state.    │
+ * │ When the schema changes (new migration), change seedNotificationsSql,                    │
+ * │ seedScopedNotificationsSql and seedSubscriptionsSql (and add the per-user state the new  │
+ * │ schema keeps) so that they again write what the library's own writes would have written  │
+ * │ for the same history.                                                                    │
  * └──────────────────────────────────────────────────────────────────────────────────────────┘
  *
  * The history (the same shape at every size; only the counts change):
@@ -49,6 +53,8 @@
  *  - tx_id / tx_horizon: rows look written one small transaction at a time, in id order, by
  *    transactions older than any the bench (or the library) will run afterwards, so the
  *    gapless catch-up sees them as long committed.
+ *  - the scoped history (issue 22) follows, ids rows+1 …: members in the SCOPES scopes, see
+ *    ScopedSize and seedScopedNotificationsSql.
  */
 import { Client } from 'pg';
 
@@ -409,14 +415,17 @@ function seedSharedMapSql(size: ScaleSize): string {
  * same in the unscoped streams and in each of their scopes' (its broadcasts, its topic).
  */
 function seedReceiptsSql(size: ScaleSize): string {
-  // Each user's unscoped inbox; each member's unscoped inbox and their 10 scopes' (the same receipts in each).
+  // Each user's unscoped inbox; each member's unscoped inbox and their 10 scopes' (the same receipts
+  // in each), with the topic subscribed there (as seedSubscriptionsSql).
   return `
     WITH audience AS (
-      SELECT 'user-' || u AS user_id, u, ''::text AS scope FROM generate_series(0, ${size.users - 1}) AS u
+      SELECT 'user-' || u AS user_id, u, ''::text AS scope, 'topic-' || (u % ${size.topics}) AS topic
+        FROM generate_series(0, ${size.users - 1}) AS u
       UNION ALL
-      SELECT 'member-' || u, u, w.scope
-        FROM generate_series(0, ${size.scoped.users - 1}) AS u
-       CROSS JOIN (SELECT '' AS scope UNION ALL SELECT 'ws-' || w FROM generate_series(0, ${SCOPES - 1}) AS w) w
+      SELECT 'member-' || u, u, '', 'topic-' || (u % ${size.topics}) FROM generate_series(0, ${size.scoped.users - 1}) AS u
+      UNION ALL
+      SELECT 'member-' || u, u, 'ws-' || w, 'topic-' || (u % ${size.scoped.topics})
+        FROM generate_series(0, ${size.scoped.users - 1}) AS u CROSS JOIN generate_series(0, ${SCOPES - 1}) AS w
     )
     INSERT INTO inbox_receipt (user_id, notification_id, stream, scope, seq, read_at, seen_at, archived, deleted_at)
     SELECT a.user_id, m.id, m.stream, m.scope, m.seq,
@@ -432,8 +441,7 @@ function seedReceiptsSql(size: ScaleSize): string {
     UNION ALL
     SELECT a.user_id, m.id, m.stream, m.scope, m.seq, now() - interval '1 hour', NULL, NULL, NULL
       FROM audience a
-      JOIN inbox_subscription s ON s.user_id = a.user_id AND s.scope = a.scope
-      JOIN inbox_stream t ON t.stream = s.topic AND t.scope = s.scope
+      JOIN inbox_stream t ON t.stream = a.topic AND t.scope = a.scope
       JOIN seed_shared m ON m.stream = t.stream AND m.scope = t.scope AND m.seq = t.seq`;
 }
 
@@ -533,6 +541,8 @@ export async function seed(url: string, size: ScaleSize, log: (msg: string) => v
       await c.query(seedSubscriptionsSql(size, txBase), [timelineStart]);
       await c.query(seedStreamsSql(size));
       await c.query(seedStreamTypesSql(size));
+      // The receipts' statement joins these: planned on their real sizes, not on empty tables'.
+      await c.query(`ANALYZE inbox_stream, inbox_subscription`);
     });
     await step('insert receipts and preferences', async () => {
       await c.query(seedSharedMapSql(size));
