@@ -1,4 +1,4 @@
-import { NotificationsGateway } from 'nestjs-inbox';
+import { ClientEvent, NotificationsGateway, ServerEvent } from 'nestjs-inbox';
 import { migrate, startApp, type TestApp } from '../support/app';
 import { TestClient } from '../support/client';
 import { createDatabase } from '../support/database';
@@ -61,13 +61,16 @@ describe('scope handshake', () => {
     expect(socketsOf(host, 'alice').map((s) => s.data.scope)).toEqual(['acme']);
   });
 
-  it("acts on the socket's own inbox only: a scope the client puts in a query is ignored", async () => {
+  it("acts on the socket's own inbox only: a query may not name a scope", async () => {
     await host.service.notify('alice', { type: 't', title: 'in acme', scope: 'acme' });
     await host.service.notify('alice', { type: 't', title: 'in globex', scope: 'globex' });
     const inAcme = await connect(host, 'alice', 'acme');
     const unscoped = await connect(host, 'alice');
-    expect((await inAcme.list({ scope: 'globex' })).items.map((n) => n.title)).toEqual(['in acme']);
-    expect((await unscoped.list({ scope: 'globex' })).items.map((n) => n.title)).toEqual([]);
+    for (const c of [inAcme, unscoped]) {
+      expect(await c.request(ClientEvent.List, { scope: 'globex' })).toMatchObject({ error: { code: 'INVALID_INPUT' } });
+    }
+    expect((await inAcme.list()).items.map((n) => n.title)).toEqual(['in acme']);
+    expect((await unscoped.list()).items.map((n) => n.title)).toEqual([]);
     expect(inAcme.notifications.map((n) => n.title)).toEqual(['in acme']);
   });
 
@@ -105,5 +108,43 @@ describe('scope handshake', () => {
     expect(refused.notifications).toEqual([]);
     expect(refused.socket.connected).toBe(false);
     expect(socketsOf(host, 'mallory')).toEqual([]);
+  });
+
+  it('closes an open socket once the host no longer gives its scope, at the session re-check; keeps it while the host cannot answer', async () => {
+    let member = true;
+    let failing = false;
+    let asks = 0;
+    let asked: () => void = () => undefined;
+    const rechecked = () => new Promise<void>((resolve) => (asked = resolve));
+    const t = await startApp(db.url, {
+      sessionRecheckMs: 100,
+      sessionTimeoutMs: 300,
+      canAccessScope: (userId, scope) => {
+        if (scope === 'slow') return new Promise<boolean>(() => undefined);
+        asks++;
+        asked();
+        if (failing) throw new Error('directory down');
+        return member && userId === 'carol' && scope === 'acme';
+      },
+    });
+    try {
+      const c = await connect(t, 'carol', 'acme');
+      // The host's directory is down: two re-checks later the socket is still open.
+      failing = true;
+      const before = asks;
+      while (asks < before + 2) await rechecked();
+      expect(c.socket.connected).toBe(true);
+      failing = false;
+      member = false;
+      const err = await c.waitFor(ServerEvent.Error);
+      expect(err).toEqual({ code: 'FORBIDDEN', message: 'auth.scope: no longer allowed in this scope' });
+      await c.waitFor('disconnect');
+      // And it may not come back.
+      expect((await TestClient.refusal(t.url, 'carol', { scope: 'acme' })).data).toEqual({ code: 'FORBIDDEN' });
+      // A host that does not answer within sessionTimeoutMs refuses too.
+      expect((await TestClient.refusal(t.url, 'carol', { scope: 'slow' })).data).toEqual({ code: 'FORBIDDEN' });
+    } finally {
+      await t.close();
+    }
   });
 });

@@ -2,6 +2,7 @@ import { ClientEvent, ServerEvent, type NotificationPayload } from 'nestjs-inbox
 import type { TestApp } from '../support/app';
 import { TestClient } from '../support/client';
 import { type Cluster, startCluster } from '../support/cluster';
+import { until } from '../support/processes';
 
 /**
  * Scopes across instances (issue 22): a socket works in one scope, and gets live only what its
@@ -26,7 +27,12 @@ describe.each(['classic', 'sharded'] as const)('scopes over Redis (%s adapter)',
       .map((e) => (e.payload as NotificationPayload).title);
 
   beforeAll(async () => {
-    cluster = await startCluster({ redis: { adapter }, canSubscribe: () => true, canAccessScope: () => true });
+    cluster = await startCluster({
+      redis: { adapter },
+      // The socket's scope is the host's to judge: 'private' topics only in the scope 'inner'.
+      canSubscribe: (_u, topic, scope) => topic !== 'private' || scope === 'inner',
+      canAccessScope: () => true,
+    });
     ({ a, b, worker } = cluster);
   });
   afterEach(() => clients.splice(0).forEach((c) => c.close()));
@@ -60,6 +66,27 @@ describe.each(['classic', 'sharded'] as const)('scopes over Redis (%s adapter)',
     // The payload says where each belongs.
     expect(acme.notifications.find((n) => n.title === 'direct acme')?.scope).toBe('acme');
     expect(acme.notifications.find((n) => n.title === 'barrier')?.scope).toBeNull();
+  });
+
+  it('delivers what the SQL door commits by scope too, through the listening instances', async () => {
+    const u = `sql-${adapter}`;
+    const [red, blue, unscoped] = [await connect(a, u, 'red'), await connect(b, u, 'blue'), await connect(b, u)];
+    const marks = [red, blue, unscoped].map((c) => c.mark());
+    // A producer's own transaction, as any language's driver sends it (the table owner may call the functions).
+    await a.dataSource.query(`SELECT inbox_notify($1::text[], $2::jsonb)`, [
+      [u],
+      JSON.stringify({ type: 'dm', title: 'sql red', scope: 'red' }),
+    ]);
+    await a.dataSource.query(`SELECT inbox_broadcast($1::jsonb)`, [JSON.stringify({ type: 'news', title: 'sql blue', scope: 'blue' })]);
+    await a.dataSource.query(`SELECT inbox_notify($1::text[], $2::jsonb)`, [[u], JSON.stringify({ type: 'dm', title: 'sql site' })]);
+    for (const [i, c] of [red, blue, unscoped].entries()) await c.waitForTitle('sql site', marks[i]);
+    await blue.waitForTitle('sql blue', marks[1]);
+    await red.waitForTitle('sql red', marks[0]);
+    await worker.service.notify(u, { type: 'dm', title: 'barrier' });
+    for (const [i, c] of [red, blue, unscoped].entries()) await c.waitForTitle('barrier', marks[i]);
+    expect(titlesFrom(red, marks[0]).sort()).toEqual(['barrier', 'sql red', 'sql site']);
+    expect(titlesFrom(blue, marks[1]).sort()).toEqual(['barrier', 'sql blue', 'sql site']);
+    expect(titlesFrom(unscoped, marks[2]).sort()).toEqual(['barrier', 'sql site']);
   });
 
   // Before the unscoped broadcast below, which every inbox shows; in scopes of their own.
@@ -129,5 +156,70 @@ describe.each(['classic', 'sharded'] as const)('scopes over Redis (%s adapter)',
     expect(titlesFrom(sockets[0], marks[0])).toContain('acme status');
     expect(titlesFrom(sockets[1], marks[1])).not.toContain('acme status');
     expect(titlesFrom(sockets[2], marks[2])).not.toContain('acme status');
+
+    // Muted in globex's inbox: a later unscoped subscription reaches the others' sockets only.
+    expect(await sockets[1].request(ClientEvent.PreferencesSet, { muted: { topics: ['alerts'] } })).toEqual({
+      muted: { types: [], topics: ['alerts'] },
+    });
+    await b.service.subscribe(u, 'alerts');
+    const after = sockets.map((c) => c.mark());
+    await worker.service.publish('alerts', { type: 'alert', title: 'site alert' });
+    await worker.service.notify(u, { type: 'dm', title: 'barrier 2' });
+    for (const [i, c] of sockets.entries()) await c.waitForTitle('barrier 2', after[i]);
+    expect(titlesFrom(sockets[0], after[0])).toEqual(['site alert', 'barrier 2']);
+    expect(titlesFrom(sockets[1], after[1])).toEqual(['barrier 2']);
+    expect(titlesFrom(sockets[2], after[2])).toEqual(['site alert', 'barrier 2']);
   });
+
+  it("asks canSubscribe with the socket's scope", async () => {
+    const [outer, inner] = [await connect(a, `sub-${adapter}`, 'outer'), await connect(b, `sub-${adapter}`, 'inner')];
+    expect(await outer.request(ClientEvent.Subscribe, { topic: 'private' })).toMatchObject({ error: { code: 'FORBIDDEN' } });
+    expect(await inner.request(ClientEvent.Subscribe, { topic: 'private' })).toEqual({ ok: true });
+
+    // Subscribed in a scope whose inbox muted the topic: listed, not pushed.
+    await inner.request(ClientEvent.PreferencesSet, { muted: { topics: ['quiet'] } });
+    expect(await inner.request(ClientEvent.Subscribe, { topic: 'quiet' })).toEqual({ ok: true });
+    const m = inner.mark();
+    await worker.service.publish('quiet', { type: 'q', title: 'quiet one', scope: 'inner' });
+    await worker.service.notify(`sub-${adapter}`, { type: 'dm', title: 'barrier' });
+    await inner.waitForTitle('barrier', m);
+    expect(titlesFrom(inner, m)).toEqual(['barrier']);
+    expect((await inner.list({ filter: { topic: 'quiet' } })).items.map((n) => n.title)).toEqual(['quiet one']);
+  });
+
+  it("resends after a Redis outage per socket scope: each socket gets what its inbox shows, another scope's never", async () => {
+    const u = `out-${adapter}`;
+    const [eastA, eastB, westB] = [await connect(a, u, 'east'), await connect(b, u, 'east'), await connect(b, u, 'west')];
+    await a.service.subscribe(u, 'ops', { scope: 'west' });
+    const marks = [eastA, eastB, westB].map((c) => c.mark());
+    await cluster.redis.stop();
+    await until('outage noticed', () => cluster.instances().every((s) => s.health().redis === 'down'));
+    await a.service.notify(u, { type: 'dm', title: 'east during outage', scope: 'east' });
+    await eastA.waitForTitle('east during outage', marks[0]);
+    await a.service.notify(u, { type: 'dm', title: 'west during outage', scope: 'west' });
+    await a.service.notify(u, { type: 'dm', title: 'site during outage' });
+    await a.service.broadcast({ type: 'news', title: 'east broadcast during outage', scope: 'east' });
+    await a.service.publish('ops', { type: 'ops', title: 'west ops during outage', scope: 'west' });
+    await cluster.redis.restart();
+    await until('Redis reached again', () => cluster.instances().every((s) => s.health().redis === 'up'));
+
+    for (const title of ['east during outage', 'site during outage', 'east broadcast during outage'])
+      await eastB.waitForTitle(title, marks[1]);
+    for (const title of ['west during outage', 'site during outage', 'west ops during outage']) await westB.waitForTitle(title, marks[2]);
+    await a.service.notify(u, { type: 'dm', title: 'barrier' });
+    for (const [i, c] of [eastA, eastB, westB].entries()) await c.waitForTitle('barrier', marks[i]);
+    expect(titlesFrom(eastB, marks[1]).sort()).toEqual([
+      'barrier',
+      'east broadcast during outage',
+      'east during outage',
+      'site during outage',
+    ]);
+    expect(titlesFrom(westB, marks[2]).sort()).toEqual(['barrier', 'site during outage', 'west during outage', 'west ops during outage']);
+    expect(titlesFrom(eastA, marks[0]).sort()).toEqual([
+      'barrier',
+      'east broadcast during outage',
+      'east during outage',
+      'site during outage',
+    ]);
+  }, 45_000);
 });

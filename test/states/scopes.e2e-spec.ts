@@ -1,8 +1,9 @@
-import { InvalidInputError, NOTIFICATIONS_MIGRATIONS, type ScopeOption } from 'nestjs-inbox';
+import { ClientEvent, InvalidInputError, NOTIFICATIONS_MIGRATIONS, type ScopeOption } from 'nestjs-inbox';
 import { Retention } from 'nestjs-inbox/persistence/retention';
 import { CatchUpService } from 'nestjs-inbox/service/catch-up.service';
 import { DataSource } from 'typeorm';
 import { migrate, startApp, type TestApp } from '../support/app';
+import { TestClient } from '../support/client';
 import { createDatabase } from '../support/database';
 
 /** Polls `check` until it holds, failing after `ms`: a snooze comes back on its own timer. */
@@ -115,6 +116,19 @@ describe('scopes', () => {
     expect(again.missed.map((n) => n.title)).toEqual(['a-later']);
     expect(again.missed[0].id).toBe(later.id);
     expect(again).toMatchObject({ unread: 7, unseen: 7 });
+  });
+
+  it("never lets a socket's list payload name a scope: the socket's inbox is its handshake's", async () => {
+    await seed('sc-sock', 'sc-sock-news');
+    const c = await TestClient.connect(t.url, 'sc-sock');
+    try {
+      expect(await c.request(ClientEvent.List, { scope: 'acme' })).toEqual({
+        error: { code: 'INVALID_INPUT', message: expect.stringMatching(/^notifications:list: scope: not a list field/) },
+      });
+      expect((await c.list({ limit: 100 })).items.map((n) => n.title)).toEqual(['u-t', 'u-b', 'u-d']);
+    } finally {
+      c.close();
+    }
   });
 
   it('shares the state of unscoped notifications across scopes and keeps a scoped one its own', async () => {

@@ -20,7 +20,7 @@ describe('resolveOptions', () => {
       minSnoozeMs: 60000,
       maxSnoozed: 1000,
     });
-    expect(o.canSubscribe('u', 't')).toBe(false);
+    expect(o.canSubscribe('u', 't', null)).toBe(false);
   });
 
   it('needs neither session nor origins without a gateway', () => {

@@ -3,7 +3,7 @@ import { OnGatewayInit, WebSocketGateway, WebSocketServer } from '@nestjs/websoc
 import type { Namespace, Socket } from 'socket.io';
 import { assertBoundNamespace, bindGatewayNamespace, takeConnections } from '../compat/nest-websockets.compat';
 import { InjectNotificationsOptions } from '../notifications.decorators';
-import { NotificationsError } from '../notifications.errors';
+import { InvalidInputError, NotificationsError } from '../notifications.errors';
 import { ownRooms } from '../notifications.internal-constants';
 import type { Inbox } from '../persistence/inbox-model';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
@@ -142,11 +142,16 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
   }
 
   list(socket: InboxSocket, body: unknown) {
-    const query = this.payload(body);
-    // The socket's scope, never one the client puts in its query (a query that is no object is refused as it is).
-    const scoped =
-      typeof query === 'object' && query !== null && !Array.isArray(query) ? { ...query, scope: socket.data.scope ?? undefined } : query;
-    return this.answer(() => this.service.list(socket.data.userId, scoped as never));
+    return this.answer(() => {
+      const query = this.payload(body);
+      const isObject = typeof query === 'object' && query !== null && !Array.isArray(query);
+      // The service's list takes a scope in its query: a socket's is its handshake's (checked by
+      // canAccessScope), never one its payload names. A query that is no object is refused as it is.
+      if (isObject && 'scope' in query) {
+        throw new InvalidInputError(`${ClientEvent.List}: scope: not a list field; a socket lists the inbox of its handshake's scope`);
+      }
+      return this.service.list(socket.data.userId, (isObject ? { ...query, scope: socket.data.scope } : query) as never);
+    });
   }
 
   /** `{ ids }` or `{ filter }`; answers `{ changed, unread, unseen }` (the first protocol's `{ unread }` with more). */
@@ -206,7 +211,7 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
   subscribe(socket: InboxSocket, body: unknown) {
     return this.answer(async () => {
       const { topic } = schema.parse(schema.topicPayload, this.payload(body), ClientEvent.Subscribe);
-      if (!(await this.options.canSubscribe(socket.data.userId, topic))) {
+      if (!(await this.options.canSubscribe(socket.data.userId, topic, socket.data.scope))) {
         throw new NotificationsError('FORBIDDEN', `not allowed to subscribe to topic '${topic}'`);
       }
       await this.service.subscribe(socket.data.userId, topic, scopeOf(socket));

@@ -26,12 +26,16 @@ export class TopicRooms {
   }
 
   /**
-   * `inbox` subscribed to `topic`. Unscoped (`inbox.scope` null), every socket of the user joins,
-   * but those of the scopes in `mutedIn` (where the user muted the topic; `null`: the unscoped inbox).
+   * `inbox` subscribed to `topic`: the sockets of its scope join, or unscoped (`inbox.scope`
+   * null) every socket of the user; but not those of the scopes in `mutedIn` (where the user
+   * muted the topic; `null`: the unscoped inbox).
    */
   join(inbox: Inbox, topic: string, mutedIn: (string | null)[] = []): Promise<void> {
     const room = topicRoom(topic, inbox.scope);
-    if (inbox.scope !== null) return this.change({ userId: inbox.userId, scope: inbox.scope, join: [room], leave: [] });
+    if (inbox.scope !== null) {
+      if (mutedIn.includes(inbox.scope)) return Promise.resolve();
+      return this.change({ userId: inbox.userId, scope: inbox.scope, join: [room], leave: [] });
+    }
     return this.change({ userId: inbox.userId, skip: mutedIn, join: [room], leave: [] });
   }
 

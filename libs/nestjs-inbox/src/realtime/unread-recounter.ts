@@ -84,7 +84,7 @@ export class UnreadRecounter implements OnModuleDestroy {
    * instance is told, or knows by itself). The local inboxes of each audience are looked up
    * once, for the immediate raise and for the recount.
    */
-  refreshHere({ users, rooms, all, added }: Audience): void {
+  refreshHere({ users, rooms = [], all, added }: Audience): void {
     const nsp = this.namespace.current;
     if (!nsp) return;
     const everyone = all ? this.inboxesIn(null) : undefined;
@@ -110,7 +110,8 @@ export class UnreadRecounter implements OnModuleDestroy {
       }
     };
     add(everyone ?? [], added.all);
-    for (const [room, byType] of Object.entries(added.rooms)) add(byRoom.get(room) ?? [], byType);
+    // `rooms` may be absent from an instance of a version before scopes (a rolling deploy): never a throw here.
+    for (const [room, byType] of Object.entries(added.rooms ?? {})) add(byRoom.get(room) ?? [], byType);
     const raised: [string, Badge][] = [];
     for (const [key, n] of raise) {
       const badge = this.shown.raise(key, n);

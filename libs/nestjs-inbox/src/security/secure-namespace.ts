@@ -23,5 +23,6 @@ export function secureNamespace(nsp: Namespace, options: ResolvedNotificationsOp
     session,
     intervalMs: options.sessionRecheckMs,
     timeoutMs: options.sessionTimeoutMs,
+    canAccessScope: options.canAccessScope,
   });
 }

@@ -119,9 +119,8 @@ export class NotificationService {
     const t = checkedTopic(topic);
     const horizon = await this.notifications.horizon();
     await this.subscriptions.subscribe(inbox, t);
-    // Unscoped, it reaches the user's sockets of every scope, but those whose inbox muted the topic.
-    const mutedIn = inbox.scope === null ? await this.subscriptions.scopesMuting(u, t) : [];
-    await this.topicRooms.join(inbox, t, mutedIn);
+    // Live to the sockets of the inbox's scope (unscoped: of every scope), but where the topic is muted.
+    await this.topicRooms.join(inbox, t, await this.subscriptions.scopesMuting(u, t));
     // A publication committed between the subscription and the sockets joining the room is
     // visible to the user but went to a room they were not in yet: send it to them now.
     const missed = await this.reads.topicCommittedSince(inbox, t, horizon);

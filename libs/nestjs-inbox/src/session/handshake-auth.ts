@@ -72,7 +72,8 @@ export function handshakeAuth(options: {
       const { code, message } = err as NotificationsError;
       return next(refusal(code, message));
     }
-    if (scope !== null && !(await mayAccess(options, userId, scope as string))) {
+    // Only a `true` lets a socket into a scope: no answer, or an error, refuses it too.
+    if (scope !== null && (await askScopeAccess(options, userId, scope as string)) !== 'yes') {
       return next(refusal('FORBIDDEN', 'auth.scope: not allowed in this scope'));
     }
     const data: InboxSocketData = {
@@ -87,26 +88,29 @@ export function handshakeAuth(options: {
 }
 
 /**
- * The host's `canAccessScope`, within `sessionTimeoutMs`: only a `true` answer lets the socket
- * in; `false`, an error (logged, not shown: it may name the host's store) or no answer refuse.
+ * The host's `canAccessScope`, within `sessionTimeoutMs`: `yes` for a `true` answer, `no` for
+ * any other answer, `unknown` when it threw (logged, not shown: it may name the host's store) or
+ * gave no answer in time. The handshake lets a socket in only on `yes`; the session re-check
+ * closes an open one only on `no` (an outage of the host's store must not become a reconnect storm).
  */
-async function mayAccess(
+export async function askScopeAccess(
   options: { sessionTimeoutMs: number; canAccessScope: ScopeAccess },
   userId: string,
   scope: string,
-): Promise<boolean> {
+): Promise<'yes' | 'no' | 'unknown'> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
+  const timeout = new Promise<'unknown'>((resolve) => {
     timer = setTimeout(() => {
-      logger.warn(`canAccessScope gave no answer within ${options.sessionTimeoutMs} ms: the socket is refused`);
-      resolve(false);
+      logger.warn(`canAccessScope gave no answer within ${options.sessionTimeoutMs} ms`);
+      resolve('unknown');
     }, options.sessionTimeoutMs);
   });
   try {
-    return (await Promise.race([Promise.resolve().then(() => options.canAccessScope(userId, scope)), timeout])) === true;
+    const answer = Promise.resolve().then(() => options.canAccessScope(userId, scope));
+    return await Promise.race([answer.then((ok): 'yes' | 'no' => (ok === true ? 'yes' : 'no')), timeout]);
   } catch (err) {
-    logger.warn(`canAccessScope failed (${(err as Error)?.name ?? typeof err}): the socket is refused`);
-    return false;
+    logger.warn(`canAccessScope failed (${(err as Error)?.name ?? typeof err})`);
+    return 'unknown';
   } finally {
     clearTimeout(timer);
   }

@@ -1,7 +1,17 @@
 import { INBOX } from '../inbox-model';
 import { builtOnce, noValues, type Param } from './params';
 import { badgeColumns } from './counts.sql';
-import { COLUMNS, DIRECT_ROW, DIRECT_STATE, IN_FLIGHT_LOOKBACK, LIVE, OF_STREAM, SHARED_STATE, USER_CTES } from './row-state.sql';
+import {
+  COLUMNS,
+  DIRECT_ROW,
+  DIRECT_STATE,
+  directParts,
+  IN_FLIGHT_LOOKBACK,
+  LIVE,
+  OF_STREAM,
+  SHARED_STATE,
+  USER_CTES,
+} from './row-state.sql';
 import { pageSql } from './views.sql';
 
 /**
@@ -15,13 +25,17 @@ import { pageSql } from './views.sql';
  * read by id, as two branches for pageSql (`extra`) and the CTEs they need (`ctes`). Deleted
  * ones are left out; archived ones are not (a client that holds them learns their state).
  */
-function recent(user: string, lookback: string, below: string | null, accept: string): { ctes: string; extra: string[] } {
+function recent(user: string, scope: string, lookback: string, below: string | null, accept: string): { ctes: string; extra: string[] } {
   const bound = below ? `AND n.id < ${below}` : '';
+  // Per part of the inbox (directParts), its scope written out: an index range walked newest first.
+  const direct = directParts(scope).map(
+    (part) => `(SELECT n.id, n.tx_id, n.created_at, ${part.expr}::varchar AS scope FROM inbox_notification n
+                 WHERE ${part.guard} AND n.user_id = ${user} AND COALESCE(n.scope, '') = ${part.expr} ${bound}
+                 ORDER BY n.id DESC LIMIT ${lookback})`,
+  );
   const ctes = `,
       recent_direct AS (
-        SELECT b.id, s.scope FROM state s CROSS JOIN LATERAL (
-          SELECT n.id, n.tx_id, n.created_at FROM inbox_notification n
-           WHERE n.user_id = ${user} AND COALESCE(n.scope, '') = s.scope ${bound} ORDER BY n.id DESC LIMIT ${lookback}) b
+        SELECT b.id, b.scope FROM (${direct.join(' UNION ALL ')}) b
          WHERE ${accept}
       ), recent_shared AS (
         SELECT b.id, st.stream, st.scope FROM streams st CROSS JOIN LATERAL (
@@ -65,6 +79,7 @@ function catchUpSql(
                    FROM inbox_notification a WHERE a.id = ${from.cursor}::bigint)`;
   const late = recent(
     user,
+    scope,
     String(IN_FLIGHT_LOOKBACK),
     `${from.cursor}::bigint`,
     `b.id <> ALL(${from.held}) AND EXISTS (SELECT 1 FROM anchor WHERE b.tx_id >= anchor.tx_horizon OR b.created_at >= anchor.since)`,
@@ -108,7 +123,7 @@ export function catchUpsSql(withCursor: boolean): string {
  * horizon $4, newest first, among the newest $3 of each stream.
  */
 export function committedSinceSql(): string {
-  const since = recent('$1', '$3', null, 'b.tx_id >= $4::bigint');
+  const since = recent('$1', '$2', '$3', null, 'b.tx_id >= $4::bigint');
   return `WITH ${USER_CTES('$1', '$2')}${since.ctes}
        SELECT DISTINCT ON (v.id) v.* FROM (${since.extra.join(' UNION ALL ')}) v ORDER BY v.id DESC LIMIT $3`;
 }

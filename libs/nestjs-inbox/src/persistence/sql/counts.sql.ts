@@ -40,7 +40,7 @@ export function viewCount(user: string, v: View, param: Param): string {
          WHERE n.user_id = ${user} AND COALESCE(n.scope, '') = s.scope AND n.read_at IS NULL AND n.tx_id >= s.read_xmin
            AND ${inState(counted, DIRECT_ROW)} AND ${rowConditions(v, param)} AND ${countedType(v, param)})`;
   if (v.tags || v.before || v.after) {
-    const rows = rowBranches(user, v, counted, null, param, false).join(' UNION ALL ');
+    const rows = rowBranches(user, v, counted, null, param, null).join(' UNION ALL ');
     return `(${direct} + (SELECT count(DISTINCT x.id) FROM (${rows}) x CROSS JOIN prefs s
                           WHERE NOT x.type = ANY(s.muted_types)))::int`;
   }

@@ -1,7 +1,7 @@
 import type { Mark, View } from '../inbox-model';
 import type { Param } from './params';
 import { viewCount } from './counts.sql';
-import { DIRECT_ROW, IN_FLIGHT_LOOKBACK, LIVE, SHARED_ROW, USER_CTES } from './row-state.sql';
+import { DIRECT_ROW, directParts, IN_FLIGHT_LOOKBACK, LIVE, SHARED_ROW, USER_CTES } from './row-state.sql';
 
 /**
  * The SQL of state changes: marks one by one (by id), and "all" (watermarks). Builders only:
@@ -109,9 +109,13 @@ export function markAllSql(change: MarkAll, count: View, param: Param): string {
          -- Direct rows of transactions running at the horizon that have committed since: the
          -- newest ones (their ids were drawn last), marked one by one.
          UPDATE inbox_notification n SET ${m.column} = ${m.value}
-           FROM (SELECT b.id, b.tx_id FROM state s CROSS JOIN LATERAL (
-                   SELECT b.id, b.tx_id FROM inbox_notification b WHERE b.user_id = $1 AND COALESCE(b.scope, '') = s.scope
-                    ORDER BY b.id DESC LIMIT ${IN_FLIGHT_LOOKBACK}) b) b, horizon h
+           FROM (${directParts('$2')
+             .map(
+               (part) => `(SELECT b.id, b.tx_id FROM inbox_notification b
+                            WHERE ${part.guard} AND b.user_id = $1 AND COALESCE(b.scope, '') = ${part.expr}
+                            ORDER BY b.id DESC LIMIT ${IN_FLIGHT_LOOKBACK})`,
+             )
+             .join(' UNION ALL ')}) b, horizon h
           WHERE n.id = b.id AND b.tx_id >= h.xmin AND ${w.unmarked}
        ), unarchived AS (
          ${

@@ -55,6 +55,19 @@ export const USER_CTES = (user: string, scope: string) => `
   )`;
 
 /**
+ * The parts of an inbox's direct rows (`scope`: the inbox's scope, an SQL expression): the
+ * unscoped rows, and the scope's own (none for the unscoped inbox, `scope` ''). A branch per part
+ * names its scope as written (`expr`), not from its `state` row: a planner that sees it (a
+ * parameter, a constant) estimates the part's rows and walks its index range newest first,
+ * rather than sorting all of it (which it did with the scope taken from a joined row). `state`:
+ * the part's row of `state`, none for an empty part; `guard`: whether the part is not empty.
+ */
+export const directParts = (scope: string): { expr: string; state: string; guard: string }[] => [
+  { expr: `''`, state: `(SELECT * FROM state WHERE scope = '')`, guard: 'true' },
+  { expr: scope, state: `(SELECT * FROM state WHERE scope = ${scope} AND scope <> '')`, guard: `${scope} <> ''` },
+];
+
+/**
  * The owner a tag row of the direct rows of `user` in part `scope` (or, `user` null, of stream
  * `stream` of `scope`) has: see the InboxScopes migration's inbox_tag_rows.
  */

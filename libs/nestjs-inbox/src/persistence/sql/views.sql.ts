@@ -3,6 +3,7 @@ import type { Param } from './params';
 import {
   COLUMNS,
   DIRECT_ROW,
+  directParts,
   DIRECT_STATE,
   IN_FLIGHT_LOOKBACK,
   LIVE,
@@ -76,7 +77,7 @@ export function streamFilter(v: View, param: Param, counting: boolean): string {
  */
 export function pageSql(user: string, scope: string, limit: string, view: View, param: Param, ctes = '', extra: string[] = []): string {
   return `WITH ${USER_CTES(user, scope)}${ctes}
-    SELECT DISTINCT ON (v.id) v.* FROM (${[...viewRows(user, view, limit, param), ...extra].join(' UNION ALL ')}) v
+    SELECT DISTINCT ON (v.id) v.* FROM (${[...viewRows(user, scope, view, limit, param), ...extra].join(' UNION ALL ')}) v
      ORDER BY v.id DESC LIMIT ${limit}`;
 }
 
@@ -94,11 +95,11 @@ export function pageSql(user: string, scope: string, limit: string, view: View, 
  *   committed out of id order, `late`, are a branch of their own), and the rows whose own
  *   archived flag puts them in the view from outside that range.
  */
-export function viewRows(user: string, v: View, limit: string | null, param: Param): string[] {
+export function viewRows(user: string, scope: string, v: View, limit: string | null, param: Param): string[] {
   // Per type its own branches: `type = ANY(…)` cannot walk a type index in id order.
   if (v.types && v.types.length > 1)
-    return v.types.flatMap((type) => rowBranches(user, { ...v, types: [type] }, v.state, limit, param, true));
-  return rowBranches(user, v, v.state, limit, param, true);
+    return v.types.flatMap((type) => rowBranches(user, { ...v, types: [type] }, v.state, limit, param, scope));
+  return rowBranches(user, v, v.state, limit, param, scope);
 }
 
 /** What the branches of one view share (see rowBranches). */
@@ -115,14 +116,17 @@ interface Branches {
   everything: boolean;
 }
 
-/** The branches of viewRows (`direct`: with the user's own rows, unless the view is one topic's). */
+/**
+ * The branches of viewRows: with the user's own rows of the inbox of scope `direct` (an SQL
+ * expression, see directParts) unless it is null or the view is one topic's.
+ */
 export function rowBranches(
   user: string,
   v: View,
   state: View['state'] | Counted,
   limit: string | null,
   param: Param,
-  direct: boolean,
+  direct: string | null,
 ): string[] {
   const b: Branches = {
     user,
@@ -133,7 +137,7 @@ export function rowBranches(
     archivedView: state === 'archived' || state === 'archived-unread',
     everything: state === 'all' || state === 'all-unread',
   };
-  const branches = direct && !v.topic ? directBranches(b) : [];
+  const branches = direct !== null && !v.topic ? directParts(direct).flatMap((part) => directBranches(b, part)) : [];
   branches.push(`(SELECT x.* FROM streams st CROSS JOIN LATERAL (${streamParts(b).join(' UNION ALL ')}) x
                   WHERE ${streamFilter(v, param, limit === null)})`);
   return branches;
@@ -156,15 +160,19 @@ function walkFrom(tag: string | null, owner: string): { from: string; where: str
 }
 
 /**
- * The direct rows' branches: each walks one index range per part of the inbox (`state` row
- * `s`: the scope's rows, and the unscoped ones), newest first, and cuts there.
+ * The branches of the direct rows of one part of the inbox (directParts: the unscoped rows, or
+ * the scope's), with that part's `state` row `s`: each walks one index range, newest first.
  */
-function directBranches({ user, state, page, cond, tag, archivedView, everything }: Branches): string[] {
+function directBranches(
+  { user, state, page, cond, tag, archivedView, everything }: Branches,
+  part: ReturnType<typeof directParts>[number],
+): string[] {
   const wantsUnarchived = !archivedView && !everything;
-  const directRows = (where: (id: string) => string, w = walkFrom(tag, tagOwner('s.scope', user))) => `(
-      SELECT x.* FROM state s CROSS JOIN LATERAL (
+  // LATERAL: the page's order and limit inside, so that the walk can stop at the page.
+  const directRows = (where: (id: string) => string, w = walkFrom(tag, tagOwner(part.expr, user))) => `(
+      SELECT x.* FROM ${part.state} s CROSS JOIN LATERAL (
         SELECT ${COLUMNS}, ${DIRECT_STATE} FROM ${w.from}
-         WHERE ${w.where}n.user_id = ${user} AND COALESCE(n.scope, '') = s.scope AND ${where(w.id)}
+         WHERE ${w.where}n.user_id = ${user} AND COALESCE(n.scope, '') = ${part.expr} AND ${where(w.id)}
            AND ${inState(state, DIRECT_ROW)} AND ${cond} ${page}) x)`;
   // At or below `floor` every row is covered by a watermark (deleted; archived too, for the
   // inbox views) but those of transactions running when it was set, and those archived or
@@ -177,9 +185,9 @@ function directBranches({ user, state, page, cond, tag, archivedView, everything
     directRows((id) => (archivedView ? `${id} <= s.archived_id AND ${id} > s.deleted_id` : `${id} > ${floor} AND ${above}`)),
   ];
   branches.push(`(
-      SELECT ${COLUMNS}, ${DIRECT_STATE} FROM state s CROSS JOIN LATERAL (
+      SELECT ${COLUMNS}, ${DIRECT_STATE} FROM ${part.state} s CROSS JOIN LATERAL (
         SELECT b.id FROM inbox_notification b
-         WHERE b.user_id = ${user} AND COALESCE(b.scope, '') = s.scope AND b.id <= ${floor}
+         WHERE b.user_id = ${user} AND COALESCE(b.scope, '') = ${part.expr} AND b.id <= ${floor}
          ORDER BY b.id DESC LIMIT ${IN_FLIGHT_LOOKBACK}) b
       JOIN inbox_notification n ON n.id = b.id
      WHERE ${inState(state, DIRECT_ROW)} AND ${cond} ${page})`);

@@ -145,7 +145,7 @@ export function mergeAudiences(audiences: Audience[]): Audience {
   let added: Audience['added'];
   for (const a of audiences) {
     for (const u of a.users) users.add(u);
-    for (const r of a.rooms) rooms.add(r);
+    for (const r of a.rooms ?? []) rooms.add(r);
     all ||= a.all;
     if (a.added) added = sumInto(added ?? {}, a.added) as Audience['added'];
   }
