@@ -1,5 +1,6 @@
 import type { Socket } from 'socket.io';
 import { userRoom } from '../notifications.internal-constants';
+import { type Inbox, inboxKey } from '../persistence/inbox-model';
 import type { Badge, InboxReadRepository } from '../persistence/repositories/inbox-read.repository';
 import { ServerEvent } from '../protocol';
 import type { ClusterEvents } from './cluster/cluster-events';
@@ -83,7 +84,11 @@ describe('UnreadRecounter', () => {
   const setup = (counted: Map<string, Badge>) => {
     const ns = namespace();
     const shown = new ShownCounts();
-    const store = { badges: async (users: string[]) => new Map(users.filter((u) => counted.has(u)).map((u) => [u, counted.get(u)!])) };
+    // InboxReadRepository.badges: by inbox, keyed by inboxKey.
+    const store = {
+      badges: async (inboxes: Inbox[]) =>
+        new Map(inboxes.filter((i) => counted.has(i.userId)).map((i) => [inboxKey(i), counted.get(i.userId)!])),
+    };
     const recounter = new UnreadRecounter(
       { current: ns.nsp } as unknown as InboxNamespace,
       store as unknown as InboxReadRepository,
