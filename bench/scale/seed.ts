@@ -23,9 +23,10 @@
  * │    archived / deleted_at) as InboxStateRepository.mark's INSERT writes it (by ids);      │
  * │  - inbox_user_state: (user_id, muted_types) as setPreferences' INSERT writes it, the     │
  * │    watermarks at their defaults (nobody marked all anything yet, see below).             │
- * │ Since the scopes migration (InboxScopes1764460800000) every row carries its scope: NULL   │
- * │ on inbox_notification for unscoped rows (INSERT_SQL writes `scope`), '' in the scope     │
- * │ column of the streams, receipts (their stream's scope), subscriptions and user state.    │
+ * │ Since the scopes migration (InboxScopes1764460800000) every row carries its scope, ''    │
+ * │ for unscoped: on inbox_notification (INSERT_SQL writes `scope`; the column's default for │
+ * │ the unscoped history) and in the streams, receipts (their stream's scope),               │
+ * │ subscriptions and user state.                                                            │
  * │ When the schema changes (new migration), change seedNotificationsSql,                    │
  * │ seedScopedNotificationsSql and seedSubscriptionsSql (and add the per-user state the new  │
  * │ schema keeps) so that they again write what the library's own writes would have written  │
@@ -289,7 +290,7 @@ function seedScopedNotificationsSql(size: ScaleSize, lo: number, hi: number, txB
            CASE WHEN s.shared THEN NULL ELSE 'member-' || s.u END AS user_id,
            CASE WHEN s.shared AND NOT s.bcast THEN 'topic-' || (s.j % ${sc.topics}) END AS topic,
            CASE WHEN s.shared THEN 'ws-' || (s.k % ${SCOPES})
-                WHEN s.part < ${SCOPES} THEN 'ws-' || ((s.part + s.u) % ${SCOPES}) END AS scope,
+                WHEN s.part < ${SCOPES} THEN 'ws-' || ((s.part + s.u) % ${SCOPES}) ELSE '' END AS scope,
            CASE WHEN NOT s.shared THEN (${types})[((s.q + s.u) % 5) + 1]
                 WHEN s.bcast AND s.bseq % 4 = 0 THEN '${MAINTENANCE_TYPE}'
                 WHEN s.bcast THEN '${BROADCAST_TYPE}' ELSE '${PUBLICATION_TYPE}' END AS type,
