@@ -208,9 +208,22 @@ const LOW: Record<View['state'] | Counted, string> = {
   all: 'GREATEST(st.after, st.deleted)',
 };
 
-/** The stream's row at position `seq` (its id), 0 if there is none. */
-const idAt = (seq: string) => `COALESCE((
-  SELECT w.id FROM inbox_notification w WHERE ${OF_STREAM('w')} AND w.seq = ${seq}), 0)`;
+/**
+ * Id bounds of the stream's rows in order (`NOT late`) from their positions, for the walk of the
+ * id index: a row in order at a position above `seq` has a greater id than any row at or below
+ * it; one at or below `seq`, an id no greater than that of the first row in order at or above.
+ * Each is a walk of the (stream, seq) index from `seq`, ordered by seq and cut at one row: only
+ * that index gives the order, so the planner cannot take another index of the stream (it
+ * estimates a stream at one row whatever index it reads it with, and took the type index with
+ * `seq = …` as a filter, reading the whole stream). A position without a row (purged) bounds by
+ * the next row instead of none.
+ */
+const idAtOrBelow = (seq: string) => `COALESCE((
+  SELECT w.id FROM inbox_notification w WHERE ${OF_STREAM('w')} AND w.seq <= ${seq}
+   ORDER BY w.seq DESC LIMIT 1), 0)`;
+const idAtOrAbove = (seq: string) => `COALESCE((
+  SELECT w.id FROM inbox_notification w WHERE ${OF_STREAM('w')} AND w.seq >= ${seq} AND NOT w.late
+   ORDER BY w.seq LIMIT 1), ${Number.MAX_SAFE_INTEGER})`;
 
 /** The branches of one stream `st`'s rows in the view, for a LATERAL join over `streams`. */
 function streamParts({ user, state, page, cond, tag, archivedView, everything }: Branches): string[] {
@@ -226,8 +239,8 @@ function streamParts({ user, state, page, cond, tag, archivedView, everything }:
        AND ${inState(state, SHARED_ROW)} AND ${cond} ${page}`;
   const w = walkFrom(tag, tagOwner('st.scope', null, 'st.stream'));
   const walk =
-    `${w.where}NOT n.late AND n.seq + 0 > ${low} AND ${w.id} > ${idAt(low)}` +
-    (high ? ` AND n.seq + 0 <= ${high} AND ${w.id} <= ${idAt(high)}` : '');
+    `${w.where}NOT n.late AND n.seq + 0 > ${low} AND ${w.id} > ${idAtOrBelow(low)}` +
+    (high ? ` AND n.seq + 0 <= ${high} AND ${w.id} <= ${idAtOrAbove(high)}` : '');
   const late = `n.late AND n.seq > ${low}` + (high ? ` AND n.seq <= ${high}` : '');
   const parts = [`(${shared(w.from, walk)})`, `(${shared('inbox_notification n', late)})`];
   if (!everything) {
