@@ -118,16 +118,19 @@ export function markAllSql(change: MarkAll, count: View, param: Param): string {
              .join(' UNION ALL ')}) b, horizon h
           WHERE n.id = b.id AND b.tx_id >= h.xmin AND ${w.unmarked}
        ), unarchived AS (
+         -- IS NOT NULL: the planner then reads the partial index of the rows archived or unarchived
+         -- one by one (it does not infer it), not all of the part's rows.
          ${
            change === 'archived'
              ? `UPDATE inbox_notification n SET archived = NULL FROM horizon h, state s
-               WHERE n.user_id = $1 AND n.scope = s.scope AND n.archived = false AND n.tx_id < h.xmin`
+               WHERE n.user_id = $1 AND n.scope = s.scope AND n.archived IS NOT NULL AND n.archived = false AND n.tx_id < h.xmin`
              : 'SELECT 1'
          }
        ), unarchived_shared AS (
          ${
            change === 'archived'
-             ? `UPDATE inbox_receipt r SET archived = NULL FROM state s WHERE r.user_id = $1 AND r.scope = s.scope AND r.archived = false`
+             ? `UPDATE inbox_receipt r SET archived = NULL FROM state s
+               WHERE r.user_id = $1 AND r.scope = s.scope AND r.archived IS NOT NULL AND r.archived = false`
              : 'SELECT 1'
          }
        ), broadcasts AS (
