@@ -36,9 +36,12 @@ export function viewCount(user: string, v: View, param: Param): string {
   const counted = COUNTED[v.state as Exclude<View['state'], 'read'>];
   const direct = v.topic
     ? '0'
-    : `(SELECT count(*) FROM inbox_notification n CROSS JOIN state s
-         WHERE n.user_id = ${user} AND n.scope = s.scope AND n.read_at IS NULL AND n.tx_id >= s.read_xmin
-           AND ${inState(counted, DIRECT_ROW)} AND ${rowConditions(v, param)} AND ${countedType(v, param)})`;
+    : // Per part, LATERAL: its scope is then a parameter of the index scan (user, scope, …); in a
+      // plain join the planner walked the user's rows of every scope and matched them to the parts.
+      `(SELECT COALESCE(sum(c.count), 0) FROM state s CROSS JOIN LATERAL (
+         SELECT count(*) FROM inbox_notification n
+          WHERE n.user_id = ${user} AND n.scope = s.scope AND n.read_at IS NULL AND n.tx_id >= s.read_xmin
+            AND ${inState(counted, DIRECT_ROW)} AND ${rowConditions(v, param)} AND ${countedType(v, param)}) c)`;
   if (v.tags || v.before || v.after) {
     const rows = rowBranches(user, v, counted, null, param, null).join(' UNION ALL ');
     return `(${direct} + (SELECT count(DISTINCT x.id) FROM (${rows}) x CROSS JOIN prefs s
