@@ -51,7 +51,7 @@ function recent(user: string, scope: string, lookback: string, below: string | n
     `(SELECT ${COLUMNS}, ${SHARED_STATE}
           FROM recent_shared b JOIN streams st ON st.stream = b.stream AND st.scope = b.scope
           JOIN inbox_notification n ON n.id = b.id
-          LEFT JOIN inbox_receipt r ON r.user_id = ${user} AND r.notification_id = n.id
+          LEFT JOIN receipts r ON r.notification_id = n.id
          WHERE n.seq > GREATEST(st.after, st.deleted) AND r.deleted_at IS NULL AND ${LIVE})`,
   ];
   return { ctes, extra };

@@ -29,6 +29,10 @@ export const IN_FLIGHT_LOOKBACK = 100;
  *   stream (`stream`, `scope`), `after`, the position the user's view of it starts after;
  *   `read`, `seen`, `archived`, `deleted`: up to which position all of it is (reading implies
  *   seeing); `read_all_at`, `seen_all_at`: when its part was last marked all read, seen.
+ * - `receipts`: the user's receipts of rows of those streams that a view may show (above
+ *   `after` and `deleted`), read once per statement from the (user, stream, scope, seq) index:
+ *   the marks made one by one above the watermarks. A stream's walk joins its rows to these
+ *   rather than probing the receipt index once per row it walks (three pages per row at 10M).
  */
 export const USER_CTES = (user: string, scope: string) => `
   prefs AS (
@@ -53,6 +57,10 @@ export const USER_CTES = (user: string, scope: string) => `
            GREATEST(t.archived_seq, t.from_seq), GREATEST(t.deleted_seq, t.from_seq), t.topic = ANY(s.muted_topics),
            s.read_all_at, s.seen_all_at
       FROM state s JOIN inbox_subscription t ON t.user_id = ${user} AND t.scope = s.scope
+  ), receipts AS MATERIALIZED (
+    SELECT r.notification_id, r.read_at, r.seen_at, r.archived, r.deleted_at
+      FROM streams st JOIN inbox_receipt r ON r.user_id = ${user} AND r.stream = st.stream AND r.scope = st.scope
+     WHERE r.seq > GREATEST(st.after, st.deleted)
   )`;
 
 /**

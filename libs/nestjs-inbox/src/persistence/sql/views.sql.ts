@@ -234,7 +234,7 @@ function streamParts({ user, state, page, cond, tag, archivedView, everything }:
   const shared = (from: string, where: string) => `
     SELECT ${COLUMNS}, ${SHARED_STATE}
       FROM ${from}
-      LEFT JOIN inbox_receipt r ON r.user_id = ${user} AND r.notification_id = n.id
+      LEFT JOIN receipts r ON r.notification_id = n.id
      WHERE ${OF_STREAM('n')} AND n.seq > st.after AND ${where}
        AND ${inState(state, SHARED_ROW)} AND ${cond} ${page}`;
   const w = walkFrom(tag, tagOwner('st.scope', null, 'st.stream'));
