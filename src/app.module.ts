@@ -9,6 +9,7 @@ import { isMutable } from './notification-types';
 import { HealthModule } from './observability/health.module';
 import { observabilityOn } from './observability/metrics';
 import { demoSession } from './session';
+import { canAccessWorkspace } from './workspaces';
 import { AvatarController } from './web/avatar.controller';
 import { DemoPageController } from './web/demo-page.controller';
 
@@ -33,6 +34,7 @@ import { DemoPageController } from './web/demo-page.controller';
         redis: config.get('REDIS_URL') ? { url: config.get('REDIS_URL') } : undefined,
         canSubscribe: (_userId: string, topic: string) => /^[\w-]{1,50}$/.test(topic),
         mutable: isMutable,
+        canAccessScope: canAccessWorkspace,
       }),
     }),
     ...(observabilityOn ? [HealthModule] : []),

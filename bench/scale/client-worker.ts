@@ -102,9 +102,10 @@ let fleet: FleetSocket[] = [];
 let progress = { total: 0, synced: 0, failed: 0 };
 
 serve({
-  /** One user connects (with `cursor`, or without); with `keep` the socket stays for `emit`. */
-  connect: async ({ url, user, cursor, keep }: { url: string; user: string; cursor?: string; keep?: boolean }) => {
-    const { socket, synced } = await connectTimed(url, user, cursor ? { cursor } : {}, 120_000);
+  /** One user connects (with `cursor`, or without; in `scope`, or unscoped); with `keep` the socket stays for `emit`. */
+  connect: async ({ url, user, cursor, scope, keep }: { url: string; user: string; cursor?: string; scope?: string; keep?: boolean }) => {
+    const auth = { ...(cursor ? { cursor } : {}), ...(scope ? { scope } : {}) };
+    const { socket, synced } = await connectTimed(url, user, auth, 120_000);
     if (keep) pool.set(user, socket);
     else socket.disconnect();
     return synced;

@@ -15,7 +15,7 @@
  * size, wait up to N s for the machine's 1-minute load average to drop below its core count; not
  * counted in the budget: the numbers are only as quiet as the machine). Sizes: BENCH_SCALE_ROWS,
  * BENCH_SCALE_USERS, BENCH_SCALE_BROADCASTS, BENCH_SCALE_TOPICS, BENCH_SCALE_PUBLICATIONS
- * override L's. Postgres: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres);
+ * override L's (BENCH_SCALE_MEMBERS: its scoped members, by default 2,000 per 10M rows). Postgres: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres);
  * the run creates its own databases (`inbox_scale_*`) and drops them, whatever happens.
  */
 import { randomBytes } from 'node:crypto';
@@ -28,7 +28,21 @@ import { DataSource } from 'typeorm';
 import { sleep } from '../lib/clock';
 import { type Child, spawnChild } from '../lib/ipc';
 import { summarize } from '../lib/stats';
-import { BROADCAST_TYPE, DIRECT_TYPES, type ScaleSize, seed, type SeedReport, SIZES, topicName, userName } from './seed';
+import {
+  BROADCAST_TYPE,
+  DIRECT_TYPES,
+  memberName,
+  memberScope,
+  SCOPES,
+  type ScaleSize,
+  scopedRows,
+  seed,
+  type SeedReport,
+  SIZES,
+  topicName,
+  totalRows,
+  userName,
+} from './seed';
 import type { CapturedQuery, Step } from './server';
 
 // ───────────────────────────────────────────── options ──────────────────────────────────────────
@@ -56,6 +70,11 @@ const L: ScaleSize = {
   topics: envInt('BENCH_SCALE_TOPICS') ?? SIZES.L.topics,
   publications: envInt('BENCH_SCALE_PUBLICATIONS') ?? SIZES.L.publications,
 };
+// The members' shape (1,100 direct rows each over 10 scopes) stays; a smaller L has fewer of them.
+L.scoped = {
+  ...SIZES.L.scoped,
+  users: envInt('BENCH_SCALE_MEMBERS') ?? Math.max(200, Math.round((SIZES.L.scoped.users * L.rows) / SIZES.L.rows)),
+};
 const SIZE_OF: Record<string, ScaleSize> = { S: SIZES.S, L };
 
 const PG_ADMIN_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -79,6 +98,9 @@ interface Plan {
   /** The inbox-state operations (STATE_OPS): time share of each, and repetitions of the destructive ones. */
   stateOpMs: number;
   destructiveReps: number;
+  /** The per-scope operations (SCOPE_OPS, scopeConnect): time share of each, and repetitions of the destructive ones. */
+  scopeOpMs: number;
+  scopeDestructiveReps: number;
 }
 /** The caps are for the default 12-minute budget and grow with --minutes. */
 const stretch = Math.max(1, minutes / 12);
@@ -94,6 +116,9 @@ const PLANS: Record<string, Plan> = {
     broadcastCapMs: 30_000 * stretch,
     stateOpMs: 4_000,
     destructiveReps: 100,
+    // S's 150 members: 5 destructive operations × 12, and the EXPLAINs' pairs.
+    scopeOpMs: 3_000,
+    scopeDestructiveReps: 12,
   },
   L: {
     maxReps: 200,
@@ -105,6 +130,8 @@ const PLANS: Record<string, Plan> = {
     broadcastCapMs: 180_000 * stretch,
     stateOpMs: 8_000,
     destructiveReps: 200,
+    scopeOpMs: 5_000,
+    scopeDestructiveReps: 30,
   },
 };
 /** Reserved at the end of the run for the report and cleanup. */
@@ -196,6 +223,8 @@ class Deck {
   constructor(
     private readonly users: number,
     private readonly random: () => number,
+    /** User n's id (`user-<n>`, or `member-<n>` for the scoped members). */
+    private readonly name: (n: number) => string = userName,
   ) {}
   take(n: number, retire = false): string[] {
     const out: string[] = [];
@@ -213,12 +242,12 @@ class Deck {
       const u = this.order.pop()!;
       this.dealt++;
       if (retire) this.retired.add(u);
-      out.push(userName(u));
+      out.push(this.name(u));
     }
     return out;
   }
   retire(users: string[]) {
-    for (const u of users) this.retired.add(Number(u.slice('user-'.length)));
+    for (const u of users) this.retired.add(Number(u.slice(u.lastIndexOf('-') + 1)));
   }
   private dealt = 0;
 }
@@ -295,6 +324,19 @@ const OPS: [string, string, string][] = [
   ['archiveRead', "`archive({ state: 'read' })` (bulk archive of the read ones)", 'service, in-process'],
   ['mute', '`setPreferences` muting one type (`mention`)', 'service, in-process'],
   ['countsMuted', '`counts` of the 6 tabs right after muting `mention`', 'service, in-process'],
+  ['scopeConnect', 'scope: a member connects with `auth: { scope }`, no cursor → synced', 'socket'],
+  ['scopeList', 'scope: `list({ scope })`, page of 20', 'service, in-process'],
+  ['scopeListUnread', 'scope: `list({ scope })`, page of 20, `unreadOnly`', 'service, in-process'],
+  ['scopeListType', "scope: `list({ scope })`, page of 20, `type: 'mention'`", 'service, in-process'],
+  ['scopeCounts', 'scope: `counts` of 6 tabs in the scope', 'service, in-process'],
+  ['scopeBadge', 'scope: `badge({ scope })`', 'service, in-process'],
+  ['scopeUnreadCount', 'scope: `unreadCount({ scope })`', 'service, in-process'],
+  ['scopeSeenAll', 'scope: `markSeen({}, { scope })`', 'service, in-process'],
+  ['scopeReadAll', 'scope: `markAllRead({ scope })` (read-all)', 'service, in-process'],
+  ['scopeArchiveAll', 'scope: `archive({}, { scope })`', 'service, in-process'],
+  ['scopeArchiveRead', "scope: `archive({ state: 'read' }, { scope })` (bulk archive by filter)", 'service, in-process'],
+  ['scopeMute', 'scope: `setPreferences` muting `mention` in the scope', 'service, in-process'],
+  ['scopeCountsMuted', 'scope: `counts` of the 6 tabs right after muting', 'service, in-process'],
   ['bareStorm500', 'reference: bare Socket.IO, 500 connect at once → all synced', 'sockets'],
   ['storm500', '500 users connect at once → all synced', 'sockets'],
   ['broadcast500', 'broadcast → all 500 online users have it', 'sockets'],
@@ -374,11 +416,51 @@ const STATE_OPS: StateOp[] = [
     ],
   },
 ];
-const callText = (steps: Step[]) =>
+/**
+ * The per-scope operations (issue 22), as STATE_OPS but on the scoped members (`member-<n>`), each
+ * in one of their 10 scopes (`memberScope(n)`): at L a member has ~100 direct rows in that scope,
+ * ~100 unscoped ones (which every scope shows) and ~900 in their 9 other scopes, which no
+ * operation in this scope should read.
+ */
+const SCOPE_OPS: StateOp[] = [
+  { explain: 'scope: list, page of 20', steps: [{ key: 'scopeList', call: 'list', arg: { limit: 20 } }] },
+  {
+    explain: 'scope: list, page of 20, unreadOnly',
+    steps: [{ key: 'scopeListUnread', call: 'list', arg: { limit: 20, unreadOnly: true } }],
+  },
+  {
+    explain: "scope: list, page of 20, type 'mention'",
+    steps: [{ key: 'scopeListType', call: 'list', arg: { limit: 20, type: 'mention' } }],
+  },
+  { explain: 'scope: counts of 6 tabs', steps: [{ key: 'scopeCounts', call: 'counts', arg: TABS }] },
+  { explain: 'scope: badge', steps: [{ key: 'scopeBadge', call: 'badge' }] },
+  { explain: 'scope: unread count', steps: [{ key: 'scopeUnreadCount', call: 'unreadCount' }] },
+  { explain: 'scope: markSeen({}) (rolled back)', destructive: true, steps: [{ key: 'scopeSeenAll', call: 'markSeen', arg: {} }] },
+  { explain: 'scope: mark all read (rolled back)', destructive: true, steps: [{ key: 'scopeReadAll', call: 'markAllRead' }] },
+  { explain: 'scope: archive({}) (rolled back)', destructive: true, steps: [{ key: 'scopeArchiveAll', call: 'archive', arg: {} }] },
+  {
+    explain: "scope: archive({ state: 'read' }) (rolled back)",
+    destructive: true,
+    pageIds: true,
+    steps: [{ key: 'scopeArchiveRead', call: 'archive', arg: { state: 'read' } }],
+  },
+  {
+    explain: 'scope: setPreferences muting a type, then counts (rolled back)',
+    destructive: true,
+    steps: [
+      { key: 'scopeMute', call: 'setPreferences', arg: { muted: { types: ['mention'] } } },
+      { key: 'scopeCountsMuted', call: 'counts', arg: TABS },
+    ],
+  },
+];
+/** The scope member `user` is measured in. */
+const scopeOf = (user: string) => memberScope(Number(user.slice(user.lastIndexOf('-') + 1)));
+
+const callText = (steps: Step[], scope?: string) =>
   steps
     .map(
       (s) =>
-        `NotificationService.${s.call}(userId${s.ids ? `, ${'page' in s.ids ? `<first ${s.ids.page} ids of the inbox>` : `<ids: newest ${s.ids.newest.join(' + ')}>`}` : s.arg !== undefined ? `, ${JSON.stringify(s.arg)}` : ''})`,
+        `NotificationService.${s.call}(userId${s.ids ? `, ${'page' in s.ids ? `<first ${s.ids.page} ids of the inbox>` : `<ids: newest ${s.ids.newest.join(' + ')}>`}` : s.arg !== undefined ? `, ${JSON.stringify(s.arg)}` : ''}${scope ? `, { scope: '${scope}' }` : ''})`,
     )
     .join('; ');
 
@@ -445,7 +527,8 @@ async function runSize(size: ScaleSize, plan: Plan, sizeDeadline: number): Promi
   const leftHere = () => Math.min(left(), sizeDeadline - Date.now());
   log(
     `${size.name}: ${size.rows.toLocaleString('en')} notifications, ${size.users.toLocaleString('en')} users, ` +
-      `${size.broadcasts.toLocaleString('en')} broadcasts, ${size.publications.toLocaleString('en')} publications over ${size.topics.toLocaleString('en')} topics`,
+      `${size.broadcasts.toLocaleString('en')} broadcasts, ${size.publications.toLocaleString('en')} publications over ${size.topics.toLocaleString('en')} topics; ` +
+      `${scopedRows(size).toLocaleString('en')} scoped notifications of ${size.scoped.users.toLocaleString('en')} members`,
   );
   const db = await createDatabase();
   const seedReport = await seed(db.url, size, log);
@@ -570,8 +653,38 @@ async function runSize(size: ScaleSize, plan: Plan, sizeDeadline: number): Promi
     op.steps.forEach((step, j) => record(result(step.key, perStep[j], { load, note: op.destructive ? 'each user once' : undefined })));
   }
 
+  // 5c. The per-scope operations: members, each in one of their scopes (the socket's `auth.scope`, the calls' `{ scope }`).
+  const members = new Deck(size.scoped.users, prng(randomSeed * 1000 + size.rows + 1), memberName);
+  {
+    const users = members.take(Math.min(plan.maxReps, size.scoped.users / 2));
+    const { ms, load } = await repeat(
+      plan,
+      users.length,
+      async (i) => (await client.call('connect', { url, user: users[i], scope: scopeOf(users[i]) })).ms,
+      plan.scopeOpMs,
+    );
+    record(result('scopeConnect', ms, { load, note: `in one of the member's ${SCOPES} scopes` }));
+  }
+  for (const op of SCOPE_OPS) {
+    const users = op.destructive
+      ? members.take(plan.scopeDestructiveReps, true)
+      : members.take(Math.min(plan.maxReps, size.scoped.users / 2));
+    const perStep: number[][] = op.steps.map(() => []);
+    const { load } = await repeat(
+      plan,
+      users.length,
+      async (i) => {
+        const { ms } = await server.call('timeSteps', { users: [users[i]], steps: op.steps, scope: scopeOf(users[i]) });
+        ms[0].forEach((m: number, j: number) => perStep[j].push(m));
+        return ms[0].reduce((a: number, b: number) => a + b, 0);
+      },
+      plan.scopeOpMs,
+    );
+    op.steps.forEach((step, j) => record(result(step.key, perStep[j], { load, note: op.destructive ? 'each member once' : undefined })));
+  }
+
   // 6. EXPLAIN of the statements the library ran for these calls, on fresh users.
-  const explain = await explainAll(db.url, server, client, url, deck);
+  const explain = await explainAll(db.url, server, client, url, deck, members);
   log(`  explained ${explain.length} statements`);
 
   // 7. Storms and broadcasts: 500, then 5,000 if what 500 took says it fits in the budget.
@@ -846,7 +959,8 @@ async function measureSize(url: string, size: ScaleSize): Promise<SizeResult['db
     const tables = rows.map((r) => ({ table: r.table, heap: +r.heap, indexes: +r.indexes, toast: +r.toast, total: +r.total }));
     const total = tables.reduce((s, t) => s + t.total, 0);
     const indexes = tables.reduce((s, t) => s + t.indexes, 0);
-    return { tables, total, bytesPerMillion: total / (size.rows / 1e6), indexBytesPerMillion: indexes / (size.rows / 1e6) };
+    const millions = totalRows(size) / 1e6;
+    return { tables, total, bytesPerMillion: total / millions, indexBytesPerMillion: indexes / millions };
   } finally {
     await c.end();
   }
@@ -865,8 +979,12 @@ function substitute(params: unknown[], map: Map<string, string>): unknown[] {
 function statementName(sql: string): string {
   const q = sql.replace(/\s+/g, ' ');
   const known: [RegExp, string][] = [
-    [/^SELECT u\.ord\b/, 'per socket: badge + catch-up page'],
+    // The per-inbox reads (`SELECT u.ord, …` over arrays of inboxes) told apart by what they return.
+    [/^SELECT u\.ord, u\.unread, u\.unseen\b/, 'per socket: badge + catch-up page'],
     [/ARRAY\(SELECT s\.topic FROM inbox_subscription/, 'rooms: topics, muted types'],
+    [/ AS c0\b/, 'counts of views'],
+    [/ AS unread, .* AS unseen\b/, 'badge'],
+    [/^SELECT u\.ord\b/, 'per inbox: badge or counts'],
     [/\bin_flight AS \(/, 'watermarks ("all")'],
     [/\bdirect AS \( UPDATE /, 'mark by ids'],
     [/INSERT INTO inbox_user_state .*muted_types/, 'set preferences'],
@@ -920,7 +1038,7 @@ function pagesOf(plan: string): number | null {
  * statements of one call in order, in one transaction rolled back at the end (so a statement
  * sees what the ones before it wrote, as in the call itself).
  */
-async function explainAll(databaseUrl: string, server: Child, client: Child, url: string, deck: Deck): Promise<Explained[]> {
+async function explainAll(databaseUrl: string, server: Child, client: Child, url: string, deck: Deck, members: Deck): Promise<Explained[]> {
   const out: Explained[] = [];
   const c = new Client({ connectionString: databaseUrl });
   await c.connect();
@@ -1041,6 +1159,33 @@ async function explainAll(databaseUrl: string, server: Child, client: Child, url
       }
       await run(op.explain, callText(op.steps), captured, map, op.pageIds);
     }
+    // The per-scope ones: member A in A's scope becomes member B in B's scope (the scope is a parameter too).
+    const memberPair = () => {
+      const [a, b] = members.take(2, true);
+      return { a, b, map: new Map([[a, b], ...(scopeOf(a) === scopeOf(b) ? [] : [[scopeOf(a), scopeOf(b)] as [string, string]])]) };
+    };
+    {
+      const { a, map } = memberPair();
+      await server.call('captureStart');
+      await client.call('connect', { url, user: a, scope: scopeOf(a) });
+      const captured = await server.call('captureStop');
+      await run(
+        'scope: catch-up on connect, no cursor',
+        'a socket connects with auth.scope (gateway: topics, catch-up, unread count)',
+        captured,
+        map,
+      );
+    }
+    for (const op of SCOPE_OPS) {
+      const { a, b, map } = memberPair();
+      const { captured, args } = await server.call('captureSteps', { user: a, steps: op.steps, scope: scopeOf(a) });
+      for (const [i, step] of op.steps.entries()) {
+        if (!step.ids) continue;
+        const idsB: string[] = await server.call('ids', { user: b, spec: step.ids, scope: scopeOf(b) });
+        (args[i] as string[]).forEach((id, j) => idsB[j] !== undefined && map.set(id, idsB[j]));
+      }
+      await run(op.explain, callText(op.steps, scopeOf(b)), captured, map, op.pageIds);
+    }
   } finally {
     await c.end();
   }
@@ -1080,9 +1225,12 @@ interface Machine {
 }
 
 function sizeLine(z: ScaleSize) {
+  const sc = z.scoped;
   return (
     `${z.rows.toLocaleString('en')} notifications: ${z.users.toLocaleString('en')} users × ~${Math.round((z.rows - z.broadcasts - z.publications) / z.users)} direct, ` +
-    `${z.broadcasts.toLocaleString('en')} broadcasts, ${z.publications.toLocaleString('en')} publications over ${z.topics.toLocaleString('en')} topics`
+    `${z.broadcasts.toLocaleString('en')} broadcasts, ${z.publications.toLocaleString('en')} publications over ${z.topics.toLocaleString('en')} topics; ` +
+    `and ${scopedRows(z).toLocaleString('en')} scoped: ${sc.users.toLocaleString('en')} members × ${sc.direct.toLocaleString('en')} direct over ${SCOPES} scopes ` +
+    `and the unscoped inbox, per scope ${sc.broadcasts.toLocaleString('en')} broadcasts and ${sc.topics} topics × ${sc.publications.toLocaleString('en')} publications`
   );
 }
 
@@ -1215,6 +1363,14 @@ const DATASET_NOTES = [
     "library's storm: what the machine and Socket.IO take by themselves at that moment (their L/S ratio shows the noise between the " +
     'two runs). A handshake reset by the server (its TCP accept backlog overflowing) is retried as socket.io-client does by default; ' +
     'the notes count them.',
+  'The scoped history (issue 22, the rows named "scope: …"): after the unscoped one (ids above it, same year, older transactions than any ' +
+    'the bench runs), `member-<n>` users each in the 10 scopes `ws-0` … `ws-9`, their direct rows dealt in turn to their 10 scopes and ' +
+    'their unscoped inbox (at L ~100 in each of the 11 parts: ~1,000 of ~1,100 in scopes other than the one measured), read, seen, ' +
+    "archived and deleted per part as the unscoped users' rows; per scope scoped broadcasts (same types) and publications on a few " +
+    'topics named as unscoped ones (`topic-0` of `ws-3` is its own stream); each member subscribed to one topic in each scope and ' +
+    'to one unscoped topic, with the same receipts in each stream, and `reminder` muted in one other scope. Member n is measured in ' +
+    'scope `ws-<n mod 10>` (`auth.scope` on the socket, `{ scope }` on the calls). The "≤ 1.5×" of these rows is the scale rule per ' +
+    "(user, scope); the EXPLAIN pages of their statements show whether a plan reads another scope's rows.",
   "Bytes per million notifications mean little at S (every table and index has a minimum size); L's figure is the one to compare.",
 ];
 

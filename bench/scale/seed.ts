@@ -23,9 +23,14 @@
  * │    archived / deleted_at) as InboxStateRepository.mark's INSERT writes it (by ids);      │
  * │  - inbox_user_state: (user_id, muted_types) as setPreferences' INSERT writes it, the     │
  * │    watermarks at their defaults (nobody marked all anything yet, see below).             │
- * │ When the schema changes (new migration), change seedNotificationsSql and                 │
- * │ seedSubscriptionsSql (and add the per-user state the new schema keeps) so that they      │
- * │ again write what the library's own writes would have written for the same history.       │
+ * │ Since the scopes migration (InboxScopes1764460800000) every row carries its scope, ''    │
+ * │ for unscoped: on inbox_notification (INSERT_SQL writes `scope`; the column's default for │
+ * │ the unscoped history) and in the streams, receipts (their stream's scope),               │
+ * │ subscriptions and user state.                                                            │
+ * │ When the schema changes (new migration), change seedNotificationsSql,                    │
+ * │ seedScopedNotificationsSql and seedSubscriptionsSql (and add the per-user state the new  │
+ * │ schema keeps) so that they again write what the library's own writes would have written  │
+ * │ for the same history.                                                                    │
  * └──────────────────────────────────────────────────────────────────────────────────────────┘
  *
  * The history (the same shape at every size; only the counts change):
@@ -49,25 +54,77 @@
  *  - tx_id / tx_horizon: rows look written one small transaction at a time, in id order, by
  *    transactions older than any the bench (or the library) will run afterwards, so the
  *    gapless catch-up sees them as long committed.
+ *  - the scoped history (issue 22) follows, ids rows+1 …: members in the SCOPES scopes, see
+ *    ScopedSize and seedScopedNotificationsSql.
  */
 import { Client } from 'pg';
 
 export interface ScaleSize {
   name: string;
-  /** Notifications in all: direct rows + broadcasts + publications. */
+  /** Notifications of the unscoped history: direct rows + broadcasts + publications (the scoped history comes on top). */
   rows: number;
   users: number;
+  broadcasts: number;
+  topics: number;
+  publications: number;
+  /** The scoped history (issue 22): members of SCOPES workspaces, seeded after the unscoped one. */
+  scoped: ScopedSize;
+}
+
+/**
+ * The scoped history: `users` members (`member-<n>`), each in all SCOPES scopes, with `direct`
+ * direct rows spread evenly over their 10 scopes and the unscoped inbox (one part in 11 each);
+ * per scope `broadcasts` scoped broadcasts, and `publications` scoped publications on each of
+ * `topics` topics (named as the unscoped ones: `topic-0` of scope S is another stream than the
+ * unscoped `topic-0`).
+ */
+export interface ScopedSize {
+  users: number;
+  direct: number;
   broadcasts: number;
   topics: number;
   publications: number;
 }
 
 export const SIZES: Record<'S' | 'L', ScaleSize> = {
-  // ≈ 10k rows: 2,000 users × ~5 direct, 10 broadcasts, 20 publications over 20 topics.
-  S: { name: 'S', rows: 10_000, users: 2_000, broadcasts: 10, topics: 20, publications: 20 },
-  // The issue's L: 10M rows, 100k users (~100 direct each), 10k broadcasts, 1k topics (20 publications each).
-  L: { name: 'L', rows: 10_000_000, users: 100_000, broadcasts: 10_000, topics: 1_000, publications: 20_000 },
+  // ≈ 10k rows: 2,000 users × ~5 direct, 10 broadcasts, 20 publications over 20 topics;
+  // scoped: 150 members × 44 direct (4 per scope and 4 unscoped), per scope 10 broadcasts and 2 × 2 publications.
+  S: {
+    name: 'S',
+    rows: 10_000,
+    users: 2_000,
+    broadcasts: 10,
+    topics: 20,
+    publications: 20,
+    scoped: { users: 150, direct: 44, broadcasts: 10, topics: 2, publications: 2 },
+  },
+  // The issue's L: 10M rows, 100k users (~100 direct each), 10k broadcasts, 1k topics (20 publications each);
+  // scoped (issue 22): 2,000 members × 1,100 direct (100 per scope and 100 unscoped), per scope 1,000
+  // broadcasts and 5 × 200 publications: 2.2M more rows.
+  L: {
+    name: 'L',
+    rows: 10_000_000,
+    users: 100_000,
+    broadcasts: 10_000,
+    topics: 1_000,
+    publications: 20_000,
+    scoped: { users: 2_000, direct: 1_100, broadcasts: 1_000, topics: 5, publications: 200 },
+  },
 };
+
+/** The scopes every member belongs to: `ws-0` … `ws-9`. */
+export const SCOPES = 10;
+export const scopeName = (n: number) => `ws-${n}`;
+export const memberName = (n: number) => `member-${n}`;
+/** The scope the bench measures member n in (any of the 10 would do: they are seeded alike). */
+export const memberScope = (n: number) => scopeName(n % SCOPES);
+/** Direct rows in one part of a member's history (a scope's, or the unscoped one's): the 11 parts get one row in turn. */
+const PARTS = SCOPES + 1;
+/** Scoped notifications in all at `size`. */
+export const scopedRows = (size: ScaleSize) =>
+  size.scoped.users * size.scoped.direct + SCOPES * (size.scoped.broadcasts + size.scoped.topics * size.scoped.publications);
+/** Every notification seeded at `size`: the unscoped history and the scoped one. */
+export const totalRows = (size: ScaleSize) => size.rows + scopedRows(size);
 
 /** Direct rows a user has that are still unread (their newest ones). */
 export const UNREAD_DIRECT_PER_USER = 3;
@@ -178,8 +235,90 @@ function seedNotificationsSql(size: ScaleSize, lo: number, hi: number, txBase: n
               b.d,
               b.d % ${U} AS u,
               b.d / ${U} AS q,
-              ${txBase}::bigint + ((g.p - 1) * ${txSpan}::bigint) / ${R} AS tx,
+              -- Over the whole seeded timeline, the scoped history's rows last (see seedScopedNotificationsSql).
+              ${txBase}::bigint + ((g.p - 1) * ${txSpan}::bigint) / ${totalRows(size)} AS tx,
               $1::timestamptz + (g.p::float8 / ${R}) * interval '365 days' AS at
+     ) s
+      ) s`;
+}
+
+/**
+ * One chunk [lo, hi] (1-based, within the scoped history) of the scoped history, ids R+1 … R+Z
+ * after the unscoped ones (R = size.rows; Z = scopedRows), over the same year and, as every seeded
+ * row, written by a long-committed transaction (tx_id in id order after the unscoped rows').
+ * Position i is shared iff floor(i·K/Z) steps there (K = SCOPES × per-scope shared rows); shared
+ * row k is of scope `ws-<k mod 10>` and is that scope's m = k div 10-th shared row, a broadcast
+ * iff floor((m+1)·B/Ks) steps (B broadcasts among the scope's Ks shared rows), else publication
+ * j of its topic `topic-<j mod topics>`. Direct row d belongs to member d mod U and is their
+ * q = d div U-th; its part is q mod 11: part 10 unscoped, part t of scope ws-<(t + member) mod 10>;
+ * within its part it is the q div 11-th. As in the unscoped history: all but the newest 3 of each
+ * part read; per part, the newest read one archived, the one before it deleted, the oldest unread
+ * one seen (by ids).
+ */
+function seedScopedNotificationsSql(size: ScaleSize, lo: number, hi: number, txBase: number, txSpan: number): string {
+  const sc = size.scoped;
+  const R = size.rows;
+  const Z = scopedRows(size);
+  const Ks = sc.broadcasts + sc.topics * sc.publications;
+  const K = SCOPES * Ks;
+  const B = sc.broadcasts;
+  const U = sc.users;
+  const types = `ARRAY[${DIRECT_TYPES.map((t) => `'${t}'`).join(',')}]`;
+  // Rows in the member's part (q mod 11) of their `direct`, and the row's place in it.
+  const nq = `((${sc.direct} - 1 - s.part) / ${PARTS} + 1)`;
+  const qp = `(s.q / ${PARTS})`;
+  return `
+    INSERT INTO inbox_notification
+           (id, user_id, topic, scope, type, title, body, data, dedupe_key, expires_at, tx_id, tx_horizon, created_at, read_at, seq,
+            url, actor, tags, type_seq, seen_at, archived, deleted_at)
+    SELECT ${R} + s.i, s.user_id, s.topic, s.scope, s.type, s.title, s.body, s.data, s.dedupe_key, NULL, s.tx, s.tx, s.at,
+           CASE WHEN NOT s.shared AND ${qp} < ${nq} - ${UNREAD_DIRECT_PER_USER} THEN s.at + interval '1 hour' END,
+           s.seq,
+           CASE WHEN NOT s.shared THEN '/posts/' || (s.d % 100000) || '#comment-' || s.d
+                WHEN s.bcast THEN '/blog/announcements/' || s.k ELSE '/topics/' || (s.j % ${sc.topics}) || '/releases/' || s.j END,
+           CASE WHEN NOT s.shared THEN jsonb_build_object('id', 'member-' || ((s.u + 1) % ${U}), 'name', 'Alice',
+                                                          'avatarUrl', '/avatars/' || ((s.u + 1) % ${U}) || '.png') END,
+           ${tagsOf('s.type')},
+           CASE WHEN s.bcast AND s.type = '${MAINTENANCE_TYPE}' THEN s.seq / 4
+                WHEN s.bcast THEN s.seq - s.seq / 4
+                WHEN s.shared THEN s.seq END,
+           CASE WHEN NOT s.shared AND ${qp} = ${nq} - ${UNREAD_DIRECT_PER_USER} THEN s.at + interval '30 minutes' END,
+           CASE WHEN NOT s.shared AND ${qp} = ${nq} - ${UNREAD_DIRECT_PER_USER} - 1 THEN true END,
+           CASE WHEN NOT s.shared AND ${qp} = ${nq} - ${UNREAD_DIRECT_PER_USER} - 2 THEN s.at + interval '2 hours' END
+      FROM (
+    SELECT s.*,
+           CASE WHEN s.shared THEN NULL ELSE 'member-' || s.u END AS user_id,
+           CASE WHEN s.shared AND NOT s.bcast THEN 'topic-' || (s.j % ${sc.topics}) END AS topic,
+           CASE WHEN s.shared THEN 'ws-' || (s.k % ${SCOPES})
+                WHEN s.part < ${SCOPES} THEN 'ws-' || ((s.part + s.u) % ${SCOPES}) ELSE '' END AS scope,
+           CASE WHEN NOT s.shared THEN (${types})[((s.q + s.u) % 5) + 1]
+                WHEN s.bcast AND s.bseq % 4 = 0 THEN '${MAINTENANCE_TYPE}'
+                WHEN s.bcast THEN '${BROADCAST_TYPE}' ELSE '${PUBLICATION_TYPE}' END AS type,
+           CASE WHEN NOT s.shared THEN 'New comment on your post'
+                WHEN s.bcast THEN 'Scheduled maintenance on Sunday night'
+                ELSE 'A new release of topic-' || (s.j % ${sc.topics}) || ' is out' END AS title,
+           CASE WHEN NOT s.shared THEN 'Alice replied: "Looks good to me, shipping it after lunch."'
+                WHEN s.bcast THEN 'The site will be read-only for about 20 minutes from 02:00 UTC while we upgrade the database.'
+                ELSE 'Version ' || s.j || ' fixes the issues reported last week; see the changelog for details.' END AS body,
+           CASE WHEN NOT s.shared THEN jsonb_build_object('post', s.d % 100000, 'seq', s.d)
+                WHEN s.bcast THEN jsonb_build_object('post', s.k)
+                ELSE jsonb_build_object('release', s.j) END AS data,
+           CASE WHEN NOT s.shared AND ((s.q + s.u) % 5) = 2 THEN 'order-shipped:m' || s.d END AS dedupe_key,
+           -- A shared row's position in its stream (topic or '', scope): broadcasts 1..B, each topic's publications 1..
+           CASE WHEN s.bcast THEN s.bseq WHEN s.shared THEN s.j / ${sc.topics} + 1 END AS seq
+      FROM generate_series(${lo}::bigint, ${hi}::bigint) AS g(i)
+     CROSS JOIN LATERAL (SELECT (g.i * ${K}) / ${Z} AS sc, ((g.i - 1) * ${K}) / ${Z} AS sc_prev) a
+     CROSS JOIN LATERAL (SELECT a.sc <> a.sc_prev AS shared, a.sc - 1 AS k, (a.sc - 1) / ${SCOPES} AS m, g.i - 1 - a.sc AS d) b
+     CROSS JOIN LATERAL (
+       SELECT g.i, b.shared, b.k, b.d,
+              b.shared AND ((b.m + 1) * ${B}) / ${Ks} <> (b.m * ${B}) / ${Ks} AS bcast,
+              ((b.m + 1) * ${B}) / ${Ks} AS bseq,
+              b.m - ((b.m + 1) * ${B}) / ${Ks} AS j,
+              b.d % ${U} AS u,
+              b.d / ${U} AS q,
+              (b.d / ${U}) % ${PARTS} AS part,
+              ${txBase}::bigint + ((${R} + g.i - 1) * ${txSpan}::bigint) / ${totalRows(size)} AS tx,
+              $1::timestamptz + (g.i::float8 / ${Z}) * interval '365 days' AS at
      ) s
       ) s`;
 }
@@ -188,32 +327,54 @@ function seedSubscriptionsSql(size: ScaleSize, txBase: number): string {
   // Made before the timeline starts, by a transaction older than every seeded row's: they see
   // their topic from its first row on (from_seq 0) and have read none of it (read_seq 0).
   return `
-    INSERT INTO inbox_subscription (user_id, topic, created_at, tx_horizon, from_seq, read_seq)
-    SELECT 'user-' || n, 'topic-' || (n % ${size.topics}), $1::timestamptz - interval '1 day', ${txBase}::bigint - 1, 0, 0
-      FROM generate_series(0, ${size.users - 1}) AS n`;
+    INSERT INTO inbox_subscription (user_id, topic, scope, created_at, tx_horizon, from_seq, read_seq)
+    SELECT 'user-' || n, 'topic-' || (n % ${size.topics}), '', $1::timestamptz - interval '1 day', ${txBase}::bigint - 1, 0, 0
+      FROM generate_series(0, ${size.users - 1}) AS n
+    UNION ALL
+    -- Member n: topic-<n mod topics> in each of their scopes, as subscribe(u, t, { scope }) writes it,
+    -- and topic-<n mod (unscoped topics)> unscoped (its publications show in every scope).
+    SELECT 'member-' || n, 'topic-' || (n % ${size.scoped.topics}), 'ws-' || w, $1::timestamptz - interval '1 day', ${txBase}::bigint - 1, 0, 0
+      FROM generate_series(0, ${size.scoped.users - 1}) AS n CROSS JOIN generate_series(0, ${SCOPES - 1}) AS w
+    UNION ALL
+    SELECT 'member-' || n, 'topic-' || (n % ${size.topics}), '', $1::timestamptz - interval '1 day', ${txBase}::bigint - 1, 0, 0
+      FROM generate_series(0, ${size.scoped.users - 1}) AS n`;
 }
 
 /** Each stream's last position, as the library's commit-time trigger leaves it. */
 function seedStreamsSql(size: ScaleSize): string {
   return `
-    INSERT INTO inbox_stream (stream, seq)
-    SELECT '', ${size.broadcasts}
+    INSERT INTO inbox_stream (stream, scope, seq)
+    SELECT '', '', ${size.broadcasts}
     UNION ALL
-    SELECT 'topic-' || t, (${size.publications} - 1 - t) / ${size.topics} + 1
-      FROM generate_series(0, LEAST(${size.topics}, ${size.publications}) - 1) AS t`;
+    SELECT 'topic-' || t, '', (${size.publications} - 1 - t) / ${size.topics} + 1
+      FROM generate_series(0, LEAST(${size.topics}, ${size.publications}) - 1) AS t
+    UNION ALL
+    SELECT '', 'ws-' || w, ${size.scoped.broadcasts} FROM generate_series(0, ${SCOPES - 1}) AS w
+    UNION ALL
+    SELECT 'topic-' || t, 'ws-' || w, ${size.scoped.publications}
+      FROM generate_series(0, ${size.scoped.topics - 1}) AS t CROSS JOIN generate_series(0, ${SCOPES - 1}) AS w`;
 }
 
 /** Each stream's count of rows per type (the last type_seq), as the trigger leaves it. */
 function seedStreamTypesSql(size: ScaleSize): string {
   const B = size.broadcasts;
+  const Bs = size.scoped.broadcasts;
   return `
-    INSERT INTO inbox_stream_type (stream, type, seq)
-    SELECT '', '${BROADCAST_TYPE}', ${B - Math.floor(B / 4)} WHERE ${B - Math.floor(B / 4)} > 0
+    INSERT INTO inbox_stream_type (stream, scope, type, seq)
+    SELECT '', '', '${BROADCAST_TYPE}', ${B - Math.floor(B / 4)} WHERE ${B - Math.floor(B / 4)} > 0
     UNION ALL
-    SELECT '', '${MAINTENANCE_TYPE}', ${Math.floor(B / 4)} WHERE ${Math.floor(B / 4)} > 0
+    SELECT '', '', '${MAINTENANCE_TYPE}', ${Math.floor(B / 4)} WHERE ${Math.floor(B / 4)} > 0
     UNION ALL
-    SELECT 'topic-' || t, '${PUBLICATION_TYPE}', (${size.publications} - 1 - t) / ${size.topics} + 1
-      FROM generate_series(0, LEAST(${size.topics}, ${size.publications}) - 1) AS t`;
+    SELECT 'topic-' || t, '', '${PUBLICATION_TYPE}', (${size.publications} - 1 - t) / ${size.topics} + 1
+      FROM generate_series(0, LEAST(${size.topics}, ${size.publications}) - 1) AS t
+    UNION ALL
+    SELECT '', 'ws-' || w, x.type, x.seq
+      FROM generate_series(0, ${SCOPES - 1}) AS w
+     CROSS JOIN (VALUES ('${BROADCAST_TYPE}', ${Bs - Math.floor(Bs / 4)}), ('${MAINTENANCE_TYPE}', ${Math.floor(Bs / 4)})) AS x(type, seq)
+     WHERE x.seq > 0
+    UNION ALL
+    SELECT 'topic-' || t, 'ws-' || w, '${PUBLICATION_TYPE}', ${size.scoped.publications}
+      FROM generate_series(0, ${size.scoped.topics - 1}) AS t CROSS JOIN generate_series(0, ${SCOPES - 1}) AS w`;
 }
 
 /**
@@ -225,49 +386,77 @@ function seedSharedMapSql(size: ScaleSize): string {
   const R = size.rows;
   const K = size.broadcasts + size.publications;
   const B = size.broadcasts;
+  const sc = size.scoped;
+  const Ks = sc.broadcasts + sc.topics * sc.publications;
+  const Kz = SCOPES * Ks;
+  const Z = scopedRows(size);
   return `
     CREATE TEMP TABLE seed_shared AS
-    SELECT x.p AS id, CASE WHEN x.bcast THEN '' ELSE 'topic-' || (x.j % ${size.topics}) END AS stream,
+    SELECT x.p AS id, CASE WHEN x.bcast THEN '' ELSE 'topic-' || (x.j % ${size.topics}) END AS stream, ''::text AS scope,
            CASE WHEN x.bcast THEN ((x.k + 1) * ${B}) / ${K} ELSE x.j / ${size.topics} + 1 END AS seq
       FROM (SELECT k, ((k + 1) * ${R}::bigint + ${K - 1}) / ${K} AS p,
                    ((k + 1) * ${B}) / ${K} <> (k * ${B}) / ${K} AS bcast, k - ((k + 1) * ${B}) / ${K} AS j
-              FROM generate_series(0::bigint, ${K - 1}::bigint) AS k) x;
-    CREATE INDEX ON seed_shared (stream, seq);
+              FROM generate_series(0::bigint, ${K - 1}::bigint) AS k) x
+    UNION ALL
+    -- The scoped history's (seedScopedNotificationsSql): shared row k at the first i where floor(i·Kz/Z) reaches k + 1.
+    SELECT ${R} + x.i, CASE WHEN x.bcast THEN '' ELSE 'topic-' || (x.j % ${sc.topics}) END, 'ws-' || (x.k % ${SCOPES}),
+           CASE WHEN x.bcast THEN ((x.m + 1) * ${sc.broadcasts}) / ${Ks} ELSE x.j / ${sc.topics} + 1 END
+      FROM (SELECT k, k / ${SCOPES} AS m, ((k + 1) * ${Z}::bigint + ${Kz - 1}) / ${Kz} AS i,
+                   ((k / ${SCOPES} + 1) * ${sc.broadcasts}) / ${Ks} <> ((k / ${SCOPES}) * ${sc.broadcasts}) / ${Ks} AS bcast,
+                   k / ${SCOPES} - ((k / ${SCOPES} + 1) * ${sc.broadcasts}) / ${Ks} AS j
+              FROM generate_series(0::bigint, ${Kz - 1}::bigint) AS k) x;
+    CREATE INDEX ON seed_shared (stream, scope, seq);
     ANALYZE seed_shared`;
 }
 
 /**
- * Receipts, one by one as InboxStateRepository.mark writes them (one column set each): per user n,
- * among the 10 newest broadcasts, 2 read, 1 seen, 1 archived, 1 deleted (which ones varies with
- * n), and the newest publication of their topic read.
+ * Receipts, one by one as InboxStateRepository.mark writes them (one column set each, `scope` its
+ * stream's): per user n, among the 10 newest broadcasts, 2 read, 1 seen, 1 archived, 1 deleted
+ * (which ones varies with n), and the newest publication of their topic read; per member, the
+ * same in the unscoped streams and in each of their scopes' (its broadcasts, its topic).
  */
 function seedReceiptsSql(size: ScaleSize): string {
-  const B = size.broadcasts;
+  // Each user's unscoped inbox; each member's unscoped inbox and their 10 scopes' (the same receipts
+  // in each), with the topic subscribed there (as seedSubscriptionsSql).
   return `
-    INSERT INTO inbox_receipt (user_id, notification_id, stream, seq, read_at, seen_at, archived, deleted_at)
-    SELECT 'user-' || u, m.id, m.stream, m.seq,
+    WITH audience AS (
+      SELECT 'user-' || u AS user_id, u, ''::text AS scope, 'topic-' || (u % ${size.topics}) AS topic
+        FROM generate_series(0, ${size.users - 1}) AS u
+      UNION ALL
+      SELECT 'member-' || u, u, '', 'topic-' || (u % ${size.topics}) FROM generate_series(0, ${size.scoped.users - 1}) AS u
+      UNION ALL
+      SELECT 'member-' || u, u, 'ws-' || w, 'topic-' || (u % ${size.scoped.topics})
+        FROM generate_series(0, ${size.scoped.users - 1}) AS u CROSS JOIN generate_series(0, ${SCOPES - 1}) AS w
+    )
+    INSERT INTO inbox_receipt (user_id, notification_id, stream, scope, seq, read_at, seen_at, archived, deleted_at)
+    SELECT a.user_id, m.id, m.stream, m.scope, m.seq,
            CASE WHEN r.kind = 'read' THEN now() - interval '1 hour' END,
            CASE WHEN r.kind = 'seen' THEN now() - interval '1 hour' END,
            CASE WHEN r.kind = 'archived' THEN true END,
            CASE WHEN r.kind = 'deleted' THEN now() - interval '1 hour' END
-      FROM generate_series(0, ${size.users - 1}) AS u
-     CROSS JOIN LATERAL (VALUES ('read', ${B} - u % 3), ('read', ${B - 3}), ('seen', ${B - 4}),
-                                ('archived', ${B - 5} - u % 2), ('deleted', ${B - 7} - u % 2)) AS r(kind, seq)
-      JOIN seed_shared m ON m.stream = '' AND m.seq = r.seq
+      FROM audience a
+      JOIN inbox_stream b ON b.stream = '' AND b.scope = a.scope
+     CROSS JOIN LATERAL (VALUES ('read', b.seq - a.u % 3), ('read', b.seq - 3), ('seen', b.seq - 4),
+                                ('archived', b.seq - 5 - a.u % 2), ('deleted', b.seq - 7 - a.u % 2)) AS r(kind, seq)
+      JOIN seed_shared m ON m.stream = '' AND m.scope = a.scope AND m.seq = r.seq
     UNION ALL
-    SELECT 'user-' || u, m.id, m.stream, m.seq, now() - interval '1 hour', NULL, NULL, NULL
-      FROM generate_series(0, ${size.users - 1}) AS u
-      JOIN inbox_stream t ON t.stream = 'topic-' || (u % ${size.topics})
-      JOIN seed_shared m ON m.stream = t.stream AND m.seq = t.seq`;
+    SELECT a.user_id, m.id, m.stream, m.scope, m.seq, now() - interval '1 hour', NULL, NULL, NULL
+      FROM audience a
+      JOIN inbox_stream t ON t.stream = a.topic AND t.scope = a.scope
+      JOIN seed_shared m ON m.stream = t.stream AND m.scope = t.scope AND m.seq = t.seq`;
 }
 
-/** The users who muted a type (MUTED), as setPreferences writes them (every watermark at 0). */
+/** The users who muted a type (MUTED), and each member in one scope, as setPreferences writes them (every watermark at 0). */
 function seedUserStateSql(size: ScaleSize): string {
   return `
-    INSERT INTO inbox_user_state (user_id, muted_types)
-    SELECT 'user-' || u, CASE ${MUTED.map((m) => `WHEN u % ${m.every} = ${m.at} THEN ARRAY['${m.type}']`).join(' ')} END
+    INSERT INTO inbox_user_state (user_id, scope, muted_types)
+    SELECT 'user-' || u, '', CASE ${MUTED.map((m) => `WHEN u % ${m.every} = ${m.at} THEN ARRAY['${m.type}']`).join(' ')} END
       FROM generate_series(0, ${size.users - 1}) AS u
-     WHERE ${MUTED.map((m) => `u % ${m.every} = ${m.at}`).join(' OR ')}`;
+     WHERE ${MUTED.map((m) => `u % ${m.every} = ${m.at}`).join(' OR ')}
+    UNION ALL
+    -- Member n muted \`reminder\` in the scope after the one the bench measures them in (another scope's preferences).
+    SELECT 'member-' || u, 'ws-' || ((u + 1) % ${SCOPES}), ARRAY['reminder']
+      FROM generate_series(0, ${size.scoped.users - 1}) AS u`;
 }
 
 export interface SeedReport {
@@ -324,29 +513,37 @@ export async function seed(url: string, size: ScaleSize, log: (msg: string) => v
 
     await step('insert notifications', async () => {
       // Two sessions, one per core, each inserting its own chunks.
-      const chunks: [number, number][] = [];
-      for (let lo = 1; lo <= size.rows; lo += CHUNK) chunks.push([lo, Math.min(size.rows, lo + CHUNK - 1)]);
+      // The unscoped history's chunks, then the scoped history's.
+      const chunks: [(lo: number, hi: number) => string, number, number][] = [];
+      for (let lo = 1; lo <= size.rows; lo += CHUNK)
+        chunks.push([(a, b) => seedNotificationsSql(size, a, b, txBase, txSpan), lo, Math.min(size.rows, lo + CHUNK - 1)]);
+      const Z = scopedRows(size);
+      for (let lo = 1; lo <= Z; lo += CHUNK)
+        chunks.push([(a, b) => seedScopedNotificationsSql(size, a, b, txBase, txSpan), lo, Math.min(Z, lo + CHUNK - 1)]);
+      const all = totalRows(size);
       const workers = chunks.length > 1 ? [c, await connect()] : [c];
       let next = 0;
       let done = 0;
       await Promise.all(
         workers.map(async (w) => {
           while (next < chunks.length) {
-            const [lo, hi] = chunks[next++];
-            await w.query(seedNotificationsSql(size, lo, hi, txBase, txSpan), [timelineStart]);
+            const [sql, lo, hi] = chunks[next++];
+            await w.query(sql(lo, hi), [timelineStart]);
             done += hi - lo + 1;
-            if (chunks.length > 1) log(`  seed ${size.name}: ${done.toLocaleString('en')} / ${size.rows.toLocaleString('en')} rows`);
+            if (chunks.length > 2) log(`  seed ${size.name}: ${done.toLocaleString('en')} / ${all.toLocaleString('en')} rows`);
           }
         }),
       );
       for (const w of workers) if (w !== c) await w.end();
       const seq = await c.query(`SELECT pg_get_serial_sequence('inbox_notification', 'id') AS seq`);
-      await c.query(`SELECT setval($1, $2)`, [seq.rows[0].seq, size.rows]);
+      await c.query(`SELECT setval($1, $2)`, [seq.rows[0].seq, all]);
     });
     await step('insert subscriptions', async () => {
       await c.query(seedSubscriptionsSql(size, txBase), [timelineStart]);
       await c.query(seedStreamsSql(size));
       await c.query(seedStreamTypesSql(size));
+      // The receipts' statement joins these: planned on their real sizes, not on empty tables'.
+      await c.query(`ANALYZE inbox_stream, inbox_subscription`);
     });
     await step('insert receipts and preferences', async () => {
       await c.query(seedSharedMapSql(size));
@@ -369,5 +566,5 @@ export async function seed(url: string, size: ScaleSize, log: (msg: string) => v
   } finally {
     await c.end();
   }
-  return { seconds: (Date.now() - t0) / 1000, steps, rows: size.rows };
+  return { seconds: (Date.now() - t0) / 1000, steps, rows: totalRows(size) };
 }

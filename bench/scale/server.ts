@@ -58,8 +58,12 @@ const sqlLog = new CaptureLogger();
     NotificationsModule.forRoot({
       session: cookieUser,
       allowedOrigins: [ORIGIN],
-      // The one option changed from its default: let browsers subscribe (the default refuses).
+      // Changed from the defaults: let browsers subscribe, and open a socket in any scope (the
+      // defaults refuse both); log the statements' values (see below).
       canSubscribe: () => true,
+      canAccessScope: () => true,
+      // The SQL logger below maps one user's statements onto another's by their values (user ids, scopes, ids).
+      logQueryParameters: true,
     }),
   ],
 })
@@ -87,19 +91,21 @@ async function main() {
     return ms;
   };
 
-  const calls: Record<string, (user: string, arg?: any) => Promise<unknown>> = {
-    unreadCount: (u) => service.unreadCount(u),
-    list: (u, q) => service.list(u, q ?? {}),
-    markAllRead: (u) => service.markAllRead(u),
-    markRead: (u, ids) => service.markRead(u, ids),
-    counts: (u, views) => service.counts(u, views),
-    badge: (u) => service.badge(u),
-    markSeen: (u, which) => service.markSeen(u, which),
-    archive: (u, which) => service.archive(u, which),
-    unarchive: (u, which) => service.unarchive(u, which),
-    remove: (u, which) => service.remove(u, which),
-    getPreferences: (u) => service.getPreferences(u),
-    setPreferences: (u, prefs) => service.setPreferences(u, prefs),
+  /** The scope option of a call: none for the unscoped inbox (the calls as they were before scopes). */
+  const opt = (scope?: string) => (scope === undefined ? undefined : { scope });
+  const calls: Record<string, (user: string, arg?: any, scope?: string) => Promise<unknown>> = {
+    unreadCount: (u, _, sc) => service.unreadCount(u, opt(sc)),
+    list: (u, q, sc) => service.list(u, { ...(q ?? {}), ...opt(sc) }),
+    markAllRead: (u, _, sc) => service.markAllRead(u, opt(sc)),
+    markRead: (u, ids, sc) => service.markRead(u, ids, opt(sc)),
+    counts: (u, views, sc) => service.counts(u, views, opt(sc)),
+    badge: (u, _, sc) => service.badge(u, opt(sc)),
+    markSeen: (u, which, sc) => service.markSeen(u, which, opt(sc)),
+    archive: (u, which, sc) => service.archive(u, which, opt(sc)),
+    unarchive: (u, which, sc) => service.unarchive(u, which, opt(sc)),
+    remove: (u, which, sc) => service.remove(u, which, opt(sc)),
+    getPreferences: (u, _, sc) => service.getPreferences(u, opt(sc)),
+    setPreferences: (u, prefs, sc) => service.setPreferences(u, prefs, opt(sc)),
   };
 
   /**
@@ -107,28 +113,28 @@ async function main() {
    * `page` the first `n` of the inbox; `newest` the newest direct and/or shared one (a broadcast
    * or publication) in the inbox, in that order (the direct one among `directTypes`).
    */
-  const idsOf = async (u: string, spec: IdSpec): Promise<string[]> => {
-    if ('page' in spec) return (await service.list(u, { limit: spec.page })).items.map((n) => n.id);
+  const idsOf = async (u: string, spec: IdSpec, scope?: string): Promise<string[]> => {
+    if ('page' in spec) return (await service.list(u, { limit: spec.page, ...opt(scope) })).items.map((n) => n.id);
     const ids: string[] = [];
     for (const kind of spec.newest) {
       const items =
         kind === 'direct'
-          ? (await service.list(u, { limit: 1, filter: { type: spec.directTypes } })).items
-          : (await service.list(u, { limit: 100 })).items.filter((n) => n.broadcast || n.topic !== null);
+          ? (await service.list(u, { limit: 1, filter: { type: spec.directTypes }, ...opt(scope) })).items
+          : (await service.list(u, { limit: 100, ...opt(scope) })).items.filter((n) => n.broadcast || n.topic !== null);
       if (items.length === 0) throw new Error(`${u}: no ${kind} notification in the inbox`);
       ids.push(items[0].id);
     }
     return ids;
   };
-  /** A step's argument: its ids resolved for `u` when it takes ids. */
-  const argOf = async (u: string, step: Step) => (step.ids ? await idsOf(u, step.ids) : step.arg);
+  /** A step's argument: its ids resolved for `u` (in `scope`) when it takes ids. */
+  const argOf = async (u: string, step: Step, scope?: string) => (step.ids ? await idsOf(u, step.ids, scope) : step.arg);
 
   serve({
     info: () => ({ url }),
     sockets: () => nsp.sockets.size,
-    /** Service calls, timed in this process: `{ ms: number[] }`. */
-    time: async ({ call, users, arg }: { call: string; users: string[]; arg?: unknown }) => ({
-      ms: await timeEach(users, (u) => calls[call](u, arg)),
+    /** Service calls (in `scope`, if any), timed in this process: `{ ms: number[] }`. */
+    time: async ({ call, users, arg, scope }: { call: string; users: string[]; arg?: unknown; scope?: string }) => ({
+      ms: await timeEach(users, (u) => calls[call](u, arg, scope)),
     }),
     /** `count` direct notifications to `user`, one call each; returns their ids, oldest first. */
     notify: async ({ user, count }: { user: string; count: number }) => {
@@ -155,14 +161,14 @@ async function main() {
      * step's ids resolved first (not timed), then the call timed. `{ ms: number[][] }`: per user,
      * per step.
      */
-    timeSteps: async ({ users, steps }: { users: string[]; steps: Step[] }) => {
+    timeSteps: async ({ users, steps, scope }: { users: string[]; steps: Step[]; scope?: string }) => {
       const ms: number[][] = [];
       for (const u of users) {
         const row: number[] = [];
         for (const step of steps) {
-          const arg = await argOf(u, step);
+          const arg = await argOf(u, step, scope);
           const t = now();
-          await calls[step.call](u, arg);
+          await calls[step.call](u, arg, scope);
           row.push(now() - t);
         }
         ms.push(row);
@@ -170,14 +176,14 @@ async function main() {
       return { ms };
     },
     /** The ids `spec` names for `user` (for mapping one user's statements onto another's). */
-    ids: ({ user, spec }: { user: string; spec: IdSpec }) => idsOf(user, spec),
-    /** Runs the steps for `user` with the SQL log armed: the statements, and each step's argument. */
-    captureSteps: async ({ user, steps }: { user: string; steps: Step[] }) => {
+    ids: ({ user, spec, scope }: { user: string; spec: IdSpec; scope?: string }) => idsOf(user, spec, scope),
+    /** Runs the steps for `user` (in `scope`) with the SQL log armed: the statements, and each step's argument. */
+    captureSteps: async ({ user, steps, scope }: { user: string; steps: Step[]; scope?: string }) => {
       const args: unknown[] = [];
-      for (const step of steps) args.push(await argOf(user, step));
+      for (const step of steps) args.push(await argOf(user, step, scope));
       sqlLog.captured = [];
       try {
-        for (const [i, step] of steps.entries()) await calls[step.call](user, args[i]);
+        for (const [i, step] of steps.entries()) await calls[step.call](user, args[i], scope);
         return { captured: sqlLog.captured, args };
       } finally {
         sqlLog.captured = null;
@@ -193,10 +199,10 @@ async function main() {
       return c;
     },
     /** Runs a service call with the SQL log armed: the statements it ran. */
-    capture: async ({ call, user, arg }: { call: string; user: string; arg?: unknown }) => {
+    capture: async ({ call, user, arg, scope }: { call: string; user: string; arg?: unknown; scope?: string }) => {
       sqlLog.captured = [];
       try {
-        await calls[call](user, arg);
+        await calls[call](user, arg, scope);
         return sqlLog.captured;
       } finally {
         sqlLog.captured = null;

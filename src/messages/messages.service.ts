@@ -10,8 +10,10 @@ const actor = (name: string) => ({ id: name, name, avatarUrl: avatarUrl(name) })
 export class MessagesService {
   constructor(private readonly notifications: NotificationService) {}
 
-  sendMessage(from: string, to: string, text: string) {
+  /** `scope`: the workspace it belongs to (absent: site-wide, shown in every workspace). */
+  sendMessage(from: string, to: string, text: string, scope?: string) {
     return this.notifications.notify(to, {
+      scope,
       type: 'private-message',
       title: `Message from ${from}`,
       body: text,
@@ -26,16 +28,20 @@ export class MessagesService {
     });
   }
 
-  /** An announcement from a user, or a system notice (which users cannot mute). */
-  announce(from: string, title: string, body?: string, system = false) {
+  /**
+   * An announcement from a user to everyone in a workspace (or everyone, without one), or a
+   * system notice: the site's own, so site-wide, and not the users' to mute.
+   */
+  announce(from: string, title: string, body?: string, system = false, scope?: string) {
     return this.notifications.broadcast(
       system
         ? { type: 'system', title, body, actor: { name: 'Acme', avatarUrl: avatarUrl('acme') }, tags: ['ops'] }
-        : { type: 'announcement', title, body, actor: actor(from), tags: ['news'] },
+        : { type: 'announcement', title, body, actor: actor(from), tags: ['news'], scope },
     );
   }
 
-  publish(from: string, topic: string, title: string, body?: string) {
-    return this.notifications.publish(topic, { type: 'publish', title, body, actor: actor(from), tags: [topic] });
+  /** To the topic's subscribers in a workspace (or its site-wide subscribers, without one). */
+  publish(from: string, topic: string, title: string, body?: string, scope?: string) {
+    return this.notifications.publish(topic, { type: 'publish', title, body, actor: actor(from), tags: [topic], scope });
   }
 }

@@ -22,6 +22,10 @@ let types = [];
 let views = [];
 let currentView = 'all';
 let preferences = { muted: { types: [], topics: [] } };
+/** The workspaces (`GET /api/workspaces`): `{ id, name }`; each is a scope of the inbox. */
+let workspaces = [];
+/** The workspace on show: the inbox's scope. */
+let workspace = null;
 
 async function api(path, body) {
   const res = await fetch(path, {
@@ -74,6 +78,11 @@ function timeAgo(iso) {
 function describe(n) {
   if (n.topic) return `#${n.topic}`;
   return types.find((t) => t.type === n.type)?.label ?? n.type;
+}
+
+/** Where a notification belongs: its workspace's name, or site-wide. */
+function whereFrom(n) {
+  return n.scope ? (workspaces.find((w) => w.id === n.scope)?.name ?? n.scope) : 'site-wide';
 }
 
 // ---- rendering -------------------------------------------------------------------------
@@ -130,7 +139,7 @@ function renderItems() {
     if (n.body) content.append(el('div', 'body', n.body));
     const actions = actionsOf(n);
     if (actions) content.append(actions);
-    const meta = el('div', 'meta', [n.actor?.name, describe(n), timeAgo(n.createdAt)].filter(Boolean).join(' · '));
+    const meta = el('div', 'meta', [n.actor?.name, describe(n), whereFrom(n), timeAgo(n.createdAt)].filter(Boolean).join(' · '));
     for (const tag of n.tags || []) meta.append(el('span', 'chip', tag));
     content.append(meta);
     const tools = el('div', 'tools');
@@ -234,8 +243,8 @@ function renderPreferences() {
   );
 }
 
-// The server keeps subscriptions; the page only remembers which ones to show.
-const topicsKey = () => `demo:topics:${userId}`;
+// The server keeps subscriptions (per workspace); the page only remembers which ones to show.
+const topicsKey = () => `demo:topics:${userId}:${workspace}`;
 const savedTopics = () => JSON.parse(localStorage.getItem(topicsKey()) || '[]');
 function saveTopics(topics) {
   localStorage.setItem(topicsKey(), JSON.stringify(topics));
@@ -268,7 +277,13 @@ async function signedIn(id) {
   ];
   currentView = 'all';
 
-  inbox = NestjsInbox.createInbox({ persistCursor: { userId: id } });
+  workspaces = await api('/api/workspaces').catch(() => []);
+  const kept = localStorage.getItem(`demo:workspace:${id}`);
+  workspace = workspaces.some((w) => w.id === kept) ? kept : (workspaces[0]?.id ?? null);
+  renderWorkspaces();
+
+  // One client for the page: switching workspaces reconnects it in the other scope (switchScope).
+  inbox = NestjsInbox.createInbox({ persistCursor: { userId: id }, scope: workspace });
   inbox.on('change', renderItems);
   inbox.on('unread', renderBadges);
   inbox.on('unseen', renderBadges);
@@ -278,15 +293,46 @@ async function signedIn(id) {
   inbox.on('notification', (n) => inbox.state === 'connected' && toast(n));
   inbox.on('action', runAction);
   inbox.watchCounts(Object.fromEntries(views.map((v) => [v.name, v.filter]))).catch(failed('Could not count'));
-  inbox.getPreferences().then((p) => {
-    preferences = p;
-    renderPreferences();
-  }, failed('Could not load preferences'));
+  loadPreferences();
   renderItems();
   renderBadges();
   renderTabs();
   renderState(inbox.state);
   renderTopics();
+}
+
+/** Preferences are per workspace: read them again after a switch. */
+function loadPreferences() {
+  inbox.getPreferences().then((p) => {
+    preferences = p;
+    renderPreferences();
+  }, failed('Could not load preferences'));
+}
+
+function renderWorkspaces() {
+  $('#workspace-wrap').hidden = workspaces.length === 0;
+  $('#workspace').replaceChildren(
+    ...workspaces.map((w) => {
+      const option = el('option', '', w.name);
+      option.value = w.id;
+      option.selected = w.id === workspace;
+      return option;
+    }),
+  );
+}
+
+/** Another workspace: the same client, the same listeners, that workspace's feed, badge and counts; no page reload. */
+async function switchWorkspace(id) {
+  workspace = id;
+  localStorage.setItem(`demo:workspace:${userId}`, id);
+  renderWorkspaces();
+  renderTopics();
+  try {
+    await inbox.switchScope(id);
+    loadPreferences();
+  } catch (err) {
+    failed('Could not switch workspace')(err);
+  }
 }
 
 function signedOut() {
@@ -328,6 +374,8 @@ document.addEventListener('click', (e) => {
   if (!$('#inbox').hidden && e.target.isConnected && !e.target.closest('.bell-wrap')) setOpen(false);
 });
 document.addEventListener('keydown', (e) => e.key === 'Escape' && !$('#inbox').hidden && setOpen(false));
+
+$('#workspace').addEventListener('change', (e) => void switchWorkspace(e.target.value));
 
 $('#tabs').addEventListener('click', (e) => {
   const tab = e.target.closest('.tab');
@@ -405,20 +453,24 @@ function sendForm(selector, send, done) {
   });
 }
 
+/** A form's "Where": this workspace (`here`), or site-wide (`''`). */
+const scopeOf = (f) => (f.scope === 'here' ? workspace : null);
+const inWhere = (f) => (scopeOf(f) ? ` in ${workspaces.find((w) => w.id === workspace)?.name ?? workspace}` : ' (site-wide)');
+
 sendForm(
   '#message-form',
-  (f) => api('/api/messages', { to: f.to, text: f.text }),
-  (f) => `Sent to ${f.to}.`,
+  (f) => api('/api/messages', { to: f.to, text: f.text, scope: scopeOf(f) }),
+  (f) => `Sent to ${f.to}${inWhere(f)}.`,
 );
 sendForm(
   '#broadcast-form',
-  (f) => api('/api/announcements', { title: f.title, body: f.body, kind: f.kind }),
-  () => 'Sent to everyone.',
+  (f) => api('/api/announcements', { title: f.title, body: f.body, kind: f.kind, scope: f.kind === 'system' ? null : scopeOf(f) }),
+  (f) => `Sent to everyone${f.kind === 'system' ? ' (site-wide)' : inWhere(f)}.`,
 );
 sendForm(
   '#publish-form',
-  (f) => api(`/api/topics/${encodeURIComponent(f.topic)}/publish`, { title: f.title, body: f.body }),
-  (f) => `Published to #${f.topic}.`,
+  (f) => api(`/api/topics/${encodeURIComponent(f.topic)}/publish`, { title: f.title, body: f.body, scope: scopeOf(f) }),
+  (f) => `Published to #${f.topic}${inWhere(f)}.`,
 );
 sendForm(
   '#subscribe-form',

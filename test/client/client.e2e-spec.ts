@@ -57,6 +57,7 @@ describe('browser client (nestjs-inbox/client)', () => {
       mutable: (type: string) => type !== 'system',
       // Snoozes of a second and a half, to see them come back (the default shortest is a minute).
       minSnoozeMs: 1000,
+      canAccessScope: (_u: string, scope: string) => scope !== 'forbidden',
     });
   });
   afterEach(() => open.splice(0).forEach((c) => c.close()));
@@ -332,5 +333,90 @@ describe('browser client (nestjs-inbox/client)', () => {
     c.on('state', (_s, e) => errors.push(e));
     await until(c, () => c.state === 'unauthorized', 'unauthorized');
     expect(errors[0]?.code).toBe('UNAUTHORIZED');
+  });
+
+  it('works in a scope, and switchScope reconnects in another without a new client: cursor per scope, held ones cleared, listeners kept', async () => {
+    const store = new Map<string, string>();
+    const storage = { getItem: (k: string) => store.get(k) ?? null, setItem: (k: string, v: string) => void store.set(k, v) };
+    const u = 'c-scope';
+    const [a1] = await t.service.notify(u, { type: 't', title: 'a1', scope: 'acme' });
+    const [g1] = await t.service.notify(u, { type: 't', title: 'g1', scope: 'globex' });
+    const [s1] = await t.service.notify(u, { type: 't', title: 's1' });
+    const c = client(u, { scope: 'acme', persistCursor: { userId: u, storage } });
+    const pushed: string[] = [];
+    const changes: number[] = [];
+    c.on('notification', (n) => pushed.push(n.title!));
+    c.on('change', (items) => changes.push(items.length));
+    await until(c, () => c.state === 'connected' && c.notifications.length === 2, 'acme synced');
+    expect(c.scope).toBe('acme');
+    expect(ids(c)).toEqual([s1.id, a1.id]);
+    expect(c.unread).toBe(2);
+
+    await c.switchScope('globex');
+    expect(c.scope).toBe('globex');
+    await until(c, () => c.notifications.length === 2, 'the globex page');
+    expect(ids(c)).toEqual([s1.id, g1.id]);
+    expect(changes).toContain(0); // what acme held went before globex's came
+    expect(c.unread).toBe(2);
+    await t.service.notify(u, { type: 't', title: 'a2', scope: 'acme' });
+    const [g2] = await t.service.notify(u, { type: 't', title: 'g2', scope: 'globex' });
+    await until(c, () => ids(c)[0] === g2.id && c.unread === 3, 'g2 live');
+    expect(pushed).not.toContain('a2');
+    expect(pushed).toContain('g2');
+    // A cursor per scope: acme's stayed where acme stopped.
+    expect(store.get('nestjs-inbox:cursor:/notifications:["c-scope","acme"]')).toBe(s1.id);
+    expect(store.get('nestjs-inbox:cursor:/notifications:["c-scope","globex"]')).toBe(g2.id);
+
+    // Mark-all in globex reads the unscoped one too, never acme's.
+    await c.markAllRead();
+    await c.switchScope('acme');
+    await until(c, () => c.notifications.length === 3, 'the acme page again');
+    expect(c.notifications.map((n) => [n.title, n.readAt === null])).toEqual([
+      ['a2', true],
+      ['s1', false],
+      ['a1', true],
+    ]);
+    expect(c.unread).toBe(2);
+
+    await c.switchScope(null);
+    await until(c, () => c.notifications.length === 1, 'the unscoped page');
+    expect(c.scope).toBeNull();
+    expect(ids(c)).toEqual([s1.id]);
+    expect(c.unread).toBe(0);
+  });
+
+  it("applies another scope's state message only to the unscoped notifications it holds", async () => {
+    const u = 'c-scope-state';
+    const [a1] = await t.service.notify(u, { type: 't', title: 'a1', scope: 'acme' });
+    const [s1] = await t.service.notify(u, { type: 't', title: 's1' });
+    const [g1] = await t.service.notify(u, { type: 't', title: 'g1', scope: 'globex' });
+    const acme = client(u, { scope: 'acme' });
+    const globex = client(u, { scope: 'globex' });
+    await until(acme, () => acme.state === 'connected' && acme.notifications.length === 2, 'acme synced');
+    await until(globex, () => globex.state === 'connected' && globex.notifications.length === 2, 'globex synced');
+    await globex.markRead([g1.id, s1.id]);
+    await until(acme, () => acme.notifications.find((n) => n.id === s1.id)?.readAt !== null, 's1 read in acme');
+    await until(acme, () => acme.unread === 1, "acme's badge recounted");
+    // Deleting everything in globex deletes the unscoped one everywhere; acme's stays.
+    await globex.remove({ state: 'all' });
+    await until(acme, () => ids(acme).length === 1, 's1 gone from acme');
+    expect(ids(acme)).toEqual([a1.id]);
+    expect(acme.notifications[0].readAt).toBeNull();
+  });
+
+  it('refuses a scope the host does not give (FORBIDDEN, rejected by switchScope) and a malformed one before anything changes', async () => {
+    const c = client('c-scope-refused', { scope: 'acme' });
+    await until(c, () => c.state === 'connected', 'acme');
+    expect(() => c.switchScope('')).toThrow(InboxError);
+    expect(() => c.switchScope('x'.repeat(201))).toThrow(/scope: must be at most 200 characters/);
+    expect(c.scope).toBe('acme');
+    expect(c.state).toBe('connected');
+    const refused = await c.switchScope('forbidden').catch((err: InboxError) => err);
+    expect(refused).toBeInstanceOf(InboxError);
+    expect((refused as InboxError).code).toBe('FORBIDDEN');
+    expect(c.state).toBe('unauthorized');
+    await c.switchScope('acme');
+    expect(c.state).toBe('connected');
+    expect(() => new InboxClient({ scope: 'a\0b', autoConnect: false })).toThrow(/scope: must not contain NUL/);
   });
 });

@@ -53,14 +53,14 @@ describe.each(['classic', 'sharded'] as const)('several instances over Redis (%s
     await tabA.waitFor(ServerEvent.Unread, (p) => p.count === 2);
     const mb = tabB.mark();
     expect(await tabA.request(ClientEvent.Read, { ids: [x.id] })).toEqual({ changed: 1, unread: 1, unseen: 1 });
-    expect(await tabB.waitFor(ServerEvent.Read, () => true, { from: mb })).toEqual({ ids: [x.id] });
+    expect(await tabB.waitFor(ServerEvent.Read, () => true, { from: mb })).toEqual({ ids: [x.id], scope: null });
     await tabB.waitFor(ServerEvent.Unread, (p) => p.count === 1, { from: mb });
     // The sharded adapter emits locally only once its publish settles, so tabA's own copy of
     // the first read event may still be on its way: take it before marking.
     await tabA.waitFor(ServerEvent.Read, (p) => 'ids' in p);
     const ma = tabA.mark();
     expect(await tabB.request(ClientEvent.ReadAll, {})).toMatchObject({ unread: 0 });
-    expect(await tabA.waitFor(ServerEvent.Read, () => true, { from: ma })).toEqual({ all: true });
+    expect(await tabA.waitFor(ServerEvent.Read, () => true, { from: ma })).toEqual({ all: true, scope: null });
     await tabA.waitFor(ServerEvent.Unread, (p) => p.count === 0, { from: ma });
     expect(y.readAt).toBeNull();
   });
@@ -75,7 +75,7 @@ describe.each(['classic', 'sharded'] as const)('several instances over Redis (%s
 
     mb = tabB.mark();
     expect(await tabA.request(ClientEvent.Archive, { ids: [m.id] })).toMatchObject({ changed: 1, unread: 0 });
-    expect(await tabB.waitFor(ServerEvent.State, () => true, { from: mb })).toEqual({ ids: [m.id], change: 'archived' });
+    expect(await tabB.waitFor(ServerEvent.State, () => true, { from: mb })).toEqual({ ids: [m.id], change: 'archived', scope: null });
     expect(await tabB.waitFor(ServerEvent.Counts, () => true, { from: mb })).toEqual({ counts: { mentions: 0 } });
 
     // Muted on A: B's socket leaves the live delivery of that type too.

@@ -36,6 +36,7 @@ describe('delivery and read state', () => {
         body: 'b',
         data: { x: 1 },
         topic: null,
+        scope: null,
         broadcast: false,
         createdAt: stored.createdAt,
         seenAt: null,
@@ -158,11 +159,11 @@ describe('delivery and read state', () => {
     await tab2.waitFor(ServerEvent.Unread, (p) => p.count === 2);
     const from = tab2.mark();
     expect(await tab1.request(ClientEvent.Read, { ids: [a.id] })).toEqual({ changed: 1, unread: 1, unseen: 1 });
-    expect(await tab2.waitFor(ServerEvent.Read, undefined, { from })).toEqual({ ids: [a.id] });
+    expect(await tab2.waitFor(ServerEvent.Read, undefined, { from })).toEqual({ ids: [a.id], scope: null });
     await tab2.waitFor(ServerEvent.Unread, (p) => p.count === 1, { from });
     const from2 = tab2.mark();
     expect(await tab1.request(ClientEvent.ReadAll, {})).toMatchObject({ unread: 0, unseen: 0 });
-    expect(await tab2.waitFor(ServerEvent.Read, undefined, { from: from2 })).toEqual({ all: true });
+    expect(await tab2.waitFor(ServerEvent.Read, undefined, { from: from2 })).toEqual({ all: true, scope: null });
     await tab2.waitFor(ServerEvent.Unread, (p) => p.count === 0, { from: from2 });
   });
 

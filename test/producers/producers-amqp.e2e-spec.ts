@@ -180,6 +180,30 @@ describe('RabbitMQ door: a Python producer publishes with pika', () => {
     expect(tab.log.slice(from).filter((e) => e.event === 'notification' && !(e.payload as NotificationPayload).broadcast)).toEqual([]);
   });
 
+  it("takes notification.scope: scoped messages reach that scope's inboxes only; a bad scope is dead-lettered naming it", async () => {
+    await t.service.subscribe('py-sc', 'py-sc-news', { scope: 'acme' });
+    await publish([
+      { to: 'py-sc', notification: { type: 'm', title: 'direct in acme', scope: 'acme' } },
+      { broadcast: true, notification: { type: 'm', title: 'to acme', scope: 'acme' } },
+      { topic: 'py-sc-news', notification: { type: 'm', title: 'news in acme', scope: 'acme' } },
+      { broadcast: true, notification: { type: 'm', title: 'to globex', scope: 'globex' } },
+    ]);
+    await publish([{ to: 'py-sc', notification: { type: 'm', title: 'bad', scope: '' } }], ['--message-id', `scope-${RUN}`]);
+    expect((await dead.waitFor(`scope-${RUN}`)).properties.headers).toMatchObject({
+      'x-inbox-error': 'message: notification.scope: must be a string of 1 to 200 characters',
+      'x-inbox-error-code': 'INVALID_INPUT',
+    });
+    await drained();
+    const titles = async (scope?: string) =>
+      (await t.service.list('py-sc', { limit: 100, scope })).items
+        .map((n) => n.title)
+        .filter((title) => ['direct in acme', 'to acme', 'news in acme', 'to globex'].includes(title!));
+    expect(await titles('acme')).toEqual(['news in acme', 'to acme', 'direct in acme']);
+    expect(await titles('globex')).toEqual(['to globex']);
+    expect(await titles()).toEqual([]);
+    expect(await t.dataSource.query(`SELECT count(*)::int AS n FROM inbox_notification WHERE title = 'bad'`)).toEqual([{ n: 0 }]);
+  });
+
   it('stores a message delivered several times once: by its message_id, or by its dedupeKey', async () => {
     const tab = await connectUser('py-dup');
     const from = tab.mark();

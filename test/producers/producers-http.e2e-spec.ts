@@ -174,6 +174,47 @@ describe('HTTP door: a PHP producer signs and POSTs', () => {
     expect((await tab.waitForTitle('from the worker', from)).id).toBe(answer.body.ids[0]);
   });
 
+  it("takes notification.scope: a scoped notify, broadcast and publication reach that scope's inboxes only; a bad scope is 400 naming it", async () => {
+    await a.service.subscribe('php-sc', 'php-sc-news', { scope: 'acme' });
+    const sent = [
+      await php(a.url, { to: 'php-sc', notification: { type: 'm', title: 'direct in acme', scope: 'acme' } }),
+      await php(a.url, { broadcast: true, notification: { type: 'm', title: 'to acme', scope: 'acme' } }),
+      await php(a.url, { topic: 'php-sc-news', notification: { type: 'm', title: 'news in acme', scope: 'acme' } }),
+      await php(producer.url, { broadcast: true, notification: { type: 'm', title: 'to globex', scope: 'globex' } }),
+    ];
+    expect(sent.map((answer) => answer.status)).toEqual([201, 201, 201, 201]);
+    const [direct, toAcme, news, toGlobex] = sent.map((answer) => answer.body.ids[0] as string);
+    const inbox = async (scope?: string) =>
+      (await a.service.list('php-sc', { limit: 100, scope })).items.filter((n) => [direct, toAcme, news, toGlobex].includes(n.id));
+    expect((await inbox('acme')).map((n) => [n.id, n.scope])).toEqual([
+      [news, 'acme'],
+      [toAcme, 'acme'],
+      [direct, 'acme'],
+    ]);
+    expect((await inbox('globex')).map((n) => n.id)).toEqual([toGlobex]);
+    expect(await inbox()).toEqual([]);
+
+    const rows = async () => Number((await a.dataSource.query(`SELECT count(*) AS n FROM inbox_notification`))[0].n);
+    const before = await rows();
+    for (const scope of ['', 'x'.repeat(201), 7, null]) {
+      for (const message of [
+        { to: 'php-sc', notification: { type: 'm', scope } },
+        { broadcast: true, notification: { type: 'm', scope } },
+        { topic: 'php-sc-news', notification: { type: 'm', scope } },
+      ]) {
+        const answer = await php(a.url, message);
+        if (scope === null) {
+          // null is unscoped, as absent.
+          expect(answer.status).toBe(201);
+          continue;
+        }
+        expect(answer.status, JSON.stringify(message)).toBe(400);
+        expect(answer.body.message).toBe('message: notification.scope: must be a string of 1 to 200 characters');
+      }
+    }
+    expect(await rows()).toBe(before + 3);
+  });
+
   it('stores a repeated dedupeKey once: the second POST answers 201 with no ids and delivers nothing', async () => {
     const tab = await connect('php-dedupe');
     const message = { to: 'php-dedupe', notification: { type: 'm', title: 'once', dedupeKey: 'invoice-42' } };

@@ -392,6 +392,7 @@ describe('SQL producers: privileges', () => {
 });
 
 describe('SQL privileges migration', () => {
+  /** Undoes the migrations from the last down to InboxSqlPrivileges, included (those after it first). */
   it("installs in the schema the tables are in, and the doors work whatever the caller's search_path", async () => {
     const db = await createDatabase();
     const admin = new Client({ connectionString: db.url });

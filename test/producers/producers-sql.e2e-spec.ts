@@ -187,6 +187,18 @@ describe('SQL producers: inbox_notify, inbox_broadcast, inbox_publish', () => {
         { fn: 'publish', topic: 'news', notification: { type: 't', tags: 'news' } },
         /inbox_publish: notification\.tags: must be an array of strings or null/,
       ],
+      // A scope: 1 to 200 characters, or null (unscoped), in every door.
+      ...['', 'x'.repeat(201), 42, ['acme'], { id: 1 }].flatMap((scope): [object, RegExp][] => [
+        [
+          { fn: 'notify', to: ['u'], notification: { type: 't', scope } },
+          /22023 ERROR: {2}inbox_notify: notification\.scope: must be a string of 1 to 200 characters or null/,
+        ],
+        [{ fn: 'broadcast', notification: { type: 't', scope } }, /inbox_broadcast: notification\.scope: must be a string of 1 to 200/],
+        [
+          { fn: 'publish', topic: 'news', notification: { type: 't', scope } },
+          /inbox_publish: notification\.scope: must be a string of 1 to 200/,
+        ],
+      ]),
       [
         // A body under the limit, which the links take over it.
         { fn: 'notify', to: ['u'], notification: { type: 't', body: 'x'.repeat(15_000), url: `/${'u'.repeat(2000)}` } },
@@ -197,6 +209,38 @@ describe('SQL producers: inbox_notify, inbox_broadcast, inbox_publish', () => {
       await expect(python('commit', [call])).rejects.toThrow(message);
     }
     expect(await stored()).toBe(before);
+  });
+
+  it("puts what Python and PHP send with a scope in that scope's inboxes only, and unscoped rows in every one", async () => {
+    const acme = { scope: 'acme' };
+    await a.service.subscribe('sql-sc-1', 'sql-sc-news', acme);
+    const [[direct], [scopedAll], [all]] = await python('commit', [
+      { fn: 'notify', to: ['sql-sc-1'], notification: { type: 't', title: 'direct in acme', scope: 'acme' } },
+      { fn: 'broadcast', notification: { type: 't', title: 'to globex', scope: 'globex' } },
+      { fn: 'broadcast', notification: { type: 't', title: 'to everyone', scope: null } },
+    ]);
+    const [published] = await php({ topic: 'sql-sc-news', notification: { type: 't', title: 'published in acme', scope: 'acme' } });
+    const [elsewhere] = await php({ topic: 'sql-sc-news', notification: { type: 't', title: 'published in globex', scope: 'globex' } });
+    const ids = async (opts: { scope?: string }) => (await a.service.list('sql-sc-1', { limit: 100, ...opts })).items.map((n) => n.id);
+    expect(await ids(acme)).toEqual(expect.arrayContaining([published, direct, all]));
+    expect(await ids(acme)).not.toEqual(expect.arrayContaining([scopedAll]));
+    expect(await ids({ scope: 'globex' })).toEqual(expect.arrayContaining([scopedAll, all]));
+    for (const id of [direct, published, elsewhere]) expect(await ids({ scope: 'globex' })).not.toContain(id);
+    expect(await ids({})).toContain(all);
+    for (const id of [direct, published, scopedAll]) expect(await ids({})).not.toContain(id);
+    // Each (topic, scope) is a stream of its own, numbered from 1.
+    expect(
+      await a.dataSource.query(`SELECT title, scope, seq FROM inbox_notification WHERE id = ANY($1::bigint[]) ORDER BY id`, [
+        [published, elsewhere, scopedAll],
+      ]),
+    ).toEqual([
+      { title: 'to globex', scope: 'globex', seq: '1' },
+      { title: 'published in acme', scope: 'acme', seq: '1' },
+      { title: 'published in globex', scope: 'globex', seq: '1' },
+    ]);
+    // A dedupe key is per audience and scope.
+    const once = (scope: string | null) => ({ fn: 'notify', to: ['sql-sc-1'], notification: { type: 't', dedupeKey: 'sc', scope } });
+    expect((await python('commit', [once('acme'), once('globex'), once(null), once('acme')])).map((r) => r.length)).toEqual([1, 1, 1, 0]);
   });
 
   it('stores and delivers nothing new for a repeated dedupeKey', async () => {

@@ -192,17 +192,21 @@ describe('inbox states', () => {
 
     from = b.mark();
     expect(await a.request(ClientEvent.Seen, { ids: [m.id] })).toEqual({ changed: 1, unread: 1, unseen: 0 });
-    expect(await b.waitFor(ServerEvent.State, () => true, { from })).toEqual({ ids: [m.id], change: 'seen' });
+    expect(await b.waitFor(ServerEvent.State, () => true, { from })).toEqual({ ids: [m.id], change: 'seen', scope: null });
     expect(await b.waitFor(ServerEvent.Unread, () => true, { from })).toEqual({ count: 1, unseen: 0 });
 
     from = b.mark();
     expect(await a.request(ClientEvent.Archive, { filter: { type: 'mention' } })).toMatchObject({ changed: 1, unread: 0 });
-    expect(await b.waitFor(ServerEvent.State, () => true, { from })).toEqual({ filter: { type: 'mention' }, change: 'archived' });
+    expect(await b.waitFor(ServerEvent.State, () => true, { from })).toEqual({
+      filter: { type: 'mention' },
+      change: 'archived',
+      scope: null,
+    });
     expect(await b.waitFor(ServerEvent.Counts, () => true, { from })).toEqual({ counts: { all: 0, mentions: 0 } });
 
     from = b.mark();
     expect(await a.request(ClientEvent.Delete, { ids: [m.id] })).toMatchObject({ changed: 1 });
-    expect(await b.waitFor(ServerEvent.State, () => true, { from })).toEqual({ ids: [m.id], change: 'deleted' });
+    expect(await b.waitFor(ServerEvent.State, () => true, { from })).toEqual({ ids: [m.id], change: 'deleted', scope: null });
     expect((await a.list({ filter: { state: 'all' } })).items).toEqual([]);
   });
 
@@ -257,7 +261,11 @@ describe('inbox states', () => {
       unread: 0,
       unseen: 0,
     });
-    expect(await c.waitFor(ServerEvent.State, () => true, { from })).toEqual({ ids: [direct.id, shared.id], change: 'snoozed' });
+    expect(await c.waitFor(ServerEvent.State, () => true, { from })).toEqual({
+      ids: [direct.id, shared.id],
+      change: 'snoozed',
+      scope: null,
+    });
     expect(await titles('st-10', { state: 'all' })).toEqual([]);
     expect(await titles('st-11')).toContain('k-b'); // the broadcast stays for everyone else
 

@@ -9,6 +9,8 @@ export interface ConnectOptions {
   cursor?: string;
   /** `auth.held`: ids the client holds below its cursor. */
   held?: unknown;
+  /** `auth.scope`: the scope the socket works in (absent: unscoped). */
+  scope?: unknown;
   origin?: string | null;
   cookie?: string | null;
   namespace?: string;
@@ -52,7 +54,11 @@ export class TestClient {
     const socket = io(`${url}${opts.namespace ?? '/notifications'}`, {
       transports: opts.transports ?? ['websocket'],
       extraHeaders: headers,
-      auth: { ...(opts.cursor ? { cursor: opts.cursor } : {}), ...(opts.held !== undefined ? { held: opts.held } : {}) },
+      auth: {
+        ...(opts.cursor ? { cursor: opts.cursor } : {}),
+        ...(opts.held !== undefined ? { held: opts.held } : {}),
+        ...(opts.scope !== undefined ? { scope: opts.scope } : {}),
+      },
       reconnection: false,
       forceNew: true,
     });

@@ -6,6 +6,7 @@ export type {
   NotificationInput,
   NotificationsHealth,
   NotifyOptions,
+  ScopeOption,
   StoredNotification,
 } from './service/notification.service';
 export { NotificationsHealthIndicator } from './observability/notifications-health.indicator';

@@ -144,6 +144,9 @@ const optionsSchema = group('of options (docs/configuration.md)', {
   canSubscribe: fn<ResolvedNotificationsOptions['canSubscribe']>('(userId, topic) => boolean | Promise<boolean>').default(
     () => DEFAULTS.canSubscribe,
   ),
+  canAccessScope: fn<ResolvedNotificationsOptions['canAccessScope']>('(userId, scope) => boolean | Promise<boolean>').default(
+    () => DEFAULTS.canAccessScope,
+  ),
   mutable: fn<ResolvedNotificationsOptions['mutable']>('(type) => boolean').default(() => DEFAULTS.mutable),
   sessionTimeoutMs: positive().default(DEFAULTS.sessionTimeoutMs),
   sessionRecheckMs: integer('(or 0 to turn it off) must be a positive integer', 0).default(DEFAULTS.sessionRecheckMs),

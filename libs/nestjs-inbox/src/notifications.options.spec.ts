@@ -20,7 +20,7 @@ describe('resolveOptions', () => {
       minSnoozeMs: 60000,
       maxSnoozed: 1000,
     });
-    expect(o.canSubscribe('u', 't')).toBe(false);
+    expect(o.canSubscribe('u', 't', null)).toBe(false);
   });
 
   it('needs neither session nor origins without a gateway', () => {
@@ -92,7 +92,7 @@ describe('NOTIFICATIONS_DEFAULTS, written once', () => {
 
   it.each(
     Object.keys(NOTIFICATIONS_DEFAULTS).filter(
-      (k) => !['allowedOrigins', 'canSubscribe', 'mutable', 'redis', 'retention', 'http', 'amqp'].includes(k),
+      (k) => !['allowedOrigins', 'canSubscribe', 'canAccessScope', 'mutable', 'redis', 'retention', 'http', 'amqp'].includes(k),
     ),
   )('%s: the @default tag and docs/configuration.md say what resolveOptions applies', (field) => {
     const applied = (NOTIFICATIONS_DEFAULTS as Record<string, unknown>)[field];
@@ -191,6 +191,12 @@ describe('NOTIFICATIONS_DEFAULTS, written once', () => {
     expect(tags.get('canSubscribe')).toMatch(/^refuse/);
     expect(table.get('canSubscribe')).toMatch(/^refuse/);
   });
+
+  it('canAccessScope refuses by default, as its tag and docs/configuration.md say', () => {
+    expect(NOTIFICATIONS_DEFAULTS.canAccessScope('u', 'acme')).toBe(false);
+    expect(tags.get('canAccessScope')).toMatch(/^refuse/);
+    expect(table.get('canAccessScope')).toMatch(/^refuse/);
+  });
 });
 
 describe('resolveOptions: one error for every mistake, saying what each option got', () => {
@@ -219,6 +225,11 @@ describe('resolveOptions: one error for every mistake, saying what each option g
       'a canSubscribe that is not a function',
       { canSubscribe: true },
       /canSubscribe must be a function \(userId, topic\) => boolean \| Promise<boolean>, got true/,
+    ],
+    [
+      'a canAccessScope that is not a function',
+      { canAccessScope: 'acme' },
+      /canAccessScope must be a function \(userId, scope\) => boolean \| Promise<boolean>, got 'acme'/,
     ],
     ['a mutable that is not a function', { mutable: ['system'] }, /mutable must be a function \(type\) => boolean, got an array/],
     ['a listLimit that is not an object', { listLimit: 50 }, /listLimit must be an object \{ default\?, max\? \}, got a number/],

@@ -110,11 +110,21 @@ export interface NotificationsModuleOptions {
    */
   catchUpGraceMs?: number;
   /**
-   * Decides whether a user may subscribe to a topic from the browser (`topics:subscribe`).
-   * Server-side `subscribe()` is always allowed.
+   * Decides whether a user may subscribe to a topic from the browser (`topics:subscribe`), in
+   * the socket's scope (`null`: unscoped). Server-side `subscribe()` is always allowed.
    * @default refuse: topics may be private
    */
-  canSubscribe?: (userId: string, topic: string) => boolean | Promise<boolean>;
+  canSubscribe?: (userId: string, topic: string, scope: string | null) => boolean | Promise<boolean>;
+  /**
+   * Decides whether a user may open a socket in a scope (the handshake's `auth.scope`, e.g. a
+   * workspace they belong to). A socket without a scope is always allowed (unscoped
+   * notifications only); a scope it refuses, throws for or does not answer within
+   * `sessionTimeoutMs` is refused with `FORBIDDEN`; asked again at every session re-check, an
+   * open socket it now says no for is closed. Service methods taking `{ scope }` are not
+   * checked: the host calls them for users it knows.
+   * @default refuse: every scope (without the option, sockets are unscoped)
+   */
+  canAccessScope?: (userId: string, scope: string) => boolean | Promise<boolean>;
   /**
    * May a user mute notifications of `type` (`preferences:set`, `setPreferences`)? A type it
    * refuses, e.g. `(type) => type !== 'system'`, is always delivered and counted.
@@ -173,7 +183,10 @@ export interface NotificationsModuleOptions {
 
 /** Options with every default applied, as the library's providers receive them. */
 export interface ResolvedNotificationsOptions extends Required<
-  Omit<NotificationsModuleOptions, 'session' | 'redis' | 'retention' | 'http' | 'amqp' | 'listLimit' | 'canSubscribe' | 'eventRateLimit'>
+  Omit<
+    NotificationsModuleOptions,
+    'session' | 'redis' | 'retention' | 'http' | 'amqp' | 'listLimit' | 'canSubscribe' | 'canAccessScope' | 'eventRateLimit'
+  >
 > {
   session?: SessionSource;
   redis?: ResolvedRedisOptions;
@@ -181,7 +194,8 @@ export interface ResolvedNotificationsOptions extends Required<
   http?: ResolvedHttpOptions;
   amqp?: ResolvedAmqpOptions;
   listLimit: { default: number; max: number };
-  canSubscribe: (userId: string, topic: string) => boolean | Promise<boolean>;
+  canSubscribe: (userId: string, topic: string, scope: string | null) => boolean | Promise<boolean>;
+  canAccessScope: (userId: string, scope: string) => boolean | Promise<boolean>;
   eventRateLimit: { burst: number; perSecond: number };
 }
 
@@ -201,6 +215,7 @@ export const NOTIFICATIONS_DEFAULTS = {
   catchUpLimit: 1000,
   catchUpGraceMs: 5000,
   canSubscribe: (() => false) as (userId: string, topic: string) => boolean,
+  canAccessScope: (() => false) as (userId: string, scope: string) => boolean,
   mutable: (() => true) as (type: string) => boolean,
   sessionTimeoutMs: 5000,
   sessionRecheckMs: 60_000,

@@ -57,6 +57,25 @@ export const MAX_VIEWS = 20;
 /** The longest snooze: its `until` is within a year (and `minSnoozeMs` cannot exceed it). */
 export const MAX_SNOOZE_MS = 366 * 24 * 3600 * 1000;
 
+/** Longest scope (a workspace, a tenant): see docs/scopes.md. */
+export const MAX_SCOPE_LENGTH = 200;
+/** Half of a UTF-16 surrogate pair without its other half (UTF-8, and so Postgres, cannot hold it). */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Why `value` is not a scope, or `null`: a string of 1 to `MAX_SCOPE_LENGTH` characters without
+ * NUL or a lone surrogate. `null`/absent (unscoped) is the caller's to allow. Here so that the
+ * server's every door and the browser client check the same rule.
+ */
+export function scopeProblem(value: unknown): string | null {
+  if (typeof value !== 'string') return 'must be a string (or null for unscoped)';
+  if (value.length === 0) return 'must be a non-empty string (or null for unscoped)';
+  if (value.length > MAX_SCOPE_LENGTH) return `must be at most ${MAX_SCOPE_LENGTH} characters`;
+  if (value.includes('\0')) return 'must not contain NUL characters';
+  if (LONE_SURROGATE.test(value)) return 'must not contain a lone UTF-16 surrogate (not valid Unicode)';
+  return null;
+}
+
 /** Longest link a notification carries (`url`, an action's `url`, `actor.avatarUrl`). */
 export const MAX_URL_LENGTH = 2048;
 /** C0 and C1 controls and DEL: browsers drop tabs and newlines inside a URL, so `/\t/host` is `//host`. */
@@ -132,8 +151,14 @@ export type Selection = { ids: string[] } | { filter: Filter };
  */
 export type StateChange = 'seen' | 'read' | 'archived' | 'unarchived' | 'deleted' | 'snoozed';
 
-/** `notifications:state`: the ids (or the filter) whose state changed, and how. */
-export type StatePayload = Selection & { change: StateChange };
+/**
+ * `notifications:state`: the ids (or the filter) whose state changed, and how. Every socket of
+ * the user receives it, whatever its scope: `scope` is the scope the change was made in (`null`:
+ * unscoped). A client applies it to an item it holds iff `item.scope === null || item.scope ===
+ * scope` (state on an unscoped notification is shared by all the user's scopes; see
+ * {@link appliesTo}). Absent from servers before scopes: read it as `null`.
+ */
+export type StatePayload = Selection & { change: StateChange; scope?: string | null };
 
 /** The answer to a state operation: how many notifications changed, and the new badge counts. */
 export interface StateResult {
@@ -161,6 +186,11 @@ export interface NotificationPayload {
   data: Record<string, unknown> | null;
   /** The topic it was published to; `null` for direct notifications and broadcasts. */
   topic: string | null;
+  /**
+   * The scope (workspace, tenant) it belongs to, `null` for an unscoped one, which every scope's
+   * inbox shows (docs/scopes.md).
+   */
+  scope: string | null;
   /** `true` for a broadcast to every user. */
   broadcast: boolean;
   createdAt: string;
@@ -222,7 +252,17 @@ export interface SyncedPayload {
   cursor: string | null;
 }
 
-export type ReadPayload = { ids: string[] } | { all: true };
+/** `notifications:read` (the first protocol's form of a read); `scope` as in {@link StatePayload}. */
+export type ReadPayload = ({ ids: string[] } | { all: true }) & { scope?: string | null };
+
+/**
+ * Whether a state message (`notifications:state`, `notifications:read`) made in `messageScope`
+ * applies to an item of `itemScope` a client holds: an unscoped item's state is shared by every
+ * scope of the user; a scoped item's exists only in its scope.
+ */
+export function appliesTo(itemScope: string | null | undefined, messageScope: string | null | undefined): boolean {
+  return itemScope == null || itemScope === (messageScope ?? null);
+}
 
 /** Events the server emits, for typed Socket.IO clients. */
 export interface ServerToClientEvents {
@@ -264,4 +304,10 @@ export interface HandshakeAuth {
    * listed here it leaves out, so a client that lost nothing gets nothing twice.
    */
   held?: string[];
+  /**
+   * The scope (workspace, tenant) this socket works in; absent or `null`: unscoped (only the
+   * unscoped notifications). A scope is allowed only if the host's `canAccessScope(userId,
+   * scope)` says so; otherwise the handshake is refused with `FORBIDDEN`.
+   */
+  scope?: string | null;
 }

@@ -51,6 +51,31 @@ describe('Cursor', () => {
     expect(storage.writes).toBe(1);
   });
 
+  it('keeps one cursor per scope, the unscoped one under the key of clients before scopes', () => {
+    const storage = memoryStorage({ [KEY]: '42' });
+    const inAcme = new PersistedCursor(storage, '/notifications', 'u1', 'acme');
+    const cursor = new Cursor(inAcme);
+    expect(cursor.current).toBeUndefined();
+    cursor.receive('50');
+    expect(storage.data[KEY]).toBe('42');
+    expect(storage.data['nestjs-inbox:cursor:/notifications:["u1","acme"]']).toBe('50');
+    // A user id and a scope that would run together in a plain key stay apart.
+    new Cursor(new PersistedCursor(storage, '/notifications', 'u1:x', 'y')).receive('7');
+    expect(new Cursor(new PersistedCursor(storage, '/notifications', 'u1', 'x:y')).current).toBeUndefined();
+  });
+
+  it("reset() starts over as another scope's cursor, forgetting what was received", () => {
+    const storage = memoryStorage({ [KEY]: '42' });
+    const cursor = new Cursor(new PersistedCursor(storage, '/notifications', 'u1', 'acme'));
+    cursor.receive('60');
+    cursor.reset(persisted(storage));
+    expect(cursor.current).toBe('42');
+    expect(cursor.hasReceived('60')).toBe(false);
+    expect(cursor.handshake([])).toEqual({ cursor: '42', held: [] });
+    cursor.reset();
+    expect(cursor.current).toBeUndefined();
+  });
+
   it('ignores a malformed stored cursor, which the server would refuse', () => {
     expect(new Cursor(persisted(memoryStorage({ [KEY]: '007' }))).current).toBeUndefined();
     expect(new Cursor(persisted(memoryStorage({ [KEY]: 'x' }))).current).toBeUndefined();

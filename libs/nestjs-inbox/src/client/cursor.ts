@@ -16,7 +16,17 @@ export class Cursor {
   private readonly received = new Set<string>();
 
   /** `persisted`: where the cursor survives a page load; it starts from what is stored there. */
-  constructor(private readonly persisted?: PersistedCursor) {
+  constructor(private persisted?: PersistedCursor) {
+    this.value = persisted?.load();
+  }
+
+  /**
+   * Starts over as another inbox's cursor (another scope): what was received is forgotten, and
+   * the cursor is the one stored for it (none if `persisted` is not given).
+   */
+  reset(persisted?: PersistedCursor): void {
+    this.persisted = persisted;
+    this.received.clear();
     this.value = persisted?.load();
   }
 

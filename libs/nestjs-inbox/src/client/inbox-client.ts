@@ -3,6 +3,7 @@ import {
   ClientEvent,
   DEFAULT_NAMESPACE,
   ServerEvent,
+  scopeProblem,
   type Action,
   type Filter,
   type ListQuery,
@@ -19,6 +20,7 @@ import { Counts } from './counts';
 import { Cursor } from './cursor';
 import { PersistedCursor, type CursorStorage } from './cursor-storage';
 import type { ConnectionState, InboxEvents, TransportState } from './inbox-events';
+import { InboxError } from './inbox.errors';
 import { withSafeLinks } from './notification-list';
 import { TypedEmitter } from './typed-emitter';
 import { ViewState } from './view-state';
@@ -35,8 +37,15 @@ export interface InboxOptions {
   pageSize?: number;
   /** Milliseconds to wait for an acknowledgement; default 10 000. */
   timeout?: number;
-  /** Keep the cursor across page loads, per user: give the signed-in user's id. */
+  /** Keep the cursor across page loads, per user (and scope): give the signed-in user's id. */
   persistCursor?: { userId: string; storage?: CursorStorage };
+  /**
+   * The scope (workspace, tenant) to work in: the feed, badges, counts and preferences of that
+   * scope, with the unscoped notifications. The server lets the socket in only if its
+   * `canAccessScope` says so (else `state` is `unauthorized` with `FORBIDDEN`). Default: `null`,
+   * unscoped. `switchScope` changes it without a page reload.
+   */
+  scope?: string | null;
   /** Connect at once; default `true`. */
   autoConnect?: boolean;
   /** Passed to socket.io-client (`path`, `transports`, …); the client sets `auth` itself. */
@@ -55,6 +64,9 @@ type StateEvent = typeof ClientEvent.Seen | typeof ClientEvent.Archive | typeof 
 export class InboxClient {
   private readonly events = new TypedEmitter<InboxEvents>();
   private readonly cursor: Cursor;
+  private currentScope: string | null;
+  /** Where cursors are kept, per scope (`persistCursor`). */
+  private readonly persisted: (scope: string | null) => PersistedCursor | undefined;
   private readonly connection: Connection;
   /** The view on show and its paging. */
   private readonly shown: ViewState;
@@ -64,15 +76,17 @@ export class InboxClient {
   constructor(options: InboxOptions = {}) {
     const namespace = options.namespace ?? DEFAULT_NAMESPACE;
     const { persistCursor: keep } = options;
+    this.currentScope = checkedScope(options.scope ?? null);
     // `localStorage` is read only when asked for: in a sandboxed frame reading it throws.
-    this.cursor = new Cursor(keep && new PersistedCursor(keep.storage ?? globalThis.localStorage, namespace, keep.userId));
+    this.persisted = (scope) => keep && new PersistedCursor(keep.storage ?? globalThis.localStorage, namespace, keep.userId, scope);
+    this.cursor = new Cursor(this.persisted(this.currentScope));
     const socket = io(`${options.url ?? ''}${namespace}`, {
       withCredentials: true,
       ...options.socket,
       autoConnect: false,
       // A function is read on every attempt, so each reconnect sends the cursor as it is then,
       // and the ids held just below it, which the server's catch-up then does not resend.
-      auth: (cb) => cb(this.cursor.handshake(this.shown.items)),
+      auth: (cb) => cb({ ...this.cursor.handshake(this.shown.items), ...(this.currentScope === null ? {} : { scope: this.currentScope }) }),
     });
     const connection = (this.connection = new Connection(socket, options.timeout ?? 10_000, this.events));
     const readPage = (query: ListQuery) => connection.request(ClientEvent.List, query);
@@ -111,6 +125,11 @@ export class InboxClient {
     return this.connection.state;
   }
 
+  /** The scope this client works in; `null`: unscoped. */
+  get scope(): string | null {
+    return this.currentScope;
+  }
+
   /** The open connection's transport, and why it stayed on polling; `null` while there is none. */
   get transport(): TransportState | null {
     return this.connection.transport;
@@ -127,6 +146,32 @@ export class InboxClient {
 
   connect(): void {
     this.connection.connect();
+  }
+
+  /**
+   * Works in another scope from now on (`null`: unscoped), without a page reload: reconnects in
+   * that scope with its own cursor, drops the notifications held (the view's filter stays, and
+   * its newest page is read in the new scope), and follows that scope's badges and watched
+   * counts. Listeners stay as they are. Resolves once caught up in the new scope; rejects with
+   * an `InboxError` if the server refuses it (`FORBIDDEN`: not the host's to give) or the
+   * scope is malformed (`INVALID_INPUT`, checked before anything changes).
+   */
+  switchScope(scope: string | null): Promise<void> {
+    const next = checkedScope(scope);
+    const switched = new Promise<void>((resolve, reject) => {
+      const stop = this.events.on('state', (state, error) => {
+        if (state === 'connected') resolve();
+        else if (state === 'unauthorized') reject(error);
+        else return;
+        stop();
+      });
+    });
+    this.connection.close();
+    this.currentScope = next;
+    this.cursor.reset(this.persisted(next));
+    this.shown.clear();
+    this.connection.connect();
+    return switched;
   }
 
   /** Disconnects for good (until `connect()`), e.g. on logout. */
@@ -152,14 +197,14 @@ export class InboxClient {
   async markRead(ids: string | readonly string[]): Promise<number> {
     const list = typeof ids === 'string' ? [ids] : [...ids];
     const answer = await this.connection.request(ClientEvent.Read, { ids: list });
-    this.shown.applyRead({ ids: list });
+    this.shown.applyRead({ ids: list, scope: this.currentScope });
     this.counter.setBadges(answer.unread, answer.unseen);
     return answer.unread;
   }
 
   async markAllRead(): Promise<number> {
     const answer = await this.connection.request(ClientEvent.ReadAll, {});
-    this.shown.applyRead({ all: true });
+    this.shown.applyRead({ all: true, scope: this.currentScope });
     this.counter.setBadges(answer.unread, answer.unseen);
     return answer.unread;
   }
@@ -197,7 +242,7 @@ export class InboxClient {
     const list = typeof ids === 'string' ? [ids] : [...ids];
     const at = typeof until === 'string' ? until : until.toISOString();
     const result = await this.connection.request(ClientEvent.Snooze, { ids: list, until: at });
-    this.shown.applyState({ ids: list, change: 'snoozed' });
+    this.shown.applyState({ ids: list, change: 'snoozed', scope: this.currentScope });
     this.counter.setBadges(result.unread, result.unseen);
     return result;
   }
@@ -283,10 +328,17 @@ export class InboxClient {
           ? { ids: [...(selection as readonly string[])] }
           : { filter: { ...(selection as Filter) } };
     const result = await this.connection.request(event, target);
-    this.shown.applyState({ ...target, change });
+    this.shown.applyState({ ...target, change, scope: this.currentScope });
     this.counter.setBadges(result.unread, result.unseen);
     return result;
   }
+}
+
+/** `scope` if it is one (or `null`); else throws the `INVALID_INPUT` the server would answer. */
+function checkedScope(scope: string | null): string | null {
+  const problem = scope === null ? null : scopeProblem(scope);
+  if (problem !== null) throw new InboxError('INVALID_INPUT', `scope: ${problem}`);
+  return scope;
 }
 
 /** Creates and connects an {@link InboxClient}. */

@@ -16,6 +16,8 @@ export {
   MAX_ACTIONS,
   MAX_VIEWS,
   FILTER_STATES,
+  MAX_SCOPE_LENGTH,
+  appliesTo,
 } from '../protocol';
 export type {
   NotificationPayload,
@@ -34,4 +36,5 @@ export type {
   StateResult,
   Preferences,
   PreferencesUpdate,
+  HandshakeAuth,
 } from '../protocol';

@@ -20,6 +20,7 @@ const n = (id: string, readAt: string | null = null, more: Partial<NotificationP
   body: null,
   data: null,
   topic: null,
+  scope: null,
   broadcast: false,
   createdAt: '2026-01-01T00:00:00.000Z',
   seenAt: readAt,
@@ -102,6 +103,15 @@ describe('applyRead', () => {
   it('marks everything read for { all: true }', () => {
     const items = applyRead([n('2'), n('1')], { all: true }, at);
     expect(items.every((x) => x.readAt === at)).toBe(true);
+  });
+
+  it('applies a read made in another scope only to unscoped items, one in the same scope to all', () => {
+    const held = [n('3', null, { scope: 'acme' }), n('2', null, { scope: null }), n('1', null, { scope: 'acme' })];
+    expect(applyRead(held, { all: true, scope: 'globex' }, at).map((x) => x.readAt)).toEqual([null, at, null]);
+    expect(applyRead(held, { ids: ['1', '2'], scope: null }, at).map((x) => x.readAt)).toEqual([null, at, null]);
+    expect(applyRead(held, { ids: ['1', '2'], scope: 'acme' }, at).map((x) => x.readAt)).toEqual([null, at, at]);
+    // A server before scopes sends none, and its items have none: everything applies.
+    expect(applyRead([n('1')], { all: true }, at)[0].readAt).toBe(at);
   });
 
   it('sets seen with read, keeping an earlier seen time', () => {
@@ -205,6 +215,15 @@ describe('applyState', () => {
     const held = [n('2', null, { archived: true }), n('1')];
     expect(ids(applyState(held, { filter: {}, change: 'deleted' }, at))).toEqual(['2']);
     expect(ids(applyState(held, { filter: { state: 'all' }, change: 'deleted' }, at))).toEqual([]);
+  });
+
+  it('applies a change made in another scope only to unscoped items (item.scope === null || item.scope === message.scope)', () => {
+    const held = [n('3', null, { scope: 'acme' }), n('2', null, { scope: null }), n('1', null, { scope: 'globex' })];
+    expect(ids(applyState(held, { filter: { state: 'all' }, change: 'deleted', scope: 'acme' }, at))).toEqual(['1']);
+    expect(ids(applyState(held, { ids: ['1', '2', '3'], change: 'deleted', scope: null }, at))).toEqual(['3', '1']);
+    const seenInGlobex = applyState(held, { ids: ['1', '2', '3'], change: 'seen', scope: 'globex' }, at);
+    expect(seenInGlobex.map((x) => x.seenAt)).toEqual([null, at, at]);
+    expect(applyState(held, { ids: ['3'], change: 'read', scope: 'globex' }, at)).toBe(held);
   });
 
   it('returns the same array when nothing changes', () => {

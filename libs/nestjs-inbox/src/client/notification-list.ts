@@ -1,4 +1,5 @@
 import {
+  appliesTo,
   urlProblem,
   type Action,
   type Filter,
@@ -70,10 +71,15 @@ export function mergeNotifications(
   return { items, added };
 }
 
-/** Marks the notifications a `notifications:read` names (or all) as read (and so seen) at `at`. */
+/**
+ * Marks the notifications a `notifications:read` names (or all) as read (and so seen) at `at`;
+ * a read made in another scope (`read.scope`) marks only unscoped ones (see appliesTo).
+ */
 export function applyRead(items: readonly NotificationPayload[], read: ReadPayload, at: string): NotificationPayload[] {
   const ids = 'all' in read ? null : new Set(read.ids);
-  return items.map((n) => (!n.readAt && (ids === null || ids.has(n.id)) ? { ...n, readAt: at, seenAt: n.seenAt ?? at } : n));
+  return items.map((n) =>
+    !n.readAt && (ids === null || ids.has(n.id)) && appliesTo(n.scope, read.scope) ? { ...n, readAt: at, seenAt: n.seenAt ?? at } : n,
+  );
 }
 
 /**
@@ -121,7 +127,9 @@ export function matchesFilter(n: NotificationPayload, filter: Filter): boolean {
  */
 export function applyState(items: readonly NotificationPayload[], state: StatePayload, at: string): NotificationPayload[] {
   const ids = 'ids' in state ? new Set(state.ids) : null;
-  const selected = (n: NotificationPayload) => (ids ? ids.has(n.id) : matchesFilter(n, (state as { filter: Filter }).filter));
+  // A change made in another scope reaches this client too: it touches only unscoped items here.
+  const selected = (n: NotificationPayload) =>
+    appliesTo(n.scope, state.scope) && (ids ? ids.has(n.id) : matchesFilter(n, (state as { filter: Filter }).filter));
   let changed = false;
   const out: NotificationPayload[] = [];
   for (const n of items) {

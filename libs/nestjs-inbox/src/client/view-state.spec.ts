@@ -11,6 +11,7 @@ const n = (id: string, more: Partial<NotificationPayload> = {}): NotificationPay
   body: null,
   data: null,
   topic: null,
+  scope: null,
   broadcast: false,
   createdAt: '2026-01-01T00:00:00.000Z',
   seenAt: null,
@@ -175,6 +176,25 @@ describe('ViewState', () => {
     view.pushed(n('6'));
     view.catchUpEnded(false);
     expect(ids()).toEqual(['6', '5', '4']);
+  });
+
+  it('clear() drops what it holds and a page on its way, keeps the filter, and reads the newest page on resync', async () => {
+    const { requests, view, ids, answer, changes } = setup();
+    await answer(page(['9', '8', '7'], '7'), view.list({ type: 't' }));
+    const late = view.loadMore();
+    view.clear();
+    requests[1].resolve(page(['6'], null));
+    await late;
+    expect(ids()).toEqual([]);
+    expect(changes[changes.length - 1]).toEqual([]);
+    expect(view.filter).toEqual({ type: 't' });
+    view.catchUpStarted();
+    view.pushed(n('20'));
+    view.catchUpEnded(false);
+    await answer(page(['20', '19'], null), view.resync());
+    expect(requests[2].query).toEqual({ limit: 3, filter: { type: 't' } });
+    expect(ids()).toEqual(['20', '19']);
+    expect(view.hasMore).toBe(false);
   });
 
   it('applies reads: they leave the unread view', async () => {

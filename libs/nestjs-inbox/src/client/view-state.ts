@@ -90,6 +90,15 @@ export class ViewState {
     return this.hasMore;
   }
 
+  /**
+   * Drops everything held (another scope's inbox follows): the view's filter stays, and the
+   * next catch-up's `resync` reads its newest page; a page on its way is discarded.
+   */
+  clear(): void {
+    this.caughtUp = null;
+    this.restart([], true);
+  }
+
   /** A new connection: its catch-up starts. */
   catchUpStarted(): void {
     this.caughtUp = [];

@@ -3,8 +3,9 @@ import { OnGatewayInit, WebSocketGateway, WebSocketServer } from '@nestjs/websoc
 import type { Namespace, Socket } from 'socket.io';
 import { assertBoundNamespace, bindGatewayNamespace, takeConnections } from '../compat/nest-websockets.compat';
 import { InjectNotificationsOptions } from '../notifications.decorators';
-import { NotificationsError } from '../notifications.errors';
-import { userRoom } from '../notifications.internal-constants';
+import { InvalidInputError, NotificationsError } from '../notifications.errors';
+import { ownRooms } from '../notifications.internal-constants';
+import type { Inbox } from '../persistence/inbox-model';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
 import { InboxTelemetry } from '../observability/inbox-telemetry';
 import { ClientEvent, DEFAULT_NAMESPACE, ServerEvent, type AckError, type PreferencesUpdate, type StateResult } from '../protocol';
@@ -14,7 +15,7 @@ import type { InboxSocketData } from '../session/handshake-auth';
 import { InboxNamespace } from '../realtime/inbox-namespace';
 import { ViewCounts } from '../realtime/view-counts';
 import { CatchUpService } from '../service/catch-up.service';
-import { NotificationService, type IdsOrFilter } from '../service/notification.service';
+import { NotificationService, type IdsOrFilter, type ScopeOption } from '../service/notification.service';
 import * as schema from '../validation/schemas';
 import { parseViews } from '../validation/views';
 
@@ -23,7 +24,8 @@ type Listener = (this: InboxSocket, ...args: unknown[]) => void;
 
 /**
  * The `/notifications` namespace. Authentication happens in the handshake middleware; every
- * handler acts for `socket.data.userId` only, never for an id the client sends.
+ * handler acts on the socket's inbox only, `socket.data.userId` in `socket.data.scope` (both
+ * set by the handshake), never on a user or scope the client sends.
  */
 @WebSocketGateway({ namespace: DEFAULT_NAMESPACE })
 export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
@@ -49,19 +51,23 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
     [ClientEvent.Unsubscribe, (socket, body) => this.unsubscribe(socket, body)],
     [
       ClientEvent.Seen,
-      (socket, body) => this.changeState(socket, body, ClientEvent.Seen, (userId, which) => this.service.markSeen(userId, which)),
+      (socket, body) =>
+        this.changeState(socket, body, ClientEvent.Seen, (userId, which, scope) => this.service.markSeen(userId, which, scope)),
     ],
     [
       ClientEvent.Archive,
-      (socket, body) => this.changeState(socket, body, ClientEvent.Archive, (userId, which) => this.service.archive(userId, which)),
+      (socket, body) =>
+        this.changeState(socket, body, ClientEvent.Archive, (userId, which, scope) => this.service.archive(userId, which, scope)),
     ],
     [
       ClientEvent.Unarchive,
-      (socket, body) => this.changeState(socket, body, ClientEvent.Unarchive, (userId, which) => this.service.unarchive(userId, which)),
+      (socket, body) =>
+        this.changeState(socket, body, ClientEvent.Unarchive, (userId, which, scope) => this.service.unarchive(userId, which, scope)),
     ],
     [
       ClientEvent.Delete,
-      (socket, body) => this.changeState(socket, body, ClientEvent.Delete, (userId, which) => this.service.remove(userId, which)),
+      (socket, body) =>
+        this.changeState(socket, body, ClientEvent.Delete, (userId, which, scope) => this.service.remove(userId, which, scope)),
     ],
     [ClientEvent.Snooze, (socket, body) => this.snooze(socket, body)],
     [ClientEvent.Counts, (socket, body) => this.counts(socket, body)],
@@ -110,10 +116,11 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
     this.stopSecurity?.();
   }
 
-  /** A socket that passed the handshake: joins the user's rooms first, so nothing committed during the catch-up is missed. */
+  /** A socket that passed the handshake: joins its inbox's rooms first, so nothing committed during the catch-up is missed. */
   async handleConnection(socket: InboxSocket): Promise<void> {
     socket.onAny(this.dispatch);
-    const { userId, cursor, held } = socket.data;
+    const { cursor, held } = socket.data;
+    const inbox = inboxOf(socket);
     // What reaches the socket live once it is in its rooms, while the catch-up is read, is not
     // sent again by the catch-up (the client would only drop it as a duplicate).
     const sentLive = new Set<string>();
@@ -123,10 +130,10 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
     socket.onAnyOutgoing(recordLive);
     try {
       await this.telemetry.catchUp(cursor !== null, async () => {
-        // The user room first: a subscribe() made while the topics are read still finds this socket.
-        socket.join(userRoom(userId));
-        socket.join(await this.catchUp.roomsOf(userId));
-        const { missed, unread, unseen, truncated, cursor: resume } = await this.catchUp.since(userId, cursor, held);
+        // The user's and inbox's rooms first: a subscribe() made while the topics are read still finds this socket.
+        socket.join(ownRooms(inbox));
+        socket.join(await this.catchUp.roomsOf(inbox));
+        const { missed, unread, unseen, truncated, cursor: resume } = await this.catchUp.since(inbox, cursor, held);
         socket.offAnyOutgoing(recordLive);
         for (const payload of missed) if (!sentLive.has(payload.id)) socket.emit(ServerEvent.Notification, payload);
         socket.emit(ServerEvent.Synced, { unread, unseen, truncated, cursor: resume });
@@ -139,13 +146,22 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
   }
 
   list(socket: InboxSocket, body: unknown) {
-    return this.answer(() => this.service.list(socket.data.userId, this.payload(body) as never));
+    return this.answer(() => {
+      const query = this.payload(body);
+      const isObject = typeof query === 'object' && query !== null && !Array.isArray(query);
+      // The service's list takes a scope in its query: a socket's is its handshake's (checked by
+      // canAccessScope), never one its payload names. A query that is no object is refused as it is.
+      if (isObject && 'scope' in query) {
+        throw new InvalidInputError(`${ClientEvent.List}: scope: not a list field; a socket lists the inbox of its handshake's scope`);
+      }
+      return this.service.list(socket.data.userId, (isObject ? { ...query, scope: socket.data.scope } : query) as never);
+    });
   }
 
   /** `{ ids }` or `{ filter }`; answers `{ changed, unread, unseen }` (the first protocol's `{ unread }` with more). */
   read(socket: InboxSocket, body: unknown) {
-    return this.changeState(socket, body, ClientEvent.Read, async (userId, which) => {
-      const { ids: _ids, ...result } = await this.service.markRead(userId, which);
+    return this.changeState(socket, body, ClientEvent.Read, async (userId, which, scope) => {
+      const { ids: _ids, ...result } = await this.service.markRead(userId, which, scope);
       return result;
     });
   }
@@ -153,22 +169,27 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
   readAll(socket: InboxSocket, body: unknown) {
     return this.answer(() => {
       schema.parse(schema.emptyPayload, this.payload(body), ClientEvent.ReadAll);
-      return this.service.markAllRead(socket.data.userId);
+      return this.service.markAllRead(socket.data.userId, scopeOf(socket));
     });
   }
 
   /** `{ ids }` or `{ filter }` (the wire's Selection), handed to the service as ids or a filter. */
-  changeState(socket: InboxSocket, body: unknown, event: string, run: (userId: string, which: IdsOrFilter) => Promise<StateResult>) {
+  changeState(
+    socket: InboxSocket,
+    body: unknown,
+    event: string,
+    run: (userId: string, which: IdsOrFilter, scope: ScopeOption) => Promise<StateResult>,
+  ) {
     return this.answer(async () => {
       const selection = schema.parseSelection(this.payload(body), event);
-      return run(socket.data.userId, 'ids' in selection ? selection.ids : selection.filter);
+      return run(socket.data.userId, 'ids' in selection ? selection.ids : selection.filter, scopeOf(socket));
     });
   }
 
   snooze(socket: InboxSocket, body: unknown) {
     return this.answer(() => {
       const { ids, until } = schema.parse(schema.snoozePayload, this.payload(body), ClientEvent.Snooze);
-      return this.service.snooze(socket.data.userId, ids, until);
+      return this.service.snooze(socket.data.userId, ids, until, scopeOf(socket));
     });
   }
 
@@ -183,21 +204,21 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
   preferences(socket: InboxSocket, body: unknown) {
     return this.answer(() => {
       schema.parse(schema.emptyPayload, this.payload(body), ClientEvent.PreferencesGet);
-      return this.service.getPreferences(socket.data.userId);
+      return this.service.getPreferences(socket.data.userId, scopeOf(socket));
     });
   }
 
   setPreferences(socket: InboxSocket, body: unknown) {
-    return this.answer(() => this.service.setPreferences(socket.data.userId, this.payload(body) as PreferencesUpdate));
+    return this.answer(() => this.service.setPreferences(socket.data.userId, this.payload(body) as PreferencesUpdate, scopeOf(socket)));
   }
 
   subscribe(socket: InboxSocket, body: unknown) {
     return this.answer(async () => {
       const { topic } = schema.parse(schema.topicPayload, this.payload(body), ClientEvent.Subscribe);
-      if (!(await this.options.canSubscribe(socket.data.userId, topic))) {
+      if (!(await this.options.canSubscribe(socket.data.userId, topic, socket.data.scope))) {
         throw new NotificationsError('FORBIDDEN', `not allowed to subscribe to topic '${topic}'`);
       }
-      await this.service.subscribe(socket.data.userId, topic);
+      await this.service.subscribe(socket.data.userId, topic, scopeOf(socket));
       return { ok: true as const };
     });
   }
@@ -205,7 +226,7 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
   unsubscribe(socket: InboxSocket, body: unknown) {
     return this.answer(async () => {
       const { topic } = schema.parse(schema.topicPayload, this.payload(body), ClientEvent.Unsubscribe);
-      await this.service.unsubscribe(socket.data.userId, topic);
+      await this.service.unsubscribe(socket.data.userId, topic, scopeOf(socket));
       return { ok: true as const };
     });
   }
@@ -225,4 +246,14 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
       return { error: { code: 'INTERNAL', message: 'internal error' } };
     }
   }
+}
+
+/** The inbox a socket works in: its user in its scope (`null`: unscoped). */
+function inboxOf(socket: InboxSocket): Inbox {
+  return { userId: socket.data.userId, scope: socket.data.scope };
+}
+
+/** The service's option for the socket's scope (none for an unscoped socket). */
+function scopeOf(socket: InboxSocket): ScopeOption {
+  return socket.data.scope === null ? {} : { scope: socket.data.scope };
 }

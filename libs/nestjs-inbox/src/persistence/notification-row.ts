@@ -4,6 +4,8 @@ import type { Action, Actor, NotificationPayload } from '../protocol';
 export interface NewNotificationRow {
   userId: string | null;
   topic: string | null;
+  /** The scope (docs/scopes.md), `null` for an unscoped notification. */
+  scope: string | null;
   type: string;
   title: string | null;
   body: string | null;
@@ -24,6 +26,7 @@ export interface NotificationRow {
   id: string;
   user_id: string | null;
   topic: string | null;
+  scope: string | null;
   type: string;
   title: string | null;
   body: string | null;
@@ -47,6 +50,7 @@ export function toPayload(row: NotificationRow): NotificationPayload {
     body: row.body,
     data: row.data,
     topic: row.topic,
+    scope: row.scope ?? null,
     broadcast: row.user_id === null && row.topic === null,
     createdAt: row.created_at.toISOString(),
     seenAt: row.seen_at ? row.seen_at.toISOString() : null,

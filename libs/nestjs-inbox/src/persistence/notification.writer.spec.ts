@@ -59,6 +59,7 @@ function row(tag: string): NewNotificationRow {
   return {
     userId: 'u1',
     topic: null,
+    scope: null,
     type: tag,
     title: null,
     body: null,
@@ -78,6 +79,7 @@ function stored(r: NewNotificationRow): NotificationRow {
     id: `id-${r.type}`,
     user_id: r.userId,
     topic: r.topic,
+    scope: r.scope,
     type: r.type,
     title: r.title,
     body: r.body,

@@ -104,15 +104,16 @@ CREATE FUNCTION public.inbox_assign_seq() RETURNS trigger
     IF NOT FOUND THEN
       RETURN NULL;
     END IF;
-    INSERT INTO "public".inbox_stream AS st (stream, seq) VALUES (COALESCE(NEW.topic, ''), 1)
-    ON CONFLICT (stream) DO UPDATE SET seq = st.seq + 1
+    INSERT INTO "public".inbox_stream AS st (stream, scope, seq) VALUES (COALESCE(NEW.topic, ''), NEW.scope, 1)
+    ON CONFLICT (stream, scope) DO UPDATE SET seq = st.seq + 1
     RETURNING st.seq INTO next_seq;
-    INSERT INTO "public".inbox_stream_type AS st (stream, type, seq) VALUES (COALESCE(NEW.topic, ''), NEW.type, 1)
-    ON CONFLICT (stream, type) DO UPDATE SET seq = st.seq + 1
+    INSERT INTO "public".inbox_stream_type AS st (stream, scope, type, seq) VALUES (COALESCE(NEW.topic, ''), NEW.scope, NEW.type, 1)
+    ON CONFLICT (stream, scope, type) DO UPDATE SET seq = st.seq + 1
     RETURNING st.seq INTO next_type_seq;
     UPDATE "public".inbox_notification SET seq = next_seq, type_seq = next_type_seq, late = EXISTS (
              SELECT 1 FROM "public".inbox_notification o
               WHERE o.user_id IS NULL AND COALESCE(o.topic, '') = COALESCE(NEW.topic, '')
+                AND o.scope = NEW.scope
                 AND o.id > NEW.id AND o.seq < next_seq)
      WHERE id = NEW.id;
     RETURN NULL;
@@ -373,11 +374,16 @@ CREATE FUNCTION public.inbox_store(fn text, recipients text[], stream_topic text
       RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification: must be a JSON object';
     END IF;
     FOR k IN SELECT jsonb_object_keys(n) LOOP
-      IF NOT k = ANY (ARRAY['type', 'title', 'body', 'data', 'dedupeKey', 'expiresAt', 'url', 'actions', 'actor', 'tags']) THEN
+      IF NOT k = ANY (ARRAY['type', 'title', 'body', 'data', 'dedupeKey', 'expiresAt', 'url', 'actions', 'actor', 'tags', 'scope']) THEN
         RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.' || k
-          || ': unknown field (expected type, title, body, data, dedupeKey, expiresAt, url, actions, actor, tags)';
+          || ': unknown field (expected type, title, body, data, dedupeKey, expiresAt, url, actions, actor, tags, scope)';
       END IF;
     END LOOP;
+    -- NUL and lone surrogates never get here (parseNotification, or jsonb refused them).
+    IF COALESCE(jsonb_typeof(n->'scope'), 'null') NOT IN ('string', 'null')
+       OR length(n->>'scope') NOT BETWEEN 1 AND 200 THEN
+      RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.scope: must be a string of 1 to 200 characters or null';
+    END IF;
     IF jsonb_typeof(n->'type') IS DISTINCT FROM 'string' OR btrim(n->>'type') = '' THEN
       RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.type: must be a non-empty string';
     END IF;
@@ -482,9 +488,9 @@ CREATE FUNCTION public.inbox_store(fn text, recipients text[], stream_topic text
              pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS tx_horizon
     ), ins AS (
       INSERT INTO "public".inbox_notification AS x
-             (user_id, topic, type, title, body, data, dedupe_key, expires_at, url, actions, actor, tags,
+             (user_id, topic, scope, type, title, body, data, dedupe_key, expires_at, url, actions, actor, tags,
               tx_id, tx_horizon, via_sql)
-      SELECT u.user_id, stream_topic, n->>'type', n->>'title', n->>'body',
+      SELECT u.user_id, stream_topic, COALESCE(n->>'scope', ''), n->>'type', n->>'title', n->>'body',
              CASE WHEN jsonb_typeof(n->'data') = 'object' THEN n->'data' END,
              n->>'dedupeKey', expires, n->>'url',
              CASE WHEN jsonb_typeof(n->'actions') = 'array' AND jsonb_array_length(n->'actions') > 0 THEN n->'actions' END,
@@ -494,7 +500,7 @@ CREATE FUNCTION public.inbox_store(fn text, recipients text[], stream_topic text
                   ELSE '{}'::text[] END,
              tx.tx_id, tx.tx_horizon, true
         FROM (SELECT DISTINCT unnest(COALESCE(recipients, ARRAY[NULL::text])) AS user_id) u CROSS JOIN tx
-      ON CONFLICT ((COALESCE(user_id, '')), (COALESCE(topic, '')), dedupe_key) WHERE dedupe_key IS NOT NULL
+      ON CONFLICT ((COALESCE(user_id, '')), (COALESCE(topic, '')), scope, dedupe_key) WHERE dedupe_key IS NOT NULL
       DO NOTHING
       RETURNING x.id
     )
@@ -511,7 +517,10 @@ CREATE FUNCTION public.inbox_tag_rows() RETURNS trigger
     AS $$
   BEGIN
     INSERT INTO "public".inbox_notification_tag (owner, tag, notification_id)
-    SELECT CASE WHEN NEW.user_id IS NULL THEN 's:' || COALESCE(NEW.topic, '') ELSE 'u:' || NEW.user_id END, t, NEW.id
+    SELECT CASE WHEN NEW.scope = ''
+                THEN CASE WHEN NEW.user_id IS NULL THEN 's:' || COALESCE(NEW.topic, '') ELSE 'u:' || NEW.user_id END
+                ELSE CASE WHEN NEW.user_id IS NULL THEN 'S' ELSE 'U' END || length(NEW.scope) || ':' || NEW.scope
+                     || COALESCE(NEW.user_id, NEW.topic, '') END, t, NEW.id
       FROM unnest(NEW.tags) t
     ON CONFLICT DO NOTHING;
     RETURN NULL;
@@ -593,6 +602,7 @@ CREATE TABLE public.inbox_notification (
     archived boolean,
     deleted_at timestamp with time zone,
     type_seq bigint,
+    scope character varying(200) DEFAULT ''::character varying NOT NULL,
     CONSTRAINT inbox_notification_actions_check CHECK (((actions IS NULL) OR
 CASE jsonb_typeof(actions)
     WHEN 'null'::text THEN true
@@ -619,7 +629,7 @@ CREATE SEQUENCE public.inbox_notification_id_seq
 ALTER SEQUENCE public.inbox_notification_id_seq OWNED BY public.inbox_notification.id;
 
 CREATE TABLE public.inbox_notification_tag (
-    owner character varying(260) NOT NULL,
+    owner character varying(470) NOT NULL,
     tag character varying(64) NOT NULL,
     notification_id bigint NOT NULL
 );
@@ -632,7 +642,8 @@ CREATE TABLE public.inbox_receipt (
     seq bigint NOT NULL,
     seen_at timestamp with time zone,
     archived boolean,
-    deleted_at timestamp with time zone
+    deleted_at timestamp with time zone,
+    scope character varying(200) DEFAULT ''::character varying NOT NULL
 );
 
 CREATE TABLE public.inbox_snooze (
@@ -643,13 +654,15 @@ CREATE TABLE public.inbox_snooze (
 
 CREATE TABLE public.inbox_stream (
     stream character varying(255) NOT NULL,
-    seq bigint DEFAULT 0 NOT NULL
+    seq bigint DEFAULT 0 NOT NULL,
+    scope character varying(200) DEFAULT ''::character varying NOT NULL
 );
 
 CREATE TABLE public.inbox_stream_type (
     stream character varying(255) NOT NULL,
     type character varying(100) NOT NULL,
-    seq bigint DEFAULT 0 NOT NULL
+    seq bigint DEFAULT 0 NOT NULL,
+    scope character varying(200) DEFAULT ''::character varying NOT NULL
 );
 
 CREATE TABLE public.inbox_subscription (
@@ -661,7 +674,8 @@ CREATE TABLE public.inbox_subscription (
     read_seq bigint DEFAULT 0 NOT NULL,
     seen_seq bigint DEFAULT 0 NOT NULL,
     archived_seq bigint DEFAULT 0 NOT NULL,
-    deleted_seq bigint DEFAULT 0 NOT NULL
+    deleted_seq bigint DEFAULT 0 NOT NULL,
+    scope character varying(200) DEFAULT ''::character varying NOT NULL
 );
 
 CREATE TABLE public.inbox_user_state (
@@ -679,7 +693,8 @@ CREATE TABLE public.inbox_user_state (
     direct_deleted_id bigint DEFAULT 0 NOT NULL,
     broadcast_deleted_seq bigint DEFAULT 0 NOT NULL,
     muted_types text[] DEFAULT '{}'::text[] NOT NULL,
-    muted_topics text[] DEFAULT '{}'::text[] NOT NULL
+    muted_topics text[] DEFAULT '{}'::text[] NOT NULL,
+    scope character varying(200) DEFAULT ''::character varying NOT NULL
 );
 
 ALTER TABLE ONLY public.inbox_notification ALTER COLUMN id SET DEFAULT nextval('public.inbox_notification_id_seq'::regclass);
@@ -697,56 +712,56 @@ ALTER TABLE ONLY public.inbox_snooze
     ADD CONSTRAINT inbox_snooze_pkey PRIMARY KEY (user_id, notification_id);
 
 ALTER TABLE ONLY public.inbox_stream
-    ADD CONSTRAINT inbox_stream_pkey PRIMARY KEY (stream);
+    ADD CONSTRAINT inbox_stream_pkey PRIMARY KEY (stream, scope);
 
 ALTER TABLE ONLY public.inbox_stream_type
-    ADD CONSTRAINT inbox_stream_type_pkey PRIMARY KEY (stream, type);
+    ADD CONSTRAINT inbox_stream_type_pkey PRIMARY KEY (stream, scope, type);
 
 ALTER TABLE ONLY public.inbox_subscription
-    ADD CONSTRAINT inbox_subscription_pkey PRIMARY KEY (user_id, topic);
+    ADD CONSTRAINT inbox_subscription_pkey PRIMARY KEY (user_id, topic, scope);
 
 ALTER TABLE ONLY public.inbox_user_state
-    ADD CONSTRAINT inbox_user_state_pkey PRIMARY KEY (user_id);
+    ADD CONSTRAINT inbox_user_state_pkey PRIMARY KEY (user_id, scope);
 
-CREATE UNIQUE INDEX inbox_notification_dedupe_idx ON public.inbox_notification USING btree (COALESCE(user_id, ''::character varying), COALESCE(topic, ''::character varying), dedupe_key) WHERE (dedupe_key IS NOT NULL);
+CREATE UNIQUE INDEX inbox_notification_dedupe_idx ON public.inbox_notification USING btree (COALESCE(user_id, ''::character varying), COALESCE(topic, ''::character varying), scope, dedupe_key) WHERE (dedupe_key IS NOT NULL);
 
 CREATE INDEX inbox_notification_expires_idx ON public.inbox_notification USING btree (expires_at) WHERE (expires_at IS NOT NULL);
 
-CREATE INDEX inbox_notification_late_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), seq) WHERE ((user_id IS NULL) AND late);
+CREATE INDEX inbox_notification_late_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), scope, seq) WHERE ((user_id IS NULL) AND late);
 
-CREATE INDEX inbox_notification_shared_expiring_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), seq) INCLUDE (id, expires_at) WHERE ((user_id IS NULL) AND (expires_at IS NOT NULL));
+CREATE INDEX inbox_notification_shared_expiring_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), scope, seq) INCLUDE (id, expires_at) WHERE ((user_id IS NULL) AND (expires_at IS NOT NULL));
 
-CREATE INDEX inbox_notification_shared_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), id) INCLUDE (tx_id, created_at, seq) WHERE (user_id IS NULL);
+CREATE INDEX inbox_notification_shared_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), scope, id) INCLUDE (tx_id, created_at, seq) WHERE (user_id IS NULL);
 
-CREATE INDEX inbox_notification_shared_seq_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), seq) INCLUDE (id) WHERE (user_id IS NULL);
+CREATE INDEX inbox_notification_shared_seq_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), scope, seq) INCLUDE (id) WHERE (user_id IS NULL);
 
-CREATE INDEX inbox_notification_shared_type_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), type, id) WHERE (user_id IS NULL);
+CREATE INDEX inbox_notification_shared_type_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), scope, type, id) WHERE (user_id IS NULL);
 
-CREATE INDEX inbox_notification_shared_type_seq_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), type, seq) INCLUDE (type_seq) WHERE (user_id IS NULL);
+CREATE INDEX inbox_notification_shared_type_seq_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), scope, type, seq) INCLUDE (type_seq) WHERE (user_id IS NULL);
 
 CREATE INDEX inbox_notification_tag_notification_idx ON public.inbox_notification_tag USING btree (notification_id);
 
-CREATE INDEX inbox_notification_unread_idx ON public.inbox_notification USING btree (user_id, tx_id) INCLUDE (id, expires_at) WHERE ((user_id IS NOT NULL) AND (read_at IS NULL));
+CREATE INDEX inbox_notification_unread_idx ON public.inbox_notification USING btree (user_id, scope, tx_id) INCLUDE (id, expires_at) WHERE ((user_id IS NOT NULL) AND (read_at IS NULL));
 
-CREATE INDEX inbox_notification_user_archived_idx ON public.inbox_notification USING btree (user_id, archived, id) WHERE ((user_id IS NOT NULL) AND (archived IS NOT NULL));
+CREATE INDEX inbox_notification_user_archived_idx ON public.inbox_notification USING btree (user_id, scope, archived, id) WHERE ((user_id IS NOT NULL) AND (archived IS NOT NULL));
 
-CREATE INDEX inbox_notification_user_idx ON public.inbox_notification USING btree (user_id, id) INCLUDE (tx_id, created_at) WHERE (user_id IS NOT NULL);
+CREATE INDEX inbox_notification_user_idx ON public.inbox_notification USING btree (user_id, scope, id) INCLUDE (tx_id, created_at) WHERE (user_id IS NOT NULL);
 
-CREATE INDEX inbox_notification_user_type_idx ON public.inbox_notification USING btree (user_id, type, id) WHERE (user_id IS NOT NULL);
+CREATE INDEX inbox_notification_user_type_idx ON public.inbox_notification USING btree (user_id, scope, type, id) WHERE (user_id IS NOT NULL);
 
 CREATE INDEX inbox_notification_via_sql_idx ON public.inbox_notification USING btree (tx_id) WHERE via_sql;
 
-CREATE INDEX inbox_receipt_archived_idx ON public.inbox_receipt USING btree (user_id, archived, notification_id) WHERE (archived IS NOT NULL);
+CREATE INDEX inbox_receipt_archived_idx ON public.inbox_receipt USING btree (user_id, scope, archived, notification_id) WHERE (archived IS NOT NULL);
 
 CREATE INDEX inbox_receipt_notification_idx ON public.inbox_receipt USING btree (notification_id);
 
-CREATE INDEX inbox_receipt_stream_idx ON public.inbox_receipt USING btree (user_id, stream, seq);
+CREATE INDEX inbox_receipt_stream_idx ON public.inbox_receipt USING btree (user_id, stream, scope, seq);
 
 CREATE INDEX inbox_snooze_notification_idx ON public.inbox_snooze USING btree (notification_id);
 
 CREATE INDEX inbox_snooze_until_idx ON public.inbox_snooze USING btree (until);
 
-CREATE INDEX inbox_subscription_topic_idx ON public.inbox_subscription USING btree (topic);
+CREATE INDEX inbox_subscription_topic_idx ON public.inbox_subscription USING btree (topic, scope);
 
 CREATE CONSTRAINT TRIGGER inbox_notification_seq AFTER INSERT ON public.inbox_notification DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN ((new.user_id IS NULL)) EXECUTE FUNCTION public.inbox_assign_seq();
 

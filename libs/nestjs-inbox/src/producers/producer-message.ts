@@ -8,7 +8,9 @@ import * as schema from '../validation/schemas';
 /**
  * What a producer in another language sends, over HTTP or RabbitMQ: the audience, then the
  * notification with the fields of `NotificationInput` (`expiresAt` as an ISO 8601 date-time
- * with its offset, since JSON has no dates).
+ * with its offset, since JSON has no dates). `notification.scope` puts it in a scope: with
+ * `broadcast: true`, to every user's inbox of that scope; with `topic`, to the topic's
+ * subscribers in that scope (docs/scopes.md).
  */
 export type ProducerMessage =
   | { to: string | string[]; notification: NotificationInput }

@@ -15,10 +15,12 @@ export const RECOUNT_DELAY_MS = 100;
 export const RECOUNT_MIN_INTERVAL_MS = 1000;
 
 /**
- * Coalesces recount requests: users added within `delayMs` of the first are recounted in one
- * run; one run at a time, and users added during a run wait for the next one; a user recounted
- * less than `minIntervalMs` ago waits for the rest of the interval. `run` reports its own
- * failures (UnreadRecounter logs them): a rejection here would be unhandled.
+ * Coalesces recount requests, by key (UnreadRecounter's are inboxes, a user in a scope, each
+ * recounted and throttled on its own; "user" below stands for one): users added within
+ * `delayMs` of the first are recounted in one run; one run at a time, and users added during a
+ * run wait for the next one; a user recounted less than `minIntervalMs` ago waits for the rest
+ * of the interval. `run` reports its own failures (UnreadRecounter logs them): a rejection here
+ * would be unhandled.
  */
 export class RecountBatcher {
   private stale = new Set<string>();

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { mutedTypeRoom, topicRoom, userRoom } from '../notifications.internal-constants';
+import { inboxRoom, mutedTypeRoom, scopeRoom, topicRoom, userRoom } from '../notifications.internal-constants';
+import type { Inbox } from '../persistence/inbox-model';
 import { NotificationRow, toPayload } from '../persistence/notification-row';
 import type { Badge } from '../persistence/repositories/inbox-read.repository';
 import { ServerEvent, type NotificationPayload, type ReadPayload, type StatePayload } from '../protocol';
@@ -10,8 +11,12 @@ import { InboxNamespace } from './inbox-namespace';
  * Emits committed notifications and state changes to the rooms of the users concerned, through
  * the namespace's adapter (so to every instance with Redis). Without a namespace (producer-only,
  * no Redis) there is nobody to emit to, and nothing happens. A notification skips the sockets
- * of the users who muted its type (they are in its muted room); a muted topic's are not in the
+ * of the inboxes that muted its type (they are in its muted room); a muted topic's are not in the
  * topic's room at all (TopicRooms).
+ *
+ * Scopes (see the rooms in notifications.internal-constants): a notification of scope S reaches
+ * only sockets of scope S (its user's inbox room, S's room, the topic's room of S); an unscoped
+ * one reaches every socket of its audience, whatever their scope.
  */
 @Injectable()
 export class RoomEmitter {
@@ -23,20 +28,23 @@ export class RoomEmitter {
    * `payloads`: the rows' payloads, if the caller built them already (one per row, in order).
    */
   deliver(rows: NotificationRow[], { local = false, payloads }: { local?: boolean; payloads?: NotificationPayload[] } = {}): Audience {
-    const added: NonNullable<Audience['added']> = { all: {}, topics: {} };
-    const audience: Audience = { users: [], topics: [], all: false, added };
+    const added: NonNullable<Audience['added']> = { all: {}, rooms: {} };
+    const audience: Audience = { users: [], rooms: [], all: false, added };
     const nsp = local ? this.namespace.current?.local : this.namespace.current;
     const count = (by: Record<string, number>, type: string) => (by[type] = (by[type] ?? 0) + 1);
     rows.forEach((row, i) => {
       const payload = payloads?.[i] ?? toPayload(row);
       const muted = mutedTypeRoom(row.type);
+      const scope = row.scope || null; // '' is how the table spells unscoped; never a scope
       if (row.user_id !== null) {
-        nsp?.to(userRoom(row.user_id)).except(muted).emit(ServerEvent.Notification, payload);
+        const room = scope === null ? userRoom(row.user_id) : inboxRoom({ userId: row.user_id, scope });
+        nsp?.to(room).except(muted).emit(ServerEvent.Notification, payload);
         audience.users.push(row.user_id);
-      } else if (row.topic !== null) {
-        nsp?.to(topicRoom(row.topic)).except(muted).emit(ServerEvent.Notification, payload);
-        audience.topics.push(row.topic);
-        count((added.topics[row.topic] ??= {}), row.type);
+      } else if (row.topic !== null || scope !== null) {
+        const room = row.topic !== null ? topicRoom(row.topic, scope) : scopeRoom(scope!);
+        nsp?.to(room).except(muted).emit(ServerEvent.Notification, payload);
+        audience.rooms.push(room);
+        count((added.rooms[room] ??= {}), row.type);
       } else {
         nsp?.except(muted).emit(ServerEvent.Notification, payload);
         audience.all = true;
@@ -46,28 +54,38 @@ export class RoomEmitter {
     return audience;
   }
 
-  /** Emits rows to one user's sockets only, whatever their audience (they are visible to the user). */
-  deliverTo(userId: string, rows: NotificationRow[]): void {
-    const room = this.namespace.current?.to(userRoom(userId));
+  /**
+   * Emits rows `inbox` shows to the sockets that show them, whatever their audience: a scoped
+   * inbox's to its sockets; the unscoped inbox's (unscoped rows, which every scope shows) to
+   * every socket of the user.
+   */
+  deliverTo(inbox: Inbox, rows: NotificationRow[]): void {
+    const room = this.namespace.current?.to(inbox.scope === null ? userRoom(inbox.userId) : inboxRoom(inbox));
     for (const row of rows) room?.emit(ServerEvent.Notification, toPayload(row));
   }
 
   /**
-   * Tells every tab of `userId` what changed, and the new badge. A read is also sent as
-   * `notifications:read`, which clients of the first protocol follow.
+   * Tells every tab of the user what changed in `inbox`, and that inbox's tabs its new badge.
+   * Every scope's tabs get the change, with `scope` (the client applies it to an item iff the
+   * item is unscoped or of that scope): state on an unscoped notification is shared by all the
+   * user's scopes. Other scopes' badges follow from the recount (UnreadRecounter.markStale). A
+   * read is also sent as `notifications:read`, which clients of the first protocol follow.
    */
-  state(userId: string, state: StatePayload, badge: Badge): void {
-    const room = this.namespace.current?.to(userRoom(userId));
-    const read = state.change === 'read' ? readPayload(state) : null;
+  state(inbox: Inbox, state: StatePayload, badge: Badge): void {
+    const nsp = this.namespace.current;
+    const room = nsp?.to(userRoom(inbox.userId));
+    const scoped: StatePayload = { ...state, scope: inbox.scope };
+    const read = state.change === 'read' ? readPayload(scoped) : null;
     if (read) room?.emit(ServerEvent.Read, read);
-    room?.emit(ServerEvent.State, state);
-    room?.emit(ServerEvent.Unread, { count: badge.unread, unseen: badge.unseen });
+    room?.emit(ServerEvent.State, scoped);
+    nsp?.to(inboxRoom(inbox)).emit(ServerEvent.Unread, { count: badge.unread, unseen: badge.unseen });
   }
 }
 
 /** The first protocol's form of a read: by ids, or all (a narrower filter has none). */
 function readPayload(state: StatePayload): ReadPayload | null {
-  if ('ids' in state) return { ids: state.ids };
+  const scope = state.scope ?? null;
+  if ('ids' in state) return { ids: state.ids, scope };
   const { state: which, ...rest } = state.filter;
-  return Object.keys(rest).length === 0 && which !== 'read' && which !== 'archived' ? { all: true } : null;
+  return Object.keys(rest).length === 0 && which !== 'read' && which !== 'archived' ? { all: true, scope } : null;
 }

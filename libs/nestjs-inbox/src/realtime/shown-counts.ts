@@ -1,30 +1,32 @@
 import { Injectable } from '@nestjs/common';
 import type { Socket } from 'socket.io';
-import { userRoom } from '../notifications.internal-constants';
+import { inboxRoom } from '../notifications.internal-constants';
+import { inboxKey, type Inbox } from '../persistence/inbox-model';
 import type { Badge } from '../persistence/repositories/inbox-read.repository';
 import { ServerEvent } from '../protocol';
 
 /**
- * The badge (unread and unseen counts) each user's sockets on this instance were last sent,
+ * The badge (unread and unseen counts) each inbox's sockets on this instance were last sent (by
+ * inboxKey: a user's badge is per scope),
  * whoever sent it (a recount here, a change on another instance through Redis, the connect's
  * `synced`): recorded from the sockets' outgoing packets. UnreadRecounter adds a broadcast or a
  * publication to it at once instead of waiting for the recount, and a recount that finds the
  * badge shown sends nothing (see there).
  *
- * What is recorded is what every socket of the user here shows: `synced` reaches one socket, so
- * where it disagrees with the others the user's badge is unknown until a recount sends one to
+ * What is recorded is what every socket of the inbox here shows: `synced` reaches one socket, so
+ * where it disagrees with the others the inbox's badge is unknown until a recount sends one to
  * all (`onDisagreement`).
  */
 @Injectable()
 export class ShownCounts {
   private readonly badges = new Map<string, Badge>();
-  /** How many times a user's badge was raised here: a recount read before a raise must not undo it. */
+  /** How many times an inbox's badge was raised here: a recount read before a raise must not undo it. */
   private readonly raises = new Map<string, number>();
   /** Listeners shared by every socket (Socket.IO calls them with the socket as `this`): an idle connection holds no closure here. */
   private readonly onOutgoing: (this: Socket, event: string, payload: { count?: number; unread?: number; unseen?: number }) => void;
   private readonly onDisconnect: (this: Socket) => void;
-  /** Called with a user whose sockets here were sent different badges (set by UnreadRecounter: it recounts them). */
-  onDisagreement: (userId: string) => void = () => undefined;
+  /** Called with an inboxKey whose sockets here were sent different badges (set by UnreadRecounter: it recounts them). */
+  onDisagreement: (key: string) => void = () => undefined;
 
   constructor() {
     const { badges, raises } = this;
@@ -33,21 +35,22 @@ export class ShownCounts {
     this.onOutgoing = function (event, payload) {
       const unread = event === ServerEvent.Unread ? payload?.count : event === ServerEvent.Synced ? payload?.unread : undefined;
       if (typeof unread !== 'number' || typeof payload?.unseen !== 'number') return;
-      const userId: string = this.data.userId;
+      const inbox = inboxOf(this);
+      const key = inboxKey(inbox);
       const badge = { unread, unseen: payload.unseen };
-      const others = (this.nsp.adapter.rooms.get(userRoom(userId))?.size ?? 0) > 1;
-      if (event === ServerEvent.Synced && others && !sameBadge(badges.get(userId), badge)) {
-        badges.delete(userId);
-        shown.onDisagreement(userId);
+      const others = (this.nsp.adapter.rooms.get(inboxRoom(inbox))?.size ?? 0) > 1;
+      if (event === ServerEvent.Synced && others && !sameBadge(badges.get(key), badge)) {
+        badges.delete(key);
+        shown.onDisagreement(key);
         return;
       }
-      badges.set(userId, badge);
+      badges.set(key, badge);
     };
     this.onDisconnect = function () {
-      const userId: string = this.data.userId;
-      if (!this.nsp.adapter.rooms.has(userRoom(userId))) {
-        badges.delete(userId);
-        raises.delete(userId);
+      const inbox = inboxOf(this);
+      if (!this.nsp.adapter.rooms.has(inboxRoom(inbox))) {
+        badges.delete(inboxKey(inbox));
+        raises.delete(inboxKey(inbox));
       }
     };
   }
@@ -57,23 +60,28 @@ export class ShownCounts {
     socket.on('disconnect', this.onDisconnect);
   }
 
-  /** The badge to send `userId`'s sockets now that `added` new notifications reached them, if their badge is known. */
-  raise(userId: string, added: number): Badge | undefined {
-    const shown = this.badges.get(userId);
+  /** The badge to send the sockets of inbox `key` now that `added` new notifications reached them, if their badge is known. */
+  raise(key: string, added: number): Badge | undefined {
+    const shown = this.badges.get(key);
     if (shown === undefined) return undefined;
-    this.raises.set(userId, (this.raises.get(userId) ?? 0) + 1);
+    this.raises.set(key, (this.raises.get(key) ?? 0) + 1);
     return { unread: shown.unread + added, unseen: shown.unseen + added };
   }
 
-  /** Whether every socket of `userId` here was last sent `badge`. */
-  shows(userId: string, badge: Badge): boolean {
-    return sameBadge(this.badges.get(userId), badge);
+  /** Whether every socket of inbox `key` here was last sent `badge`. */
+  shows(key: string, badge: Badge): boolean {
+    return sameBadge(this.badges.get(key), badge);
   }
 
   /** Changes with every `raise`: a recount compares it before and after its query. */
-  version(userId: string): number {
-    return this.raises.get(userId) ?? 0;
+  version(key: string): number {
+    return this.raises.get(key) ?? 0;
   }
+}
+
+/** The inbox a socket works in (the handshake set both). */
+function inboxOf(socket: Socket): Inbox {
+  return { userId: socket.data.userId, scope: socket.data.scope ?? null };
 }
 
 function sameBadge(a: Badge | undefined, b: Badge): boolean {

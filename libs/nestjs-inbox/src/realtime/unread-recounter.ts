@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { mutedTypeRoom, topicRoom, userRoom } from '../notifications.internal-constants';
+import { inboxRoom, mutedTypeRoom, userRoom } from '../notifications.internal-constants';
+import { inboxKey, inboxOfKey } from '../persistence/inbox-model';
 import { Badge, InboxReadRepository } from '../persistence/repositories/inbox-read.repository';
 import { ServerEvent } from '../protocol';
 import { Audience, ClusterEvent, ClusterEvents } from './cluster/cluster-events';
@@ -8,25 +9,28 @@ import { RecountBatcher } from './recount-batcher';
 import { ShownCounts } from './shown-counts';
 import { ViewCounts } from './view-counts';
 
-/** Users whose unread count is recomputed per query. */
+/** Inboxes whose unread count is recomputed per query. */
 const RECOUNT_CHUNK = 1000;
 
 /**
  * Keeps the badges right: after a change, every instance recounts the unread notifications of
- * the users concerned that have a socket on it (so nobody is counted twice, and offline users
+ * the inboxes concerned that have a socket on it (so nobody is counted twice, and offline users
  * not at all), in batches (see RecountBatcher), and emits each count that differs from what
- * that user's sockets here show (ShownCounts).
+ * that inbox's sockets here show (ShownCounts). An inbox is a user in a scope (or unscoped):
+ * a change of a user's state is recounted in every scope the user has sockets in here, since
+ * a change in one scope changes the others' counts when it touched unscoped notifications.
  *
- * A broadcast or a publication concerns every user online (or a topic's): recounting thousands
+ * A broadcast or a publication concerns every inbox online (or a room's): recounting thousands
  * takes most of a second at 10M rows. A new notification is unread for everyone who sees it, so
- * each of those users' sockets is sent the count it shows plus the new ones at once (one frame
+ * each of those inboxes' sockets is sent the count it shows plus the new ones at once (one frame
  * per distinct count), and the recount that follows confirms it without a frame (or corrects
  * it, if a read crossed the delivery).
  */
 @Injectable()
 export class UnreadRecounter implements OnModuleDestroy {
   private readonly logger = new Logger('NotificationsModule');
-  private readonly batcher = new RecountBatcher((users) => this.recount(users));
+  /** Batches inboxKeys. */
+  private readonly batcher = new RecountBatcher((keys) => this.recount(keys));
   private closing = false;
 
   constructor(
@@ -37,7 +41,7 @@ export class UnreadRecounter implements OnModuleDestroy {
     private readonly views: ViewCounts,
   ) {
     events.on(ClusterEvent.Stale, (audience) => this.refreshHere(audience));
-    shown.onDisagreement = (userId) => this.recountHere([userId]);
+    shown.onDisagreement = (key) => this.batcher.add([key]);
   }
 
   /**
@@ -56,108 +60,122 @@ export class UnreadRecounter implements OnModuleDestroy {
     this.events.emit(ClusterEvent.Stale, audience);
   }
 
+  /** These users' counts changed, in any of their scopes: every instance recounts each of their inboxes it has sockets of. */
   markStale(userIds: Iterable<string>): void {
-    this.refresh({ users: [...userIds], topics: [], all: false });
+    this.refresh({ users: [...userIds], rooms: [], all: false });
   }
 
-  /** Schedules a recount for these users' sockets on this instance. */
+  /** Schedules a recount for every inbox of these users with a socket on this instance. */
   recountHere(userIds: Iterable<string>): void {
-    if (this.namespace.current) this.batcher.add(userIds);
+    const nsp = this.namespace.current;
+    if (!nsp) return;
+    const keys = new Set<string>();
+    for (const userId of userIds) {
+      for (const id of nsp.adapter.rooms.get(userRoom(userId)) ?? []) {
+        const key = inboxKeyOf(nsp.sockets.get(id));
+        if (key) keys.add(key);
+      }
+    }
+    this.batcher.add(keys);
   }
 
   /**
    * These audiences' counts changed: recount for this instance's sockets only (what every
-   * instance is told, or knows by itself). The local users of each audience are looked up once,
-   * for the immediate raise and for the recount.
+   * instance is told, or knows by itself). The local inboxes of each audience are looked up
+   * once, for the immediate raise and for the recount.
    */
-  refreshHere({ users, topics, all, added }: Audience): void {
+  refreshHere({ users, rooms = [], all, added }: Audience): void {
     const nsp = this.namespace.current;
     if (!nsp) return;
-    const everyone = all ? this.localUsers() : undefined;
-    const byTopic = new Map([...new Set(topics)].map((topic) => [topic, this.localUsers(topic)]));
-    if (added) this.raiseShown(added, everyone, byTopic);
-    if (everyone) return this.recountHere(everyone);
-    const here = users.filter((u) => nsp.adapter.rooms.has(userRoom(u)));
-    for (const topicUsers of byTopic.values()) here.push(...topicUsers);
-    this.recountHere(here);
+    const everyone = all ? this.inboxesIn(null) : undefined;
+    const byRoom = new Map([...new Set(rooms)].map((room) => [room, this.inboxesIn(room)]));
+    if (added) this.raiseShown(added, everyone, byRoom);
+    if (everyone) return this.batcher.add(everyone);
+    const keys = new Set<string>();
+    for (const inRoom of byRoom.values()) for (const key of inRoom) keys.add(key);
+    this.batcher.add(keys);
+    this.recountHere(users);
   }
 
   /**
-   * Sends each local user who sees the new broadcasts or publications the badge they show plus
-   * those, leaving out the types they muted (a muted topic's users are not in its room).
+   * Sends each local inbox that sees the new broadcasts or publications the badge it shows plus
+   * those, leaving out the types it muted (a muted topic's inboxes are not in its room).
    */
-  private raiseShown(added: NonNullable<Audience['added']>, everyone: Set<string> | undefined, byTopic: Map<string, Set<string>>): void {
+  private raiseShown(added: NonNullable<Audience['added']>, everyone: Set<string> | undefined, byRoom: Map<string, Set<string>>): void {
     const raise = new Map<string, number>();
-    const add = (users: Iterable<string>, byType: Record<string, number>) => {
+    const add = (keys: Iterable<string>, byType: Record<string, number>) => {
       for (const [type, n] of Object.entries(byType)) {
-        const muted = this.usersInRoom(mutedTypeRoom(type));
-        for (const userId of users) if (!muted.has(userId)) raise.set(userId, (raise.get(userId) ?? 0) + n);
+        const muted = this.inboxesIn(mutedTypeRoom(type));
+        for (const key of keys) if (!muted.has(key)) raise.set(key, (raise.get(key) ?? 0) + n);
       }
     };
     add(everyone ?? [], added.all);
-    for (const [topic, byType] of Object.entries(added.topics)) add(byTopic.get(topic) ?? [], byType);
+    // `rooms` may be absent from an instance of a version before scopes (a rolling deploy): never a throw here.
+    for (const [room, byType] of Object.entries(added.rooms ?? {})) add(byRoom.get(room) ?? [], byType);
     const raised: [string, Badge][] = [];
-    for (const [userId, n] of raise) {
-      const badge = this.shown.raise(userId, n);
-      if (badge !== undefined) raised.push([userId, badge]);
+    for (const [key, n] of raise) {
+      const badge = this.shown.raise(key, n);
+      if (badge !== undefined) raised.push([key, badge]);
     }
     this.send(raised);
   }
 
   /**
-   * Sends each user's sockets here their badge: users with the same badge get one frame, encoded
-   * once (a broadcast raises everyone, and most of them to the same count).
+   * Sends each inbox's sockets here their badge: inboxes with the same badge get one frame,
+   * encoded once (a broadcast raises everyone, and most of them to the same count).
    */
   private send(badges: Iterable<[string, Badge]>): void {
     const byBadge = new Map<string, { badge: Badge; rooms: string[] }>();
-    for (const [userId, badge] of badges) {
-      const key = `${badge.unread} ${badge.unseen}`;
-      const group = byBadge.get(key) ?? byBadge.set(key, { badge, rooms: [] }).get(key)!;
-      group.rooms.push(userRoom(userId));
+    for (const [key, badge] of badges) {
+      const group = byBadge.get(`${badge.unread} ${badge.unseen}`) ?? { badge, rooms: [] };
+      byBadge.set(`${badge.unread} ${badge.unseen}`, group);
+      group.rooms.push(inboxRoom(inboxOfKey(key)));
     }
     const local = this.namespace.current?.local;
     for (const { badge, rooms } of byBadge.values())
       local?.to(rooms).emit(ServerEvent.Unread, { count: badge.unread, unseen: badge.unseen });
   }
 
-  /** Users with a socket on this instance (in `topic`'s room, if given). */
-  private localUsers(topic?: string): Set<string> {
-    return topic === undefined ? this.usersInRoom(null) : this.usersInRoom(topicRoom(topic));
-  }
-
-  /** Users with a socket in `room` on this instance (`null`: any socket). */
-  private usersInRoom(room: string | null): Set<string> {
-    const users = new Set<string>();
+  /** The inboxes (inboxKey) with a socket in `room` on this instance (`null`: any socket). */
+  private inboxesIn(room: string | null): Set<string> {
+    const keys = new Set<string>();
     const nsp = this.namespace.current;
-    if (!nsp) return users;
+    if (!nsp) return keys;
     const ids = room === null ? nsp.sockets.keys() : (nsp.adapter.rooms.get(room) ?? []);
     for (const id of ids) {
-      const userId: string | undefined = nsp.sockets.get(id)?.data.userId;
-      if (userId) users.add(userId);
+      const key = inboxKeyOf(nsp.sockets.get(id));
+      if (key) keys.add(key);
     }
-    return users;
+    return keys;
   }
 
-  private async recount(users: string[]): Promise<void> {
+  private async recount(keys: string[]): Promise<void> {
     try {
-      for (let i = 0; i < users.length; i += RECOUNT_CHUNK) {
-        const chunk = users.slice(i, i + RECOUNT_CHUNK);
-        const versions = chunk.map((userId) => this.shown.version(userId));
-        const badges = await this.reads.badges(chunk);
+      for (let i = 0; i < keys.length; i += RECOUNT_CHUNK) {
+        const chunk = keys.slice(i, i + RECOUNT_CHUNK);
+        const inboxes = chunk.map(inboxOfKey);
+        const versions = chunk.map((key) => this.shown.version(key));
+        const badges = await this.reads.badges(inboxes);
         const changed: [string, Badge][] = [];
-        chunk.forEach((userId, k) => {
-          const badge = badges.get(userId);
+        chunk.forEach((key, k) => {
+          const badge = badges.get(key);
           // Raised while this was read: the count read may lack what raised it. The raise
           // scheduled its own recount, which sends the exact count. A badge the sockets show
           // already (a raise that was right) is not sent again.
-          if (badge === undefined || this.shown.version(userId) !== versions[k] || this.shown.shows(userId, badge)) return;
-          changed.push([userId, badge]);
+          if (badge === undefined || this.shown.version(key) !== versions[k] || this.shown.shows(key, badge)) return;
+          changed.push([key, badge]);
         });
         this.send(changed);
-        await this.views.refresh(chunk);
+        await this.views.refresh(inboxes);
       }
     } catch (err) {
       if (!this.closing) this.logger.warn(`unread counts not refreshed: ${(err as Error).message}`);
     }
   }
+}
+
+/** The inboxKey of a socket that passed the handshake; `undefined` for one that has not. */
+function inboxKeyOf(socket: { data: { userId?: string; scope?: string | null } } | undefined): string | undefined {
+  const userId = socket?.data.userId;
+  return userId ? inboxKey({ userId, scope: socket.data.scope ?? null }) : undefined;
 }

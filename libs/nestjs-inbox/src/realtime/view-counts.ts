@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Socket } from 'socket.io';
-import { userRoom } from '../notifications.internal-constants';
-import type { View } from '../persistence/inbox-model';
+import { inboxRoom } from '../notifications.internal-constants';
+import { inboxKey, type Inbox, type View } from '../persistence/inbox-model';
 import { InboxReadRepository } from '../persistence/repositories/inbox-read.repository';
 import { ServerEvent } from '../protocol';
 import { InboxNamespace } from './inbox-namespace';
@@ -15,11 +15,15 @@ interface Watched {
   sent: string;
 }
 
-type WatchingSocket = Socket & { data: { userId: string; watched?: Watched } };
+type WatchingSocket = Socket & { data: { userId: string; scope: string | null; watched?: Watched } };
+
+/** The inbox a socket works in: its views count there. */
+const inboxOf = (socket: WatchingSocket): Inbox => ({ userId: socket.data.userId, scope: socket.data.scope ?? null });
 
 /**
  * The counts of named views each socket watches, pushed as `notifications:counts` whenever one
- * changes: UnreadRecounter calls `refresh` for the users whose counts it recounts, here.
+ * changes: UnreadRecounter calls `refresh` for the inboxes whose counts it recounts, here. A
+ * socket's views are of its inbox (its user in its scope).
  */
 @Injectable()
 export class ViewCounts {
@@ -34,18 +38,18 @@ export class ViewCounts {
   async watch(socket: WatchingSocket, named: Record<string, View>): Promise<Record<string, number>> {
     const names = Object.keys(named);
     const views = names.map((name) => named[name]);
-    const counts = toRecord(names, await this.reads.counts(socket.data.userId, views));
+    const counts = toRecord(names, await this.reads.counts(inboxOf(socket), views));
     socket.data.watched = names.length > 0 ? { names, views, key: JSON.stringify(views), sent: JSON.stringify(counts) } : undefined;
     return counts;
   }
 
-  /** Recounts the watched views of these users' sockets here, and sends the ones that changed. */
-  async refresh(userIds: string[]): Promise<void> {
+  /** Recounts the watched views of these inboxes' sockets here, and sends the ones that changed. */
+  async refresh(inboxes: Inbox[]): Promise<void> {
     const nsp = this.namespace.current;
     if (!nsp) return;
     const groups = new Map<string, { views: View[]; sockets: WatchingSocket[] }>();
-    for (const userId of userIds) {
-      for (const id of nsp.adapter.rooms.get(userRoom(userId)) ?? []) {
+    for (const inbox of inboxes) {
+      for (const id of nsp.adapter.rooms.get(inboxRoom(inbox)) ?? []) {
         const socket = nsp.sockets.get(id) as WatchingSocket | undefined;
         const watched = socket?.data.watched;
         if (!socket || !watched) continue;
@@ -56,10 +60,11 @@ export class ViewCounts {
     }
     for (const [key, { views, sockets }] of groups) {
       try {
-        const counts = await this.reads.countsOfMany([...new Set(sockets.map((s) => s.data.userId))], views);
+        const keys = new Map(sockets.map((s) => [inboxKey(inboxOf(s)), inboxOf(s)]));
+        const counts = await this.reads.countsOfMany([...keys.values()], views);
         for (const socket of sockets) {
           const watched = socket.data.watched;
-          const mine = counts.get(socket.data.userId);
+          const mine = counts.get(inboxKey(inboxOf(socket)));
           // Watching other views since: their own `watch` answered with those.
           if (!watched || !mine || watched.key !== key) continue;
           const record = toRecord(watched.names, mine);

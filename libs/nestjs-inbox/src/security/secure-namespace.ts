@@ -8,7 +8,7 @@ import { checkUpgrades, originRule } from './origin-rule';
 
 /**
  * Everything that guards the gateway's namespace, in order: the Origin rule on the WebSocket
- * upgrade of a polling session, Origin and session in the handshake, the per-user connection
+ * upgrade of a polling session, Origin, session and scope (`canAccessScope`) in the handshake, the per-user connection
  * cap, and the periodic session re-check (the per-socket event limits run in the gateway,
  * before each handler). Returns a function that stops the re-check, for shutdown.
  */
@@ -16,12 +16,13 @@ export function secureNamespace(nsp: Namespace, options: ResolvedNotificationsOp
   const session = options.session!;
   const checkOrigin = originRule(options);
   checkUpgrades(assertEngine(nsp.server), checkOrigin);
-  nsp.use(handshakeAuth({ session, checkOrigin, sessionTimeoutMs: options.sessionTimeoutMs }));
+  nsp.use(handshakeAuth({ session, checkOrigin, sessionTimeoutMs: options.sessionTimeoutMs, canAccessScope: options.canAccessScope }));
   nsp.use(connectionCap(options.maxConnectionsPerUser));
   if (options.sessionRecheckMs === 0) return () => undefined;
   return startSessionRecheck(nsp, {
     session,
     intervalMs: options.sessionRecheckMs,
     timeoutMs: options.sessionTimeoutMs,
+    canAccessScope: options.canAccessScope,
   });
 }

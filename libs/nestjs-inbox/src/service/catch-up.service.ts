@@ -3,8 +3,9 @@ import { InjectNotificationsOptions } from '../notifications.decorators';
 import { memberRooms } from '../notifications.internal-constants';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
 import { Coalescer, Pending } from '../persistence/coalescer';
+import { type Inbox, inboxKey } from '../persistence/inbox-model';
 import { NotificationRow, toPayload } from '../persistence/notification-row';
-import { Badge, InboxReadRepository } from '../persistence/repositories/inbox-read.repository';
+import { Badge, CatchUpRead, InboxReadRepository } from '../persistence/repositories/inbox-read.repository';
 import { SubscriptionRepository } from '../persistence/repositories/subscription.repository';
 import type { NotificationPayload } from '../protocol';
 
@@ -18,12 +19,6 @@ export interface CatchUp {
   truncated: boolean;
   /** Where the client's next catch-up may start if it holds nothing newer (see SyncedPayload.cursor). */
   cursor: string | null;
-}
-
-interface Connecting {
-  userId: string;
-  cursor: string | null;
-  held: string[];
 }
 
 /**
@@ -42,12 +37,15 @@ const BATCH = 200;
  */
 @Injectable()
 export class CatchUpService {
-  private readonly rooms = new Coalescer<string, string[]>((batch) => this.readRooms(batch), { inFlight: IN_FLIGHT, batch: BATCH });
-  private readonly firstVisits = new Coalescer<Connecting, CatchUp>((batch) => this.readCatchUps(batch), {
+  private readonly rooms = new Coalescer<Inbox, string[]>((batch) => this.readRooms(batch), { inFlight: IN_FLIGHT, batch: BATCH });
+  private readonly firstVisits = new Coalescer<CatchUpRead, CatchUp>((batch) => this.readCatchUps(batch), {
     inFlight: IN_FLIGHT,
     batch: BATCH,
   });
-  private readonly returns = new Coalescer<Connecting, CatchUp>((batch) => this.readCatchUps(batch), { inFlight: IN_FLIGHT, batch: BATCH });
+  private readonly returns = new Coalescer<CatchUpRead, CatchUp>((batch) => this.readCatchUps(batch), {
+    inFlight: IN_FLIGHT,
+    batch: BATCH,
+  });
 
   constructor(
     @InjectNotificationsOptions() private readonly options: ResolvedNotificationsOptions,
@@ -55,9 +53,9 @@ export class CatchUpService {
     private readonly reads: InboxReadRepository,
   ) {}
 
-  /** The rooms the user's sockets join besides their own (subscribed topics, muted types). */
-  roomsOf(userId: string): Promise<string[]> {
-    return this.rooms.add(userId);
+  /** The rooms a socket of `inbox` joins besides its user's (subscribed topics, muted types). */
+  roomsOf(inbox: Inbox): Promise<string[]> {
+    return this.rooms.add(inbox);
   }
 
   /**
@@ -66,16 +64,18 @@ export class CatchUpService {
    * count; without a cursor, the newest `listLimit.default` (a first visit gets the newest page,
    * as the inbox shows it; older ones come through `list`).
    */
-  since(userId: string, cursor: string | null, held: string[] = []): Promise<CatchUp> {
-    return (cursor === null ? this.firstVisits : this.returns).add({ userId, cursor, held });
+  since(inbox: Inbox, cursor: string | null, held: string[] = []): Promise<CatchUp> {
+    return (cursor === null ? this.firstVisits : this.returns).add({ inbox, cursor, held });
   }
 
-  private async readRooms(batch: Pending<string, string[]>[]): Promise<void> {
-    const rooms = await this.subscriptions.roomsOfMany([...new Set(batch.map((call) => call.input))]);
-    for (const call of batch) call.resolve(memberRooms(rooms.get(call.input) ?? { topics: [], mutedTypes: [] }));
+  private async readRooms(batch: Pending<Inbox, string[]>[]): Promise<void> {
+    const inboxes = new Map(batch.map((call) => [inboxKey(call.input), call.input]));
+    const rooms = await this.subscriptions.roomsOfMany([...inboxes.values()]);
+    for (const call of batch)
+      call.resolve(memberRooms(rooms.get(inboxKey(call.input)) ?? { topics: [], mutedTypes: [] }, call.input.scope));
   }
 
-  private async readCatchUps(batch: Pending<Connecting, CatchUp>[]): Promise<void> {
+  private async readCatchUps(batch: Pending<CatchUpRead, CatchUp>[]): Promise<void> {
     const limit = batch[0].input.cursor === null ? this.options.listLimit.default : this.options.catchUpLimit;
     const reads = await this.reads.catchUps(
       batch.map((call) => call.input),

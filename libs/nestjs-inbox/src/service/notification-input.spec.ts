@@ -1,5 +1,5 @@
 import { InvalidInputError } from '../notifications.errors';
-import { asInputError, checkedRecipients, checkedUserId, normaliseInput } from './notification-input';
+import { asInputError, checkedRecipients, checkedScope, checkedUserId, normaliseInput } from './notification-input';
 
 describe('normaliseInput: a notification as a row stores it', () => {
   it('gives every absent field its stored empty value', () => {
@@ -14,7 +14,19 @@ describe('normaliseInput: a notification as a row stores it', () => {
       actions: [],
       actor: null,
       tags: [],
+      scope: null,
     });
+  });
+
+  it('keeps a scope as given, and refuses a bad one naming it', () => {
+    expect(normaliseInput({ type: 't', scope: ' Acme 😀 ' }, 1000).scope).toBe(' Acme 😀 ');
+    expect(normaliseInput({ type: 't', scope: null }, 1000).scope).toBeNull();
+    for (const scope of ['', 'x'.repeat(201), 7, ['a']]) {
+      expect(() => normaliseInput({ type: 't', scope } as never, 1000)).toThrow(
+        'notification: scope: must be a string of 1 to 200 characters',
+      );
+    }
+    expect(() => normaliseInput({ type: 't', scope: 'a\u0000' }, 1000)).toThrow('notification: scope: must not contain NUL characters');
   });
 
   it('measures title, body, data, url, actions, actor and tags together, as JSON', () => {
@@ -69,5 +81,19 @@ describe('asInputError: what Postgres refused as data', () => {
   it('rethrows anything else as it is, to be retried', () => {
     const lost = pgError('08006');
     expect(() => asInputError(lost)).toThrow(lost);
+  });
+});
+
+describe('checkedScope: the inbox a method works on', () => {
+  it('is unscoped without options, without a scope or with null', () => {
+    expect(checkedScope(undefined, 'list')).toBeNull();
+    expect(checkedScope({}, 'list')).toBeNull();
+    expect(checkedScope({ scope: null }, 'list')).toBeNull();
+    expect(checkedScope({ scope: 'acme' }, 'list')).toBe('acme');
+  });
+
+  it('refuses a bad scope or options that are not an object, naming the method', () => {
+    expect(() => checkedScope({ scope: '' }, 'badge')).toThrow('badge: scope: must be a string of 1 to 200 characters');
+    expect(() => checkedScope('acme' as never, 'badge')).toThrow('badge: options: must be an object ({ scope? })');
   });
 });

@@ -1,4 +1,5 @@
 import { InvalidInputError } from '../notifications.errors';
+import type { Inbox } from '../persistence/inbox-model';
 import type { NewNotificationRow } from '../persistence/notification-row';
 import { isDataException } from '../persistence/postgres-errors';
 import type { Action, Actor } from '../protocol';
@@ -26,6 +27,19 @@ export interface NotificationInput {
   actor?: Actor | null;
   /** At most `MAX_TAGS` distinct strings of 1 to 64 characters, for views (`Filter.tags`). */
   tags?: string[] | null;
+  /**
+   * The scope (workspace, tenant) it belongs to, 1 to 200 characters: only that scope's inboxes
+   * show it. Absent or `null`: unscoped, shown in every scope's inbox (docs/scopes.md).
+   */
+  scope?: string | null;
+}
+
+/**
+ * Which of a user's inboxes a method reads or changes: a scope's, or (absent or `null`) the
+ * unscoped inbox, which shows only unscoped notifications (docs/scopes.md).
+ */
+export interface ScopeOption {
+  scope?: string | null;
 }
 
 /** A notification as every row of one `notify`/`broadcast`/`publish` stores it, before its audience. */
@@ -34,6 +48,21 @@ export type NormalisedInput = Omit<NewNotificationRow, 'userId' | 'topic'>;
 /** A user id as given, or an InvalidInputError: ids are checked, never rewritten (see `schema.userId`). */
 export function checkedUserId(userId: string): string {
   return schema.parse(schema.userId, userId, 'userId');
+}
+
+/**
+ * The inbox `opts` names, or an InvalidInputError naming `<what>: scope`. `userId` is checked
+ * already (a bad one is the error named first).
+ */
+export function checkedInbox(userId: string, opts: ScopeOption | undefined, what: string): Inbox {
+  return { userId, scope: checkedScope(opts, what) };
+}
+
+/** The scope `opts` names (`null`: unscoped), or an InvalidInputError naming `<what>: scope`. */
+export function checkedScope(opts: ScopeOption | undefined, what: string): string | null {
+  if (opts === undefined || opts === null) return null;
+  if (typeof opts !== 'object') throw new InvalidInputError(`${what}: options: must be an object ({ scope? })`);
+  return opts.scope === undefined || opts.scope === null ? null : schema.parse(schema.scope, opts.scope, `${what}: scope`);
 }
 
 export function checkedTopic(topic: string, what = 'topic'): string {
@@ -83,6 +112,7 @@ export function normaliseInput(input: NotificationInput, maxPayloadBytes: number
     actions: n.actions ?? [],
     actor: n.actor ?? null,
     tags: n.tags ?? [],
+    scope: n.scope ?? null,
   };
 }
 

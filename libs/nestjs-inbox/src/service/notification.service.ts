@@ -2,10 +2,11 @@ import { Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import type { EntityManager } from 'typeorm';
 import { InjectNotificationsOptions } from '../notifications.decorators';
-import { NotificationsError } from '../notifications.errors';
+import { InvalidInputError, NotificationsError } from '../notifications.errors';
 import { doorOf } from '../observability/door';
 import { EngagementEvents, type EngagementEvent } from '../observability/engagement-events';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
+import { inboxKey } from '../persistence/inbox-model';
 import { toPayload } from '../persistence/notification-row';
 import { Badge, InboxReadRepository } from '../persistence/repositories/inbox-read.repository';
 import { NotificationRepository } from '../persistence/repositories/notification.repository';
@@ -20,11 +21,20 @@ import { UserSockets } from '../realtime/user-sockets';
 import * as schema from '../validation/schemas';
 import { parseListQuery, parseViews } from '../validation/views';
 import { AfterCommitDelivery, type StoredNotification } from './after-commit-delivery';
-import { checkedRecipients, checkedTopic, checkedUserId, normaliseInput, type NotificationInput } from './notification-input';
+import {
+  checkedInbox,
+  checkedRecipients,
+  checkedScope,
+  checkedTopic,
+  checkedUserId,
+  normaliseInput,
+  type NotificationInput,
+  type ScopeOption,
+} from './notification-input';
 import { StateChanges, type IdsOrFilter } from './state-changes';
 
 // The facade's types, where its callers have always found them.
-export type { NotificationInput } from './notification-input';
+export type { NotificationInput, ScopeOption } from './notification-input';
 export type { StoredNotification } from './after-commit-delivery';
 export type { IdsOrFilter } from './state-changes';
 
@@ -84,17 +94,25 @@ export class NotificationService {
     );
   }
 
-  /** Stores one notification for every user (one row whatever their number) and sends it to all. */
-  async broadcast(input: NotificationInput, opts?: NotifyOptions): Promise<StoredNotification | null> {
-    const [stored] = await this.delivery.store(
-      [{ ...normaliseInput(input, this.options.maxPayloadBytes), userId: null, topic: null }],
-      opts?.manager,
-      doorOf(opts),
-    );
+  /**
+   * Stores one notification for every user (one row whatever their number) and sends it to all;
+   * with a scope (`opts.scope` or `input.scope`, the same if both are given), to every user's
+   * inbox of that scope only.
+   */
+  async broadcast(input: NotificationInput, opts?: NotifyOptions & ScopeOption): Promise<StoredNotification | null> {
+    const scope = checkedScope(opts, 'broadcast');
+    const n = normaliseInput(input, this.options.maxPayloadBytes);
+    if (scope !== null && n.scope !== null && scope !== n.scope) {
+      throw new InvalidInputError(`broadcast: scope: ${JSON.stringify(scope)} differs from notification.scope ${JSON.stringify(n.scope)}`);
+    }
+    const [stored] = await this.delivery.store([{ ...n, scope: scope ?? n.scope, userId: null, topic: null }], opts?.manager, doorOf(opts));
     return stored ?? null;
   }
 
-  /** Stores one notification for the users subscribed to `topic` and sends it to them. */
+  /**
+   * Stores one notification for the users subscribed to `topic` and sends it to them: in
+   * `input.scope`, to those subscribed in that scope; unscoped, to those subscribed unscoped.
+   */
   async publish(topic: string, input: NotificationInput, opts?: NotifyOptions): Promise<StoredNotification | null> {
     const t = checkedTopic(topic, 'publish: topic');
     const [stored] = await this.delivery.store(
@@ -105,36 +123,49 @@ export class NotificationService {
     return stored ?? null;
   }
 
-  /** From now on `userId` receives what is published to `topic` (on every open tab at once). */
-  async subscribe(userId: string, topic: string): Promise<void> {
-    const [u, t] = [checkedUserId(userId), checkedTopic(topic)];
+  /**
+   * From now on `userId` receives what is published to `topic` (on every open tab at once): in
+   * `opts.scope`, what is published there; unscoped, the unscoped publications, which every
+   * scope's inbox shows.
+   */
+  async subscribe(userId: string, topic: string, opts?: ScopeOption): Promise<void> {
+    const u = checkedUserId(userId);
+    const inbox = checkedInbox(u, opts, 'subscribe');
+    const t = checkedTopic(topic);
     const horizon = await this.notifications.horizon();
-    await this.subscriptions.subscribe(u, t);
-    await this.topicRooms.join(u, t);
+    await this.subscriptions.subscribe(inbox, t);
+    // Live to the sockets of the inbox's scope (unscoped: of every scope), but where the topic is muted.
+    await this.topicRooms.join(inbox, t, await this.subscriptions.scopesMuting(u, t));
     // A publication committed between the subscription and the sockets joining the room is
     // visible to the user but went to a room they were not in yet: send it to them now.
-    const missed = await this.reads.topicCommittedSince(u, t, horizon);
+    const missed = await this.reads.topicCommittedSince(inbox, t, horizon);
     if (missed.length > 0) {
-      this.emitter.deliverTo(u, missed);
+      this.emitter.deliverTo(inbox, missed);
       this.recounter.markStale([u]);
     }
   }
 
-  async unsubscribe(userId: string, topic: string): Promise<void> {
-    const [u, t] = [checkedUserId(userId), checkedTopic(topic)];
-    await this.subscriptions.unsubscribe(u, t);
-    await this.topicRooms.leave(u, t);
+  /** Ends the subscription to `topic` in `opts.scope` (unscoped without it); the others stay. */
+  async unsubscribe(userId: string, topic: string, opts?: ScopeOption): Promise<void> {
+    const u = checkedUserId(userId);
+    const inbox = checkedInbox(u, opts, 'unsubscribe');
+    const t = checkedTopic(topic);
+    await this.subscriptions.unsubscribe(inbox, t);
+    await this.topicRooms.leave(inbox, t);
     this.recounter.markStale([u]);
   }
 
   /**
-   * A page of `userId`'s notifications, newest first (the inbox unless `filter` says otherwise);
-   * pass `nextCursor` as `before` for the next.
+   * A page of `userId`'s notifications in `query.scope`'s inbox (the unscoped one without it),
+   * newest first (the inbox unless `filter` says otherwise); pass `nextCursor` as `before` for
+   * the next.
    */
-  async list(userId: string, query: ListQuery = {}): Promise<ListPage> {
+  async list(userId: string, query: ListQuery & ScopeOption = {}): Promise<ListPage> {
     const u = checkedUserId(userId);
-    const { view, limit } = parseListQuery(query, this.options.listLimit);
-    const rows = await this.reads.list(u, view, limit);
+    const { scope, ...rest } = typeof query === 'object' && query !== null ? query : { scope: undefined };
+    const inbox = checkedInbox(u, { scope }, 'list');
+    const { view, limit } = parseListQuery(typeof query === 'object' && query !== null ? rest : query, this.options.listLimit);
+    const rows = await this.reads.list(inbox, view, limit);
     return {
       items: rows.map(toPayload),
       nextCursor: rows.length === limit ? rows[rows.length - 1].id : null,
@@ -146,51 +177,58 @@ export class NotificationService {
    * archived and unread, for `state: 'archived'`), exactly; muted types and topics are not
    * counted. E.g. `counts(user, { all: {}, mentions: { type: 'mention' } })`.
    */
-  async counts(userId: string, views: Record<string, Filter>): Promise<Record<string, number>> {
-    const u = checkedUserId(userId);
+  async counts(userId: string, views: Record<string, Filter>, opts?: ScopeOption): Promise<Record<string, number>> {
+    const inbox = checkedInbox(checkedUserId(userId), opts, 'counts');
     const named = parseViews(views, 'counts: views');
     const names = Object.keys(named);
     const counts = await this.reads.counts(
-      u,
+      inbox,
       names.map((name) => named[name]),
     );
     return Object.fromEntries(names.map((name, i) => [name, counts[i]]));
   }
 
-  /** Marks notifications seen (the inbox showed them): by ids, or every one a filter selects. */
-  markSeen(userId: string, idsOrFilter: IdsOrFilter): Promise<StateResult> {
-    return this.stateChanges.change(checkedUserId(userId), 'seen', idsOrFilter).then(withoutIds);
+  /**
+   * Marks notifications seen (the inbox showed them): by ids, or every one a filter selects, in
+   * `opts.scope`'s inbox (ids it does not show are ignored, like another user's).
+   */
+  async markSeen(userId: string, idsOrFilter: IdsOrFilter, opts?: ScopeOption): Promise<StateResult> {
+    return this.stateChanges.change(this.inbox(userId, opts, 'markSeen'), 'seen', idsOrFilter).then(withoutIds);
   }
 
   /**
    * Marks notifications read (and so seen): by ids (others' ids are ignored), or every one a
    * filter selects; syncs every tab. `ids`: the ids that were unread (empty for a filter).
    */
-  markRead(userId: string, idsOrFilter: IdsOrFilter): Promise<StateResult & { ids: string[] }> {
-    return this.stateChanges.change(checkedUserId(userId), 'read', idsOrFilter);
+  async markRead(userId: string, idsOrFilter: IdsOrFilter, opts?: ScopeOption): Promise<StateResult & { ids: string[] }> {
+    return this.stateChanges.change(this.inbox(userId, opts, 'markRead'), 'read', idsOrFilter);
   }
 
-  /** Everything `userId` may see becomes read, archived ones included: O(subscriptions), whatever their number. */
-  markAllRead(userId: string): Promise<StateResult> {
-    return this.stateChanges.change(checkedUserId(userId), 'read', {}).then(withoutIds);
+  /**
+   * Everything `opts.scope`'s inbox shows becomes read, archived ones included: the scope's and
+   * the unscoped notifications (read in every scope then), never another scope's.
+   * O(subscriptions), whatever their number.
+   */
+  async markAllRead(userId: string, opts?: ScopeOption): Promise<StateResult> {
+    return this.stateChanges.change(this.inbox(userId, opts, 'markAllRead'), 'read', {}).then(withoutIds);
   }
 
   /** Moves notifications out of the inbox into the archived view. */
-  archive(userId: string, idsOrFilter: IdsOrFilter): Promise<StateResult> {
-    return this.stateChanges.change(checkedUserId(userId), 'archived', idsOrFilter).then(withoutIds);
+  async archive(userId: string, idsOrFilter: IdsOrFilter, opts?: ScopeOption): Promise<StateResult> {
+    return this.stateChanges.change(this.inbox(userId, opts, 'archive'), 'archived', idsOrFilter).then(withoutIds);
   }
 
   /** Moves archived notifications back into the inbox. */
-  unarchive(userId: string, idsOrFilter: IdsOrFilter): Promise<StateResult> {
-    return this.stateChanges.change(checkedUserId(userId), 'unarchived', idsOrFilter).then(withoutIds);
+  async unarchive(userId: string, idsOrFilter: IdsOrFilter, opts?: ScopeOption): Promise<StateResult> {
+    return this.stateChanges.change(this.inbox(userId, opts, 'unarchive'), 'unarchived', idsOrFilter).then(withoutIds);
   }
 
   /**
    * Deletes notifications for `userId` only (a broadcast or publication stays for everyone
    * else); final. Its state is `deleted` (see StateChanges for the one change's three names).
    */
-  remove(userId: string, idsOrFilter: IdsOrFilter): Promise<StateResult> {
-    return this.stateChanges.change(checkedUserId(userId), 'deleted', idsOrFilter).then(withoutIds);
+  async remove(userId: string, idsOrFilter: IdsOrFilter, opts?: ScopeOption): Promise<StateResult> {
+    return this.stateChanges.change(this.inbox(userId, opts, 'remove'), 'deleted', idsOrFilter).then(withoutIds);
   }
 
   /**
@@ -200,49 +238,70 @@ export class NotificationService {
    * at least `minSnoozeMs` away; a snooze that would leave the user more than `maxSnoozed`
    * pending is refused and snoozes nothing.
    */
-  async snooze(userId: string, ids: (string | number)[], until: Date): Promise<StateResult> {
-    return this.stateChanges.snooze(checkedUserId(userId), ids, until);
+  async snooze(userId: string, ids: (string | number)[], until: Date, opts?: ScopeOption): Promise<StateResult> {
+    return this.stateChanges.snooze(this.inbox(userId, opts, 'snooze'), ids, until);
   }
 
-  async unreadCount(userId: string): Promise<number> {
-    return (await this.badge(userId)).unread;
+  async unreadCount(userId: string, opts?: ScopeOption): Promise<number> {
+    return (await this.badgeOf(this.inbox(userId, opts, 'unreadCount'))).unread;
   }
 
-  /** The unread count of the inbox and the unseen count (what a bell shows). */
-  async badge(userId: string): Promise<Badge> {
-    const u = checkedUserId(userId);
-    return (await this.reads.badges([u])).get(u)!;
+  /** The unread count of the inbox and the unseen count (what a bell shows), of `opts.scope`'s inbox. */
+  async badge(userId: string, opts?: ScopeOption): Promise<Badge> {
+    return this.badgeOf(this.inbox(userId, opts, 'badge'));
   }
 
-  async getPreferences(userId: string): Promise<Preferences> {
-    return { muted: await this.preferences.preferences(checkedUserId(userId)) };
+  /** The preferences of `opts.scope`'s inbox (each scope has its own, the unscoped inbox too). */
+  async getPreferences(userId: string, opts?: ScopeOption): Promise<Preferences> {
+    return { muted: await this.preferences.preferences(this.inbox(userId, opts, 'getPreferences')) };
   }
 
   /**
    * Replaces the muted types and/or topics (a list left out stays as it was). Muted
    * notifications are stored and listed as usual, but not delivered live and not counted. A
-   * type the host's `mutable` option refuses is FORBIDDEN.
+   * type the host's `mutable` option refuses is FORBIDDEN. Of `opts.scope`'s inbox only: they
+   * apply to everything it shows (the unscoped notifications too), and to no other inbox.
    */
-  async setPreferences(userId: string, preferences: PreferencesUpdate): Promise<Preferences> {
-    const u = checkedUserId(userId);
+  async setPreferences(userId: string, preferences: PreferencesUpdate, opts?: ScopeOption): Promise<Preferences> {
+    const inbox = this.inbox(userId, opts, 'setPreferences');
+    const u = inbox.userId;
     const { muted } = schema.parse(schema.preferences, preferences, 'preferences');
     const refused = (muted.types ?? []).filter((type) => !this.options.mutable(type));
     if (refused.length > 0) {
       throw new NotificationsError('FORBIDDEN', `preferences: muted.types: ${refused.map((t) => `'${t}'`).join(', ')} may not be muted`);
     }
-    const before = await this.preferences.preferences(u);
-    const after = await this.preferences.setPreferences(u, {
+    const before = await this.preferences.preferences(inbox);
+    const after = await this.preferences.setPreferences(inbox, {
       types: muted.types && [...new Set(muted.types)],
       topics: muted.topics && [...new Set(muted.topics)],
     });
-    const subscribed = new Set((await this.subscriptions.roomsOfMany([u])).get(u)?.topics ?? []);
+    // The inbox's subscriptions (unscoped, and in its scope) whose topics its sockets get again.
+    const rooms = (await this.subscriptions.roomsOfMany([inbox])).get(inboxKey(inbox));
     const diff = (a: string[], b: string[]) => a.filter((x) => !b.includes(x));
-    await this.topicRooms.mute(u, {
+    const unmuted = diff(before.topics, after.topics);
+    await this.topicRooms.mute(inbox, {
       types: { muted: diff(after.types, before.types), unmuted: diff(before.types, after.types) },
-      topics: { muted: diff(after.topics, before.topics), unmuted: diff(before.topics, after.topics).filter((t) => subscribed.has(t)) },
+      topics: {
+        muted: diff(after.topics, before.topics),
+        unmuted: [
+          ...unmuted.filter((t) => rooms?.topics.includes(t)).map((topic) => ({ topic, scope: null })),
+          ...(inbox.scope === null
+            ? []
+            : unmuted.filter((t) => rooms?.scopedTopics.includes(t)).map((topic) => ({ topic, scope: inbox.scope }))),
+        ],
+      },
     });
     this.recounter.markStale([u]);
     return { muted: after };
+  }
+
+  /** The user id checked, then the scope option: the inbox a method works on. */
+  private inbox(userId: string, opts: ScopeOption | undefined, verb: string) {
+    return checkedInbox(checkedUserId(userId), opts, verb);
+  }
+
+  private async badgeOf(inbox: ReturnType<typeof checkedInbox>): Promise<Badge> {
+    return (await this.reads.badges([inbox])).get(inboxKey(inbox))!;
   }
 
   /** Whether `userId` has a socket open on any instance. */

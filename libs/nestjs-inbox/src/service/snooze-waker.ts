@@ -66,6 +66,8 @@ export class SnoozeWaker implements OnApplicationBootstrap, OnModuleDestroy {
               actions: n.actions,
               actor: n.actor,
               tags: n.tags,
+              // The woken copy is the original's user's, in the original's scope.
+              scope: n.scope,
               expiresAt: n.expires_at,
               dedupeKey: `snooze:${n.id}:${n.until.getTime()}`,
             },

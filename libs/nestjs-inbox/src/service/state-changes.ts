@@ -3,7 +3,7 @@ import { InjectNotificationsOptions } from '../notifications.decorators';
 import { InvalidInputError } from '../notifications.errors';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
 import { EngagementEvents } from '../observability/engagement-events';
-import { INBOX, Mark, View } from '../persistence/inbox-model';
+import { INBOX, type Inbox, inboxKey, type Mark, type View } from '../persistence/inbox-model';
 import { InboxReadRepository } from '../persistence/repositories/inbox-read.repository';
 import { InboxStateRepository } from '../persistence/repositories/inbox-state.repository';
 import { SnoozeRepository } from '../persistence/repositories/snooze.repository';
@@ -68,9 +68,10 @@ const CHANGES: Record<Mark, ChangeRule> = {
 };
 
 /**
- * The state-change engine: marks by ids or by filter, and snoozes; then the new badge, told to
- * every tab of the user. Takes a user id already checked (the facade checks it first, so a bad
- * one is the error named, whatever else is wrong).
+ * The state-change engine: marks by ids or by filter, and snoozes, in one inbox (a user's, in a
+ * scope or unscoped: docs/scopes.md); then the new badge, told to every tab of the user. Takes
+ * an inbox already checked (the facade checks it first, so a bad one is the error named,
+ * whatever else is wrong).
  */
 @Injectable()
 export class StateChanges {
@@ -95,24 +96,25 @@ export class StateChanges {
    * 20 events of one socket cost one change's connection and rows at a time, not 20; by ids
    * (one statement, at most 1000 ids) they do not wait. `ids`: those changed (none for a filter).
    */
-  async change(userId: string, change: Mark, idsOrFilter: IdsOrFilter): Promise<StateResult & { ids: string[] }> {
+  async change(inbox: Inbox, change: Mark, idsOrFilter: IdsOrFilter): Promise<StateResult & { ids: string[] }> {
     const { verb, batch, whole } = CHANGES[change];
     if (Array.isArray(idsOrFilter)) {
-      const ids = await this.states.mark(userId, change, schema.parse(schema.idList, idsOrFilter, `${verb}: ids`));
-      return { ...(await this.announce(userId, ids.length, { ids, change })), ids };
+      const ids = await this.states.mark(inbox, change, schema.parse(schema.idList, idsOrFilter, `${verb}: ids`));
+      return { ...(await this.announce(inbox, ids.length, { ids, change })), ids };
     }
     const f = schema.parse(schema.filter, idsOrFilter, `${verb}: filter`);
-    return this.oneAtATime.run(userId, verb, async () => {
+    // Per user, whatever the scope: one user's work at a time, on a connection at a time.
+    return this.oneAtATime.run(inbox.userId, verb, async () => {
       let changed: number;
       let state: StatePayload;
       if (whole && change !== 'unarchived' && Object.keys(f).every((k) => k === 'state') && whole.states.includes(f.state)) {
-        changed = await this.states.markAll(userId, change, whole.counted);
+        changed = await this.states.markAll(inbox, change, whole.counted);
         state = { filter: whole.filter, change };
       } else {
-        changed = await this.changeInBatches(userId, change, { ...toView(f), state: f.state ?? batch }, verb);
+        changed = await this.changeInBatches(inbox, change, { ...toView(f), state: f.state ?? batch }, verb);
         state = { filter: f, change };
       }
-      return { ...(await this.announce(userId, changed, state)), ids: [] };
+      return { ...(await this.announce(inbox, changed, state)), ids: [] };
     });
   }
 
@@ -121,7 +123,7 @@ export class StateChanges {
    * changes by filter: each holds a transaction, and the user's snooze lock, while it runs, so a
    * burst waits here rather than on a connection each.
    */
-  async snooze(userId: string, ids: (string | number)[], until: Date): Promise<StateResult> {
+  async snooze(inbox: Inbox, ids: (string | number)[], until: Date): Promise<StateResult> {
     const wanted = schema.parse(schema.idList, ids, 'snooze: ids');
     const when = schema.parse(schema.snoozeUntil, until, 'snooze: until');
     const { minSnoozeMs, maxSnoozed } = this.options;
@@ -129,27 +131,30 @@ export class StateChanges {
     if (away < minSnoozeMs) {
       throw new InvalidInputError(`snooze: until: must be at least ${minSnoozeMs} ms away (minSnoozeMs), got ${away} ms`);
     }
-    return this.oneAtATime.run(userId, 'snooze', async () => {
-      const snoozed = await this.snoozes.snooze(userId, wanted, when, (pending, adding) => {
+    return this.oneAtATime.run(inbox.userId, 'snooze', async () => {
+      const snoozed = await this.snoozes.snooze(inbox, wanted, when, (pending, adding) => {
         if (pending + adding > maxSnoozed) {
           throw new InvalidInputError(
             `snooze: ids: ${adding} more would make ${pending + adding} pending snoozes, at most ${maxSnoozed} per user (maxSnoozed)`,
           );
         }
       });
-      return this.announce(userId, snoozed.length, { ids: snoozed, change: 'snoozed' });
+      return this.announce(inbox, snoozed.length, { ids: snoozed, change: 'snoozed' });
     });
   }
 
-  /** After a change: the new badge, told to every tab with what changed (a change by ids that changed none is not told). */
-  private async announce(userId: string, changed: number, state: StatePayload): Promise<StateResult> {
-    const badge = (await this.reads.badges([userId])).get(userId)!;
+  /**
+   * After a change: the inbox's new badge, told to every tab of the user with what changed and
+   * in which scope (a change by ids that changed none is not told). The user's other scopes'
+   * counts may change too (through unscoped notifications): the recount is the user's.
+   */
+  private async announce(inbox: Inbox, changed: number, state: StatePayload): Promise<StateResult> {
+    const badge = (await this.reads.badges([inbox])).get(inboxKey(inbox))!;
     if (changed > 0 || !('ids' in state)) {
-      this.emitter.state(userId, state, badge);
-      this.recounter.markStale([userId]);
+      this.emitter.state(inbox, state, badge);
+      this.recounter.markStale([inbox.userId]);
     }
-    // The scope is not known here yet (scopes branch): null until the change carries it.
-    this.engagement.changed(userId, state, changed, null);
+    this.engagement.changed(inbox.userId, state, changed, inbox.scope);
     return { changed, ...badge };
   }
 
@@ -159,9 +164,9 @@ export class StateChanges {
    * then (one that arrives meanwhile is newer, and stays as it is), and at most `maxBulkRows`
    * read, whatever enters the view below it meanwhile.
    */
-  private async changeInBatches(userId: string, change: Mark, view: View, verb: string): Promise<number> {
+  private async changeInBatches(inbox: Inbox, change: Mark, view: View, verb: string): Promise<number> {
     const max = this.options.maxBulkRows;
-    const { count, newest } = await this.reads.countUpTo(userId, view, max + 1);
+    const { count, newest } = await this.reads.countUpTo(inbox, view, max + 1);
     if (count > max) {
       throw new InvalidInputError(
         `${verb}: filter: selects more than ${max} notifications, at most ${max} per change (maxBulkRows); narrow it (a type, a state, before/after)`,
@@ -173,11 +178,11 @@ export class StateChanges {
     let before = String(BigInt(newest) + 1n);
     for (;;) {
       const limit = Math.min(BULK_BATCH, left);
-      const rows = await this.reads.list(userId, { ...view, before }, limit);
+      const rows = await this.reads.list(inbox, { ...view, before }, limit);
       if (rows.length > 0)
         changed += (
           await this.states.mark(
-            userId,
+            inbox,
             change,
             rows.map((r) => r.id),
           )

@@ -1,7 +1,8 @@
+import { Logger } from '@nestjs/common';
 import type { ExtendedError, Socket } from 'socket.io';
 import type { ErrorCode } from '../protocol';
 import type { NotificationsError } from '../notifications.errors';
-import { MAX_HELD_IDS } from '../protocol';
+import { MAX_HELD_IDS, scopeProblem } from '../protocol';
 import { heldIds, notificationId } from '../validation/schemas';
 import { checkSession } from './check-session';
 import type { OriginCheck } from '../security/origin-rule';
@@ -14,7 +15,17 @@ export interface InboxSocketData {
   cursor: string | null;
   /** The client's `auth.held`, validated; empty without it. */
   held: string[];
+  /**
+   * The client's `auth.scope`, validated and allowed by the host's `canAccessScope`; `null`:
+   * unscoped. Every event of the socket acts on the inbox (userId, scope).
+   */
+  scope: string | null;
 }
+
+/** Decides whether a user may open a socket in a scope (the `canAccessScope` option). */
+export type ScopeAccess = (userId: string, scope: string) => boolean | Promise<boolean>;
+
+const logger = new Logger('NotificationsModule');
 
 const NONE_HELD = { success: true, data: Object.freeze([]) as unknown as string[] } as const;
 
@@ -31,7 +42,12 @@ export function refusal(code: ErrorCode, message: string): ExtendedError {
  * it reads the session's first request, the polling handshake or the WebSocket itself, so the
  * refusal reaches the client as the same `connect_error` on either transport.
  */
-export function handshakeAuth(options: { session: SessionSource; checkOrigin: OriginCheck; sessionTimeoutMs: number }) {
+export function handshakeAuth(options: {
+  session: SessionSource;
+  checkOrigin: OriginCheck;
+  sessionTimeoutMs: number;
+  canAccessScope: ScopeAccess;
+}) {
   return async (socket: Socket, next: (err?: ExtendedError) => void): Promise<void> => {
     const { auth } = socket.handshake;
     const refused = options.checkOrigin(socket.handshake);
@@ -46,6 +62,9 @@ export function handshakeAuth(options: { session: SessionSource; checkOrigin: Or
     if (!held.success) {
       return next(refusal('INVALID_INPUT', `auth.held: at most ${MAX_HELD_IDS} notification ids`));
     }
+    const scope: unknown = auth?.scope ?? null;
+    const badScope = scope === null ? null : scopeProblem(scope);
+    if (badScope !== null) return next(refusal('INVALID_INPUT', `auth.scope: ${badScope}`));
     let userId: string;
     try {
       userId = await checkSession(options.session, socket.handshake, options.sessionTimeoutMs);
@@ -53,8 +72,46 @@ export function handshakeAuth(options: { session: SessionSource; checkOrigin: Or
       const { code, message } = err as NotificationsError;
       return next(refusal(code, message));
     }
-    const data: InboxSocketData = { userId, cursor: parsedCursor ? parsedCursor.data : null, held: held.data };
+    // Only a `true` lets a socket into a scope: no answer, or an error, refuses it too.
+    if (scope !== null && (await askScopeAccess(options, userId, scope as string)) !== 'yes') {
+      return next(refusal('FORBIDDEN', 'auth.scope: not allowed in this scope'));
+    }
+    const data: InboxSocketData = {
+      userId,
+      cursor: parsedCursor ? parsedCursor.data : null,
+      held: held.data,
+      scope: scope as string | null,
+    };
     Object.assign(socket.data, data);
     next();
   };
+}
+
+/**
+ * The host's `canAccessScope`, within `sessionTimeoutMs`: `yes` for a `true` answer, `no` for
+ * any other answer, `unknown` when it threw (logged, not shown: it may name the host's store) or
+ * gave no answer in time. The handshake lets a socket in only on `yes`; the session re-check
+ * closes an open one only on `no` (an outage of the host's store must not become a reconnect storm).
+ */
+export async function askScopeAccess(
+  options: { sessionTimeoutMs: number; canAccessScope: ScopeAccess },
+  userId: string,
+  scope: string,
+): Promise<'yes' | 'no' | 'unknown'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'unknown'>((resolve) => {
+    timer = setTimeout(() => {
+      logger.warn(`canAccessScope gave no answer within ${options.sessionTimeoutMs} ms`);
+      resolve('unknown');
+    }, options.sessionTimeoutMs);
+  });
+  try {
+    const answer = Promise.resolve().then(() => options.canAccessScope(userId, scope));
+    return await Promise.race([answer.then((ok): 'yes' | 'no' => (ok === true ? 'yes' : 'no')), timeout]);
+  } catch (err) {
+    logger.warn(`canAccessScope failed (${(err as Error)?.name ?? typeof err})`);
+    return 'unknown';
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -94,6 +94,13 @@ const name = () =>
 export const userId = name();
 export const topic = name();
 
+const SCOPE_RULE = 'must be a string of 1 to 200 characters';
+/**
+ * A scope (docs/scopes.md): any text Postgres can store, 1 to 200 characters. Checked, never
+ * rewritten, as a user id. `null` (unscoped) is the caller's `nullish()`.
+ */
+export const scope = z.string({ error: SCOPE_RULE }).min(1, SCOPE_RULE).max(200, SCOPE_RULE).superRefine(storable);
+
 /** `data`: any JSON object (plain or with toJSON), not an array. */
 const jsonObject = z.custom<object>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'must be a JSON object');
 
@@ -157,6 +164,7 @@ export const notificationInput = z
     actions: z.array(action).max(MAX_ACTIONS, `must have at most ${MAX_ACTIONS} actions`).nullish(),
     actor: actor.nullish(),
     tags: notificationTags.nullish(),
+    scope: scope.nullish(),
   })
   .strict();
 

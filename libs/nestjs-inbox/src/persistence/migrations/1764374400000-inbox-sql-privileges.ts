@@ -122,7 +122,7 @@ export class InboxSqlPrivileges1764374400000 implements MigrationInterface {
 }
 
 /** The schema the earlier migrations created the tables in (the migrating connection's first). */
-async function inboxSchema(db: QueryRunner): Promise<string> {
+export async function inboxSchema(db: QueryRunner): Promise<string> {
   const [{ nspname }] = await db.query(`
     SELECT n.nspname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
      WHERE c.oid = 'inbox_notification'::regclass`);
@@ -266,7 +266,7 @@ const actorProblem = (s: string) => sql`
  * capped at the server's, `expiresAt` checked as the other doors check it, and the actions and
  * actor checked by the functions above.
  */
-const store = (s: string) => sql`
+export const store = (s: string) => sql`
   CREATE OR REPLACE FUNCTION ${s}.inbox_store(fn text, recipients text[], stream_topic text, n jsonb) RETURNS bigint[]
   LANGUAGE plpgsql ${PINNED} AS $$
   DECLARE
@@ -559,7 +559,7 @@ const doors = (s: string) => sql`
  * InboxStates' trigger, as the owner: it runs at COMMIT, after the door returned, as whoever
  * commits (a producer with no privilege on the tables, with its own search_path).
  */
-const assignSeq = (s: string) => sql`
+export const assignSeq = (s: string) => sql`
   CREATE OR REPLACE FUNCTION ${s}.inbox_assign_seq() RETURNS trigger
   LANGUAGE plpgsql SECURITY DEFINER ${PINNED} AS $$
   DECLARE
@@ -586,7 +586,7 @@ const assignSeq = (s: string) => sql`
   END $$`;
 
 /** InboxStates' tag trigger: it fires inside the door, under the pinned search_path, so it names its table. */
-const tagRows = (s: string) => sql`
+export const tagRows = (s: string) => sql`
   CREATE OR REPLACE FUNCTION ${s}.inbox_tag_rows() RETURNS trigger
   LANGUAGE plpgsql SECURITY DEFINER ${PINNED} AS $$
   BEGIN

@@ -4,6 +4,7 @@ import { InboxSqlProducers1764115200000 } from './1764115200000-inbox-sql-produc
 import { InboxPresentation1764201600000 } from './1764201600000-inbox-presentation';
 import { InboxStates1764288000000 } from './1764288000000-inbox-states';
 import { InboxSqlPrivileges1764374400000 } from './1764374400000-inbox-sql-privileges';
+import { InboxScopes1764460800000 } from './1764460800000-inbox-scopes';
 import { InboxEngagement1764547200000 } from './1764547200000-inbox-engagement';
 
 /** The library's schema, in order: add to the host DataSource's `migrations`. */
@@ -14,5 +15,6 @@ export const NOTIFICATIONS_MIGRATIONS = [
   InboxPresentation1764201600000,
   InboxStates1764288000000,
   InboxSqlPrivileges1764374400000,
+  InboxScopes1764460800000,
   InboxEngagement1764547200000,
 ];

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { View } from '../inbox-model';
+import { type Inbox, inboxKey, scopeColumn, type View } from '../inbox-model';
 import type { NotificationRow } from '../notification-row';
 import { catchUpsSql, committedSinceSql, TOPIC_COMMITTED_SINCE_SQL } from '../sql/catch-up.sql';
 import { badgesSql, countsSql } from '../sql/counts.sql';
@@ -13,9 +13,9 @@ export interface Badge {
   unseen: number;
 }
 
-/** A connecting socket's read: its user, and its cursor and the older ids it holds (none on a first visit). */
+/** A connecting socket's read: its inbox, and its cursor and the older ids it holds (none on a first visit). */
 export interface CatchUpRead {
-  userId: string;
+  inbox: Inbox;
   cursor: string | null;
   held: string[];
 }
@@ -29,46 +29,50 @@ export interface CatchUpRead {
 export class InboxReadRepository {
   constructor(private readonly runner: StatementRunner) {}
 
-  /** A page of `view`, newest first. */
-  list(userId: string, view: View, limit: number): Promise<NotificationRow[]> {
-    const { values, param } = params(2);
-    return this.runner.query(pageSql('$1', '$2', view, param), [userId, limit, ...values]);
+  /** A page of `view` of `inbox`, newest first. */
+  list(inbox: Inbox, view: View, limit: number): Promise<NotificationRow[]> {
+    const { values, param } = params(3);
+    return this.runner.query(pageSql('$1', '$2', '$3', view, param), [inbox.userId, scopeColumn(inbox), limit, ...values]);
   }
 
   /**
    * How many notifications `view` holds, counted up to `limit` (the page statement of `list`
    * cut at `limit`, so it costs what `limit` rows cost, never the history), and the newest one's id.
    */
-  async countUpTo(userId: string, view: View, limit: number): Promise<{ count: number; newest: string | null }> {
-    const { values, param } = params(2);
+  async countUpTo(inbox: Inbox, view: View, limit: number): Promise<{ count: number; newest: string | null }> {
+    const { values, param } = params(3);
     const [row] = await this.runner.query<{ count: number; newest: string | null }>(
-      `SELECT count(*)::int AS count, max(p.id)::text AS newest FROM (${pageSql('$1', '$2', view, param)}) p`,
-      [userId, limit, ...values],
+      `SELECT count(*)::int AS count, max(p.id)::text AS newest FROM (${pageSql('$1', '$2', '$3', view, param)}) p`,
+      [inbox.userId, scopeColumn(inbox), limit, ...values],
     );
     return row;
   }
 
   /** Each view's count (see viewCount), in one statement. */
-  async counts(userId: string, views: View[]): Promise<number[]> {
+  async counts(inbox: Inbox, views: View[]): Promise<number[]> {
     if (views.length === 0) return [];
-    return (await this.countsOfMany([userId], views)).get(userId)!;
+    return (await this.countsOfMany([inbox], views)).get(inboxKey(inbox))!;
   }
 
-  /** The counts of the same views for several users, in one statement. */
-  async countsOfMany(userIds: string[], views: View[]): Promise<Map<string, number[]>> {
-    const { values, param } = params(1);
-    const rows = await this.runner.query<Record<string, number | string>>(countsSql(views, param), [userIds, ...values], {
-      withoutJit: userIds.length > 1,
-    });
-    return new Map(rows.map((r) => [String(r.user_id), views.map((_, i) => Number(r[`c${i}`]))]));
+  /** The counts of the same views for several inboxes, in one statement, by inboxKey. */
+  async countsOfMany(inboxes: Inbox[], views: View[]): Promise<Map<string, number[]>> {
+    const { values, param } = params(2);
+    const rows = await this.runner.query<Record<string, number | string>>(
+      countsSql(views, param),
+      [inboxes.map((i) => i.userId), inboxes.map(scopeColumn), ...values],
+      { withoutJit: inboxes.length > 1 },
+    );
+    return new Map(rows.map((r) => [inboxKey(inboxes[Number(r.ord) - 1]), views.map((_, i) => Number(r[`c${i}`]))]));
   }
 
-  /** The badges of several users in one query. */
-  async badges(userIds: string[]): Promise<Map<string, Badge>> {
-    const rows = await this.runner.query<{ user_id: string; unread: number; unseen: number }>(badgesSql(), [userIds], {
-      withoutJit: userIds.length > 1,
-    });
-    return new Map(rows.map((r) => [r.user_id, { unread: Number(r.unread), unseen: Number(r.unseen) }]));
+  /** The badges of several inboxes in one query, by inboxKey. */
+  async badges(inboxes: Inbox[]): Promise<Map<string, Badge>> {
+    const rows = await this.runner.query<{ ord: string; unread: number; unseen: number }>(
+      badgesSql(),
+      [inboxes.map((i) => i.userId), inboxes.map(scopeColumn)],
+      { withoutJit: inboxes.length > 1 },
+    );
+    return new Map(rows.map((r) => [inboxKey(inboxes[Number(r.ord) - 1]), { unread: Number(r.unread), unseen: Number(r.unseen) }]));
   }
 
   /**
@@ -86,7 +90,8 @@ export class InboxReadRepository {
     const result = await this.runner.query<Read>(
       catchUpsSql(withCursor),
       [
-        sockets.map((s) => s.userId),
+        sockets.map((s) => s.inbox.userId),
+        sockets.map((s) => scopeColumn(s.inbox)),
         sockets.map((s) => s.cursor),
         sockets.map((s) => s.held.join(',')),
         limit,
@@ -104,13 +109,13 @@ export class InboxReadRepository {
     return out;
   }
 
-  /** What `userId` may see among rows committed since `horizon()` returned `horizon`, newest first (among the newest `limit` of each stream). */
-  committedSince(userId: string, horizon: string, limit: number): Promise<NotificationRow[]> {
-    return this.runner.query(committedSinceSql(), [userId, limit, horizon]);
+  /** What `inbox` shows among rows committed since `horizon()` returned `horizon`, newest first (among the newest `limit` of each stream). */
+  committedSince(inbox: Inbox, horizon: string, limit: number): Promise<NotificationRow[]> {
+    return this.runner.query(committedSinceSql(), [inbox.userId, scopeColumn(inbox), limit, horizon]);
   }
 
-  /** What `userId` may see in `topic` among rows committed since `horizon()` returned `horizon`. */
-  topicCommittedSince(userId: string, topic: string, horizon: string): Promise<NotificationRow[]> {
-    return this.runner.query(TOPIC_COMMITTED_SINCE_SQL, [userId, topic, horizon]);
+  /** What `inbox` shows of `topic`'s stream in its scope (the subscription (user, topic, scope)) among rows committed since `horizon()` returned `horizon`. */
+  topicCommittedSince(inbox: Inbox, topic: string, horizon: string): Promise<NotificationRow[]> {
+    return this.runner.query(TOPIC_COMMITTED_SINCE_SQL, [inbox.userId, scopeColumn(inbox), topic, horizon]);
   }
 }

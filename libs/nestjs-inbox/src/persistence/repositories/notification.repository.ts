@@ -30,6 +30,7 @@ export class NotificationRepository {
           r.actions.length === 0 ? null : r.actions,
           r.actor,
           r.tags.length === 0 ? null : r.tags,
+          r.scope,
         ]),
       ),
     ];
@@ -44,6 +45,7 @@ export class NotificationRepository {
         id,
         user_id: r.userId,
         topic: r.topic,
+        scope: r.scope,
         type: r.type,
         title: r.title,
         body: r.body,

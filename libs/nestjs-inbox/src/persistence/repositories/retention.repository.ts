@@ -4,29 +4,30 @@ import { StatementRunner } from '../statement-runner';
 
 /**
  * One batch of the retention job: among the oldest $2 rows, the direct ones older than $1 days
- * (none if null); per stream they touch, its oldest positions older than $1 days up to the first
+ * (none if null); per stream (topic, scope) they touch, its oldest positions older than $1 days up to the first
  * younger one; up to $2 expired direct rows; expired shared rows lose their content (their
  * position stays). Returns `n`, the rows deleted or emptied.
  */
 const PRUNE_SQL = `WITH cutoff AS (SELECT now() - $1::int * interval '1 day' AS at WHERE $1::int IS NOT NULL),
        oldest AS (
-         SELECT id, user_id, topic, created_at FROM inbox_notification ORDER BY id LIMIT $2
+         SELECT id, user_id, topic, scope, created_at FROM inbox_notification ORDER BY id LIMIT $2
        ), old_direct AS (
          DELETE FROM inbox_notification n USING oldest o, cutoff
           WHERE n.id = o.id AND o.user_id IS NOT NULL AND o.created_at < cutoff.at
          RETURNING n.id
        ), positions AS (
-         SELECT x.* FROM (SELECT DISTINCT COALESCE(topic, '') AS stream FROM oldest, cutoff
+         SELECT x.* FROM (SELECT DISTINCT COALESCE(topic, '') AS stream, scope FROM oldest, cutoff
                            WHERE user_id IS NULL AND created_at < cutoff.at) s
          CROSS JOIN LATERAL (
-           SELECT s.stream, n.id, n.seq, n.created_at FROM inbox_notification n
-            WHERE n.user_id IS NULL AND COALESCE(n.topic, '') = s.stream AND n.seq IS NOT NULL
+           SELECT s.stream, s.scope, n.id, n.seq, n.created_at FROM inbox_notification n
+            WHERE n.user_id IS NULL AND COALESCE(n.topic, '') = s.stream AND n.scope = s.scope
+              AND n.seq IS NOT NULL
             ORDER BY n.seq LIMIT $2) x
        ), kept AS (
-         SELECT p.stream, min(p.seq) FILTER (WHERE p.created_at >= cutoff.at) AS first
-           FROM positions p, cutoff GROUP BY p.stream
+         SELECT p.stream, p.scope, min(p.seq) FILTER (WHERE p.created_at >= cutoff.at) AS first
+           FROM positions p, cutoff GROUP BY p.stream, p.scope
        ), old_shared AS (
-         DELETE FROM inbox_notification n USING positions p JOIN kept k USING (stream)
+         DELETE FROM inbox_notification n USING positions p JOIN kept k USING (stream, scope)
           WHERE n.id = p.id AND (k.first IS NULL OR p.seq < k.first)
          RETURNING n.id
        ), expired_direct AS (

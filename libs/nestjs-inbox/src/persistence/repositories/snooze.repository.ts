@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import type { Inbox } from '../inbox-model';
 import type { NotificationRow } from '../notification-row';
 import { COLUMNS } from '../sql/row-state.sql';
 import { StatementRunner } from '../statement-runner';
@@ -17,15 +18,17 @@ export class SnoozeRepository {
   ) {}
 
   /**
-   * Snoozes what `userId` may see among `ids` until `until`: deleted for them now, in one
-   * transaction with a row of `inbox_snooze` (SnoozeWaker brings each back as new then).
-   * `admit(pending, adding)` sees how many snoozes of the user were pending and how many this
-   * one adds, and may throw to store nothing. Returns the ids snoozed.
+   * Snoozes what `inbox` shows among `ids` until `until`: deleted for its user now, in one
+   * transaction with a row of `inbox_snooze` (SnoozeWaker brings each back as new then, in the
+   * notification's own scope). `admit(pending, adding)` sees how many snoozes of the user (in
+   * every scope) were pending and how many this one adds, and may throw to store nothing.
+   * Returns the ids snoozed.
    */
-  snooze(userId: string, ids: string[], until: Date, admit?: (pending: number, adding: number) => void): Promise<string[]> {
+  snooze(inbox: Inbox, ids: string[], until: Date, admit?: (pending: number, adding: number) => void): Promise<string[]> {
+    const userId = inbox.userId;
     return this.runner.manager.transaction(async (tx) => {
       const pending = admit ? await this.lockSnoozes(userId, tx) : 0;
-      const snoozed = await this.states.mark(userId, 'deleted', ids, tx);
+      const snoozed = await this.states.mark(inbox, 'deleted', ids, tx);
       admit?.(pending, snoozed.length);
       await this.runner.query(
         `INSERT INTO inbox_snooze (user_id, notification_id, until) SELECT $1, unnest($2::bigint[]), $3

@@ -1,7 +1,17 @@
 import { INBOX } from '../inbox-model';
 import { builtOnce, noValues, type Param } from './params';
 import { badgeColumns } from './counts.sql';
-import { COLUMNS, DIRECT_ROW, DIRECT_STATE, IN_FLIGHT_LOOKBACK, LIVE, SHARED_STATE, USER_CTES } from './row-state.sql';
+import {
+  COLUMNS,
+  DIRECT_ROW,
+  DIRECT_STATE,
+  directParts,
+  IN_FLIGHT_LOOKBACK,
+  LIVE,
+  OF_STREAM,
+  SHARED_STATE,
+  USER_CTES,
+} from './row-state.sql';
 import { pageSql } from './views.sql';
 
 /**
@@ -15,28 +25,33 @@ import { pageSql } from './views.sql';
  * read by id, as two branches for pageSql (`extra`) and the CTEs they need (`ctes`). Deleted
  * ones are left out; archived ones are not (a client that holds them learns their state).
  */
-function recent(user: string, lookback: string, below: string | null, accept: string): { ctes: string; extra: string[] } {
+function recent(user: string, scope: string, lookback: string, below: string | null, accept: string): { ctes: string; extra: string[] } {
   const bound = below ? `AND n.id < ${below}` : '';
+  // Per part of the inbox (directParts), its scope written out: an index range walked newest first.
+  const direct = directParts(scope).map(
+    (part) => `(SELECT n.id, n.tx_id, n.created_at, ${part.expr}::varchar AS scope FROM inbox_notification n
+                 WHERE ${part.guard} AND n.user_id = ${user} AND n.scope = ${part.expr} ${bound}
+                 ORDER BY n.id DESC LIMIT ${lookback})`,
+  );
   const ctes = `,
       recent_direct AS (
-        SELECT b.id FROM (SELECT n.id, n.tx_id, n.created_at FROM inbox_notification n
-                           WHERE n.user_id = ${user} ${bound} ORDER BY n.id DESC LIMIT ${lookback}) b
+        SELECT b.id, b.scope FROM (${direct.join(' UNION ALL ')}) b
          WHERE ${accept}
       ), recent_shared AS (
-        SELECT b.id, st.stream FROM streams st CROSS JOIN LATERAL (
+        SELECT b.id, st.stream, st.scope FROM streams st CROSS JOIN LATERAL (
           SELECT n.id, n.tx_id, n.created_at FROM inbox_notification n
-           WHERE n.user_id IS NULL AND COALESCE(n.topic, '') = st.stream ${bound}
+           WHERE ${OF_STREAM('n')} ${bound}
            ORDER BY n.id DESC LIMIT ${lookback}) b
          WHERE ${accept}
       )`;
   const extra = [
     `(SELECT ${COLUMNS}, ${DIRECT_STATE}
-          FROM recent_direct b JOIN inbox_notification n ON n.id = b.id CROSS JOIN state s
+          FROM recent_direct b JOIN inbox_notification n ON n.id = b.id JOIN state s ON s.scope = b.scope
          WHERE ${LIVE} AND ${DIRECT_ROW.deleted.isNot})`,
     `(SELECT ${COLUMNS}, ${SHARED_STATE}
-          FROM recent_shared b JOIN streams st ON st.stream = b.stream CROSS JOIN state s
+          FROM recent_shared b JOIN streams st ON st.stream = b.stream AND st.scope = b.scope
           JOIN inbox_notification n ON n.id = b.id
-          LEFT JOIN inbox_receipt r ON r.user_id = ${user} AND r.notification_id = n.id
+          LEFT JOIN receipts r ON r.notification_id = n.id
          WHERE n.seq > GREATEST(st.after, st.deleted) AND r.deleted_at IS NULL AND ${LIVE})`,
   ];
   return { ctes, extra };
@@ -51,24 +66,31 @@ function recent(user: string, lookback: string, below: string | null, accept: st
  * it has by id. The older ones are looked for among the IN_FLIGHT_LOOKBACK rows of each stream
  * below the cursor.
  */
-function catchUpSql(user: string, limit: string, param: Param, from: { cursor: string; grace: string; held: string }): string {
+function catchUpSql(
+  user: string,
+  scope: string,
+  limit: string,
+  param: Param,
+  from: { cursor: string; grace: string; held: string },
+): string {
   // The anchor's columns come from a CTE: no row (so only `id >`) if the row is gone.
   const anchor = `,
       anchor AS (SELECT a.tx_horizon, a.created_at - ${from.grace}::int * interval '1 millisecond' AS since
                    FROM inbox_notification a WHERE a.id = ${from.cursor}::bigint)`;
   const late = recent(
     user,
+    scope,
     String(IN_FLIGHT_LOOKBACK),
     `${from.cursor}::bigint`,
     `b.id <> ALL(${from.held}) AND EXISTS (SELECT 1 FROM anchor WHERE b.tx_id >= anchor.tx_horizon OR b.created_at >= anchor.since)`,
   );
-  return pageSql(user, limit, { state: 'all', afterSql: from.cursor }, param, anchor + late.ctes, late.extra);
+  return pageSql(user, scope, limit, { state: 'all', afterSql: from.cursor }, param, anchor + late.ctes, late.extra);
 }
 
 /**
  * The reads of many connecting sockets in one statement, all with a cursor (`withCursor`) or
- * none: parameters $1 user ids, $2 cursors, $3 held ids (comma-separated), $4 the limit, $5 the
- * grace ms (with a cursor). Per socket, its badge and its rows (`x.*`, all null for none).
+ * none: parameters $1 user ids, $2 their inboxes' scopes ('' unscoped), $3 cursors, $4 held ids
+ * (comma-separated), $5 the limit, $6 the grace ms (with a cursor). Per socket, its badge and its rows (`x.*`, all null for none).
  *
  * OFFSET 0 keeps the counts columns of each socket's row, computed once: flattened, the
  * planner evaluated them once per notification read (1,000 counts for a 1,000-row catch-up).
@@ -78,36 +100,40 @@ function catchUpSql(user: string, limit: string, param: Param, from: { cursor: s
 export function catchUpsSql(withCursor: boolean): string {
   const reads = () =>
     withCursor
-      ? catchUpSql('u.user_id', '$4', noValues, {
+      ? catchUpSql('u.user_id', 'u.scope', '$5', noValues, {
           cursor: 'u.cursor',
-          grace: '$5',
+          grace: '$6',
           held: "string_to_array(u.held, ',')::bigint[]",
         })
-      : pageSql('u.user_id', '$4', INBOX, noValues);
+      : pageSql('u.user_id', 'u.scope', '$5', INBOX, noValues);
   return builtOnce(
     withCursor ? 'catch-ups from a cursor' : 'catch-ups of first visits',
     () =>
       `SELECT u.ord, u.unread, u.unseen, (SELECT max(m.id)::text FROM inbox_notification m) AS newest, x.*
-         FROM (SELECT u.*, b.* FROM unnest($1::varchar[], $2::bigint[], $3::text[]) WITH ORDINALITY AS u(user_id, cursor, held, ord)
-                 CROSS JOIN LATERAL (WITH ${USER_CTES('u.user_id')} SELECT ${badgeColumns('u.user_id', noValues)}) b
+         FROM (SELECT u.*, b.* FROM unnest($1::varchar[], $2::varchar[], $3::bigint[], $4::text[])
+                                    WITH ORDINALITY AS u(user_id, scope, cursor, held, ord)
+                 CROSS JOIN LATERAL (WITH ${USER_CTES('u.user_id', 'u.scope')} SELECT ${badgeColumns('u.user_id', noValues)}) b
                OFFSET 0) u
          LEFT JOIN LATERAL (${reads()}) x ON true`,
   );
 }
 
 /**
- * What user $1 may see among rows committed since the horizon $3, newest first, among the
- * newest $2 of each stream.
+ * What the inbox of user $1 in scope $2 ('' unscoped) shows among rows committed since the
+ * horizon $4, newest first, among the newest $3 of each stream.
  */
 export function committedSinceSql(): string {
-  const since = recent('$1', '$2', null, 'b.tx_id >= $3::bigint');
-  return `WITH ${USER_CTES('$1')}${since.ctes}
-       SELECT DISTINCT ON (v.id) v.* FROM (${since.extra.join(' UNION ALL ')}) v ORDER BY v.id DESC LIMIT $2`;
+  const since = recent('$1', '$2', '$3', null, 'b.tx_id >= $4::bigint');
+  return `WITH ${USER_CTES('$1', '$2')}${since.ctes}
+       SELECT DISTINCT ON (v.id) v.* FROM (${since.extra.join(' UNION ALL ')}) v ORDER BY v.id DESC LIMIT $3`;
 }
 
-/** What user $1 may see in topic $2 among rows committed since the horizon $3, oldest first. */
-export const TOPIC_COMMITTED_SINCE_SQL = `WITH ${USER_CTES('$1')}
-       SELECT ${COLUMNS}, ${SHARED_STATE} FROM streams st CROSS JOIN state s
-         JOIN inbox_notification n ON n.user_id IS NULL AND COALESCE(n.topic, '') = st.stream AND n.seq > st.after
+/**
+ * What user $1 sees of topic $3 in scope $2 ('' unscoped: the stream of the subscription (U, T,
+ * scope)) among rows committed since the horizon $4, oldest first.
+ */
+export const TOPIC_COMMITTED_SINCE_SQL = `WITH ${USER_CTES('$1', '$2')}
+       SELECT ${COLUMNS}, ${SHARED_STATE} FROM streams st
+         JOIN inbox_notification n ON ${OF_STREAM('n')} AND n.seq > st.after
          LEFT JOIN inbox_receipt r ON r.user_id = $1 AND r.notification_id = n.id
-        WHERE st.stream = $2 AND n.tx_id >= $3::bigint AND ${LIVE} ORDER BY n.id`;
+        WHERE st.stream = $3 AND st.scope = $2 AND n.tx_id >= $4::bigint AND ${LIVE} ORDER BY n.id`;

@@ -1,6 +1,6 @@
 import { INBOX, type View } from '../inbox-model';
 import { builtOnce, noValues, type Param } from './params';
-import { DIRECT_ROW, LIVE, SHARED_ROW, USER_CTES } from './row-state.sql';
+import { DIRECT_ROW, LIVE, OF_STREAM, SHARED_ROW, USER_CTES } from './row-state.sql';
 import { type Counted, inState, rowBranches, rowConditions, streamFilter } from './views.sql';
 
 /** Per view state (but `read`, which has no unread ones), what its count counts. */
@@ -15,7 +15,7 @@ const COUNTED: Record<Exclude<View['state'], 'read'>, Counted> = {
 /** The unseen count: the inbox view, counting unseen rather than unread. */
 const UNSEEN: View = { state: 'unseen' };
 
-/** The badge of `user` as two columns, `unread` and `unseen`, over USER_CTES. */
+/** The badge of the inbox of `user` as two columns, `unread` and `unseen`, over USER_CTES. */
 export const badgeColumns = (user: string, param: Param) =>
   `${viewCount(user, INBOX, param)} AS unread, ${viewCount(user, UNSEEN, param)} AS unseen`;
 
@@ -36,16 +36,19 @@ export function viewCount(user: string, v: View, param: Param): string {
   const counted = COUNTED[v.state as Exclude<View['state'], 'read'>];
   const direct = v.topic
     ? '0'
-    : `(SELECT count(*) FROM inbox_notification n CROSS JOIN state s
-         WHERE n.user_id = ${user} AND n.read_at IS NULL AND n.tx_id >= s.read_xmin
-           AND ${inState(counted, DIRECT_ROW)} AND ${rowConditions(v, param)} AND ${countedType(v, param)})`;
+    : // Per part, LATERAL: its scope is then a parameter of the index scan (user, scope, …); in a
+      // plain join the planner walked the user's rows of every scope and matched them to the parts.
+      `(SELECT COALESCE(sum(c.count), 0) FROM state s CROSS JOIN LATERAL (
+         SELECT count(*) FROM inbox_notification n
+          WHERE n.user_id = ${user} AND n.scope = s.scope AND n.read_at IS NULL AND n.tx_id >= s.read_xmin
+            AND ${inState(counted, DIRECT_ROW)} AND ${rowConditions(v, param)} AND ${countedType(v, param)}) c)`;
   if (v.tags || v.before || v.after) {
-    const rows = rowBranches(user, v, counted, null, param, false).join(' UNION ALL ');
-    return `(${direct} + (SELECT count(DISTINCT x.id) FROM (${rows}) x CROSS JOIN state s
+    const rows = rowBranches(user, v, counted, null, param, null).join(' UNION ALL ');
+    return `(${direct} + (SELECT count(DISTINCT x.id) FROM (${rows}) x CROSS JOIN prefs s
                           WHERE NOT x.type = ANY(s.muted_types)))::int`;
   }
   return `(${direct} + COALESCE((SELECT sum${streamCount(user, v, counted, param)}
-      FROM streams st CROSS JOIN state s JOIN inbox_stream t ON t.stream = st.stream
+      FROM streams st CROSS JOIN prefs s JOIN inbox_stream t ON t.stream = st.stream AND t.scope = st.scope
      WHERE ${streamFilter(v, param, true)}), 0))::int`;
 }
 
@@ -75,11 +78,11 @@ function positionRange(counted: Counted): [string, string] {
 function ordinal(p: string, type?: string): string {
   return type
     ? `COALESCE((SELECT x.type_seq - 1 FROM inbox_notification x
-                    WHERE x.user_id IS NULL AND COALESCE(x.topic, '') = st.stream AND x.type = ${type} AND x.seq > ${p}
+                    WHERE ${OF_STREAM('x')} AND x.type = ${type} AND x.seq > ${p}
                     ORDER BY x.seq LIMIT 1),
-                  (SELECT y.seq FROM inbox_stream_type y WHERE y.stream = st.stream AND y.type = ${type}), 0)`
+                  (SELECT y.seq FROM inbox_stream_type y WHERE y.stream = st.stream AND y.scope = st.scope AND y.type = ${type}), 0)`
     : `COALESCE((SELECT x.seq - 1 FROM inbox_notification x
-                    WHERE x.user_id IS NULL AND COALESCE(x.topic, '') = st.stream AND x.seq > ${p}
+                    WHERE ${OF_STREAM('x')} AND x.seq > ${p}
                     ORDER BY x.seq LIMIT 1), t.seq)`;
 }
 
@@ -101,27 +104,30 @@ function streamCount(user: string, v: View, counted: Counted, param: Param): str
   return `(
     ${positions}
     - (SELECT count(*) FROM inbox_notification n
-        WHERE n.user_id IS NULL AND COALESCE(n.topic, '') = st.stream AND n.seq > ${lo} AND n.seq <= ${hi}
+        WHERE ${OF_STREAM('n')} AND n.seq > ${lo} AND n.seq <= ${hi}
           AND n.expires_at <= now() AND ${type}
           AND NOT EXISTS (SELECT 1 FROM inbox_receipt r WHERE r.user_id = ${user} AND r.notification_id = n.id))
     + (SELECT COALESCE(sum(CASE WHEN ${inState(counted, SHARED_ROW)} AND ${LIVE} THEN 1 ELSE 0 END
                          - CASE WHEN n.seq > ${lo} AND n.seq <= ${hi} THEN 1 ELSE 0 END), 0)
          FROM inbox_receipt r JOIN inbox_notification n ON n.id = r.notification_id
-        WHERE r.user_id = ${user} AND r.stream = st.stream AND r.seq > ${base} AND ${type}))`;
+        WHERE r.user_id = ${user} AND r.stream = st.stream AND r.scope = st.scope AND r.seq > ${base} AND ${type}))`;
 }
 
-/** The counts of `views` (columns c0, c1, …) for each user of $1 (their `user_id`), in one statement. */
+/**
+ * The counts of `views` (columns c0, c1, …) of each inbox of $1 (user ids) and $2 (their scopes,
+ * '' unscoped), by `ord` (their position, from 1), in one statement.
+ */
 export function countsSql(views: View[], param: Param): string {
   const columns = views.map((v, i) => `${viewCount('u.user_id', v, param)} AS c${i}`).join(', ');
-  return `SELECT u.user_id, x.* FROM unnest($1::varchar[]) AS u(user_id)
-         CROSS JOIN LATERAL (WITH ${USER_CTES('u.user_id')} SELECT ${columns}) x`;
+  return `SELECT u.user_id, u.ord, x.* FROM unnest($1::varchar[], $2::varchar[]) WITH ORDINALITY AS u(user_id, scope, ord)
+         CROSS JOIN LATERAL (WITH ${USER_CTES('u.user_id', 'u.scope')} SELECT ${columns}) x`;
 }
 
-/** The badge (`unread`, `unseen`) of each user of $1 (their `user_id`), in one statement. */
+/** The badge (`unread`, `unseen`) of each inbox of $1 (user ids) and $2 (scopes, '' unscoped), by `ord`, in one statement. */
 export const badgesSql = () =>
   builtOnce(
     'badges',
     () =>
-      `SELECT u.user_id, x.* FROM unnest($1::varchar[]) AS u(user_id)
-         CROSS JOIN LATERAL (WITH ${USER_CTES('u.user_id')} SELECT ${badgeColumns('u.user_id', noValues)}) x`,
+      `SELECT u.user_id, u.ord, x.* FROM unnest($1::varchar[], $2::varchar[]) WITH ORDINALITY AS u(user_id, scope, ord)
+         CROSS JOIN LATERAL (WITH ${USER_CTES('u.user_id', 'u.scope')} SELECT ${badgeColumns('u.user_id', noValues)}) x`,
   );

@@ -1,7 +1,7 @@
 import type { Mark, View } from '../inbox-model';
 import type { Param } from './params';
 import { viewCount } from './counts.sql';
-import { DIRECT_ROW, IN_FLIGHT_LOOKBACK, LIVE, SHARED_ROW, USER_CTES } from './row-state.sql';
+import { DIRECT_ROW, directParts, IN_FLIGHT_LOOKBACK, LIVE, SHARED_ROW, USER_CTES } from './row-state.sql';
 
 /**
  * The SQL of state changes: marks one by one (by id), and "all" (watermarks). Builders only:
@@ -23,23 +23,24 @@ const MARKS: Record<Mark, { column: string; value: string; direct: string; share
 };
 
 /**
- * Sets the change on the notifications among $2 (ids) that user $1 may see and that it changes
- * (not deleted, not already in that state): direct rows in place, shared rows in the user's
- * receipts. Returns the ids changed.
+ * Sets the change on the notifications among $3 (ids) that the inbox of user $1 in scope $2
+ * ('' unscoped) shows and that it changes (not deleted, not already in that state): direct rows
+ * in place, shared rows in the user's receipts. Returns the ids changed.
  */
 export function markSql(change: Mark): string {
   const m = MARKS[change];
-  return `WITH ${USER_CTES('$1')}, direct AS (
+  return `WITH ${USER_CTES('$1', '$2')}, direct AS (
          UPDATE inbox_notification n SET ${m.column} = ${m.value} FROM state s
-          WHERE n.id = ANY($2::bigint[]) AND n.user_id = $1 AND ${LIVE}
+          WHERE n.id = ANY($3::bigint[]) AND n.user_id = $1 AND n.scope = s.scope AND ${LIVE}
             AND ${DIRECT_ROW.deleted.isNot} AND ${m.direct}
          RETURNING n.id
        ), shared AS (
-         INSERT INTO inbox_receipt AS o (user_id, notification_id, stream, seq, ${m.column})
-         SELECT $1, n.id, st.stream, n.seq, ${m.value}
+         INSERT INTO inbox_receipt AS o (user_id, notification_id, stream, scope, seq, ${m.column})
+         SELECT $1, n.id, st.stream, st.scope, n.seq, ${m.value}
            -- Looked up by id (OFFSET 0 keeps the planner from walking a stream's index instead).
-           FROM (SELECT * FROM inbox_notification WHERE id = ANY($2::bigint[]) AND user_id IS NULL OFFSET 0) n
-           JOIN streams st ON st.stream = COALESCE(n.topic, '') AND n.seq > GREATEST(st.after, st.deleted)
+           FROM (SELECT * FROM inbox_notification WHERE id = ANY($3::bigint[]) AND user_id IS NULL OFFSET 0) n
+           JOIN streams st ON st.stream = COALESCE(n.topic, '') AND st.scope = n.scope
+                          AND n.seq > GREATEST(st.after, st.deleted)
            LEFT JOIN inbox_receipt r ON r.user_id = $1 AND r.notification_id = n.id
           WHERE ${LIVE} AND r.deleted_at IS NULL AND ${m.shared}
          ON CONFLICT (user_id, notification_id) DO UPDATE SET ${m.column} = EXCLUDED.${m.column}
@@ -86,9 +87,11 @@ const WATERMARKS: Record<MarkAll, { direct: string[]; broadcast: string; topic: 
 };
 
 /**
- * Sets the change on everything user $1 may see, in O(subscriptions): the watermarks move to
- * the end of each stream, and the direct one to the oldest transaction still running (every
- * older one has ended, so its rows are exactly what the user could see). The few direct rows
+ * Sets the change on everything the inbox of user $1 in scope $2 ('' unscoped) shows, in
+ * O(subscriptions): the watermarks of each of its parts (the scope's, and the unscoped one's:
+ * state shared by every scope, docs/scopes.md) move to the end of each stream, and the direct
+ * ones to the oldest transaction still running (every older one has ended, so its rows are
+ * exactly what the user could see). The few direct rows
  * of younger transactions that are already committed are marked one by one. Archiving all
  * also drops the earlier "unarchived" marks (they are archived again). Returns `count`: how
  * many notifications of the inbox it changed, counted as view `count` counts them, before.
@@ -97,7 +100,7 @@ export function markAllSql(change: MarkAll, count: View, param: Param): string {
   const w = WATERMARKS[change];
   const m = MARKS[change];
   const idOf = w.direct[1] ? `, ${w.direct[1]}` : '';
-  return `WITH ${USER_CTES('$1')}, before AS (
+  return `WITH ${USER_CTES('$1', '$2')}, before AS (
          SELECT ${viewCount('$1', count, param)} AS count
        ), horizon AS (
          SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin,
@@ -106,28 +109,41 @@ export function markAllSql(change: MarkAll, count: View, param: Param): string {
          -- Direct rows of transactions running at the horizon that have committed since: the
          -- newest ones (their ids were drawn last), marked one by one.
          UPDATE inbox_notification n SET ${m.column} = ${m.value}
-           FROM (SELECT b.id, b.tx_id FROM inbox_notification b WHERE b.user_id = $1
-                  ORDER BY b.id DESC LIMIT ${IN_FLIGHT_LOOKBACK}) b, horizon h
+           FROM (${directParts('$2')
+             .map(
+               (part) => `(SELECT b.id, b.tx_id FROM inbox_notification b
+                            WHERE ${part.guard} AND b.user_id = $1 AND b.scope = ${part.expr}
+                            ORDER BY b.id DESC LIMIT ${IN_FLIGHT_LOOKBACK})`,
+             )
+             .join(' UNION ALL ')}) b, horizon h
           WHERE n.id = b.id AND b.tx_id >= h.xmin AND ${w.unmarked}
        ), unarchived AS (
+         -- IS NOT NULL: the planner then reads the partial index of the rows archived or unarchived
+         -- one by one (it does not infer it), not all of the part's rows.
          ${
            change === 'archived'
-             ? `UPDATE inbox_notification n SET archived = NULL FROM horizon h
-               WHERE n.user_id = $1 AND n.archived = false AND n.tx_id < h.xmin`
+             ? `UPDATE inbox_notification n SET archived = NULL FROM horizon h, state s
+               WHERE n.user_id = $1 AND n.scope = s.scope AND n.archived IS NOT NULL AND n.archived = false AND n.tx_id < h.xmin`
              : 'SELECT 1'
          }
        ), unarchived_shared AS (
-         ${change === 'archived' ? `UPDATE inbox_receipt r SET archived = NULL WHERE r.user_id = $1 AND r.archived = false` : 'SELECT 1'}
+         ${
+           change === 'archived'
+             ? `UPDATE inbox_receipt r SET archived = NULL FROM state s
+               WHERE r.user_id = $1 AND r.scope = s.scope AND r.archived IS NOT NULL AND r.archived = false`
+             : 'SELECT 1'
+         }
        ), broadcasts AS (
-         INSERT INTO inbox_user_state AS us (user_id, ${w.direct[0]}${idOf}, ${w.broadcast}${w.at ? `, ${w.at}` : ''})
-         SELECT $1, h.xmin${w.direct[1] ? ', h.last_id' : ''},
-                COALESCE((SELECT seq FROM inbox_stream WHERE stream = ''), 0)${w.at ? ', now()' : ''} FROM horizon h
-         ON CONFLICT (user_id) DO UPDATE
+         INSERT INTO inbox_user_state AS us (user_id, scope, ${w.direct[0]}${idOf}, ${w.broadcast}${w.at ? `, ${w.at}` : ''})
+         SELECT $1, s.scope, h.xmin${w.direct[1] ? ', h.last_id' : ''},
+                COALESCE((SELECT seq FROM inbox_stream WHERE stream = '' AND scope = s.scope), 0)${w.at ? ', now()' : ''}
+           FROM horizon h CROSS JOIN state s
+         ON CONFLICT (user_id, scope) DO UPDATE
            SET ${[...w.direct, w.broadcast].map((c) => `${c} = GREATEST(us.${c}, EXCLUDED.${c})`).join(', ')}
                ${w.at ? `, ${w.at} = EXCLUDED.${w.at}` : ''}
        ), topics AS (
          UPDATE inbox_subscription s SET ${w.topic} = GREATEST(s.${w.topic}, t.seq)
-           FROM inbox_stream t WHERE s.user_id = $1 AND t.stream = s.topic
+           FROM inbox_stream t, state p WHERE s.user_id = $1 AND s.scope = p.scope AND t.stream = s.topic AND t.scope = s.scope
        )
        SELECT count FROM before`;
 }

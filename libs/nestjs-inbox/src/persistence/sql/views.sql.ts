@@ -3,12 +3,15 @@ import type { Param } from './params';
 import {
   COLUMNS,
   DIRECT_ROW,
+  directParts,
   DIRECT_STATE,
   IN_FLIGHT_LOOKBACK,
   LIVE,
+  OF_STREAM,
   type RowState,
   SHARED_ROW,
   SHARED_STATE,
+  tagOwner,
   USER_CTES,
 } from './row-state.sql';
 
@@ -68,12 +71,13 @@ export function streamFilter(v: View, param: Param, counting: boolean): string {
 }
 
 /**
- * One page of view rows for `user` (an SQL expression), newest first, `limit` at most, each
- * once; `ctes` may add WITH clauses, `extra` whole branches (rows found by id, see catch-up.sql.ts).
+ * One page of view rows of the inbox (`user`, `scope`: SQL expressions, see USER_CTES), newest
+ * first, `limit` at most, each once; `ctes` may add WITH clauses, `extra` whole branches (rows
+ * found by id, see catch-up.sql.ts).
  */
-export function pageSql(user: string, limit: string, view: View, param: Param, ctes = '', extra: string[] = []): string {
-  return `WITH ${USER_CTES(user)}${ctes}
-    SELECT DISTINCT ON (v.id) v.* FROM (${[...viewRows(user, view, limit, param), ...extra].join(' UNION ALL ')}) v
+export function pageSql(user: string, scope: string, limit: string, view: View, param: Param, ctes = '', extra: string[] = []): string {
+  return `WITH ${USER_CTES(user, scope)}${ctes}
+    SELECT DISTINCT ON (v.id) v.* FROM (${[...viewRows(user, scope, view, limit, param), ...extra].join(' UNION ALL ')}) v
      ORDER BY v.id DESC LIMIT ${limit}`;
 }
 
@@ -91,11 +95,11 @@ export function pageSql(user: string, limit: string, view: View, param: Param, c
  *   committed out of id order, `late`, are a branch of their own), and the rows whose own
  *   archived flag puts them in the view from outside that range.
  */
-export function viewRows(user: string, v: View, limit: string | null, param: Param): string[] {
+export function viewRows(user: string, scope: string, v: View, limit: string | null, param: Param): string[] {
   // Per type its own branches: `type = ANY(…)` cannot walk a type index in id order.
   if (v.types && v.types.length > 1)
-    return v.types.flatMap((type) => rowBranches(user, { ...v, types: [type] }, v.state, limit, param, true));
-  return rowBranches(user, v, v.state, limit, param, true);
+    return v.types.flatMap((type) => rowBranches(user, { ...v, types: [type] }, v.state, limit, param, scope));
+  return rowBranches(user, v, v.state, limit, param, scope);
 }
 
 /** What the branches of one view share (see rowBranches). */
@@ -112,14 +116,17 @@ interface Branches {
   everything: boolean;
 }
 
-/** The branches of viewRows (`direct`: with the user's own rows, unless the view is one topic's). */
+/**
+ * The branches of viewRows: with the user's own rows of the inbox of scope `direct` (an SQL
+ * expression, see directParts) unless it is null or the view is one topic's.
+ */
 export function rowBranches(
   user: string,
   v: View,
   state: View['state'] | Counted,
   limit: string | null,
   param: Param,
-  direct: boolean,
+  direct: string | null,
 ): string[] {
   const b: Branches = {
     user,
@@ -130,8 +137,8 @@ export function rowBranches(
     archivedView: state === 'archived' || state === 'archived-unread',
     everything: state === 'all' || state === 'all-unread',
   };
-  const branches = direct && !v.topic ? directBranches(b) : [];
-  branches.push(`(SELECT x.* FROM streams st CROSS JOIN state s CROSS JOIN LATERAL (${streamParts(b).join(' UNION ALL ')}) x
+  const branches = direct !== null && !v.topic ? directParts(direct).flatMap((part) => directBranches(b, part)) : [];
+  branches.push(`(SELECT x.* FROM streams st CROSS JOIN LATERAL (${streamParts(b).join(' UNION ALL ')}) x
                   WHERE ${streamFilter(v, param, limit === null)})`);
   return branches;
 }
@@ -152,11 +159,21 @@ function walkFrom(tag: string | null, owner: string): { from: string; where: str
     : PLAIN;
 }
 
-function directBranches({ user, state, page, cond, tag, archivedView, everything }: Branches): string[] {
+/**
+ * The branches of the direct rows of one part of the inbox (directParts: the unscoped rows, or
+ * the scope's), with that part's `state` row `s`: each walks one index range, newest first.
+ */
+function directBranches(
+  { user, state, page, cond, tag, archivedView, everything }: Branches,
+  part: ReturnType<typeof directParts>[number],
+): string[] {
   const wantsUnarchived = !archivedView && !everything;
-  const directRows = (where: (id: string) => string, w = walkFrom(tag, `'u:' || ${user}`)) => `(
-      SELECT ${COLUMNS}, ${DIRECT_STATE} FROM ${w.from} CROSS JOIN state s
-       WHERE ${w.where}n.user_id = ${user} AND ${where(w.id)} AND ${inState(state, DIRECT_ROW)} AND ${cond} ${page})`;
+  // LATERAL: the page's order and limit inside, so that the walk can stop at the page.
+  const directRows = (where: (id: string) => string, w = walkFrom(tag, tagOwner(part.expr, user))) => `(
+      SELECT x.* FROM ${part.state} s CROSS JOIN LATERAL (
+        SELECT ${COLUMNS}, ${DIRECT_STATE} FROM ${w.from}
+         WHERE ${w.where}n.user_id = ${user} AND n.scope = ${part.expr} AND ${where(w.id)}
+           AND ${inState(state, DIRECT_ROW)} AND ${cond} ${page}) x)`;
   // At or below `floor` every row is covered by a watermark (deleted; archived too, for the
   // inbox views) but those of transactions running when it was set, and those archived or
   // unarchived one by one since.
@@ -168,9 +185,10 @@ function directBranches({ user, state, page, cond, tag, archivedView, everything
     directRows((id) => (archivedView ? `${id} <= s.archived_id AND ${id} > s.deleted_id` : `${id} > ${floor} AND ${above}`)),
   ];
   branches.push(`(
-      SELECT ${COLUMNS}, ${DIRECT_STATE} FROM state s CROSS JOIN LATERAL (
+      SELECT ${COLUMNS}, ${DIRECT_STATE} FROM ${part.state} s CROSS JOIN LATERAL (
         SELECT b.id FROM inbox_notification b
-         WHERE b.user_id = ${user} AND b.id <= ${floor} ORDER BY b.id DESC LIMIT ${IN_FLIGHT_LOOKBACK}) b
+         WHERE b.user_id = ${user} AND b.scope = ${part.expr} AND b.id <= ${floor}
+         ORDER BY b.id DESC LIMIT ${IN_FLIGHT_LOOKBACK}) b
       JOIN inbox_notification n ON n.id = b.id
      WHERE ${inState(state, DIRECT_ROW)} AND ${cond} ${page})`);
   // `IS NOT NULL` lets the planner use the partial index of those (it does not infer it).
@@ -190,10 +208,22 @@ const LOW: Record<View['state'] | Counted, string> = {
   all: 'GREATEST(st.after, st.deleted)',
 };
 
-/** The stream's row at position `seq` (its id), 0 if there is none. */
-const idAt = (seq: string) => `COALESCE((
-  SELECT w.id FROM inbox_notification w
-   WHERE w.user_id IS NULL AND COALESCE(w.topic, '') = st.stream AND w.seq = ${seq}), 0)`;
+/**
+ * Id bounds of the stream's rows in order (`NOT late`) from their positions, for the walk of the
+ * id index: a row in order at a position above `seq` has a greater id than any row at or below
+ * it; one at or below `seq`, an id no greater than that of the first row in order at or above.
+ * Each is a walk of the (stream, seq) index from `seq`, ordered by seq and cut at one row: only
+ * that index gives the order, so the planner cannot take another index of the stream (it
+ * estimates a stream at one row whatever index it reads it with, and took the type index with
+ * `seq = …` as a filter, reading the whole stream). A position without a row (purged) bounds by
+ * the next row instead of none.
+ */
+const idAtOrBelow = (seq: string) => `COALESCE((
+  SELECT w.id FROM inbox_notification w WHERE ${OF_STREAM('w')} AND w.seq <= ${seq}
+   ORDER BY w.seq DESC LIMIT 1), 0)`;
+const idAtOrAbove = (seq: string) => `COALESCE((
+  SELECT w.id FROM inbox_notification w WHERE ${OF_STREAM('w')} AND w.seq >= ${seq} AND NOT w.late
+   ORDER BY w.seq LIMIT 1), ${Number.MAX_SAFE_INTEGER})`;
 
 /** The branches of one stream `st`'s rows in the view, for a LATERAL join over `streams`. */
 function streamParts({ user, state, page, cond, tag, archivedView, everything }: Branches): string[] {
@@ -204,13 +234,13 @@ function streamParts({ user, state, page, cond, tag, archivedView, everything }:
   const shared = (from: string, where: string) => `
     SELECT ${COLUMNS}, ${SHARED_STATE}
       FROM ${from}
-      LEFT JOIN inbox_receipt r ON r.user_id = ${user} AND r.notification_id = n.id
-     WHERE n.user_id IS NULL AND COALESCE(n.topic, '') = st.stream AND n.seq > st.after AND ${where}
+      LEFT JOIN receipts r ON r.notification_id = n.id
+     WHERE ${OF_STREAM('n')} AND n.seq > st.after AND ${where}
        AND ${inState(state, SHARED_ROW)} AND ${cond} ${page}`;
-  const w = walkFrom(tag, `'s:' || st.stream`);
+  const w = walkFrom(tag, tagOwner('st.scope', null, 'st.stream'));
   const walk =
-    `${w.where}NOT n.late AND n.seq + 0 > ${low} AND ${w.id} > ${idAt(low)}` +
-    (high ? ` AND n.seq + 0 <= ${high} AND ${w.id} <= ${idAt(high)}` : '');
+    `${w.where}NOT n.late AND n.seq + 0 > ${low} AND ${w.id} > ${idAtOrBelow(low)}` +
+    (high ? ` AND n.seq + 0 <= ${high} AND ${w.id} <= ${idAtOrAbove(high)}` : '');
   const late = `n.late AND n.seq > ${low}` + (high ? ` AND n.seq <= ${high}` : '');
   const parts = [`(${shared(w.from, walk)})`, `(${shared('inbox_notification n', late)})`];
   if (!everything) {
@@ -218,7 +248,7 @@ function streamParts({ user, state, page, cond, tag, archivedView, everything }:
     parts.push(
       `(${shared(
         `inbox_receipt o JOIN inbox_notification n ON n.id = o.notification_id`,
-        `o.user_id = ${user} AND o.archived IS NOT NULL AND o.archived = ${archivedView} AND o.stream = st.stream AND ` +
+        `o.user_id = ${user} AND o.archived IS NOT NULL AND o.archived = ${archivedView} AND o.stream = st.stream AND o.scope = st.scope AND ` +
           (archivedView ? `n.seq > st.archived` : `n.seq <= ${low}`),
       )})`,
     );
@@ -227,7 +257,7 @@ function streamParts({ user, state, page, cond, tag, archivedView, everything }:
     parts.push(
       `(${shared(
         `inbox_receipt o JOIN inbox_notification n ON n.id = o.notification_id`,
-        `o.user_id = ${user} AND o.stream = st.stream AND o.seq > GREATEST(${low}, st.read) AND o.read_at IS NOT NULL`,
+        `o.user_id = ${user} AND o.stream = st.stream AND o.scope = st.scope AND o.seq > GREATEST(${low}, st.read) AND o.read_at IS NOT NULL`,
       )})`,
     );
   }

@@ -2,30 +2,30 @@ import { ClusterEvent, ClusterEvents, mergeAudiences } from './cluster-events';
 import type { RedisFanout } from './redis-fanout';
 
 describe('mergeAudiences', () => {
-  it('takes every user and topic once, `all` if any, and adds up the new notifications by key', () => {
+  it('takes every user and room once, `all` if any, and adds up the new notifications by key', () => {
     expect(
       mergeAudiences([
-        { users: ['a', 'b'], topics: ['t'], all: false, added: { all: {}, topics: { t: { news: 1 } } } },
-        { users: ['b', 'c'], topics: [], all: false },
-        { users: [], topics: ['t', 'u'], all: true, added: { all: { news: 2 }, topics: { t: { news: 1, ad: 1 }, u: { ad: 3 } } } },
+        { users: ['a', 'b'], rooms: ['t'], all: false, added: { all: {}, rooms: { t: { news: 1 } } } },
+        { users: ['b', 'c'], rooms: [], all: false },
+        { users: [], rooms: ['t', 'u'], all: true, added: { all: { news: 2 }, rooms: { t: { news: 1, ad: 1 }, u: { ad: 3 } } } },
       ]),
     ).toEqual({
       users: ['a', 'b', 'c'],
-      topics: ['t', 'u'],
+      rooms: ['t', 'u'],
       all: true,
-      added: { all: { news: 2 }, topics: { t: { news: 2, ad: 1 }, u: { ad: 3 } } },
+      added: { all: { news: 2 }, rooms: { t: { news: 2, ad: 1 }, u: { ad: 3 } } },
     });
   });
 
   it('leaves `added` out when no audience had new notifications (a read)', () => {
     expect(
       mergeAudiences([
-        { users: ['a'], topics: [], all: false },
-        { users: ['a'], topics: [], all: false },
+        { users: ['a'], rooms: [], all: false },
+        { users: ['a'], rooms: [], all: false },
       ]),
     ).toEqual({
       users: ['a'],
-      topics: [],
+      rooms: [],
       all: false,
     });
   });
@@ -45,16 +45,16 @@ describe('ClusterEvents', () => {
 
   it('sends the Stale audiences of one tick as one message', async () => {
     const { events, sent } = setup();
-    events.emit(ClusterEvent.Stale, { users: ['a'], topics: [], all: false });
-    events.emit(ClusterEvent.Stale, { users: ['b'], topics: [], all: false });
+    events.emit(ClusterEvent.Stale, { users: ['a'], rooms: [], all: false });
+    events.emit(ClusterEvent.Stale, { users: ['b'], rooms: [], all: false });
     expect(sent).toEqual([]);
     await new Promise((resolve) => process.nextTick(resolve));
-    expect(sent).toEqual([[ClusterEvent.Stale, { users: ['a', 'b'], topics: [], all: false }]]);
+    expect(sent).toEqual([[ClusterEvent.Stale, { users: ['a', 'b'], rooms: [], all: false }]]);
   });
 
   it('sends pending Stale audiences before any other event, in order', async () => {
     const { events, sent } = setup();
-    events.emit(ClusterEvent.Stale, { users: ['a'], topics: [], all: false });
+    events.emit(ClusterEvent.Stale, { users: ['a'], rooms: [], all: false });
     await events.emitWithAck(ClusterEvent.Topic, { userId: 'a', join: ['t'], leave: [] } as never);
     events.emit(ClusterEvent.Disconnect, { userId: 'a', before: 1 });
     await new Promise((resolve) => process.nextTick(resolve));

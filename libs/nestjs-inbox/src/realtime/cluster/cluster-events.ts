@@ -21,22 +21,31 @@ export const ClusterEvent = {
 } as const;
 export type ClusterEvent = (typeof ClusterEvent)[keyof typeof ClusterEvent];
 
-/** Whose unread count a change touches. */
+/** Whose unread counts a change touches. */
 export interface Audience {
+  /** Every inbox of these users (a direct notification, a change of their state). */
   users: string[];
-  topics: string[];
+  /** The inboxes of the sockets in these rooms (a topic's of a scope, a scope's: publications, scoped broadcasts). */
+  rooms: string[];
+  /** Every inbox (an unscoped broadcast). */
   all: boolean;
   /**
-   * New notifications of a delivery, for the users who see them: how many broadcasts (`all`)
-   * and publications per topic, by type (a user who muted a type is not raised for it). Absent
-   * for other changes (a read, a subscription).
+   * New notifications of a delivery, for the inboxes that see them: how many unscoped
+   * broadcasts (`all`) and notifications per room, by type (an inbox that muted a type is not
+   * raised for it). Absent for other changes (a read, a subscription).
    */
-  added?: { all: Record<string, number>; topics: Record<string, Record<string, number>> };
+  added?: { all: Record<string, number>; rooms: Record<string, Record<string, number>> };
 }
 
-/** Rooms a user's sockets join and leave. */
+/**
+ * Rooms a user's sockets join and leave: those of one scope's inbox (`scope` given; `null` the
+ * unscoped sockets), or all of them but those whose scope is in `skip` (`scope` absent).
+ */
 export interface RoomChange {
   userId: string;
+  scope?: string | null;
+  /** Scopes whose sockets are left alone (`null`: the unscoped ones), e.g. where the topic is muted. */
+  skip?: (string | null)[];
   join: string[];
   leave: string[];
 }
@@ -129,22 +138,22 @@ export class ClusterEvents {
 }
 
 /**
- * One audience for several: their users and topics (each once), `all` if any, and the new
+ * One audience for several: their users and rooms (each once), `all` if any, and the new
  * notifications added up (every count in `added`, however nested, summed key by key). Handling
  * it is handling them one after the other, with one badge frame per user instead of several.
  */
 export function mergeAudiences(audiences: Audience[]): Audience {
   const users = new Set<string>();
-  const topics = new Set<string>();
+  const rooms = new Set<string>();
   let all = false;
   let added: Audience['added'];
   for (const a of audiences) {
     for (const u of a.users) users.add(u);
-    for (const t of a.topics) topics.add(t);
+    for (const r of a.rooms ?? []) rooms.add(r);
     all ||= a.all;
     if (a.added) added = sumInto(added ?? {}, a.added) as Audience['added'];
   }
-  return { users: [...users], topics: [...topics], all, ...(added ? { added } : {}) };
+  return { users: [...users], rooms: [...rooms], all, ...(added ? { added } : {}) };
 }
 
 type Counts = { [key: string]: number | Counts };

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Socket } from 'socket.io';
+import { inboxKey, type Inbox } from '../../persistence/inbox-model';
 import { ServerEvent, type NotificationPayload } from '../../protocol';
 
 /** How long a delivery is remembered while Redis is up: longer than an outage is dated back. */
@@ -13,7 +14,7 @@ const AFTER_OUTAGE_MS = 30_000;
 const MAX_HELD = 200_000;
 
 /**
- * Which notifications each user's sockets on this instance were sent (`<user> <id>`). After a Redis
+ * Which notifications each inbox's sockets on this instance were sent (`<inboxKey> <id>`). After a Redis
  * outage, OutageRecovery resends what was committed since the outage began less what is here,
  * so a user is not sent again what they got (from this instance, or from another one through
  * Redis before it failed). Recorded from the sockets' outgoing packets (`onAnyOutgoing`), so it
@@ -36,7 +37,7 @@ export class DeliveredLog {
     const log = this;
     this.listener = function (event, payload) {
       if (event !== ServerEvent.Notification) return;
-      log.record(`${this.data.userId} ${payload.id}`);
+      log.record(`${inboxKey({ userId: this.data.userId, scope: this.data.scope ?? null })} ${payload.id}`);
     };
   }
 
@@ -44,9 +45,9 @@ export class DeliveredLog {
     socket.onAnyOutgoing(this.listener);
   }
 
-  /** Whether `userId`'s sockets here were sent notification `id`. */
-  delivered(userId: string, id: string): boolean {
-    return this.keys.has(`${userId} ${id}`);
+  /** Whether the sockets of `inbox` here were sent notification `id`. */
+  delivered(inbox: Inbox, id: string): boolean {
+    return this.keys.has(`${inboxKey(inbox)} ${id}`);
   }
 
   /** During an outage nothing is forgotten by age (up to `MAX_HELD`). */

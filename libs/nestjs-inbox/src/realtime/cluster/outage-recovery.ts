@@ -1,7 +1,8 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { Socket } from 'socket.io';
 import { InjectNotificationsOptions } from '../../notifications.decorators';
-import { isMemberRoom, memberRooms, userRoom } from '../../notifications.internal-constants';
+import { inboxRoom, isMemberRoom, memberRooms } from '../../notifications.internal-constants';
+import { inboxKey, type Inbox } from '../../persistence/inbox-model';
 import type { ResolvedNotificationsOptions } from '../../notifications.options';
 import { toPayload } from '../../persistence/notification-row';
 import { InboxReadRepository } from '../../persistence/repositories/inbox-read.repository';
@@ -25,7 +26,8 @@ const SAMPLE_MS = 2000;
  * receiving this instance's notifications, so their newest id says nothing about what other
  * instances sent meanwhile; instead every instance dates each outage by a database horizon
  * (see NotificationRepository.horizon) taken before it began, and when Redis returns it:
- * - resends to each of its sockets what that user may see among rows committed since then;
+ * - resends to each of its sockets what its inbox (its user in its scope) may see among rows
+ *   committed since then;
  * - tells the other instances it is back, and if some of its publishes failed, its horizon,
  *   because those may be newer than the moment they reconnected (and so than their own resend);
  *   they also send again the disconnects they kept (see DeferredDisconnects);
@@ -117,35 +119,42 @@ export class OutageRecovery implements OnApplicationShutdown {
     }
   }
 
+  /** Per inbox (a user in a scope): its sockets' rooms re-synced, and what it may have missed resent to them. */
   private async resendFrom(horizon: string): Promise<void> {
     const nsp = this.namespace.current;
     if (!nsp) return;
-    const byUser = new Map<string, Socket[]>();
+    const byInbox = new Map<string, { inbox: Inbox; sockets: Socket[] }>();
     for (const socket of nsp.sockets.values()) {
       const userId: string | undefined = socket.data.userId;
-      if (userId) byUser.set(userId, [...(byUser.get(userId) ?? []), socket]);
+      if (!userId) continue;
+      const inbox: Inbox = { userId, scope: socket.data.scope ?? null };
+      const key = inboxKey(inbox);
+      const group = byInbox.get(key) ?? { inbox, sockets: [] };
+      byInbox.set(key, group);
+      group.sockets.push(socket);
     }
-    // Every local user's rooms in one query; what each missed is its own read.
-    const roomsOf = await this.subscriptions.roomsOfMany([...byUser.keys()]).catch((err: Error) => {
+    const inboxes = [...byInbox.values()].map((g) => g.inbox);
+    // Every local inbox's rooms in one query; what each missed is its own read.
+    const roomsOf = await this.subscriptions.roomsOfMany(inboxes).catch((err: Error) => {
       this.logger.warn(`catch-up after the Redis outage failed: ${err.message}`);
       return undefined;
     });
-    for (const [userId, sockets] of roomsOf ? byUser : []) {
+    for (const [key, { inbox, sockets }] of roomsOf ? byInbox : []) {
       try {
-        const rows = await this.reads.committedSince(userId, horizon, this.options.catchUpLimit);
-        const wanted = new Set(memberRooms(roomsOf!.get(userId) ?? { topics: [], mutedTypes: [] }));
+        const rows = await this.reads.committedSince(inbox, horizon, this.options.catchUpLimit);
+        const wanted = new Set(memberRooms(roomsOf!.get(key) ?? { topics: [], mutedTypes: [] }, inbox.scope));
         for (const socket of sockets) {
           for (const room of socket.rooms) {
             if (isMemberRoom(room) && !wanted.has(room)) socket.leave(room);
           }
           socket.join([...wanted]);
         }
-        const missed = rows.filter((row) => !this.delivered.delivered(userId, row.id));
-        for (const row of missed.reverse()) nsp.local.to(userRoom(userId)).emit(ServerEvent.Notification, toPayload(row));
+        const missed = rows.filter((row) => !this.delivered.delivered(inbox, row.id));
+        for (const row of missed.reverse()) nsp.local.to(inboxRoom(inbox)).emit(ServerEvent.Notification, toPayload(row));
       } catch (err) {
         this.logger.warn(`catch-up after the Redis outage failed for a user: ${(err as Error).message}`);
       }
     }
-    this.recounter.recountHere(byUser.keys());
+    this.recounter.recountHere(new Set(inboxes.map((i) => i.userId)));
   }
 }
