@@ -385,7 +385,7 @@ describe('scopes', () => {
   it('upgrades an install in place: every existing row unscoped, what everyone sees unchanged, in every scope; and back down', async () => {
     const old = await createDatabase();
     const at = NOTIFICATIONS_MIGRATIONS.findIndex((m) => m.name === 'InboxScopes1764460800000');
-    expect(at).toBe(NOTIFICATIONS_MIGRATIONS.length - 1);
+    expect(at).toBeGreaterThan(0);
     const previous = new DataSource({ type: 'postgres', url: old.url, migrations: NOTIFICATIONS_MIGRATIONS.slice(0, at) });
     let app: TestApp | undefined;
     try {
@@ -446,7 +446,8 @@ describe('scopes', () => {
       const down = new DataSource({ type: 'postgres', url: old.url, migrations: [...NOTIFICATIONS_MIGRATIONS] });
       await down.initialize();
       try {
-        await down.undoLastMigration({ transaction: 'all' });
+        // The migrations after this one first, then this one.
+        for (let i = at; i < NOTIFICATIONS_MIGRATIONS.length; i++) await down.undoLastMigration({ transaction: 'all' });
         expect((await down.query(`SELECT title FROM inbox_notification ORDER BY id`)).map((r: { title: string }) => r.title)).toEqual([
           'direct',
           'direct',

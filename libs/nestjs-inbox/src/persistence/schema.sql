@@ -141,7 +141,7 @@ CREATE FUNCTION public.inbox_engagement(since timestamp with time zone, until ti
 WITH bounds AS (
   SELECT "public".inbox_first_id_at(since) AS lo, "public".inbox_first_id_at(until) AS hi
 ), win AS (
-  SELECT n.id, n.user_id, n.topic, n.type, n.created_at, n.read_at, n.seen_at, n.tx_id, n.seq
+  SELECT n.id, n.user_id, n.topic, n.scope, n.type, n.created_at, n.read_at, n.seen_at, n.tx_id, n.seq
     FROM bounds b JOIN "public".inbox_notification n ON n.id >= b.lo AND n.id < b.hi
 ), direct AS (
   SELECT w.type, count(*) AS stored, count(*) AS audience,
@@ -151,43 +151,45 @@ WITH bounds AS (
          sum(GREATEST(0, extract(epoch FROM t.read_time - w.created_at))) AS read_seconds,
          count(t.read_time) AS read_timed
     FROM win w
-    LEFT JOIN "public".inbox_user_state us ON us.user_id = w.user_id
+    LEFT JOIN "public".inbox_user_state us ON us.user_id = w.user_id AND us.scope = w.scope
     CROSS JOIN LATERAL (
       SELECT COALESCE(w.read_at, CASE WHEN w.tx_id < us.direct_read_xmin THEN us.read_all_at END) AS read_time
     ) t
    WHERE w.user_id IS NOT NULL
    GROUP BY w.type
 ), shared AS (
-  SELECT w.id, w.type, w.topic, w.seq, w.created_at FROM win w WHERE w.user_id IS NULL
+  SELECT w.id, w.type, w.topic, w.scope, w.seq, w.created_at FROM win w WHERE w.user_id IS NULL
 ), b_first AS (
-  SELECT min(seq) AS seq FROM shared WHERE topic IS NULL
+  -- Per scope (each scope's broadcasts are a stream of their own): its first broadcast in the window.
+  SELECT scope, min(seq) AS seq FROM shared WHERE topic IS NULL GROUP BY scope
 ), b_read AS (
   -- Users by broadcast read position, from the window's first broadcast up: one pass over the users' states.
-  SELECT us.broadcast_read_seq AS pos, count(*) AS users,
+  SELECT us.scope, us.broadcast_read_seq AS pos, count(*) AS users,
          sum(extract(epoch FROM us.read_all_at)) AS at_sum, count(us.read_all_at) AS timed
-    FROM "public".inbox_user_state us, b_first f
+    FROM "public".inbox_user_state us JOIN b_first f ON f.scope = us.scope
    WHERE us.broadcast_read_seq >= f.seq
-   GROUP BY 1
+   GROUP BY 1, 2
 ), b_seen AS (
-  SELECT GREATEST(us.broadcast_read_seq, us.broadcast_seen_seq) AS pos, count(*) AS users
-    FROM "public".inbox_user_state us, b_first f
+  SELECT us.scope, GREATEST(us.broadcast_read_seq, us.broadcast_seen_seq) AS pos, count(*) AS users
+    FROM "public".inbox_user_state us JOIN b_first f ON f.scope = us.scope
    WHERE GREATEST(us.broadcast_read_seq, us.broadcast_seen_seq) >= f.seq
-   GROUP BY 1
+   GROUP BY 1, 2
 ), t_sub AS (
   -- The subscriptions of the window's topics. A publication at position p reaches those with
   -- from_seq < p; of them, a watermark covers those whose position (never below from_seq) is >= p:
   -- count(position >= p) - count(from_seq >= p), each a sum over groups by position.
-  SELECT sub.topic, sub.from_seq, GREATEST(sub.read_seq, sub.from_seq) AS read_pos,
+  -- A stream is (topic, scope): a subscription is to one scope's publications of its topic.
+  SELECT sub.topic, sub.scope, sub.from_seq, GREATEST(sub.read_seq, sub.from_seq) AS read_pos,
          GREATEST(sub.read_seq, sub.seen_seq, sub.from_seq) AS seen_pos, extract(epoch FROM us.read_all_at) AS read_all
     FROM "public".inbox_subscription sub
-    LEFT JOIN "public".inbox_user_state us ON us.user_id = sub.user_id
-   WHERE sub.topic IN (SELECT DISTINCT topic FROM shared WHERE topic IS NOT NULL)
+    LEFT JOIN "public".inbox_user_state us ON us.user_id = sub.user_id AND us.scope = sub.scope
+   WHERE (sub.topic, sub.scope) IN (SELECT DISTINCT topic, scope FROM shared WHERE topic IS NOT NULL)
 ), t_from AS (
-  SELECT topic, from_seq AS pos, count(*) AS users, sum(read_all) AS at_sum, count(read_all) AS timed FROM t_sub GROUP BY 1, 2
+  SELECT topic, scope, from_seq AS pos, count(*) AS users, sum(read_all) AS at_sum, count(read_all) AS timed FROM t_sub GROUP BY 1, 2, 3
 ), t_read AS (
-  SELECT topic, read_pos AS pos, count(*) AS users, sum(read_all) AS at_sum, count(read_all) AS timed FROM t_sub GROUP BY 1, 2
+  SELECT topic, scope, read_pos AS pos, count(*) AS users, sum(read_all) AS at_sum, count(read_all) AS timed FROM t_sub GROUP BY 1, 2, 3
 ), t_seen AS (
-  SELECT topic, seen_pos AS pos, count(*) AS users FROM t_sub GROUP BY 1, 2
+  SELECT topic, scope, seen_pos AS pos, count(*) AS users FROM t_sub GROUP BY 1, 2, 3
 ), per_shared AS (
   SELECT sh.type, CASE WHEN sh.topic IS NULL THEN 'broadcast' ELSE 'topic' END AS kind,
          wm.audience, wm.read_users + rc.read_extra AS read, wm.seen_users + rc.seen_extra AS seen,
@@ -196,19 +198,19 @@ WITH bounds AS (
     FROM shared sh
     CROSS JOIN LATERAL (
       SELECT CASE WHEN sh.topic IS NULL THEN NULL
-                  ELSE (SELECT COALESCE(sum(f.users), 0) FROM t_from f WHERE f.topic = sh.topic AND f.pos < sh.seq) END AS audience,
-             CASE WHEN sh.topic IS NULL THEN (SELECT COALESCE(sum(r.users), 0) FROM b_read r WHERE r.pos >= sh.seq)
-                  ELSE (SELECT COALESCE(sum(r.users), 0) FROM t_read r WHERE r.topic = sh.topic AND r.pos >= sh.seq)
-                     - (SELECT COALESCE(sum(f.users), 0) FROM t_from f WHERE f.topic = sh.topic AND f.pos >= sh.seq) END AS read_users,
-             CASE WHEN sh.topic IS NULL THEN (SELECT COALESCE(sum(r.users), 0) FROM b_seen r WHERE r.pos >= sh.seq)
-                  ELSE (SELECT COALESCE(sum(r.users), 0) FROM t_seen r WHERE r.topic = sh.topic AND r.pos >= sh.seq)
-                     - (SELECT COALESCE(sum(f.users), 0) FROM t_from f WHERE f.topic = sh.topic AND f.pos >= sh.seq) END AS seen_users,
-             CASE WHEN sh.topic IS NULL THEN (SELECT sum(r.at_sum) FROM b_read r WHERE r.pos >= sh.seq)
-                  ELSE (SELECT sum(r.at_sum) FROM t_read r WHERE r.topic = sh.topic AND r.pos >= sh.seq)
-                     - COALESCE((SELECT sum(f.at_sum) FROM t_from f WHERE f.topic = sh.topic AND f.pos >= sh.seq), 0) END AS read_at_sum,
-             CASE WHEN sh.topic IS NULL THEN (SELECT COALESCE(sum(r.timed), 0) FROM b_read r WHERE r.pos >= sh.seq)
-                  ELSE (SELECT COALESCE(sum(r.timed), 0) FROM t_read r WHERE r.topic = sh.topic AND r.pos >= sh.seq)
-                     - (SELECT COALESCE(sum(f.timed), 0) FROM t_from f WHERE f.topic = sh.topic AND f.pos >= sh.seq) END AS read_timed
+                  ELSE (SELECT COALESCE(sum(f.users), 0) FROM t_from f WHERE f.topic = sh.topic AND f.scope = sh.scope AND f.pos < sh.seq) END AS audience,
+             CASE WHEN sh.topic IS NULL THEN (SELECT COALESCE(sum(r.users), 0) FROM b_read r WHERE r.scope = sh.scope AND r.pos >= sh.seq)
+                  ELSE (SELECT COALESCE(sum(r.users), 0) FROM t_read r WHERE r.topic = sh.topic AND r.scope = sh.scope AND r.pos >= sh.seq)
+                     - (SELECT COALESCE(sum(f.users), 0) FROM t_from f WHERE f.topic = sh.topic AND f.scope = sh.scope AND f.pos >= sh.seq) END AS read_users,
+             CASE WHEN sh.topic IS NULL THEN (SELECT COALESCE(sum(r.users), 0) FROM b_seen r WHERE r.scope = sh.scope AND r.pos >= sh.seq)
+                  ELSE (SELECT COALESCE(sum(r.users), 0) FROM t_seen r WHERE r.topic = sh.topic AND r.scope = sh.scope AND r.pos >= sh.seq)
+                     - (SELECT COALESCE(sum(f.users), 0) FROM t_from f WHERE f.topic = sh.topic AND f.scope = sh.scope AND f.pos >= sh.seq) END AS seen_users,
+             CASE WHEN sh.topic IS NULL THEN (SELECT sum(r.at_sum) FROM b_read r WHERE r.scope = sh.scope AND r.pos >= sh.seq)
+                  ELSE (SELECT sum(r.at_sum) FROM t_read r WHERE r.topic = sh.topic AND r.scope = sh.scope AND r.pos >= sh.seq)
+                     - COALESCE((SELECT sum(f.at_sum) FROM t_from f WHERE f.topic = sh.topic AND f.scope = sh.scope AND f.pos >= sh.seq), 0) END AS read_at_sum,
+             CASE WHEN sh.topic IS NULL THEN (SELECT COALESCE(sum(r.timed), 0) FROM b_read r WHERE r.scope = sh.scope AND r.pos >= sh.seq)
+                  ELSE (SELECT COALESCE(sum(r.timed), 0) FROM t_read r WHERE r.topic = sh.topic AND r.scope = sh.scope AND r.pos >= sh.seq)
+                     - (SELECT COALESCE(sum(f.timed), 0) FROM t_from f WHERE f.topic = sh.topic AND f.scope = sh.scope AND f.pos >= sh.seq) END AS read_timed
     ) wm
     CROSS JOIN LATERAL (
       -- Marks by id (receipts) of users no watermark covers for this row: added to the watermarks' counts.
@@ -218,8 +220,8 @@ WITH bounds AS (
                AS read_extra_seconds,
              count(*) FILTER (WHERE r.read_at IS NOT NULL AND NOT c.read_covered) AS read_extra_timed
         FROM "public".inbox_receipt r
-        LEFT JOIN "public".inbox_user_state us ON sh.topic IS NULL AND us.user_id = r.user_id
-        LEFT JOIN "public".inbox_subscription sub ON sh.topic IS NOT NULL AND sub.user_id = r.user_id AND sub.topic = sh.topic
+        LEFT JOIN "public".inbox_user_state us ON sh.topic IS NULL AND us.user_id = r.user_id AND us.scope = sh.scope
+        LEFT JOIN "public".inbox_subscription sub ON sh.topic IS NOT NULL AND sub.user_id = r.user_id AND sub.topic = sh.topic AND sub.scope = sh.scope
         CROSS JOIN LATERAL (
           SELECT CASE WHEN sh.topic IS NULL THEN COALESCE(us.broadcast_read_seq, 0) >= sh.seq
                       ELSE sub.from_seq < sh.seq AND COALESCE(sub.read_seq >= sh.seq, false) END AS read_covered,
