@@ -30,6 +30,8 @@ const n = (id: string, readAt: string | null = null, more: Partial<NotificationP
   actions: [],
   actor: null,
   tags: [],
+  group: null,
+  replaces: null,
   ...more,
 });
 const ids = (items: readonly NotificationPayload[]) => items.map((x) => x.id);

@@ -21,6 +21,8 @@ const n = (id: string, more: Partial<NotificationPayload> = {}): NotificationPay
   actions: [],
   actor: null,
   tags: [],
+  group: null,
+  replaces: null,
   ...more,
 });
 const page = (ids: string[], nextCursor: string | null): ListPage => ({ items: ids.map((id) => n(id)), nextCursor });

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { NewNotificationRow, NotificationRow } from '../notification-row';
+import type { Actor } from '../../protocol';
 import { INSERT_SQL } from '../sql/insert.sql';
 import { StatementRunner } from '../statement-runner';
 
@@ -11,9 +12,28 @@ export class NotificationRepository {
 
   /**
    * Stores rows in one statement. Returns, for each input row, the stored row, or `null`
-   * where a row with the same audience and dedupe key already existed.
+   * where a row with the same audience and dedupe key already existed. Rows with a group
+   * (docs/groups.md) need the transaction they are grouped in (`manager`; see `insertGrouped`):
+   * their groups' locks first (inbox_group_lock), then the insert, then inbox_group, which
+   * supersedes each group's item the row joins.
    */
   async insert(rows: NewNotificationRow[], manager?: EntityManager): Promise<(NotificationRow | null)[]> {
+    const grouped = rows.some((r) => r.group !== null);
+    if (grouped) {
+      if (!manager) throw new Error('NotificationRepository.insert: grouped rows need a transaction (insertGrouped)');
+      // One lock call per (scope, key): a notify call has one; each call locks its users in one order.
+      const locks = new Map<string, { scope: string; key: string; users: string[] }>();
+      for (const r of rows) {
+        if (r.group === null || r.userId === null) continue;
+        const id = JSON.stringify([r.scope ?? '', r.group]);
+        const lock = locks.get(id) ?? { scope: r.scope ?? '', key: r.group, users: [] };
+        lock.users.push(r.userId);
+        locks.set(id, lock);
+      }
+      for (const [, lock] of [...locks].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+        await this.runner.query(`SELECT inbox_group_lock($1::text[], $2, $3)`, [lock.users, lock.scope, lock.key], { tx: manager });
+      }
+    }
     // No actions and no tags are stored as NULL and '{}' (what the columns hold for none).
     const values = [
       JSON.stringify(
@@ -31,6 +51,7 @@ export class NotificationRepository {
           r.actor,
           r.tags.length === 0 ? null : r.tags,
           r.scope,
+          r.group,
         ]),
       ),
     ];
@@ -56,9 +77,36 @@ export class NotificationRepository {
         tags: r.tags,
         created_at: new Date(created_ms),
         read_at: null,
+        group_key: r.group,
+        group_count: null,
+        group_actors: null,
+        replaces: null,
       };
     }
+    if (grouped) await this.group(stored, manager!);
     return stored;
+  }
+
+  /** Stores rows of which some have a group, in a transaction of their own (see `insert`). */
+  insertGrouped(rows: NewNotificationRow[]): Promise<(NotificationRow | null)[]> {
+    return this.runner.manager.transaction((tx) => this.insert(rows, tx));
+  }
+
+  /** Groups the grouped rows just stored (inbox_group) and sets their group columns. */
+  private async group(stored: (NotificationRow | null)[], tx: EntityManager): Promise<void> {
+    const byId = new Map(stored.filter((r): r is NotificationRow => r !== null && !!r.group_key).map((r) => [r.id, r]));
+    if (byId.size === 0) return;
+    const grouped = await this.runner.query<{ id: string; group_count: number; group_actors: Actor[]; replaces: string | null }>(
+      `SELECT id::text, group_count, group_actors, replaces::text FROM inbox_group($1::bigint[])`,
+      [[...byId.keys()]],
+      { tx },
+    );
+    for (const g of grouped) {
+      const row = byId.get(g.id)!;
+      row.group_count = g.group_count;
+      row.group_actors = g.group_actors;
+      row.replaces = g.replaces;
+    }
   }
 
   /** Which of these ids are stored (committed, as seen from outside any transaction). */
