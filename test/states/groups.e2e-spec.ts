@@ -1,6 +1,6 @@
-import { InvalidInputError, type NotificationPayload } from 'nestjs-inbox';
+import { InvalidInputError, NOTIFICATIONS_MIGRATIONS, type NotificationPayload } from 'nestjs-inbox';
 import { Client } from 'pg';
-import type { DataSource } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { migrate, startApp, type TestApp } from '../support/app';
 import { createDatabase } from '../support/database';
 
@@ -304,5 +304,30 @@ describe('groups', () => {
       return [a.id, b.id];
     });
     expect((await items('g-16')).map((n) => [n.id, n.group?.count])).toEqual([[ids[1], 2]]);
+  });
+
+  it('migrates down and up again: superseded rows go with the columns, the items stay', async () => {
+    const other = await createDatabase();
+    const ds = new DataSource({ type: 'postgres', url: other.url, migrations: [...NOTIFICATIONS_MIGRATIONS] });
+    await ds.initialize();
+    try {
+      await ds.runMigrations();
+      await ds.query(`SELECT inbox_notify(ARRAY['m-1'], '{"type":"c","title":"one","group":"k"}'::jsonb)`);
+      await ds.query(`SELECT inbox_notify(ARRAY['m-1'], '{"type":"c","title":"two","group":"k"}'::jsonb)`);
+      await ds.undoLastMigration({ transaction: 'all' });
+      expect(await ds.query(`SELECT title FROM inbox_notification`)).toEqual([{ title: 'two' }]);
+      await expect(ds.query(`SELECT inbox_notify(ARRAY['m-1'], '{"type":"c","group":"k"}'::jsonb)`)).rejects.toThrow(
+        /notification\.group: unknown field/,
+      );
+      await ds.runMigrations();
+      await ds.query(`SELECT inbox_notify(ARRAY['m-1'], '{"type":"c","title":"three","group":"k"}'::jsonb)`);
+      expect(await ds.query(`SELECT title, group_count FROM inbox_notification ORDER BY id`)).toEqual([
+        { title: 'two', group_count: null },
+        { title: 'three', group_count: 1 },
+      ]);
+    } finally {
+      await ds.destroy();
+      await other.drop();
+    }
   });
 });
