@@ -2,6 +2,7 @@ import { InvalidInputError, NOTIFICATIONS_MIGRATIONS, type NotificationPayload }
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { migrate, startApp, type TestApp } from '../support/app';
+import { TestClient } from '../support/client';
 import { createDatabase } from '../support/database';
 
 /**
@@ -225,6 +226,31 @@ describe('groups', () => {
       expect(list.map((n) => [n.id, n.title, n.group?.count, n.replaces])).toEqual([[rows[0].ids[0], 'Bob commented', 2, a.id]]);
       expect(names(list[0])).toEqual(['Bob', 'Alice']);
     } finally {
+      await pg.end();
+    }
+  });
+
+  it('what the SQL door groups reaches the user live with replaces, through the listener', async () => {
+    const tab = await TestClient.connect(t.url, 'g-17');
+    const pg = new Client({ connectionString: db.url });
+    await pg.connect();
+    try {
+      const notify = async (title: string) =>
+        (
+          await pg.query(`SELECT inbox_notify(ARRAY['g-17'], $1::jsonb) AS ids`, [
+            JSON.stringify({ type: 'comment', title, actor: { name: title }, group: 'post:1' }),
+          ])
+        ).rows[0].ids[0] as string;
+      const first = await notify('one');
+      await tab.waitForTitle('one');
+      const second = await notify('two');
+      expect(await tab.waitForTitle('two')).toMatchObject({
+        id: second,
+        replaces: first,
+        group: { key: 'post:1', count: 2, actors: [{ name: 'two' }, { name: 'one' }] },
+      });
+    } finally {
+      tab.close();
       await pg.end();
     }
   });

@@ -77,6 +77,9 @@ export class InboxGroups1764633600000 implements MigrationInterface {
     await db.query(groupLock(s));
     await db.query(group(s));
     await db.query(groupedStore(s));
+    // Internal, like inbox_store: run by inbox_store (as the doors' owner) and by the library (on
+    // the host's DataSource, the tables' owner); nobody else is granted them.
+    await db.query(`REVOKE EXECUTE ON FUNCTION ${s}.inbox_group_lock(text[], text, text), ${s}.inbox_group(bigint[]) FROM PUBLIC`);
   }
 
   async down(db: QueryRunner): Promise<void> {
@@ -102,7 +105,7 @@ export class InboxGroups1764633600000 implements MigrationInterface {
  * deadlock. A two-key advisory lock (its own space, apart from the host's one-key locks): a hash
  * collision only makes two groups wait for each other. READ COMMITTED only: a transaction whose
  * snapshot is older than the lock (REPEATABLE READ, SERIALIZABLE) would not see the item the
- * previous holder committed. SECURITY INVOKER: it does nothing the caller could not.
+ * previous holder committed.
  */
 const groupLock = (s: string) => sql`
   CREATE FUNCTION ${s}.inbox_group_lock(users text[], scope text, key text) RETURNS void
@@ -125,7 +128,7 @@ const groupLock = (s: string) => sql`
  * the group's newest earlier row is its current item if the user has it unread and not deleted
  * (its own columns and the user's watermarks of its scope, as row-state.sql's DIRECT_ROW says)
  * and not expired; then the row joins its run and supersedes it, else it starts a run.
- * Returns each row's group columns. SECURITY INVOKER: it does nothing the caller could not.
+ * Returns each row's group columns.
  */
 const group = (s: string) => sql`
   CREATE FUNCTION ${s}.inbox_group(ids bigint[])
