@@ -104,16 +104,16 @@ CREATE FUNCTION public.inbox_assign_seq() RETURNS trigger
     IF NOT FOUND THEN
       RETURN NULL;
     END IF;
-    INSERT INTO "public".inbox_stream AS st (stream, scope, seq) VALUES (COALESCE(NEW.topic, ''), COALESCE(NEW.scope, ''), 1)
+    INSERT INTO "public".inbox_stream AS st (stream, scope, seq) VALUES (COALESCE(NEW.topic, ''), NEW.scope, 1)
     ON CONFLICT (stream, scope) DO UPDATE SET seq = st.seq + 1
     RETURNING st.seq INTO next_seq;
-    INSERT INTO "public".inbox_stream_type AS st (stream, scope, type, seq) VALUES (COALESCE(NEW.topic, ''), COALESCE(NEW.scope, ''), NEW.type, 1)
+    INSERT INTO "public".inbox_stream_type AS st (stream, scope, type, seq) VALUES (COALESCE(NEW.topic, ''), NEW.scope, NEW.type, 1)
     ON CONFLICT (stream, scope, type) DO UPDATE SET seq = st.seq + 1
     RETURNING st.seq INTO next_type_seq;
     UPDATE "public".inbox_notification SET seq = next_seq, type_seq = next_type_seq, late = EXISTS (
              SELECT 1 FROM "public".inbox_notification o
               WHERE o.user_id IS NULL AND COALESCE(o.topic, '') = COALESCE(NEW.topic, '')
-                AND COALESCE(o.scope, '') = COALESCE(NEW.scope, '')
+                AND o.scope = NEW.scope
                 AND o.id > NEW.id AND o.seq < next_seq)
      WHERE id = NEW.id;
     RETURN NULL;
@@ -144,12 +144,12 @@ CREATE FUNCTION public.inbox_group(ids bigint[]) RETURNS TABLE(id bigint, group_
     cur record;
     joins boolean;
   BEGIN
-    FOR r IN SELECT n.id, n.user_id, COALESCE(n.scope, '') AS scope, n.group_key, n.actor
+    FOR r IN SELECT n.id, n.user_id, n.scope, n.group_key, n.actor
                FROM "public".inbox_notification n
               WHERE n.id = ANY(ids) AND n.group_key IS NOT NULL AND n.group_run IS NULL ORDER BY n.id LOOP
       SELECT c.id, c.group_run, c.group_count, c.group_actors, c.superseded, c.read_at, c.deleted_at, c.tx_id, c.expires_at
         INTO cur FROM "public".inbox_notification c
-       WHERE c.user_id = r.user_id AND COALESCE(c.scope, '') = r.scope AND c.group_key = r.group_key AND c.id < r.id
+       WHERE c.user_id = r.user_id AND c.scope = r.scope AND c.group_key = r.group_key AND c.id < r.id
        ORDER BY c.id DESC LIMIT 1;
       joins := FOUND AND NOT cur.superseded AND cur.group_run IS NOT NULL
         AND cur.read_at IS NULL AND cur.deleted_at IS NULL AND (cur.expires_at IS NULL OR cur.expires_at > now())
@@ -434,7 +434,7 @@ CREATE FUNCTION public.inbox_store(fn text, recipients text[], stream_topic text
       INSERT INTO "public".inbox_notification AS x
              (user_id, topic, scope, group_key, type, title, body, data, dedupe_key, expires_at, url, actions, actor, tags,
               tx_id, tx_horizon, via_sql)
-      SELECT u.user_id, stream_topic, n->>'scope', n->>'group', n->>'type', n->>'title', n->>'body',
+      SELECT u.user_id, stream_topic, COALESCE(n->>'scope', ''), n->>'group', n->>'type', n->>'title', n->>'body',
              CASE WHEN jsonb_typeof(n->'data') = 'object' THEN n->'data' END,
              n->>'dedupeKey', expires, n->>'url',
              CASE WHEN jsonb_typeof(n->'actions') = 'array' AND jsonb_array_length(n->'actions') > 0 THEN n->'actions' END,
@@ -444,7 +444,7 @@ CREATE FUNCTION public.inbox_store(fn text, recipients text[], stream_topic text
                   ELSE '{}'::text[] END,
              tx.tx_id, tx.tx_horizon, true
         FROM (SELECT DISTINCT unnest(COALESCE(recipients, ARRAY[NULL::text])) AS user_id) u CROSS JOIN tx
-      ON CONFLICT ((COALESCE(user_id, '')), (COALESCE(topic, '')), (COALESCE(scope, '')), dedupe_key) WHERE dedupe_key IS NOT NULL
+      ON CONFLICT ((COALESCE(user_id, '')), (COALESCE(topic, '')), scope, dedupe_key) WHERE dedupe_key IS NOT NULL
       DO NOTHING
       RETURNING x.id
     )
@@ -464,7 +464,7 @@ CREATE FUNCTION public.inbox_tag_rows() RETURNS trigger
     AS $$
   BEGIN
     INSERT INTO "public".inbox_notification_tag (owner, tag, notification_id)
-    SELECT CASE WHEN NEW.scope IS NULL
+    SELECT CASE WHEN NEW.scope = ''
                 THEN CASE WHEN NEW.user_id IS NULL THEN 's:' || COALESCE(NEW.topic, '') ELSE 'u:' || NEW.user_id END
                 ELSE CASE WHEN NEW.user_id IS NULL THEN 'S' ELSE 'U' END || length(NEW.scope) || ':' || NEW.scope
                      || COALESCE(NEW.user_id, NEW.topic, '') END, t, NEW.id
@@ -549,7 +549,7 @@ CREATE TABLE public.inbox_notification (
     archived boolean,
     deleted_at timestamp with time zone,
     type_seq bigint,
-    scope character varying(200),
+    scope character varying(200) DEFAULT ''::character varying NOT NULL,
     group_key character varying(200),
     group_run bigint,
     group_count integer,
@@ -570,7 +570,6 @@ CASE jsonb_typeof(actor)
 END)),
     CONSTRAINT inbox_notification_audience CHECK (((user_id IS NULL) OR (topic IS NULL))),
     CONSTRAINT inbox_notification_group_check CHECK (((group_key IS NULL) OR (((group_key)::text <> ''::text) AND (user_id IS NOT NULL)))),
-    CONSTRAINT inbox_notification_scope_check CHECK (((scope)::text <> ''::text)),
     CONSTRAINT inbox_notification_url_check CHECK ((public.inbox_url_problem(url) IS NULL))
 );
 
@@ -678,35 +677,35 @@ ALTER TABLE ONLY public.inbox_subscription
 ALTER TABLE ONLY public.inbox_user_state
     ADD CONSTRAINT inbox_user_state_pkey PRIMARY KEY (user_id, scope);
 
-CREATE UNIQUE INDEX inbox_notification_dedupe_idx ON public.inbox_notification USING btree (COALESCE(user_id, ''::character varying), COALESCE(topic, ''::character varying), COALESCE(scope, ''::character varying), dedupe_key) WHERE (dedupe_key IS NOT NULL);
+CREATE UNIQUE INDEX inbox_notification_dedupe_idx ON public.inbox_notification USING btree (COALESCE(user_id, ''::character varying), COALESCE(topic, ''::character varying), scope, dedupe_key) WHERE (dedupe_key IS NOT NULL);
 
 CREATE INDEX inbox_notification_expires_idx ON public.inbox_notification USING btree (expires_at) WHERE (expires_at IS NOT NULL);
 
-CREATE INDEX inbox_notification_group_idx ON public.inbox_notification USING btree (user_id, COALESCE(scope, ''::character varying), group_key, id) WHERE (group_key IS NOT NULL);
+CREATE INDEX inbox_notification_group_idx ON public.inbox_notification USING btree (user_id, scope, group_key, id) WHERE (group_key IS NOT NULL);
 
 CREATE INDEX inbox_notification_group_run_idx ON public.inbox_notification USING btree (group_run) WHERE (group_run IS NOT NULL);
 
-CREATE INDEX inbox_notification_late_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), COALESCE(scope, ''::character varying), seq) WHERE ((user_id IS NULL) AND late);
+CREATE INDEX inbox_notification_late_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), scope, seq) WHERE ((user_id IS NULL) AND late);
 
-CREATE INDEX inbox_notification_shared_expiring_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), COALESCE(scope, ''::character varying), seq) INCLUDE (id, expires_at) WHERE ((user_id IS NULL) AND (expires_at IS NOT NULL));
+CREATE INDEX inbox_notification_shared_expiring_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), scope, seq) INCLUDE (id, expires_at) WHERE ((user_id IS NULL) AND (expires_at IS NOT NULL));
 
-CREATE INDEX inbox_notification_shared_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), COALESCE(scope, ''::character varying), id) INCLUDE (tx_id, created_at, seq) WHERE (user_id IS NULL);
+CREATE INDEX inbox_notification_shared_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), scope, id) INCLUDE (tx_id, created_at, seq) WHERE (user_id IS NULL);
 
-CREATE INDEX inbox_notification_shared_seq_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), COALESCE(scope, ''::character varying), seq) INCLUDE (id) WHERE (user_id IS NULL);
+CREATE INDEX inbox_notification_shared_seq_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), scope, seq) INCLUDE (id) WHERE (user_id IS NULL);
 
-CREATE INDEX inbox_notification_shared_type_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), COALESCE(scope, ''::character varying), type, id) WHERE (user_id IS NULL);
+CREATE INDEX inbox_notification_shared_type_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), scope, type, id) WHERE (user_id IS NULL);
 
-CREATE INDEX inbox_notification_shared_type_seq_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), COALESCE(scope, ''::character varying), type, seq) INCLUDE (type_seq) WHERE (user_id IS NULL);
+CREATE INDEX inbox_notification_shared_type_seq_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), scope, type, seq) INCLUDE (type_seq) WHERE (user_id IS NULL);
 
 CREATE INDEX inbox_notification_tag_notification_idx ON public.inbox_notification_tag USING btree (notification_id);
 
-CREATE INDEX inbox_notification_unread_idx ON public.inbox_notification USING btree (user_id, COALESCE(scope, ''::character varying), tx_id) INCLUDE (id, expires_at) WHERE ((user_id IS NOT NULL) AND (read_at IS NULL) AND (NOT superseded));
+CREATE INDEX inbox_notification_unread_idx ON public.inbox_notification USING btree (user_id, scope, tx_id) INCLUDE (id, expires_at) WHERE ((user_id IS NOT NULL) AND (read_at IS NULL) AND (NOT superseded));
 
-CREATE INDEX inbox_notification_user_archived_idx ON public.inbox_notification USING btree (user_id, COALESCE(scope, ''::character varying), archived, id) WHERE ((user_id IS NOT NULL) AND (archived IS NOT NULL) AND (NOT superseded));
+CREATE INDEX inbox_notification_user_archived_idx ON public.inbox_notification USING btree (user_id, scope, archived, id) WHERE ((user_id IS NOT NULL) AND (archived IS NOT NULL) AND (NOT superseded));
 
-CREATE INDEX inbox_notification_user_idx ON public.inbox_notification USING btree (user_id, COALESCE(scope, ''::character varying), id) INCLUDE (tx_id, created_at) WHERE ((user_id IS NOT NULL) AND (NOT superseded));
+CREATE INDEX inbox_notification_user_idx ON public.inbox_notification USING btree (user_id, scope, id) INCLUDE (tx_id, created_at) WHERE ((user_id IS NOT NULL) AND (NOT superseded));
 
-CREATE INDEX inbox_notification_user_type_idx ON public.inbox_notification USING btree (user_id, COALESCE(scope, ''::character varying), type, id) WHERE ((user_id IS NOT NULL) AND (NOT superseded));
+CREATE INDEX inbox_notification_user_type_idx ON public.inbox_notification USING btree (user_id, scope, type, id) WHERE ((user_id IS NOT NULL) AND (NOT superseded));
 
 CREATE INDEX inbox_notification_via_sql_idx ON public.inbox_notification USING btree (tx_id) WHERE via_sql;
 

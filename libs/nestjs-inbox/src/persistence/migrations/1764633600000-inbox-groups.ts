@@ -15,23 +15,23 @@ const PINNED = `SET search_path = pg_catalog, pg_temp`;
 const DIRECT_INDEXES: { name: string; before: string; after: string }[] = [
   {
     name: 'inbox_notification_unread_idx',
-    before: `INDEX inbox_notification_unread_idx ON inbox_notification (user_id, (COALESCE(scope, '')), tx_id) INCLUDE (id, expires_at) WHERE user_id IS NOT NULL AND read_at IS NULL`,
-    after: `INDEX inbox_notification_unread_idx ON inbox_notification (user_id, (COALESCE(scope, '')), tx_id) INCLUDE (id, expires_at) WHERE user_id IS NOT NULL AND read_at IS NULL AND NOT superseded`,
+    before: `INDEX inbox_notification_unread_idx ON inbox_notification (user_id, scope, tx_id) INCLUDE (id, expires_at) WHERE user_id IS NOT NULL AND read_at IS NULL`,
+    after: `INDEX inbox_notification_unread_idx ON inbox_notification (user_id, scope, tx_id) INCLUDE (id, expires_at) WHERE user_id IS NOT NULL AND read_at IS NULL AND NOT superseded`,
   },
   {
     name: 'inbox_notification_user_archived_idx',
-    before: `INDEX inbox_notification_user_archived_idx ON inbox_notification (user_id, (COALESCE(scope, '')), archived, id) WHERE user_id IS NOT NULL AND archived IS NOT NULL`,
-    after: `INDEX inbox_notification_user_archived_idx ON inbox_notification (user_id, (COALESCE(scope, '')), archived, id) WHERE user_id IS NOT NULL AND archived IS NOT NULL AND NOT superseded`,
+    before: `INDEX inbox_notification_user_archived_idx ON inbox_notification (user_id, scope, archived, id) WHERE user_id IS NOT NULL AND archived IS NOT NULL`,
+    after: `INDEX inbox_notification_user_archived_idx ON inbox_notification (user_id, scope, archived, id) WHERE user_id IS NOT NULL AND archived IS NOT NULL AND NOT superseded`,
   },
   {
     name: 'inbox_notification_user_idx',
-    before: `INDEX inbox_notification_user_idx ON inbox_notification (user_id, (COALESCE(scope, '')), id) INCLUDE (tx_id, created_at) WHERE user_id IS NOT NULL`,
-    after: `INDEX inbox_notification_user_idx ON inbox_notification (user_id, (COALESCE(scope, '')), id) INCLUDE (tx_id, created_at) WHERE user_id IS NOT NULL AND NOT superseded`,
+    before: `INDEX inbox_notification_user_idx ON inbox_notification (user_id, scope, id) INCLUDE (tx_id, created_at) WHERE user_id IS NOT NULL`,
+    after: `INDEX inbox_notification_user_idx ON inbox_notification (user_id, scope, id) INCLUDE (tx_id, created_at) WHERE user_id IS NOT NULL AND NOT superseded`,
   },
   {
     name: 'inbox_notification_user_type_idx',
-    before: `INDEX inbox_notification_user_type_idx ON inbox_notification (user_id, (COALESCE(scope, '')), type, id) WHERE user_id IS NOT NULL`,
-    after: `INDEX inbox_notification_user_type_idx ON inbox_notification (user_id, (COALESCE(scope, '')), type, id) WHERE user_id IS NOT NULL AND NOT superseded`,
+    before: `INDEX inbox_notification_user_type_idx ON inbox_notification (user_id, scope, type, id) WHERE user_id IS NOT NULL`,
+    after: `INDEX inbox_notification_user_type_idx ON inbox_notification (user_id, scope, type, id) WHERE user_id IS NOT NULL AND NOT superseded`,
   },
 ];
 
@@ -71,7 +71,7 @@ export class InboxGroups1764633600000 implements MigrationInterface {
     }
     // The current item of a group (its newest row), and the detail list (every row, newest first).
     await db.query(`CREATE INDEX inbox_notification_group_idx ON ${s}.inbox_notification
-      (user_id, (COALESCE(scope, '')), group_key, id) WHERE group_key IS NOT NULL`);
+      (user_id, scope, group_key, id) WHERE group_key IS NOT NULL`);
     // A change to an item applies to its run.
     await db.query(`CREATE INDEX inbox_notification_group_run_idx ON ${s}.inbox_notification (group_run) WHERE group_run IS NOT NULL`);
     await db.query(groupLock(s));
@@ -140,12 +140,12 @@ const group = (s: string) => sql`
     cur record;
     joins boolean;
   BEGIN
-    FOR r IN SELECT n.id, n.user_id, COALESCE(n.scope, '') AS scope, n.group_key, n.actor
+    FOR r IN SELECT n.id, n.user_id, n.scope, n.group_key, n.actor
                FROM ${s}.inbox_notification n
               WHERE n.id = ANY(ids) AND n.group_key IS NOT NULL AND n.group_run IS NULL ORDER BY n.id LOOP
       SELECT c.id, c.group_run, c.group_count, c.group_actors, c.superseded, c.read_at, c.deleted_at, c.tx_id, c.expires_at
         INTO cur FROM ${s}.inbox_notification c
-       WHERE c.user_id = r.user_id AND COALESCE(c.scope, '') = r.scope AND c.group_key = r.group_key AND c.id < r.id
+       WHERE c.user_id = r.user_id AND c.scope = r.scope AND c.group_key = r.group_key AND c.id < r.id
        ORDER BY c.id DESC LIMIT 1;
       joins := FOUND AND NOT cur.superseded AND cur.group_run IS NOT NULL
         AND cur.read_at IS NULL AND cur.deleted_at IS NULL AND (cur.expires_at IS NULL OR cur.expires_at > now())
@@ -350,7 +350,7 @@ const groupedStore = (s: string) => sql`
       INSERT INTO ${s}.inbox_notification AS x
              (user_id, topic, scope, group_key, type, title, body, data, dedupe_key, expires_at, url, actions, actor, tags,
               tx_id, tx_horizon, via_sql)
-      SELECT u.user_id, stream_topic, n->>'scope', n->>'group', n->>'type', n->>'title', n->>'body',
+      SELECT u.user_id, stream_topic, COALESCE(n->>'scope', ''), n->>'group', n->>'type', n->>'title', n->>'body',
              CASE WHEN jsonb_typeof(n->'data') = 'object' THEN n->'data' END,
              n->>'dedupeKey', expires, n->>'url',
              CASE WHEN jsonb_typeof(n->'actions') = 'array' AND jsonb_array_length(n->'actions') > 0 THEN n->'actions' END,
@@ -360,7 +360,7 @@ const groupedStore = (s: string) => sql`
                   ELSE '{}'::text[] END,
              tx.tx_id, tx.tx_horizon, true
         FROM (SELECT DISTINCT unnest(COALESCE(recipients, ARRAY[NULL::text])) AS user_id) u CROSS JOIN tx
-      ON CONFLICT ((COALESCE(user_id, '')), (COALESCE(topic, '')), (COALESCE(scope, '')), dedupe_key) WHERE dedupe_key IS NOT NULL
+      ON CONFLICT ((COALESCE(user_id, '')), (COALESCE(topic, '')), scope, dedupe_key) WHERE dedupe_key IS NOT NULL
       DO NOTHING
       RETURNING x.id
     )

@@ -174,7 +174,7 @@ function directBranches(
   const directRows = (where: (id: string) => string, w = walkFrom(tag, tagOwner(part.expr, user))) => `(
       SELECT x.* FROM ${part.state} s CROSS JOIN LATERAL (
         SELECT ${COLUMNS}, ${DIRECT_STATE} FROM ${w.from}
-         WHERE ${w.where}n.user_id = ${user} AND COALESCE(n.scope, '') = ${part.expr} AND ${where(w.id)}
+         WHERE ${w.where}n.user_id = ${user} AND n.scope = ${part.expr} AND ${where(w.id)}
            AND NOT n.superseded AND ${inState(state, DIRECT_ROW)} AND ${cond} ${page}) x)`;
   // At or below `floor` every row is covered by a watermark (deleted; archived too, for the
   // inbox views) but those of transactions running when it was set, and those archived or
@@ -189,7 +189,7 @@ function directBranches(
   branches.push(`(
       SELECT ${COLUMNS}, ${DIRECT_STATE} FROM ${part.state} s CROSS JOIN LATERAL (
         SELECT b.id FROM inbox_notification b
-         WHERE b.user_id = ${user} AND COALESCE(b.scope, '') = ${part.expr} AND b.id <= ${floor} AND NOT b.superseded
+         WHERE b.user_id = ${user} AND b.scope = ${part.expr} AND b.id <= ${floor} AND NOT b.superseded
          ORDER BY b.id DESC LIMIT ${IN_FLIGHT_LOOKBACK}) b
       JOIN inbox_notification n ON n.id = b.id
      WHERE ${inState(state, DIRECT_ROW)} AND ${cond} ${page})`);
@@ -207,7 +207,7 @@ function groupBranch({ user, state, page, cond }: Branches, part: ReturnType<typ
   return `(
       SELECT x.* FROM ${part.state} s CROSS JOIN LATERAL (
         SELECT ${COLUMNS}, ${DIRECT_STATE} FROM inbox_notification n
-         WHERE n.user_id = ${user} AND COALESCE(n.scope, '') = ${part.expr} AND n.group_key = ${key}
+         WHERE n.user_id = ${user} AND n.scope = ${part.expr} AND n.group_key = ${key}
            AND ${inState(state, DIRECT_ROW)} AND ${cond} ${page}) x)`;
 }
 
