@@ -1,5 +1,6 @@
 import { InvalidInputError, NOTIFICATIONS_MIGRATIONS, type NotificationPayload } from 'nestjs-inbox';
 import { Client } from 'pg';
+import { Retention } from 'nestjs-inbox/persistence/retention';
 import { DataSource } from 'typeorm';
 import { migrate, startApp, type TestApp } from '../support/app';
 import { TestClient } from '../support/client';
@@ -163,6 +164,23 @@ describe('groups', () => {
     expect(await comment('g-7', 'Alice again', { dedupeKey: 'c-1' })).toEqual([]);
     const list = await items('g-7');
     expect(list.map((n) => [n.id, n.group?.count])).toEqual([[a.id, 1]]);
+  });
+
+  it('retention deletes old rows whatever their group; a group whose item went starts again', async () => {
+    const [a] = await comment('g-18', 'Alice');
+    const [b] = await comment('g-18', 'Bob');
+    // Older than the retention's 30 days: the whole run.
+    await t.dataSource.query(`UPDATE inbox_notification SET created_at = now() - interval '40 days' WHERE id IN ($1, $2)`, [a.id, b.id]);
+    const pruner = await startApp(db.url, { retention: { days: 30, intervalMs: 3_600_000, batchSize: 10_000 } }, { gateway: false });
+    try {
+      await pruner.app.get(Retention).prune();
+    } finally {
+      await pruner.close();
+    }
+    expect(await items('g-18', { group: 'post:1', state: 'all' })).toEqual([]);
+    const [c] = await comment('g-18', 'Carol');
+    expect(c).toMatchObject({ replaces: null, group: { count: 1 } });
+    expect(await t.service.badge('g-18')).toEqual({ unread: 1, unseen: 1 });
   });
 
   it('the same key in two scopes, or for two users, is two groups', async () => {
