@@ -219,7 +219,8 @@ describe('HTTP door: a PHP producer signs and POSTs', () => {
     const first = await php(a.url, { to: 'php-grp', notification: { type: 'c', title: 'one', group: 'post:1' } });
     const second = await php(a.url, { to: 'php-grp', notification: { type: 'c', title: 'two', group: 'post:1' } });
     expect([first.status, second.status]).toEqual([201, 201]);
-    expect((await a.service.list('php-grp')).items.map((n) => [n.id, n.group?.count, n.replaces])).toEqual([
+    // (Beside the broadcasts of the tests before.)
+    expect((await a.service.list('php-grp')).items.filter((n) => n.group).map((n) => [n.id, n.group?.count, n.replaces])).toEqual([
       [second.body.ids[0], 2, first.body.ids[0]],
     ]);
     const rows = async () => Number((await a.dataSource.query(`SELECT count(*) AS n FROM inbox_notification`))[0].n);
