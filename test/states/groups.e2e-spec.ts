@@ -77,6 +77,13 @@ describe('groups', () => {
     }
   });
 
+  it('a view by tags shows the item once, and the detail list by tags every row', async () => {
+    for (const who of ['Alice', 'Bob', 'Carol']) await comment('g-19', who, { tags: ['post'] });
+    expect((await items('g-19', { tags: ['post'] })).map((n) => n.group?.count)).toEqual([3]);
+    expect(await t.service.counts('g-19', { tagged: { tags: ['post'] } })).toEqual({ tagged: 1 });
+    expect((await items('g-19', { tags: ['post'], group: 'post:1' })).map((n) => n.group?.count)).toEqual([3, 2, 1]);
+  });
+
   it('actors: the latest 5 distinct (by id, else name), newest first; an actorless one keeps them', async () => {
     for (const who of ['A1', 'A2', 'A1', 'A3', 'A4', 'A5', 'A6']) await comment('g-2', who);
     await t.service.notify('g-2', { type: 'comment', title: 'anonymous', group: 'post:1' });

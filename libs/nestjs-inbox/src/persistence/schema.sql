@@ -157,6 +157,8 @@ CREATE FUNCTION public.inbox_group(ids bigint[]) RETURNS TABLE(id bigint, group_
                            AND (cur.tx_id < us.direct_read_xmin OR cur.tx_id < us.direct_deleted_xmin));
       IF joins THEN
         UPDATE "public".inbox_notification SET superseded = true WHERE inbox_notification.id = cur.id;
+        -- Out of the tag index the views walk too (the detail list tests the row's own tags).
+        DELETE FROM "public".inbox_notification_tag t WHERE t.notification_id = cur.id;
         UPDATE "public".inbox_notification n
            SET group_run = cur.group_run, group_count = cur.group_count + 1, replaces = cur.id,
                group_actors = (

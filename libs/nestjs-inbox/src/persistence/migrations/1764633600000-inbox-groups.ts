@@ -44,7 +44,7 @@ const DIRECT_INDEXES: { name: string; before: string; after: string }[] = [
  *   latest distinct `group_actors` (at most 5, newest first), and `replaces`, the item it
  *   superseded (NULL when it starts a run). A superseded row keeps its state and content (the
  *   group's detail list shows it) but is in no view, count, badge or catch-up: the indexes those
- *   walk leave it out (DIRECT_INDEXES).
+ *   walk leave it out (DIRECT_INDEXES), and its tag rows go (inbox_notification_tag).
  * - inbox_group_lock serialises grouping into one (user, scope, key) with a transaction-level
  *   lock, taken in a statement before the one that reads the current item, so that under READ
  *   COMMITTED that statement sees what the previous holder committed: concurrent transactions
@@ -153,6 +153,8 @@ const group = (s: string) => sql`
                            AND (cur.tx_id < us.direct_read_xmin OR cur.tx_id < us.direct_deleted_xmin));
       IF joins THEN
         UPDATE ${s}.inbox_notification SET superseded = true WHERE inbox_notification.id = cur.id;
+        -- Out of the tag index the views walk too (the detail list tests the row's own tags).
+        DELETE FROM ${s}.inbox_notification_tag t WHERE t.notification_id = cur.id;
         UPDATE ${s}.inbox_notification n
            SET group_run = cur.group_run, group_count = cur.group_count + 1, replaces = cur.id,
                group_actors = (

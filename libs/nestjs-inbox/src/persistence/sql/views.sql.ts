@@ -133,7 +133,8 @@ export function rowBranches(
     state,
     page: limit === null ? '' : `ORDER BY n.id DESC LIMIT ${limit}`,
     cond: rowConditions(v, param),
-    tag: v.tags ? param(v.tags[0]) : null,
+    // A group's rows are walked through the group index: its rows' own tags are tested (cond).
+    tag: v.tags && v.group === undefined ? param(v.tags[0]) : null,
     archivedView: state === 'archived' || state === 'archived-unread',
     everything: state === 'all' || state === 'all-unread',
   };
