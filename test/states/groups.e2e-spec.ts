@@ -345,6 +345,13 @@ describe('groups', () => {
     expect((await items('g-15')).map((n) => n.id)).toEqual([c.id]);
   });
 
+  it('a manager outside any transaction: grouped in a transaction of its own', async () => {
+    const [a] = await t.service.notify('g-20', { type: 'c', title: 'one', group: 'k' }, { manager: t.dataSource.manager });
+    const [b] = await t.service.notify('g-20', { type: 'c', title: 'two', group: 'k' }, { manager: t.dataSource.manager });
+    expect(b).toMatchObject({ replaces: a.id, group: { count: 2 } });
+    expect((await items('g-20')).map((n) => n.id)).toEqual([b.id]);
+  });
+
   it('two groupings in one caller transaction chain; nothing is visible before it commits', async () => {
     const ds: DataSource = t.dataSource;
     const ids = await ds.transaction(async (manager) => {

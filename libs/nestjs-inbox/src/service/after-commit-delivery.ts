@@ -35,11 +35,7 @@ export class AfterCommitDelivery {
   async store(rows: NewNotificationRow[], manager?: EntityManager): Promise<StoredNotification[]> {
     // Grouped rows are grouped in a transaction (their locks, the insert, the supersession),
     // never batched with other calls' rows by the writer.
-    const insert = manager
-      ? this.notifications.insert(rows, manager)
-      : rows.some((r) => r.group !== null)
-        ? this.notifications.insertGrouped(rows)
-        : this.writer.write(rows);
+    const insert = manager || rows.some((r) => r.group !== null) ? this.notifications.insert(rows, manager) : this.writer.write(rows);
     const stored = (await insert.catch(asInputError)).filter((row): row is NotificationRow => row !== null);
     // Built once: for the emit and for what the caller gets back (CPU per notification, bench 2).
     const payloads = stored.map(toPayload);

@@ -13,27 +13,18 @@ export class NotificationRepository {
   /**
    * Stores rows in one statement. Returns, for each input row, the stored row, or `null`
    * where a row with the same audience and dedupe key already existed. Rows with a group
-   * (docs/groups.md) need the transaction they are grouped in (`manager`; see `insertGrouped`):
-   * their groups' locks first (inbox_group_lock), then the insert, then inbox_group, which
-   * supersedes each group's item the row joins.
+   * (docs/groups.md) are grouped in a transaction (`manager`'s, else one of their own): their
+   * groups' locks first (inbox_group_lock), then the insert, then inbox_group, which supersedes
+   * each group's item the row joins.
    */
   async insert(rows: NewNotificationRow[], manager?: EntityManager): Promise<(NotificationRow | null)[]> {
     const grouped = rows.some((r) => r.group !== null);
-    if (grouped) {
-      if (!manager) throw new Error('NotificationRepository.insert: grouped rows need a transaction (insertGrouped)');
-      // One lock call per (scope, key): a notify call has one; each call locks its users in one order.
-      const locks = new Map<string, { scope: string; key: string; users: string[] }>();
-      for (const r of rows) {
-        if (r.group === null || r.userId === null) continue;
-        const id = JSON.stringify([r.scope ?? '', r.group]);
-        const lock = locks.get(id) ?? { scope: r.scope ?? '', key: r.group, users: [] };
-        lock.users.push(r.userId);
-        locks.set(id, lock);
-      }
-      for (const [, lock] of [...locks].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-        await this.runner.query(`SELECT inbox_group_lock($1::text[], $2, $3)`, [lock.users, lock.scope, lock.key], { tx: manager });
-      }
+    if (grouped && !manager?.queryRunner?.isTransactionActive) {
+      // The locks last until the transaction ends: without one they would end with their statement.
+      return (manager ?? this.runner.manager).transaction((tx) => this.insert(rows, tx));
     }
+    // Past here, a grouped call has a transaction (manager).
+    if (grouped) await this.lock(rows, manager!);
     // No actions and no tags are stored as NULL and '{}' (what the columns hold for none).
     const values = [
       JSON.stringify(
@@ -87,9 +78,23 @@ export class NotificationRepository {
     return stored;
   }
 
-  /** Stores rows of which some have a group, in a transaction of their own (see `insert`). */
-  insertGrouped(rows: NewNotificationRow[]): Promise<(NotificationRow | null)[]> {
-    return this.runner.manager.transaction((tx) => this.insert(rows, tx));
+  /**
+   * Takes the group locks of `rows` for `tx` (inbox_group_lock), in a statement before the
+   * insert's: one call per (scope, key), each locking its users in one order (a notify call
+   * has one scope and key).
+   */
+  private async lock(rows: NewNotificationRow[], tx: EntityManager): Promise<void> {
+    const locks = new Map<string, { scope: string; key: string; users: string[] }>();
+    for (const r of rows) {
+      if (r.group === null || r.userId === null) continue;
+      const id = JSON.stringify([r.scope ?? '', r.group]);
+      const lock = locks.get(id) ?? { scope: r.scope ?? '', key: r.group, users: [] };
+      lock.users.push(r.userId);
+      locks.set(id, lock);
+    }
+    for (const [, lock] of [...locks].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      await this.runner.query(`SELECT inbox_group_lock($1::text[], $2, $3)`, [lock.users, lock.scope, lock.key], { tx });
+    }
   }
 
   /** Groups the grouped rows just stored (inbox_group) and sets their group columns. */
