@@ -43,6 +43,12 @@ export class MessagesController {
     return this.messages.sendMessage(this.user(req), text(body.to, 'to'), text(body.text, 'text'), workspace(body.scope));
   }
 
+  @Post('threads/:thread/replies')
+  reply(@Req() req: Request, @Param('thread') thread: string, @Body() body: { to?: unknown; text?: unknown; scope?: unknown }) {
+    const from = this.user(req);
+    return this.messages.reply(from, text(body.to, 'to'), text(thread, 'thread'), text(body.text, 'text'), workspace(body.scope));
+  }
+
   @Post('announcements')
   announce(@Req() req: Request, @Body() body: { title?: unknown; body?: unknown; kind?: unknown; scope?: unknown }) {
     const from = this.user(req);

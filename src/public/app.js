@@ -127,13 +127,25 @@ function tool(name, label) {
   return button;
 }
 
+/**
+ * A group's item (docs/groups.md) as a sentence: "Alice", "Alice and Bob", "Alice and 2 others",
+ * from its latest distinct actors (newest first), then what they did (`data.groupAction`).
+ */
+function groupTitle(n) {
+  const names = (n.group?.actors ?? []).map((a) => a.name || a.id).filter(Boolean);
+  if (!n.group || n.group.count < 2 || names.length === 0 || typeof n.data?.groupAction !== 'string') return null;
+  const others = names.length - 1;
+  const who = others === 0 ? names[0] : others === 1 ? `${names[0]} and ${names[1]}` : `${names[0]} and ${others} others`;
+  return `${who} ${n.data.groupAction}`;
+}
+
 function renderItems() {
   const items = inbox.notifications.map((n) => {
     const li = el('li', ['item', n.readAt ? '' : 'unread', n.seenAt || n.readAt ? '' : 'unseen'].join(' ').trim());
     li.dataset.id = n.id;
     const content = el('div', 'content');
     const href = safeUrl(n.url);
-    const title = el(href ? 'a' : 'div', 'title', n.title || n.type);
+    const title = el(href ? 'a' : 'div', 'title', groupTitle(n) ?? (n.title || n.type));
     if (href) title.href = href;
     content.append(title);
     if (n.body) content.append(el('div', 'body', n.body));
@@ -141,6 +153,7 @@ function renderItems() {
     if (actions) content.append(actions);
     const meta = el('div', 'meta', [n.actor?.name, describe(n), whereFrom(n), timeAgo(n.createdAt)].filter(Boolean).join(' · '));
     for (const tag of n.tags || []) meta.append(el('span', 'chip', tag));
+    if (n.group && n.group.count > 1) meta.append(el('span', 'chip group-count', `×${n.group.count}`));
     content.append(meta);
     const tools = el('div', 'tools');
     tools.append(n.archived ? tool('unarchive', 'Move to inbox') : tool('archive', 'Archive'), tool('delete', 'Delete'));
@@ -461,6 +474,11 @@ sendForm(
   '#message-form',
   (f) => api('/api/messages', { to: f.to, text: f.text, scope: scopeOf(f) }),
   (f) => `Sent to ${f.to}${inWhere(f)}.`,
+);
+sendForm(
+  '#reply-form',
+  (f) => api(`/api/threads/${encodeURIComponent(f.thread)}/replies`, { to: f.to, text: f.text, scope: scopeOf(f) }),
+  (f) => `Replied in ${f.thread}${inWhere(f)}.`,
 );
 sendForm(
   '#broadcast-form',

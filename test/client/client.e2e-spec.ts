@@ -115,6 +115,28 @@ describe('browser client (nestjs-inbox/client)', () => {
     expect(c.unread).toBe(4);
   });
 
+  it('holds one item per group: replaced in place live, and after a gap by an item that replaces one it never saw', async () => {
+    const c = client('c-group');
+    await until(c, () => c.state === 'connected', 'connected');
+    const comment = (title: string) => t.service.notify('c-group', { type: 'comment', title, group: 'post:1' });
+    const [a] = await comment('a');
+    await until(c, () => ids(c).includes(a.id), 'a');
+    const [b] = await comment('b');
+    await until(c, () => ids(c).includes(b.id), 'b');
+    expect(ids(c)).toEqual([b.id]);
+
+    socketOf(c).io.engine.close(); // as a network drop does
+    await until(c, () => c.state === 'connecting', 'the drop');
+    const [x] = await comment('x');
+    const [y] = await comment('y');
+    await until(c, () => c.state === 'connected' && ids(c).includes(y.id), 'the catch-up');
+    // y replaces x, which this client never held; b goes by the rule of one unread item per group.
+    expect(y.replaces).toBe(x.id);
+    expect(ids(c)).toEqual([y.id]);
+    expect(c.notifications[0].group).toEqual({ key: 'post:1', count: 4, actors: [] });
+    await until(c, () => c.unread === 1, 'the badge');
+  });
+
   it('keeps the cursor across page loads: a new client is told only what is new', async () => {
     const store = new Map<string, string>();
     const storage = { getItem: (k: string) => store.get(k) ?? null, setItem: (k: string, v: string) => void store.set(k, v) };

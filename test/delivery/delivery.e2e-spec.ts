@@ -46,6 +46,8 @@ describe('delivery and read state', () => {
         actions: [],
         actor: null,
         tags: [],
+        group: null,
+        replaces: null,
       });
       await tab.waitFor(ServerEvent.Unread, (p) => p.count === 1);
     }

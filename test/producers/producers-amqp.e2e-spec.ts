@@ -205,6 +205,27 @@ describe('RabbitMQ door: a Python producer publishes with pika', () => {
     expect(await t.dataSource.query(`SELECT count(*)::int AS n FROM inbox_notification WHERE title = 'bad'`)).toEqual([{ n: 0 }]);
   });
 
+  it('takes notification.group: grouped into one item; a bad group, or one on a broadcast, is dead-lettered naming it', async () => {
+    await publish([
+      { to: 'py-grp', notification: { type: 'c', title: 'one', group: 'post:1' } },
+      { to: 'py-grp', notification: { type: 'c', title: 'two', group: 'post:1' } },
+    ]);
+    await publish([{ to: 'py-grp', notification: { type: 'c', title: 'bad', group: '' } }], ['--message-id', `group-${RUN}`]);
+    await publish([{ broadcast: true, notification: { type: 'c', title: 'bad', group: 'k' } }], ['--message-id', `group-b-${RUN}`]);
+    expect((await dead.waitFor(`group-${RUN}`)).properties.headers).toMatchObject({
+      'x-inbox-error': 'message: notification.group: must be a string of 1 to 200 characters',
+      'x-inbox-error-code': 'INVALID_INPUT',
+    });
+    expect((await dead.waitFor(`group-b-${RUN}`)).properties.headers).toMatchObject({
+      'x-inbox-error': expect.stringMatching(/notification: group: groups apply to notifications to users/),
+      'x-inbox-error-code': 'INVALID_INPUT',
+    });
+    await drained();
+    // (Beside the broadcasts of the tests before.)
+    expect((await t.service.list('py-grp')).items.filter((n) => n.group).map((n) => [n.title, n.group?.count])).toEqual([['two', 2]]);
+    expect(await t.dataSource.query(`SELECT count(*)::int AS n FROM inbox_notification WHERE title = 'bad'`)).toEqual([{ n: 0 }]);
+  });
+
   it('stores a message delivered several times once: by its message_id, or by its dedupeKey', async () => {
     const tab = await connectUser('py-dup');
     const from = tab.mark();

@@ -215,6 +215,32 @@ describe('HTTP door: a PHP producer signs and POSTs', () => {
     expect(await rows()).toBe(before + 3);
   });
 
+  it('takes notification.group: grouped into one item as from the service; a bad group, or one on a broadcast or topic, is 400 naming it', async () => {
+    const first = await php(a.url, { to: 'php-grp', notification: { type: 'c', title: 'one', group: 'post:1' } });
+    const second = await php(a.url, { to: 'php-grp', notification: { type: 'c', title: 'two', group: 'post:1' } });
+    expect([first.status, second.status]).toEqual([201, 201]);
+    // (Beside the broadcasts of the tests before.)
+    expect((await a.service.list('php-grp')).items.filter((n) => n.group).map((n) => [n.id, n.group?.count, n.replaces])).toEqual([
+      [second.body.ids[0], 2, first.body.ids[0]],
+    ]);
+    const rows = async () => Number((await a.dataSource.query(`SELECT count(*) AS n FROM inbox_notification`))[0].n);
+    const before = await rows();
+    for (const group of ['', 'x'.repeat(201), 7]) {
+      const answer = await php(a.url, { to: 'php-grp', notification: { type: 'c', group } });
+      expect(answer.status).toBe(400);
+      expect(answer.body.message).toBe('message: notification.group: must be a string of 1 to 200 characters');
+    }
+    for (const message of [
+      { broadcast: true, notification: { type: 'c', group: 'k' } },
+      { topic: 'php-grp-news', notification: { type: 'c', group: 'k' } },
+    ]) {
+      const answer = await php(a.url, message);
+      expect(answer.status).toBe(400);
+      expect(answer.body.message).toMatch(/notification: group: groups apply to notifications to users/);
+    }
+    expect(await rows()).toBe(before);
+  });
+
   it('stores a repeated dedupeKey once: the second POST answers 201 with no ids and delivers nothing', async () => {
     const tab = await connect('php-dedupe');
     const message = { to: 'php-dedupe', notification: { type: 'm', title: 'once', dedupeKey: 'invoice-42' } };

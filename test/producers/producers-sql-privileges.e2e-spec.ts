@@ -129,11 +129,25 @@ describe('SQL producers: privileges', () => {
       `SELECT count(*) FROM inbox_notification`,
       `UPDATE inbox_stream SET seq = 0`,
       `SELECT inbox_store('inbox_notify', ARRAY['priv-alice'], NULL, '{"type": "t"}'::jsonb)`,
+      `SELECT inbox_group(ARRAY[1]::bigint[])`,
+      `SELECT inbox_group_lock(ARRAY['priv-alice'], '', 'k')`,
     ];
     for (const sql of refused) {
       const e = await failure(p.query(sql));
       expect([sql, e.code, e.message]).toEqual([sql, '42501', expect.stringMatching(/^permission denied for (table|function) inbox_/)]);
     }
+  });
+
+  it('groups through the doors for a role with only EXECUTE: the locks and the grouping run as the owner', async () => {
+    const p = await connectAs(producer);
+    const notify = async (title: string) =>
+      (await p.query('SELECT inbox_notify($1::text[], $2::jsonb) AS ids', [['priv-group'], { type: 't', title, group: 'k' }])).rows[0]
+        .ids[0];
+    const first = await notify('one');
+    const second = await notify('two');
+    const page = await app.service.list('priv-group');
+    // (Beside the broadcasts of the tests before.)
+    expect(page.items.filter((n) => n.group).map((n) => [n.id, n.group?.count, n.replaces])).toEqual([[second, 2, first]]);
   });
 
   it('refuses a role without the grant', async () => {
@@ -241,6 +255,8 @@ describe('SQL producers: privileges', () => {
     const internal = [
       'inbox_actions_problem(jsonb)',
       'inbox_actor_problem(jsonb)',
+      'inbox_group(bigint[])',
+      'inbox_group_lock(text[],text,text)',
       'inbox_parse_notification(text,text)',
       'inbox_store(text,text[],text,jsonb)',
       'inbox_unstorable_path(jsonb,text)',

@@ -137,6 +137,11 @@ export interface Filter {
   before?: string;
   /** Newer than this id. */
   after?: string;
+  /**
+   * Every notification of this group key (docs/groups.md), newest first, including those an
+   * item superseded: a group's detail list ("show all 12 comments").
+   */
+  group?: string;
 }
 
 export const FILTER_STATES = ['unseen', 'unread', 'read', 'archived', 'all'] as const;
@@ -204,6 +209,23 @@ export interface NotificationPayload {
   actions: Action[];
   actor: Actor | null;
   tags: string[];
+  /**
+   * The group it is the newest of (docs/groups.md): its key, how many notifications the item
+   * stands for, and their latest distinct actors (at most 5, newest first); `null` if ungrouped.
+   */
+  group: NotificationGroup | null;
+  /**
+   * The id of the item this one supersedes, `null` if none: a client drops the item of that id
+   * it holds, and holds at most one unread item per `group.key` (docs/protocol.md#groups).
+   */
+  replaces: string | null;
+}
+
+/** A group's item: see NotificationPayload.group. */
+export interface NotificationGroup {
+  key: string;
+  count: number;
+  actors: Actor[];
 }
 
 export interface ListQuery {

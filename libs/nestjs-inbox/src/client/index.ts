@@ -5,7 +5,7 @@ export type { ConnectionState, InboxEvents, TransportState } from './inbox-event
 export { InboxError } from './inbox.errors';
 export type { InboxErrorCode } from './inbox.errors';
 export type { CursorStorage } from './cursor-storage';
-export { compareIds, matchesFilter } from './notification-list';
+export { compareIds, matchesFilter, supersede } from './notification-list';
 export {
   ServerEvent,
   ClientEvent,
@@ -21,6 +21,7 @@ export {
 } from '../protocol';
 export type {
   NotificationPayload,
+  NotificationGroup,
   ListPage,
   ListQuery,
   ReadPayload,

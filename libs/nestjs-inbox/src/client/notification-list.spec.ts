@@ -10,6 +10,7 @@ import {
   mergeNotifications,
   pageWithSafeLinks,
   reconcileNewestPage,
+  supersede,
   withSafeLinks,
 } from './notification-list';
 
@@ -30,6 +31,8 @@ const n = (id: string, readAt: string | null = null, more: Partial<NotificationP
   actions: [],
   actor: null,
   tags: [],
+  group: null,
+  replaces: null,
   ...more,
 });
 const ids = (items: readonly NotificationPayload[]) => items.map((x) => x.id);
@@ -363,5 +366,27 @@ describe("withSafeLinks: the links a row written around the server's checks coul
     expect(safe.items.map((x) => x.url)).toEqual([null, null]);
     expect(safe.items[1]).toBe(page.items[1]);
     expect(safe.nextCursor).toBe('1');
+  });
+});
+
+describe('supersede (groups)', () => {
+  const g = (id: string, key: string, more: Partial<NotificationPayload> = {}) =>
+    n(id, null, { group: { key, count: 1, actors: [] }, ...more });
+
+  it('drops the item a notification replaces, and keeps the newest unread item per group (scope and key)', () => {
+    const held = [g('9', 'k'), n('8'), g('5', 'k'), g('4', 'k', { scope: 'acme' }), g('3', 'j'), g('2', 'k', { readAt: 'x' })];
+    expect(ids(supersede(held))).toEqual(['9', '8', '4', '3', '2']);
+    expect(ids(supersede(held, [g('10', 'j', { replaces: '3' })]))).toEqual(['9', '8', '4', '2']);
+  });
+
+  it('returns the list itself when nothing goes', () => {
+    const held = [g('9', 'k'), g('8', 'j')];
+    expect(supersede(held, [n('10')])).toBe(held);
+  });
+
+  it('matchesFilter: a group filter selects that group', () => {
+    expect(matchesFilter(g('1', 'k'), { group: 'k' })).toBe(true);
+    expect(matchesFilter(g('1', 'j'), { group: 'k' })).toBe(false);
+    expect(matchesFilter(n('1'), { group: 'k' })).toBe(false);
   });
 });

@@ -72,6 +72,28 @@ export function mergeNotifications(
 }
 
 /**
+ * The protocol's rule for groups (docs/protocol.md#groups): a notification that `replaces` an
+ * item drops the held item of that id, and of the unread items of one group (its scope and key)
+ * only the newest is kept, which covers an item that replaces one this client never saw (after
+ * a gap). Returns `items` itself when nothing goes. Not for a group's detail list (`filter.group`),
+ * which shows every notification of the group.
+ */
+export function supersede(items: readonly NotificationPayload[], incoming: readonly NotificationPayload[] = []): NotificationPayload[] {
+  const replaced = new Set(incoming.map((n) => n.replaces).filter((id): id is string => typeof id === 'string'));
+  const newest = new Map<string, string>();
+  for (const n of items) {
+    if (!n.group || n.readAt) continue;
+    const key = JSON.stringify([n.scope ?? null, n.group.key]);
+    const held = newest.get(key);
+    if (held === undefined || compareIds(n.id, held) > 0) newest.set(key, n.id);
+  }
+  const kept = items.filter(
+    (n) => !replaced.has(n.id) && (!n.group || n.readAt || newest.get(JSON.stringify([n.scope ?? null, n.group.key])) === n.id),
+  );
+  return kept.length === items.length ? (items as NotificationPayload[]) : kept;
+}
+
+/**
  * Marks the notifications a `notifications:read` names (or all) as read (and so seen) at `at`;
  * a read made in another scope (`read.scope`) marks only unscoped ones (see appliesTo).
  */
@@ -94,6 +116,7 @@ export function matchesFilter(n: NotificationPayload, filter: Filter): boolean {
     if (!types.includes(n.type)) return false;
   }
   if (filter.topic !== undefined && n.topic !== filter.topic) return false;
+  if (filter.group !== undefined && n.group?.key !== filter.group) return false;
   if (filter.tags && filter.tags.length) {
     const tags = n.tags ?? [];
     if (!filter.tags.every((t) => tags.includes(t))) return false;

@@ -21,6 +21,8 @@ const n = (id: string, more: Partial<NotificationPayload> = {}): NotificationPay
   actions: [],
   actor: null,
   tags: [],
+  group: null,
+  replaces: null,
   ...more,
 });
 const page = (ids: string[], nextCursor: string | null): ListPage => ({ items: ids.map((id) => n(id)), nextCursor });
@@ -231,6 +233,24 @@ describe('ViewState', () => {
     view.applyState({ ids: ['1'], change: 'seen' });
     expect(ids()).toEqual(['1']);
     expect(view.items[0].seenAt).not.toBeNull();
+  });
+
+  it("replaces a group's item in place: live, when out of the view, and after a gap (a page whose item replaces one never seen)", async () => {
+    const { view, ids, answer } = setup();
+    const g = (id: string, replaces: string | null = null, more: Partial<NotificationPayload> = {}) =>
+      n(id, { group: { key: 'post:1', count: 1, actors: [] }, replaces, ...more });
+    await answer({ items: [g('5'), n('4')], nextCursor: null }, view.loadMore());
+    view.pushed(g('6', '5'));
+    expect(ids()).toEqual(['6', '4']);
+    // An update of another type than the view's: the old item still goes.
+    const filtered = setup();
+    await filtered.answer({ items: [g('5', null, { type: 'comment' })], nextCursor: null }, filtered.view.list({ type: 'comment' }));
+    expect(filtered.ids()).toEqual(['5']);
+    filtered.view.pushed(g('7', '5', { type: 'reply' }));
+    expect(filtered.ids()).toEqual([]);
+    // After a gap: the item that arrives replaces one this client never held.
+    view.pushed(g('9', '8'));
+    expect(ids()).toEqual(['9', '4']);
   });
 
   it('checks the links of every page it takes', async () => {

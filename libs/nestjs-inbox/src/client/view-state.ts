@@ -10,6 +10,7 @@ import {
   mergeNotifications,
   pageWithSafeLinks,
   reconcileNewestPage,
+  supersede,
 } from './notification-list';
 import type { TypedEmitter } from './typed-emitter';
 
@@ -122,11 +123,15 @@ export class ViewState {
     else await this.refreshNewest().catch(() => undefined);
   }
 
-  /** A notification the server pushed, live or in the catch-up: held if it is in the view. */
+  /**
+   * A notification the server pushed, live or in the catch-up: held if it is in the view; the
+   * item it replaces (a group's, docs/groups.md) goes, whether it is in the view or not.
+   */
   pushed(n: NotificationPayload): void {
     this.caughtUp?.push(n);
     this.arrived?.add(n.id);
     if (matchesFilter(n, this.current)) this.merge([n]);
+    else if (n.replaces && this.current.group === undefined) this.setItems(supersede(this.held, [n]));
   }
 
   /** Notifications read, here or elsewhere (`notifications:read`). */
@@ -172,7 +177,8 @@ export class ViewState {
   }
 
   private takeNewestPage(page: ListPage, keepOlder: boolean): void {
-    const items = reconcileNewestPage(this.held, page, this.arrived ?? new Set(), keepOlder);
+    let items = reconcileNewestPage(this.held, page, this.arrived ?? new Set(), keepOlder);
+    if (this.current.group === undefined) items = supersede(items, page.items);
     this.arrived = null;
     this.olderContiguous = true;
     this.setItems(inView(items, this.current), true);
@@ -180,7 +186,8 @@ export class ViewState {
 
   /** Merges and reports the change (`always`: even if the list did not change). */
   private merge(incoming: readonly NotificationPayload[], always = false): void {
-    this.setItems(inView(mergeNotifications(this.held, incoming).items, this.current), always);
+    const items = inView(mergeNotifications(this.held, incoming).items, this.current);
+    this.setItems(this.current.group === undefined ? supersede(items, incoming) : items, always);
   }
 
   private setItems(items: NotificationPayload[], always = false): void {

@@ -40,6 +40,11 @@ export interface View {
   tags?: string[];
   before?: string;
   after?: string;
+  /**
+   * Every notification of this group of the user's (docs/groups.md), the superseded ones too:
+   * the group's detail list. Only direct rows have groups.
+   */
+  group?: string;
   /** Newer than this SQL expression's id (a column of a batch: a catch-up's cursor). */
   afterSql?: string;
 }

@@ -19,6 +19,8 @@ export interface NewNotificationRow {
   actions: Action[];
   actor: Actor | null;
   tags: string[];
+  /** The group key (docs/groups.md), direct notifications only; `null` for none. */
+  group: string | null;
 }
 
 /** A stored notification as the store reads it. */
@@ -40,6 +42,11 @@ export interface NotificationRow {
   read_at: Date | null;
   seen_at?: Date | null;
   archived?: boolean;
+  /** The group columns (InboxGroups migration): null for an ungrouped row. */
+  group_key?: string | null;
+  group_count?: number | null;
+  group_actors?: Actor[] | null;
+  replaces?: string | null;
 }
 
 export function toPayload(row: NotificationRow): NotificationPayload {
@@ -60,5 +67,7 @@ export function toPayload(row: NotificationRow): NotificationPayload {
     actions: row.actions ?? [],
     actor: row.actor ?? null,
     tags: row.tags ?? [],
+    group: row.group_key ? { key: row.group_key, count: row.group_count ?? 1, actors: row.group_actors ?? [] } : null,
+    replaces: row.replaces ?? null,
   };
 }

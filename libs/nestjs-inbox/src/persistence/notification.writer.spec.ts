@@ -60,6 +60,7 @@ function row(tag: string): NewNotificationRow {
     userId: 'u1',
     topic: null,
     scope: null,
+    group: null,
     type: tag,
     title: null,
     body: null,

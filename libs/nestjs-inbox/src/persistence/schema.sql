@@ -268,6 +268,71 @@ BEGIN
   RETURN lo;
 END $$;
 
+CREATE FUNCTION public.inbox_group(ids bigint[]) RETURNS TABLE(id bigint, group_run bigint, group_count integer, group_actors jsonb, replaces bigint)
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+  #variable_conflict use_column
+  DECLARE
+    r record;
+    cur record;
+    joins boolean;
+  BEGIN
+    FOR r IN SELECT n.id, n.user_id, n.scope, n.group_key, n.actor
+               FROM "public".inbox_notification n
+              WHERE n.id = ANY(ids) AND n.group_key IS NOT NULL AND n.group_run IS NULL ORDER BY n.id LOOP
+      SELECT c.id, c.group_run, c.group_count, c.group_actors, c.superseded, c.read_at, c.deleted_at, c.tx_id, c.expires_at
+        INTO cur FROM "public".inbox_notification c
+       WHERE c.user_id = r.user_id AND c.scope = r.scope AND c.group_key = r.group_key AND c.id < r.id
+       ORDER BY c.id DESC LIMIT 1;
+      joins := FOUND AND NOT cur.superseded AND cur.group_run IS NOT NULL
+        AND cur.read_at IS NULL AND cur.deleted_at IS NULL AND (cur.expires_at IS NULL OR cur.expires_at > now())
+        AND NOT EXISTS (SELECT 1 FROM "public".inbox_user_state us WHERE us.user_id = r.user_id AND us.scope = r.scope
+                           AND (cur.tx_id < us.direct_read_xmin OR cur.tx_id < us.direct_deleted_xmin));
+      IF joins THEN
+        UPDATE "public".inbox_notification SET superseded = true WHERE inbox_notification.id = cur.id;
+        -- Out of the tag index the views walk too (the detail list tests the row's own tags).
+        DELETE FROM "public".inbox_notification_tag t WHERE t.notification_id = cur.id;
+        UPDATE "public".inbox_notification n
+           SET group_run = cur.group_run, group_count = cur.group_count + 1, replaces = cur.id,
+               group_actors = (
+                 SELECT COALESCE(jsonb_agg(d.actor ORDER BY d.i), '[]'::jsonb) FROM (
+                   SELECT f.actor, f.i FROM (
+                     SELECT DISTINCT ON (k.k) e.actor, e.i
+                       FROM jsonb_array_elements(jsonb_build_array(r.actor) || COALESCE(cur.group_actors, '[]'::jsonb))
+                            WITH ORDINALITY AS e(actor, i)
+                      CROSS JOIN LATERAL (SELECT COALESCE('i:' || (e.actor->>'id'), 'n:' || (e.actor->>'name'), e.actor::text) AS k) k
+                      WHERE jsonb_typeof(e.actor) = 'object'
+                      ORDER BY k.k, e.i) f
+                    ORDER BY f.i LIMIT 5) d)
+         WHERE n.id = r.id;
+      ELSE
+        UPDATE "public".inbox_notification n
+           SET group_run = r.id, group_count = 1, replaces = NULL,
+               group_actors = CASE WHEN jsonb_typeof(r.actor) = 'object' THEN jsonb_build_array(r.actor) ELSE '[]'::jsonb END
+         WHERE n.id = r.id;
+      END IF;
+      RETURN QUERY SELECT n.id, n.group_run, n.group_count, n.group_actors, n.replaces
+                     FROM "public".inbox_notification n WHERE n.id = r.id;
+    END LOOP;
+  END $$;
+
+CREATE FUNCTION public.inbox_group_lock(users text[], scope text, key text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+  DECLARE
+    h int;
+  BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+      RAISE EXCEPTION USING ERRCODE = '25000', MESSAGE = 'notification.group: grouping needs a READ COMMITTED transaction (the default), not '
+        || upper(current_setting('transaction_isolation'));
+    END IF;
+    FOR h IN SELECT DISTINCT hashtext(u || chr(1) || scope || chr(1) || key) FROM unnest(users) u ORDER BY 1 LOOP
+      PERFORM pg_advisory_xact_lock(1735289204, h);
+    END LOOP;
+  END $$;
+
 CREATE FUNCTION public.inbox_notify(recipients text[], notification jsonb) RETURNS bigint[]
     LANGUAGE sql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
@@ -376,15 +441,23 @@ CREATE FUNCTION public.inbox_store(fn text, recipients text[], stream_topic text
       RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification: must be a JSON object';
     END IF;
     FOR k IN SELECT jsonb_object_keys(n) LOOP
-      IF NOT k = ANY (ARRAY['type', 'title', 'body', 'data', 'dedupeKey', 'expiresAt', 'url', 'actions', 'actor', 'tags', 'scope']) THEN
+      IF NOT k = ANY (ARRAY['type', 'title', 'body', 'data', 'dedupeKey', 'expiresAt', 'url', 'actions', 'actor', 'tags', 'scope', 'group']) THEN
         RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.' || k
-          || ': unknown field (expected type, title, body, data, dedupeKey, expiresAt, url, actions, actor, tags, scope)';
+          || ': unknown field (expected type, title, body, data, dedupeKey, expiresAt, url, actions, actor, tags, scope, group)';
       END IF;
     END LOOP;
     -- NUL and lone surrogates never get here (parseNotification, or jsonb refused them).
     IF COALESCE(jsonb_typeof(n->'scope'), 'null') NOT IN ('string', 'null')
        OR length(n->>'scope') NOT BETWEEN 1 AND 200 THEN
       RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.scope: must be a string of 1 to 200 characters or null';
+    END IF;
+    IF COALESCE(jsonb_typeof(n->'group'), 'null') NOT IN ('string', 'null')
+       OR length(n->>'group') NOT BETWEEN 1 AND 200 THEN
+      RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.group: must be a string of 1 to 200 characters or null';
+    END IF;
+    IF n->>'group' IS NOT NULL AND recipients IS NULL THEN
+      RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.group: '
+        || 'groups apply to notifications to users; a broadcast or a publication stays one row for every user';
     END IF;
     IF jsonb_typeof(n->'type') IS DISTINCT FROM 'string' OR btrim(n->>'type') = '' THEN
       RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.type: must be a non-empty string';
@@ -484,15 +557,20 @@ CREATE FUNCTION public.inbox_store(fn text, recipients text[], stream_topic text
       RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': topic: must be a topic of 1 to 255 characters, without surrounding whitespace';
     END IF;
 
+    -- Before the statement that stores them: that statement, and inbox_group's, see the item the
+    -- transaction that held a lock before stored (see inbox_group_lock).
+    IF n->>'group' IS NOT NULL THEN
+      PERFORM "public".inbox_group_lock(recipients, COALESCE(n->>'scope', ''), n->>'group');
+    END IF;
     -- As the library's INSERT: one statement, its snapshot taken before the ids are drawn.
     WITH tx AS (
       SELECT pg_current_xact_id()::text::bigint AS tx_id,
              pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS tx_horizon
     ), ins AS (
       INSERT INTO "public".inbox_notification AS x
-             (user_id, topic, scope, type, title, body, data, dedupe_key, expires_at, url, actions, actor, tags,
+             (user_id, topic, scope, group_key, type, title, body, data, dedupe_key, expires_at, url, actions, actor, tags,
               tx_id, tx_horizon, via_sql)
-      SELECT u.user_id, stream_topic, COALESCE(n->>'scope', ''), n->>'type', n->>'title', n->>'body',
+      SELECT u.user_id, stream_topic, COALESCE(n->>'scope', ''), n->>'group', n->>'type', n->>'title', n->>'body',
              CASE WHEN jsonb_typeof(n->'data') = 'object' THEN n->'data' END,
              n->>'dedupeKey', expires, n->>'url',
              CASE WHEN jsonb_typeof(n->'actions') = 'array' AND jsonb_array_length(n->'actions') > 0 THEN n->'actions' END,
@@ -507,6 +585,9 @@ CREATE FUNCTION public.inbox_store(fn text, recipients text[], stream_topic text
       RETURNING x.id
     )
     SELECT COALESCE(array_agg(id ORDER BY id), '{}') INTO ids FROM ins;
+    IF n->>'group' IS NOT NULL AND cardinality(ids) > 0 THEN
+      PERFORM "public".inbox_group(ids);
+    END IF;
     IF cardinality(ids) > 0 THEN
       PERFORM pg_notify('nestjs_inbox', '');
     END IF;
@@ -605,6 +686,12 @@ CREATE TABLE public.inbox_notification (
     deleted_at timestamp with time zone,
     type_seq bigint,
     scope character varying(200) DEFAULT ''::character varying NOT NULL,
+    group_key character varying(200),
+    group_run bigint,
+    group_count integer,
+    group_actors jsonb,
+    replaces bigint,
+    superseded boolean DEFAULT false NOT NULL,
     CONSTRAINT inbox_notification_actions_check CHECK (((actions IS NULL) OR
 CASE jsonb_typeof(actions)
     WHEN 'null'::text THEN true
@@ -618,6 +705,7 @@ CASE jsonb_typeof(actor)
     ELSE false
 END)),
     CONSTRAINT inbox_notification_audience CHECK (((user_id IS NULL) OR (topic IS NULL))),
+    CONSTRAINT inbox_notification_group_check CHECK (((group_key IS NULL) OR (((group_key)::text <> ''::text) AND (user_id IS NOT NULL)))),
     CONSTRAINT inbox_notification_url_check CHECK ((public.inbox_url_problem(url) IS NULL))
 );
 
@@ -729,6 +817,10 @@ CREATE UNIQUE INDEX inbox_notification_dedupe_idx ON public.inbox_notification U
 
 CREATE INDEX inbox_notification_expires_idx ON public.inbox_notification USING btree (expires_at) WHERE (expires_at IS NOT NULL);
 
+CREATE INDEX inbox_notification_group_idx ON public.inbox_notification USING btree (user_id, scope, group_key, id) WHERE (group_key IS NOT NULL);
+
+CREATE INDEX inbox_notification_group_run_idx ON public.inbox_notification USING btree (group_run) WHERE (group_run IS NOT NULL);
+
 CREATE INDEX inbox_notification_late_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), scope, seq) WHERE ((user_id IS NULL) AND late);
 
 CREATE INDEX inbox_notification_shared_expiring_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), scope, seq) INCLUDE (id, expires_at) WHERE ((user_id IS NULL) AND (expires_at IS NOT NULL));
@@ -743,13 +835,13 @@ CREATE INDEX inbox_notification_shared_type_seq_idx ON public.inbox_notification
 
 CREATE INDEX inbox_notification_tag_notification_idx ON public.inbox_notification_tag USING btree (notification_id);
 
-CREATE INDEX inbox_notification_unread_idx ON public.inbox_notification USING btree (user_id, scope, tx_id) INCLUDE (id, expires_at) WHERE ((user_id IS NOT NULL) AND (read_at IS NULL));
+CREATE INDEX inbox_notification_unread_idx ON public.inbox_notification USING btree (user_id, scope, tx_id) INCLUDE (id, expires_at) WHERE ((user_id IS NOT NULL) AND (read_at IS NULL) AND (NOT superseded));
 
-CREATE INDEX inbox_notification_user_archived_idx ON public.inbox_notification USING btree (user_id, scope, archived, id) WHERE ((user_id IS NOT NULL) AND (archived IS NOT NULL));
+CREATE INDEX inbox_notification_user_archived_idx ON public.inbox_notification USING btree (user_id, scope, archived, id) WHERE ((user_id IS NOT NULL) AND (archived IS NOT NULL) AND (NOT superseded));
 
-CREATE INDEX inbox_notification_user_idx ON public.inbox_notification USING btree (user_id, scope, id) INCLUDE (tx_id, created_at) WHERE (user_id IS NOT NULL);
+CREATE INDEX inbox_notification_user_idx ON public.inbox_notification USING btree (user_id, scope, id) INCLUDE (tx_id, created_at) WHERE ((user_id IS NOT NULL) AND (NOT superseded));
 
-CREATE INDEX inbox_notification_user_type_idx ON public.inbox_notification USING btree (user_id, scope, type, id) WHERE (user_id IS NOT NULL);
+CREATE INDEX inbox_notification_user_type_idx ON public.inbox_notification USING btree (user_id, scope, type, id) WHERE ((user_id IS NOT NULL) AND (NOT superseded));
 
 CREATE INDEX inbox_notification_via_sql_idx ON public.inbox_notification USING btree (tx_id) WHERE via_sql;
 

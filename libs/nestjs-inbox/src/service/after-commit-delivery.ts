@@ -41,9 +41,10 @@ export class AfterCommitDelivery {
   store(rows: NewNotificationRow[], manager?: EntityManager, door: Door = 'service'): Promise<StoredNotification[]> {
     const kind = kindOf({ user_id: rows[0]?.userId ?? null, topic: rows[0]?.topic ?? null });
     return this.telemetry.notify(door, kind, rows.length, manager !== undefined, async (span) => {
-      const stored = (await (manager ? this.notifications.insert(rows, manager) : this.writer.write(rows)).catch(asInputError)).filter(
-        (row): row is NotificationRow => row !== null,
-      );
+      // Grouped rows are grouped in a transaction (their locks, the insert, the supersession),
+      // never batched with other calls' rows by the writer.
+      const insert = manager || rows.some((r) => r.group !== null) ? this.notifications.insert(rows, manager) : this.writer.write(rows);
+      const stored = (await insert.catch(asInputError)).filter((row): row is NotificationRow => row !== null);
       // Built once: for the emit and for what the caller gets back (CPU per notification, bench 2).
       const payloads = stored.map(toPayload);
       if (manager) {

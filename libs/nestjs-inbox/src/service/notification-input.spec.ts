@@ -15,6 +15,7 @@ describe('normaliseInput: a notification as a row stores it', () => {
       actor: null,
       tags: [],
       scope: null,
+      group: null,
     });
   });
 

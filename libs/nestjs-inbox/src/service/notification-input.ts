@@ -32,6 +32,13 @@ export interface NotificationInput {
    * show it. Absent or `null`: unscoped, shown in every scope's inbox (docs/scopes.md).
    */
   scope?: string | null;
+  /**
+   * A group key (e.g. `post:42:comments`), 1 to 200 characters: while the user has an unread,
+   * undeleted item of this group, this notification replaces it as the group's one item, with
+   * `group: { key, count, actors }` (docs/groups.md). Direct notifications only: refused on a
+   * broadcast or a publication.
+   */
+  group?: string | null;
 }
 
 /**
@@ -113,7 +120,20 @@ export function normaliseInput(input: NotificationInput, maxPayloadBytes: number
     actor: n.actor ?? null,
     tags: n.tags ?? [],
     scope: n.scope ?? null,
+    group: n.group ?? null,
   };
+}
+
+/**
+ * Groups are per user: a broadcast or a publication is one row for every user, which no one
+ * user's group can replace. An InvalidInputError naming `notification.group` if it has one.
+ */
+export function refuseGroup(n: NormalisedInput, door: string): void {
+  if (n.group !== null) {
+    throw new InvalidInputError(
+      `${door}: notification: group: groups apply to notifications to users; a broadcast or a publication stays one row for every user`,
+    );
+  }
 }
 
 /** `data` may hold what JSON cannot (a BigInt, a cycle): refused with the field named. */

@@ -28,6 +28,7 @@ import {
   checkedTopic,
   checkedUserId,
   normaliseInput,
+  refuseGroup,
   type NotificationInput,
   type ScopeOption,
 } from './notification-input';
@@ -102,6 +103,7 @@ export class NotificationService {
   async broadcast(input: NotificationInput, opts?: NotifyOptions & ScopeOption): Promise<StoredNotification | null> {
     const scope = checkedScope(opts, 'broadcast');
     const n = normaliseInput(input, this.options.maxPayloadBytes);
+    refuseGroup(n, 'broadcast');
     if (scope !== null && n.scope !== null && scope !== n.scope) {
       throw new InvalidInputError(`broadcast: scope: ${JSON.stringify(scope)} differs from notification.scope ${JSON.stringify(n.scope)}`);
     }
@@ -115,11 +117,9 @@ export class NotificationService {
    */
   async publish(topic: string, input: NotificationInput, opts?: NotifyOptions): Promise<StoredNotification | null> {
     const t = checkedTopic(topic, 'publish: topic');
-    const [stored] = await this.delivery.store(
-      [{ ...normaliseInput(input, this.options.maxPayloadBytes), userId: null, topic: t }],
-      opts?.manager,
-      doorOf(opts),
-    );
+    const n = normaliseInput(input, this.options.maxPayloadBytes);
+    refuseGroup(n, 'publish');
+    const [stored] = await this.delivery.store([{ ...n, userId: null, topic: t }], opts?.manager, doorOf(opts));
     return stored ?? null;
   }
 

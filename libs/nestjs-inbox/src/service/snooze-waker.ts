@@ -68,6 +68,8 @@ export class SnoozeWaker implements OnApplicationBootstrap, OnModuleDestroy {
               tags: n.tags,
               // The woken copy is the original's user's, in the original's scope.
               scope: n.scope,
+              // Grouped again: it joins its group's current item if there is one, else starts one.
+              group: n.group_key ?? null,
               expiresAt: n.expires_at,
               dedupeKey: `snooze:${n.id}:${n.until.getTime()}`,
             },

@@ -101,6 +101,10 @@ const SCOPE_RULE = 'must be a string of 1 to 200 characters';
  */
 export const scope = z.string({ error: SCOPE_RULE }).min(1, SCOPE_RULE).max(200, SCOPE_RULE).superRefine(storable);
 
+const GROUP_RULE = 'must be a string of 1 to 200 characters';
+/** A group key (docs/groups.md): any text Postgres can store, 1 to 200 characters, kept as given. */
+export const groupKey = z.string({ error: GROUP_RULE }).min(1, GROUP_RULE).max(200, GROUP_RULE).superRefine(storable);
+
 /** `data`: any JSON object (plain or with toJSON), not an array. */
 const jsonObject = z.custom<object>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'must be a JSON object');
 
@@ -165,6 +169,7 @@ export const notificationInput = z
     actor: actor.nullish(),
     tags: notificationTags.nullish(),
     scope: scope.nullish(),
+    group: groupKey.nullish(),
   })
   .strict();
 
@@ -190,8 +195,9 @@ export const filter = object(
     tags: z.array(tagName).min(1, 'must name at least one tag').max(MAX_TAGS).optional(),
     before: notificationId.optional(),
     after: notificationId.optional(),
+    group: groupKey.optional(),
   },
-  '{ type?, topic?, state?, tags?, before?, after? }',
+  '{ type?, topic?, state?, tags?, before?, after?, group? }',
 );
 export type ParsedFilter = z.output<typeof filter>;
 

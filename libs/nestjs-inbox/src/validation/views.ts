@@ -16,6 +16,7 @@ export function toView(f: schema.ParsedFilter): View {
     tags: f.tags,
     before: f.before,
     after: f.after,
+    group: f.group,
   };
 }
 

@@ -171,7 +171,7 @@ export class InboxScopes1764460800000 implements MigrationInterface {
 }
 
 /** InboxSqlPrivileges' `inbox_store`, with `notification.scope`: checked, stored, part of the dedupe key. */
-const scopedStore = (s: string) => sql`
+export const scopedStore = (s: string) => sql`
   CREATE OR REPLACE FUNCTION ${s}.inbox_store(fn text, recipients text[], stream_topic text, n jsonb) RETURNS bigint[]
   LANGUAGE plpgsql ${PINNED} AS $$
   DECLARE

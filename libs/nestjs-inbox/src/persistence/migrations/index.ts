@@ -6,6 +6,7 @@ import { InboxStates1764288000000 } from './1764288000000-inbox-states';
 import { InboxSqlPrivileges1764374400000 } from './1764374400000-inbox-sql-privileges';
 import { InboxScopes1764460800000 } from './1764460800000-inbox-scopes';
 import { InboxEngagement1764547200000 } from './1764547200000-inbox-engagement';
+import { InboxGroups1764633600000 } from './1764633600000-inbox-groups';
 
 /** The library's schema, in order: add to the host DataSource's `migrations`. */
 export const NOTIFICATIONS_MIGRATIONS = [
@@ -17,4 +18,5 @@ export const NOTIFICATIONS_MIGRATIONS = [
   InboxSqlPrivileges1764374400000,
   InboxScopes1764460800000,
   InboxEngagement1764547200000,
+  InboxGroups1764633600000,
 ];

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { NewNotificationRow, NotificationRow } from '../notification-row';
+import type { Actor } from '../../protocol';
 import { INSERT_SQL } from '../sql/insert.sql';
 import { StatementRunner } from '../statement-runner';
 
@@ -11,9 +12,19 @@ export class NotificationRepository {
 
   /**
    * Stores rows in one statement. Returns, for each input row, the stored row, or `null`
-   * where a row with the same audience and dedupe key already existed.
+   * where a row with the same audience and dedupe key already existed. Rows with a group
+   * (docs/groups.md) are grouped in a transaction (`manager`'s, else one of their own): their
+   * groups' locks first (inbox_group_lock), then the insert, then inbox_group, which supersedes
+   * each group's item the row joins.
    */
   async insert(rows: NewNotificationRow[], manager?: EntityManager): Promise<(NotificationRow | null)[]> {
+    const grouped = rows.some((r) => r.group !== null);
+    if (grouped && !manager?.queryRunner?.isTransactionActive) {
+      // The locks last until the transaction ends: without one they would end with their statement.
+      return (manager ?? this.runner.manager).transaction((tx) => this.insert(rows, tx));
+    }
+    // Past here, a grouped call has a transaction (manager).
+    if (grouped) await this.lock(rows, manager!);
     // No actions and no tags are stored as NULL and '{}' (what the columns hold for none).
     const values = [
       JSON.stringify(
@@ -31,6 +42,7 @@ export class NotificationRepository {
           r.actor,
           r.tags.length === 0 ? null : r.tags,
           r.scope,
+          r.group,
         ]),
       ),
     ];
@@ -56,9 +68,50 @@ export class NotificationRepository {
         tags: r.tags,
         created_at: new Date(created_ms),
         read_at: null,
+        group_key: r.group,
+        group_count: null,
+        group_actors: null,
+        replaces: null,
       };
     }
+    if (grouped) await this.group(stored, manager!);
     return stored;
+  }
+
+  /**
+   * Takes the group locks of `rows` for `tx` (inbox_group_lock), in a statement before the
+   * insert's: one call per (scope, key), each locking its users in one order (a notify call
+   * has one scope and key).
+   */
+  private async lock(rows: NewNotificationRow[], tx: EntityManager): Promise<void> {
+    const locks = new Map<string, { scope: string; key: string; users: string[] }>();
+    for (const r of rows) {
+      if (r.group === null || r.userId === null) continue;
+      const id = JSON.stringify([r.scope ?? '', r.group]);
+      const lock = locks.get(id) ?? { scope: r.scope ?? '', key: r.group, users: [] };
+      lock.users.push(r.userId);
+      locks.set(id, lock);
+    }
+    for (const [, lock] of [...locks].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      await this.runner.query(`SELECT inbox_group_lock($1::text[], $2, $3)`, [lock.users, lock.scope, lock.key], { tx });
+    }
+  }
+
+  /** Groups the grouped rows just stored (inbox_group) and sets their group columns. */
+  private async group(stored: (NotificationRow | null)[], tx: EntityManager): Promise<void> {
+    const byId = new Map(stored.filter((r): r is NotificationRow => r !== null && !!r.group_key).map((r) => [r.id, r]));
+    if (byId.size === 0) return;
+    const grouped = await this.runner.query<{ id: string; group_count: number; group_actors: Actor[]; replaces: string | null }>(
+      `SELECT id::text, group_count, group_actors, replaces::text FROM inbox_group($1::bigint[])`,
+      [[...byId.keys()]],
+      { tx },
+    );
+    for (const g of grouped) {
+      const row = byId.get(g.id)!;
+      row.group_count = g.group_count;
+      row.group_actors = g.group_actors;
+      row.replaces = g.replaces;
+    }
   }
 
   /** Which of these ids are stored (committed, as seen from outside any transaction). */

@@ -34,6 +34,7 @@ function countedType(v: View, param: Param): string {
  */
 export function viewCount(user: string, v: View, param: Param): string {
   const counted = COUNTED[v.state as Exclude<View['state'], 'read'>];
+  // An item counts once: the rows it superseded are in no count.
   const direct = v.topic
     ? '0'
     : // Per part, LATERAL: its scope is then a parameter of the index scan (user, scope, …); in a
@@ -41,7 +42,10 @@ export function viewCount(user: string, v: View, param: Param): string {
       `(SELECT COALESCE(sum(c.count), 0) FROM state s CROSS JOIN LATERAL (
          SELECT count(*) FROM inbox_notification n
           WHERE n.user_id = ${user} AND n.scope = s.scope AND n.read_at IS NULL AND n.tx_id >= s.read_xmin
+            AND NOT n.superseded ${v.group !== undefined ? `AND n.group_key = ${param(v.group)}` : ''}
             AND ${inState(counted, DIRECT_ROW)} AND ${rowConditions(v, param)} AND ${countedType(v, param)}) c)`;
+  // A group is a user's own: no shared row has one.
+  if (v.group !== undefined) return `${direct}::int`;
   if (v.tags || v.before || v.after) {
     const rows = rowBranches(user, v, counted, null, param, null).join(' UNION ALL ');
     return `(${direct} + (SELECT count(DISTINCT x.id) FROM (${rows}) x CROSS JOIN prefs s

@@ -13,7 +13,7 @@ export const INSERT_SQL = `
            e.r->>0 AS user_id, e.r->>1 AS topic, e.r->>2 AS type, e.r->>3 AS title, e.r->>4 AS body,
            NULLIF(e.r->5, 'null') AS data, e.r->>6 AS dedupe_key, (e.r->>7)::timestamptz AS expires_at,
            e.r->>8 AS url, NULLIF(e.r->9, 'null') AS actions, NULLIF(e.r->10, 'null') AS actor, NULLIF(e.r->11, 'null') AS tags,
-           COALESCE(e.r->>12, '') AS scope
+           COALESCE(e.r->>12, '') AS scope, e.r->>13 AS group_key
       FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(r, ord)
   ), tx AS (
     -- Once per statement, not per row (each pg_current_snapshot() copies the snapshot).
@@ -21,9 +21,9 @@ export const INSERT_SQL = `
            pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS tx_horizon
   ), ins AS (
     INSERT INTO inbox_notification AS n
-           (id, user_id, topic, scope, type, title, body, data, dedupe_key, expires_at, url, actions, actor, tags,
+           (id, user_id, topic, scope, group_key, type, title, body, data, dedupe_key, expires_at, url, actions, actor, tags,
             tx_id, tx_horizon)
-    SELECT id, user_id, topic, scope, type, title, body, data, dedupe_key, expires_at, url, actions, actor,
+    SELECT id, user_id, topic, scope, group_key, type, title, body, data, dedupe_key, expires_at, url, actions, actor,
            CASE WHEN input.tags IS NULL THEN '{}'::text[]
                 ELSE ARRAY(SELECT e FROM jsonb_array_elements_text(input.tags) WITH ORDINALITY AS x(e, i) ORDER BY i) END,
            tx.tx_id, tx.tx_horizon

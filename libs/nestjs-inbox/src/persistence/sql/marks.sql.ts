@@ -23,6 +23,14 @@ const MARKS: Record<Mark, { column: string; value: string; direct: string; share
 };
 
 /**
+ * The ids $3 and the rows of the runs of those that are a group's item (docs/groups.md): a change
+ * to an item applies to every notification it stands for. Index lookups: by id, by run.
+ */
+const WITH_RUNS = `SELECT unnest($3::bigint[])
+  UNION SELECT r.id FROM inbox_notification g JOIN inbox_notification r ON r.group_run = g.group_run
+         WHERE g.id = ANY($3::bigint[]) AND g.user_id = $1 AND g.group_run IS NOT NULL AND r.group_run IS NOT NULL`;
+
+/**
  * Sets the change on the notifications among $3 (ids) that the inbox of user $1 in scope $2
  * ('' unscoped) shows and that it changes (not deleted, not already in that state): direct rows
  * in place, shared rows in the user's receipts. Returns the ids changed.
@@ -31,9 +39,9 @@ export function markSql(change: Mark): string {
   const m = MARKS[change];
   return `WITH ${USER_CTES('$1', '$2')}, direct AS (
          UPDATE inbox_notification n SET ${m.column} = ${m.value} FROM state s
-          WHERE n.id = ANY($3::bigint[]) AND n.user_id = $1 AND n.scope = s.scope AND ${LIVE}
+          WHERE n.id IN (${WITH_RUNS}) AND n.user_id = $1 AND n.scope = s.scope AND ${LIVE}
             AND ${DIRECT_ROW.deleted.isNot} AND ${m.direct}
-         RETURNING n.id
+         RETURNING n.id, n.id = ANY($3::bigint[]) OR NOT n.superseded AS told
        ), shared AS (
          INSERT INTO inbox_receipt AS o (user_id, notification_id, stream, scope, seq, ${m.column})
          SELECT $1, n.id, st.stream, st.scope, n.seq, ${m.value}
@@ -46,7 +54,7 @@ export function markSql(change: Mark): string {
          ON CONFLICT (user_id, notification_id) DO UPDATE SET ${m.column} = EXCLUDED.${m.column}
          RETURNING notification_id AS id
        )
-       SELECT id::text FROM direct UNION ALL SELECT id::text FROM shared`;
+       SELECT id::text FROM direct WHERE told UNION ALL SELECT id::text FROM shared`;
 }
 
 /** A change that "all" can make: unarchiving all is unarchiving the archive, by filter. */
@@ -112,7 +120,7 @@ export function markAllSql(change: MarkAll, count: View, param: Param): string {
            FROM (${directParts('$2')
              .map(
                (part) => `(SELECT b.id, b.tx_id FROM inbox_notification b
-                            WHERE ${part.guard} AND b.user_id = $1 AND b.scope = ${part.expr}
+                            WHERE ${part.guard} AND b.user_id = $1 AND b.scope = ${part.expr} AND NOT b.superseded
                             ORDER BY b.id DESC LIMIT ${IN_FLIGHT_LOOKBACK})`,
              )
              .join(' UNION ALL ')}) b, horizon h

@@ -8,7 +8,8 @@
 export const LIVE = '(n.expires_at IS NULL OR n.expires_at > now())';
 /** A row's columns as the library reads them: an unscoped row's scope ('' in the table) is `null`. */
 export const COLUMNS =
-  "n.id, n.user_id, n.topic, NULLIF(n.scope, '') AS scope, n.type, n.title, n.body, n.data, n.url, n.actions, n.actor, n.tags, n.created_at";
+  "n.id, n.user_id, n.topic, NULLIF(n.scope, '') AS scope, n.type, n.title, n.body, n.data, n.url, n.actions, n.actor, n.tags, n.created_at, " +
+  'n.group_key, n.group_count, n.group_actors, n.replaces::text AS replaces';
 
 /**
  * How many rows just below a watermark (or a catch-up's cursor) are looked at again for those

@@ -133,10 +133,13 @@ export function rowBranches(
     state,
     page: limit === null ? '' : `ORDER BY n.id DESC LIMIT ${limit}`,
     cond: rowConditions(v, param),
-    tag: v.tags ? param(v.tags[0]) : null,
+    // A group's rows are walked through the group index: its rows' own tags are tested (cond).
+    tag: v.tags && v.group === undefined ? param(v.tags[0]) : null,
     archivedView: state === 'archived' || state === 'archived-unread',
     everything: state === 'all' || state === 'all-unread',
   };
+  if (v.group !== undefined)
+    return direct === null || v.topic ? [] : directParts(direct).map((part) => groupBranch(b, part, param(v.group!)));
   const branches = direct !== null && !v.topic ? directParts(direct).flatMap((part) => directBranches(b, part)) : [];
   branches.push(`(SELECT x.* FROM streams st CROSS JOIN LATERAL (${streamParts(b).join(' UNION ALL ')}) x
                   WHERE ${streamFilter(v, param, limit === null)})`);
@@ -173,7 +176,7 @@ function directBranches(
       SELECT x.* FROM ${part.state} s CROSS JOIN LATERAL (
         SELECT ${COLUMNS}, ${DIRECT_STATE} FROM ${w.from}
          WHERE ${w.where}n.user_id = ${user} AND n.scope = ${part.expr} AND ${where(w.id)}
-           AND ${inState(state, DIRECT_ROW)} AND ${cond} ${page}) x)`;
+           AND NOT n.superseded AND ${inState(state, DIRECT_ROW)} AND ${cond} ${page}) x)`;
   // At or below `floor` every row is covered by a watermark (deleted; archived too, for the
   // inbox views) but those of transactions running when it was set, and those archived or
   // unarchived one by one since.
@@ -187,13 +190,26 @@ function directBranches(
   branches.push(`(
       SELECT ${COLUMNS}, ${DIRECT_STATE} FROM ${part.state} s CROSS JOIN LATERAL (
         SELECT b.id FROM inbox_notification b
-         WHERE b.user_id = ${user} AND b.scope = ${part.expr} AND b.id <= ${floor}
+         WHERE b.user_id = ${user} AND b.scope = ${part.expr} AND b.id <= ${floor} AND NOT b.superseded
          ORDER BY b.id DESC LIMIT ${IN_FLIGHT_LOOKBACK}) b
       JOIN inbox_notification n ON n.id = b.id
      WHERE ${inState(state, DIRECT_ROW)} AND ${cond} ${page})`);
   // `IS NOT NULL` lets the planner use the partial index of those (it does not infer it).
   if (!everything) branches.push(directRows(() => `n.archived IS NOT NULL AND n.archived = ${archivedView}`, PLAIN));
   return branches;
+}
+
+/**
+ * The rows of one group (`key`, a placeholder) in one part of the inbox, superseded ones too (the
+ * group's detail list, docs/groups.md), newest first: a walk of inbox_notification_group_idx.
+ * Each row is in its own state: a change to an item applies to its run, so they agree.
+ */
+function groupBranch({ user, state, page, cond }: Branches, part: ReturnType<typeof directParts>[number], key: string): string {
+  return `(
+      SELECT x.* FROM ${part.state} s CROSS JOIN LATERAL (
+        SELECT ${COLUMNS}, ${DIRECT_STATE} FROM inbox_notification n
+         WHERE n.user_id = ${user} AND n.scope = ${part.expr} AND n.group_key = ${key}
+           AND ${inState(state, DIRECT_ROW)} AND ${cond} ${page}) x)`;
 }
 
 /** Per view state, the position of a stream the view starts above. */
