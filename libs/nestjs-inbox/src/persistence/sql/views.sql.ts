@@ -239,7 +239,7 @@ const idAtOrBelow = (seq: string) => `COALESCE((
    ORDER BY w.seq DESC LIMIT 1), 0)`;
 const idAtOrAbove = (seq: string) => `COALESCE((
   SELECT w.id FROM inbox_notification w WHERE ${OF_STREAM('w')} AND w.seq >= ${seq} AND NOT w.late
-   ORDER BY w.seq LIMIT 1), ${Number.MAX_SAFE_INTEGER})`;
+   ORDER BY w.seq LIMIT 1), 9223372036854775807)`;
 
 /** The branches of one stream `st`'s rows in the view, for a LATERAL join over `streams`. */
 function streamParts({ user, state, page, cond, tag, archivedView, everything }: Branches): string[] {
