@@ -808,7 +808,7 @@ ALTER TABLE ONLY public.inbox_stream_type
     ADD CONSTRAINT inbox_stream_type_pkey PRIMARY KEY (stream, scope, type);
 
 ALTER TABLE ONLY public.inbox_subscription
-    ADD CONSTRAINT inbox_subscription_pkey PRIMARY KEY (user_id, topic, scope);
+    ADD CONSTRAINT inbox_subscription_pkey PRIMARY KEY (user_id, scope, topic);
 
 ALTER TABLE ONLY public.inbox_user_state
     ADD CONSTRAINT inbox_user_state_pkey PRIMARY KEY (user_id, scope);

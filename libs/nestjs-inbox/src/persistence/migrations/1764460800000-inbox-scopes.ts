@@ -86,7 +86,7 @@ const KEYS: [string, string, string][] = [
   ['inbox_stream', 'stream', 'stream, scope'],
   ['inbox_stream_type', 'stream, type', 'stream, scope, type'],
   ['inbox_user_state', 'user_id', 'user_id, scope'],
-  ['inbox_subscription', 'user_id, topic', 'user_id, topic, scope'],
+  ['inbox_subscription', 'user_id, topic', 'user_id, scope, topic'],
 ];
 
 /**
