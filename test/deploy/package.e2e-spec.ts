@@ -56,7 +56,7 @@ describe('the nestjs-inbox package', () => {
     ]) {
       expect(lib[name]).toBeDefined();
     }
-    expect(lib.NOTIFICATIONS_MIGRATIONS).toHaveLength(7);
+    expect(lib.NOTIFICATIONS_MIGRATIONS).toHaveLength(8);
     expect(existsSync(join(out, 'service', 'notification.service.d.ts'))).toBe(true);
   });
 });

@@ -5,6 +5,7 @@ import { InboxPresentation1764201600000 } from './1764201600000-inbox-presentati
 import { InboxStates1764288000000 } from './1764288000000-inbox-states';
 import { InboxSqlPrivileges1764374400000 } from './1764374400000-inbox-sql-privileges';
 import { InboxScopes1764460800000 } from './1764460800000-inbox-scopes';
+import { InboxChannels1764720000000 } from './1764720000000-inbox-channels';
 
 /** The library's schema, in order: add to the host DataSource's `migrations`. */
 export const NOTIFICATIONS_MIGRATIONS = [
@@ -15,4 +16,5 @@ export const NOTIFICATIONS_MIGRATIONS = [
   InboxStates1764288000000,
   InboxSqlPrivileges1764374400000,
   InboxScopes1764460800000,
+  InboxChannels1764720000000,
 ];
