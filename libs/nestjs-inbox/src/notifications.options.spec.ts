@@ -92,7 +92,7 @@ describe('NOTIFICATIONS_DEFAULTS, written once', () => {
 
   it.each(
     Object.keys(NOTIFICATIONS_DEFAULTS).filter(
-      (k) => !['allowedOrigins', 'canSubscribe', 'canAccessScope', 'mutable', 'redis', 'retention', 'http', 'amqp'].includes(k),
+      (k) => !['allowedOrigins', 'canSubscribe', 'canAccessScope', 'mutable', 'redis', 'retention', 'http', 'amqp', 'channels'].includes(k),
     ),
   )('%s: the @default tag and docs/configuration.md say what resolveOptions applies', (field) => {
     const applied = (NOTIFICATIONS_DEFAULTS as Record<string, unknown>)[field];

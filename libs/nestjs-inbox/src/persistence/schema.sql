@@ -492,7 +492,7 @@ CREATE TABLE public.inbox_channel_log (
     attempt integer DEFAULT 0 NOT NULL,
     message_id text,
     at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT inbox_channel_log_outcome_check CHECK (((outcome)::text = ANY ((ARRAY['sent'::character varying, 'skipped'::character varying, 'failed'::character varying, 'retry'::character varying, 'cancelled'::character varying])::text[])))
+    CONSTRAINT inbox_channel_log_outcome_check CHECK (((outcome)::text = ANY ((ARRAY['sent'::character varying, 'skipped'::character varying, 'deferred'::character varying, 'failed'::character varying, 'retry'::character varying, 'cancelled'::character varying])::text[])))
 );
 
 CREATE SEQUENCE public.inbox_channel_log_id_seq

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { ChannelPlanner } from '../channels/channel-planner';
 import type { EntityManager } from 'typeorm';
 import { NewNotificationRow, NotificationRow, toPayload } from '../persistence/notification-row';
 import { NotificationWriter } from '../persistence/notification.writer';
@@ -29,19 +30,33 @@ export class AfterCommitDelivery {
     private readonly hooks: TransactionHooks,
     private readonly emitter: RoomEmitter,
     private readonly recounter: UnreadRecounter,
+    private readonly planner: ChannelPlanner,
   ) {}
 
   /** Returns what was stored: a row whose `dedupeKey` was used already stores nothing and is left out. */
   async store(rows: NewNotificationRow[], manager?: EntityManager): Promise<StoredNotification[]> {
-    const stored = (await (manager ? this.notifications.insert(rows, manager) : this.writer.write(rows)).catch(asInputError)).filter(
-      (row): row is NotificationRow => row !== null,
-    );
+    const inserted = await (manager ? this.notifications.insert(rows, manager) : this.writer.write(rows)).catch(asInputError);
+    const stored = inserted.filter((row): row is NotificationRow => row !== null);
+    // Each stored row's own choice of channels (not a column: planned after commit).
+    const choices = new Map(inserted.flatMap((row, i) => (row && rows[i].channels ? [[row.id, rows[i].channels]] : [])));
     // Built once: for the emit and for what the caller gets back (CPU per notification, bench 2).
     const payloads = stored.map(toPayload);
     if (stored.length > 0) {
-      const deliver = (rows: NotificationRow[]) => this.recounter.refresh(this.emitter.deliver(rows));
+      const plan = (rows: NotificationRow[]) =>
+        this.planner.enabled &&
+        void this.planner.plan(
+          rows,
+          rows.map((r) => choices.get(r.id)),
+        );
+      const deliver = (rows: NotificationRow[]) => {
+        this.recounter.refresh(this.emitter.deliver(rows));
+        plan(rows);
+      };
       if (manager) this.hooks.afterCommit(manager, () => void this.deliverCommitted(stored, deliver));
-      else this.recounter.refresh(this.emitter.deliver(stored, { payloads }));
+      else {
+        this.recounter.refresh(this.emitter.deliver(stored, { payloads }));
+        plan(stored);
+      }
     }
     return stored.map((row, i) => ({ ...payloads[i], userId: row.user_id }));
   }

@@ -32,6 +32,12 @@ export interface NotificationInput {
    * show it. Absent or `null`: unscoped, shown in every scope's inbox (docs/scopes.md).
    */
   scope?: string | null;
+  /**
+   * Other channels (docs/channels.md): per channel `true` (a broadcast or publication goes out
+   * on it only so), `false` (not on it), or `{ after }` (on it, after this many ms, at most 30
+   * days). Absent: the module's `channels` options decide (direct notifications only).
+   */
+  channels?: { email?: boolean | { after?: number } } | null;
 }
 
 /**
@@ -113,6 +119,7 @@ export function normaliseInput(input: NotificationInput, maxPayloadBytes: number
     actor: n.actor ?? null,
     tags: n.tags ?? [],
     scope: n.scope ?? null,
+    channels: n.channels ?? null,
   };
 }
 

@@ -6,6 +6,7 @@ import type { ResolvedNotificationsOptions } from '../notifications.options';
 import { inboxKey } from '../persistence/inbox-model';
 import { toPayload } from '../persistence/notification-row';
 import { Badge, InboxReadRepository } from '../persistence/repositories/inbox-read.repository';
+import { ChannelSendRepository, type ChannelLogEntry } from '../persistence/repositories/channel-send.repository';
 import { NotificationRepository } from '../persistence/repositories/notification.repository';
 import { PreferencesRepository } from '../persistence/repositories/preferences.repository';
 import { SubscriptionRepository } from '../persistence/repositories/subscription.repository';
@@ -34,6 +35,7 @@ import { StateChanges, type IdsOrFilter } from './state-changes';
 export type { NotificationInput, ScopeOption } from './notification-input';
 export type { StoredNotification } from './after-commit-delivery';
 export type { IdsOrFilter } from './state-changes';
+export type { ChannelLogEntry } from '../persistence/repositories/channel-send.repository';
 
 export interface NotifyOptions {
   /** Store inside this transaction: delivered once it commits, never if it rolls back. */
@@ -64,6 +66,7 @@ export class NotificationService {
     private readonly topicRooms: TopicRooms,
     private readonly userSockets: UserSockets,
     private readonly fanout: RedisFanout,
+    private readonly channelSends: ChannelSendRepository,
   ) {}
 
   /**
@@ -238,7 +241,9 @@ export class NotificationService {
 
   /** The preferences of `opts.scope`'s inbox (each scope has its own, the unscoped inbox too). */
   async getPreferences(userId: string, opts?: ScopeOption): Promise<Preferences> {
-    return { muted: await this.preferences.preferences(this.inbox(userId, opts, 'getPreferences')) };
+    const inbox = this.inbox(userId, opts, 'getPreferences');
+    const [muted, { channels, quietHours }] = await Promise.all([this.preferences.preferences(inbox), this.channelSends.settings(inbox)]);
+    return { muted, channels, quietHours };
   }
 
   /**
@@ -250,10 +255,30 @@ export class NotificationService {
   async setPreferences(userId: string, preferences: PreferencesUpdate, opts?: ScopeOption): Promise<Preferences> {
     const inbox = this.inbox(userId, opts, 'setPreferences');
     const u = inbox.userId;
-    const { muted } = schema.parse(schema.preferences, preferences, 'preferences');
+    const { muted = {}, channels, quietHours } = schema.parse(schema.preferences, preferences, 'preferences');
     const refused = (muted.types ?? []).filter((type) => !this.options.mutable(type));
     if (refused.length > 0) {
       throw new NotificationsError('FORBIDDEN', `preferences: muted.types: ${refused.map((t) => `'${t}'`).join(', ')} may not be muted`);
+    }
+    const refusedOnChannel = (channels?.email?.types ?? []).filter((type) => !this.options.mutable(type));
+    if (refusedOnChannel.length > 0) {
+      throw new NotificationsError(
+        'FORBIDDEN',
+        `preferences: channels.email.types: ${refusedOnChannel.map((t) => `'${t}'`).join(', ')} may not be muted`,
+      );
+    }
+    const settings =
+      channels === undefined && quietHours === undefined
+        ? await this.channelSends.settings(inbox)
+        : await this.channelSends.setSettings(
+            inbox,
+            channels && {
+              ...(channels.email && { email: { muted: channels.email.muted ?? false, types: [...new Set(channels.email.types ?? [])] } }),
+            },
+            quietHours,
+          );
+    if (muted.types === undefined && muted.topics === undefined) {
+      return { muted: await this.preferences.preferences(inbox), channels: settings.channels, quietHours: settings.quietHours };
     }
     const before = await this.preferences.preferences(inbox);
     const after = await this.preferences.setPreferences(inbox, {
@@ -277,7 +302,23 @@ export class NotificationService {
       },
     });
     this.recounter.markStale([u]);
-    return { muted: after };
+    return { muted: after, channels: settings.channels, quietHours: settings.quietHours };
+  }
+
+  /**
+   * What became of `userId`'s sends on other channels (docs/channels.md), newest first: each
+   * sent, skipped, deferred, failed, retried or cancelled one, with its notifications and why.
+   * `scope` absent: every inbox's; `before`: an entry's `id`, for the next page.
+   */
+  async channelHistory(userId: string, query: { scope?: string | null; before?: string; limit?: number } = {}): Promise<ChannelLogEntry[]> {
+    const u = checkedUserId(userId);
+    const scope = query.scope === undefined ? undefined : checkedScope({ scope: query.scope }, 'channelHistory');
+    const before = query.before === undefined ? null : schema.parse(schema.notificationId, query.before, 'channelHistory: before');
+    const limit = query.limit ?? this.options.listLimit.default;
+    if (!Number.isInteger(limit) || limit < 1 || limit > this.options.listLimit.max) {
+      throw new InvalidInputError(`channelHistory: limit: must be an integer from 1 to ${this.options.listLimit.max}`);
+    }
+    return this.channelSends.history(u, scope, before, limit);
   }
 
   /** The user id checked, then the scope option: the inbox a method works on. */

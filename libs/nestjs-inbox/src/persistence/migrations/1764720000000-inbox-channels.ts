@@ -39,7 +39,7 @@ const BECAME = `(OLD.seen_at IS NULL AND NEW.seen_at IS NOT NULL) OR (OLD.read_a
  *   it. `status`: pending, sending (claimed, being handed to the sender), sent, skipped,
  *   failed, cancelled. Claimed by any instance with FOR UPDATE SKIP LOCKED on the partial
  *   index of the pending ones.
- * - `inbox_channel_log`: every outcome (sent, skipped, failed, retry, cancelled), per user.
+ * - `inbox_channel_log`: every outcome (sent, skipped, deferred, failed, retry, cancelled), per user.
  * - `inbox_push_subscription`: a browser's Web Push subscription, per user and endpoint.
  * - `inbox_user_state` gains the inbox's channel preferences and quiet hours.
  * - Triggers on the direct rows and the receipts cancel pending sends in the transaction of the
@@ -77,7 +77,7 @@ export class InboxChannels1764720000000 implements MigrationInterface {
         scope varchar(200) NOT NULL DEFAULT '',
         channel varchar(20) NOT NULL,
         notification_ids bigint[] NOT NULL,
-        outcome varchar(10) NOT NULL CHECK (outcome IN ('sent', 'skipped', 'failed', 'retry', 'cancelled')),
+        outcome varchar(10) NOT NULL CHECK (outcome IN ('sent', 'skipped', 'deferred', 'failed', 'retry', 'cancelled')),
         reason text,
         attempt integer NOT NULL DEFAULT 0,
         message_id text,
