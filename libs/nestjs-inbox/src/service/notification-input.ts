@@ -119,7 +119,8 @@ export function normaliseInput(input: NotificationInput, maxPayloadBytes: number
     actor: n.actor ?? null,
     tags: n.tags ?? [],
     scope: n.scope ?? null,
-    channels: n.channels ?? null,
+    // Only when given: not a column, and most notifications leave it to the module.
+    ...(n.channels ? { channels: n.channels } : {}),
   };
 }
 
