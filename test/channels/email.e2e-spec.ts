@@ -201,6 +201,20 @@ describe('channels: e-mail through a real SMTP server', () => {
     });
   });
 
+  it('a notification stored by the SQL door is e-mailed by the module rules, once with two listening instances', async () => {
+    const gatewayApp = (extra: object) =>
+      startApp(db.url, { channels: { pollMs: 20, email: { transport: smtp.url, from: FROM, address: addressOf, after: 0 } }, ...extra });
+    apps.push(await gatewayApp({}), await gatewayApp({}));
+    try {
+      await q(`SELECT inbox_notify(ARRAY['sql-user'], '{"type": "t", "title": "from sql"}'::jsonb)`);
+      await until('sql-user gets it', () => smtp.to('sql-user@mail.test').length === 1);
+      await until('the send is recorded', () => settled('sql-user'));
+      expect(smtp.to('sql-user@mail.test').map((m) => m.subject)).toEqual(['from sql']);
+    } finally {
+      await stop();
+    }
+  });
+
   it('with a digest, one e-mail holds every pending notification of the inbox', async () => {
     const t = await start({ after: 0, digest: 400 });
     try {

@@ -576,15 +576,6 @@ CREATE TABLE public.inbox_notification_tag (
     notification_id bigint NOT NULL
 );
 
-CREATE TABLE public.inbox_push_subscription (
-    user_id character varying(255) NOT NULL,
-    endpoint text NOT NULL,
-    p256dh text NOT NULL,
-    auth text NOT NULL,
-    expires_at timestamp with time zone,
-    created_at timestamp with time zone DEFAULT now() NOT NULL
-);
-
 CREATE TABLE public.inbox_receipt (
     user_id character varying(255) NOT NULL,
     notification_id bigint NOT NULL,
@@ -665,9 +656,6 @@ ALTER TABLE ONLY public.inbox_notification
 
 ALTER TABLE ONLY public.inbox_notification_tag
     ADD CONSTRAINT inbox_notification_tag_pkey PRIMARY KEY (owner, tag, notification_id);
-
-ALTER TABLE ONLY public.inbox_push_subscription
-    ADD CONSTRAINT inbox_push_subscription_pkey PRIMARY KEY (user_id, endpoint);
 
 ALTER TABLE ONLY public.inbox_receipt
     ADD CONSTRAINT inbox_receipt_pkey PRIMARY KEY (user_id, notification_id);

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
+import { ChannelPlanner } from '../channels/channel-planner';
 import { listenerClient, type ListenerClient } from '../compat/typeorm.compat';
 import { INBOX_DATA_SOURCE, NOTIFICATIONS_GATEWAY } from '../notifications.internal-constants';
 import { SqlFeedRepository, SqlSnapshot } from '../persistence/repositories/sql-feed.repository';
@@ -42,6 +43,7 @@ export class SqlProducerListener implements OnApplicationBootstrap, OnModuleDest
     private readonly feed: SqlFeedRepository,
     private readonly emitter: RoomEmitter,
     private readonly recounter: UnreadRecounter,
+    private readonly planner: ChannelPlanner,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -107,6 +109,9 @@ export class SqlProducerListener implements OnApplicationBootstrap, OnModuleDest
     if (!this.since) return;
     const { rows, next, complete } = await this.feed.sqlCommittedSince(this.since, this.delivered);
     if (rows.length > 0) this.recounter.refreshHere(this.emitter.deliver(rows, { local: true }));
+    // Their channel sends, by the module's rules (the SQL door takes no `channels`): every
+    // listening instance plans the same rows, and the send's primary key keeps one.
+    if (rows.length > 0 && this.planner.enabled) void this.planner.plan(rows, []);
     if (complete) {
       this.since = next;
       this.delivered = [];
