@@ -403,7 +403,7 @@ describe('scopes', () => {
       await migrate(old.url);
       app = await startApp(old.url, {}, { gateway: false });
       const q = (sql: string) => app!.dataSource.query(sql);
-      expect(await q(`SELECT count(*)::int AS n FROM inbox_notification WHERE scope IS NOT NULL`)).toEqual([{ n: 0 }]);
+      expect(await q(`SELECT count(*)::int AS n FROM inbox_notification WHERE scope <> ''`)).toEqual([{ n: 0 }]);
       expect(await q(`SELECT DISTINCT scope FROM inbox_subscription UNION SELECT DISTINCT scope FROM inbox_user_state`)).toEqual([
         { scope: '' },
       ]);

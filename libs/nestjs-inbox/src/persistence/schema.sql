@@ -104,16 +104,16 @@ CREATE FUNCTION public.inbox_assign_seq() RETURNS trigger
     IF NOT FOUND THEN
       RETURN NULL;
     END IF;
-    INSERT INTO "public".inbox_stream AS st (stream, scope, seq) VALUES (COALESCE(NEW.topic, ''), COALESCE(NEW.scope, ''), 1)
+    INSERT INTO "public".inbox_stream AS st (stream, scope, seq) VALUES (COALESCE(NEW.topic, ''), NEW.scope, 1)
     ON CONFLICT (stream, scope) DO UPDATE SET seq = st.seq + 1
     RETURNING st.seq INTO next_seq;
-    INSERT INTO "public".inbox_stream_type AS st (stream, scope, type, seq) VALUES (COALESCE(NEW.topic, ''), COALESCE(NEW.scope, ''), NEW.type, 1)
+    INSERT INTO "public".inbox_stream_type AS st (stream, scope, type, seq) VALUES (COALESCE(NEW.topic, ''), NEW.scope, NEW.type, 1)
     ON CONFLICT (stream, scope, type) DO UPDATE SET seq = st.seq + 1
     RETURNING st.seq INTO next_type_seq;
     UPDATE "public".inbox_notification SET seq = next_seq, type_seq = next_type_seq, late = EXISTS (
              SELECT 1 FROM "public".inbox_notification o
               WHERE o.user_id IS NULL AND COALESCE(o.topic, '') = COALESCE(NEW.topic, '')
-                AND COALESCE(o.scope, '') = COALESCE(NEW.scope, '')
+                AND o.scope = NEW.scope
                 AND o.id > NEW.id AND o.seq < next_seq)
      WHERE id = NEW.id;
     RETURN NULL;
@@ -394,7 +394,7 @@ CREATE FUNCTION public.inbox_store(fn text, recipients text[], stream_topic text
       INSERT INTO "public".inbox_notification AS x
              (user_id, topic, scope, type, title, body, data, dedupe_key, expires_at, url, actions, actor, tags,
               tx_id, tx_horizon, via_sql)
-      SELECT u.user_id, stream_topic, n->>'scope', n->>'type', n->>'title', n->>'body',
+      SELECT u.user_id, stream_topic, COALESCE(n->>'scope', ''), n->>'type', n->>'title', n->>'body',
              CASE WHEN jsonb_typeof(n->'data') = 'object' THEN n->'data' END,
              n->>'dedupeKey', expires, n->>'url',
              CASE WHEN jsonb_typeof(n->'actions') = 'array' AND jsonb_array_length(n->'actions') > 0 THEN n->'actions' END,
@@ -404,7 +404,7 @@ CREATE FUNCTION public.inbox_store(fn text, recipients text[], stream_topic text
                   ELSE '{}'::text[] END,
              tx.tx_id, tx.tx_horizon, true
         FROM (SELECT DISTINCT unnest(COALESCE(recipients, ARRAY[NULL::text])) AS user_id) u CROSS JOIN tx
-      ON CONFLICT ((COALESCE(user_id, '')), (COALESCE(topic, '')), (COALESCE(scope, '')), dedupe_key) WHERE dedupe_key IS NOT NULL
+      ON CONFLICT ((COALESCE(user_id, '')), (COALESCE(topic, '')), scope, dedupe_key) WHERE dedupe_key IS NOT NULL
       DO NOTHING
       RETURNING x.id
     )
@@ -421,7 +421,7 @@ CREATE FUNCTION public.inbox_tag_rows() RETURNS trigger
     AS $$
   BEGIN
     INSERT INTO "public".inbox_notification_tag (owner, tag, notification_id)
-    SELECT CASE WHEN NEW.scope IS NULL
+    SELECT CASE WHEN NEW.scope = ''
                 THEN CASE WHEN NEW.user_id IS NULL THEN 's:' || COALESCE(NEW.topic, '') ELSE 'u:' || NEW.user_id END
                 ELSE CASE WHEN NEW.user_id IS NULL THEN 'S' ELSE 'U' END || length(NEW.scope) || ':' || NEW.scope
                      || COALESCE(NEW.user_id, NEW.topic, '') END, t, NEW.id
@@ -543,7 +543,7 @@ CREATE TABLE public.inbox_notification (
     archived boolean,
     deleted_at timestamp with time zone,
     type_seq bigint,
-    scope character varying(200),
+    scope character varying(200) DEFAULT ''::character varying NOT NULL,
     CONSTRAINT inbox_notification_actions_check CHECK (((actions IS NULL) OR
 CASE jsonb_typeof(actions)
     WHEN 'null'::text THEN true
@@ -557,7 +557,6 @@ CASE jsonb_typeof(actor)
     ELSE false
 END)),
     CONSTRAINT inbox_notification_audience CHECK (((user_id IS NULL) OR (topic IS NULL))),
-    CONSTRAINT inbox_notification_scope_check CHECK (((scope)::text <> ''::text)),
     CONSTRAINT inbox_notification_url_check CHECK ((public.inbox_url_problem(url) IS NULL))
 );
 
@@ -683,31 +682,31 @@ CREATE INDEX inbox_channel_send_inbox_idx ON public.inbox_channel_send USING btr
 
 CREATE INDEX inbox_channel_send_sending_idx ON public.inbox_channel_send USING btree (updated_at) WHERE ((status)::text = 'sending'::text);
 
-CREATE UNIQUE INDEX inbox_notification_dedupe_idx ON public.inbox_notification USING btree (COALESCE(user_id, ''::character varying), COALESCE(topic, ''::character varying), COALESCE(scope, ''::character varying), dedupe_key) WHERE (dedupe_key IS NOT NULL);
+CREATE UNIQUE INDEX inbox_notification_dedupe_idx ON public.inbox_notification USING btree (COALESCE(user_id, ''::character varying), COALESCE(topic, ''::character varying), scope, dedupe_key) WHERE (dedupe_key IS NOT NULL);
 
 CREATE INDEX inbox_notification_expires_idx ON public.inbox_notification USING btree (expires_at) WHERE (expires_at IS NOT NULL);
 
-CREATE INDEX inbox_notification_late_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), COALESCE(scope, ''::character varying), seq) WHERE ((user_id IS NULL) AND late);
+CREATE INDEX inbox_notification_late_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), scope, seq) WHERE ((user_id IS NULL) AND late);
 
-CREATE INDEX inbox_notification_shared_expiring_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), COALESCE(scope, ''::character varying), seq) INCLUDE (id, expires_at) WHERE ((user_id IS NULL) AND (expires_at IS NOT NULL));
+CREATE INDEX inbox_notification_shared_expiring_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), scope, seq) INCLUDE (id, expires_at) WHERE ((user_id IS NULL) AND (expires_at IS NOT NULL));
 
-CREATE INDEX inbox_notification_shared_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), COALESCE(scope, ''::character varying), id) INCLUDE (tx_id, created_at, seq) WHERE (user_id IS NULL);
+CREATE INDEX inbox_notification_shared_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), scope, id) INCLUDE (tx_id, created_at, seq) WHERE (user_id IS NULL);
 
-CREATE INDEX inbox_notification_shared_seq_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), COALESCE(scope, ''::character varying), seq) INCLUDE (id) WHERE (user_id IS NULL);
+CREATE INDEX inbox_notification_shared_seq_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), scope, seq) INCLUDE (id) WHERE (user_id IS NULL);
 
-CREATE INDEX inbox_notification_shared_type_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), COALESCE(scope, ''::character varying), type, id) WHERE (user_id IS NULL);
+CREATE INDEX inbox_notification_shared_type_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), scope, type, id) WHERE (user_id IS NULL);
 
-CREATE INDEX inbox_notification_shared_type_seq_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), COALESCE(scope, ''::character varying), type, seq) INCLUDE (type_seq) WHERE (user_id IS NULL);
+CREATE INDEX inbox_notification_shared_type_seq_idx ON public.inbox_notification USING btree (COALESCE(topic, ''::character varying), scope, type, seq) INCLUDE (type_seq) WHERE (user_id IS NULL);
 
 CREATE INDEX inbox_notification_tag_notification_idx ON public.inbox_notification_tag USING btree (notification_id);
 
-CREATE INDEX inbox_notification_unread_idx ON public.inbox_notification USING btree (user_id, COALESCE(scope, ''::character varying), tx_id) INCLUDE (id, expires_at) WHERE ((user_id IS NOT NULL) AND (read_at IS NULL));
+CREATE INDEX inbox_notification_unread_idx ON public.inbox_notification USING btree (user_id, scope, tx_id) INCLUDE (id, expires_at) WHERE ((user_id IS NOT NULL) AND (read_at IS NULL));
 
-CREATE INDEX inbox_notification_user_archived_idx ON public.inbox_notification USING btree (user_id, COALESCE(scope, ''::character varying), archived, id) WHERE ((user_id IS NOT NULL) AND (archived IS NOT NULL));
+CREATE INDEX inbox_notification_user_archived_idx ON public.inbox_notification USING btree (user_id, scope, archived, id) WHERE ((user_id IS NOT NULL) AND (archived IS NOT NULL));
 
-CREATE INDEX inbox_notification_user_idx ON public.inbox_notification USING btree (user_id, COALESCE(scope, ''::character varying), id) INCLUDE (tx_id, created_at) WHERE (user_id IS NOT NULL);
+CREATE INDEX inbox_notification_user_idx ON public.inbox_notification USING btree (user_id, scope, id) INCLUDE (tx_id, created_at) WHERE (user_id IS NOT NULL);
 
-CREATE INDEX inbox_notification_user_type_idx ON public.inbox_notification USING btree (user_id, COALESCE(scope, ''::character varying), type, id) WHERE (user_id IS NOT NULL);
+CREATE INDEX inbox_notification_user_type_idx ON public.inbox_notification USING btree (user_id, scope, type, id) WHERE (user_id IS NOT NULL);
 
 CREATE INDEX inbox_notification_via_sql_idx ON public.inbox_notification USING btree (tx_id) WHERE via_sql;
 

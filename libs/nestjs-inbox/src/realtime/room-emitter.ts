@@ -35,7 +35,7 @@ export class RoomEmitter {
     rows.forEach((row, i) => {
       const payload = payloads?.[i] ?? toPayload(row);
       const muted = mutedTypeRoom(row.type);
-      const scope = row.scope ?? null;
+      const scope = row.scope || null; // '' is how the table spells unscoped; never a scope
       if (row.user_id !== null) {
         const room = scope === null ? userRoom(row.user_id) : inboxRoom({ userId: row.user_id, scope });
         nsp?.to(room).except(muted).emit(ServerEvent.Notification, payload);

@@ -7,68 +7,62 @@ const sql = String.raw;
 /** As InboxSqlPrivileges pins it: see there. */
 const PINNED = `SET search_path = pg_catalog, pg_temp`;
 
-/**
- * The index key of a row's scope: '' for unscoped, as every other table holds it. An expression,
- * so that one index range holds the unscoped rows as one holds each scope's.
- */
-const SCOPE = `(COALESCE(scope, ''))`;
-
 /** The indexes whose key gains the scope: name, then the definition before and after. */
 const INDEXES: { name: string; before: string; after: string }[] = [
   {
     name: 'inbox_notification_dedupe_idx',
     before: `UNIQUE INDEX inbox_notification_dedupe_idx ON inbox_notification ((COALESCE(user_id, '')), (COALESCE(topic, '')), dedupe_key) WHERE dedupe_key IS NOT NULL`,
-    after: `UNIQUE INDEX inbox_notification_dedupe_idx ON inbox_notification ((COALESCE(user_id, '')), (COALESCE(topic, '')), ${SCOPE}, dedupe_key) WHERE dedupe_key IS NOT NULL`,
+    after: `UNIQUE INDEX inbox_notification_dedupe_idx ON inbox_notification ((COALESCE(user_id, '')), (COALESCE(topic, '')), scope, dedupe_key) WHERE dedupe_key IS NOT NULL`,
   },
   {
     name: 'inbox_notification_late_idx',
     before: `INDEX inbox_notification_late_idx ON inbox_notification ((COALESCE(topic, '')), seq) WHERE user_id IS NULL AND late`,
-    after: `INDEX inbox_notification_late_idx ON inbox_notification ((COALESCE(topic, '')), ${SCOPE}, seq) WHERE user_id IS NULL AND late`,
+    after: `INDEX inbox_notification_late_idx ON inbox_notification ((COALESCE(topic, '')), scope, seq) WHERE user_id IS NULL AND late`,
   },
   {
     name: 'inbox_notification_shared_expiring_idx',
     before: `INDEX inbox_notification_shared_expiring_idx ON inbox_notification ((COALESCE(topic, '')), seq) INCLUDE (id, expires_at) WHERE user_id IS NULL AND expires_at IS NOT NULL`,
-    after: `INDEX inbox_notification_shared_expiring_idx ON inbox_notification ((COALESCE(topic, '')), ${SCOPE}, seq) INCLUDE (id, expires_at) WHERE user_id IS NULL AND expires_at IS NOT NULL`,
+    after: `INDEX inbox_notification_shared_expiring_idx ON inbox_notification ((COALESCE(topic, '')), scope, seq) INCLUDE (id, expires_at) WHERE user_id IS NULL AND expires_at IS NOT NULL`,
   },
   {
     name: 'inbox_notification_shared_idx',
     before: `INDEX inbox_notification_shared_idx ON inbox_notification ((COALESCE(topic, '')), id) INCLUDE (tx_id, created_at, seq) WHERE user_id IS NULL`,
-    after: `INDEX inbox_notification_shared_idx ON inbox_notification ((COALESCE(topic, '')), ${SCOPE}, id) INCLUDE (tx_id, created_at, seq) WHERE user_id IS NULL`,
+    after: `INDEX inbox_notification_shared_idx ON inbox_notification ((COALESCE(topic, '')), scope, id) INCLUDE (tx_id, created_at, seq) WHERE user_id IS NULL`,
   },
   {
     name: 'inbox_notification_shared_seq_idx',
     before: `INDEX inbox_notification_shared_seq_idx ON inbox_notification ((COALESCE(topic, '')), seq) INCLUDE (id) WHERE user_id IS NULL`,
-    after: `INDEX inbox_notification_shared_seq_idx ON inbox_notification ((COALESCE(topic, '')), ${SCOPE}, seq) INCLUDE (id) WHERE user_id IS NULL`,
+    after: `INDEX inbox_notification_shared_seq_idx ON inbox_notification ((COALESCE(topic, '')), scope, seq) INCLUDE (id) WHERE user_id IS NULL`,
   },
   {
     name: 'inbox_notification_shared_type_idx',
     before: `INDEX inbox_notification_shared_type_idx ON inbox_notification ((COALESCE(topic, '')), type, id) WHERE user_id IS NULL`,
-    after: `INDEX inbox_notification_shared_type_idx ON inbox_notification ((COALESCE(topic, '')), ${SCOPE}, type, id) WHERE user_id IS NULL`,
+    after: `INDEX inbox_notification_shared_type_idx ON inbox_notification ((COALESCE(topic, '')), scope, type, id) WHERE user_id IS NULL`,
   },
   {
     name: 'inbox_notification_shared_type_seq_idx',
     before: `INDEX inbox_notification_shared_type_seq_idx ON inbox_notification ((COALESCE(topic, '')), type, seq) INCLUDE (type_seq) WHERE user_id IS NULL`,
-    after: `INDEX inbox_notification_shared_type_seq_idx ON inbox_notification ((COALESCE(topic, '')), ${SCOPE}, type, seq) INCLUDE (type_seq) WHERE user_id IS NULL`,
+    after: `INDEX inbox_notification_shared_type_seq_idx ON inbox_notification ((COALESCE(topic, '')), scope, type, seq) INCLUDE (type_seq) WHERE user_id IS NULL`,
   },
   {
     name: 'inbox_notification_unread_idx',
     before: `INDEX inbox_notification_unread_idx ON inbox_notification (user_id, tx_id) INCLUDE (id, expires_at) WHERE user_id IS NOT NULL AND read_at IS NULL`,
-    after: `INDEX inbox_notification_unread_idx ON inbox_notification (user_id, ${SCOPE}, tx_id) INCLUDE (id, expires_at) WHERE user_id IS NOT NULL AND read_at IS NULL`,
+    after: `INDEX inbox_notification_unread_idx ON inbox_notification (user_id, scope, tx_id) INCLUDE (id, expires_at) WHERE user_id IS NOT NULL AND read_at IS NULL`,
   },
   {
     name: 'inbox_notification_user_archived_idx',
     before: `INDEX inbox_notification_user_archived_idx ON inbox_notification (user_id, archived, id) WHERE user_id IS NOT NULL AND archived IS NOT NULL`,
-    after: `INDEX inbox_notification_user_archived_idx ON inbox_notification (user_id, ${SCOPE}, archived, id) WHERE user_id IS NOT NULL AND archived IS NOT NULL`,
+    after: `INDEX inbox_notification_user_archived_idx ON inbox_notification (user_id, scope, archived, id) WHERE user_id IS NOT NULL AND archived IS NOT NULL`,
   },
   {
     name: 'inbox_notification_user_idx',
     before: `INDEX inbox_notification_user_idx ON inbox_notification (user_id, id) INCLUDE (tx_id, created_at) WHERE user_id IS NOT NULL`,
-    after: `INDEX inbox_notification_user_idx ON inbox_notification (user_id, ${SCOPE}, id) INCLUDE (tx_id, created_at) WHERE user_id IS NOT NULL`,
+    after: `INDEX inbox_notification_user_idx ON inbox_notification (user_id, scope, id) INCLUDE (tx_id, created_at) WHERE user_id IS NOT NULL`,
   },
   {
     name: 'inbox_notification_user_type_idx',
     before: `INDEX inbox_notification_user_type_idx ON inbox_notification (user_id, type, id) WHERE user_id IS NOT NULL`,
-    after: `INDEX inbox_notification_user_type_idx ON inbox_notification (user_id, ${SCOPE}, type, id) WHERE user_id IS NOT NULL`,
+    after: `INDEX inbox_notification_user_type_idx ON inbox_notification (user_id, scope, type, id) WHERE user_id IS NOT NULL`,
   },
   {
     name: 'inbox_receipt_archived_idx',
@@ -95,14 +89,29 @@ const KEYS: [string, string, string][] = [
   ['inbox_subscription', 'user_id, topic', 'user_id, topic, scope'],
 ];
 
-/** The tables that hold a scope as '' for unscoped (a key column cannot be NULL). */
-const SCOPED_TABLES = ['inbox_stream', 'inbox_stream_type', 'inbox_receipt', 'inbox_user_state', 'inbox_subscription'];
+/**
+ * The tables that gain `scope`, '' for unscoped (the notifications first: `down` deletes the
+ * scoped ones, and their receipts, tags and snoozes with them, before the rest).
+ */
+const SCOPED_TABLES = [
+  'inbox_notification',
+  'inbox_stream',
+  'inbox_stream_type',
+  'inbox_receipt',
+  'inbox_user_state',
+  'inbox_subscription',
+];
 
 /**
  * Issue 22: scopes (tenants, workspaces; docs/scopes.md). A notification may belong to a scope
- * (`inbox_notification.scope`, NULL: unscoped, what every row stored before is); a user's inbox
- * is per scope.
+ * (`inbox_notification.scope`, '' for unscoped, what every row stored before is, and what the
+ * library reads as `null`); a user's inbox is per scope.
  *
+ * - The scope is a plain column, '' for unscoped, in every table and index key: the planner has
+ *   its statistics (those of an index expression such as `COALESCE(scope, '')` are not used when
+ *   the index is partial, as these are: it then guessed 0.5% of a user's rows for their unscoped
+ *   part, and sorted the part instead of walking its newest rows), and `scope = ''` keeps the
+ *   index's id order (`scope IS NULL` would not).
  * - A shared stream is the pair (topic or '', scope or ''): `inbox_stream`, `inbox_stream_type`
  *   are keyed by both, positions are per pair, and every index of shared rows leads with both,
  *   so a walk of one scope's stream never reads another scope's rows. A receipt records its
@@ -117,7 +126,7 @@ const SCOPED_TABLES = ['inbox_stream', 'inbox_stream_type', 'inbox_receipt', 'in
  * - The SQL doors take `scope` in the notification (checked like the other fields, SQLSTATE
  *   22023 naming `notification.scope`); a dedupe key is per (user, topic, scope).
  *
- * Adding the columns rewrites no table (NULL and constant defaults); the indexes are rebuilt.
+ * Adding the columns rewrites no table (constant defaults); the indexes are rebuilt.
  * `down` deletes every scoped notification, subscription and preference first: without the
  * scope they would reach every user of the site.
  */
@@ -126,8 +135,6 @@ export class InboxScopes1764460800000 implements MigrationInterface {
 
   async up(db: QueryRunner): Promise<void> {
     const s = await inboxSchema(db);
-    await db.query(`ALTER TABLE ${s}.inbox_notification ADD COLUMN scope varchar(200),
-      ADD CONSTRAINT inbox_notification_scope_check CHECK (scope <> '')`);
     for (const table of SCOPED_TABLES) {
       await db.query(`ALTER TABLE ${s}.${table} ADD COLUMN scope varchar(200) NOT NULL DEFAULT ''`);
     }
@@ -147,7 +154,6 @@ export class InboxScopes1764460800000 implements MigrationInterface {
   async down(db: QueryRunner): Promise<void> {
     const s = await inboxSchema(db);
     // Receipts, tags and snoozes of the scoped rows go with them (ON DELETE CASCADE).
-    await db.query(`DELETE FROM ${s}.inbox_notification WHERE scope IS NOT NULL`);
     for (const table of SCOPED_TABLES) await db.query(`DELETE FROM ${s}.${table} WHERE scope <> ''`);
     await db.query(store(s));
     await db.query(assignSeq(s));
@@ -161,7 +167,6 @@ export class InboxScopes1764460800000 implements MigrationInterface {
       await db.query(`ALTER TABLE ${s}.${table} DROP CONSTRAINT ${table}_pkey, ADD PRIMARY KEY (${key})`);
     }
     for (const table of SCOPED_TABLES) await db.query(`ALTER TABLE ${s}.${table} DROP COLUMN scope`);
-    await db.query(`ALTER TABLE ${s}.inbox_notification DROP COLUMN scope`);
   }
 }
 
@@ -325,7 +330,7 @@ const scopedStore = (s: string) => sql`
       INSERT INTO ${s}.inbox_notification AS x
              (user_id, topic, scope, type, title, body, data, dedupe_key, expires_at, url, actions, actor, tags,
               tx_id, tx_horizon, via_sql)
-      SELECT u.user_id, stream_topic, n->>'scope', n->>'type', n->>'title', n->>'body',
+      SELECT u.user_id, stream_topic, COALESCE(n->>'scope', ''), n->>'type', n->>'title', n->>'body',
              CASE WHEN jsonb_typeof(n->'data') = 'object' THEN n->'data' END,
              n->>'dedupeKey', expires, n->>'url',
              CASE WHEN jsonb_typeof(n->'actions') = 'array' AND jsonb_array_length(n->'actions') > 0 THEN n->'actions' END,
@@ -335,7 +340,7 @@ const scopedStore = (s: string) => sql`
                   ELSE '{}'::text[] END,
              tx.tx_id, tx.tx_horizon, true
         FROM (SELECT DISTINCT unnest(COALESCE(recipients, ARRAY[NULL::text])) AS user_id) u CROSS JOIN tx
-      ON CONFLICT ((COALESCE(user_id, '')), (COALESCE(topic, '')), (COALESCE(scope, '')), dedupe_key) WHERE dedupe_key IS NOT NULL
+      ON CONFLICT ((COALESCE(user_id, '')), (COALESCE(topic, '')), scope, dedupe_key) WHERE dedupe_key IS NOT NULL
       DO NOTHING
       RETURNING x.id
     )
@@ -359,16 +364,16 @@ const scopedAssignSeq = (s: string) => sql`
     IF NOT FOUND THEN
       RETURN NULL;
     END IF;
-    INSERT INTO ${s}.inbox_stream AS st (stream, scope, seq) VALUES (COALESCE(NEW.topic, ''), COALESCE(NEW.scope, ''), 1)
+    INSERT INTO ${s}.inbox_stream AS st (stream, scope, seq) VALUES (COALESCE(NEW.topic, ''), NEW.scope, 1)
     ON CONFLICT (stream, scope) DO UPDATE SET seq = st.seq + 1
     RETURNING st.seq INTO next_seq;
-    INSERT INTO ${s}.inbox_stream_type AS st (stream, scope, type, seq) VALUES (COALESCE(NEW.topic, ''), COALESCE(NEW.scope, ''), NEW.type, 1)
+    INSERT INTO ${s}.inbox_stream_type AS st (stream, scope, type, seq) VALUES (COALESCE(NEW.topic, ''), NEW.scope, NEW.type, 1)
     ON CONFLICT (stream, scope, type) DO UPDATE SET seq = st.seq + 1
     RETURNING st.seq INTO next_type_seq;
     UPDATE ${s}.inbox_notification SET seq = next_seq, type_seq = next_type_seq, late = EXISTS (
              SELECT 1 FROM ${s}.inbox_notification o
               WHERE o.user_id IS NULL AND COALESCE(o.topic, '') = COALESCE(NEW.topic, '')
-                AND COALESCE(o.scope, '') = COALESCE(NEW.scope, '')
+                AND o.scope = NEW.scope
                 AND o.id > NEW.id AND o.seq < next_seq)
      WHERE id = NEW.id;
     RETURN NULL;
@@ -383,7 +388,7 @@ const scopedTagRows = (s: string) => sql`
   LANGUAGE plpgsql SECURITY DEFINER ${PINNED} AS $$
   BEGIN
     INSERT INTO ${s}.inbox_notification_tag (owner, tag, notification_id)
-    SELECT CASE WHEN NEW.scope IS NULL
+    SELECT CASE WHEN NEW.scope = ''
                 THEN CASE WHEN NEW.user_id IS NULL THEN 's:' || COALESCE(NEW.topic, '') ELSE 'u:' || NEW.user_id END
                 ELSE CASE WHEN NEW.user_id IS NULL THEN 'S' ELSE 'U' END || length(NEW.scope) || ':' || NEW.scope
                      || COALESCE(NEW.user_id, NEW.topic, '') END, t, NEW.id

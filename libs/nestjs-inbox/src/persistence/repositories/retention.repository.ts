@@ -16,11 +16,11 @@ const PRUNE_SQL = `WITH cutoff AS (SELECT now() - $1::int * interval '1 day' AS 
           WHERE n.id = o.id AND o.user_id IS NOT NULL AND o.created_at < cutoff.at
          RETURNING n.id
        ), positions AS (
-         SELECT x.* FROM (SELECT DISTINCT COALESCE(topic, '') AS stream, COALESCE(scope, '') AS scope FROM oldest, cutoff
+         SELECT x.* FROM (SELECT DISTINCT COALESCE(topic, '') AS stream, scope FROM oldest, cutoff
                            WHERE user_id IS NULL AND created_at < cutoff.at) s
          CROSS JOIN LATERAL (
            SELECT s.stream, s.scope, n.id, n.seq, n.created_at FROM inbox_notification n
-            WHERE n.user_id IS NULL AND COALESCE(n.topic, '') = s.stream AND COALESCE(n.scope, '') = s.scope
+            WHERE n.user_id IS NULL AND COALESCE(n.topic, '') = s.stream AND n.scope = s.scope
               AND n.seq IS NOT NULL
             ORDER BY n.seq LIMIT $2) x
        ), kept AS (

@@ -30,7 +30,7 @@ function recent(user: string, scope: string, lookback: string, below: string | n
   // Per part of the inbox (directParts), its scope written out: an index range walked newest first.
   const direct = directParts(scope).map(
     (part) => `(SELECT n.id, n.tx_id, n.created_at, ${part.expr}::varchar AS scope FROM inbox_notification n
-                 WHERE ${part.guard} AND n.user_id = ${user} AND COALESCE(n.scope, '') = ${part.expr} ${bound}
+                 WHERE ${part.guard} AND n.user_id = ${user} AND n.scope = ${part.expr} ${bound}
                  ORDER BY n.id DESC LIMIT ${lookback})`,
   );
   const ctes = `,

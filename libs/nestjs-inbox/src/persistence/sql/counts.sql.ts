@@ -37,7 +37,7 @@ export function viewCount(user: string, v: View, param: Param): string {
   const direct = v.topic
     ? '0'
     : `(SELECT count(*) FROM inbox_notification n CROSS JOIN state s
-         WHERE n.user_id = ${user} AND COALESCE(n.scope, '') = s.scope AND n.read_at IS NULL AND n.tx_id >= s.read_xmin
+         WHERE n.user_id = ${user} AND n.scope = s.scope AND n.read_at IS NULL AND n.tx_id >= s.read_xmin
            AND ${inState(counted, DIRECT_ROW)} AND ${rowConditions(v, param)} AND ${countedType(v, param)})`;
   if (v.tags || v.before || v.after) {
     const rows = rowBranches(user, v, counted, null, param, null).join(' UNION ALL ');

@@ -13,7 +13,7 @@ export const INSERT_SQL = `
            e.r->>0 AS user_id, e.r->>1 AS topic, e.r->>2 AS type, e.r->>3 AS title, e.r->>4 AS body,
            NULLIF(e.r->5, 'null') AS data, e.r->>6 AS dedupe_key, (e.r->>7)::timestamptz AS expires_at,
            e.r->>8 AS url, NULLIF(e.r->9, 'null') AS actions, NULLIF(e.r->10, 'null') AS actor, NULLIF(e.r->11, 'null') AS tags,
-           e.r->>12 AS scope
+           COALESCE(e.r->>12, '') AS scope
       FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(r, ord)
   ), tx AS (
     -- Once per statement, not per row (each pg_current_snapshot() copies the snapshot).
@@ -28,7 +28,7 @@ export const INSERT_SQL = `
                 ELSE ARRAY(SELECT e FROM jsonb_array_elements_text(input.tags) WITH ORDINALITY AS x(e, i) ORDER BY i) END,
            tx.tx_id, tx.tx_horizon
       FROM input CROSS JOIN tx ORDER BY ord
-    ON CONFLICT ((COALESCE(user_id, '')), (COALESCE(topic, '')), (COALESCE(scope, '')), dedupe_key) WHERE dedupe_key IS NOT NULL
+    ON CONFLICT ((COALESCE(user_id, '')), (COALESCE(topic, '')), scope, dedupe_key) WHERE dedupe_key IS NOT NULL
     DO NOTHING
     RETURNING n.id, n.created_at
   )

@@ -31,7 +31,7 @@ export function markSql(change: Mark): string {
   const m = MARKS[change];
   return `WITH ${USER_CTES('$1', '$2')}, direct AS (
          UPDATE inbox_notification n SET ${m.column} = ${m.value} FROM state s
-          WHERE n.id = ANY($3::bigint[]) AND n.user_id = $1 AND COALESCE(n.scope, '') = s.scope AND ${LIVE}
+          WHERE n.id = ANY($3::bigint[]) AND n.user_id = $1 AND n.scope = s.scope AND ${LIVE}
             AND ${DIRECT_ROW.deleted.isNot} AND ${m.direct}
          RETURNING n.id
        ), shared AS (
@@ -39,7 +39,7 @@ export function markSql(change: Mark): string {
          SELECT $1, n.id, st.stream, st.scope, n.seq, ${m.value}
            -- Looked up by id (OFFSET 0 keeps the planner from walking a stream's index instead).
            FROM (SELECT * FROM inbox_notification WHERE id = ANY($3::bigint[]) AND user_id IS NULL OFFSET 0) n
-           JOIN streams st ON st.stream = COALESCE(n.topic, '') AND st.scope = COALESCE(n.scope, '')
+           JOIN streams st ON st.stream = COALESCE(n.topic, '') AND st.scope = n.scope
                           AND n.seq > GREATEST(st.after, st.deleted)
            LEFT JOIN inbox_receipt r ON r.user_id = $1 AND r.notification_id = n.id
           WHERE ${LIVE} AND r.deleted_at IS NULL AND ${m.shared}
@@ -112,7 +112,7 @@ export function markAllSql(change: MarkAll, count: View, param: Param): string {
            FROM (${directParts('$2')
              .map(
                (part) => `(SELECT b.id, b.tx_id FROM inbox_notification b
-                            WHERE ${part.guard} AND b.user_id = $1 AND COALESCE(b.scope, '') = ${part.expr}
+                            WHERE ${part.guard} AND b.user_id = $1 AND b.scope = ${part.expr}
                             ORDER BY b.id DESC LIMIT ${IN_FLIGHT_LOOKBACK})`,
              )
              .join(' UNION ALL ')}) b, horizon h
@@ -121,7 +121,7 @@ export function markAllSql(change: MarkAll, count: View, param: Param): string {
          ${
            change === 'archived'
              ? `UPDATE inbox_notification n SET archived = NULL FROM horizon h, state s
-               WHERE n.user_id = $1 AND COALESCE(n.scope, '') = s.scope AND n.archived = false AND n.tx_id < h.xmin`
+               WHERE n.user_id = $1 AND n.scope = s.scope AND n.archived = false AND n.tx_id < h.xmin`
              : 'SELECT 1'
          }
        ), unarchived_shared AS (

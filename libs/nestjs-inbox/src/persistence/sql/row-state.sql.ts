@@ -6,8 +6,9 @@
  */
 
 export const LIVE = '(n.expires_at IS NULL OR n.expires_at > now())';
+/** A row's columns as the library reads them: an unscoped row's scope ('' in the table) is `null`. */
 export const COLUMNS =
-  'n.id, n.user_id, n.topic, n.scope, n.type, n.title, n.body, n.data, n.url, n.actions, n.actor, n.tags, n.created_at';
+  "n.id, n.user_id, n.topic, NULLIF(n.scope, '') AS scope, n.type, n.title, n.body, n.data, n.url, n.actions, n.actor, n.tags, n.created_at";
 
 /**
  * How many rows just below a watermark (or a catch-up's cursor) are looked at again for those
@@ -77,7 +78,7 @@ export const tagOwner = (scope: string, user: string | null, stream?: string) =>
 
 /** A row `n` of stream `st`: its topic ('' for a broadcast) and scope. */
 export const OF_STREAM = (n: string, st = 'st') =>
-  `${n}.user_id IS NULL AND COALESCE(${n}.topic, '') = ${st}.stream AND COALESCE(${n}.scope, '') = ${st}.scope`;
+  `${n}.user_id IS NULL AND COALESCE(${n}.topic, '') = ${st}.stream AND ${n}.scope = ${st}.scope`;
 
 /** A condition on a row and its negation, each in the form the planner estimates well. */
 export interface Predicate {

@@ -172,7 +172,7 @@ function directBranches(
   const directRows = (where: (id: string) => string, w = walkFrom(tag, tagOwner(part.expr, user))) => `(
       SELECT x.* FROM ${part.state} s CROSS JOIN LATERAL (
         SELECT ${COLUMNS}, ${DIRECT_STATE} FROM ${w.from}
-         WHERE ${w.where}n.user_id = ${user} AND COALESCE(n.scope, '') = ${part.expr} AND ${where(w.id)}
+         WHERE ${w.where}n.user_id = ${user} AND n.scope = ${part.expr} AND ${where(w.id)}
            AND ${inState(state, DIRECT_ROW)} AND ${cond} ${page}) x)`;
   // At or below `floor` every row is covered by a watermark (deleted; archived too, for the
   // inbox views) but those of transactions running when it was set, and those archived or
@@ -187,7 +187,7 @@ function directBranches(
   branches.push(`(
       SELECT ${COLUMNS}, ${DIRECT_STATE} FROM ${part.state} s CROSS JOIN LATERAL (
         SELECT b.id FROM inbox_notification b
-         WHERE b.user_id = ${user} AND COALESCE(b.scope, '') = ${part.expr} AND b.id <= ${floor}
+         WHERE b.user_id = ${user} AND b.scope = ${part.expr} AND b.id <= ${floor}
          ORDER BY b.id DESC LIMIT ${IN_FLIGHT_LOOKBACK}) b
       JOIN inbox_notification n ON n.id = b.id
      WHERE ${inState(state, DIRECT_ROW)} AND ${cond} ${page})`);
