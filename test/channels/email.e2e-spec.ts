@@ -176,6 +176,27 @@ describe('channels: e-mail through a real SMTP server', () => {
       await until('hal gets the broadcast', () => smtp.to('hal@mail.test').some((m) => m.subject === 'for all'));
     });
 
+    it('per inbox: a scoped notification follows its scope inbox preferences and state; the unscoped inbox has its own', async () => {
+      await t.service.setPreferences('ned', { channels: { email: { muted: true } } }, { scope: 'acme' });
+      const [muted] = await t.service.notify('ned', { type: 'comment', title: 'in acme', scope: 'acme' });
+      const [kept] = await t.service.notify('ned', { type: 'comment', title: 'site-wide' });
+      const [other] = await t.service.notify('ned', { type: 'comment', title: 'in beta', scope: 'beta' });
+      // Seen in beta's inbox: its e-mail is cancelled there.
+      await t.service.markSeen('ned', [other.id], { scope: 'beta' });
+      await until('ned gets the unscoped one', () => smtp.to('ned@mail.test').length === 1);
+      await until('every send of ned is decided', () => settled('ned'));
+      const [mail] = smtp.to('ned@mail.test');
+      expect(mail.subject).toBe('site-wide');
+      expect(mail.text).toContain('https://app.test/unsubscribe?u=ned&s=\n');
+      const byId = new Map((await t.service.channelHistory('ned')).map((h) => [h.notificationIds[0], h]));
+      expect(byId.get(muted.id)).toMatchObject({ scope: 'acme', outcome: 'skipped', reason: 'email muted' });
+      expect(byId.get(kept.id)).toMatchObject({ scope: null, outcome: 'sent' });
+      expect(byId.get(other.id)).toMatchObject({ scope: 'beta', outcome: 'cancelled', reason: 'seen' });
+      expect((await t.service.channelHistory('ned', { scope: 'acme' })).map((h) => h.notificationIds[0])).toEqual([muted.id]);
+      expect((await t.service.getPreferences('ned')).channels).toEqual({});
+      expect((await t.service.getPreferences('ned', { scope: 'acme' })).channels).toEqual({ email: { muted: true, types: [] } });
+    });
+
     it('refuses bad channels and preferences, naming the field, storing nothing', async () => {
       const bad = async (input: object, message: RegExp) => {
         await expect(t.service.notify('jon', { type: 't', ...input })).rejects.toThrow(message);

@@ -269,7 +269,7 @@ function toItem(row: NotificationRow): ChannelItem {
     body: row.body,
     url: row.url,
     actions: row.actions ?? [],
-    scope: row.scope,
+    scope: row.scope || null,
     createdAt: row.created_at,
   };
 }
