@@ -201,7 +201,7 @@ describe('channels: e-mail through a real SMTP server', () => {
       const bad = async (input: object, message: RegExp) => {
         await expect(t.service.notify('jon', { type: 't', ...input })).rejects.toThrow(message);
       };
-      await bad({ channels: { sms: true } }, /notification: channels\.sms: is not a channel \(email\)/);
+      await bad({ channels: { sms: true } }, /notification: channels\.sms: is not a channel \(email, webPush\)/);
       await bad(
         { channels: { email: { after: -1 } } },
         /notification: channels\.email.*after: must be a number of ms from 0 to 2592000000/,

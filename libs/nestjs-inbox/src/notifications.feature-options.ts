@@ -105,7 +105,7 @@ export type ResolvedRetentionOptions = NotificationsRetentionOptions &
 export type ResolvedRedisOptions = NotificationsRedisOptions & Required<Pick<NotificationsRedisOptions, 'adapter' | 'key'>>;
 
 /** A channel a notification may go out on besides the inbox (docs/channels.md). */
-export type ChannelName = 'email';
+export type ChannelName = 'email' | 'webPush';
 
 /** What cancels a pending send: the user saw the notification (the default), or read it. */
 export type ChannelUntil = 'seen' | 'read';
@@ -182,9 +182,26 @@ export interface EmailChannelOptions {
   unsubscribeUrl?: (userId: string, scope: string | null) => string | null;
 }
 
+export interface WebPushChannelOptions {
+  /** The VAPID identity the push services see: `subject` a `mailto:` or `https:` URL, the keys of `web-push generate-vapid-keys`. */
+  vapid: { subject: string; publicKey: string; privateKey: string };
+  /** How long a notification stays unseen before it is pushed, in ms (Default: 0, at once). */
+  after?: number;
+  /** What cancels the push: `'seen'` or `'read'` (Default: 'seen'). */
+  until?: ChannelUntil;
+  /** How long the push service keeps an undelivered push, in seconds (Default: 86400). */
+  ttl?: number;
+  /** The push's urgency (Default: 'normal'). */
+  urgency?: 'very-low' | 'low' | 'normal' | 'high';
+  /** The types that are pushed unless a notification says otherwise; absent, every type. */
+  types?: string[];
+}
+
 export interface NotificationsChannelsOptions {
   /** E-mail through nodemailer (docs/channels.md); absent, nothing is e-mailed. */
   email?: EmailChannelOptions;
+  /** Web Push through web-push (docs/channels.md); absent, nothing is pushed. */
+  webPush?: WebPushChannelOptions;
   /**
    * How often each instance looks for due sends, in ms.
    * @default 1000
@@ -208,6 +225,7 @@ export interface NotificationsChannelsOptions {
 }
 
 /** The `channels` option with its defaults applied. */
-export interface ResolvedChannelsOptions extends Required<Omit<NotificationsChannelsOptions, 'email'>> {
+export interface ResolvedChannelsOptions extends Required<Omit<NotificationsChannelsOptions, 'email' | 'webPush'>> {
   email?: EmailChannelOptions & Required<Pick<EmailChannelOptions, 'after' | 'until'>>;
+  webPush?: WebPushChannelOptions & Required<Pick<WebPushChannelOptions, 'after' | 'until' | 'ttl' | 'urgency'>>;
 }

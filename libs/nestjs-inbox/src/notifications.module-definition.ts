@@ -2,6 +2,7 @@ import { ConfigurableModuleBuilder, type Provider } from '@nestjs/common';
 import { ChannelEngine } from './channels/channel-engine';
 import { ChannelPlanner } from './channels/channel-planner';
 import { ChannelSendRepository } from './persistence/repositories/channel-send.repository';
+import { PushSubscriptionRepository } from './persistence/repositories/push-subscription.repository';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import { checkPeerVersions } from './compat/peer-versions';
 import { gatewayClassFor } from './compat/nest-websockets.compat';
@@ -123,6 +124,7 @@ export const {
       AmqpConsumer,
       // channels: sends planned after commit, claimed and sent by every instance (when configured)
       ChannelSendRepository,
+      PushSubscriptionRepository,
       ChannelPlanner,
       ChannelEngine,
       ...(gateway ? [CatchUpService, { provide: NotificationsGateway, useClass: gatewayClassFor(NotificationsGateway) }] : []),

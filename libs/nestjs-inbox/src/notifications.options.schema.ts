@@ -146,8 +146,30 @@ const email = group('{ transport, from, address, after?, until?, digest?, render
   unsubscribeUrl: fn<NonNullable<NotificationsChannelsOptions['email']>['unsubscribeUrl']>('(userId, scope) => string | null').optional(),
 });
 
-const channels = group('{ email?, pollMs?, claimBatch?, maxAttempts?, retryBaseMs? }', {
+const base64url = (what: string) => text(`must be ${what} (base64url)`, /^[A-Za-z0-9_-]+=*$/);
+const webPush = group('{ vapid: { subject, publicKey, privateKey }, after?, until?, ttl?, urgency?, types? }', {
+  vapid: group('{ subject, publicKey, privateKey }', {
+    subject: text('must be a mailto: or https: URL', /^(mailto:|https:\/\/)/),
+    publicKey: base64url('the VAPID public key'),
+    // Its value must not reach the logs: only whether it has the shape.
+    privateKey: z
+      .string(rule('must be the VAPID private key (base64url)', kind))
+      .regex(/^[A-Za-z0-9_-]+=*$/, rule('must be the VAPID private key (base64url)', kind)),
+  }),
+  after: integer(`must be an integer from 0 to ${MAX_CHANNEL_AFTER_MS} (30 days)`, 0, MAX_CHANNEL_AFTER_MS).default(
+    DEFAULTS.channels.webPush.after,
+  ),
+  until: z.enum(['seen', 'read'], rule("must be 'seen' or 'read'")).default(DEFAULTS.channels.webPush.until),
+  ttl: integer('must be an integer number of seconds from 0 to 2419200', 0, 2_419_200).default(DEFAULTS.channels.webPush.ttl),
+  urgency: z
+    .enum(['very-low', 'low', 'normal', 'high'], rule("must be 'very-low', 'low', 'normal' or 'high'"))
+    .default(DEFAULTS.channels.webPush.urgency),
+  types: z.array(z.string(), rule('must be an array of types')).optional(),
+});
+
+const channels = group('{ email?, webPush?, pollMs?, claimBatch?, maxAttempts?, retryBaseMs? }', {
   email: email.optional(),
+  webPush: webPush.optional(),
   pollMs: positive().default(DEFAULTS.channels.pollMs),
   claimBatch: positive().default(DEFAULTS.channels.claimBatch),
   maxAttempts: positive().default(DEFAULTS.channels.maxAttempts),

@@ -237,5 +237,12 @@ export const NOTIFICATIONS_DEFAULTS = {
   retention: { intervalMs: 60_000, batchSize: 1000 },
   http: { path: '/inbox/notifications', maxBodyBytes: 1024 * 1024, bodyTimeoutMs: 10_000 },
   amqp: { prefetch: 10, maxBodyBytes: 1024 * 1024 },
-  channels: { pollMs: 1000, claimBatch: 100, maxAttempts: 5, retryBaseMs: 30_000, email: { after: 600_000, until: 'seen' as const } },
+  channels: {
+    pollMs: 1000,
+    claimBatch: 100,
+    maxAttempts: 5,
+    retryBaseMs: 30_000,
+    email: { after: 600_000, until: 'seen' as const },
+    webPush: { after: 0, until: 'seen' as const, ttl: 86_400, urgency: 'normal' as const },
+  },
 } as const;

@@ -36,6 +36,8 @@ export const ClientEvent = {
   Counts: 'notifications:counts',
   PreferencesGet: 'preferences:get',
   PreferencesSet: 'preferences:set',
+  PushSubscribe: 'push:subscribe',
+  PushUnsubscribe: 'push:unsubscribe',
 } as const;
 
 /**
@@ -168,11 +170,21 @@ export interface StateResult {
 }
 
 /** The channels a notification may also go out on (docs/channels.md). */
-export const CHANNELS = ['email'] as const;
+export const CHANNELS = ['email', 'webPush'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
 /** Longest delay a notification's `channels.<name>.after` (or the module's) may ask: 30 days. */
 export const MAX_CHANNEL_AFTER_MS = 30 * 24 * 3600 * 1000;
+
+/** A browser's Web Push subscription, as `PushSubscription.toJSON()` gives it (`push:subscribe`). */
+export interface PushSubscriptionJson {
+  endpoint: string;
+  expirationTime?: number | null;
+  keys: { p256dh: string; auth: string };
+}
+
+/** Most Web Push subscriptions (browsers, devices) one user may hold. */
+export const MAX_PUSH_SUBSCRIPTIONS = 20;
 
 /** An inbox's choice for one channel: off altogether (`muted`), or off for some `types`. */
 export interface ChannelPreference {
@@ -322,6 +334,8 @@ export interface ClientToServerEvents {
   [ClientEvent.Counts]: (p: { views: Record<string, Filter> }, ack: (r: Ack<{ counts: Record<string, number> }>) => void) => void;
   [ClientEvent.PreferencesGet]: (p: Record<string, never>, ack: (r: Ack<Preferences>) => void) => void;
   [ClientEvent.PreferencesSet]: (p: PreferencesUpdate, ack: (r: Ack<Preferences>) => void) => void;
+  [ClientEvent.PushSubscribe]: (p: PushSubscriptionJson, ack: (r: Ack<{ ok: true }>) => void) => void;
+  [ClientEvent.PushUnsubscribe]: (p: { endpoint: string }, ack: (r: Ack<{ ok: true }>) => void) => void;
 }
 
 /** What the browser may send in the handshake's `auth`. */

@@ -9,8 +9,10 @@ import { ChannelSendRepository, type ClaimedSend } from '../persistence/reposito
 import { InboxReadRepository } from '../persistence/repositories/inbox-read.repository';
 import { StatementRunner } from '../persistence/statement-runner';
 import type { Channel } from '../protocol';
+import { PushSubscriptionRepository, type PushSubscriptionRow } from '../persistence/repositories/push-subscription.repository';
 import { EmailSender } from './email/email-sender';
 import { quietUntil } from './quiet-hours';
+import { WebPushSender } from './web-push/web-push-sender';
 
 /**
  * A send left `sending` this long had its process die between claim and end: recorded failed,
@@ -26,7 +28,10 @@ interface Job {
   channel: Channel;
   userId: string;
   scope: string;
-  to: string;
+  /** The e-mail address, for `email`. */
+  to?: string;
+  /** The user's devices, for `webPush`. */
+  subscriptions?: PushSubscriptionRow[];
   items: ChannelItem[];
   attempt: number;
 }
@@ -45,6 +50,7 @@ interface Job {
 export class ChannelEngine implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('NotificationsModule');
   private email?: EmailSender;
+  private webPush?: WebPushSender;
   private timer?: NodeJS.Timeout;
   private running?: Promise<unknown>;
   private stopped = false;
@@ -54,12 +60,14 @@ export class ChannelEngine implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly runner: StatementRunner,
     private readonly sends: ChannelSendRepository,
     private readonly reads: InboxReadRepository,
+    private readonly pushSubscriptions: PushSubscriptionRepository,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const channels = this.options.channels;
-    if (!channels?.email) return;
-    this.email = await EmailSender.create(channels.email);
+    if (!channels?.email && !channels?.webPush) return;
+    if (channels.email) this.email = await EmailSender.create(channels.email);
+    if (channels.webPush) this.webPush = await WebPushSender.create(channels.webPush);
     this.timer = setInterval(() => this.tick(), channels.pollMs);
     this.timer.unref();
   }
@@ -94,7 +102,14 @@ export class ChannelEngine implements OnApplicationBootstrap, OnModuleDestroy {
     const channels = this.options.channels!;
     const jobs: Job[] = [];
     const claimed = await this.runner.manager.transaction(async (tx) => {
-      const due = await this.sends.claim(tx, [{ channel: 'email', waitMs: channels.email?.digest ?? 0 }], channels.claimBatch);
+      const due = await this.sends.claim(
+        tx,
+        [
+          ...(channels.email ? [{ channel: 'email' as const, waitMs: channels.email.digest ?? 0 }] : []),
+          ...(channels.webPush ? [{ channel: 'webPush' as const, waitMs: 0 }] : []),
+        ],
+        channels.claimBatch,
+      );
       for (const group of await this.groups(tx, due)) {
         const job = await this.decide(tx, group);
         if (job) jobs.push(job);
@@ -109,11 +124,17 @@ export class ChannelEngine implements OnApplicationBootstrap, OnModuleDestroy {
   private async groups(tx: EntityManager, due: ClaimedSend[]): Promise<ClaimedSend[][]> {
     if (!this.options.channels!.email?.digest) return due.map((d) => [d]);
     const byInbox = new Map<string, ClaimedSend[]>();
+    const alone: ClaimedSend[][] = [];
     for (const d of due) {
+      // A digest is of e-mails: a push is always one notification.
+      if (d.channel !== 'email') {
+        alone.push([d]);
+        continue;
+      }
       const key = `${d.user_id}\u0000${d.scope}\u0000${d.channel}`;
       byInbox.set(key, [...(byInbox.get(key) ?? []), d]);
     }
-    const groups: ClaimedSend[][] = [];
+    const groups: ClaimedSend[][] = alone;
     for (const group of byInbox.values()) {
       const more = await this.sends.claimInbox(
         tx,
@@ -179,13 +200,22 @@ export class ChannelEngine implements OnApplicationBootstrap, OnModuleDestroy {
       );
       return null;
     }
-    const to = await this.options.channels!.email!.address(userId);
-    if (!to) {
-      await skip(ids, 'no address');
-      return null;
+    const job: Job = { channel, userId, scope, attempt, items: sendable.map(toItem) };
+    if (channel === 'email') {
+      job.to = (await this.options.channels!.email!.address(userId)) ?? undefined;
+      if (!job.to) {
+        await skip(ids, 'no address');
+        return null;
+      }
+    } else {
+      job.subscriptions = await this.pushSubscriptions.ofUser(userId, tx);
+      if (job.subscriptions.length === 0) {
+        await skip(ids, 'no push subscription');
+        return null;
+      }
     }
     await this.sends.move({ userId, channel, ids }, 'sending', { attempt: true, tx });
-    return { channel, userId, scope, to, attempt, items: sendable.map(toItem) };
+    return job;
   }
 
   /** The group's notifications still unseen (or unread) in its inbox now, oldest first: its list, one id at a time. */
@@ -202,7 +232,20 @@ export class ChannelEngine implements OnApplicationBootstrap, OnModuleDestroy {
     const ids = job.items.map((i) => i.id);
     const sends = { userId: job.userId, channel: job.channel, ids };
     try {
-      const messageId = await this.email!.send(job);
+      let messageId: string | null = null;
+      let reason: string | null = null;
+      if (job.channel === 'email') messageId = await this.email!.send({ ...job, to: job.to! });
+      else {
+        const pushed = await this.webPush!.send(job.subscriptions!, job.items[0]);
+        // A device the push service no longer knows (404, 410) is forgotten.
+        for (const endpoint of pushed.gone) await this.pushSubscriptions.unsubscribe(job.userId, endpoint);
+        if (pushed.error) throw pushed.error;
+        if (pushed.delivered === 0) {
+          await this.record(undefined, { ...sends, scope: job.scope }, 'skipped', 'push subscriptions gone', job.attempt);
+          return;
+        }
+        reason = `${pushed.delivered} of ${job.subscriptions!.length} devices${pushed.gone.length ? `, ${pushed.gone.length} gone` : ''}`;
+      }
       // Logged first: a send that is no longer `sending` has its outcome in the log.
       await this.sends.log({
         userId: job.userId,
@@ -210,7 +253,7 @@ export class ChannelEngine implements OnApplicationBootstrap, OnModuleDestroy {
         channel: job.channel,
         notificationIds: ids,
         outcome: 'sent',
-        reason: null,
+        reason,
         attempt: job.attempt,
         messageId,
       });

@@ -1,9 +1,10 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { InjectNotificationsOptions } from '../notifications.decorators';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
 import type { NotificationRow } from '../persistence/notification-row';
 import { ChannelSendRepository, type PlannedSend } from '../persistence/repositories/channel-send.repository';
-import type { Channel } from '../protocol';
+import { type Channel, CHANNELS } from '../protocol';
 
 /** `NotificationInput.channels` once checked: per channel, on, off, or on after its own delay. */
 export type ChannelChoices = Partial<Record<Channel, boolean | { after?: number }>>;
@@ -30,24 +31,43 @@ export class ChannelPlanner implements OnModuleDestroy {
 
   /** Whether any channel is configured: without one, nothing is planned. */
   get enabled(): boolean {
-    return this.options.channels?.email !== undefined;
+    return CHANNELS.some((c) => this.options.channels?.[c] !== undefined);
   }
 
   async onModuleDestroy(): Promise<void> {
     await Promise.all(this.running);
   }
 
-  /** The sends of committed rows; `choices[i]`: the notification's `channels` of `rows[i]`. A failure is logged: the rows are stored, the sends lost. */
+  /** Both kinds of rows' sends, after commit (the SQL door's rows): a failure is logged, the rows stay stored. */
   async plan(rows: NotificationRow[], choices: (ChannelChoices | null | undefined)[]): Promise<void> {
+    if (!this.enabled) return;
+    this.planShared(rows, choices);
+    await this.planDirect(rows, choices).catch((err: Error) => this.logger.warn(`channel sends not planned: ${err.message}`));
+  }
+
+  /**
+   * The direct rows' sends, one statement: in `tx`, the transaction that stores the rows (a
+   * rollback takes them too, a crash after commit cannot lose them), or after their commit.
+   */
+  async planDirect(rows: NotificationRow[], choices: (ChannelChoices | null | undefined)[], tx?: EntityManager): Promise<void> {
     if (!this.enabled) return;
     const direct: PlannedSend[] = [];
     rows.forEach((row, i) => {
+      if (row.user_id === null) return;
       for (const c of this.channelsOf(row, choices[i])) {
-        if (row.user_id !== null) direct.push({ notificationId: row.id, userId: row.user_id, scope: row.scope ?? '', ...c });
-        else this.track(this.planShared(row, c));
+        direct.push({ notificationId: row.id, userId: row.user_id, scope: row.scope ?? '', ...c });
       }
     });
-    await this.sends.planDirect(direct).catch((err: Error) => this.logger.warn(`channel sends not planned: ${err.message}`));
+    await this.sends.planDirect(direct, tx);
+  }
+
+  /** The broadcasts' and publications' sends that their notifications ask for, after commit, in the background. */
+  planShared(rows: NotificationRow[], choices: (ChannelChoices | null | undefined)[]): void {
+    if (!this.enabled) return;
+    rows.forEach((row, i) => {
+      if (row.user_id !== null) return;
+      for (const c of this.channelsOf(row, choices[i])) this.track(this.planAudience(row, c));
+    });
   }
 
   /** For the tests and the bench: resolves once every shared row's planning has ended. */
@@ -57,18 +77,19 @@ export class ChannelPlanner implements OnModuleDestroy {
 
   private channelsOf(row: NotificationRow, choices: ChannelChoices | null | undefined) {
     const planned: { channel: Channel; until: 'seen' | 'read'; afterMs: number }[] = [];
-    const email = this.options.channels?.email;
-    if (email) {
-      const choice = choices?.email;
+    for (const channel of CHANNELS) {
+      const options = this.options.channels?.[channel];
+      if (!options) continue;
+      const choice = choices?.[channel];
       const wanted =
-        choice === undefined ? row.user_id !== null && (email.types === undefined || email.types.includes(row.type)) : choice !== false;
-      const after = typeof choice === 'object' && choice.after !== undefined ? choice.after : email.after;
-      if (wanted) planned.push({ channel: 'email', until: email.until, afterMs: after });
+        choice === undefined ? row.user_id !== null && (options.types === undefined || options.types.includes(row.type)) : choice !== false;
+      const after = typeof choice === 'object' && choice.after !== undefined ? choice.after : options.after;
+      if (wanted) planned.push({ channel, until: options.until, afterMs: after });
     }
     return planned;
   }
 
-  private async planShared(row: NotificationRow, send: { channel: Channel; until: 'seen' | 'read'; afterMs: number }): Promise<void> {
+  private async planAudience(row: NotificationRow, send: { channel: Channel; until: 'seen' | 'read'; afterMs: number }): Promise<void> {
     let after = '';
     try {
       for (;;) {

@@ -7,7 +7,15 @@ import { InvalidInputError, NotificationsError } from '../notifications.errors';
 import { ownRooms } from '../notifications.internal-constants';
 import type { Inbox } from '../persistence/inbox-model';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
-import { ClientEvent, DEFAULT_NAMESPACE, ServerEvent, type AckError, type PreferencesUpdate, type StateResult } from '../protocol';
+import {
+  ClientEvent,
+  DEFAULT_NAMESPACE,
+  ServerEvent,
+  type AckError,
+  type PreferencesUpdate,
+  type PushSubscriptionJson,
+  type StateResult,
+} from '../protocol';
 import { eventLimiter } from '../security/event-limits';
 import { secureNamespace } from '../security/secure-namespace';
 import type { InboxSocketData } from '../session/handshake-auth';
@@ -72,6 +80,18 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
     [ClientEvent.Counts, (socket, body) => this.counts(socket, body)],
     [ClientEvent.PreferencesGet, (socket, body) => this.preferences(socket, body)],
     [ClientEvent.PreferencesSet, (socket, body) => this.setPreferences(socket, body)],
+    [
+      ClientEvent.PushSubscribe,
+      (socket, body) => this.answer(() => this.service.pushSubscribe(socket.data.userId, this.payload(body) as PushSubscriptionJson)),
+    ],
+    [
+      ClientEvent.PushUnsubscribe,
+      (socket, body) =>
+        this.answer(() => {
+          const { endpoint } = schema.parse(schema.pushUnsubscribe, this.payload(body), ClientEvent.PushUnsubscribe);
+          return this.service.pushUnsubscribe(socket.data.userId, endpoint);
+        }),
+    ],
   ]);
 
   private readonly dispatch: Listener = (() => {

@@ -575,6 +575,15 @@ CREATE TABLE public.inbox_notification_tag (
     notification_id bigint NOT NULL
 );
 
+CREATE TABLE public.inbox_push_subscription (
+    user_id character varying(255) NOT NULL,
+    endpoint character varying(2048) NOT NULL,
+    p256dh character varying(200) NOT NULL,
+    auth character varying(100) NOT NULL,
+    expires_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
 CREATE TABLE public.inbox_receipt (
     user_id character varying(255) NOT NULL,
     notification_id bigint NOT NULL,
@@ -655,6 +664,9 @@ ALTER TABLE ONLY public.inbox_notification
 
 ALTER TABLE ONLY public.inbox_notification_tag
     ADD CONSTRAINT inbox_notification_tag_pkey PRIMARY KEY (owner, tag, notification_id);
+
+ALTER TABLE ONLY public.inbox_push_subscription
+    ADD CONSTRAINT inbox_push_subscription_pkey PRIMARY KEY (user_id, endpoint);
 
 ALTER TABLE ONLY public.inbox_receipt
     ADD CONSTRAINT inbox_receipt_pkey PRIMARY KEY (user_id, notification_id);

@@ -42,20 +42,19 @@ export class AfterCommitDelivery {
     // Built once: for the emit and for what the caller gets back (CPU per notification, bench 2).
     const payloads = stored.map(toPayload);
     if (stored.length > 0) {
-      const plan = (rows: NotificationRow[]) =>
-        this.planner.enabled &&
-        void this.planner.plan(
-          rows,
-          rows.map((r) => choices.get(r.id)),
-        );
+      const choicesOf = (rows: NotificationRow[]) => rows.map((r) => choices.get(r.id));
+      // Channel sends of direct rows: in the caller's transaction when there is one (cheap: one
+      // statement), else once the writer's commit is done; broadcasts' and publications' after
+      // commit, in the background (ChannelPlanner).
+      if (manager) await this.planner.planDirect(stored, choicesOf(stored), manager);
       const deliver = (rows: NotificationRow[]) => {
         this.recounter.refresh(this.emitter.deliver(rows));
-        plan(rows);
+        this.planner.planShared(rows, choicesOf(rows));
       };
       if (manager) this.hooks.afterCommit(manager, () => void this.deliverCommitted(stored, deliver));
       else {
         this.recounter.refresh(this.emitter.deliver(stored, { payloads }));
-        plan(stored);
+        await this.planner.plan(stored, choicesOf(stored));
       }
     }
     return stored.map((row, i) => ({ ...payloads[i], userId: row.user_id }));

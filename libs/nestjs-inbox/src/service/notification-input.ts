@@ -37,7 +37,7 @@ export interface NotificationInput {
    * on it only so), `false` (not on it), or `{ after }` (on it, after this many ms, at most 30
    * days). Absent: the module's `channels` options decide (direct notifications only).
    */
-  channels?: { email?: boolean | { after?: number } } | null;
+  channels?: { email?: boolean | { after?: number }; webPush?: boolean | { after?: number } } | null;
 }
 
 /**

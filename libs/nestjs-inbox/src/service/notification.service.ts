@@ -10,7 +10,19 @@ import { ChannelSendRepository, type ChannelLogEntry } from '../persistence/repo
 import { NotificationRepository } from '../persistence/repositories/notification.repository';
 import { PreferencesRepository } from '../persistence/repositories/preferences.repository';
 import { SubscriptionRepository } from '../persistence/repositories/subscription.repository';
-import type { Filter, ListPage, ListQuery, Preferences, PreferencesUpdate, StateResult } from '../protocol';
+import { PushSubscriptionRepository } from '../persistence/repositories/push-subscription.repository';
+import {
+  CHANNELS,
+  ClientEvent,
+  MAX_PUSH_SUBSCRIPTIONS,
+  type PushSubscriptionJson,
+  type Filter,
+  type ListPage,
+  type ListQuery,
+  type Preferences,
+  type PreferencesUpdate,
+  type StateResult,
+} from '../protocol';
 import { RedisFanout } from '../realtime/cluster/redis-fanout';
 import { RoomEmitter } from '../realtime/room-emitter';
 import { TopicRooms } from '../realtime/topic-rooms';
@@ -67,6 +79,7 @@ export class NotificationService {
     private readonly userSockets: UserSockets,
     private readonly fanout: RedisFanout,
     private readonly channelSends: ChannelSendRepository,
+    private readonly pushSubscriptions: PushSubscriptionRepository,
   ) {}
 
   /**
@@ -260,21 +273,27 @@ export class NotificationService {
     if (refused.length > 0) {
       throw new NotificationsError('FORBIDDEN', `preferences: muted.types: ${refused.map((t) => `'${t}'`).join(', ')} may not be muted`);
     }
-    const refusedOnChannel = (channels?.email?.types ?? []).filter((type) => !this.options.mutable(type));
-    if (refusedOnChannel.length > 0) {
-      throw new NotificationsError(
-        'FORBIDDEN',
-        `preferences: channels.email.types: ${refusedOnChannel.map((t) => `'${t}'`).join(', ')} may not be muted`,
-      );
+    for (const channel of CHANNELS) {
+      const refusedOnChannel = (channels?.[channel]?.types ?? []).filter((type) => !this.options.mutable(type));
+      if (refusedOnChannel.length > 0) {
+        throw new NotificationsError(
+          'FORBIDDEN',
+          `preferences: channels.${channel}.types: ${refusedOnChannel.map((t) => `'${t}'`).join(', ')} may not be muted`,
+        );
+      }
     }
     const settings =
       channels === undefined && quietHours === undefined
         ? await this.channelSends.settings(inbox)
         : await this.channelSends.setSettings(
             inbox,
-            channels && {
-              ...(channels.email && { email: { muted: channels.email.muted ?? false, types: [...new Set(channels.email.types ?? [])] } }),
-            },
+            channels &&
+              Object.fromEntries(
+                CHANNELS.flatMap((c) => {
+                  const given = channels[c];
+                  return given ? [[c, { muted: given.muted ?? false, types: [...new Set(given.types ?? [])] }]] : [];
+                }),
+              ),
             quietHours,
           );
     if (muted.types === undefined && muted.topics === undefined) {
@@ -319,6 +338,37 @@ export class NotificationService {
       throw new InvalidInputError(`channelHistory: limit: must be an integer from 1 to ${this.options.listLimit.max}`);
     }
     return this.channelSends.history(u, scope, before, limit);
+  }
+
+  /**
+   * Stores a browser's Web Push subscription (`PushSubscription.toJSON()`) for `userId`, one per
+   * endpoint (device), at most MAX_PUSH_SUBSCRIPTIONS; the socket's `push:subscribe`. A malformed
+   * one, or an endpoint that is not https (but on localhost), is INVALID_INPUT naming the field.
+   */
+  async pushSubscribe(userId: string, subscription: PushSubscriptionJson): Promise<{ ok: true }> {
+    const u = checkedUserId(userId);
+    const sub = schema.parse(schema.pushSubscription, subscription, ClientEvent.PushSubscribe);
+    const stored = await this.pushSubscriptions.subscribe(
+      u,
+      {
+        endpoint: sub.endpoint,
+        p256dh: sub.keys.p256dh,
+        auth: sub.keys.auth,
+        expiresAt: typeof sub.expirationTime === 'number' ? new Date(sub.expirationTime) : null,
+      },
+      MAX_PUSH_SUBSCRIPTIONS,
+    );
+    if (!stored) {
+      throw new InvalidInputError(`${ClientEvent.PushSubscribe}: at most ${MAX_PUSH_SUBSCRIPTIONS} push subscriptions per user`);
+    }
+    return { ok: true };
+  }
+
+  /** Forgets a Web Push subscription of `userId` (the socket's `push:unsubscribe`). */
+  async pushUnsubscribe(userId: string, endpoint: string): Promise<{ ok: true }> {
+    const { endpoint: e } = schema.parse(schema.pushUnsubscribe, { endpoint }, ClientEvent.PushUnsubscribe);
+    await this.pushSubscriptions.unsubscribe(checkedUserId(userId), e);
+    return { ok: true };
   }
 
   /** The user id checked, then the scope option: the inbox a method works on. */

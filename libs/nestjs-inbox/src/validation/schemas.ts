@@ -165,7 +165,7 @@ const channelChoice = z
   .union([z.boolean(), z.object({ after: channelAfter.optional() }).strict()], { error: 'must be true, false or { after }' })
   .optional();
 export const notificationChannels = z
-  .object({ email: channelChoice } satisfies Record<Channel, unknown>, {
+  .object({ email: channelChoice, webPush: channelChoice } satisfies Record<Channel, unknown>, {
     error: (issue) => (issue.code === 'invalid_type' ? `must be an object ({ ${CHANNELS.join(', ')} })` : undefined),
   })
   .catchall(z.unknown())
@@ -277,6 +277,12 @@ const timeZone = z.string({ error: "must be an IANA time zone such as 'Europe/Be
   }
 }, "must be an IANA time zone such as 'Europe/Berlin'");
 
+const channelPreference = () =>
+  object(
+    { muted: z.boolean({ error: 'must be true or false' }).optional(), types: z.array(typeName).max(100).optional() },
+    '{ muted?, types? }',
+  ).optional();
+
 export const preferences = z
   .object({
     muted: object(
@@ -289,10 +295,8 @@ export const preferences = z
     channels: z
       .object(
         {
-          email: object(
-            { muted: z.boolean({ error: 'must be true or false' }).optional(), types: z.array(typeName).max(100).optional() },
-            '{ muted?, types? }',
-          ).optional(),
+          email: channelPreference(),
+          webPush: channelPreference(),
         } satisfies Record<Channel, unknown>,
         { error: (issue) => (issue.code === 'invalid_type' ? `must be an object ({ ${CHANNELS.join('?, ')}? })` : undefined) },
       )
@@ -302,6 +306,38 @@ export const preferences = z
     quietHours: object({ start: hhmm, end: hhmm, timeZone }, '{ start, end, timeZone } or null').nullable().optional(),
   })
   .strict();
+
+/**
+ * A push service's endpoint: https (push services speak nothing else), or http on the machine
+ * itself for a test; at most 2048 characters.
+ */
+const pushEndpoint = z.string({ error: 'must be an https URL' }).refine((s) => {
+  if (s.length > 2048) return false;
+  try {
+    const u = new URL(s);
+    return u.protocol === 'https:' || (u.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname));
+  } catch {
+    return false;
+  }
+}, 'must be an https URL (http only on localhost) of at most 2048 characters');
+const b64url = (bytes: number, what: string) =>
+  z
+    .string({ error: `must be ${what}: ${bytes} bytes, base64url` })
+    .refine(
+      (s) => /^[A-Za-z0-9_-]+={0,2}$/.test(s) && Buffer.from(s, 'base64url').length === bytes,
+      `must be ${what}: ${bytes} bytes, base64url`,
+    );
+
+export const pushSubscription = z
+  .object({
+    endpoint: pushEndpoint,
+    expirationTime: z.number({ error: 'must be a time in ms or null' }).nullish(),
+    keys: z
+      .object({ p256dh: b64url(65, 'a P-256 public key'), auth: b64url(16, 'an auth secret') }, { error: 'must be { p256dh, auth }' })
+      .strict(),
+  })
+  .strict();
+export const pushUnsubscribe = z.object({ endpoint: pushEndpoint }).strict();
 
 /** Built once: a zod schema costs more to build than to run (bench: `notify` CPU). */
 export const userIds = z.array(userId);

@@ -31,7 +31,8 @@ const BECAME = `(OLD.seen_at IS NULL AND NEW.seen_at IS NOT NULL) OR (OLD.read_a
   OR (OLD.deleted_at IS NULL AND NEW.deleted_at IS NOT NULL)`;
 
 /**
- * Channels (docs/channels.md): a notification still unseen after a delay goes out by e-mail.
+ * Channels (docs/channels.md): a notification still unseen after a delay goes out by e-mail or
+ * Web Push.
  *
  * - `inbox_channel_send`: a send per (notification, user, channel), due at `due_at`, in the
  *   inbox (user, `scope`: the notification's, '' unscoped) whose state and preferences decide
@@ -39,6 +40,7 @@ const BECAME = `(OLD.seen_at IS NULL AND NEW.seen_at IS NOT NULL) OR (OLD.read_a
  *   failed, cancelled. Claimed by any instance with FOR UPDATE SKIP LOCKED on the partial
  *   index of the pending ones.
  * - `inbox_channel_log`: every outcome (sent, skipped, deferred, failed, retry, cancelled), per user.
+ * - `inbox_push_subscription`: a browser's Web Push subscription, per user and endpoint (device).
  * - `inbox_user_state` gains the inbox's channel preferences and quiet hours.
  * - Triggers on the direct rows and the receipts cancel pending sends in the transaction of the
  *   mark that sees or reads them. Mark-all moves watermarks and touches no row: the send's
@@ -82,6 +84,16 @@ export class InboxChannels1764720000000 implements MigrationInterface {
         at timestamptz NOT NULL DEFAULT now()
       )`);
     await db.query(`CREATE INDEX inbox_channel_log_user_idx ON ${s}.inbox_channel_log (user_id, id)`);
+    await db.query(`
+      CREATE TABLE ${s}.inbox_push_subscription (
+        user_id varchar(255) NOT NULL,
+        endpoint varchar(2048) NOT NULL,
+        p256dh varchar(200) NOT NULL,
+        auth varchar(100) NOT NULL,
+        expires_at timestamptz,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (user_id, endpoint)
+      )`);
     await db.query(`ALTER TABLE ${s}.inbox_user_state ADD COLUMN channel_preferences jsonb, ADD COLUMN quiet_hours jsonb`);
     await db.query(cancelFunction(s, 'inbox_cancel_direct_sends', 'id'));
     await db.query(cancelFunction(s, 'inbox_cancel_shared_sends', 'notification_id'));
@@ -106,6 +118,6 @@ export class InboxChannels1764720000000 implements MigrationInterface {
     await db.query(`DROP TRIGGER inbox_cancel_sends ON ${s}.inbox_notification`);
     await db.query(`DROP FUNCTION ${s}.inbox_cancel_shared_sends(), ${s}.inbox_cancel_direct_sends()`);
     await db.query(`ALTER TABLE ${s}.inbox_user_state DROP COLUMN channel_preferences, DROP COLUMN quiet_hours`);
-    await db.query(`DROP TABLE ${s}.inbox_channel_log, ${s}.inbox_channel_send`);
+    await db.query(`DROP TABLE ${s}.inbox_push_subscription, ${s}.inbox_channel_log, ${s}.inbox_channel_send`);
   }
 }

@@ -63,16 +63,20 @@ export interface ChannelSettings {
 export class ChannelSendRepository {
   constructor(private readonly runner: StatementRunner) {}
 
-  async planDirect(sends: PlannedSend[]): Promise<void> {
+  async planDirect(sends: PlannedSend[], tx?: EntityManager): Promise<void> {
     if (sends.length === 0) return;
-    await this.runner.query(PLAN_DIRECT_SQL, [
-      sends.map((s) => s.notificationId),
-      sends.map((s) => s.userId),
-      sends.map((s) => s.channel),
-      sends.map((s) => s.scope),
-      sends.map((s) => s.until),
-      sends.map((s) => s.afterMs),
-    ]);
+    await this.runner.query(
+      PLAN_DIRECT_SQL,
+      [
+        sends.map((s) => s.notificationId),
+        sends.map((s) => s.userId),
+        sends.map((s) => s.channel),
+        sends.map((s) => s.scope),
+        sends.map((s) => s.until),
+        sends.map((s) => s.afterMs),
+      ],
+      { tx },
+    );
   }
 
   /** One batch of a shared row's sends (see PLAN_SHARED_SQL): the last user planned, null when none was. */
