@@ -1,5 +1,5 @@
 import { build, type BuildOptions } from 'esbuild';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
@@ -41,6 +41,8 @@ async function main(): Promise<void> {
     const kb = (n: number) => `${(n / 1024).toFixed(1)} kB`;
     console.log(`${relative(process.cwd(), join(out, file))}: ${kb(code.length)} (${kb(gzipSync(code).length)} gzipped)`);
   }
+  // The Web Push service worker ships as written: plain script, no imports.
+  copyFileSync(join(library, 'src', 'client', 'inbox-sw.js'), join(out, 'inbox-sw.js'));
 }
 
 if (require.main === module) {

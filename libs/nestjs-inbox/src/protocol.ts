@@ -36,6 +36,7 @@ export const ClientEvent = {
   Counts: 'notifications:counts',
   PreferencesGet: 'preferences:get',
   PreferencesSet: 'preferences:set',
+  PushKey: 'push:key',
   PushSubscribe: 'push:subscribe',
   PushUnsubscribe: 'push:unsubscribe',
 } as const;
@@ -334,6 +335,7 @@ export interface ClientToServerEvents {
   [ClientEvent.Counts]: (p: { views: Record<string, Filter> }, ack: (r: Ack<{ counts: Record<string, number> }>) => void) => void;
   [ClientEvent.PreferencesGet]: (p: Record<string, never>, ack: (r: Ack<Preferences>) => void) => void;
   [ClientEvent.PreferencesSet]: (p: PreferencesUpdate, ack: (r: Ack<Preferences>) => void) => void;
+  [ClientEvent.PushKey]: (p: Record<string, never>, ack: (r: Ack<{ publicKey: string }>) => void) => void;
   [ClientEvent.PushSubscribe]: (p: PushSubscriptionJson, ack: (r: Ack<{ ok: true }>) => void) => void;
   [ClientEvent.PushUnsubscribe]: (p: { endpoint: string }, ack: (r: Ack<{ ok: true }>) => void) => void;
 }

@@ -81,6 +81,16 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
     [ClientEvent.PreferencesGet, (socket, body) => this.preferences(socket, body)],
     [ClientEvent.PreferencesSet, (socket, body) => this.setPreferences(socket, body)],
     [
+      ClientEvent.PushKey,
+      (socket, body) =>
+        this.answer(() => {
+          schema.parse(schema.emptyPayload, this.payload(body), ClientEvent.PushKey);
+          const publicKey = this.options.channels?.webPush?.vapid.publicKey;
+          if (!publicKey) throw new NotificationsError('UNAVAILABLE', 'Web Push is not configured on this server (channels.webPush)');
+          return { publicKey };
+        }),
+    ],
+    [
       ClientEvent.PushSubscribe,
       (socket, body) => this.answer(() => this.service.pushSubscribe(socket.data.userId, this.payload(body) as PushSubscriptionJson)),
     ],
