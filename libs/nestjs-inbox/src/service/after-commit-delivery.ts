@@ -46,15 +46,15 @@ export class AfterCommitDelivery {
       // Channel sends of direct rows: in the caller's transaction when there is one (cheap: one
       // statement), else once the writer's commit is done; broadcasts' and publications' after
       // commit, in the background (ChannelPlanner).
-      if (manager) await this.planner.planDirect(stored, choicesOf(stored), manager);
+      if (manager && this.planner.enabled) await this.planner.planDirect(stored, choicesOf(stored), manager);
       const deliver = (rows: NotificationRow[]) => {
         this.recounter.refresh(this.emitter.deliver(rows));
-        this.planner.planShared(rows, choicesOf(rows));
+        if (this.planner.enabled) this.planner.planShared(rows, choicesOf(rows));
       };
       if (manager) this.hooks.afterCommit(manager, () => void this.deliverCommitted(stored, deliver));
       else {
         this.recounter.refresh(this.emitter.deliver(stored, { payloads }));
-        await this.planner.plan(stored, choicesOf(stored));
+        if (this.planner.enabled) await this.planner.plan(stored, choicesOf(stored));
       }
     }
     return stored.map((row, i) => ({ ...payloads[i], userId: row.user_id }));
