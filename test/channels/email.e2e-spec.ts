@@ -236,6 +236,27 @@ describe('channels: e-mail through a real SMTP server', () => {
     }
   });
 
+  it('a send left sending by a process that died between claim and send is recorded failed, never sent again', async () => {
+    const t = await start({ after: 3_600_000 });
+    try {
+      const [n] = await t.service.notify('kit', { type: 'comment', title: 'claimed, then the process died' });
+      // What a SIGKILL after the claim's commit leaves: the send `sending`, its process gone.
+      await q(
+        `UPDATE inbox_channel_send SET status = 'sending', attempts = 1, updated_at = now() - interval '11 minutes' WHERE user_id = 'kit'`,
+      );
+      await until('the interrupted send is recorded', async () => (await t.service.channelHistory('kit')).length === 1);
+      expect((await t.service.channelHistory('kit'))[0]).toMatchObject({
+        outcome: 'failed',
+        reason: 'interrupted: the process ended while sending',
+        notificationIds: [n.id],
+      });
+      expect(await sendsOf('kit')).toEqual([{ status: 'failed' }]);
+      expect(smtp.to('kit@mail.test')).toHaveLength(0);
+    } finally {
+      await stop();
+    }
+  });
+
   it('with a digest, one e-mail holds every pending notification of the inbox', async () => {
     const t = await start({ after: 0, digest: 400 });
     try {
