@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { MailTransporter, NotificationsChannelsOptions } from 'nestjs-inbox';
+import { signRequest } from '../../libs/nestjs-inbox/src/producers/request-signature';
 import { migrate, startApp, type TestApp } from '../support/app';
 import { createDatabase } from '../support/database';
 import { startSmtp, type TestSmtp, until } from '../support/smtp';
@@ -252,6 +253,34 @@ describe('channels: e-mail through a real SMTP server', () => {
       });
       expect(await sendsOf('kit')).toEqual([{ status: 'failed' }]);
       expect(smtp.to('kit@mail.test')).toHaveLength(0);
+    } finally {
+      await stop();
+    }
+  });
+
+  it('the HTTP door takes channels: { email: { after } }, and refuses an unknown channel with 400 naming it', async () => {
+    const secret = 'h'.repeat(32);
+    const t = await startApp(
+      db.url,
+      { http: { secret }, channels: { pollMs: 20, email: { transport: smtp.url, from: FROM, address: addressOf, after: 3_600_000 } } },
+      { gateway: false },
+    );
+    apps.push(t);
+    try {
+      const post = (body: object) => {
+        const raw = JSON.stringify(body);
+        return fetch(`${t.url}/inbox/notifications`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-inbox-signature': signRequest(secret, raw) },
+          body: raw,
+        });
+      };
+      const ok = await post({ to: 'hty', notification: { type: 'comment', title: 'over http', channels: { email: { after: 0 } } } });
+      expect(ok.status).toBe(201);
+      await until('hty gets it', () => smtp.to('hty@mail.test').length === 1);
+      const bad = await post({ to: 'hty', notification: { type: 'comment', channels: { sms: true } } });
+      expect(bad.status).toBe(400);
+      expect(await bad.text()).toMatch(/message: notification\.channels\.sms: is not a channel \(email, webPush\)/);
     } finally {
       await stop();
     }
