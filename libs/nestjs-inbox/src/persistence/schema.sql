@@ -135,7 +135,7 @@ CREATE FUNCTION public.inbox_broadcast(notification text) RETURNS bigint[]
   $$;
 
 CREATE FUNCTION public.inbox_cancel_direct_sends() RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
   BEGIN
@@ -153,7 +153,7 @@ CREATE FUNCTION public.inbox_cancel_direct_sends() RETURNS trigger
   END $$;
 
 CREATE FUNCTION public.inbox_cancel_shared_sends() RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
   BEGIN

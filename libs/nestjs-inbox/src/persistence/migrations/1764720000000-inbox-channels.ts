@@ -1,7 +1,11 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { inboxSchema } from './1764374400000-inbox-sql-privileges';
 
-/** As InboxSqlPrivileges pins it: nothing a caller plants in a schema runs inside the triggers. */
+/**
+ * As InboxSqlPrivileges pins it: nothing a caller plants in a schema runs inside the triggers.
+ * Like its triggers, they run as their owner (SECURITY DEFINER), so a role that may mark rows
+ * needs no privilege on the sends, and EXECUTE is not granted to PUBLIC.
+ */
 const PINNED = `SET search_path = pg_catalog, pg_temp`;
 
 /**
@@ -11,7 +15,7 @@ const PINNED = `SET search_path = pg_catalog, pg_temp`;
  * cancellation is logged. Costs one probe of inbox_channel_send's primary key per changed row.
  */
 const cancelFunction = (s: string, name: string, id: string) => `
-  CREATE FUNCTION ${s}.${name}() RETURNS trigger LANGUAGE plpgsql ${PINNED} AS $$
+  CREATE FUNCTION ${s}.${name}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER ${PINNED} AS $$
   BEGIN
     WITH cancelled AS (
       UPDATE ${s}.inbox_channel_send c SET status = 'cancelled', updated_at = now()
@@ -97,6 +101,7 @@ export class InboxChannels1764720000000 implements MigrationInterface {
     await db.query(`ALTER TABLE ${s}.inbox_user_state ADD COLUMN channel_preferences jsonb, ADD COLUMN quiet_hours jsonb`);
     await db.query(cancelFunction(s, 'inbox_cancel_direct_sends', 'id'));
     await db.query(cancelFunction(s, 'inbox_cancel_shared_sends', 'notification_id'));
+    await db.query(`REVOKE EXECUTE ON FUNCTION ${s}.inbox_cancel_direct_sends(), ${s}.inbox_cancel_shared_sends() FROM PUBLIC`);
     await db.query(`
       CREATE TRIGGER inbox_cancel_sends AFTER UPDATE OF seen_at, read_at, deleted_at ON ${s}.inbox_notification
         FOR EACH ROW WHEN (NEW.user_id IS NOT NULL AND (${BECAME}))
