@@ -46,7 +46,9 @@ export const CLAIM_SQL = `
   SELECT c.notification_id::text AS notification_id, c.user_id, c.channel, c.scope, c.until, c.attempts
     FROM inbox_channel_send c
     JOIN unnest($1::text[], $3::bigint[]) AS w(channel, wait_ms) ON w.channel = c.channel
-   WHERE c.status = 'pending' AND c.due_at <= now() - w.wait_ms * interval '1 millisecond'
+   -- The constant bound keeps the walk of the pending index to what is due: sends planned for
+   -- later (a 10-minute delay) are never read by a poll.
+   WHERE c.status = 'pending' AND c.due_at <= now() AND c.due_at <= now() - w.wait_ms * interval '1 millisecond'
    ORDER BY c.due_at
    LIMIT $2
    FOR UPDATE OF c SKIP LOCKED`;
