@@ -732,6 +732,8 @@ CREATE INDEX inbox_snooze_notification_idx ON public.inbox_snooze USING btree (n
 
 CREATE INDEX inbox_snooze_until_idx ON public.inbox_snooze USING btree (until);
 
+CREATE INDEX inbox_subscription_audience_idx ON public.inbox_subscription USING btree (topic, scope, user_id);
+
 CREATE INDEX inbox_subscription_topic_idx ON public.inbox_subscription USING btree (topic, scope);
 
 CREATE TRIGGER inbox_cancel_sends AFTER UPDATE OF seen_at, read_at, deleted_at ON public.inbox_notification FOR EACH ROW WHEN (((new.user_id IS NOT NULL) AND (((old.seen_at IS NULL) AND (new.seen_at IS NOT NULL)) OR ((old.read_at IS NULL) AND (new.read_at IS NOT NULL)) OR ((old.deleted_at IS NULL) AND (new.deleted_at IS NOT NULL))))) EXECUTE FUNCTION public.inbox_cancel_direct_sends();
