@@ -245,7 +245,13 @@ describe('SQL producers: privileges', () => {
       'inbox_store(text,text[],text,jsonb)',
       'inbox_unstorable_path(jsonb,text)',
     ];
-    const triggers = ['inbox_assign_seq()', 'inbox_cancel_direct_sends()', 'inbox_cancel_shared_sends()', 'inbox_tag_rows()'];
+    const triggers = [
+      'inbox_assign_seq()',
+      'inbox_cancel_direct_sends()',
+      'inbox_cancel_new_receipt_sends()',
+      'inbox_cancel_receipt_sends()',
+      'inbox_tag_rows()',
+    ];
     const doors = DOORS.map((d) => d.replace(/, /g, ','));
     expect(rows.map((r) => r.fn).sort()).toEqual([...pure, ...internal, ...triggers, ...doors].sort());
     for (const r of rows) {

@@ -139,34 +139,65 @@ CREATE FUNCTION public.inbox_cancel_direct_sends() RETURNS trigger
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
   BEGIN
-    WITH cancelled AS (
+    WITH changed AS (
+      SELECT n.id AS notification_id, n.user_id, n.read_at, n.deleted_at FROM new_rows n
+      JOIN old_rows o ON o.id = n.id
+       WHERE n.user_id IS NOT NULL AND ((o.seen_at IS NULL AND n.seen_at IS NOT NULL) OR (o.read_at IS NULL AND n.read_at IS NOT NULL)
+             OR (o.deleted_at IS NULL AND n.deleted_at IS NOT NULL))
+    ), cancelled AS (
       UPDATE "public".inbox_channel_send c SET status = 'cancelled', updated_at = now()
-       WHERE c.notification_id = NEW.id AND c.user_id = NEW.user_id AND c.status = 'pending'
-         AND (NEW.read_at IS NOT NULL OR NEW.deleted_at IS NOT NULL OR c.until = 'seen')
-      RETURNING c.user_id, c.scope, c.channel, c.notification_id, c.attempts
+        FROM changed n
+       WHERE c.notification_id = n.notification_id AND c.user_id = n.user_id AND c.status = 'pending'
+         AND (n.read_at IS NOT NULL OR n.deleted_at IS NOT NULL OR c.until = 'seen')
+      RETURNING c.user_id, c.scope, c.channel, c.notification_id, c.attempts,
+                CASE WHEN n.deleted_at IS NOT NULL THEN 'deleted' WHEN n.read_at IS NOT NULL THEN 'read' ELSE 'seen' END AS reason
     )
     INSERT INTO "public".inbox_channel_log (user_id, scope, channel, notification_ids, outcome, reason, attempt)
-    SELECT user_id, scope, channel, ARRAY[notification_id], 'cancelled',
-           CASE WHEN NEW.deleted_at IS NOT NULL THEN 'deleted' WHEN NEW.read_at IS NOT NULL THEN 'read' ELSE 'seen' END, attempts
-      FROM cancelled;
+    SELECT user_id, scope, channel, ARRAY[notification_id], 'cancelled', reason, attempts FROM cancelled;
     RETURN NULL;
   END $$;
 
-CREATE FUNCTION public.inbox_cancel_shared_sends() RETURNS trigger
+CREATE FUNCTION public.inbox_cancel_new_receipt_sends() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
   BEGIN
-    WITH cancelled AS (
+    WITH changed AS (
+      SELECT n.notification_id AS notification_id, n.user_id, n.read_at, n.deleted_at FROM new_rows n
+      WHERE n.seen_at IS NOT NULL OR n.read_at IS NOT NULL OR n.deleted_at IS NOT NULL
+    ), cancelled AS (
       UPDATE "public".inbox_channel_send c SET status = 'cancelled', updated_at = now()
-       WHERE c.notification_id = NEW.notification_id AND c.user_id = NEW.user_id AND c.status = 'pending'
-         AND (NEW.read_at IS NOT NULL OR NEW.deleted_at IS NOT NULL OR c.until = 'seen')
-      RETURNING c.user_id, c.scope, c.channel, c.notification_id, c.attempts
+        FROM changed n
+       WHERE c.notification_id = n.notification_id AND c.user_id = n.user_id AND c.status = 'pending'
+         AND (n.read_at IS NOT NULL OR n.deleted_at IS NOT NULL OR c.until = 'seen')
+      RETURNING c.user_id, c.scope, c.channel, c.notification_id, c.attempts,
+                CASE WHEN n.deleted_at IS NOT NULL THEN 'deleted' WHEN n.read_at IS NOT NULL THEN 'read' ELSE 'seen' END AS reason
     )
     INSERT INTO "public".inbox_channel_log (user_id, scope, channel, notification_ids, outcome, reason, attempt)
-    SELECT user_id, scope, channel, ARRAY[notification_id], 'cancelled',
-           CASE WHEN NEW.deleted_at IS NOT NULL THEN 'deleted' WHEN NEW.read_at IS NOT NULL THEN 'read' ELSE 'seen' END, attempts
-      FROM cancelled;
+    SELECT user_id, scope, channel, ARRAY[notification_id], 'cancelled', reason, attempts FROM cancelled;
+    RETURN NULL;
+  END $$;
+
+CREATE FUNCTION public.inbox_cancel_receipt_sends() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+  BEGIN
+    WITH changed AS (
+      SELECT n.notification_id AS notification_id, n.user_id, n.read_at, n.deleted_at FROM new_rows n
+      JOIN old_rows o ON o.user_id = n.user_id AND o.notification_id = n.notification_id
+       WHERE n.user_id IS NOT NULL AND ((o.seen_at IS NULL AND n.seen_at IS NOT NULL) OR (o.read_at IS NULL AND n.read_at IS NOT NULL)
+             OR (o.deleted_at IS NULL AND n.deleted_at IS NOT NULL))
+    ), cancelled AS (
+      UPDATE "public".inbox_channel_send c SET status = 'cancelled', updated_at = now()
+        FROM changed n
+       WHERE c.notification_id = n.notification_id AND c.user_id = n.user_id AND c.status = 'pending'
+         AND (n.read_at IS NOT NULL OR n.deleted_at IS NOT NULL OR c.until = 'seen')
+      RETURNING c.user_id, c.scope, c.channel, c.notification_id, c.attempts,
+                CASE WHEN n.deleted_at IS NOT NULL THEN 'deleted' WHEN n.read_at IS NOT NULL THEN 'read' ELSE 'seen' END AS reason
+    )
+    INSERT INTO "public".inbox_channel_log (user_id, scope, channel, notification_ids, outcome, reason, attempt)
+    SELECT user_id, scope, channel, ARRAY[notification_id], 'cancelled', reason, attempts FROM cancelled;
     RETURN NULL;
   END $$;
 
@@ -736,11 +767,11 @@ CREATE INDEX inbox_subscription_audience_idx ON public.inbox_subscription USING 
 
 CREATE INDEX inbox_subscription_topic_idx ON public.inbox_subscription USING btree (topic, scope);
 
-CREATE TRIGGER inbox_cancel_sends AFTER UPDATE OF seen_at, read_at, deleted_at ON public.inbox_notification FOR EACH ROW WHEN (((new.user_id IS NOT NULL) AND (((old.seen_at IS NULL) AND (new.seen_at IS NOT NULL)) OR ((old.read_at IS NULL) AND (new.read_at IS NOT NULL)) OR ((old.deleted_at IS NULL) AND (new.deleted_at IS NOT NULL))))) EXECUTE FUNCTION public.inbox_cancel_direct_sends();
+CREATE TRIGGER inbox_cancel_sends AFTER UPDATE ON public.inbox_notification REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.inbox_cancel_direct_sends();
 
-CREATE TRIGGER inbox_cancel_sends AFTER UPDATE OF seen_at, read_at, deleted_at ON public.inbox_receipt FOR EACH ROW WHEN ((((old.seen_at IS NULL) AND (new.seen_at IS NOT NULL)) OR ((old.read_at IS NULL) AND (new.read_at IS NOT NULL)) OR ((old.deleted_at IS NULL) AND (new.deleted_at IS NOT NULL)))) EXECUTE FUNCTION public.inbox_cancel_shared_sends();
+CREATE TRIGGER inbox_cancel_sends AFTER UPDATE ON public.inbox_receipt REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.inbox_cancel_receipt_sends();
 
-CREATE TRIGGER inbox_cancel_sends_new AFTER INSERT ON public.inbox_receipt FOR EACH ROW WHEN (((new.seen_at IS NOT NULL) OR (new.read_at IS NOT NULL) OR (new.deleted_at IS NOT NULL))) EXECUTE FUNCTION public.inbox_cancel_shared_sends();
+CREATE TRIGGER inbox_cancel_sends_new AFTER INSERT ON public.inbox_receipt REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.inbox_cancel_new_receipt_sends();
 
 CREATE CONSTRAINT TRIGGER inbox_notification_seq AFTER INSERT ON public.inbox_notification DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN ((new.user_id IS NULL)) EXECUTE FUNCTION public.inbox_assign_seq();
 
