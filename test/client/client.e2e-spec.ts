@@ -334,8 +334,12 @@ describe('browser client (nestjs-inbox/client)', () => {
   it('mutes types: not pushed, still listed; the host decides what may be muted', async () => {
     const c = client('c-mute');
     await until(c, () => c.state === 'connected', 'connected');
-    expect(await c.getPreferences()).toEqual({ muted: { types: [], topics: [] } });
-    expect(await c.setPreferences({ muted: { types: ['quiet'] } })).toEqual({ muted: { types: ['quiet'], topics: [] } });
+    expect(await c.getPreferences()).toEqual({ channels: {}, quietHours: null, muted: { types: [], topics: [] } });
+    expect(await c.setPreferences({ muted: { types: ['quiet'] } })).toEqual({
+      channels: {},
+      quietHours: null,
+      muted: { types: ['quiet'], topics: [] },
+    });
     await expect(c.setPreferences({ muted: { types: ['system'] } })).rejects.toMatchObject({ code: 'FORBIDDEN' });
     expect((await c.getPreferences()).muted.types).toEqual(['quiet']);
 

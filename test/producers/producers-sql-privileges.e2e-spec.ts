@@ -261,7 +261,13 @@ describe('SQL producers: privileges', () => {
       'inbox_store(text,text[],text,jsonb)',
       'inbox_unstorable_path(jsonb,text)',
     ];
-    const triggers = ['inbox_assign_seq()', 'inbox_tag_rows()'];
+    const triggers = [
+      'inbox_assign_seq()',
+      'inbox_cancel_direct_sends()',
+      'inbox_cancel_new_receipt_sends()',
+      'inbox_cancel_receipt_sends()',
+      'inbox_tag_rows()',
+    ];
     // The engagement rates (InboxEngagement): read only, as the caller, granted by the host.
     const reports = ['inbox_engagement(timestamp with time zone,timestamp with time zone)', 'inbox_first_id_at(timestamp with time zone)'];
     const doors = DOORS.map((d) => d.replace(/, /g, ','));

@@ -215,12 +215,18 @@ describe('inbox states', () => {
     await fresh('st-8');
     const c = await connect('st-8');
     expect(await c.request(ClientEvent.PreferencesSet, { muted: { types: ['promo'], topics: ['i-topic'] } })).toEqual({
+      channels: {},
+      quietHours: null,
       muted: { types: ['promo'], topics: ['i-topic'] },
     });
     expect(await c.request(ClientEvent.PreferencesSet, { muted: { types: ['system'] } })).toEqual({
       error: { code: 'FORBIDDEN', message: expect.stringContaining("'system' may not be muted") },
     });
-    expect(await t.service.getPreferences('st-8')).toEqual({ muted: { types: ['promo'], topics: ['i-topic'] } });
+    expect(await t.service.getPreferences('st-8')).toEqual({
+      channels: {},
+      quietHours: null,
+      muted: { types: ['promo'], topics: ['i-topic'] },
+    });
 
     const from = c.mark();
     await t.service.notify('st-8', { type: 'promo', title: 'i-promo' });

@@ -207,11 +207,17 @@ describe('scopes', () => {
   it('keeps preferences per inbox, applied to everything it shows (the unscoped notifications too)', async () => {
     await seed('sc-4', 'sc-4-news');
     expect(await t.service.setPreferences('sc-4', { muted: { types: ['message'], topics: ['sc-4-news'] } }, A)).toEqual({
+      channels: {},
+      quietHours: null,
       muted: { types: ['message'], topics: ['sc-4-news'] },
     });
-    expect(await t.service.getPreferences('sc-4', A)).toEqual({ muted: { types: ['message'], topics: ['sc-4-news'] } });
-    expect(await t.service.getPreferences('sc-4', B)).toEqual({ muted: { types: [], topics: [] } });
-    expect(await t.service.getPreferences('sc-4')).toEqual({ muted: { types: [], topics: [] } });
+    expect(await t.service.getPreferences('sc-4', A)).toEqual({
+      channels: {},
+      quietHours: null,
+      muted: { types: ['message'], topics: ['sc-4-news'] },
+    });
+    expect(await t.service.getPreferences('sc-4', B)).toEqual({ channels: {}, quietHours: null, muted: { types: [], topics: [] } });
+    expect(await t.service.getPreferences('sc-4')).toEqual({ channels: {}, quietHours: null, muted: { types: [], topics: [] } });
     // Muted in acme: neither its messages nor the unscoped one, nor the topic's publications, are counted there.
     expect(await t.service.badge('sc-4', A)).toEqual({ unread: 2, unseen: 2 });
     expect(await t.service.counts('sc-4', { all: {}, messages: { type: 'message' } }, A)).toEqual({ all: 2, messages: 0 });
@@ -222,7 +228,11 @@ describe('scopes', () => {
 
     await t.service.setPreferences('sc-4', { muted: { types: ['announcement'] } });
     expect(await t.service.badge('sc-4')).toEqual({ unread: 2, unseen: 2 });
-    expect(await t.service.getPreferences('sc-4', A)).toEqual({ muted: { types: ['message'], topics: ['sc-4-news'] } });
+    expect(await t.service.getPreferences('sc-4', A)).toEqual({
+      channels: {},
+      quietHours: null,
+      muted: { types: ['message'], topics: ['sc-4-news'] },
+    });
     expect(await t.service.badge('sc-4', B)).toEqual({ unread: 6, unseen: 6 });
   });
 
@@ -428,7 +438,7 @@ describe('scopes', () => {
           ['direct', true],
         ]);
       }
-      expect(await app.service.getPreferences('up-1')).toEqual({ muted: { types: ['chat'], topics: [] } });
+      expect(await app.service.getPreferences('up-1')).toEqual({ channels: {}, quietHours: null, muted: { types: ['chat'], topics: [] } });
       // Old streams go on numbering where they were; new ones in scopes start their own.
       await app.service.broadcast({ type: 'announcement', title: 'after' });
       await app.service.broadcast({ type: 'announcement', title: 'scoped', scope: 'acme' });

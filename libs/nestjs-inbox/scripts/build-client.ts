@@ -1,5 +1,5 @@
 import { build, type BuildOptions, type Plugin } from 'esbuild';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
@@ -82,6 +82,8 @@ async function main(): Promise<void> {
     const kb = (n: number) => `${(n / 1024).toFixed(1)} kB`;
     console.log(`${relative(process.cwd(), out)}: ${kb(code.length)} (${kb(gzipSync(code).length)} gzipped)`);
   }
+  // The Web Push service worker ships as written: plain script, no imports.
+  copyFileSync(join(library, 'src', 'client', 'inbox-sw.js'), join(dist, 'client', 'inbox-sw.js'));
 }
 
 if (require.main === module) {

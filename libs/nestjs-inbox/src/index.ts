@@ -2,6 +2,7 @@ export { NotificationsModule } from './notifications.module';
 export type { NotificationsModuleExtras } from './notifications.module-definition';
 export { NotificationService } from './service/notification.service';
 export type {
+  ChannelLogEntry,
   IdsOrFilter,
   NotificationInput,
   NotificationsHealth,
@@ -31,6 +32,15 @@ export type {
   ResolvedNotificationsOptions,
   ResolvedRedisOptions,
   ResolvedRetentionOptions,
+  NotificationsChannelsOptions,
+  ResolvedChannelsOptions,
+  EmailChannelOptions,
+  EmailRenderContext,
+  RenderedEmail,
+  ChannelItem,
+  ChannelName,
+  ChannelUntil,
+  MailTransporter,
 } from './notifications.options';
 export { NotificationsError, InvalidInputError, SessionRejectedError, NotificationsConfigError } from './notifications.errors';
 export { NOTIFICATIONS_MIGRATIONS } from './persistence/migrations';

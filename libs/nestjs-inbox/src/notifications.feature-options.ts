@@ -103,3 +103,129 @@ export type ResolvedRetentionOptions = NotificationsRetentionOptions &
 
 /** The `redis` option with its defaults applied. */
 export type ResolvedRedisOptions = NotificationsRedisOptions & Required<Pick<NotificationsRedisOptions, 'adapter' | 'key'>>;
+
+/** A channel a notification may go out on besides the inbox (docs/channels.md). */
+export type ChannelName = 'email' | 'webPush';
+
+/** What cancels a pending send: the user saw the notification (the default), or read it. */
+export type ChannelUntil = 'seen' | 'read';
+
+/** One notification as a channel's message shows it. */
+export interface ChannelItem {
+  id: string;
+  type: string;
+  title: string | null;
+  body: string | null;
+  url: string | null;
+  actions: { label: string; url?: string; event?: string }[];
+  scope: string | null;
+  createdAt: Date;
+}
+
+/** What `render` gets: the user, the inbox's scope, and the notifications of one e-mail (several in a digest, oldest first). */
+export interface EmailRenderContext {
+  userId: string;
+  scope: string | null;
+  items: ChannelItem[];
+  /** The host's `unsubscribeUrl` for this user and scope, if it gave one. */
+  unsubscribeUrl: string | null;
+}
+
+/** An e-mail as `render` makes it: `text` always, `html` optional. */
+export interface RenderedEmail {
+  subject: string;
+  text: string;
+  html?: string;
+}
+
+/**
+ * Anything with nodemailer's `sendMail` (a `Transporter` of `nodemailer.createTransport`): typed
+ * by shape, so that hosts without nodemailer need not have its types.
+ */
+export interface MailTransporter {
+  sendMail(mail: Record<string, unknown>): Promise<unknown>;
+}
+
+export interface EmailChannelOptions {
+  /**
+   * Where the mail goes: an `smtp://` / `smtps://` URL, nodemailer transport options, or a
+   * nodemailer `Transporter` (anything with `sendMail`). Needs the package `nodemailer` unless
+   * a Transporter is given.
+   */
+  transport: string | Record<string, unknown> | MailTransporter;
+  /** The sender, e.g. `'Acme <no-reply@acme.example>'`; its domain also ends each `Message-ID`. */
+  from: string;
+  /** The user's address, or `null` for none (the send is skipped and recorded as such). */
+  address: (userId: string) => Promise<string | null> | string | null;
+  /**
+   * How long a notification stays unseen (or unread, see `until`) before it is e-mailed, in ms.
+   * @default 600000
+   */
+  after?: number;
+  /**
+   * What cancels the e-mail: `'seen'` (shown in an inbox) or `'read'`.
+   * @default 'seen'
+   */
+  until?: ChannelUntil;
+  /**
+   * A digest window, in ms: the first pending e-mail of an inbox waits this long more, then goes
+   * out as one e-mail with every other one due by then. Absent: one e-mail per notification.
+   */
+  digest?: number;
+  /** The host's template; absent, a plain text and escaped HTML one (title, body, url, actions, unsubscribe link). */
+  render?: (ctx: EmailRenderContext) => RenderedEmail | Promise<RenderedEmail>;
+  /** The types that may go by e-mail; absent, every type (a notification's `channels.email` overrides it). */
+  types?: string[];
+  /** The site's address, e.g. `'https://app.example.com'`: the default template resolves site-relative links against it (without it, it leaves them out). */
+  baseUrl?: string;
+  /** The link the default template ends with, which the host routes (e.g. to its preferences page); absent, none. */
+  unsubscribeUrl?: (userId: string, scope: string | null) => string | null;
+}
+
+export interface WebPushChannelOptions {
+  /** The VAPID identity the push services see: `subject` a `mailto:` or `https:` URL, the keys of `web-push generate-vapid-keys`. */
+  vapid: { subject: string; publicKey: string; privateKey: string };
+  /** How long a notification stays unseen before it is pushed, in ms (Default: 0, at once). */
+  after?: number;
+  /** What cancels the push: `'seen'` or `'read'` (Default: 'seen'). */
+  until?: ChannelUntil;
+  /** How long the push service keeps an undelivered push, in seconds (Default: 86400). */
+  ttl?: number;
+  /** The push's urgency (Default: 'normal'). */
+  urgency?: 'very-low' | 'low' | 'normal' | 'high';
+  /** The types that are pushed unless a notification says otherwise; absent, every type. */
+  types?: string[];
+}
+
+export interface NotificationsChannelsOptions {
+  /** E-mail through nodemailer (docs/channels.md); absent, nothing is e-mailed. */
+  email?: EmailChannelOptions;
+  /** Web Push through web-push (docs/channels.md); absent, nothing is pushed. */
+  webPush?: WebPushChannelOptions;
+  /**
+   * How often each instance looks for due sends, in ms.
+   * @default 1000
+   */
+  pollMs?: number;
+  /**
+   * Sends one instance claims at once (one transaction).
+   * @default 100
+   */
+  claimBatch?: number;
+  /**
+   * Attempts of one send before it is given up (recorded `failed`).
+   * @default 5
+   */
+  maxAttempts?: number;
+  /**
+   * The wait before the first retry, in ms; doubled after each failure (with jitter).
+   * @default 30000
+   */
+  retryBaseMs?: number;
+}
+
+/** The `channels` option with its defaults applied. */
+export interface ResolvedChannelsOptions extends Required<Omit<NotificationsChannelsOptions, 'email' | 'webPush'>> {
+  email?: EmailChannelOptions & Required<Pick<EmailChannelOptions, 'after' | 'until'>>;
+  webPush?: WebPushChannelOptions & Required<Pick<WebPushChannelOptions, 'after' | 'until' | 'ttl' | 'urgency'>>;
+}

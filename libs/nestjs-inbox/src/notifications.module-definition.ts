@@ -1,4 +1,8 @@
 import { ConfigurableModuleBuilder, type Provider } from '@nestjs/common';
+import { ChannelEngine } from './channels/channel-engine';
+import { ChannelPlanner } from './channels/channel-planner';
+import { ChannelSendRepository } from './persistence/repositories/channel-send.repository';
+import { PushSubscriptionRepository } from './persistence/repositories/push-subscription.repository';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import { checkPeerVersions } from './compat/peer-versions';
 import { gatewayClassFor } from './compat/nest-websockets.compat';
@@ -125,6 +129,11 @@ export const {
       // async options resolve) is set, so both are always declared
       HttpProducer,
       AmqpConsumer,
+      // channels: sends planned after commit, claimed and sent by every instance (when configured)
+      ChannelSendRepository,
+      PushSubscriptionRepository,
+      ChannelPlanner,
+      ChannelEngine,
       ...(gateway ? [CatchUpService, { provide: NotificationsGateway, useClass: gatewayClassFor(NotificationsGateway) }] : []),
     ];
     return {

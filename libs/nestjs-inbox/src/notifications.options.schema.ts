@@ -2,11 +2,12 @@ import { z } from 'zod';
 import { NotificationsConfigError } from './notifications.errors';
 import {
   NOTIFICATIONS_DEFAULTS as DEFAULTS,
+  type NotificationsChannelsOptions,
   type NotificationsModuleOptions,
   type ResolvedNotificationsOptions,
   type SessionSource,
 } from './notifications.options';
-import { MAX_SNOOZE_MS } from './protocol';
+import { MAX_CHANNEL_AFTER_MS, MAX_SNOOZE_MS } from './protocol';
 
 /** Shortest `http.secret`: 32 characters of `openssl rand -hex 32` carry 128 bits. */
 const MIN_SECRET_LENGTH = 32;
@@ -123,6 +124,58 @@ const amqp = z.preprocess(
   }),
 );
 
+const email = group('{ transport, from, address, after?, until?, digest?, render?, types?, baseUrl?, unsubscribeUrl? }', {
+  transport: z.custom<NonNullable<NotificationsChannelsOptions['email']>['transport']>(
+    (v) => (typeof v === 'string' && /^smtps?:\/\//.test(v)) || (typeof v === 'object' && v !== null && !Array.isArray(v)),
+    rule('must be an smtp:// or smtps:// URL, nodemailer transport options or a Transporter', (v) =>
+      typeof v === 'string' ? `a '${redactedScheme(v)}' URL` : kind(v),
+    ),
+  ),
+  from: z.string(rule('must be a sender address')).min(3, rule('must be a sender address')),
+  address: fn<NonNullable<NotificationsChannelsOptions['email']>['address']>('(userId) => string | null | Promise<string | null>'),
+  after: integer(`must be an integer from 0 to ${MAX_CHANNEL_AFTER_MS} (30 days)`, 0, MAX_CHANNEL_AFTER_MS).default(
+    DEFAULTS.channels.email.after,
+  ),
+  until: z.enum(['seen', 'read'], rule("must be 'seen' or 'read'")).default(DEFAULTS.channels.email.until),
+  digest: integer(`must be an integer from 1 to ${MAX_CHANNEL_AFTER_MS} (30 days)`, 1, MAX_CHANNEL_AFTER_MS).optional(),
+  render: fn<NonNullable<NotificationsChannelsOptions['email']>['render']>(
+    '({ userId, scope, items, unsubscribeUrl }) => { subject, text, html? }',
+  ).optional(),
+  types: z.array(z.string(), rule('must be an array of types')).optional(),
+  baseUrl: url('must be an http:// or https:// URL', /^https?:\/\/[^/]/).optional(),
+  unsubscribeUrl: fn<NonNullable<NotificationsChannelsOptions['email']>['unsubscribeUrl']>('(userId, scope) => string | null').optional(),
+});
+
+const base64url = (what: string) => text(`must be ${what} (base64url)`, /^[A-Za-z0-9_-]+=*$/);
+const webPush = group('{ vapid: { subject, publicKey, privateKey }, after?, until?, ttl?, urgency?, types? }', {
+  vapid: group('{ subject, publicKey, privateKey }', {
+    subject: text('must be a mailto: or https: URL', /^(mailto:|https:\/\/)/),
+    publicKey: base64url('the VAPID public key'),
+    // Its value must not reach the logs: only whether it has the shape.
+    privateKey: z
+      .string(rule('must be the VAPID private key (base64url)', kind))
+      .regex(/^[A-Za-z0-9_-]+=*$/, rule('must be the VAPID private key (base64url)', kind)),
+  }),
+  after: integer(`must be an integer from 0 to ${MAX_CHANNEL_AFTER_MS} (30 days)`, 0, MAX_CHANNEL_AFTER_MS).default(
+    DEFAULTS.channels.webPush.after,
+  ),
+  until: z.enum(['seen', 'read'], rule("must be 'seen' or 'read'")).default(DEFAULTS.channels.webPush.until),
+  ttl: integer('must be an integer number of seconds from 0 to 2419200', 0, 2_419_200).default(DEFAULTS.channels.webPush.ttl),
+  urgency: z
+    .enum(['very-low', 'low', 'normal', 'high'], rule("must be 'very-low', 'low', 'normal' or 'high'"))
+    .default(DEFAULTS.channels.webPush.urgency),
+  types: z.array(z.string(), rule('must be an array of types')).optional(),
+});
+
+const channels = group('{ email?, webPush?, pollMs?, claimBatch?, maxAttempts?, retryBaseMs? }', {
+  email: email.optional(),
+  webPush: webPush.optional(),
+  pollMs: positive().default(DEFAULTS.channels.pollMs),
+  claimBatch: positive().default(DEFAULTS.channels.claimBatch),
+  maxAttempts: positive().default(DEFAULTS.channels.maxAttempts),
+  retryBaseMs: positive().default(DEFAULTS.channels.retryBaseMs),
+});
+
 /** Every option, its check and its default (from NOTIFICATIONS_DEFAULTS). */
 const optionsSchema = group('of options (docs/configuration.md)', {
   // Read by the gateway only, and checked by `gatewayOptions` when it runs.
@@ -134,6 +187,7 @@ const optionsSchema = group('of options (docs/configuration.md)', {
   retention: retention.optional(),
   http: http.optional(),
   amqp: amqp.optional(),
+  channels: channels.optional(),
   logQueryParameters: flag().default(DEFAULTS.logQueryParameters),
   maxPayloadBytes: positive().default(DEFAULTS.maxPayloadBytes),
   maxRecipients: positive().default(DEFAULTS.maxRecipients),

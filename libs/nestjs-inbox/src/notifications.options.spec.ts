@@ -92,7 +92,7 @@ describe('NOTIFICATIONS_DEFAULTS, written once', () => {
 
   it.each(
     Object.keys(NOTIFICATIONS_DEFAULTS).filter(
-      (k) => !['allowedOrigins', 'canSubscribe', 'canAccessScope', 'mutable', 'redis', 'retention', 'http', 'amqp'].includes(k),
+      (k) => !['allowedOrigins', 'canSubscribe', 'canAccessScope', 'mutable', 'redis', 'retention', 'http', 'amqp', 'channels'].includes(k),
     ),
   )('%s: the @default tag and docs/configuration.md say what resolveOptions applies', (field) => {
     const applied = (NOTIFICATIONS_DEFAULTS as Record<string, unknown>)[field];
@@ -148,6 +148,30 @@ describe('NOTIFICATIONS_DEFAULTS, written once', () => {
       /http\.maxBodyBytes must be a positive integer/,
     );
     expect(table.get('http')).toMatch(/^none/);
+  });
+
+  it('channels: the engine and e-mail defaults match their tags; off by default; e-mail options checked at boot', () => {
+    for (const field of ['pollMs', 'claimBatch', 'maxAttempts', 'retryBaseMs'] as const) {
+      expect(value(tags.get(field)!)).toBe(NOTIFICATIONS_DEFAULTS.channels[field]);
+    }
+    expect(value(tags.get('after')!)).toBe(NOTIFICATIONS_DEFAULTS.channels.email.after);
+    expect(value(tags.get('until')!)).toBe(NOTIFICATIONS_DEFAULTS.channels.email.until);
+    expect(resolveOptions({}, { gateway: false }).channels).toBeUndefined();
+    expect(table.get('channels')).toMatch(/^none/);
+    const email = { transport: 'smtp://127.0.0.1:25', from: 'a@b.example', address: () => null };
+    expect(resolveOptions({ channels: { email } }, { gateway: false }).channels).toEqual({
+      email: { ...email, after: 600_000, until: 'seen' },
+      pollMs: 1000,
+      claimBatch: 100,
+      maxAttempts: 5,
+      retryBaseMs: 30_000,
+    });
+    const refused = (e: object, message: RegExp) =>
+      expect(() => resolveOptions({ channels: { email: { ...email, ...e } } }, { gateway: false })).toThrow(message);
+    refused({ transport: 'http://user:secret@h' }, /channels\.email\.transport must be an smtp:\/\/ .*got a 'http' URL/);
+    refused({ after: -1 }, /channels\.email\.after must be an integer from 0 to 2592000000/);
+    refused({ until: 'clicked' }, /channels\.email\.until must be 'seen' or 'read'/);
+    refused({ address: 'x' }, /channels\.email\.address must be a function/);
   });
 
   it('amqp: prefetch and the dead-letter queue default as their tags say; off by default; url and queues checked', () => {

@@ -1,10 +1,12 @@
 import type { Socket } from 'socket.io';
 import type {
   NotificationsAmqpOptions,
+  NotificationsChannelsOptions,
   NotificationsHttpOptions,
   NotificationsRedisOptions,
   NotificationsRetentionOptions,
   ResolvedAmqpOptions,
+  ResolvedChannelsOptions,
   ResolvedHttpOptions,
   ResolvedRedisOptions,
   ResolvedRetentionOptions,
@@ -72,6 +74,11 @@ export interface NotificationsModuleOptions {
    * (needs the packages `amqplib` and `amqp-connection-manager`); absent, nothing is consumed.
    */
   amqp?: NotificationsAmqpOptions;
+  /**
+   * Other channels (e-mail) for notifications still unseen after a delay, cancelled by seeing
+   * or reading them (docs/channels.md); absent, notifications reach the inbox only.
+   */
+  channels?: NotificationsChannelsOptions;
   /**
    * Pass the parameters of the library's own pooled statements (notification bodies, user ids)
    * to the DataSource's logger when TypeORM query logging is on. Off: the SQL is logged, the
@@ -185,7 +192,7 @@ export interface NotificationsModuleOptions {
 export interface ResolvedNotificationsOptions extends Required<
   Omit<
     NotificationsModuleOptions,
-    'session' | 'redis' | 'retention' | 'http' | 'amqp' | 'listLimit' | 'canSubscribe' | 'canAccessScope' | 'eventRateLimit'
+    'session' | 'redis' | 'retention' | 'http' | 'amqp' | 'channels' | 'listLimit' | 'canSubscribe' | 'canAccessScope' | 'eventRateLimit'
   >
 > {
   session?: SessionSource;
@@ -193,6 +200,7 @@ export interface ResolvedNotificationsOptions extends Required<
   retention?: ResolvedRetentionOptions;
   http?: ResolvedHttpOptions;
   amqp?: ResolvedAmqpOptions;
+  channels?: ResolvedChannelsOptions;
   listLimit: { default: number; max: number };
   canSubscribe: (userId: string, topic: string, scope: string | null) => boolean | Promise<boolean>;
   canAccessScope: (userId: string, scope: string) => boolean | Promise<boolean>;
@@ -229,4 +237,12 @@ export const NOTIFICATIONS_DEFAULTS = {
   retention: { intervalMs: 60_000, batchSize: 1000 },
   http: { path: '/inbox/notifications', maxBodyBytes: 1024 * 1024, bodyTimeoutMs: 10_000 },
   amqp: { prefetch: 10, maxBodyBytes: 1024 * 1024 },
+  channels: {
+    pollMs: 1000,
+    claimBatch: 100,
+    maxAttempts: 5,
+    retryBaseMs: 30_000,
+    email: { after: 600_000, until: 'seen' as const },
+    webPush: { after: 0, until: 'seen' as const, ttl: 86_400, urgency: 'normal' as const },
+  },
 } as const;

@@ -10,6 +10,7 @@ import {
   type NotificationPayload,
   type Preferences,
   type PreferencesUpdate,
+  type PushSubscriptionJson,
   type Selection,
   type StateChange,
   type StateResult,
@@ -279,6 +280,44 @@ export class InboxClient {
   async act(notification: NotificationPayload, action: Action): Promise<void> {
     this.events.emit('action', action, notification);
     if (!notification.readAt) await this.markRead(notification.id);
+  }
+
+  /**
+   * Web Push on this browser (docs/channels.md): registers `serviceWorker` (e.g. the package's
+   * `nestjs-inbox/client/inbox-sw.js` served by the site, or the site's own), subscribes with the
+   * server's VAPID public key (asked with `push:key`) and sends the subscription (`push:subscribe`).
+   * Rejects where the browser has no Push API, the user refuses notifications, or the server has
+   * no `channels.webPush`.
+   */
+  private listensToWorker = false;
+
+  async enablePush(options: { serviceWorker: string }): Promise<PushSubscriptionJson> {
+    const registration = await navigator.serviceWorker.register(options.serviceWorker);
+    if (!this.listensToWorker) {
+      // The shipped worker tells open pages what it showed: marked seen over this socket.
+      this.listensToWorker = true;
+      navigator.serviceWorker.addEventListener('message', (event: MessageEvent) => {
+        const data = event.data as { type?: unknown; id?: unknown } | null;
+        if (data?.type === 'nestjs-inbox:shown' && typeof data.id === 'string') void this.markSeen([data.id]).catch(() => undefined);
+      });
+    }
+    const { publicKey } = await this.connection.request(ClientEvent.PushKey, {});
+    const key = Uint8Array.from(atob(publicKey.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+    const subscription =
+      (await registration.pushManager.getSubscription()) ??
+      (await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key }));
+    const json = subscription.toJSON() as PushSubscriptionJson;
+    await this.connection.request(ClientEvent.PushSubscribe, json);
+    return json;
+  }
+
+  /** Ends Web Push on this browser: unsubscribes it and tells the server (`push:unsubscribe`). */
+  async disablePush(): Promise<void> {
+    const registration = await navigator.serviceWorker.getRegistration();
+    const subscription = await registration?.pushManager.getSubscription();
+    if (!subscription) return;
+    await this.connection.request(ClientEvent.PushUnsubscribe, { endpoint: subscription.endpoint });
+    await subscription.unsubscribe();
   }
 
   /** Subscribes the user to a topic (the host decides who may); rejects with `FORBIDDEN` if not allowed. */

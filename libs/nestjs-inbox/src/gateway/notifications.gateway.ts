@@ -8,7 +8,15 @@ import { ownRooms } from '../notifications.internal-constants';
 import type { Inbox } from '../persistence/inbox-model';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
 import { InboxTelemetry } from '../observability/inbox-telemetry';
-import { ClientEvent, DEFAULT_NAMESPACE, ServerEvent, type AckError, type PreferencesUpdate, type StateResult } from '../protocol';
+import {
+  ClientEvent,
+  DEFAULT_NAMESPACE,
+  ServerEvent,
+  type AckError,
+  type PreferencesUpdate,
+  type PushSubscriptionJson,
+  type StateResult,
+} from '../protocol';
 import { eventLimiter } from '../security/event-limits';
 import { secureNamespace } from '../security/secure-namespace';
 import type { InboxSocketData } from '../session/handshake-auth';
@@ -73,6 +81,28 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
     [ClientEvent.Counts, (socket, body) => this.counts(socket, body)],
     [ClientEvent.PreferencesGet, (socket, body) => this.preferences(socket, body)],
     [ClientEvent.PreferencesSet, (socket, body) => this.setPreferences(socket, body)],
+    [
+      ClientEvent.PushKey,
+      (socket, body) =>
+        this.answer(() => {
+          schema.parse(schema.emptyPayload, this.payload(body), ClientEvent.PushKey);
+          const publicKey = this.options.channels?.webPush?.vapid.publicKey;
+          if (!publicKey) throw new NotificationsError('UNAVAILABLE', 'Web Push is not configured on this server (channels.webPush)');
+          return { publicKey };
+        }),
+    ],
+    [
+      ClientEvent.PushSubscribe,
+      (socket, body) => this.answer(() => this.service.pushSubscribe(socket.data.userId, this.payload(body) as PushSubscriptionJson)),
+    ],
+    [
+      ClientEvent.PushUnsubscribe,
+      (socket, body) =>
+        this.answer(() => {
+          const { endpoint } = schema.parse(schema.pushUnsubscribe, this.payload(body), ClientEvent.PushUnsubscribe);
+          return this.service.pushUnsubscribe(socket.data.userId, endpoint);
+        }),
+    ],
   ]);
 
   private readonly dispatch: Listener = (() => {

@@ -1,3 +1,4 @@
+import type { ChannelChoices } from '../channels/channel-planner';
 import type { Action, Actor, NotificationPayload } from '../protocol';
 
 /** A notification to store: for one user, for a topic, or (both null) for everyone. */
@@ -21,6 +22,8 @@ export interface NewNotificationRow {
   tags: string[];
   /** The group key (docs/groups.md), direct notifications only; `null` for none. */
   group: string | null;
+  /** The notification's own choice of channels (docs/channels.md): planned after commit, not stored in the row. */
+  channels?: ChannelChoices | null;
 }
 
 /** A stored notification as the store reads it. */

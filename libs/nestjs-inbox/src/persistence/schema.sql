@@ -134,6 +134,73 @@ CREATE FUNCTION public.inbox_broadcast(notification text) RETURNS bigint[]
                             "public".inbox_parse_notification('inbox_broadcast'::text, notification))
   $$;
 
+CREATE FUNCTION public.inbox_cancel_direct_sends() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+  BEGIN
+    WITH changed AS (
+      SELECT n.id AS notification_id, n.user_id, n.read_at, n.deleted_at FROM new_rows n
+      JOIN old_rows o ON o.id = n.id
+       WHERE n.user_id IS NOT NULL AND ((o.seen_at IS NULL AND n.seen_at IS NOT NULL) OR (o.read_at IS NULL AND n.read_at IS NOT NULL)
+             OR (o.deleted_at IS NULL AND n.deleted_at IS NOT NULL))
+    ), cancelled AS (
+      UPDATE "public".inbox_channel_send c SET status = 'cancelled', updated_at = now()
+        FROM changed n
+       WHERE c.notification_id = n.notification_id AND c.user_id = n.user_id AND c.status = 'pending'
+         AND (n.read_at IS NOT NULL OR n.deleted_at IS NOT NULL OR c.until = 'seen')
+      RETURNING c.user_id, c.scope, c.channel, c.notification_id, c.attempts,
+                CASE WHEN n.deleted_at IS NOT NULL THEN 'deleted' WHEN n.read_at IS NOT NULL THEN 'read' ELSE 'seen' END AS reason
+    )
+    INSERT INTO "public".inbox_channel_log (user_id, scope, channel, notification_ids, outcome, reason, attempt)
+    SELECT user_id, scope, channel, ARRAY[notification_id], 'cancelled', reason, attempts FROM cancelled;
+    RETURN NULL;
+  END $$;
+
+CREATE FUNCTION public.inbox_cancel_new_receipt_sends() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+  BEGIN
+    WITH changed AS (
+      SELECT n.notification_id AS notification_id, n.user_id, n.read_at, n.deleted_at FROM new_rows n
+      WHERE n.seen_at IS NOT NULL OR n.read_at IS NOT NULL OR n.deleted_at IS NOT NULL
+    ), cancelled AS (
+      UPDATE "public".inbox_channel_send c SET status = 'cancelled', updated_at = now()
+        FROM changed n
+       WHERE c.notification_id = n.notification_id AND c.user_id = n.user_id AND c.status = 'pending'
+         AND (n.read_at IS NOT NULL OR n.deleted_at IS NOT NULL OR c.until = 'seen')
+      RETURNING c.user_id, c.scope, c.channel, c.notification_id, c.attempts,
+                CASE WHEN n.deleted_at IS NOT NULL THEN 'deleted' WHEN n.read_at IS NOT NULL THEN 'read' ELSE 'seen' END AS reason
+    )
+    INSERT INTO "public".inbox_channel_log (user_id, scope, channel, notification_ids, outcome, reason, attempt)
+    SELECT user_id, scope, channel, ARRAY[notification_id], 'cancelled', reason, attempts FROM cancelled;
+    RETURN NULL;
+  END $$;
+
+CREATE FUNCTION public.inbox_cancel_receipt_sends() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+  BEGIN
+    WITH changed AS (
+      SELECT n.notification_id AS notification_id, n.user_id, n.read_at, n.deleted_at FROM new_rows n
+      JOIN old_rows o ON o.user_id = n.user_id AND o.notification_id = n.notification_id
+       WHERE n.user_id IS NOT NULL AND ((o.seen_at IS NULL AND n.seen_at IS NOT NULL) OR (o.read_at IS NULL AND n.read_at IS NOT NULL)
+             OR (o.deleted_at IS NULL AND n.deleted_at IS NOT NULL))
+    ), cancelled AS (
+      UPDATE "public".inbox_channel_send c SET status = 'cancelled', updated_at = now()
+        FROM changed n
+       WHERE c.notification_id = n.notification_id AND c.user_id = n.user_id AND c.status = 'pending'
+         AND (n.read_at IS NOT NULL OR n.deleted_at IS NOT NULL OR c.until = 'seen')
+      RETURNING c.user_id, c.scope, c.channel, c.notification_id, c.attempts,
+                CASE WHEN n.deleted_at IS NOT NULL THEN 'deleted' WHEN n.read_at IS NOT NULL THEN 'read' ELSE 'seen' END AS reason
+    )
+    INSERT INTO "public".inbox_channel_log (user_id, scope, channel, notification_ids, outcome, reason, attempt)
+    SELECT user_id, scope, channel, ARRAY[notification_id], 'cancelled', reason, attempts FROM cancelled;
+    RETURN NULL;
+  END $$;
+
 CREATE FUNCTION public.inbox_engagement(since timestamp with time zone, until timestamp with time zone DEFAULT now()) RETURNS TABLE(type character varying, kind text, stored bigint, audience bigint, seen bigint, read bigint, avg_seconds_to_read double precision)
     LANGUAGE sql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
@@ -660,6 +727,43 @@ CREATE FUNCTION public.inbox_url_problem(url text) RETURNS text
     END
   $_$;
 
+CREATE TABLE public.inbox_channel_log (
+    id bigint NOT NULL,
+    user_id character varying(255) NOT NULL,
+    scope character varying(200) DEFAULT ''::character varying NOT NULL,
+    channel character varying(20) NOT NULL,
+    notification_ids bigint[] NOT NULL,
+    outcome character varying(10) NOT NULL,
+    reason text,
+    attempt integer DEFAULT 0 NOT NULL,
+    message_id text,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT inbox_channel_log_outcome_check CHECK (((outcome)::text = ANY ((ARRAY['sent'::character varying, 'skipped'::character varying, 'deferred'::character varying, 'failed'::character varying, 'retry'::character varying, 'cancelled'::character varying])::text[])))
+);
+
+CREATE SEQUENCE public.inbox_channel_log_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.inbox_channel_log_id_seq OWNED BY public.inbox_channel_log.id;
+
+CREATE TABLE public.inbox_channel_send (
+    notification_id bigint NOT NULL,
+    user_id character varying(255) NOT NULL,
+    channel character varying(20) NOT NULL,
+    scope character varying(200) DEFAULT ''::character varying NOT NULL,
+    until character varying(4) NOT NULL,
+    due_at timestamp with time zone NOT NULL,
+    status character varying(10) DEFAULT 'pending'::character varying NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT inbox_channel_send_status_check CHECK (((status)::text = ANY ((ARRAY['pending'::character varying, 'sending'::character varying, 'sent'::character varying, 'skipped'::character varying, 'failed'::character varying, 'cancelled'::character varying])::text[]))),
+    CONSTRAINT inbox_channel_send_until_check CHECK (((until)::text = ANY ((ARRAY['seen'::character varying, 'read'::character varying])::text[])))
+);
+
 CREATE TABLE public.inbox_notification (
     id bigint NOT NULL,
     user_id character varying(255),
@@ -724,6 +828,15 @@ CREATE TABLE public.inbox_notification_tag (
     notification_id bigint NOT NULL
 );
 
+CREATE TABLE public.inbox_push_subscription (
+    user_id character varying(255) NOT NULL,
+    endpoint character varying(2048) NOT NULL,
+    p256dh character varying(200) NOT NULL,
+    auth character varying(100) NOT NULL,
+    expires_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
 CREATE TABLE public.inbox_receipt (
     user_id character varying(255) NOT NULL,
     notification_id bigint NOT NULL,
@@ -784,16 +897,29 @@ CREATE TABLE public.inbox_user_state (
     broadcast_deleted_seq bigint DEFAULT 0 NOT NULL,
     muted_types text[] DEFAULT '{}'::text[] NOT NULL,
     muted_topics text[] DEFAULT '{}'::text[] NOT NULL,
-    scope character varying(200) DEFAULT ''::character varying NOT NULL
+    scope character varying(200) DEFAULT ''::character varying NOT NULL,
+    channel_preferences jsonb,
+    quiet_hours jsonb
 );
 
+ALTER TABLE ONLY public.inbox_channel_log ALTER COLUMN id SET DEFAULT nextval('public.inbox_channel_log_id_seq'::regclass);
+
 ALTER TABLE ONLY public.inbox_notification ALTER COLUMN id SET DEFAULT nextval('public.inbox_notification_id_seq'::regclass);
+
+ALTER TABLE ONLY public.inbox_channel_log
+    ADD CONSTRAINT inbox_channel_log_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.inbox_channel_send
+    ADD CONSTRAINT inbox_channel_send_pkey PRIMARY KEY (notification_id, user_id, channel);
 
 ALTER TABLE ONLY public.inbox_notification
     ADD CONSTRAINT inbox_notification_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.inbox_notification_tag
     ADD CONSTRAINT inbox_notification_tag_pkey PRIMARY KEY (owner, tag, notification_id);
+
+ALTER TABLE ONLY public.inbox_push_subscription
+    ADD CONSTRAINT inbox_push_subscription_pkey PRIMARY KEY (user_id, endpoint);
 
 ALTER TABLE ONLY public.inbox_receipt
     ADD CONSTRAINT inbox_receipt_pkey PRIMARY KEY (user_id, notification_id);
@@ -812,6 +938,14 @@ ALTER TABLE ONLY public.inbox_subscription
 
 ALTER TABLE ONLY public.inbox_user_state
     ADD CONSTRAINT inbox_user_state_pkey PRIMARY KEY (user_id, scope);
+
+CREATE INDEX inbox_channel_log_user_idx ON public.inbox_channel_log USING btree (user_id, id);
+
+CREATE INDEX inbox_channel_send_due_idx ON public.inbox_channel_send USING btree (due_at) WHERE ((status)::text = 'pending'::text);
+
+CREATE INDEX inbox_channel_send_inbox_idx ON public.inbox_channel_send USING btree (user_id, scope, channel, due_at) WHERE ((status)::text = 'pending'::text);
+
+CREATE INDEX inbox_channel_send_sending_idx ON public.inbox_channel_send USING btree (updated_at) WHERE ((status)::text = 'sending'::text);
 
 CREATE UNIQUE INDEX inbox_notification_dedupe_idx ON public.inbox_notification USING btree (COALESCE(user_id, ''::character varying), COALESCE(topic, ''::character varying), scope, dedupe_key) WHERE (dedupe_key IS NOT NULL);
 
@@ -855,11 +989,22 @@ CREATE INDEX inbox_snooze_notification_idx ON public.inbox_snooze USING btree (n
 
 CREATE INDEX inbox_snooze_until_idx ON public.inbox_snooze USING btree (until);
 
+CREATE INDEX inbox_subscription_audience_idx ON public.inbox_subscription USING btree (topic, scope, user_id);
+
 CREATE INDEX inbox_subscription_topic_idx ON public.inbox_subscription USING btree (topic, scope);
+
+CREATE TRIGGER inbox_cancel_sends AFTER UPDATE ON public.inbox_notification REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.inbox_cancel_direct_sends();
+
+CREATE TRIGGER inbox_cancel_sends AFTER UPDATE ON public.inbox_receipt REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.inbox_cancel_receipt_sends();
+
+CREATE TRIGGER inbox_cancel_sends_new AFTER INSERT ON public.inbox_receipt REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.inbox_cancel_new_receipt_sends();
 
 CREATE CONSTRAINT TRIGGER inbox_notification_seq AFTER INSERT ON public.inbox_notification DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN ((new.user_id IS NULL)) EXECUTE FUNCTION public.inbox_assign_seq();
 
 CREATE TRIGGER inbox_notification_tags AFTER INSERT ON public.inbox_notification FOR EACH ROW WHEN ((new.tags <> '{}'::text[])) EXECUTE FUNCTION public.inbox_tag_rows();
+
+ALTER TABLE ONLY public.inbox_channel_send
+    ADD CONSTRAINT inbox_channel_send_notification_id_fkey FOREIGN KEY (notification_id) REFERENCES public.inbox_notification(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.inbox_notification_tag
     ADD CONSTRAINT inbox_notification_tag_notification_id_fkey FOREIGN KEY (notification_id) REFERENCES public.inbox_notification(id) ON DELETE CASCADE;

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
+import { ChannelPlanner } from '../channels/channel-planner';
 import { listenerClient, type ListenerClient } from '../compat/typeorm.compat';
 import { INBOX_DATA_SOURCE, NOTIFICATIONS_GATEWAY } from '../notifications.internal-constants';
 import { InboxTelemetry } from '../observability/inbox-telemetry';
@@ -46,6 +47,7 @@ export class SqlProducerListener implements OnApplicationBootstrap, OnModuleDest
     private readonly emitter: RoomEmitter,
     private readonly recounter: UnreadRecounter,
     private readonly telemetry: InboxTelemetry,
+    private readonly planner: ChannelPlanner,
   ) {}
 
   /** For the health check: `off` in a producer-only process, which does not listen. */
@@ -122,6 +124,9 @@ export class SqlProducerListener implements OnApplicationBootstrap, OnModuleDest
       this.recounter.refreshHere(this.emitter.deliver(rows, { local: true }));
       this.telemetry.recordDelivered('sql', rows);
     }
+    // Their channel sends, by the module's rules (the SQL door takes no `channels`): every
+    // listening instance plans the same rows, and the send's primary key keeps one.
+    if (rows.length > 0 && this.planner.enabled) void this.planner.plan(rows, []);
     if (complete) {
       this.since = next;
       this.delivered = [];

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { ChannelPlanner } from '../channels/channel-planner';
 import type { EntityManager } from 'typeorm';
 import { NewNotificationRow, NotificationRow, toPayload } from '../persistence/notification-row';
 import { NotificationWriter } from '../persistence/notification.writer';
@@ -32,6 +33,7 @@ export class AfterCommitDelivery {
     private readonly emitter: RoomEmitter,
     private readonly recounter: UnreadRecounter,
     private readonly telemetry: InboxTelemetry,
+    private readonly planner: ChannelPlanner,
   ) {}
 
   /**
@@ -44,15 +46,26 @@ export class AfterCommitDelivery {
       // Grouped rows are grouped in a transaction (their locks, the insert, the supersession),
       // never batched with other calls' rows by the writer.
       const insert = manager || rows.some((r) => r.group !== null) ? this.notifications.insert(rows, manager) : this.writer.write(rows);
-      const stored = (await insert.catch(asInputError)).filter((row): row is NotificationRow => row !== null);
+      const inserted = await insert.catch(asInputError);
+      const stored = inserted.filter((row): row is NotificationRow => row !== null);
+      // Each stored row's own choice of channels (not a column: planned after commit).
+      const choices = new Map(inserted.flatMap((row, i) => (row && rows[i].channels ? [[row.id, rows[i].channels]] : [])));
+      const choicesOf = (rs: NotificationRow[]) => rs.map((r) => choices.get(r.id));
       // Built once: for the emit and for what the caller gets back (CPU per notification, bench 2).
       const payloads = stored.map(toPayload);
       if (manager) {
-        // Counted and delivered once the caller commits (never if it rolls back).
+        // Counted and delivered once the caller commits (never if it rolls back). Channel sends
+        // of direct rows are written in the caller's transaction (one statement); broadcasts'
+        // and publications' are planned after commit, in the background (ChannelPlanner).
         if (stored.length > 0) {
+          if (this.planner.enabled) await this.planner.planDirect(stored, choicesOf(stored), manager);
           this.hooks.afterCommit(manager, () => {
             const committedAt = nowMs();
-            void this.telemetry.deliverAfterCommit(span, () => this.deliverCommitted(stored, rows.length, door, committedAt));
+            void this.telemetry.deliverAfterCommit(span, () =>
+              this.deliverCommitted(stored, rows.length, door, committedAt, (committed) => {
+                if (this.planner.enabled) this.planner.planShared(committed, choicesOf(committed));
+              }),
+            );
           });
         }
       } else {
@@ -61,6 +74,8 @@ export class AfterCommitDelivery {
         if (stored.length > 0) {
           this.recounter.refresh(this.emitter.deliver(stored, { payloads }));
           this.telemetry.recordDelivered(door, stored, committedAt);
+          // Once the commit is done: direct rows' sends before returning, shared ones' in the background.
+          if (this.planner.enabled) await this.planner.plan(stored, choicesOf(stored));
         }
       }
       return stored.map((row, i) => ({ ...payloads[i], userId: row.user_id }));
@@ -73,7 +88,13 @@ export class AfterCommitDelivery {
    * by rolling back, without an error, and TypeORM still reports a commit: one primary-key
    * lookup keeps "nothing is delivered that is not committed" true in that case too.
    */
-  private async deliverCommitted(rows: NotificationRow[], requested: number, door: Door, committedAt: number): Promise<void> {
+  private async deliverCommitted(
+    rows: NotificationRow[],
+    requested: number,
+    door: Door,
+    committedAt: number,
+    planShared: (committed: NotificationRow[]) => void,
+  ): Promise<void> {
     try {
       const stored = await this.notifications.existing(rows.map((r) => r.id));
       const committed = rows.filter((r) => stored.has(r.id));
@@ -81,6 +102,7 @@ export class AfterCommitDelivery {
         this.telemetry.recordStored(door, kindOf(committed[0]), committed.length, committed.length + requested - rows.length);
         this.recounter.refresh(this.emitter.deliver(committed));
         this.telemetry.recordDelivered(door, committed, committedAt);
+        planShared(committed);
       }
     } catch (err) {
       // The rows are stored: the users get them on their next connection (catch-up) or list.

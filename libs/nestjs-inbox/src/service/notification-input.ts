@@ -39,6 +39,12 @@ export interface NotificationInput {
    * broadcast or a publication.
    */
   group?: string | null;
+  /**
+   * Other channels (docs/channels.md): per channel `true` (a broadcast or publication goes out
+   * on it only so), `false` (not on it), or `{ after }` (on it, after this many ms, at most 30
+   * days). Absent: the module's `channels` options decide (direct notifications only).
+   */
+  channels?: { email?: boolean | { after?: number }; webPush?: boolean | { after?: number } } | null;
 }
 
 /**
@@ -121,6 +127,8 @@ export function normaliseInput(input: NotificationInput, maxPayloadBytes: number
     tags: n.tags ?? [],
     scope: n.scope ?? null,
     group: n.group ?? null,
+    // Only when given: not a column, and most notifications leave it to the module.
+    ...(n.channels ? { channels: n.channels } : {}),
   };
 }
 

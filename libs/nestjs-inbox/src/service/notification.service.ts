@@ -9,10 +9,23 @@ import type { ResolvedNotificationsOptions } from '../notifications.options';
 import { inboxKey } from '../persistence/inbox-model';
 import { toPayload } from '../persistence/notification-row';
 import { Badge, InboxReadRepository } from '../persistence/repositories/inbox-read.repository';
+import { ChannelSendRepository, type ChannelLogEntry } from '../persistence/repositories/channel-send.repository';
 import { NotificationRepository } from '../persistence/repositories/notification.repository';
 import { PreferencesRepository } from '../persistence/repositories/preferences.repository';
 import { SubscriptionRepository } from '../persistence/repositories/subscription.repository';
-import type { Filter, ListPage, ListQuery, Preferences, PreferencesUpdate, StateResult } from '../protocol';
+import { PushSubscriptionRepository } from '../persistence/repositories/push-subscription.repository';
+import {
+  CHANNELS,
+  ClientEvent,
+  MAX_PUSH_SUBSCRIPTIONS,
+  type PushSubscriptionJson,
+  type Filter,
+  type ListPage,
+  type ListQuery,
+  type Preferences,
+  type PreferencesUpdate,
+  type StateResult,
+} from '../protocol';
 import { RedisFanout } from '../realtime/cluster/redis-fanout';
 import { RoomEmitter } from '../realtime/room-emitter';
 import { TopicRooms } from '../realtime/topic-rooms';
@@ -38,6 +51,7 @@ import { StateChanges, type IdsOrFilter } from './state-changes';
 export type { NotificationInput, ScopeOption } from './notification-input';
 export type { StoredNotification } from './after-commit-delivery';
 export type { IdsOrFilter } from './state-changes';
+export type { ChannelLogEntry } from '../persistence/repositories/channel-send.repository';
 
 export interface NotifyOptions {
   /** Store inside this transaction: delivered once it commits, never if it rolls back. */
@@ -69,6 +83,8 @@ export class NotificationService {
     private readonly userSockets: UserSockets,
     private readonly fanout: RedisFanout,
     private readonly engagement: EngagementEvents,
+    private readonly channelSends: ChannelSendRepository,
+    private readonly pushSubscriptions: PushSubscriptionRepository,
   ) {}
 
   /**
@@ -253,7 +269,9 @@ export class NotificationService {
 
   /** The preferences of `opts.scope`'s inbox (each scope has its own, the unscoped inbox too). */
   async getPreferences(userId: string, opts?: ScopeOption): Promise<Preferences> {
-    return { muted: await this.preferences.preferences(this.inbox(userId, opts, 'getPreferences')) };
+    const inbox = this.inbox(userId, opts, 'getPreferences');
+    const [muted, { channels, quietHours }] = await Promise.all([this.preferences.preferences(inbox), this.channelSends.settings(inbox)]);
+    return { muted, channels, quietHours };
   }
 
   /**
@@ -265,10 +283,36 @@ export class NotificationService {
   async setPreferences(userId: string, preferences: PreferencesUpdate, opts?: ScopeOption): Promise<Preferences> {
     const inbox = this.inbox(userId, opts, 'setPreferences');
     const u = inbox.userId;
-    const { muted } = schema.parse(schema.preferences, preferences, 'preferences');
+    const { muted = {}, channels, quietHours } = schema.parse(schema.preferences, preferences, 'preferences');
     const refused = (muted.types ?? []).filter((type) => !this.options.mutable(type));
     if (refused.length > 0) {
       throw new NotificationsError('FORBIDDEN', `preferences: muted.types: ${refused.map((t) => `'${t}'`).join(', ')} may not be muted`);
+    }
+    for (const channel of CHANNELS) {
+      const refusedOnChannel = (channels?.[channel]?.types ?? []).filter((type) => !this.options.mutable(type));
+      if (refusedOnChannel.length > 0) {
+        throw new NotificationsError(
+          'FORBIDDEN',
+          `preferences: channels.${channel}.types: ${refusedOnChannel.map((t) => `'${t}'`).join(', ')} may not be muted`,
+        );
+      }
+    }
+    const settings =
+      channels === undefined && quietHours === undefined
+        ? await this.channelSends.settings(inbox)
+        : await this.channelSends.setSettings(
+            inbox,
+            channels &&
+              Object.fromEntries(
+                CHANNELS.flatMap((c) => {
+                  const given = channels[c];
+                  return given ? [[c, { muted: given.muted ?? false, types: [...new Set(given.types ?? [])] }]] : [];
+                }),
+              ),
+            quietHours,
+          );
+    if (muted.types === undefined && muted.topics === undefined) {
+      return { muted: await this.preferences.preferences(inbox), channels: settings.channels, quietHours: settings.quietHours };
     }
     const before = await this.preferences.preferences(inbox);
     const after = await this.preferences.setPreferences(inbox, {
@@ -292,7 +336,54 @@ export class NotificationService {
       },
     });
     this.recounter.markStale([u]);
-    return { muted: after };
+    return { muted: after, channels: settings.channels, quietHours: settings.quietHours };
+  }
+
+  /**
+   * What became of `userId`'s sends on other channels (docs/channels.md), newest first: each
+   * sent, skipped, deferred, failed, retried or cancelled one, with its notifications and why.
+   * `scope` absent: every inbox's; `before`: an entry's `id`, for the next page.
+   */
+  async channelHistory(userId: string, query: { scope?: string | null; before?: string; limit?: number } = {}): Promise<ChannelLogEntry[]> {
+    const u = checkedUserId(userId);
+    const scope = query.scope === undefined ? undefined : checkedScope({ scope: query.scope }, 'channelHistory');
+    const before = query.before === undefined ? null : schema.parse(schema.notificationId, query.before, 'channelHistory: before');
+    const limit = query.limit ?? this.options.listLimit.default;
+    if (!Number.isInteger(limit) || limit < 1 || limit > this.options.listLimit.max) {
+      throw new InvalidInputError(`channelHistory: limit: must be an integer from 1 to ${this.options.listLimit.max}`);
+    }
+    return this.channelSends.history(u, scope, before, limit);
+  }
+
+  /**
+   * Stores a browser's Web Push subscription (`PushSubscription.toJSON()`) for `userId`, one per
+   * endpoint (device), at most MAX_PUSH_SUBSCRIPTIONS; the socket's `push:subscribe`. A malformed
+   * one, or an endpoint that is not https (but on localhost), is INVALID_INPUT naming the field.
+   */
+  async pushSubscribe(userId: string, subscription: PushSubscriptionJson): Promise<{ ok: true }> {
+    const u = checkedUserId(userId);
+    const sub = schema.parse(schema.pushSubscription, subscription, ClientEvent.PushSubscribe);
+    const stored = await this.pushSubscriptions.subscribe(
+      u,
+      {
+        endpoint: sub.endpoint,
+        p256dh: sub.keys.p256dh,
+        auth: sub.keys.auth,
+        expiresAt: typeof sub.expirationTime === 'number' ? new Date(sub.expirationTime) : null,
+      },
+      MAX_PUSH_SUBSCRIPTIONS,
+    );
+    if (!stored) {
+      throw new InvalidInputError(`${ClientEvent.PushSubscribe}: at most ${MAX_PUSH_SUBSCRIPTIONS} push subscriptions per user`);
+    }
+    return { ok: true };
+  }
+
+  /** Forgets a Web Push subscription of `userId` (the socket's `push:unsubscribe`). */
+  async pushUnsubscribe(userId: string, endpoint: string): Promise<{ ok: true }> {
+    const { endpoint: e } = schema.parse(schema.pushUnsubscribe, { endpoint }, ClientEvent.PushUnsubscribe);
+    await this.pushSubscriptions.unsubscribe(checkedUserId(userId), e);
+    return { ok: true };
   }
 
   /** The user id checked, then the scope option: the inbox a method works on. */

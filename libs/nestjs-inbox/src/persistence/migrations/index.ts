@@ -7,6 +7,7 @@ import { InboxSqlPrivileges1764374400000 } from './1764374400000-inbox-sql-privi
 import { InboxScopes1764460800000 } from './1764460800000-inbox-scopes';
 import { InboxEngagement1764547200000 } from './1764547200000-inbox-engagement';
 import { InboxGroups1764633600000 } from './1764633600000-inbox-groups';
+import { InboxChannels1764720000000 } from './1764720000000-inbox-channels';
 
 /** The library's schema, in order: add to the host DataSource's `migrations`. */
 export const NOTIFICATIONS_MIGRATIONS = [
@@ -19,4 +20,5 @@ export const NOTIFICATIONS_MIGRATIONS = [
   InboxScopes1764460800000,
   InboxEngagement1764547200000,
   InboxGroups1764633600000,
+  InboxChannels1764720000000,
 ];

@@ -1,3 +1,4 @@
+import type { EntityManager } from 'typeorm';
 import { Injectable } from '@nestjs/common';
 import { type Inbox, inboxKey, scopeColumn, type View } from '../inbox-model';
 import type { NotificationRow } from '../notification-row';
@@ -30,9 +31,9 @@ export class InboxReadRepository {
   constructor(private readonly runner: StatementRunner) {}
 
   /** A page of `view` of `inbox`, newest first. */
-  list(inbox: Inbox, view: View, limit: number): Promise<NotificationRow[]> {
+  list(inbox: Inbox, view: View, limit: number, tx?: EntityManager): Promise<NotificationRow[]> {
     const { values, param } = params(3);
-    return this.runner.query(pageSql('$1', '$2', '$3', view, param), [inbox.userId, scopeColumn(inbox), limit, ...values]);
+    return this.runner.query(pageSql('$1', '$2', '$3', view, param), [inbox.userId, scopeColumn(inbox), limit, ...values], { tx });
   }
 
   /**

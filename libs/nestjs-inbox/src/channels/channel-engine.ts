@@ -1,0 +1,318 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { InjectNotificationsOptions } from '../notifications.decorators';
+import type { ChannelItem } from '../notifications.feature-options';
+import type { ResolvedNotificationsOptions } from '../notifications.options';
+import type { Inbox } from '../persistence/inbox-model';
+import type { NotificationRow } from '../persistence/notification-row';
+import { ChannelSendRepository, type ClaimedSend } from '../persistence/repositories/channel-send.repository';
+import { InboxReadRepository } from '../persistence/repositories/inbox-read.repository';
+import { StatementRunner } from '../persistence/statement-runner';
+import type { Channel } from '../protocol';
+import { PushSubscriptionRepository, type PushSubscriptionRow } from '../persistence/repositories/push-subscription.repository';
+import { EmailSender } from './email/email-sender';
+import { quietUntil } from './quiet-hours';
+import { WebPushSender } from './web-push/web-push-sender';
+
+/**
+ * A send left `sending` this long had its process die between claim and end: recorded failed,
+ * never sent again (sends are at most once; docs/channels.md).
+ */
+export const ABANDONED_AFTER_MS = 10 * 60_000;
+
+/** Most notifications in one digest e-mail. */
+const MAX_DIGEST = 100;
+
+/** What the claim decided to hand to a sender, once its transaction has committed. */
+interface Job {
+  channel: Channel;
+  userId: string;
+  scope: string;
+  /** The e-mail address, for `email`. */
+  to?: string;
+  /** The user's devices, for `webPush`. */
+  subscriptions?: PushSubscriptionRow[];
+  items: ChannelItem[];
+  attempt: number;
+}
+
+/**
+ * The channel engine: on every instance, every `pollMs`, claims due sends (FOR UPDATE SKIP
+ * LOCKED: each by one instance), checks each against its user at claim time (still unseen or
+ * unread in its inbox, not muted there nor on the channel, outside quiet hours, an address),
+ * records the outcome of those it does not send, and marks the others `sending` in the same
+ * transaction. A mark that sees or reads one of them meanwhile waits for that transaction (its
+ * trigger updates the same row), so a read that commits first always cancels the send. Then it
+ * hands them to the sender, and records `sent`, or a retry with backoff, or, after
+ * `maxAttempts`, `failed`.
+ */
+@Injectable()
+export class ChannelEngine implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('NotificationsModule');
+  private email?: EmailSender;
+  private webPush?: WebPushSender;
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<unknown>;
+  private stopped = false;
+
+  constructor(
+    @InjectNotificationsOptions() private readonly options: ResolvedNotificationsOptions,
+    private readonly runner: StatementRunner,
+    private readonly sends: ChannelSendRepository,
+    private readonly reads: InboxReadRepository,
+    private readonly pushSubscriptions: PushSubscriptionRepository,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const channels = this.options.channels;
+    if (!channels?.email && !channels?.webPush) return;
+    if (channels.email) this.email = await EmailSender.create(channels.email);
+    if (channels.webPush) this.webPush = await WebPushSender.create(channels.webPush);
+    this.timer = setInterval(() => this.tick(), channels.pollMs);
+    this.timer.unref();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  private tick(): void {
+    if (this.running || this.stopped) return;
+    this.running = this.run()
+      .catch((err: Error) => this.logger.warn(`channel sends not claimed, next try in ${this.options.channels!.pollMs} ms: ${err.message}`))
+      .finally(() => (this.running = undefined));
+  }
+
+  /** Claims and sends until nothing is due; returns how many sends it claimed. Public for the tests and the bench. */
+  async run(): Promise<number> {
+    const channels = this.options.channels!;
+    await this.sends.failAbandoned(ABANDONED_AFTER_MS);
+    let total = 0;
+    if (!(await this.sends.anyDue())) return total;
+    for (;;) {
+      const claimed = await this.claimAndSend();
+      total += claimed;
+      if (claimed < channels.claimBatch || this.stopped) return total;
+    }
+  }
+
+  private async claimAndSend(): Promise<number> {
+    const channels = this.options.channels!;
+    const jobs: Job[] = [];
+    const claimed = await this.runner.manager.transaction(async (tx) => {
+      const due = await this.sends.claim(
+        tx,
+        [
+          ...(channels.email ? [{ channel: 'email' as const, waitMs: channels.email.digest ?? 0 }] : []),
+          ...(channels.webPush ? [{ channel: 'webPush' as const, waitMs: 0 }] : []),
+        ],
+        channels.claimBatch,
+      );
+      for (const group of await this.groups(tx, due)) {
+        const job = await this.decide(tx, group);
+        if (job) jobs.push(job);
+      }
+      return due.length;
+    });
+    await Promise.all(jobs.map((job) => this.deliver(job)));
+    return claimed;
+  }
+
+  /** Each send alone, or with a digest, every send of its inbox due by now in one. */
+  private async groups(tx: EntityManager, due: ClaimedSend[]): Promise<ClaimedSend[][]> {
+    if (!this.options.channels!.email?.digest) return due.map((d) => [d]);
+    const byInbox = new Map<string, ClaimedSend[]>();
+    const alone: ClaimedSend[][] = [];
+    for (const d of due) {
+      // A digest is of e-mails: a push is always one notification.
+      if (d.channel !== 'email') {
+        alone.push([d]);
+        continue;
+      }
+      const key = `${d.user_id}\u0000${d.scope}\u0000${d.channel}`;
+      byInbox.set(key, [...(byInbox.get(key) ?? []), d]);
+    }
+    const groups: ClaimedSend[][] = alone;
+    for (const group of byInbox.values()) {
+      const more = await this.sends.claimInbox(
+        tx,
+        group[0],
+        group.map((g) => g.notification_id),
+        Math.max(MAX_DIGEST - group.length, 0),
+      );
+      groups.push([...group, ...more].slice(0, MAX_DIGEST));
+    }
+    return groups;
+  }
+
+  /**
+   * Checks one claimed group (one inbox, one channel) against its user now; records what it
+   * does not send, and returns what it does (marked `sending`).
+   */
+  private async decide(tx: EntityManager, group: ClaimedSend[]): Promise<Job | null> {
+    const { user_id: userId, scope, channel, until } = group[0];
+    const inbox: Inbox = { userId, scope: scope === '' ? null : scope };
+    const attempt = Math.max(...group.map((g) => g.attempts)) + 1;
+    const skip = (ids: string[], reason: string) => this.record(tx, { userId, scope, channel, ids }, 'skipped', reason, attempt - 1);
+    // In the claim's transaction: a second connection per claim could wait for the pool while
+    // marks waiting for this transaction's locks hold it.
+    const rows = await this.unseen(tx, inbox, group, until);
+    const gone = group.map((g) => g.notification_id).filter((id) => !rows.some((r) => r.id === id));
+    if (gone.length) await skip(gone, `already ${until}`);
+    if (rows.length === 0) return null;
+
+    const settings = await this.sends.settings(inbox, tx);
+    const pref = settings.channels[channel];
+    const mutable = (type: string) => this.options.mutable(type);
+    const mutedWhy = (row: NotificationRow): string | null => {
+      if (!mutable(row.type)) return null;
+      if (pref?.muted) return `${channel} muted`;
+      if (pref?.types?.includes(row.type)) return `type '${row.type}' muted on ${channel}`;
+      if (settings.mutedTypes.includes(row.type)) return `type '${row.type}' muted`;
+      if (row.topic !== null && settings.mutedTopics.includes(row.topic)) return `topic '${row.topic}' muted`;
+      return null;
+    };
+    const sendable: NotificationRow[] = [];
+    for (const row of rows) {
+      const why = mutedWhy(row);
+      if (why) await skip([row.id], why);
+      else sendable.push(row);
+    }
+    if (sendable.length === 0) return null;
+    const ids = sendable.map((r) => r.id);
+
+    const quietEnd = settings.quietHours ? quietUntil(new Date(), settings.quietHours) : null;
+    if (quietEnd) {
+      await this.sends.move({ userId, channel, ids }, 'pending', { dueAt: quietEnd, tx });
+      await this.sends.log(
+        {
+          userId,
+          scope,
+          channel,
+          notificationIds: ids,
+          outcome: 'deferred',
+          reason: `quiet hours until ${quietEnd.toISOString()}`,
+          attempt: attempt - 1,
+        },
+        tx,
+      );
+      return null;
+    }
+    const job: Job = { channel, userId, scope, attempt, items: sendable.map(toItem) };
+    if (channel === 'email') {
+      job.to = (await this.options.channels!.email!.address(userId)) ?? undefined;
+      if (!job.to) {
+        await skip(ids, 'no address');
+        return null;
+      }
+    } else {
+      job.subscriptions = await this.pushSubscriptions.ofUser(userId, tx);
+      if (job.subscriptions.length === 0) {
+        await skip(ids, 'no push subscription');
+        return null;
+      }
+    }
+    await this.sends.move({ userId, channel, ids }, 'sending', { attempt: true, tx });
+    return job;
+  }
+
+  /** The group's notifications still unseen (or unread) in its inbox now, oldest first: its list, one id at a time. */
+  private async unseen(tx: EntityManager, inbox: Inbox, group: ClaimedSend[], until: 'seen' | 'read'): Promise<NotificationRow[]> {
+    const state = until === 'read' ? 'unread' : 'unseen';
+    const found: NotificationRow[] = [];
+    for (const { notification_id: id } of group) {
+      found.push(...(await this.reads.list(inbox, { state, after: String(BigInt(id) - 1n), before: String(BigInt(id) + 1n) }, 1, tx)));
+    }
+    return found.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+  }
+
+  private async deliver(job: Job): Promise<void> {
+    const ids = job.items.map((i) => i.id);
+    const sends = { userId: job.userId, channel: job.channel, ids };
+    try {
+      let messageId: string | null = null;
+      let reason: string | null = null;
+      if (job.channel === 'email') messageId = await this.email!.send({ ...job, to: job.to! });
+      else {
+        const pushed = await this.webPush!.send(job.subscriptions!, job.items[0]);
+        // A device the push service no longer knows (404, 410) is forgotten.
+        for (const endpoint of pushed.gone) await this.pushSubscriptions.unsubscribe(job.userId, endpoint);
+        if (pushed.error) throw pushed.error;
+        if (pushed.delivered === 0) {
+          await this.record(undefined, { ...sends, scope: job.scope }, 'skipped', 'push subscriptions gone', job.attempt);
+          return;
+        }
+        reason = `${pushed.delivered} of ${job.subscriptions!.length} devices${pushed.gone.length ? `, ${pushed.gone.length} gone` : ''}`;
+      }
+      // Logged first: a send that is no longer `sending` has its outcome in the log.
+      await this.sends.log({
+        userId: job.userId,
+        scope: job.scope,
+        channel: job.channel,
+        notificationIds: ids,
+        outcome: 'sent',
+        reason,
+        attempt: job.attempt,
+        messageId,
+      });
+      await this.sends.move(sends, 'sent');
+    } catch (err) {
+      const { maxAttempts, retryBaseMs } = this.options.channels!;
+      const message = (err as Error).message;
+      try {
+        if (job.attempt >= maxAttempts) {
+          await this.record(
+            undefined,
+            { ...sends, scope: job.scope },
+            'failed',
+            `gave up after ${job.attempt} attempts: ${message}`,
+            job.attempt,
+          );
+        } else {
+          // Exponential, with jitter so that a transport's outage does not bring every retry back at once.
+          const wait = retryBaseMs * 2 ** (job.attempt - 1) * (0.75 + Math.random() * 0.5);
+          await this.sends.log({
+            userId: job.userId,
+            scope: job.scope,
+            channel: job.channel,
+            notificationIds: ids,
+            outcome: 'retry',
+            reason: message,
+            attempt: job.attempt,
+          });
+          await this.sends.move(sends, 'pending', { dueAt: new Date(Date.now() + wait) });
+        }
+      } catch (recordErr) {
+        // Left `sending`: failed once ABANDONED_AFTER_MS has passed, never sent twice.
+        this.logger.warn(`channel send of ${ids.join(', ')} not recorded: ${(recordErr as Error).message}`);
+      }
+    }
+  }
+
+  /** Moves sends to a final status and logs it, in `tx` when given. */
+  private async record(
+    tx: EntityManager | undefined,
+    s: { userId: string; scope: string; channel: Channel; ids: string[] },
+    outcome: 'skipped' | 'failed',
+    reason: string,
+    attempt: number,
+  ): Promise<void> {
+    await this.sends.log({ userId: s.userId, scope: s.scope, channel: s.channel, notificationIds: s.ids, outcome, reason, attempt }, tx);
+    await this.sends.move(s, outcome, { tx });
+  }
+}
+
+function toItem(row: NotificationRow): ChannelItem {
+  return {
+    id: row.id,
+    type: row.type,
+    title: row.title,
+    body: row.body,
+    url: row.url,
+    actions: row.actions ?? [],
+    scope: row.scope || null,
+    createdAt: row.created_at,
+  };
+}
