@@ -3,6 +3,7 @@ import type { EntityManager } from 'typeorm';
 import { InjectNotificationsOptions } from '../notifications.decorators';
 import type { ChannelItem } from '../notifications.feature-options';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
+import { InboxTelemetry } from '../observability/inbox-telemetry';
 import type { Inbox } from '../persistence/inbox-model';
 import type { NotificationRow } from '../persistence/notification-row';
 import { ChannelSendRepository, type ClaimedSend } from '../persistence/repositories/channel-send.repository';
@@ -61,7 +62,13 @@ export class ChannelEngine implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly sends: ChannelSendRepository,
     private readonly reads: InboxReadRepository,
     private readonly pushSubscriptions: PushSubscriptionRepository,
+    private readonly telemetry: InboxTelemetry,
   ) {}
+
+  /** The e-mail sender, once the app has started with `channels.email` (for the health indicator). */
+  get emailSender(): EmailSender | undefined {
+    return this.email;
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     const channels = this.options.channels;
@@ -88,7 +95,7 @@ export class ChannelEngine implements OnApplicationBootstrap, OnModuleDestroy {
   /** Claims and sends until nothing is due; returns how many sends it claimed. Public for the tests and the bench. */
   async run(): Promise<number> {
     const channels = this.options.channels!;
-    await this.sends.failAbandoned(ABANDONED_AFTER_MS);
+    for (const channel of await this.sends.failAbandoned(ABANDONED_AFTER_MS)) this.telemetry.recordChannelSends(channel, 'failed', 1);
     let total = 0;
     if (!(await this.sends.anyDue())) return total;
     for (;;) {
@@ -101,6 +108,7 @@ export class ChannelEngine implements OnApplicationBootstrap, OnModuleDestroy {
   private async claimAndSend(): Promise<number> {
     const channels = this.options.channels!;
     const jobs: Job[] = [];
+    const skipped: { channel: Channel; sends: number }[] = [];
     const claimed = await this.runner.manager.transaction(async (tx) => {
       const due = await this.sends.claim(
         tx,
@@ -111,11 +119,13 @@ export class ChannelEngine implements OnApplicationBootstrap, OnModuleDestroy {
         channels.claimBatch,
       );
       for (const group of await this.groups(tx, due)) {
-        const job = await this.decide(tx, group);
+        const job = await this.decide(tx, group, skipped);
         if (job) jobs.push(job);
       }
       return due.length;
     });
+    // Counted once committed: a claim that rolls back (the host's `address` threw) is claimed again.
+    for (const { channel, sends } of skipped) this.telemetry.recordChannelSends(channel, 'skipped', sends);
     await Promise.all(jobs.map((job) => this.deliver(job)));
     return claimed;
   }
@@ -149,13 +159,17 @@ export class ChannelEngine implements OnApplicationBootstrap, OnModuleDestroy {
 
   /**
    * Checks one claimed group (one inbox, one channel) against its user now; records what it
-   * does not send, and returns what it does (marked `sending`).
+   * does not send (adding its skips to `skipped`, counted after the commit), and returns what
+   * it does (marked `sending`).
    */
-  private async decide(tx: EntityManager, group: ClaimedSend[]): Promise<Job | null> {
+  private async decide(tx: EntityManager, group: ClaimedSend[], skipped: { channel: Channel; sends: number }[]): Promise<Job | null> {
     const { user_id: userId, scope, channel, until } = group[0];
     const inbox: Inbox = { userId, scope: scope === '' ? null : scope };
     const attempt = Math.max(...group.map((g) => g.attempts)) + 1;
-    const skip = (ids: string[], reason: string) => this.record(tx, { userId, scope, channel, ids }, 'skipped', reason, attempt - 1);
+    const skip = async (ids: string[], reason: string) => {
+      await this.record(tx, { userId, scope, channel, ids }, 'skipped', reason, attempt - 1);
+      skipped.push({ channel, sends: ids.length });
+    };
     // In the claim's transaction: a second connection per claim could wait for the pool while
     // marks waiting for this transaction's locks hold it.
     const rows = await this.unseen(tx, inbox, group, until);
@@ -232,19 +246,11 @@ export class ChannelEngine implements OnApplicationBootstrap, OnModuleDestroy {
     const ids = job.items.map((i) => i.id);
     const sends = { userId: job.userId, channel: job.channel, ids };
     try {
-      let messageId: string | null = null;
-      let reason: string | null = null;
-      if (job.channel === 'email') messageId = await this.email!.send({ ...job, to: job.to! });
-      else {
-        const pushed = await this.webPush!.send(job.subscriptions!, job.items[0]);
-        // A device the push service no longer knows (404, 410) is forgotten.
-        for (const endpoint of pushed.gone) await this.pushSubscriptions.unsubscribe(job.userId, endpoint);
-        if (pushed.error) throw pushed.error;
-        if (pushed.delivered === 0) {
-          await this.record(undefined, { ...sends, scope: job.scope }, 'skipped', 'push subscriptions gone', job.attempt);
-          return;
-        }
-        reason = `${pushed.delivered} of ${job.subscriptions!.length} devices${pushed.gone.length ? `, ${pushed.gone.length} gone` : ''}`;
+      const handed = await this.telemetry.channelSend(job.channel, ids.length, job.attempt, () => this.handOver(job));
+      if (handed === 'gone') {
+        await this.record(undefined, { ...sends, scope: job.scope }, 'skipped', 'push subscriptions gone', job.attempt);
+        this.telemetry.recordChannelSends(job.channel, 'skipped', ids.length);
+        return;
       }
       // Logged first: a send that is no longer `sending` has its outcome in the log.
       await this.sends.log({
@@ -253,11 +259,12 @@ export class ChannelEngine implements OnApplicationBootstrap, OnModuleDestroy {
         channel: job.channel,
         notificationIds: ids,
         outcome: 'sent',
-        reason,
+        reason: handed.reason,
         attempt: job.attempt,
-        messageId,
+        messageId: handed.messageId,
       });
       await this.sends.move(sends, 'sent');
+      this.telemetry.recordChannelSends(job.channel, 'sent', ids.length);
     } catch (err) {
       const { maxAttempts, retryBaseMs } = this.options.channels!;
       const message = (err as Error).message;
@@ -270,6 +277,7 @@ export class ChannelEngine implements OnApplicationBootstrap, OnModuleDestroy {
             `gave up after ${job.attempt} attempts: ${message}`,
             job.attempt,
           );
+          this.telemetry.recordChannelSends(job.channel, 'failed', ids.length);
         } else {
           // Exponential, with jitter so that a transport's outage does not bring every retry back at once.
           const wait = retryBaseMs * 2 ** (job.attempt - 1) * (0.75 + Math.random() * 0.5);
@@ -283,12 +291,28 @@ export class ChannelEngine implements OnApplicationBootstrap, OnModuleDestroy {
             attempt: job.attempt,
           });
           await this.sends.move(sends, 'pending', { dueAt: new Date(Date.now() + wait) });
+          this.telemetry.recordChannelSends(job.channel, 'failed', ids.length);
         }
       } catch (recordErr) {
         // Left `sending`: failed once ABANDONED_AFTER_MS has passed, never sent twice.
         this.logger.warn(`channel send of ${ids.join(', ')} not recorded: ${(recordErr as Error).message}`);
       }
     }
+  }
+
+  /**
+   * Hands one job to its sender: the e-mail's Message-ID, or for a push how many devices took
+   * it, or `gone` when every device is gone. Throws what the sender throws (every device failed).
+   */
+  private async handOver(job: Job): Promise<{ messageId: string | null; reason: string | null } | 'gone'> {
+    if (job.channel === 'email') return { messageId: await this.email!.send({ ...job, to: job.to! }), reason: null };
+    const pushed = await this.webPush!.send(job.subscriptions!, job.items[0]);
+    // A device the push service no longer knows (404, 410) is forgotten.
+    for (const endpoint of pushed.gone) await this.pushSubscriptions.unsubscribe(job.userId, endpoint);
+    if (pushed.error) throw pushed.error;
+    if (pushed.delivered === 0) return 'gone';
+    const reason = `${pushed.delivered} of ${job.subscriptions!.length} devices${pushed.gone.length ? `, ${pushed.gone.length} gone` : ''}`;
+    return { messageId: null, reason };
   }
 
   /** Moves sends to a final status and logs it, in `tx` when given. */

@@ -16,6 +16,7 @@ import {
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Namespace } from 'socket.io';
+import type { Channel } from '../protocol';
 import type { Door } from './door';
 
 /** The instrumentation scope: the name the host's SDK shows for our meter and tracer. */
@@ -39,6 +40,9 @@ export const SpanName = {
   CatchUp: 'inbox.catch_up',
   ChannelSend: 'inbox.channel.send',
 } as const;
+
+/** What a channel send became, as the `outcome` of `inbox.channel.sends`. */
+export type ChannelSendOutcome = 'sent' | 'skipped' | 'failed';
 
 /** Who a notification is for: one user each (`direct`), everyone, or a topic's subscribers. */
 export type Kind = 'direct' | 'broadcast' | 'topic';
@@ -110,7 +114,8 @@ export class InboxTelemetry {
       unit: 'ms',
     });
     this.channelSends = meter.createCounter(Instrument.ChannelSends, {
-      description: 'Sends through a delivery channel (email, web push), by channel and outcome',
+      description:
+        'Sends through a delivery channel (email, webPush), one per notification and user, by channel and outcome (sent, skipped, failed)',
       unit: '{send}',
     });
   }
@@ -192,22 +197,23 @@ export class InboxTelemetry {
   }
 
   /**
-   * For the delivery channels to come (email, web push): one send as the span
-   * `inbox.channel.send`, counted by channel and outcome (`sent`, or `failed` when `fn` throws).
+   * Runs one hand-over to a channel's sender (an e-mail, a digest included, or a push to a
+   * user's devices) as the span `inbox.channel.send`, its failure recorded on the span. Not
+   * counted here: what a send became is counted by `recordChannelSends`, after the engine
+   * has recorded it.
    */
-  channelSend<T>(channel: string, fn: () => Promise<T>): Promise<T> {
-    return this.tracer.startActiveSpan(SpanName.ChannelSend, { attributes: { channel } }, (span) =>
-      ended(
-        span,
-        fn().then(
-          (result) => (this.channelSends.add(1, { channel, outcome: 'sent', instance: this.instance }), result),
-          (err: unknown) => {
-            this.channelSends.add(1, { channel, outcome: 'failed', instance: this.instance });
-            throw err;
-          },
-        ),
-      ),
-    );
+  channelSend<T>(channel: Channel, notifications: number, attempt: number, fn: () => Promise<T>): Promise<T> {
+    const attributes = { channel, 'inbox.notifications': notifications, 'inbox.attempt': attempt };
+    return this.tracer.startActiveSpan(SpanName.ChannelSend, { attributes }, (span) => ended(span, fn()));
+  }
+
+  /**
+   * Sends (one per notification, user and channel: a digest of five counts five) that became
+   * `sent`, `skipped` (checked at claim time) or `failed` (an attempt the sender refused, retried
+   * or given up).
+   */
+  recordChannelSends(channel: Channel, outcome: ChannelSendOutcome, sends: number): void {
+    if (sends > 0) this.channelSends.add(sends, { channel, outcome, instance: this.instance } satisfies Attributes);
   }
 }
 

@@ -44,6 +44,18 @@ export class EmailSender {
     return new EmailSender(options, transporter);
   }
 
+  /**
+   * Whether the transport can send now, for the health indicator: nodemailer's `verify()` (for
+   * SMTP: connects, greets, authenticates, quits). `'unchecked'` for a Transporter without it.
+   * Throws what it throws.
+   */
+  async verify(): Promise<'ok' | 'unchecked'> {
+    const verify = (this.transporter as MailTransporter & { verify?: () => Promise<unknown> }).verify;
+    if (typeof verify !== 'function') return 'unchecked';
+    await verify.call(this.transporter);
+    return 'ok';
+  }
+
   /** Sends it; returns its Message-ID. Throws what the transport throws. */
   async send(mail: EmailSend): Promise<string> {
     const scope = mail.scope === '' ? null : mail.scope;

@@ -142,9 +142,10 @@ export class ChannelSendRepository {
     );
   }
 
-  /** Marks sends abandoned mid-send (older than `ms` in `sending`) failed; returns nothing. */
-  async failAbandoned(ms: number): Promise<void> {
-    await this.runner.query(ABANDONED_SQL, [ms]);
+  /** Marks sends abandoned mid-send (older than `ms` in `sending`) failed; returns the channel of each. */
+  async failAbandoned(ms: number): Promise<Channel[]> {
+    const rows = await this.runner.query<{ channel: Channel }>(ABANDONED_SQL, [ms]);
+    return rows.map((r) => r.channel);
   }
 
   async history(userId: string, scope: string | null | undefined, before: string | null, limit: number): Promise<ChannelLogEntry[]> {

@@ -91,7 +91,8 @@ export const ABANDONED_SQL = `
     RETURNING c.user_id, c.scope, c.channel, c.notification_id, c.attempts
   )
   INSERT INTO inbox_channel_log (user_id, scope, channel, notification_ids, outcome, reason, attempt)
-  SELECT user_id, scope, channel, ARRAY[notification_id], 'failed', 'interrupted: the process ended while sending', attempts FROM gone`;
+  SELECT user_id, scope, channel, ARRAY[notification_id], 'failed', 'interrupted: the process ended while sending', attempts FROM gone
+  RETURNING channel`;
 
 /** A page of a user's log, newest first, before id `$2` (null: from the newest), in scope `$3` (null: every scope). */
 export const HISTORY_SQL = `
