@@ -153,4 +153,18 @@ describe('channels in metrics, spans and health', () => {
     const history = (await t.service.channelHistory('cy')).filter((h) => h.channel === 'email');
     expect(history).toMatchObject([{ outcome: 'failed' }, { outcome: 'retry' }]);
   });
+
+  it('counts a send left sending by a process that died as failed, once another instance records it', async () => {
+    const before = await sends({ channel: 'email', outcome: 'failed' });
+    await t.service.notify('dan', { type: 'comment', title: 'interrupted', channels: { email: { after: 60_000 } } });
+    // What a SIGKILL between claim and answer leaves (test/channels/crash.e2e-spec.ts makes it for real).
+    await t.dataSource.query(
+      `UPDATE inbox_channel_send SET status = 'sending', updated_at = now() - interval '11 minutes' WHERE user_id = 'dan' AND channel = 'email'`,
+    );
+    await until('the interrupted send is counted', async () => (await sends({ channel: 'email', outcome: 'failed' })) === before + 1);
+    expect((await t.service.channelHistory('dan')).find((h) => h.channel === 'email')).toMatchObject({
+      outcome: 'failed',
+      reason: 'interrupted: the process ended while sending',
+    });
+  });
 });
