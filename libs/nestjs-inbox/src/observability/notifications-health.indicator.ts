@@ -47,9 +47,9 @@ const STORE_PROBE = 'SELECT 1 FROM inbox_notification LIMIT 0';
 
 /**
  * A health indicator for `@nestjs/terminus`: the store, the SQL producers' listener, Redis and
- * the channels' senders, each reported, `down` when any part is. For a readiness probe, not a liveness one: every part
- * it reports is outside the process, and restarting the process mends none of them (during a
- * Redis outage an instance still stores and delivers to its own sockets).
+ * the channels' senders, each reported, `down` when any part is. For a readiness probe, not a
+ * liveness one: every part it reports is outside the process, and restarting the process mends
+ * none of them (during a Redis outage an instance still stores and delivers to its own sockets).
  *
  * ```ts
  * @Get('health') @HealthCheck()
