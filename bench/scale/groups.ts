@@ -24,7 +24,9 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 
 const PG_ADMIN_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const ROWS = Number(process.env.GROUPS_ROWS ?? 3_000_000);
+// Underscores allowed, as bench:scale's sizes (GROUPS_ROWS=10_000_000).
+const ROWS = Number((process.env.GROUPS_ROWS ?? '3000000').replace(/_/g, ''));
+if (!Number.isSafeInteger(ROWS) || ROWS < 0) throw new Error(`GROUPS_ROWS: a number of rows, not ${process.env.GROUPS_ROWS}`);
 const OUT = join(__dirname, 'explain-groups.txt');
 
 const SEED = [
