@@ -48,8 +48,11 @@ export class AfterCommitDelivery {
       const insert = manager || rows.some((r) => r.group !== null) ? this.notifications.insert(rows, manager) : this.writer.write(rows);
       const inserted = await insert.catch(asInputError);
       const stored = inserted.filter((row): row is NotificationRow => row !== null);
-      // Each stored row's own choice of channels (not a column: planned after commit).
-      const choices = new Map(inserted.flatMap((row, i) => (row && rows[i].channels ? [[row.id, rows[i].channels]] : [])));
+      // Each stored row's own choice of channels (not a column: planned after commit); without
+      // channels configured nothing reads it, so the hot path builds nothing.
+      const choices = new Map(
+        this.planner.enabled ? inserted.flatMap((row, i) => (row && rows[i].channels ? [[row.id, rows[i].channels]] : [])) : [],
+      );
       const choicesOf = (rs: NotificationRow[]) => rs.map((r) => choices.get(r.id));
       // Built once: for the emit and for what the caller gets back (CPU per notification, bench 2).
       const payloads = stored.map(toPayload);
