@@ -5,6 +5,11 @@
  * nothing from Nest or Node.
  */
 
+// The rules every door and the browser client check alike, and the preferences' types, in files of their own.
+export * from './protocol-text';
+export * from './protocol-preferences';
+import type { Preferences, PreferencesUpdate, PushSubscriptionJson } from './protocol-preferences';
+
 /** Default Socket.IO namespace of the notifications gateway. */
 export const DEFAULT_NAMESPACE = '/notifications';
 
@@ -59,54 +64,6 @@ export const MAX_ACTIONS = 3;
 export const MAX_VIEWS = 20;
 /** The longest snooze: its `until` is within a year (and `minSnoozeMs` cannot exceed it). */
 export const MAX_SNOOZE_MS = 366 * 24 * 3600 * 1000;
-
-/** Longest scope (a workspace, a tenant): see docs/scopes.md. */
-export const MAX_SCOPE_LENGTH = 200;
-/** Half of a UTF-16 surrogate pair without its other half (UTF-8, and so Postgres, cannot hold it). */
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
-/**
- * Why `value` is not a scope, or `null`: a string of 1 to `MAX_SCOPE_LENGTH` characters without
- * NUL or a lone surrogate. `null`/absent (unscoped) is the caller's to allow. Here so that the
- * server's every door and the browser client check the same rule.
- */
-export function scopeProblem(value: unknown): string | null {
-  if (typeof value !== 'string') return 'must be a string (or null for unscoped)';
-  if (value.length === 0) return 'must be a non-empty string (or null for unscoped)';
-  if (value.length > MAX_SCOPE_LENGTH) return `must be at most ${MAX_SCOPE_LENGTH} characters`;
-  if (value.includes('\0')) return 'must not contain NUL characters';
-  if (LONE_SURROGATE.test(value)) return 'must not contain a lone UTF-16 surrogate (not valid Unicode)';
-  return null;
-}
-
-/** Longest link a notification carries (`url`, an action's `url`, `actor.avatarUrl`). */
-export const MAX_URL_LENGTH = 2048;
-/** C0 and C1 controls and DEL: browsers drop tabs and newlines inside a URL, so `/\t/host` is `//host`. */
-// eslint-disable-next-line no-control-regex -- control characters are what it looks for
-const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
-/** `http(s)://` and a host: the form the SQL functions check too (InboxPresentation migration). */
-const ABSOLUTE_URL = /^https?:\/\/[^/?#\s]+(?:[/?#]|$)/i;
-
-/**
- * Why `s` is not a link a browser may follow from a notification, or `null`. Only `http(s)`
- * URLs and site-relative paths: anything else (`javascript:`, `data:`, `//host`, `/\host`, which
- * browsers read as `//host`) would run script or leave the site. Stored as given, not normalised.
- */
-export function urlProblem(s: string): string | null {
-  if (s.length > MAX_URL_LENGTH) return `must be at most ${MAX_URL_LENGTH} characters`;
-  if (CONTROL_CHARS.test(s)) return 'must not contain control characters';
-  if (s.includes('\\')) return 'must not contain backslashes';
-  if (s.startsWith('/') && !s.startsWith('//')) return null;
-  if (ABSOLUTE_URL.test(s)) {
-    try {
-      const { protocol } = new URL(s);
-      if (protocol === 'http:' || protocol === 'https:') return null;
-    } catch {
-      // not a URL: the message below
-    }
-  }
-  return 'must be an http(s) URL or a site-relative path starting with a single /';
-}
 
 /**
  * A button of a notification: a `label` and what it does, a link (`url`, `http(s)` or
@@ -173,56 +130,6 @@ export interface StateResult {
   changed: number;
   unread: number;
   unseen: number;
-}
-
-/** The channels a notification may also go out on (docs/channels.md). */
-export const CHANNELS = ['email', 'webPush'] as const;
-export type Channel = (typeof CHANNELS)[number];
-
-/** Longest delay a notification's `channels.<name>.after` (or the module's) may ask: 30 days. */
-export const MAX_CHANNEL_AFTER_MS = 30 * 24 * 3600 * 1000;
-
-/** A browser's Web Push subscription, as `PushSubscription.toJSON()` gives it (`push:subscribe`). */
-export interface PushSubscriptionJson {
-  endpoint: string;
-  expirationTime?: number | null;
-  keys: { p256dh: string; auth: string };
-}
-
-/** Most Web Push subscriptions (browsers, devices) one user may hold. */
-export const MAX_PUSH_SUBSCRIPTIONS = 20;
-
-/** An inbox's choice for one channel: off altogether (`muted`), or off for some `types`. */
-export interface ChannelPreference {
-  muted: boolean;
-  types: string[];
-}
-
-/** Hours, in the user's IANA time zone, during which sends wait (`'22:00'` to `'07:00'` spans midnight). */
-export interface QuietHours {
-  start: string;
-  end: string;
-  timeZone: string;
-}
-
-/**
- * What a user has muted: not delivered live, not counted as unread, still listed. `channels`
- * and `quietHours`: what goes out on other channels (docs/channels.md).
- */
-export interface Preferences {
-  muted: { types: string[]; topics: string[] };
-  channels: Partial<Record<Channel, ChannelPreference>>;
-  quietHours: QuietHours | null;
-}
-
-/**
- * What `preferences:set` and `setPreferences` take: a part left out stays as it was;
- * `quietHours: null` ends quiet hours.
- */
-export interface PreferencesUpdate {
-  muted?: { types?: string[]; topics?: string[] };
-  channels?: Partial<Record<Channel, { muted?: boolean; types?: string[] }>>;
-  quietHours?: QuietHours | null;
 }
 
 /** A notification as the browser receives it. Ids are decimal strings (Postgres `bigint`). */

@@ -1,7 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { InjectNotificationsOptions } from '../notifications.decorators';
-import type { ChannelItem } from '../notifications.feature-options';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
 import { InboxTelemetry } from '../observability/inbox-telemetry';
 import type { Inbox } from '../persistence/inbox-model';
@@ -10,9 +9,13 @@ import { ChannelSendRepository, type ClaimedSend } from '../persistence/reposito
 import { InboxReadRepository } from '../persistence/repositories/inbox-read.repository';
 import { StatementRunner } from '../persistence/statement-runner';
 import type { Channel } from '../protocol';
-import { PushSubscriptionRepository, type PushSubscriptionRow } from '../persistence/repositories/push-subscription.repository';
+import { PushSubscriptionRepository } from '../persistence/repositories/push-subscription.repository';
+import { type Job, toItem } from './channel-job';
+import { sendGroups } from './digest-groups';
 import { EmailSender } from './email/email-sender';
+import { handOver } from './hand-over';
 import { quietUntil } from './quiet-hours';
+import { recordFinal } from './send-record';
 import { WebPushSender } from './web-push/web-push-sender';
 
 /**
@@ -20,22 +23,6 @@ import { WebPushSender } from './web-push/web-push-sender';
  * never sent again (sends are at most once; docs/channels.md).
  */
 export const ABANDONED_AFTER_MS = 10 * 60_000;
-
-/** Most notifications in one digest e-mail. */
-const MAX_DIGEST = 100;
-
-/** What the claim decided to hand to a sender, once its transaction has committed. */
-interface Job {
-  channel: Channel;
-  userId: string;
-  scope: string;
-  /** The e-mail address, for `email`. */
-  to?: string;
-  /** The user's devices, for `webPush`. */
-  subscriptions?: PushSubscriptionRow[];
-  items: ChannelItem[];
-  attempt: number;
-}
 
 /**
  * The channel engine: on every instance, every `pollMs`, claims due sends (FOR UPDATE SKIP
@@ -118,7 +105,7 @@ export class ChannelEngine implements OnApplicationBootstrap, OnModuleDestroy {
         ],
         channels.claimBatch,
       );
-      for (const group of await this.groups(tx, due)) {
+      for (const group of await sendGroups(this.sends, tx, due, !!channels.email?.digest)) {
         const job = await this.decide(tx, group, skipped);
         if (job) jobs.push(job);
       }
@@ -128,33 +115,6 @@ export class ChannelEngine implements OnApplicationBootstrap, OnModuleDestroy {
     for (const { channel, sends } of skipped) this.telemetry.recordChannelSends(channel, 'skipped', sends);
     await Promise.all(jobs.map((job) => this.deliver(job)));
     return claimed;
-  }
-
-  /** Each send alone, or with a digest, every send of its inbox due by now in one. */
-  private async groups(tx: EntityManager, due: ClaimedSend[]): Promise<ClaimedSend[][]> {
-    if (!this.options.channels!.email?.digest) return due.map((d) => [d]);
-    const byInbox = new Map<string, ClaimedSend[]>();
-    const alone: ClaimedSend[][] = [];
-    for (const d of due) {
-      // A digest is of e-mails: a push is always one notification.
-      if (d.channel !== 'email') {
-        alone.push([d]);
-        continue;
-      }
-      const key = `${d.user_id}\u0000${d.scope}\u0000${d.channel}`;
-      byInbox.set(key, [...(byInbox.get(key) ?? []), d]);
-    }
-    const groups: ClaimedSend[][] = alone;
-    for (const group of byInbox.values()) {
-      const more = await this.sends.claimInbox(
-        tx,
-        group[0],
-        group.map((g) => g.notification_id),
-        Math.max(MAX_DIGEST - group.length, 0),
-      );
-      groups.push([...group, ...more].slice(0, MAX_DIGEST));
-    }
-    return groups;
   }
 
   /**
@@ -167,7 +127,7 @@ export class ChannelEngine implements OnApplicationBootstrap, OnModuleDestroy {
     const inbox: Inbox = { userId, scope: scope === '' ? null : scope };
     const attempt = Math.max(...group.map((g) => g.attempts)) + 1;
     const skip = async (ids: string[], reason: string) => {
-      await this.record(tx, { userId, scope, channel, ids }, 'skipped', reason, attempt - 1);
+      await recordFinal(this.sends, tx, { userId, scope, channel, ids }, 'skipped', reason, attempt - 1);
       skipped.push({ channel, sends: ids.length });
     };
     // In the claim's transaction: a second connection per claim could wait for the pool while
@@ -246,9 +206,11 @@ export class ChannelEngine implements OnApplicationBootstrap, OnModuleDestroy {
     const ids = job.items.map((i) => i.id);
     const sends = { userId: job.userId, channel: job.channel, ids };
     try {
-      const handed = await this.telemetry.channelSend(job.channel, ids.length, job.attempt, () => this.handOver(job));
+      const handed = await this.telemetry.channelSend(job.channel, ids.length, job.attempt, () =>
+        handOver({ email: this.email, webPush: this.webPush }, this.pushSubscriptions, job),
+      );
       if (handed === 'gone') {
-        await this.record(undefined, { ...sends, scope: job.scope }, 'skipped', 'push subscriptions gone', job.attempt);
+        await recordFinal(this.sends, undefined, { ...sends, scope: job.scope }, 'skipped', 'push subscriptions gone', job.attempt);
         this.telemetry.recordChannelSends(job.channel, 'skipped', ids.length);
         return;
       }
@@ -270,7 +232,8 @@ export class ChannelEngine implements OnApplicationBootstrap, OnModuleDestroy {
       const message = (err as Error).message;
       try {
         if (job.attempt >= maxAttempts) {
-          await this.record(
+          await recordFinal(
+            this.sends,
             undefined,
             { ...sends, scope: job.scope },
             'failed',
@@ -299,44 +262,4 @@ export class ChannelEngine implements OnApplicationBootstrap, OnModuleDestroy {
       }
     }
   }
-
-  /**
-   * Hands one job to its sender: the e-mail's Message-ID, or for a push how many devices took
-   * it, or `gone` when every device is gone. Throws what the sender throws (every device failed).
-   */
-  private async handOver(job: Job): Promise<{ messageId: string | null; reason: string | null } | 'gone'> {
-    if (job.channel === 'email') return { messageId: await this.email!.send({ ...job, to: job.to! }), reason: null };
-    const pushed = await this.webPush!.send(job.subscriptions!, job.items[0]);
-    // A device the push service no longer knows (404, 410) is forgotten.
-    for (const endpoint of pushed.gone) await this.pushSubscriptions.unsubscribe(job.userId, endpoint);
-    if (pushed.error) throw pushed.error;
-    if (pushed.delivered === 0) return 'gone';
-    const reason = `${pushed.delivered} of ${job.subscriptions!.length} devices${pushed.gone.length ? `, ${pushed.gone.length} gone` : ''}`;
-    return { messageId: null, reason };
-  }
-
-  /** Moves sends to a final status and logs it, in `tx` when given. */
-  private async record(
-    tx: EntityManager | undefined,
-    s: { userId: string; scope: string; channel: Channel; ids: string[] },
-    outcome: 'skipped' | 'failed',
-    reason: string,
-    attempt: number,
-  ): Promise<void> {
-    await this.sends.log({ userId: s.userId, scope: s.scope, channel: s.channel, notificationIds: s.ids, outcome, reason, attempt }, tx);
-    await this.sends.move(s, outcome, { tx });
-  }
-}
-
-function toItem(row: NotificationRow): ChannelItem {
-  return {
-    id: row.id,
-    type: row.type,
-    title: row.title,
-    body: row.body,
-    url: row.url,
-    actions: row.actions ?? [],
-    scope: row.scope || null,
-    createdAt: row.created_at,
-  };
 }

@@ -1,33 +1,19 @@
 import type { InboxClient } from '../client/inbox-client';
-import type { Action, Actor, Filter, NotificationPayload } from '../protocol';
-import { h, icon, iconButton, safeUrl } from './dom';
+import type { Action } from '../protocol';
+import { safeUrl } from './dom';
+import { feedItem } from './feed-item';
+import { itemKeys, tabForKey } from './feed-keys';
+import { feedLayout } from './feed-layout';
+import { drawItems, type ItemNodes } from './feed-list';
+import { feedStatus } from './feed-status';
+import { readTabs, tabButtons, type Tab } from './feed-tabs';
+import type { FeedNotification, InboxActionDetail, InboxOpenDetail, ItemRenderer } from './feed-types';
 import { InboxElement } from './inbox-element';
-import { fill, formatNumber, relativeTime } from './messages';
-import { groupText, type NotificationGroup } from './notification-group';
+import { fill, relativeTime } from './messages';
 
-/** A notification as the elements read it: the payload, and a group when the server grouped it. */
-export type FeedNotification = NotificationPayload & { group?: NotificationGroup | null };
-
-export interface InboxActionDetail {
-  notification: FeedNotification;
-  action: Action;
-}
-
-export interface InboxOpenDetail {
-  notification: FeedNotification;
-}
-
-/** A custom item renderer: returns what goes in the item's content, in place of title, body and time. */
-export type ItemRenderer = (notification: FeedNotification, context: { lang: string; time: string }) => Node | null;
-
-interface Tab {
-  name: string;
-  label: string;
-  filter: Filter;
-}
+export type { FeedNotification, InboxActionDetail, InboxOpenDetail, ItemRenderer } from './feed-types';
 
 let feeds = 0;
-const DEFAULT_TABS: Record<string, Filter> = { all: {}, unread: { state: 'unread' }, archived: { state: 'archived' } };
 /** Relative times are redrawn this often while the feed is on the page. */
 const CLOCK_MS = 30_000;
 
@@ -51,7 +37,7 @@ export class InboxFeedElement extends InboxElement {
   private loaded = false;
   private failure: string | null = null;
   private paging = false;
-  private items = new Map<string, { signature: string; node: HTMLElement }>();
+  private items: ItemNodes = new Map();
   private tabsBar!: HTMLElement;
   private list!: HTMLElement;
   private status!: HTMLElement;
@@ -66,24 +52,7 @@ export class InboxFeedElement extends InboxElement {
   private watching = false;
 
   get tabs(): Tab[] {
-    const children = Array.from(this.querySelectorAll(':scope > inbox-tab'));
-    const t = this.t as unknown as Record<string, string>;
-    if (children.length) {
-      return children.map((c) => {
-        const name = c.getAttribute('name') ?? '';
-        return { name, label: c.getAttribute('label') ?? t[name] ?? name, filter: parseFilter(c.getAttribute('filter')) };
-      });
-    }
-    let views = DEFAULT_TABS;
-    const json = this.getAttribute('tabs');
-    if (json) {
-      try {
-        views = JSON.parse(json);
-      } catch {
-        console.error('<inbox-feed>: the tabs attribute is not JSON ({ name: Filter }); showing the default tabs');
-      }
-    }
-    return Object.entries(views).map(([name, filter]) => ({ name, label: t[name] ?? name, filter: { ...filter } }));
+    return readTabs(this, this.t);
   }
 
   attributeChangedCallback(name: string, old: string | null, value: string | null): void {
@@ -194,31 +163,20 @@ export class InboxFeedElement extends InboxElement {
   }
 
   private build(): void {
-    const t = this.t;
     const wrapper = this.root.querySelector('.feed');
     if (wrapper?.getAttribute('lang') === this.language) return;
-    this.tabsBar = h('div', { role: 'tablist', part: 'tabs', 'aria-label': t.notifications });
+    const layout = feedLayout(this.t, this.language, this.direction);
+    ({ tabsBar: this.tabsBar, markAll: this.markAll, status: this.status, list: this.list } = layout);
+    ({ sentinel: this.sentinel, announcer: this.announcer } = layout);
     this.tabsBar.addEventListener('keydown', (e) => this.tabKeys(e));
-    this.markAll = iconButton('check', t.markAllRead, 'mark-all', true);
     this.markAll.addEventListener('click', () => this.inbox?.markAllRead().catch(this.failed));
-    this.status = h('p', { class: 'status', part: 'status', role: 'status' });
-    this.list = h('div', { role: 'feed', class: 'list', part: 'list', 'aria-label': t.notifications });
     this.list.addEventListener('keydown', (e) => this.itemKeys(e));
-    this.sentinel = h('div', { class: 'sentinel', 'aria-hidden': 'true' });
-    this.announcer = h('div', { class: 'sr-only', 'aria-live': 'polite' });
-    const scroller = h('div', { class: 'scroller', part: 'scroller' }, this.list, this.sentinel);
-    const feed = h(
-      'section',
-      { class: 'feed', part: 'feed', lang: this.language, dir: this.direction, 'aria-label': t.notifications },
-      h('div', { class: 'toolbar', part: 'toolbar' }, this.tabsBar, this.markAll),
-      this.status,
-      scroller,
-      this.announcer,
-    );
     wrapper?.remove();
-    this.root.append(feed);
+    this.root.append(layout.feed);
     this.observer?.disconnect();
-    this.observer = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && this.more(), { root: scroller });
+    this.observer = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && this.more(), {
+      root: layout.scroller,
+    });
     this.observer.observe(this.sentinel);
   }
 
@@ -241,26 +199,7 @@ export class InboxFeedElement extends InboxElement {
   private drawTabs(): void {
     const client = this.inbox;
     if (!client || !this.tabsBar) return;
-    const counts = client.counts;
-    const tabs = this.tabs.map((tab) => {
-      const count = counts[tab.name] ?? 0;
-      const on = tab.name === this.selected;
-      const button = h(
-        'button',
-        {
-          type: 'button',
-          role: 'tab',
-          part: on ? 'tab tab-selected' : 'tab',
-          'aria-selected': String(on),
-          tabindex: on ? 0 : -1,
-          'data-view': tab.name,
-        },
-        h('span', {}, tab.label),
-        count > 0 && h('span', { class: 'count', part: 'count' }, formatNumber(count, this.language)),
-      );
-      button.addEventListener('click', () => this.show(tab.name));
-      return button;
-    });
+    const tabs = tabButtons(this.tabs, client.counts, this.selected, this.language, (name) => this.show(name));
     const focused = this.root.activeElement?.getAttribute('data-view');
     this.tabsBar.replaceChildren(...tabs);
     if (focused) this.tabsBar.querySelector<HTMLElement>(`[data-view="${CSS.escape(focused)}"]`)?.focus();
@@ -271,66 +210,19 @@ export class InboxFeedElement extends InboxElement {
     const client = this.inbox;
     if (!client || !this.list) return;
     const shown = client.notifications as readonly FeedNotification[];
-    const keep = new Set(shown.map((n) => n.id));
-    for (const [id, { node }] of this.items) {
-      if (keep.has(id)) continue;
-      node.remove();
-      this.items.delete(id);
-    }
-    // Nodes already in place are not moved, so the focused item keeps its focus.
-    shown.forEach((n, index) => {
-      const signature = JSON.stringify(n);
-      let entry = this.items.get(n.id);
-      if (entry?.signature !== signature) {
-        const node = this.item(n);
-        if (entry) this.replaceKeepingFocus(entry.node, node);
-        this.items.set(n.id, (entry = { signature, node }));
-      }
-      entry.node.setAttribute('aria-posinset', String(index + 1));
-      entry.node.setAttribute('aria-setsize', client.hasMore ? '-1' : String(shown.length));
-      if (this.list.children[index] !== entry.node) this.list.insertBefore(entry.node, this.list.children[index] ?? null);
-    });
-    if (!this.list.querySelector('[tabindex="0"]')) this.list.firstElementChild?.setAttribute('tabindex', '0');
+    drawItems(this.list, this.items, shown, client.hasMore, this.root, (n) => this.item(n));
     this.list.setAttribute('aria-busy', String(!this.loaded || this.paging));
     this.markAll.disabled = client.unread === 0;
     this.drawStatus();
   }
 
-  /** An item redrawn (read, seen elsewhere…) keeps the focus on the same control. */
-  private replaceKeepingFocus(old: HTMLElement, node: HTMLElement): void {
-    const active = this.root.activeElement;
-    const controls = (item: HTMLElement) => [item, ...Array.from(item.querySelectorAll<HTMLElement>('button,select'))];
-    const at = active && old.contains(active) ? controls(old).indexOf(active as HTMLElement) : -1;
-    node.tabIndex = old.tabIndex;
-    old.replaceWith(node);
-    if (at >= 0) (controls(node)[at] ?? node).focus();
-  }
-
   private drawStatus(): void {
     const client = this.inbox;
     if (!client || !this.status) return;
-    const t = this.t;
-    const state = client.state;
-    const text =
-      this.failure ??
-      (state === 'unauthorized'
-        ? t.signedOut
-        : state === 'disconnected'
-          ? t.offline
-          : !this.loaded
-            ? t.loading
-            : client.notifications.length === 0
-              ? t.empty
-              : '');
+    const { text, kind } = feedStatus(this.t, this.failure, client.state, this.loaded, client.notifications.length === 0);
     this.status.textContent = text;
     this.status.hidden = !text;
-    this.status.dataset.kind = this.failure
-      ? 'error'
-      : state === 'unauthorized' || state === 'disconnected'
-        ? 'offline'
-        : !this.loaded
-          ? 'loading'
-          : 'empty';
+    this.status.dataset.kind = kind;
   }
 
   private drawTimes(): void {
@@ -339,94 +231,17 @@ export class InboxFeedElement extends InboxElement {
   }
 
   private item(n: FeedNotification): HTMLElement {
-    const t = this.t;
-    const lang = this.language;
-    const unread = !n.readAt;
-    const titleId = `n${n.id}`;
-    const time = h('time', { part: 'time', datetime: n.createdAt }, relativeTime(n.createdAt, lang));
-    const custom = this.renderItem?.(n, { lang, time: time.textContent ?? '' }) ?? this.fromTemplate(n, time.textContent ?? '');
-    const actions = h('div', { class: 'actions', part: 'actions' });
-    for (const action of n.actions ?? []) {
-      const button = h('button', { type: 'button', part: 'action' }, action.label);
-      button.addEventListener('click', (e) => (e.stopPropagation(), this.act(n, action)));
-      actions.append(button);
-    }
-    const content =
-      custom ??
-      h(
-        'div',
-        { class: 'text' },
-        groupText(n.group, t) && h('p', { class: 'group', part: 'group' }, groupText(n.group, t)),
-        n.title && h('p', { class: 'title', part: 'title', id: titleId, dir: 'auto' }, n.title),
-        n.body && h('p', { class: 'body', part: 'body', dir: 'auto' }, n.body),
-        time,
-      );
-    const menu = h('div', { class: 'menu', part: 'menu', role: 'group', 'aria-label': t.actions });
-    const button = (name: Parameters<typeof iconButton>[0], label: string, run: () => Promise<unknown>) => {
-      const b = iconButton(name, label, `menu-button ${name}`);
-      b.addEventListener('click', (e) => (e.stopPropagation(), run().catch(this.failed)));
-      menu.append(b);
-    };
-    const client = this.inbox!;
-    if (unread) button('check', t.markRead, () => client.markRead(n.id));
-    if (n.archived) button('unarchive', t.unarchive, () => client.unarchive(n.id));
-    else button('archive', t.archive, () => client.archive(n.id));
-    button('delete', t.delete, () => client.remove(n.id));
-    menu.append(this.snoozer(n));
-    const row = h(
-      'article',
-      {
-        class: unread ? 'item unread' : 'item',
-        part: unread ? 'item item-unread' : 'item',
-        'data-id': n.id,
-        tabindex: -1,
-        'aria-labelledby': n.title ? titleId : null,
-        'aria-label': n.title ? null : (n.body ?? n.type),
-      },
-      avatar(n.group?.actors?.[0] ?? n.actor),
-      h('div', { class: 'content', part: 'content' }, content, actions.childElementCount > 0 && actions),
-      menu,
-      unread && h('span', { class: 'dot', part: 'unread-dot' }, h('span', { class: 'sr-only' }, t.unread)),
-    );
-    row.addEventListener('click', () => this.open(n));
-    return row;
-  }
-
-  /** A `<template slot="item">` child: cloned per item, its `data-field` elements given text. */
-  private fromTemplate(n: FeedNotification, time: string): Node | null {
-    const template = this.querySelector<HTMLTemplateElement>(':scope > template[slot="item"]');
-    if (!template) return null;
-    const fragment = template.content.cloneNode(true) as DocumentFragment;
-    const fields: Record<string, string> = {
-      title: n.title ?? '',
-      body: n.body ?? '',
-      time,
-      type: n.type,
-      topic: n.topic ?? '',
-      actor: n.actor?.name ?? '',
-      group: groupText(n.group, this.t) ?? '',
-    };
-    for (const el of Array.from(fragment.querySelectorAll<HTMLElement>('[data-field]'))) el.textContent = fields[el.dataset.field!] ?? '';
-    return fragment;
-  }
-
-  private snoozer(n: FeedNotification): HTMLElement {
-    const t = this.t;
-    const select = h(
-      'select',
-      { part: 'snooze', 'aria-label': t.snooze, title: t.snooze },
-      h('option', { value: '' }, t.snooze),
-      h('option', { value: 'hour' }, t.snoozeHour),
-      h('option', { value: 'tomorrow' }, t.snoozeTomorrow),
-      h('option', { value: 'week' }, t.snoozeWeek),
-    );
-    select.addEventListener('click', (e) => e.stopPropagation());
-    select.addEventListener('change', () => {
-      const until = snoozeUntil(select.value);
-      select.value = '';
-      if (until) this.inbox?.snooze(n.id, until).catch(this.failed);
+    return feedItem(n, {
+      t: this.t,
+      lang: this.language,
+      client: this.inbox!,
+      feed: this,
+      renderItem: this.renderItem,
+      failed: this.failed,
+      open: (x) => this.open(x),
+      act: (x, action) => this.act(x, action),
+      snooze: (id, until) => void this.inbox?.snooze(id, until).catch(this.failed),
     });
-    return h('label', { class: 'snooze' }, icon('snooze'), select);
   }
 
   /** The host hears `inbox-open` first; unless it calls `preventDefault()`, the link is followed. */
@@ -463,59 +278,16 @@ export class InboxFeedElement extends InboxElement {
   }
 
   private tabKeys(e: KeyboardEvent): void {
-    const tabs = Array.from(this.tabsBar.querySelectorAll<HTMLElement>('[role=tab]'));
-    const at = tabs.indexOf(this.root.activeElement as HTMLElement);
-    const forward = this.direction === 'rtl' ? 'ArrowLeft' : 'ArrowRight';
-    const back = this.direction === 'rtl' ? 'ArrowRight' : 'ArrowLeft';
-    const to = { [forward]: at + 1, [back]: at - 1, Home: 0, End: tabs.length - 1 }[e.key];
-    if (to === undefined || at < 0) return;
-    e.preventDefault();
-    const tab = tabs[(to + tabs.length) % tabs.length];
+    const tab = tabForKey(e, this.tabsBar, this.root.activeElement, this.direction);
+    if (!tab) return;
     this.show(tab.dataset.view!);
     this.tabsBar.querySelector<HTMLElement>(`[data-view="${CSS.escape(tab.dataset.view!)}"]`)?.focus();
   }
 
   private itemKeys(e: KeyboardEvent): void {
-    const items = Array.from(this.list.children) as HTMLElement[];
-    const current = (e.target as HTMLElement).closest('article');
-    const at = current ? items.indexOf(current) : -1;
-    if (current && e.key === 'Enter' && e.target === current) {
-      const n = this.inbox?.notifications.find((x) => x.id === current.dataset.id);
+    itemKeys(e, this.list, (id) => {
+      const n = this.inbox?.notifications.find((x) => x.id === id);
       if (n) this.open(n);
-      return;
-    }
-    const to = { ArrowDown: at + 1, ArrowUp: at - 1, PageDown: at + 1, PageUp: at - 1, Home: 0, End: items.length - 1 }[e.key];
-    const next = to === undefined ? undefined : items[Math.max(0, Math.min(items.length - 1, to))];
-    if (!next) return;
-    e.preventDefault();
-    for (const item of items) item.tabIndex = item === next ? 0 : -1;
-    next.focus();
+    });
   }
-}
-
-function parseFilter(json: string | null): Filter {
-  try {
-    return json ? JSON.parse(json) : {};
-  } catch {
-    console.error(`<inbox-tab>: the filter attribute is not JSON: ${json}`);
-    return {};
-  }
-}
-
-function avatar(actor: Actor | null | undefined): HTMLElement {
-  const src = safeUrl(actor?.avatarUrl);
-  if (src) return h('img', { class: 'avatar', part: 'avatar', src, alt: '', loading: 'lazy', referrerpolicy: 'no-referrer' });
-  const initial = (actor?.name ?? '').trim().charAt(0).toUpperCase();
-  return h('span', { class: 'avatar', part: 'avatar', 'aria-hidden': 'true' }, initial || '•');
-}
-
-function snoozeUntil(choice: string): Date | null {
-  const now = new Date();
-  if (choice === 'hour') return new Date(now.getTime() + 3_600_000);
-  if (choice === 'week') return new Date(now.getTime() + 7 * 86_400_000);
-  if (choice === 'tomorrow') {
-    const at = new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1, 9);
-    return at;
-  }
-  return null;
 }

@@ -24,6 +24,7 @@ import { InboxNamespace } from '../realtime/inbox-namespace';
 import { ViewCounts } from '../realtime/view-counts';
 import { CatchUpService } from '../service/catch-up.service';
 import { NotificationService, type IdsOrFilter, type ScopeOption } from '../service/notification.service';
+import * as choices from '../validation/preferences.schemas';
 import * as schema from '../validation/schemas';
 import { parseViews } from '../validation/views';
 
@@ -99,7 +100,7 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
       ClientEvent.PushUnsubscribe,
       (socket, body) =>
         this.answer(() => {
-          const { endpoint } = schema.parse(schema.pushUnsubscribe, this.payload(body), ClientEvent.PushUnsubscribe);
+          const { endpoint } = schema.parse(choices.pushUnsubscribe, this.payload(body), ClientEvent.PushUnsubscribe);
           return this.service.pushUnsubscribe(socket.data.userId, endpoint);
         }),
     ],

@@ -31,6 +31,7 @@ import { RoomEmitter } from '../realtime/room-emitter';
 import { TopicRooms } from '../realtime/topic-rooms';
 import { UnreadRecounter } from '../realtime/unread-recounter';
 import { UserSockets } from '../realtime/user-sockets';
+import * as choices from '../validation/preferences.schemas';
 import * as schema from '../validation/schemas';
 import { parseListQuery, parseViews } from '../validation/views';
 import { AfterCommitDelivery, type StoredNotification } from './after-commit-delivery';
@@ -283,7 +284,7 @@ export class NotificationService {
   async setPreferences(userId: string, preferences: PreferencesUpdate, opts?: ScopeOption): Promise<Preferences> {
     const inbox = this.inbox(userId, opts, 'setPreferences');
     const u = inbox.userId;
-    const { muted = {}, channels, quietHours } = schema.parse(schema.preferences, preferences, 'preferences');
+    const { muted = {}, channels, quietHours } = schema.parse(choices.preferences, preferences, 'preferences');
     const refused = (muted.types ?? []).filter((type) => !this.options.mutable(type));
     if (refused.length > 0) {
       throw new NotificationsError('FORBIDDEN', `preferences: muted.types: ${refused.map((t) => `'${t}'`).join(', ')} may not be muted`);
@@ -362,7 +363,7 @@ export class NotificationService {
    */
   async pushSubscribe(userId: string, subscription: PushSubscriptionJson): Promise<{ ok: true }> {
     const u = checkedUserId(userId);
-    const sub = schema.parse(schema.pushSubscription, subscription, ClientEvent.PushSubscribe);
+    const sub = schema.parse(choices.pushSubscription, subscription, ClientEvent.PushSubscribe);
     const stored = await this.pushSubscriptions.subscribe(
       u,
       {
@@ -381,7 +382,7 @@ export class NotificationService {
 
   /** Forgets a Web Push subscription of `userId` (the socket's `push:unsubscribe`). */
   async pushUnsubscribe(userId: string, endpoint: string): Promise<{ ok: true }> {
-    const { endpoint: e } = schema.parse(schema.pushUnsubscribe, { endpoint }, ClientEvent.PushUnsubscribe);
+    const { endpoint: e } = schema.parse(choices.pushUnsubscribe, { endpoint }, ClientEvent.PushUnsubscribe);
     await this.pushSubscriptions.unsubscribe(checkedUserId(userId), e);
     return { ok: true };
   }

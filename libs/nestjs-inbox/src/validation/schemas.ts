@@ -150,7 +150,7 @@ const notificationTags = z
   });
 
 /** Refuses each key of an object that is not a channel, naming it (`channels.sms: is not a channel`). */
-const onlyChannels = (o: object, ctx: z.RefinementCtx) => {
+export const onlyChannels = (o: object, ctx: z.RefinementCtx) => {
   for (const key of Object.keys(o)) {
     if (!(CHANNELS as readonly string[]).includes(key)) {
       ctx.addIssue({ code: 'custom', path: [key], message: `is not a channel (${CHANNELS.join(', ')})` });
@@ -204,13 +204,13 @@ export const notificationInput = z
   .strict();
 
 /** A notification type as a filter names it. */
-const typeName = z.string().min(1, 'must be a non-empty string').max(100).superRefine(storable);
+export const typeName = z.string().min(1, 'must be a non-empty string').max(100).superRefine(storable);
 const tagName = z.string().min(1, 'must be a non-empty string').max(64).superRefine(storable);
 
 /** Not an object: zod's own message ("expected object, received string") does not say what to send. */
 const isObject = (what: string) =>
   z.custom<unknown>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), `must be an object (${what})`);
-const object = <T extends z.ZodRawShape>(shape: T, what: string) => isObject(what).pipe(z.object(shape).strict());
+export const object = <T extends z.ZodRawShape>(shape: T, what: string) => isObject(what).pipe(z.object(shape).strict());
 
 export const filter = object(
   {
@@ -271,79 +271,6 @@ export const views = isObject('{ [name]: Filter }')
   .pipe(z.record(z.string().min(1).max(64).superRefine(storable), filter))
   .refine((v) => Object.keys(v).length <= MAX_VIEWS, `at most ${MAX_VIEWS} views`);
 export const countsPayload = z.object({ views }).strict();
-
-const HH_MM = /^([01]\d|2[0-3]):[0-5]\d$/;
-const hhmm = z.string({ error: "must be a time 'HH:MM' (00:00 to 23:59)" }).regex(HH_MM, "must be a time 'HH:MM' (00:00 to 23:59)");
-const timeZone = z.string({ error: "must be an IANA time zone such as 'Europe/Berlin'" }).refine((tz) => {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return tz.length > 0 && tz.length <= 100;
-  } catch {
-    return false;
-  }
-}, "must be an IANA time zone such as 'Europe/Berlin'");
-
-const channelPreference = () =>
-  object(
-    { muted: z.boolean({ error: 'must be true or false' }).optional(), types: z.array(typeName).max(100).optional() },
-    '{ muted?, types? }',
-  ).optional();
-
-export const preferences = z
-  .object({
-    muted: object(
-      {
-        types: z.array(typeName).max(100).optional(),
-        topics: z.array(topic).max(100).optional(),
-      },
-      '{ types?, topics? }',
-    ).optional(),
-    channels: z
-      .object(
-        {
-          email: channelPreference(),
-          webPush: channelPreference(),
-        } satisfies Record<Channel, unknown>,
-        { error: (issue) => (issue.code === 'invalid_type' ? `must be an object ({ ${CHANNELS.join('?, ')}? })` : undefined) },
-      )
-      .catchall(z.unknown())
-      .superRefine(onlyChannels)
-      .optional(),
-    quietHours: object({ start: hhmm, end: hhmm, timeZone }, '{ start, end, timeZone } or null').nullable().optional(),
-  })
-  .strict();
-
-/**
- * A push service's endpoint: https (push services speak nothing else), or http on the machine
- * itself for a test; at most 2048 characters.
- */
-const pushEndpoint = z.string({ error: 'must be an https URL' }).refine((s) => {
-  if (s.length > 2048) return false;
-  try {
-    const u = new URL(s);
-    return u.protocol === 'https:' || (u.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname));
-  } catch {
-    return false;
-  }
-}, 'must be an https URL (http only on localhost) of at most 2048 characters');
-const b64url = (bytes: number, what: string) =>
-  z
-    .string({ error: `must be ${what}: ${bytes} bytes, base64url` })
-    .refine(
-      (s) => /^[A-Za-z0-9_-]+={0,2}$/.test(s) && Buffer.from(s, 'base64url').length === bytes,
-      `must be ${what}: ${bytes} bytes, base64url`,
-    );
-
-export const pushSubscription = z
-  .object({
-    endpoint: pushEndpoint,
-    expirationTime: z.number({ error: 'must be a time in ms or null' }).nullish(),
-    keys: z
-      .object({ p256dh: b64url(65, 'a P-256 public key'), auth: b64url(16, 'an auth secret') }, { error: 'must be { p256dh, auth }' })
-      .strict(),
-  })
-  .strict();
-export const pushUnsubscribe = z.object({ endpoint: pushEndpoint }).strict();
 
 /** Built once: a zod schema costs more to build than to run (bench: `notify` CPU). */
 export const userIds = z.array(userId);
