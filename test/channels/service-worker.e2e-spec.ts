@@ -82,16 +82,17 @@ describe('the shipped service worker in Chromium', () => {
         registrationId: registrations.get(`${origin}/`)!,
         data: JSON.stringify({ id: n.id, type: 'comment', title: 'Bob <b>replied</b>', body: 'hi', url: '/posts/1', scope: null }),
       });
-      await page.waitForFunction(
-        () => navigator.serviceWorker.ready.then((r) => r.getNotifications()).then((ns) => ns.length === 1),
-        undefined,
-        WAIT,
-      );
-      const shown = await page.evaluate(() =>
-        navigator.serviceWorker.ready
-          .then((r) => r.getNotifications())
-          .then((ns) => ns.map((x) => ({ title: x.title, body: x.body, data: x.data as unknown }))),
-      );
+      // Read when it shows: once the page marks it seen, the worker may close it again.
+      const shown = await (
+        await page.waitForFunction(
+          () =>
+            navigator.serviceWorker.ready
+              .then((r) => r.getNotifications())
+              .then((ns) => (ns.length === 1 ? ns.map((x) => ({ title: x.title, body: x.body, data: x.data as unknown })) : null)),
+          undefined,
+          WAIT,
+        )
+      ).jsonValue();
       expect(shown).toEqual([{ title: 'Bob <b>replied</b>', body: 'hi', data: { id: n.id, url: `${origin}/posts/1` } }]);
       await until('the page marked it seen', async () => (await t.service.badge('zoe')).unseen === 0);
       // Seen: its Web Push send (not yet due) is cancelled in the mark's transaction.
