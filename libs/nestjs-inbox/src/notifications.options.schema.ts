@@ -207,6 +207,7 @@ const optionsSchema = group('of options (docs/configuration.md)', {
   maxMessageBytes: positive().default(DEFAULTS.maxMessageBytes),
   eventRateLimit,
   maxConnectionsPerUser: positive().default(DEFAULTS.maxConnectionsPerUser),
+  releaseHandshakeRequest: flag().default(DEFAULTS.releaseHandshakeRequest),
   maxBulkRows: positive().default(DEFAULTS.maxBulkRows),
   // A minimum beyond the longest snooze would refuse every one.
   minSnoozeMs: integer(`must be an integer from 0 to ${MAX_SNOOZE_MS} (a snooze ends within a year)`, 0, MAX_SNOOZE_MS).default(

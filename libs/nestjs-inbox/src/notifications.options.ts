@@ -167,6 +167,16 @@ export interface NotificationsModuleOptions {
    */
   maxConnectionsPerUser?: number;
   /**
+   * Let go of each connection's first HTTP request once its socket is in this namespace (the
+   * advice of Socket.IO's performance guide: a few KiB of heap per idle connection). Socket.IO
+   * keeps that request for the connection's life, for `socket.request` and for namespaces joined
+   * later over the same connection; on, they see a copy of its headers, url, method and query
+   * only. Turn it on where no code reads more of `socket.request` (such as `req.session`, set by
+   * an `io.engine.use()` middleware). A polling session keeps its request until it upgrades.
+   * @default false
+   */
+  releaseHandshakeRequest?: boolean;
+  /**
    * Most notifications one state change by filter (`archive(u, { type })`, …) may select: one
    * that selects more is refused with `INVALID_INPUT` before it changes anything. The forms
    * that change everything by watermarks (`markSeen(u, {})`, `markRead(u, {})`, `archive(u, {})`,
@@ -230,6 +240,7 @@ export const NOTIFICATIONS_DEFAULTS = {
   maxMessageBytes: 16 * 1024,
   eventRateLimit: { burst: 20, perSecond: 10 },
   maxConnectionsPerUser: 20,
+  releaseHandshakeRequest: false,
   maxBulkRows: 10_000,
   minSnoozeMs: 60_000,
   maxSnoozed: 1000,

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { Server } from 'socket.io';
+import type { Server, Socket } from 'socket.io';
 import { NotificationsConfigError } from '../notifications.errors';
 import { installedVersion } from './peer-versions';
 
@@ -43,4 +43,37 @@ export function requestedSessionId(req: IncomingMessage): string | undefined {
   const parsed = (req as IncomingMessage & { _query?: Record<string, string> })._query;
   const query = parsed ?? Object.fromEntries(new URL(req.url ?? '/', 'https://socket.io').searchParams.entries());
   return typeof query.sid === 'string' ? query.sid : undefined;
+}
+
+/** The parts of a connection's first request that Socket.IO and this library read after the handshake. */
+type KeptRequest = Pick<IncomingMessage, 'headers' | 'url' | 'method'> & {
+  _query?: unknown;
+  connection: { encrypted: boolean };
+  socket: { encrypted: boolean };
+};
+
+/**
+ * Replaces the connection's first request (an `IncomingMessage`, with its parser state, raw
+ * headers and stream buffers, kept by engine.io for the connection's life) by a copy of what is
+ * read of it later: Socket.IO builds a later namespace's `handshake` from `headers`, `url`,
+ * `_query` and `connection.encrypted`; the upgrade check reads `headers` and `socket.encrypted`.
+ * A polling session keeps it until it upgrades, since the upgrade's check reads the original.
+ */
+export function releaseHandshakeRequest(conn: Socket['conn']): void {
+  const release = () => {
+    const request = conn.request as IncomingMessage & { _query?: unknown };
+    if (!request || !('rawHeaders' in request)) return; // already released (another socket of the connection)
+    const encrypted = !!(request.socket as { encrypted?: boolean } | undefined)?.encrypted;
+    const kept: KeptRequest = {
+      headers: request.headers,
+      url: request.url,
+      method: request.method,
+      _query: request._query,
+      connection: { encrypted },
+      socket: { encrypted },
+    };
+    (conn as { request: unknown }).request = kept;
+  };
+  if (conn.transport.name === 'websocket') release();
+  else conn.once('upgrade', release);
 }

@@ -2,6 +2,7 @@ import { Logger, OnModuleDestroy } from '@nestjs/common';
 import { OnGatewayInit, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
 import { assertBoundNamespace, bindGatewayNamespace, takeConnections } from '../compat/nest-websockets.compat';
+import { releaseHandshakeRequest } from '../compat/engine-io.compat';
 import { InjectNotificationsOptions } from '../notifications.decorators';
 import { InvalidInputError, NotificationsError } from '../notifications.errors';
 import { ownRooms } from '../notifications.internal-constants';
@@ -150,6 +151,7 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
   /** A socket that passed the handshake: joins its inbox's rooms first, so nothing committed during the catch-up is missed. */
   async handleConnection(socket: InboxSocket): Promise<void> {
     socket.onAny(this.dispatch);
+    if (this.options.releaseHandshakeRequest) releaseHandshakeRequest(socket.conn);
     const { cursor, held } = socket.data;
     const inbox = inboxOf(socket);
     // What reaches the socket live once it is in its rooms, while the catch-up is read, is not
