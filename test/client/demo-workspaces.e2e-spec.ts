@@ -92,5 +92,5 @@ describe('demo workspaces in Chromium', () => {
     expect(await a.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(42);
     await alice.close();
     await bob.close();
-  });
+  }, 45000);
 });

@@ -39,7 +39,11 @@ export async function startDemo(env: Record<string, string> = {}): Promise<DemoR
   try {
     const port = await freePort();
     const origin = `http://127.0.0.1:${port}`;
-    Object.assign(process.env, { DATABASE_URL: db.url, PORT: String(port), APP_ORIGIN: origin, DEMO_EMAIL_AFTER_MS: '' }, env);
+    Object.assign(
+      process.env,
+      { DATABASE_URL: db.url, PORT: String(port), APP_ORIGIN: origin, DEMO_EMAIL_AFTER_MS: '', SMTP_URL: '' },
+      env,
+    );
     app = await createDemoApp({ logger: ['error'] });
     await app.listen(port, '127.0.0.1');
     browser = await chromium.launch({
