@@ -1,8 +1,11 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { NotificationService } from 'nestjs-inbox';
 import { MailCatcher } from '../../src/channels/mail-catcher';
 import { badge, type DemoRig, item, logIn, onClient, openInbox, startDemo, WAIT } from '../support/demo-browser';
 import { until } from '../support/smtp';
 
+const ARTIFACTS = join(__dirname, '..', 'artifacts');
 const MARKUP = '<img src=x onerror="window.__xss=1"><b>bold?</b>';
 /** The e-mail delay of these tests: long enough to open the bell first on a loaded machine, short enough to wait for. */
 const AFTER_MS = 5000;
@@ -76,6 +79,8 @@ describe('demo channels in Chromium: the e-mail log and Web Push', () => {
     expect(await frame!.locator('img, b, i, u').count()).toBe(0);
     expect(await page.evaluate(() => (window as { __xss?: number }).__xss)).toBeUndefined();
     expect(await page.evaluate(() => (window as any).violations)).toEqual([]);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'email-log.png') });
     await context.close();
   }, 60000);
 
