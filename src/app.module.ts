@@ -3,6 +3,8 @@ import { ConfigModule, ConfigService } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { NOTIFICATIONS_MIGRATIONS, NotificationsModule } from 'nestjs-inbox';
 import { AuthController } from './auth/auth.controller';
+import { DemoMailModule, demoChannels, demoOrigin } from './channels/demo-channels';
+import { MailCatcher } from './channels/mail-catcher';
 import { MessagesController } from './messages/messages.controller';
 import { MessagesService } from './messages/messages.service';
 import { isMutable } from './notification-types';
@@ -12,6 +14,7 @@ import { demoSession } from './session';
 import { canAccessWorkspace } from './workspaces';
 import { AvatarController } from './web/avatar.controller';
 import { DemoPageController } from './web/demo-page.controller';
+import { EmailLogController } from './web/email-log.controller';
 
 @Module({
   imports: [
@@ -27,19 +30,22 @@ import { DemoPageController } from './web/demo-page.controller';
       }),
     }),
     NotificationsModule.forRootAsync({
-      inject: [ConfigService],
-      useFactory: (config: ConfigService) => ({
+      imports: [DemoMailModule],
+      inject: [ConfigService, MailCatcher],
+      useFactory: async (config: ConfigService, catcher: MailCatcher) => ({
         session: demoSession,
-        allowedOrigins: [config.get('APP_ORIGIN', `http://localhost:${config.get('PORT', 3000)}`)],
+        allowedOrigins: [demoOrigin(config)],
         redis: config.get('REDIS_URL') ? { url: config.get('REDIS_URL') } : undefined,
         canSubscribe: (_userId: string, topic: string) => /^[\w-]{1,50}$/.test(topic),
         mutable: isMutable,
         canAccessScope: canAccessWorkspace,
+        channels: await demoChannels(config, catcher),
       }),
     }),
+    DemoMailModule,
     ...(observabilityOn ? [HealthModule] : []),
   ],
-  controllers: [AuthController, MessagesController, DemoPageController, AvatarController],
+  controllers: [AuthController, MessagesController, DemoPageController, AvatarController, EmailLogController],
   providers: [MessagesService],
 })
 export class AppModule {}

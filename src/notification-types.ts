@@ -1,16 +1,7 @@
 /**
- * The kinds of notification the demo sends, as its page shows them (one tab each, one mute
- * switch each). `system` notices are not the user's to mute: the module's `mutable` option says so,
- * and the page greys the switch out.
+ * The module's `mutable` option: may a user mute notifications of `type`? `system` notices are the
+ * site's own, not the user's to mute (the page's preferences list the demo's other kinds).
  */
-export const DEMO_TYPES = [
-  { type: 'private-message', label: 'Messages', mutable: true },
-  { type: 'announcement', label: 'Announcements', mutable: true },
-  { type: 'publish', label: 'Topics', mutable: true },
-  { type: 'system', label: 'System', mutable: false },
-] as const;
-
-/** The module's `mutable` option: may a user mute notifications of `type`? */
 export function isMutable(type: string): boolean {
   return type !== 'system';
 }

@@ -1,6 +1,5 @@
 import { BadRequestException, Body, Controller, Get, Param, Post, Req, UnauthorizedException } from '@nestjs/common';
 import type { Request } from 'express';
-import { DEMO_TYPES } from '../notification-types';
 import { DEMO_WORKSPACES, isWorkspace } from '../workspaces';
 import { MessagesService } from './messages.service';
 
@@ -24,12 +23,6 @@ export class MessagesController {
     const userId = req.session.userId;
     if (!userId) throw new UnauthorizedException('log in first');
     return userId;
-  }
-
-  /** The kinds of notification, for the page's tabs and its mute switches. */
-  @Get('types')
-  types() {
-    return DEMO_TYPES;
   }
 
   /** The workspaces, for the page's switcher and its "where to" choices. */

@@ -30,7 +30,7 @@ export class MessagesService {
 
   /**
    * A reply in a thread, to the thread's owner: replies to one thread are one group (docs/groups.md),
-   * so the owner's inbox shows one item, "Alice and 2 others replied in …", updated live, until read.
+   * so the owner's inbox shows one item, "Alice and 2 others" above the latest reply, updated live, until read.
    */
   reply(from: string, to: string, thread: string, text: string, scope?: string) {
     return this.notifications.notify(to, {
@@ -38,8 +38,7 @@ export class MessagesService {
       type: 'private-message',
       title: `${from} replied in “${thread}”`,
       body: text,
-      // What the page says after the names of a group's actors ("Alice and 2 others …").
-      data: { from, thread, groupAction: `replied in “${thread}”` },
+      data: { from, thread },
       actor: actor(from),
       tags: ['thread'],
       group: `thread:${thread}`,

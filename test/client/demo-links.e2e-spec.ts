@@ -57,9 +57,8 @@ describe('demo in Chromium: links of a row written around the checks', () => {
       const links = (x: any) => x && { url: x.url, actions: x.actions, actor: x.actor };
       // The page's own client, and a second one listening from before it connects, so the
       // catch-up's pushed copy is seen as well as the listed one.
-      // `inbox` is a top-level `let` of app.js: global, but not a property of `window`.
-      const held = (0, eval)('inbox').notifications.find((x: any) => x.title === title);
-      const own = new (window as any).NestjsInbox.InboxClient({ autoConnect: false });
+      const held = document.querySelector('inbox-bell')!.client!.notifications.find((x: any) => x.title === title);
+      const own = new (window as any).NestjsInboxElements.InboxClient({ autoConnect: false });
       const pushed: any[] = [];
       own.on('notification', (x: any) => pushed.push(x));
       const listed = new Promise<any>((resolve, reject) => {
@@ -78,7 +77,14 @@ describe('demo in Chromium: links of a row written around the checks', () => {
         held: links(held),
         pushed: links(pushed.find((x) => x.title === title)),
         listed: links(fromList),
-        scriptLinks: document.querySelectorAll('[href^="javascript:" i], [src^="javascript:" i]').length,
+        // In the page and in the elements' shadow roots.
+        scriptLinks: [
+          document,
+          ...Array.from(document.querySelectorAll('inbox-bell, inbox-preferences'), (e) => e.shadowRoot!),
+          document.querySelector('inbox-bell')!.feedElement.shadowRoot!,
+        ]
+          .map((root) => root.querySelectorAll('[href^="javascript:" i], [src^="javascript:" i]').length)
+          .reduce((a, b) => a + b, 0),
       };
     }, 'Poisoned link');
 

@@ -1,6 +1,6 @@
 import { NotificationService } from 'nestjs-inbox';
 import type { Browser, Page } from 'playwright-core';
-import { badge, type DemoRig, item, live, logIn, sendMessage, startDemo, WAIT } from '../support/demo-browser';
+import { badge, type DemoRig, item, live, logIn, onClient, sendMessage, startDemo, WAIT } from '../support/demo-browser';
 
 /**
  * The demo's workspace switcher (issue 22): each workspace is a scope with its own feed and
@@ -8,7 +8,7 @@ import { badge, type DemoRig, item, live, logIn, sendMessage, startDemo, WAIT } 
  * state of the page; none sleeps.
  */
 
-/** The held list is rendered even when the dropdown is closed: wait on it attached, not visible. */
+/** The feed is rendered even when the popover is closed: wait on an item attached, not visible. */
 const held = (page: Page, text: string) => item(page, text).waitFor({ state: 'attached', ...WAIT });
 const gone = (page: Page, text: string) => item(page, text).waitFor({ state: 'detached', ...WAIT });
 
@@ -16,15 +16,15 @@ const gone = (page: Page, text: string) => item(page, text).waitFor({ state: 'de
 async function switchTo(page: Page, workspace: string) {
   await page.bringToFront();
   await page.selectOption('#workspace', workspace);
-  // The page's `inbox` is a top-level `let` of its script: reachable from an expression, not from globalThis.
-  await page.waitForFunction(`inbox.scope === ${JSON.stringify(workspace)}`, null, WAIT);
+  // The elements take the workspace as their `scope` and connect in it.
+  await page.waitForFunction((scope) => document.querySelector('inbox-bell')?.client?.scope === scope, workspace, WAIT);
   await live(page);
 }
 
 /** What the page holds, newest first: each item's body (a message's text), or its title. */
 const titles = (page: Page) =>
   page
-    .locator('#items .item')
+    .locator('inbox-bell article.item')
     .evaluateAll((items) => items.map((li) => (li.querySelector('.body') ?? li.querySelector('.title'))!.textContent));
 
 describe('demo workspaces in Chromium', () => {
@@ -76,15 +76,21 @@ describe('demo workspaces in Chromium', () => {
     expect(await titles(a)).toEqual(['Site-wide: maintenance at 22:00', 'Acme: review please', 'Acme: standup moved']);
 
     // Read in Acme: the site-wide notice is read in Globex too, the Acme ones are Acme's only.
-    await a.evaluate('inbox.markAllRead()');
-    await a.waitForFunction(() => document.title === 'nestjs-inbox demo', null, WAIT);
+    await onClient(a, 'inbox.markAllRead()');
+    await a.locator('inbox-bell [role=tab][data-view=unread]:not(:has(.count))').waitFor({ state: 'attached', ...WAIT });
     await switchTo(a, 'globex');
-    await a.locator('#items .item.unread', { hasText: 'Globex: invoice ready' }).waitFor({ state: 'attached', ...WAIT });
-    await a.locator('#items .item:not(.unread)', { hasText: 'Site-wide: maintenance at 22:00' }).waitFor({ state: 'attached', ...WAIT });
-    await a.waitForFunction(() => document.title === '(1) nestjs-inbox demo', null, WAIT);
+    await a.locator('inbox-bell article.item.unread', { hasText: 'Globex: invoice ready' }).waitFor({ state: 'attached', ...WAIT });
+    await a
+      .locator('inbox-bell article.item:not(.unread)', { hasText: 'Site-wide: maintenance at 22:00' })
+      .waitFor({ state: 'attached', ...WAIT });
+    await a.locator('inbox-bell [role=tab][data-view=unread] .count', { hasText: /^1$/ }).waitFor({ state: 'attached', ...WAIT });
+    // The preferences follow the workspace too: they share the bell's connection.
+    expect(
+      await a.evaluate(() => document.querySelector('inbox-preferences')!.client === document.querySelector('inbox-bell')!.client),
+    ).toBe(true);
 
     expect(await a.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(42);
     await alice.close();
     await bob.close();
-  });
+  }, 45000);
 });

@@ -26,8 +26,8 @@ export interface DemoRig {
   close(): Promise<void>;
 }
 
-/** A fresh database, the demo app on a free port, and Chromium. */
-export async function startDemo(): Promise<DemoRig> {
+/** A fresh database, the demo app on a free port (and `env`, e.g. `DEMO_EMAIL_AFTER_MS`), and Chromium. */
+export async function startDemo(env: Record<string, string> = {}): Promise<DemoRig> {
   const db = await createDatabase();
   let app: INestApplication | undefined;
   let browser: Browser | undefined;
@@ -39,7 +39,11 @@ export async function startDemo(): Promise<DemoRig> {
   try {
     const port = await freePort();
     const origin = `http://127.0.0.1:${port}`;
-    Object.assign(process.env, { DATABASE_URL: db.url, PORT: String(port), APP_ORIGIN: origin });
+    Object.assign(
+      process.env,
+      { DATABASE_URL: db.url, PORT: String(port), APP_ORIGIN: origin, DEMO_EMAIL_AFTER_MS: '', SMTP_URL: '' },
+      env,
+    );
     app = await createDemoApp({ logger: ['error'] });
     await app.listen(port, '127.0.0.1');
     browser = await chromium.launch({
@@ -53,26 +57,28 @@ export async function startDemo(): Promise<DemoRig> {
   }
 }
 
-export const item = (page: Page, text: string) => page.locator('#items .item', { hasText: text });
+/** A notification in the bell's feed (rendered whether the popover is open or not). */
+export const item = (page: Page, text: string) => page.locator('inbox-bell article.item', { hasText: text });
 
 /** Waits until the bell's badge (unseen notifications) shows `count` (hidden for 0). */
 export function badge(page: Page, count: number) {
-  return page.waitForFunction(
-    (n) => {
-      const b = document.querySelector<HTMLElement>('#badge')!;
-      return n === 0 ? b.hidden : !b.hidden && b.textContent === String(n);
-    },
-    count,
-    WAIT,
-  );
+  return page
+    .locator(`inbox-bell button.bell[data-unseen="${count}"]`)
+    .waitFor({ state: 'attached', ...WAIT })
+    .catch(async (err: Error) => {
+      throw new Error(
+        `badge never showed ${count} (it shows ${await page.locator('inbox-bell button.bell').getAttribute('data-unseen')})\n${err.message}`,
+      );
+    });
 }
 
+/** Waits until the page's elements are connected: the bell's client, which the preferences share. */
 export async function live(page: Page) {
   await page
-    .locator('#conn[data-state="connected"]')
-    .waitFor(WAIT)
+    .waitForFunction(() => document.querySelector('inbox-bell')?.client?.state === 'connected', null, WAIT)
     .catch(async (err: Error) => {
-      throw new Error(`${err.message}\nconnection state: ${await page.locator('#conn').getAttribute('data-state')}`);
+      const state = await page.evaluate(() => document.querySelector('inbox-bell')?.client?.state ?? 'no bell');
+      throw new Error(`${err.message}\nconnection state: ${state}`);
     });
 }
 
@@ -84,10 +90,21 @@ export async function logIn(page: Page, userId: string) {
   await live(page);
 }
 
+/** Opens the bell's popover (which marks what it shows seen). */
 export async function openInbox(page: Page) {
   await page.bringToFront();
-  if (await page.locator('#inbox').isHidden()) await page.click('#bell');
-  await page.locator('#inbox').waitFor({ state: 'visible', ...WAIT });
+  if (!(await page.evaluate(() => document.querySelector('inbox-bell')!.open))) await page.click('inbox-bell button.bell');
+  await page.locator('inbox-bell dialog[open]').waitFor(WAIT);
+}
+
+export async function closeInbox(page: Page) {
+  await page.keyboard.press('Escape');
+  await page.locator('inbox-bell dialog[open]').waitFor({ state: 'detached', ...WAIT });
+}
+
+/** Runs `expression` on the page's connection (the bell's client, as `inbox`) and returns its JSON-able result. */
+export function onClient<T>(page: Page, expression: string): Promise<T> {
+  return page.evaluate(`(async (inbox) => ${expression})(document.querySelector('inbox-bell').client)`) as Promise<T>;
 }
 
 /** Submits a demo form and waits for its own outcome (the status of an earlier one is cleared first). */
