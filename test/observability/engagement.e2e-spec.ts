@@ -132,6 +132,7 @@ describe('engagement events across instances', () => {
     );
     // Two tabs on a: one event there, not one per socket; and e-7 is not told of e-6's row.
     expect(got('a', 'e-6', direct.id, true)).toHaveLength(1);
+    expect(got('a', 'e-6', direct.id, true)[0].ids!.filter((id) => id === direct.id)).toHaveLength(1);
     expect(got('a', 'e-6', direct.id, true)[0]).toMatchObject({ type: 'delivered', scope: null });
     expect(on('b', 'e-7', 'delivered').some((e) => e.ids!.includes(direct.id))).toBe(false);
     for (const e of on('a', 'e-6', 'delivered')) expect(e.count).toBe(e.ids!.length);
