@@ -44,10 +44,11 @@ describe('the nestjs-inbox package', () => {
     expect(pkg.dependencies?.['@nestjs/core']).toBeUndefined();
     // RabbitMQ's client is needed only with the `amqp` option: a plain install must not ask for it.
     expect(pkg.peerDependenciesMeta).toMatchObject({ amqplib: { optional: true }, 'amqp-connection-manager': { optional: true } });
-    // The OpenTelemetry API is a plain peer (npm installs it; a no-op without an SDK); terminus only for the health indicator's hosts.
+    // The OpenTelemetry API is a plain peer (npm installs it; a no-op without an SDK); terminus only for the health indicator's hosts, event-emitter only for the `eventEmitter` option.
     expect(pkg.peerDependencies['@opentelemetry/api']).toBeDefined();
     expect(pkg.peerDependenciesMeta['@opentelemetry/api']?.optional).toBeUndefined();
     expect(pkg.peerDependenciesMeta['@nestjs/terminus']).toEqual({ optional: true });
+    expect(pkg.peerDependenciesMeta['@nestjs/event-emitter']).toEqual({ optional: true });
   });
 
   it('exports the public API from its entry point', () => {

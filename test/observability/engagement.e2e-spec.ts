@@ -64,4 +64,78 @@ describe('engagement events across instances', () => {
     expect(on('b', 'e-3', 'read')).toHaveLength(1);
     expect(on('b', 'e-3', 'seen')).toHaveLength(0);
   });
+
+  it('reports an action from a socket with the action as stored, and refuses a bad or foreign one by its field', async () => {
+    const actions = [
+      { label: 'Open', url: '/pr/1' },
+      { label: 'Approve', event: 'approve' },
+    ];
+    const [n] = await cluster.worker.service.notify('e-4', { type: 'review', title: 'PR 1', actions });
+    const [other] = await cluster.worker.service.notify('e-5', { type: 'review', title: 'not yours', actions });
+    const tab = await TestClient.connect(cluster.b.url, 'e-4');
+    clients.push(tab);
+    expect(await tab.request(ClientEvent.Action, { id: n.id, action: 1 })).toEqual({ ok: true });
+    await until('a heard the action', () => on('a', 'e-4', 'action').length === 1);
+    expect(on('a', 'e-4', 'action')[0]).toMatchObject({
+      ids: [n.id],
+      count: 1,
+      scope: null,
+      action: { index: 1, label: 'Approve', event: 'approve' },
+      local: false,
+    });
+    expect(on('b', 'e-4', 'action')[0]).toMatchObject({ ids: [n.id], local: true, action: { index: 1 } });
+
+    const refusals = await Promise.all([
+      tab.request(ClientEvent.Action, { id: 'x', action: 0 }),
+      tab.request(ClientEvent.Action, { id: n.id, action: 3 }),
+      tab.request(ClientEvent.Action, { id: n.id, action: 2 }),
+      tab.request(ClientEvent.Action, { id: other.id, action: 0 }),
+      tab.request(ClientEvent.Action, { id: n.id, action: 0, label: 'forged' }),
+    ]);
+    expect(refusals.map((r: any) => r.error?.code)).toEqual(Array(5).fill('INVALID_INPUT'));
+    expect(refusals[0].error.message).toMatch(/^notifications:action: id: /);
+    expect(refusals[1].error.message).toMatch(/^notifications:action: action: /);
+    expect(refusals[2].error.message).toBe(`notifications:action: action: notification ${n.id} has no action 2`);
+    expect(refusals[3].error.message).toBe(`notifications:action: id: no notification ${other.id} in this inbox`);
+    expect(refusals[4].error.message).toMatch(/label/);
+    await expect(cluster.a.service.action('e-5', other.id, -1)).rejects.toThrow(/^action: action: /);
+    // A last good one: after it, no event came from the refused ones (one stream, in order).
+    await cluster.a.service.action('e-4', n.id, 0);
+    await until('b heard the last action', () => on('b', 'e-4', 'action').length === 2);
+    expect(on('b', 'e-4', 'action').map((e) => e.action)).toEqual([
+      { index: 1, label: 'Approve', event: 'approve' },
+      { index: 0, label: 'Open', url: '/pr/1' },
+    ]);
+    expect(on('a', 'e-5', 'action')).toHaveLength(0);
+  });
+
+  it('reports a live delivery once per user and instance holding their sockets, never a catch-up resend', async () => {
+    const [missed] = await cluster.worker.service.notify('e-6', { type: 'message', title: 'while away' });
+    const tabs = await Promise.all([
+      TestClient.connect(cluster.a.url, 'e-6'),
+      TestClient.connect(cluster.a.url, 'e-6'),
+      TestClient.connect(cluster.b.url, 'e-6'),
+      TestClient.connect(cluster.b.url, 'e-7'),
+    ]);
+    clients.push(...tabs);
+    const [direct] = await cluster.worker.service.notify('e-6', { type: 'message', title: 'live' });
+    const everyone = await cluster.worker.service.broadcast({ type: 'announcement', title: 'all' });
+    const got = (where: 'a' | 'b', userId: string, id: string, local: boolean) =>
+      on(where, userId, 'delivered').filter((e) => e.local === local && e.ids!.includes(id));
+    await until('both instances reported both deliveries to e-6, and the broadcast to e-7', () =>
+      (['a', 'b'] as const).every(
+        (where) =>
+          got(where, 'e-6', direct.id, true).length + got(where, 'e-6', direct.id, false).length === 2 &&
+          got(where, 'e-6', everyone!.id, true).length + got(where, 'e-6', everyone!.id, false).length === 2 &&
+          got(where, 'e-7', everyone!.id, where === 'b').length === 1,
+      ),
+    );
+    // Two tabs on a: one event there, not one per socket; and e-7 is not told of e-6's row.
+    expect(got('a', 'e-6', direct.id, true)).toHaveLength(1);
+    expect(got('a', 'e-6', direct.id, true)[0].ids!.filter((id) => id === direct.id)).toHaveLength(1);
+    expect(got('a', 'e-6', direct.id, true)[0]).toMatchObject({ type: 'delivered', scope: null });
+    expect(on('b', 'e-7', 'delivered').some((e) => e.ids!.includes(direct.id))).toBe(false);
+    for (const e of on('a', 'e-6', 'delivered')) expect(e.count).toBe(e.ids!.length);
+    expect(seen.a.concat(seen.b).some((e) => e.type === 'delivered' && e.ids!.includes(missed.id))).toBe(false);
+  });
 });

@@ -1,5 +1,7 @@
 import { build } from 'esbuild';
 import ts from 'typescript';
+import { filter, firstValueFrom, timeout } from 'rxjs';
+import { expect } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -113,8 +115,16 @@ export async function showsReadsAndActs(page: Page, app: TestApp, userId: string
   await page.locator('inbox-bell button.bell[aria-label="Notifications"]').waitFor({ state: 'attached', ...WAIT });
   await item.locator('button[aria-label="Mark as read"]').click();
   await page.locator('inbox-bell dialog article.item:not(.unread)', { hasText: title }).waitFor(WAIT);
+  // The server hears the action too (notifications:action), as an engagement event with the action as stored.
+  const acted = firstValueFrom(
+    app.service.events.pipe(
+      filter((e) => e.type === 'action' && e.userId === userId),
+      timeout(WAIT.timeout),
+    ),
+  );
   await item.locator('button[part=action]', { hasText: 'Reply' }).click();
   await page.locator('#heard', { hasText: `reply ${title}` }).waitFor(WAIT);
+  expect((await acted).action).toEqual({ index: 0, label: 'Reply', event: 'reply' });
 }
 
 /**

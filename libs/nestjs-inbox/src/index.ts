@@ -17,7 +17,7 @@ export type {
   NotificationsHealthResult,
 } from './observability/notifications-health.indicator';
 export { INSTRUMENTATION_SCOPE, Instrument, SpanName } from './observability/inbox-telemetry';
-export type { EngagementEvent, EngagementType } from './observability/engagement-events';
+export type { EngagementAction, EngagementEvent, EngagementType } from './observability/engagement-events';
 export { NOTIFICATIONS_OPTIONS } from './notifications.constants';
 export { InjectNotificationsOptions } from './notifications.decorators';
 export { NOTIFICATIONS_DEFAULTS } from './notifications.options';

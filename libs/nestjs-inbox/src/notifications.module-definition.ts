@@ -13,7 +13,9 @@ import { NOTIFICATIONS_OPTIONS } from './notifications.constants';
 import { INBOX_DATA_SOURCE, NOTIFICATIONS_GATEWAY } from './notifications.internal-constants';
 import type { NotificationsModuleOptions, ResolvedNotificationsOptions } from './notifications.options';
 import { resolveOptions } from './notifications.options.schema';
+import { DeliveredEvents } from './observability/delivered-events';
 import { EngagementEvents } from './observability/engagement-events';
+import { EventEmitterBridge } from './observability/event-emitter-bridge';
 import { InboxTelemetry } from './observability/inbox-telemetry';
 import { NotificationsHealthIndicator } from './observability/notifications-health.indicator';
 import { NotificationWriter } from './persistence/notification.writer';
@@ -46,6 +48,7 @@ import { UnreadRecounter } from './realtime/unread-recounter';
 import { UserSockets } from './realtime/user-sockets';
 import { AfterCommitDelivery } from './service/after-commit-delivery';
 import { CatchUpService } from './service/catch-up.service';
+import { NotificationActions } from './service/notification-actions';
 import { NotificationService } from './service/notification.service';
 import { StateChanges } from './service/state-changes';
 
@@ -121,10 +124,13 @@ export const {
       InboxTelemetry,
       NotificationsHealthIndicator,
       EngagementEvents,
+      DeliveredEvents,
+      EventEmitterBridge,
       // service: the facade and its parts
       NotificationService,
       AfterCommitDelivery,
       StateChanges,
+      NotificationActions,
       // producers in other languages: each door opens only when its option (known once the
       // async options resolve) is set, so both are always declared
       HttpProducer,

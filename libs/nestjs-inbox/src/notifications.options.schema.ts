@@ -189,6 +189,7 @@ const optionsSchema = group('of options (docs/configuration.md)', {
   amqp: amqp.optional(),
   channels: channels.optional(),
   logQueryParameters: flag().default(DEFAULTS.logQueryParameters),
+  eventEmitter: flag().default(DEFAULTS.eventEmitter),
   maxPayloadBytes: positive().default(DEFAULTS.maxPayloadBytes),
   maxRecipients: positive().default(DEFAULTS.maxRecipients),
   listLimit,

@@ -88,6 +88,13 @@ export interface NotificationsModuleOptions {
    */
   logQueryParameters?: boolean;
   /**
+   * Also emit the engagement events made on this instance (`NotificationService.events`) through
+   * `@nestjs/event-emitter` as `inbox.seen`, `inbox.read`, … (needs the package and
+   * `EventEmitterModule.forRoot()` in the app; docs/observability.md).
+   * @default false
+   */
+  eventEmitter?: boolean;
+  /**
    * Largest accepted `title` + `body` + `data` + `url` + `actions` + `actor` + `tags`, in bytes of JSON.
    * @default 16384
    */
@@ -227,6 +234,7 @@ export const NOTIFICATIONS_DEFAULTS = {
   requireOrigin: false,
   namespace: DEFAULT_NAMESPACE,
   logQueryParameters: false,
+  eventEmitter: false,
   maxPayloadBytes: 16 * 1024,
   maxRecipients: 10_000,
   listLimit: { default: 20, max: 100 },

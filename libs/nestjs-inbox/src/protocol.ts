@@ -44,6 +44,8 @@ export const ClientEvent = {
   PushKey: 'push:key',
   PushSubscribe: 'push:subscribe',
   PushUnsubscribe: 'push:unsubscribe',
+  /** The user activated an action of a notification: `{ id, action }` (its index) → `{ ok }`; an `action` engagement event. */
+  Action: 'notifications:action',
 } as const;
 
 /**
@@ -67,7 +69,8 @@ export const MAX_SNOOZE_MS = 366 * 24 * 3600 * 1000;
 
 /**
  * A button of a notification: a `label` and what it does, a link (`url`, `http(s)` or
- * site-relative) and/or an `event` the host handles (the client emits it back with the id).
+ * site-relative) and/or an `event` the host handles (the page gets it from the client's `action`
+ * event; the server gets `notifications:action` and makes an `action` engagement event).
  */
 export interface Action {
   label: string;
@@ -267,6 +270,7 @@ export interface ClientToServerEvents {
   [ClientEvent.PushKey]: (p: Record<string, never>, ack: (r: Ack<{ publicKey: string }>) => void) => void;
   [ClientEvent.PushSubscribe]: (p: PushSubscriptionJson, ack: (r: Ack<{ ok: true }>) => void) => void;
   [ClientEvent.PushUnsubscribe]: (p: { endpoint: string }, ack: (r: Ack<{ ok: true }>) => void) => void;
+  [ClientEvent.Action]: (p: { id: string; action: number }, ack: (r: Ack<{ ok: true }>) => void) => void;
 }
 
 /** What the browser may send in the handshake's `auth`. */

@@ -275,10 +275,16 @@ export class InboxClient {
 
   /**
    * Runs an action of a notification: emits the `action` event (the page handles an action's
-   * `event`; follow its `url` as a link) and marks the notification read.
+   * `event`; follow its `url` as a link), tells the server (`notifications:action`, an `action`
+   * engagement event there; not awaited: the page's handling does not wait on it) and marks
+   * the notification read.
    */
   async act(notification: NotificationPayload, action: Action): Promise<void> {
     this.events.emit('action', action, notification);
+    const index = notification.actions.findIndex(
+      (a) => a === action || (a.label === action.label && a.event === action.event && a.url === action.url),
+    );
+    if (index >= 0) void this.connection.request(ClientEvent.Action, { id: notification.id, action: index }).catch(() => undefined);
     if (!notification.readAt) await this.markRead(notification.id);
   }
 

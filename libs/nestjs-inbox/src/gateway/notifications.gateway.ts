@@ -8,6 +8,7 @@ import { InvalidInputError, NotificationsError } from '../notifications.errors';
 import { ownRooms } from '../notifications.internal-constants';
 import type { Inbox } from '../persistence/inbox-model';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
+import { DeliveredEvents } from '../observability/delivered-events';
 import { InboxTelemetry } from '../observability/inbox-telemetry';
 import {
   ClientEvent,
@@ -24,6 +25,7 @@ import type { InboxSocketData } from '../session/handshake-auth';
 import { InboxNamespace } from '../realtime/inbox-namespace';
 import { ViewCounts } from '../realtime/view-counts';
 import { CatchUpService } from '../service/catch-up.service';
+import { NotificationActions } from '../service/notification-actions';
 import { NotificationService, type IdsOrFilter, type ScopeOption } from '../service/notification.service';
 import * as choices from '../validation/preferences.schemas';
 import * as schema from '../validation/schemas';
@@ -80,6 +82,10 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
         this.changeState(socket, body, ClientEvent.Delete, (userId, which, scope) => this.service.remove(userId, which, scope)),
     ],
     [ClientEvent.Snooze, (socket, body) => this.snooze(socket, body)],
+    [
+      ClientEvent.Action,
+      (socket, body) => this.answer(() => this.actions.fromSocket(socket.data.userId, this.payload(body), scopeOf(socket))),
+    ],
     [ClientEvent.Counts, (socket, body) => this.counts(socket, body)],
     [ClientEvent.PreferencesGet, (socket, body) => this.preferences(socket, body)],
     [ClientEvent.PreferencesSet, (socket, body) => this.setPreferences(socket, body)],
@@ -130,6 +136,8 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
     private readonly namespace: InboxNamespace,
     private readonly viewCounts: ViewCounts,
     private readonly telemetry: InboxTelemetry,
+    private readonly delivered: DeliveredEvents,
+    private readonly actions: NotificationActions,
   ) {
     this.limits = eventLimiter(options);
     // The namespace is an option, known only now; the module registers a subclass per
@@ -170,6 +178,7 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
         socket.offAnyOutgoing(recordLive);
         for (const payload of missed) if (!sentLive.has(payload.id)) socket.emit(ServerEvent.Notification, payload);
         socket.emit(ServerEvent.Synced, { unread, unseen, truncated, cursor: resume });
+        this.delivered.watch(socket, sentLive);
       });
     } catch (err) {
       socket.offAnyOutgoing(recordLive);

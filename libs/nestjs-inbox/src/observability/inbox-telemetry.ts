@@ -78,8 +78,8 @@ export class InboxTelemetry {
    */
   private readonly storedTotals = new Totals();
   private readonly deliveryTotals = new Totals();
-  /** The latency histogram's attribute sets, one object per door and kind. */
-  private readonly latencyAttributes = new Map<string, Attributes>();
+  /** Each door and kind's series, made on first use. */
+  private readonly series: Partial<Record<Door, Partial<Record<Kind, Series>>>> = {};
   private readonly connections: UpDownCounter;
   private readonly latency: Histogram;
   private readonly catchUps: Histogram;
@@ -122,12 +122,25 @@ export class InboxTelemetry {
 
   /**
    * Runs one store-and-deliver (its INSERT, its COMMIT when the library commits, its emit) as
-   * the span `inbox.notify`, a child of the caller's active span. `fn` gets the span's context,
-   * to parent a delivery made later, after the caller's own COMMIT.
+   * the span `inbox.notify`, a child of the caller's active span. `fn` gets, in the caller's
+   * transaction, the span's context, to parent the delivery made after the caller's own COMMIT.
+   *
+   * Per notification, so it does no more than the span needs (bench 2, docs/benchmarks.md): a
+   * span nobody records (no SDK, or a sampler that dropped it) gets no context of its own; a
+   * recorded one is made the active span only in the caller's transaction, where the call's
+   * own statements run beneath it. Outside one, the writer batches many calls' rows into one
+   * INSERT that belongs to none of them, and making each span active (an AsyncLocalStorage run
+   * per call) bought nothing but its cost.
    */
   notify<T>(door: Door, kind: Kind, recipients: number, inTransaction: boolean, fn: (ctx: Context) => Promise<T>): Promise<T> {
+    const parent = context.active();
     const attributes = { door, kind, 'inbox.recipients': recipients, 'inbox.in_transaction': inTransaction };
-    return this.tracer.startActiveSpan(SpanName.Notify, { attributes }, (span) => ended(span, fn(context.active())));
+    const span = this.tracer.startSpan(SpanName.Notify, { attributes }, parent);
+    if (!span.isRecording()) return fn(parent);
+    // The span's context is wanted only in a transaction (its statements, the delivery after COMMIT).
+    if (!inTransaction) return ended(span, fn(parent));
+    const ctx = trace.setSpan(parent, span);
+    return ended(span, context.with(ctx, fn, undefined, ctx));
   }
 
   /** Runs a delivery after the caller's COMMIT as `inbox.deliver`, a child of the notify that stored it. */
@@ -137,8 +150,9 @@ export class InboxTelemetry {
 
   /** Notifications committed: `stored` of `requested` (the rest had a `dedupeKey` used already). */
   recordStored(door: Door, kind: Kind, stored: number, requested: number): void {
-    if (stored > 0) this.storedTotals.add(stored, { door, kind, outcome: 'stored', instance: this.instance });
-    if (requested > stored) this.storedTotals.add(requested - stored, { door, kind, outcome: 'duplicate', instance: this.instance });
+    const series = this.seriesOf(door, kind);
+    if (stored > 0) series.stored.value += stored;
+    if (requested > stored) series.duplicate.value += requested - stored;
   }
 
   /**
@@ -153,17 +167,26 @@ export class InboxTelemetry {
   ): void {
     const now = nowMs();
     for (const row of rows) {
-      const kind = kindOf(row);
-      this.deliveryTotals.add(1, { door, kind, instance: this.instance });
-      this.latency.record(Math.max(0, now - (committedAt ?? row.created_at.getTime())), this.latencyAttributesOf(door, kind));
+      const series = this.seriesOf(door, kindOf(row));
+      series.delivered.value++;
+      this.latency.record(Math.max(0, now - (committedAt ?? row.created_at.getTime())), series.attributes);
     }
   }
 
-  private latencyAttributesOf(door: Door, kind: Kind): Attributes {
-    const key = `${door} ${kind}`;
-    let attributes = this.latencyAttributes.get(key);
-    if (!attributes) this.latencyAttributes.set(key, (attributes = { door, kind, instance: this.instance }));
-    return attributes;
+  /** The counters' entries and the histogram's attribute set of a door and kind, made once (nothing allocated per row). */
+  private seriesOf(door: Door, kind: Kind): Series {
+    const byKind = (this.series[door] ??= {});
+    let series = byKind[kind];
+    if (!series) {
+      const instance = this.instance;
+      byKind[kind] = series = {
+        attributes: { door, kind, instance },
+        stored: this.storedTotals.entry({ door, kind, outcome: 'stored', instance }),
+        duplicate: this.storedTotals.entry({ door, kind, outcome: 'duplicate', instance }),
+        delivered: this.deliveryTotals.entry({ door, kind, instance }),
+      };
+    }
+    return series;
   }
 
   /** Counts the namespace's authenticated sockets while they are open. */
@@ -217,19 +240,34 @@ export class InboxTelemetry {
   }
 }
 
-/** Cumulative counts by attribute set, for an observable counter: keyed by the attributes' values, in a fixed order. */
-class Totals {
-  private readonly entries = new Map<string, { attributes: Attributes; value: number }>();
+/** A door and kind's series: the counters' entries, the histogram's attributes. */
+interface Series {
+  attributes: Attributes;
+  stored: TotalsEntry;
+  duplicate: TotalsEntry;
+  delivered: TotalsEntry;
+}
 
-  add(n: number, attributes: Record<string, string>): void {
-    const key = Object.values(attributes).join(' ');
-    const entry = this.entries.get(key);
-    if (entry) entry.value += n;
-    else this.entries.set(key, { attributes, value: n });
+interface TotalsEntry {
+  readonly attributes: Attributes;
+  value: number;
+}
+
+/**
+ * Cumulative counts by attribute set, for an observable counter. Each entry is made once and
+ * added to in place; one never added to is not observed (no zero series for unused doors).
+ */
+class Totals {
+  private readonly entries: TotalsEntry[] = [];
+
+  entry(attributes: Attributes): TotalsEntry {
+    const entry = { attributes, value: 0 };
+    this.entries.push(entry);
+    return entry;
   }
 
   forEach(fn: (value: number, attributes: Attributes) => void): void {
-    for (const { attributes, value } of this.entries.values()) fn(value, attributes);
+    for (const { attributes, value } of this.entries) if (value > 0) fn(value, attributes);
   }
 }
 

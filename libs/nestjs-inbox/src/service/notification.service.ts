@@ -35,6 +35,7 @@ import * as choices from '../validation/preferences.schemas';
 import * as schema from '../validation/schemas';
 import { parseListQuery, parseViews } from '../validation/views';
 import { AfterCommitDelivery, type StoredNotification } from './after-commit-delivery';
+import { NotificationActions } from './notification-actions';
 import {
   checkedInbox,
   checkedRecipients,
@@ -86,6 +87,7 @@ export class NotificationService {
     private readonly engagement: EngagementEvents,
     private readonly channelSends: ChannelSendRepository,
     private readonly pushSubscriptions: PushSubscriptionRepository,
+    private readonly actions: NotificationActions,
   ) {}
 
   /**
@@ -95,6 +97,15 @@ export class NotificationService {
    */
   get events(): Observable<EngagementEvent> {
     return this.engagement.events;
+  }
+
+  /**
+   * `userId` activated action `action` (its index) of notification `id`: an `action` event of
+   * `events` with the action as stored. INVALID_INPUT if the inbox does not show it or it has no such action.
+   */
+  async action(userId: string, id: string, action: number, opts?: ScopeOption): Promise<{ ok: true }> {
+    await this.actions.act(userId, id, action, opts, 'action');
+    return { ok: true };
   }
 
   /**

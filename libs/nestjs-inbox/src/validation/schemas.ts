@@ -279,6 +279,17 @@ export const idList = z.array(notificationId).min(1, 'must name at least one id'
 
 export const markReadPayload = z.object({ ids: idList }).strict();
 export const topicPayload = z.object({ topic }).strict();
+/** `notifications:action`: a notification and the index of one of its actions. */
+export const actionPayload = z
+  .object({
+    id: notificationId,
+    action: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_ACTIONS - 1, `must be below ${MAX_ACTIONS}`),
+  })
+  .strict();
 export const emptyPayload = z.object({}).strict();
 
 /** Parses `value` or throws an {@link InvalidInputError} naming the field and the problem. */

@@ -16,7 +16,7 @@ export const ClusterEvent = {
   Topic: 'nestjs-inbox:topic',
   /** "I am back after a Redis outage": resend since `horizon`, replay kept disconnects. */
   Recover: 'nestjs-inbox:recover',
-  /** A user's state change, for every instance's `NotificationService.events`. */
+  /** Engagement events (state changes, actions, live deliveries) of one instance and tick, for every instance's `NotificationService.events`. */
   Engagement: 'nestjs-inbox:engagement',
 } as const;
 export type ClusterEvent = (typeof ClusterEvent)[keyof typeof ClusterEvent];
@@ -60,7 +60,7 @@ export interface ClusterPayloads {
     /** Resend from `horizon`: only when some of the sender's publishes failed. */
     resend: boolean;
   };
-  [ClusterEvent.Engagement]: EngagementWire;
+  [ClusterEvent.Engagement]: EngagementWire[];
 }
 
 type Handler<E extends ClusterEvent> = (payload: ClusterPayloads[E]) => void;
