@@ -24,6 +24,8 @@ export interface InboxPreferencesAttributes extends InboxElementAttributes {
   types?: string;
   /** JSON, as `types`. */
   topics?: string;
+  /** The service worker to register for Web Push (e.g. `/inbox-sw.js`); absent, no Web Push switch. */
+  'service-worker'?: string;
 }
 
 /** The events the bell and the feed dispatch (bubbling, composed, cancelable). */

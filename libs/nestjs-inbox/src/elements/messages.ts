@@ -35,6 +35,27 @@ export interface InboxMessages {
   types: string;
   topics: string;
   saved: string;
+  /** `<inbox-preferences>`: the channels, each a group with its own switch. */
+  email: string;
+  webPush: string;
+  emailOn: string;
+  webPushOn: string;
+  /** The Web Push subscription of this browser (the `service-worker` attribute). */
+  pushHere: string;
+  quietHours: string;
+  quietOn: string;
+  quietFrom: string;
+  quietUntil: string;
+  timeZone: string;
+  /** The server refused (`FORBIDDEN`, the host's `mutable`): "{name}" is the switch's label. */
+  refused: string;
+  /** The server found the change invalid (`INVALID_INPUT`). */
+  rejected: string;
+  unavailable: string;
+  pushBlocked: string;
+  pushUnsupported: string;
+  /** `<inbox-toasts>`: the dismiss button's label. */
+  dismiss: string;
 }
 
 const en: InboxMessages = {
@@ -66,6 +87,22 @@ const en: InboxMessages = {
   types: 'Kinds',
   topics: 'Topics',
   saved: 'Saved',
+  email: 'E-mail',
+  webPush: 'Push notifications',
+  emailOn: 'Send e-mails',
+  webPushOn: 'Send push notifications',
+  pushHere: 'On this browser',
+  quietHours: 'Quiet hours',
+  quietOn: 'Hold e-mails and pushes during these hours',
+  quietFrom: 'From',
+  quietUntil: 'Until',
+  timeZone: 'Time zone',
+  refused: '“{name}” cannot be turned off',
+  rejected: '“{name}” was not accepted',
+  unavailable: 'The server is not available, please try again later',
+  pushBlocked: 'This browser blocks notifications from this site',
+  pushUnsupported: 'This browser cannot receive push notifications',
+  dismiss: 'Dismiss',
 };
 
 const zh: InboxMessages = {
@@ -97,6 +134,22 @@ const zh: InboxMessages = {
   types: '类型',
   topics: '主题',
   saved: '已保存',
+  email: '电子邮件',
+  webPush: '推送通知',
+  emailOn: '发送电子邮件',
+  webPushOn: '发送推送通知',
+  pushHere: '在此浏览器上',
+  quietHours: '免打扰时段',
+  quietOn: '在此时段内暂缓电子邮件和推送',
+  quietFrom: '从',
+  quietUntil: '至',
+  timeZone: '时区',
+  refused: '“{name}”无法关闭',
+  rejected: '“{name}”未被接受',
+  unavailable: '服务器暂不可用，请稍后重试',
+  pushBlocked: '此浏览器已阻止本网站的通知',
+  pushUnsupported: '此浏览器无法接收推送通知',
+  dismiss: '关闭',
 };
 
 const de: InboxMessages = {
@@ -128,6 +181,22 @@ const de: InboxMessages = {
   types: 'Arten',
   topics: 'Themen',
   saved: 'Gespeichert',
+  email: 'E-Mail',
+  webPush: 'Push-Benachrichtigungen',
+  emailOn: 'E-Mails senden',
+  webPushOn: 'Push-Benachrichtigungen senden',
+  pushHere: 'In diesem Browser',
+  quietHours: 'Ruhezeiten',
+  quietOn: 'E-Mails und Push-Nachrichten in dieser Zeit zurückhalten',
+  quietFrom: 'Von',
+  quietUntil: 'Bis',
+  timeZone: 'Zeitzone',
+  refused: '„{name}“ kann nicht ausgeschaltet werden',
+  rejected: '„{name}“ wurde nicht angenommen',
+  unavailable: 'Der Server ist nicht erreichbar, bitte später erneut versuchen',
+  pushBlocked: 'Dieser Browser blockiert Benachrichtigungen dieser Website',
+  pushUnsupported: 'Dieser Browser kann keine Push-Benachrichtigungen empfangen',
+  dismiss: 'Schließen',
 };
 
 const ar: InboxMessages = {
@@ -159,6 +228,22 @@ const ar: InboxMessages = {
   types: 'الأنواع',
   topics: 'المواضيع',
   saved: 'تم الحفظ',
+  email: 'البريد الإلكتروني',
+  webPush: 'إشعارات الدفع',
+  emailOn: 'إرسال رسائل البريد الإلكتروني',
+  webPushOn: 'إرسال إشعارات الدفع',
+  pushHere: 'على هذا المتصفح',
+  quietHours: 'ساعات الهدوء',
+  quietOn: 'تأجيل الرسائل والإشعارات خلال هذه الساعات',
+  quietFrom: 'من',
+  quietUntil: 'حتى',
+  timeZone: 'المنطقة الزمنية',
+  refused: 'لا يمكن إيقاف «{name}»',
+  rejected: 'لم يُقبل «{name}»',
+  unavailable: 'الخادم غير متاح، حاول مرة أخرى لاحقًا',
+  pushBlocked: 'هذا المتصفح يحظر الإشعارات من هذا الموقع',
+  pushUnsupported: 'هذا المتصفح لا يستقبل إشعارات الدفع',
+  dismiss: 'إغلاق',
 };
 
 const catalog = new Map<string, Partial<InboxMessages>>([

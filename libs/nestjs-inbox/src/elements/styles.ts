@@ -56,4 +56,10 @@ time{font-size:.85em}
 .preferences h2{font-size:1.1em;margin:0 0 8px}
 fieldset{border:1px solid var(--_border);border-radius:8px;margin:0 0 10px;padding:8px 12px}
 .switch{display:flex;align-items:center;gap:8px;padding:4px 0}
+.kinds{padding-inline-start:24px}
+.fields{display:flex;flex-wrap:wrap;gap:8px 16px;padding:4px 0}
+.field{display:flex;flex-direction:column;gap:2px}
+.field input,.field select{font:inherit;color:inherit;background:var(--_bg);border:1px solid var(--_border);border-radius:6px;padding:3px 6px;max-width:14em}
+.hint{margin:4px 0;color:var(--_muted)}
+.detail{display:block;font-size:.85em}
 `;
