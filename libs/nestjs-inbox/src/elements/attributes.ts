@@ -28,6 +28,13 @@ export interface InboxPreferencesAttributes extends InboxElementAttributes {
   'service-worker'?: string;
 }
 
+export interface InboxToastsAttributes extends InboxElementAttributes {
+  /** How long a toast stays, in ms (default 6000); held while the pointer or focus is on it. */
+  duration?: string | number;
+  /** Toasts shown at once (default 3): the oldest goes first. */
+  max?: string | number;
+}
+
 /** The events the bell and the feed dispatch (bubbling, composed, cancelable). */
 export interface InboxElementEvents {
   /** An action button was pressed; `preventDefault()` keeps the browser off the action's `url`. */
