@@ -167,7 +167,8 @@ describe('channels: Web Push to a local push service over HTTPS', () => {
       expect(await q(`SELECT endpoint FROM inbox_push_subscription WHERE user_id = 'tom'`)).toEqual([]);
       // Channel preferences over the socket, per the socket's inbox.
       const prefs = await client.request('preferences:set', { channels: { webPush: { muted: true } } });
-      expect(prefs).toMatchObject({ channels: { webPush: { muted: true, types: [] } }, quietHours: null });
+      // `availableChannels`: what this server sends on (Web Push only), for a settings page to show.
+      expect(prefs).toMatchObject({ channels: { webPush: { muted: true, types: [] } }, quietHours: null, availableChannels: ['webPush'] });
       expect(
         (await client.request('preferences:set', { quietHours: { start: '7:00', end: '08:00', timeZone: 'UTC' } })).error,
       ).toMatchObject({

@@ -334,8 +334,10 @@ describe('browser client (nestjs-inbox/client)', () => {
   it('mutes types: not pushed, still listed; the host decides what may be muted', async () => {
     const c = client('c-mute');
     await until(c, () => c.state === 'connected', 'connected');
-    expect(await c.getPreferences()).toEqual({ channels: {}, quietHours: null, muted: { types: [], topics: [] } });
+    // `availableChannels`: the server has none configured.
+    expect(await c.getPreferences()).toEqual({ channels: {}, quietHours: null, muted: { types: [], topics: [] }, availableChannels: [] });
     expect(await c.setPreferences({ muted: { types: ['quiet'] } })).toEqual({
+      availableChannels: [],
       channels: {},
       quietHours: null,
       muted: { types: ['quiet'], topics: [] },

@@ -159,6 +159,7 @@ describe.each(['classic', 'sharded'] as const)('scopes over Redis (%s adapter)',
 
     // Muted in globex's inbox: a later unscoped subscription reaches the others' sockets only.
     expect(await sockets[1].request(ClientEvent.PreferencesSet, { muted: { topics: ['alerts'] } })).toEqual({
+      availableChannels: [],
       channels: {},
       quietHours: null,
       muted: { types: [], topics: ['alerts'] },

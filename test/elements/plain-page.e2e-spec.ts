@@ -192,6 +192,8 @@ describe('drop-in elements on a plain page (PHP)', () => {
     const mentions = page.locator('inbox-preferences label[data-name=mention] input');
     await page.locator('inbox-preferences input:not([disabled])').first().waitFor(WAIT);
     expect(await mentions.isChecked()).toBe(true);
+    // This server sends on no channel: no channel, no quiet hours.
+    expect(await page.locator('inbox-preferences fieldset legend').allTextContents()).toEqual(['Kinds']);
     await mentions.uncheck();
     await page.locator('inbox-preferences .status', { hasText: 'Saved' }).waitFor(WAIT);
     expect((await rig.app.service.getPreferences('prefs-user')).muted.types).toEqual(['mention']);

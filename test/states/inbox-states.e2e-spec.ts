@@ -215,6 +215,7 @@ describe('inbox states', () => {
     await fresh('st-8');
     const c = await connect('st-8');
     expect(await c.request(ClientEvent.PreferencesSet, { muted: { types: ['promo'], topics: ['i-topic'] } })).toEqual({
+      availableChannels: [],
       channels: {},
       quietHours: null,
       muted: { types: ['promo'], topics: ['i-topic'] },

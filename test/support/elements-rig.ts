@@ -5,7 +5,8 @@ import { expect } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { NotificationsModuleOptions } from 'nestjs-inbox';
+import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import { elementsScriptTagBundle } from '../../libs/nestjs-inbox/scripts/build-client';
 import { migrate, startApp, type TestApp } from './app';
@@ -25,12 +26,13 @@ export interface ElementsRig {
   /** The page's origin (`http://127.0.0.1:<php port>`). */
   origin: string;
   browser: Browser;
-  /** A browser context signed in as `userId`. */
-  signIn(userId: string): Promise<BrowserContext>;
+  /** A browser context signed in as `userId` (with Playwright's context options, e.g. `timezoneId`). */
+  signIn(userId: string, options?: BrowserContextOptions): Promise<BrowserContext>;
   close(): Promise<void>;
 }
 
-export async function startElementsRig(): Promise<ElementsRig> {
+/** `options`: the module's, beside the page's origin in `allowedOrigins` (e.g. `channels`). */
+export async function startElementsRig(options: Partial<NotificationsModuleOptions> = {}): Promise<ElementsRig> {
   const db = await createDatabase();
   const site = mkdtempSync(join(tmpdir(), 'inbox-elements-'));
   let php: Child | undefined;
@@ -47,7 +49,7 @@ export async function startElementsRig(): Promise<ElementsRig> {
     await migrate(db.url);
     const port = await freePort();
     const origin = `http://127.0.0.1:${port}`;
-    app = await startApp(db.url, { allowedOrigins: [origin] });
+    app = await startApp(db.url, { allowedOrigins: [origin], ...options });
     // A PHP template reads where the Nest app is, as a real site reads its configuration.
     process.env.INBOX_URL = app.url;
     const server = (php = new Child('php', ['-S', `127.0.0.1:${port}`, '-t', site]));
@@ -62,8 +64,8 @@ export async function startElementsRig(): Promise<ElementsRig> {
     });
     const b = browser;
     const url = app.url;
-    const signIn = async (userId: string) => {
-      const context = await b.newContext();
+    const signIn = async (userId: string, options?: BrowserContextOptions) => {
+      const context = await b.newContext(options);
       await context.addCookies([{ name: 'uid', value: userId, url }]);
       return context;
     };

@@ -41,6 +41,15 @@ export interface Preferences {
 }
 
 /**
+ * What `preferences:get` and `preferences:set` answer over the socket: the preferences, and the
+ * channels this server sends on (those its `channels` option configures), so a settings page
+ * shows only those. `[]` without channels.
+ */
+export interface PreferencesAnswer extends Preferences {
+  availableChannels: Channel[];
+}
+
+/**
  * What `preferences:set` and `setPreferences` take: a part left out stays as it was;
  * `quietHours: null` ends quiet hours.
  */

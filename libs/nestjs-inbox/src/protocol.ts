@@ -8,7 +8,7 @@
 // The rules every door and the browser client check alike, and the preferences' types, in files of their own.
 export * from './protocol-text';
 export * from './protocol-preferences';
-import type { Preferences, PreferencesUpdate, PushSubscriptionJson } from './protocol-preferences';
+import type { PreferencesAnswer, PreferencesUpdate, PushSubscriptionJson } from './protocol-preferences';
 
 /** Default Socket.IO namespace of the notifications gateway. */
 export const DEFAULT_NAMESPACE = '/notifications';
@@ -265,8 +265,8 @@ export interface ClientToServerEvents {
   [ClientEvent.Snooze]: (p: { ids: string[]; until: string }, ack: (r: Ack<StateResult>) => void) => void;
   /** Counts each view's unread notifications (unseen ones for `state: 'unseen'`) and then pushes them when they change. */
   [ClientEvent.Counts]: (p: { views: Record<string, Filter> }, ack: (r: Ack<{ counts: Record<string, number> }>) => void) => void;
-  [ClientEvent.PreferencesGet]: (p: Record<string, never>, ack: (r: Ack<Preferences>) => void) => void;
-  [ClientEvent.PreferencesSet]: (p: PreferencesUpdate, ack: (r: Ack<Preferences>) => void) => void;
+  [ClientEvent.PreferencesGet]: (p: Record<string, never>, ack: (r: Ack<PreferencesAnswer>) => void) => void;
+  [ClientEvent.PreferencesSet]: (p: PreferencesUpdate, ack: (r: Ack<PreferencesAnswer>) => void) => void;
   [ClientEvent.PushKey]: (p: Record<string, never>, ack: (r: Ack<{ publicKey: string }>) => void) => void;
   [ClientEvent.PushSubscribe]: (p: PushSubscriptionJson, ack: (r: Ack<{ ok: true }>) => void) => void;
   [ClientEvent.PushUnsubscribe]: (p: { endpoint: string }, ack: (r: Ack<{ ok: true }>) => void) => void;

@@ -8,7 +8,7 @@ import {
   type Filter,
   type ListQuery,
   type NotificationPayload,
-  type Preferences,
+  type PreferencesAnswer,
   type PreferencesUpdate,
   type PushSubscriptionJson,
   type Selection,
@@ -258,17 +258,18 @@ export class InboxClient {
     return this.counter.watch(views);
   }
 
-  /** What the user has muted. */
-  getPreferences(): Promise<Preferences> {
+  /** What the user has muted, and the channels the server sends on (`availableChannels`). */
+  getPreferences(): Promise<PreferencesAnswer> {
     return this.connection.request(ClientEvent.PreferencesGet, {});
   }
 
   /**
    * Mutes types and topics: their notifications are still stored and listed, but neither pushed
-   * live nor counted. Rejects with `FORBIDDEN` for a type the host does not let users mute.
-   * Resolves with the preferences as stored.
+   * live nor counted; and channels, types on a channel, quiet hours (docs/channels.md). Rejects
+   * with `FORBIDDEN` for a type the host does not let users mute. Resolves with the preferences
+   * as stored.
    */
-  setPreferences(preferences: PreferencesUpdate): Promise<Preferences> {
+  setPreferences(preferences: PreferencesUpdate): Promise<PreferencesAnswer> {
     // The server takes either list on its own (the one left out stays as it is).
     return this.connection.request(ClientEvent.PreferencesSet, preferences);
   }

@@ -36,6 +36,7 @@ export type {
   StatePayload,
   StateResult,
   Preferences,
+  PreferencesAnswer,
   PreferencesUpdate,
   HandshakeAuth,
 } from '../protocol';

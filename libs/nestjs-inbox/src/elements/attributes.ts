@@ -24,6 +24,15 @@ export interface InboxPreferencesAttributes extends InboxElementAttributes {
   types?: string;
   /** JSON, as `types`. */
   topics?: string;
+  /** The service worker to register for Web Push (e.g. `/inbox-sw.js`); absent, no Web Push switch. */
+  'service-worker'?: string;
+}
+
+export interface InboxToastsAttributes extends InboxElementAttributes {
+  /** How long a toast stays, in ms (default 6000); held while the pointer or focus is on it. */
+  duration?: string | number;
+  /** Toasts shown at once (default 3): the oldest goes first. */
+  max?: string | number;
 }
 
 /** The events the bell and the feed dispatch (bubbling, composed, cancelable). */

@@ -2,6 +2,7 @@ import type { InboxClient } from '../client/inbox-client';
 import { deepActive, h, icon, iconButton, tabbables } from './dom';
 import { InboxElement } from './inbox-element';
 import type { InboxFeedElement } from './inbox-feed';
+import { announcedByToasts } from './inbox-toasts';
 import { fill, formatNumber } from './messages';
 
 /** Attributes the bell hands to the feed in its popover. */
@@ -60,7 +61,8 @@ export class InboxBellElement extends InboxElement {
       client.on('unseen', () => this.drawBadge()),
       client.on('notification', (n) => {
         if (this.open) this.markSeen();
-        else this.announce(fill(this.t.arrived, { title: n.title ?? n.body ?? '' }));
+        // An <inbox-toasts> on the same client says it already (once is enough).
+        else if (!announcedByToasts(client)) this.announce(fill(this.t.arrived, { title: n.title ?? n.body ?? '' }));
       }),
     ];
   }

@@ -46,10 +46,8 @@ export class InboxFeedElement extends InboxElement {
   private markAll!: HTMLButtonElement;
   private observer: IntersectionObserver | null = null;
   private clock: ReturnType<typeof setInterval> | undefined;
-  /** The tabs' views to watch (JSON), those last sent, and whether a watch request is in flight. */
-  private wanted = '';
+  /** The tabs' views last asked to watch (JSON), on the client in use. */
   private watched: string | null = null;
-  private watching = false;
 
   get tabs(): Tab[] {
     return readTabs(this, this.t);
@@ -117,24 +115,19 @@ export class InboxFeedElement extends InboxElement {
   }
 
   /**
-   * Watches the tabs' counts, one request at a time: the server keeps the watch that finishes
-   * last, so two in flight (tabs parsed or set in quick succession) could leave the older one.
+   * Watches the tabs' counts unless these views are watched already. Two requests in flight
+   * (tabs parsed or set in quick succession) are fine: the server keeps the later one, and the
+   * client drops the earlier one's answer.
    */
   private watch(views: string): void {
-    this.wanted = views;
-    if (this.watching) return;
     const client = this.inbox;
     if (!client || this.watched === views) return;
-    this.watching = true;
     this.watched = views;
-    client
-      .watchCounts(JSON.parse(views))
-      .catch(this.failed)
-      .finally(() => {
-        this.watching = false;
-        // The latest tabs, on the client in use now (a new one was reset to nothing watched).
-        this.watch(this.wanted);
-      });
+    client.watchCounts(JSON.parse(views)).catch((err) => {
+      // Asked again at the next redraw of the tabs.
+      if (this.watched === views) this.watched = null;
+      this.failed(err);
+    });
   }
 
   private show(name: string): void {

@@ -6,13 +6,20 @@ import type { InboxElementEvents } from './attributes';
 import { InboxBellElement } from './inbox-bell';
 import { InboxFeedElement } from './inbox-feed';
 import { InboxPreferencesElement } from './inbox-preferences';
+import { InboxToastsElement } from './inbox-toasts';
 
-export { InboxBellElement, InboxFeedElement, InboxPreferencesElement };
+export { InboxBellElement, InboxFeedElement, InboxPreferencesElement, InboxToastsElement };
 export { InboxElement } from './inbox-element';
 export { groupText } from './notification-group';
 export type { FeedNotification, InboxActionDetail, InboxOpenDetail, ItemRenderer } from './inbox-feed';
 export type { NotificationGroup } from './notification-group';
-export type { InboxElementAttributes, InboxElementEvents, InboxFeedAttributes, InboxPreferencesAttributes } from './attributes';
+export type {
+  InboxElementAttributes,
+  InboxElementEvents,
+  InboxFeedAttributes,
+  InboxPreferencesAttributes,
+  InboxToastsAttributes,
+} from './attributes';
 export { registerInboxMessages } from './messages';
 export type { InboxMessages } from './messages';
 
@@ -23,6 +30,7 @@ export function defineInboxElements(): void {
   define('inbox-feed', InboxFeedElement);
   define('inbox-bell', InboxBellElement);
   define('inbox-preferences', InboxPreferencesElement);
+  define('inbox-toasts', InboxToastsElement);
 }
 
 if (typeof customElements !== 'undefined') defineInboxElements();
@@ -32,6 +40,7 @@ declare global {
     'inbox-bell': InboxBellElement;
     'inbox-feed': InboxFeedElement;
     'inbox-preferences': InboxPreferencesElement;
+    'inbox-toasts': InboxToastsElement;
   }
   // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- adds the elements' events to addEventListener's map
   interface HTMLElementEventMap extends InboxElementEvents {}

@@ -1,6 +1,9 @@
+import { ar, de, en, zh } from './messages-languages';
+
 /**
- * The elements' strings, per language. `{name}` placeholders are filled with text (never markup).
- * A language is found by its full tag (`zh-TW`) first, then its base (`zh`), then English.
+ * The elements' strings, per language (the built-in ones in ./messages-languages). `{name}`
+ * placeholders are filled with text (never markup). A language is found by its full tag
+ * (`zh-TW`) first, then its base (`zh`), then English.
  */
 export interface InboxMessages {
   notifications: string;
@@ -35,131 +38,28 @@ export interface InboxMessages {
   types: string;
   topics: string;
   saved: string;
+  /** `<inbox-preferences>`: the channels, each a group with its own switch. */
+  email: string;
+  webPush: string;
+  emailOn: string;
+  webPushOn: string;
+  /** The Web Push subscription of this browser (the `service-worker` attribute). */
+  pushHere: string;
+  quietHours: string;
+  quietOn: string;
+  quietFrom: string;
+  quietUntil: string;
+  timeZone: string;
+  /** The server refused (`FORBIDDEN`, the host's `mutable`): "{name}" is the switch's label. */
+  refused: string;
+  /** The server found the change invalid (`INVALID_INPUT`). */
+  rejected: string;
+  unavailable: string;
+  pushBlocked: string;
+  pushUnsupported: string;
+  /** `<inbox-toasts>`: the dismiss button's label. */
+  dismiss: string;
 }
-
-const en: InboxMessages = {
-  notifications: 'Notifications',
-  bellUnseen: 'Notifications, {count} unseen',
-  all: 'All',
-  unread: 'Unread',
-  archived: 'Archived',
-  markRead: 'Mark as read',
-  markAllRead: 'Mark all as read',
-  archive: 'Archive',
-  unarchive: 'Move to inbox',
-  delete: 'Delete',
-  snooze: 'Snooze',
-  snoozeHour: 'For an hour',
-  snoozeTomorrow: 'Until tomorrow',
-  snoozeWeek: 'For a week',
-  actions: 'Actions',
-  close: 'Close',
-  loading: 'Loading…',
-  empty: 'No notifications',
-  offline: 'Offline, reconnecting…',
-  signedOut: 'Sign in to see your notifications',
-  failed: 'That did not work, please try again',
-  arrived: 'New notification: {title}',
-  groupOne: '{name} and one other',
-  groupMany: '{name} and {count} others',
-  preferences: 'Notification settings',
-  types: 'Kinds',
-  topics: 'Topics',
-  saved: 'Saved',
-};
-
-const zh: InboxMessages = {
-  notifications: '通知',
-  bellUnseen: '通知，{count} 条未查看',
-  all: '全部',
-  unread: '未读',
-  archived: '已归档',
-  markRead: '标为已读',
-  markAllRead: '全部标为已读',
-  archive: '归档',
-  unarchive: '移回收件箱',
-  delete: '删除',
-  snooze: '稍后提醒',
-  snoozeHour: '一小时后',
-  snoozeTomorrow: '明天',
-  snoozeWeek: '一周后',
-  actions: '操作',
-  close: '关闭',
-  loading: '加载中…',
-  empty: '没有通知',
-  offline: '离线，正在重新连接…',
-  signedOut: '登录后查看通知',
-  failed: '操作失败，请重试',
-  arrived: '新通知：{title}',
-  groupOne: '{name} 和另外 1 人',
-  groupMany: '{name} 和另外 {count} 人',
-  preferences: '通知设置',
-  types: '类型',
-  topics: '主题',
-  saved: '已保存',
-};
-
-const de: InboxMessages = {
-  notifications: 'Benachrichtigungen',
-  bellUnseen: 'Benachrichtigungen, {count} ungesehen',
-  all: 'Alle',
-  unread: 'Ungelesen',
-  archived: 'Archiviert',
-  markRead: 'Als gelesen markieren',
-  markAllRead: 'Alle als gelesen markieren',
-  archive: 'Archivieren',
-  unarchive: 'Zurück in den Posteingang',
-  delete: 'Löschen',
-  snooze: 'Später erinnern',
-  snoozeHour: 'In einer Stunde',
-  snoozeTomorrow: 'Morgen',
-  snoozeWeek: 'In einer Woche',
-  actions: 'Aktionen',
-  close: 'Schließen',
-  loading: 'Wird geladen…',
-  empty: 'Keine Benachrichtigungen',
-  offline: 'Offline, verbinde neu…',
-  signedOut: 'Melden Sie sich an, um Ihre Benachrichtigungen zu sehen',
-  failed: 'Das hat nicht geklappt, bitte erneut versuchen',
-  arrived: 'Neue Benachrichtigung: {title}',
-  groupOne: '{name} und eine weitere Person',
-  groupMany: '{name} und {count} weitere',
-  preferences: 'Benachrichtigungseinstellungen',
-  types: 'Arten',
-  topics: 'Themen',
-  saved: 'Gespeichert',
-};
-
-const ar: InboxMessages = {
-  notifications: 'الإشعارات',
-  bellUnseen: 'الإشعارات، {count} غير مشاهدة',
-  all: 'الكل',
-  unread: 'غير مقروءة',
-  archived: 'المؤرشفة',
-  markRead: 'تعليم كمقروء',
-  markAllRead: 'تعليم الكل كمقروء',
-  archive: 'أرشفة',
-  unarchive: 'نقل إلى الوارد',
-  delete: 'حذف',
-  snooze: 'تأجيل',
-  snoozeHour: 'لمدة ساعة',
-  snoozeTomorrow: 'حتى الغد',
-  snoozeWeek: 'لمدة أسبوع',
-  actions: 'إجراءات',
-  close: 'إغلاق',
-  loading: 'جارٍ التحميل…',
-  empty: 'لا توجد إشعارات',
-  offline: 'غير متصل، جارٍ إعادة الاتصال…',
-  signedOut: 'سجّل الدخول لرؤية إشعاراتك',
-  failed: 'تعذّر ذلك، حاول مرة أخرى',
-  arrived: 'إشعار جديد: {title}',
-  groupOne: '{name} وشخص آخر',
-  groupMany: '{name} و{count} آخرون',
-  preferences: 'إعدادات الإشعارات',
-  types: 'الأنواع',
-  topics: 'المواضيع',
-  saved: 'تم الحفظ',
-};
 
 const catalog = new Map<string, Partial<InboxMessages>>([
   ['en', en],

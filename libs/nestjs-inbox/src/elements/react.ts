@@ -4,10 +4,17 @@
  * adds a listener for an `on…` prop of a custom element under the name after `on`).
  */
 import type { DetailedHTMLProps, HTMLAttributes } from 'react';
-import type { InboxElementAttributes, InboxElementEvents, InboxFeedAttributes, InboxPreferencesAttributes } from './attributes';
+import type {
+  InboxElementAttributes,
+  InboxElementEvents,
+  InboxFeedAttributes,
+  InboxPreferencesAttributes,
+  InboxToastsAttributes,
+} from './attributes';
 import type { InboxBellElement } from './inbox-bell';
 import type { InboxFeedElement } from './inbox-feed';
 import type { InboxPreferencesElement } from './inbox-preferences';
+import type { InboxToastsElement } from './inbox-toasts';
 
 type Listeners = { [K in keyof InboxElementEvents as `on${K}`]?: (event: InboxElementEvents[K]) => void };
 type Props<E, A> = Omit<DetailedHTMLProps<HTMLAttributes<E>, E>, keyof A> & A & Listeners;
@@ -19,6 +26,7 @@ declare module 'react' {
       'inbox-bell': Props<InboxBellElement, InboxFeedAttributes>;
       'inbox-feed': Props<InboxFeedElement, InboxFeedAttributes>;
       'inbox-preferences': Props<InboxPreferencesElement, InboxPreferencesAttributes>;
+      'inbox-toasts': Props<InboxToastsElement, InboxToastsAttributes>;
     }
   }
 }

@@ -56,4 +56,16 @@ time{font-size:.85em}
 .preferences h2{font-size:1.1em;margin:0 0 8px}
 fieldset{border:1px solid var(--_border);border-radius:8px;margin:0 0 10px;padding:8px 12px}
 .switch{display:flex;align-items:center;gap:8px;padding:4px 0}
+.kinds{padding-inline-start:24px}
+.fields{display:flex;flex-wrap:wrap;gap:8px 16px;padding:4px 0}
+.field{display:flex;flex-direction:column;gap:2px}
+.field input,.field select{font:inherit;color:inherit;background:var(--_bg);border:1px solid var(--_border);border-radius:6px;padding:3px 6px;max-width:14em}
+.hint{margin:4px 0;color:var(--_muted)}
+.detail{display:block;font-size:.85em}
+.toasts{position:fixed;inset-block-end:16px;inset-inline-end:16px;z-index:2147483000;display:flex;flex-direction:column;gap:8px;width:min(var(--inbox-width,360px),calc(100vw - 32px))}
+.toast{display:flex;gap:8px;align-items:flex-start;padding:10px 12px;background:var(--_bg);color:var(--_fg);border:1px solid var(--_border);border-inline-start:4px solid var(--_accent);border-radius:var(--_radius);box-shadow:0 8px 24px rgb(0 0 0 / .18);animation:inbox-toast-in .2s ease-out}
+.toast .text{flex:1;min-width:0}
+.toast button{padding:2px}
+@keyframes inbox-toast-in{from{opacity:0;transform:translateY(8px)}}
+@media (prefers-reduced-motion:reduce){.toast{animation:none}}
 `;

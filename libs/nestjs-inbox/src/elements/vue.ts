@@ -4,7 +4,7 @@
  * still be told they are custom elements: `compilerOptions.isCustomElement = (tag) => tag.startsWith('inbox-')`.
  */
 import type { DefineComponent } from 'vue';
-import type { InboxElementEvents, InboxFeedAttributes, InboxPreferencesAttributes } from './attributes';
+import type { InboxElementEvents, InboxFeedAttributes, InboxPreferencesAttributes, InboxToastsAttributes } from './attributes';
 
 type Listeners = {
   onInboxAction?: (event: InboxElementEvents['inbox-action']) => void;
@@ -16,7 +16,8 @@ declare module 'vue' {
     'inbox-bell': DefineComponent<InboxFeedAttributes & Listeners>;
     'inbox-feed': DefineComponent<InboxFeedAttributes & Listeners>;
     'inbox-preferences': DefineComponent<InboxPreferencesAttributes>;
+    'inbox-toasts': DefineComponent<InboxToastsAttributes>;
   }
 }
 
-export type { InboxFeedAttributes, InboxPreferencesAttributes };
+export type { InboxFeedAttributes, InboxPreferencesAttributes, InboxToastsAttributes };

@@ -11,10 +11,13 @@ import type { ResolvedNotificationsOptions } from '../notifications.options';
 import { DeliveredEvents } from '../observability/delivered-events';
 import { InboxTelemetry } from '../observability/inbox-telemetry';
 import {
+  CHANNELS,
   ClientEvent,
   DEFAULT_NAMESPACE,
   ServerEvent,
   type AckError,
+  type Preferences,
+  type PreferencesAnswer,
   type PreferencesUpdate,
   type PushSubscriptionJson,
   type StateResult,
@@ -244,14 +247,21 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
   }
 
   preferences(socket: InboxSocket, body: unknown) {
-    return this.answer(() => {
+    return this.answer(async () => {
       schema.parse(schema.emptyPayload, this.payload(body), ClientEvent.PreferencesGet);
-      return this.service.getPreferences(socket.data.userId, scopeOf(socket));
+      return this.withChannels(await this.service.getPreferences(socket.data.userId, scopeOf(socket)));
     });
   }
 
   setPreferences(socket: InboxSocket, body: unknown) {
-    return this.answer(() => this.service.setPreferences(socket.data.userId, this.payload(body) as PreferencesUpdate, scopeOf(socket)));
+    return this.answer(async () =>
+      this.withChannels(await this.service.setPreferences(socket.data.userId, this.payload(body) as PreferencesUpdate, scopeOf(socket))),
+    );
+  }
+
+  /** The preferences with the channels this server sends on: a page has no other way to know them. */
+  private withChannels(preferences: Preferences): PreferencesAnswer {
+    return { ...preferences, availableChannels: CHANNELS.filter((channel) => this.options.channels?.[channel] !== undefined) };
   }
 
   subscribe(socket: InboxSocket, body: unknown) {

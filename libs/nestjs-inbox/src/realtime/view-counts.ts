@@ -15,7 +15,7 @@ interface Watched {
   sent: string;
 }
 
-type WatchingSocket = Socket & { data: { userId: string; scope: string | null; watched?: Watched } };
+type WatchingSocket = Socket & { data: { userId: string; scope: string | null; watched?: Watched; watches?: number } };
 
 /** The inbox a socket works in: its views count there. */
 const inboxOf = (socket: WatchingSocket): Inbox => ({ userId: socket.data.userId, scope: socket.data.scope ?? null });
@@ -34,11 +34,18 @@ export class ViewCounts {
     private readonly reads: InboxReadRepository,
   ) {}
 
-  /** From now on `socket` watches these views (instead of any before); returns their counts. */
+  /**
+   * From now on `socket` watches these views (instead of any before); returns their counts.
+   * Requests of one socket are numbered as they arrive: when an older one's count is read after
+   * a newer one's (two requests in flight), its answer still goes back, but it does not replace
+   * what the newer one set up — the socket watches what it asked for last.
+   */
   async watch(socket: WatchingSocket, named: Record<string, View>): Promise<Record<string, number>> {
+    const request = (socket.data.watches = (socket.data.watches ?? 0) + 1);
     const names = Object.keys(named);
     const views = names.map((name) => named[name]);
     const counts = toRecord(names, await this.reads.counts(inboxOf(socket), views));
+    if (socket.data.watches !== request) return counts;
     socket.data.watched = names.length > 0 ? { names, views, key: JSON.stringify(views), sent: JSON.stringify(counts) } : undefined;
     return counts;
   }
