@@ -154,13 +154,10 @@ type Query = <T>(sql: string, params?: unknown[]) => Promise<T[]>;
 /** A broadcast asking for e-mail to PLAN_USERS users: from the users with state, then from the host's hook (three runs each, alternated). */
 async function planBench(start: Start, q: Query): Promise<Record<string, unknown>> {
   // The host's hook: its users table, a keyset page of 5,000 at a time.
-  let app: TestApp | undefined;
   const fromTable: BroadcastAudience = async function* () {
     let after = '';
     for (;;) {
-      const page = (await app!.dataSource.query(`SELECT id FROM bench_users WHERE id > $1 ORDER BY id LIMIT 5000`, [after])) as {
-        id: string;
-      }[];
+      const page = await q<{ id: string }>(`SELECT id FROM bench_users WHERE id > $1 ORDER BY id LIMIT 5000`, [after]);
       if (page.length === 0) return;
       yield page.map((r) => r.id);
       after = page[page.length - 1].id;
@@ -168,7 +165,6 @@ async function planBench(start: Start, q: Query): Promise<Record<string, unknown
   };
   const known = await start(600_000);
   const hooked = await start(600_000, fromTable);
-  app = hooked;
   await q(`CREATE TABLE bench_users (id text PRIMARY KEY)`);
   await q(`INSERT INTO bench_users SELECT 'pl-' || lpad(g::text, 7, '0') FROM generate_series(1, $1) g`, [PLAN_USERS]);
   await q(`INSERT INTO inbox_user_state (user_id) SELECT id FROM bench_users`);
