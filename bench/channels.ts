@@ -7,9 +7,14 @@
  *   of those got the e-mail (must be 0), how many got two (must be 0);
  * - throughput: SENDS sends due at once on one instance: sends per second, through SMTP;
  * - read cost: markRead by id of a notification with a pending send, against one without;
- * - plan: a broadcast asking for e-mail to PLAN_USERS users: time to plan, rows per second, memory.
+ * - plan: a broadcast asking for e-mail to PLAN_USERS users, side by side in one run: the users
+ *   the inbox has state for, and the same users from the host's `broadcastAudience` (an async
+ *   generator reading pages of 5,000 from a users table, as a host would): the `broadcast` call,
+ *   time to plan, rows per second, memory. `BENCH_ONLY=plan` runs only this part.
  */
 import { performance } from 'node:perf_hooks';
+import type { BroadcastAudience } from 'nestjs-inbox';
+import { ChannelPlanner } from '../libs/nestjs-inbox/src/channels/channel-planner';
 import { migrate, startApp, type TestApp } from '../test/support/app';
 import { createDatabase } from '../test/support/database';
 import { startSmtp, until } from '../test/support/smtp';
@@ -18,6 +23,8 @@ const USERS = Number(process.env.USERS ?? 1000);
 const SENDS = Number(process.env.SENDS ?? 1000);
 const PLAN_USERS = Number(process.env.PLAN_USERS ?? 100_000);
 const FROM = 'Bench <bench@bench.example>';
+/** `BENCH_ONLY=plan`: only the broadcast's planning (the other parts take minutes). */
+const ONLY_PLAN = process.env.BENCH_ONLY === 'plan';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -25,10 +32,10 @@ async function main(): Promise<void> {
   const db = await createDatabase();
   const smtp = await startSmtp();
   const apps: TestApp[] = [];
-  const start = async (after: number) => {
+  const start = async (after: number, broadcastAudience?: BroadcastAudience) => {
     const app = await startApp(
       db.url,
-      { channels: { pollMs: 20, email: { transport: smtp.url, from: FROM, address: (u) => `${u}@bench.test`, after } } },
+      { channels: { pollMs: 20, broadcastAudience, email: { transport: smtp.url, from: FROM, address: (u) => `${u}@bench.test`, after } } },
       { gateway: false },
     );
     apps.push(app);
@@ -39,6 +46,11 @@ async function main(): Promise<void> {
   const result: Record<string, unknown> = {};
   try {
     await migrate(db.url);
+    if (ONLY_PLAN) {
+      result.plan = await planBench(start, q);
+      console.log(JSON.stringify(result, null, 2));
+      return;
+    }
 
     // The race around the deadline, two instances.
     const a = await start(2000);
@@ -127,33 +139,63 @@ async function main(): Promise<void> {
     };
     result.readCostMs = { medianWithPendingSend: await reads('rp', { email: true }), medianWithout: await reads('rn', { email: false }) };
 
-    // Planning a broadcast that asks for e-mail, for PLAN_USERS users.
-    await q(`INSERT INTO inbox_user_state (user_id) SELECT 'pl-' || lpad(g::text, 7, '0') FROM generate_series(1, $1) g`, [PLAN_USERS]);
-    const audience = (await q<{ n: number }>(`SELECT count(DISTINCT user_id)::int AS n FROM inbox_user_state`))[0].n;
-    const rss0 = process.memoryUsage().rss;
-    const p0 = performance.now();
-    const b = await one.service.broadcast({ type: 'news', title: 'to all', channels: { email: { after: 3_000_000 } } });
-    const notifyMs = performance.now() - p0;
-    await until(
-      'the broadcast is planned',
-      async () =>
-        (await q<{ n: number }>(`SELECT count(*)::int AS n FROM inbox_channel_send WHERE notification_id = $1`, [b!.id]))[0].n === audience,
-      600_000,
-    );
-    const planSeconds = (performance.now() - p0) / 1000;
-    result.plan = {
-      users: audience,
-      broadcastCallMs: +notifyMs.toFixed(1),
-      planSeconds: +planSeconds.toFixed(2),
-      rowsPerSecond: Math.round(audience / planSeconds),
-      rssGrowthMb: +((process.memoryUsage().rss - rss0) / 1e6).toFixed(1),
-    };
+    result.plan = await planBench(start, q);
   } finally {
     await stopAll();
     await smtp.close();
     await db.drop();
   }
   console.log(JSON.stringify(result, null, 2));
+}
+
+type Start = (after: number, broadcastAudience?: BroadcastAudience) => Promise<TestApp>;
+type Query = <T>(sql: string, params?: unknown[]) => Promise<T[]>;
+
+/** A broadcast asking for e-mail to PLAN_USERS users: from the users with state, then from the host's hook (three runs each, alternated). */
+async function planBench(start: Start, q: Query): Promise<Record<string, unknown>> {
+  // The host's hook: its users table, a keyset page of 5,000 at a time.
+  const fromTable: BroadcastAudience = async function* () {
+    let after = '';
+    for (;;) {
+      const page = await q<{ id: string }>(`SELECT id FROM bench_users WHERE id > $1 ORDER BY id LIMIT 5000`, [after]);
+      if (page.length === 0) return;
+      yield page.map((r) => r.id);
+      after = page[page.length - 1].id;
+    }
+  };
+  const known = await start(600_000);
+  const hooked = await start(600_000, fromTable);
+  await q(`CREATE TABLE bench_users (id text PRIMARY KEY)`);
+  await q(`INSERT INTO bench_users SELECT 'pl-' || lpad(g::text, 7, '0') FROM generate_series(1, $1) g`, [PLAN_USERS]);
+  await q(`INSERT INTO inbox_user_state (user_id) SELECT id FROM bench_users`);
+  const runs: Record<string, object[]> = { knownUsers: [], hostHook: [] };
+  for (let i = 0; i < 3; i++) {
+    for (const [name, t] of [
+      ['knownUsers', known],
+      ['hostHook', hooked],
+    ] as const) {
+      global.gc?.();
+      const rss0 = process.memoryUsage().rss;
+      let peak = rss0;
+      const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+      const p0 = performance.now();
+      const b = await t.service.broadcast({ type: 'news', title: 'to all', channels: { email: { after: 3_000_000 } } });
+      const callMs = performance.now() - p0;
+      await t.app.get(ChannelPlanner).settled();
+      const seconds = (performance.now() - p0) / 1000;
+      clearInterval(sampler);
+      const [{ n }] = await q<{ n: number }>(`SELECT count(*)::int AS n FROM inbox_channel_send WHERE notification_id = $1`, [b!.id]);
+      runs[name].push({
+        rows: n,
+        broadcastCallMs: +callMs.toFixed(1),
+        planSeconds: +seconds.toFixed(2),
+        rowsPerSecond: Math.round(n / seconds),
+        rssPeakGrowthMb: +((peak - rss0) / 1e6).toFixed(1),
+      });
+      await q(`DELETE FROM inbox_channel_send WHERE notification_id = $1`, [b!.id]);
+    }
+  }
+  return { users: PLAN_USERS, ...runs };
 }
 
 main().catch((err: Error) => {

@@ -1,27 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { migrate, startApp, type TestApp } from '../support/app';
 import { createDatabase } from '../support/database';
 import { ChannelEngine } from '../../libs/nestjs-inbox/src/channels/channel-engine';
-
-const ROOT = join(__dirname, '../..');
-
-/** The channel worker in a process of its own, ready when it says so. */
-async function spawnWorker(env: Record<string, string>): Promise<ChildProcess> {
-  const proc = spawn(
-    process.execPath,
-    ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', join(__dirname, 'processes', 'channel-worker.ts')],
-    { cwd: ROOT, env: { ...process.env, TS_NODE_PROJECT: join(ROOT, 'tsconfig.json'), ...env }, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  await new Promise<void>((resolve, reject) => {
-    proc.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-    proc.on('exit', (code) => reject(new Error(`the worker exited (${code})`)));
-  });
-  return proc;
-}
+import { spawnWorker } from './worker-process';
 
 describe('channels: SIGKILL between the claim and the send', () => {
   let db: Awaited<ReturnType<typeof createDatabase>>;

@@ -38,6 +38,8 @@ export type {
   EmailRenderContext,
   RenderedEmail,
   ChannelItem,
+  BroadcastAudience,
+  BroadcastAudienceContext,
   ChannelName,
   ChannelUntil,
   MailTransporter,

@@ -31,6 +31,12 @@ export interface NotificationsRetentionOptions {
   /** Rows older than this many days are deleted; absent, only expired rows are pruned. */
   days?: number;
   /**
+   * Days the channels' records are kept (docs/channels.md): the lines of `inbox_channel_log`
+   * and the sends decided (sent, skipped, failed, cancelled) this long ago. Default: `days`;
+   * absent both, they are kept.
+   */
+  channelDays?: number;
+  /**
    * How often the pruning job runs (on one instance at a time), in ms.
    * @default 60000
    */
@@ -197,11 +203,36 @@ export interface WebPushChannelOptions {
   types?: string[];
 }
 
+/** What `broadcastAudience` is asked: the broadcast whose sends are planned. */
+export interface BroadcastAudienceContext {
+  /** The broadcast's scope: its inbox, `null` for an unscoped one (to every user of the site). */
+  scope: string | null;
+  /** The stored broadcast. */
+  notification: { id: string; type: string };
+  /** The channels it asked for and are configured. */
+  channels: ChannelName[];
+}
+
+/**
+ * A broadcast's audience as the host knows it: user ids, one at a time or in arrays (a page of
+ * its users table), pulled as the planner goes (a batch is stored before the next is asked).
+ */
+export type BroadcastAudience = (
+  ctx: BroadcastAudienceContext,
+) => AsyncIterable<string | readonly string[]> | Iterable<string | readonly string[]>;
+
 export interface NotificationsChannelsOptions {
   /** E-mail through nodemailer (docs/channels.md); absent, nothing is e-mailed. */
   email?: EmailChannelOptions;
   /** Web Push through web-push (docs/channels.md); absent, nothing is pushed. */
   webPush?: WebPushChannelOptions;
+  /**
+   * The users a broadcast that asks for a channel goes out to on it: the library cannot know
+   * the users who never connected. Planned after commit, in batches, in the background. Absent:
+   * the users the inbox has state for (docs/channels.md). A topic publication always goes to
+   * its subscribers in its scope.
+   */
+  broadcastAudience?: BroadcastAudience;
   /**
    * How often each instance looks for due sends, in ms.
    * @default 1000
@@ -225,7 +256,8 @@ export interface NotificationsChannelsOptions {
 }
 
 /** The `channels` option with its defaults applied. */
-export interface ResolvedChannelsOptions extends Required<Omit<NotificationsChannelsOptions, 'email' | 'webPush'>> {
+export interface ResolvedChannelsOptions extends Required<Omit<NotificationsChannelsOptions, 'email' | 'webPush' | 'broadcastAudience'>> {
+  broadcastAudience?: BroadcastAudience;
   email?: EmailChannelOptions & Required<Pick<EmailChannelOptions, 'after' | 'until'>>;
   webPush?: WebPushChannelOptions & Required<Pick<WebPushChannelOptions, 'after' | 'until' | 'ttl' | 'urgency'>>;
 }

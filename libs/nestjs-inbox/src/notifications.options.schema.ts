@@ -83,8 +83,9 @@ const redis = group('{ url } or { client }', {
   .refine((r) => r.url || r.client, 'needs a `url` or a `client`')
   .refine((r) => !(r.url && r.client), 'takes a `url` or a `client`, not both');
 
-const retention = group('{ days?, intervalMs?, batchSize? }', {
+const retention = group('{ days?, channelDays?, intervalMs?, batchSize? }', {
   days: positive().optional(),
+  channelDays: positive().optional(),
   intervalMs: positive().default(DEFAULTS.retention.intervalMs),
   batchSize: positive().default(DEFAULTS.retention.batchSize),
 });
@@ -167,9 +168,12 @@ const webPush = group('{ vapid: { subject, publicKey, privateKey }, after?, unti
   types: z.array(z.string(), rule('must be an array of types')).optional(),
 });
 
-const channels = group('{ email?, webPush?, pollMs?, claimBatch?, maxAttempts?, retryBaseMs? }', {
+const channels = group('{ email?, webPush?, broadcastAudience?, pollMs?, claimBatch?, maxAttempts?, retryBaseMs? }', {
   email: email.optional(),
   webPush: webPush.optional(),
+  broadcastAudience: fn<NonNullable<NotificationsChannelsOptions['broadcastAudience']>>(
+    '({ scope, notification, channels }) => AsyncIterable<string | string[]>',
+  ).optional(),
   pollMs: positive().default(DEFAULTS.channels.pollMs),
   claimBatch: positive().default(DEFAULTS.channels.claimBatch),
   maxAttempts: positive().default(DEFAULTS.channels.maxAttempts),

@@ -118,6 +118,9 @@ describe('NOTIFICATIONS_DEFAULTS, written once', () => {
     });
     expect(() => resolveOptions({ retention: { days: 0 } }, { gateway: false })).toThrow(/retention\.days must be a positive integer/);
     expect(() => resolveOptions({ retention: { batchSize: 1.5 } }, { gateway: false })).toThrow(/retention\.batchSize/);
+    expect(() => resolveOptions({ retention: { channelDays: -1 } }, { gateway: false })).toThrow(
+      /retention\.channelDays must be a positive integer/,
+    );
     expect(table.get('retention')).toMatch(/^none/);
   });
 
@@ -172,6 +175,9 @@ describe('NOTIFICATIONS_DEFAULTS, written once', () => {
     refused({ after: -1 }, /channels\.email\.after must be an integer from 0 to 2592000000/);
     refused({ until: 'clicked' }, /channels\.email\.until must be 'seen' or 'read'/);
     refused({ address: 'x' }, /channels\.email\.address must be a function/);
+    expect(() => resolveOptions({ channels: { email, broadcastAudience: [] as never } }, { gateway: false })).toThrow(
+      /channels\.broadcastAudience must be a function \(\{ scope, notification, channels \}\) => AsyncIterable/,
+    );
   });
 
   it('amqp: prefetch and the dead-letter queue default as their tags say; off by default; url and queues checked', () => {

@@ -11,7 +11,7 @@ import { StatementRunner } from '../persistence/statement-runner';
 import type { Channel } from '../protocol';
 import { PushSubscriptionRepository } from '../persistence/repositories/push-subscription.repository';
 import { type Job, toItem } from './channel-job';
-import { sendGroups } from './digest-groups';
+import { claimGroups } from './digest-groups';
 import { EmailSender } from './email/email-sender';
 import { handOver } from './hand-over';
 import { quietUntil } from './quiet-hours';
@@ -79,7 +79,7 @@ export class ChannelEngine implements OnApplicationBootstrap, OnModuleDestroy {
       .finally(() => (this.running = undefined));
   }
 
-  /** Claims and sends until nothing is due; returns how many sends it claimed. Public for the tests and the bench. */
+  /** Claims and sends until nothing is due; returns how many messages (sends, or digests) it claimed. Public for the tests and the bench. */
   async run(): Promise<number> {
     const channels = this.options.channels!;
     for (const channel of await this.sends.failAbandoned(ABANDONED_AFTER_MS)) this.telemetry.recordChannelSends(channel, 'failed', 1);
@@ -97,19 +97,20 @@ export class ChannelEngine implements OnApplicationBootstrap, OnModuleDestroy {
     const jobs: Job[] = [];
     const skipped: { channel: Channel; sends: number }[] = [];
     const claimed = await this.runner.manager.transaction(async (tx) => {
-      const due = await this.sends.claim(
+      const groups = await claimGroups(
+        this.sends,
         tx,
         [
-          ...(channels.email ? [{ channel: 'email' as const, waitMs: channels.email.digest ?? 0 }] : []),
-          ...(channels.webPush ? [{ channel: 'webPush' as const, waitMs: 0 }] : []),
+          ...(channels.email ? [{ channel: 'email' as const, digestMs: channels.email.digest }] : []),
+          ...(channels.webPush ? [{ channel: 'webPush' as const }] : []),
         ],
         channels.claimBatch,
       );
-      for (const group of await sendGroups(this.sends, tx, due, !!channels.email?.digest)) {
+      for (const group of groups) {
         const job = await this.decide(tx, group, skipped);
         if (job) jobs.push(job);
       }
-      return due.length;
+      return groups.length;
     });
     // Counted once committed: a claim that rolls back (the host's `address` threw) is claimed again.
     for (const { channel, sends } of skipped) this.telemetry.recordChannelSends(channel, 'skipped', sends);

@@ -1,37 +1,30 @@
 import type { EntityManager } from 'typeorm';
 import type { ChannelSendRepository, ClaimedSend } from '../persistence/repositories/channel-send.repository';
+import type { Channel } from '../protocol';
 
 /** Most notifications in one digest e-mail. */
-const MAX_DIGEST = 100;
+export const MAX_DIGEST = 100;
 
-/** Each send alone, or with a digest, every send of its inbox due by now in one. */
-export async function sendGroups(
+/**
+ * One claim's groups, in `tx`: each due send of a channel without a digest alone; for a channel
+ * with a digest window, per inbox whose first send is due past it, every send of that inbox
+ * due by now as one group. An inbox's digest is claimed whole by one instance: its advisory lock
+ * is taken before any of its rows (DIGEST_INBOXES_SQL), so two instances never split it.
+ */
+export async function claimGroups(
   sends: ChannelSendRepository,
   tx: EntityManager,
-  due: ClaimedSend[],
-  digest: boolean,
+  channels: { channel: Channel; digestMs?: number }[],
+  limit: number,
 ): Promise<ClaimedSend[][]> {
-  if (!digest) return due.map((d) => [d]);
-  const byInbox = new Map<string, ClaimedSend[]>();
-  const alone: ClaimedSend[][] = [];
-  for (const d of due) {
-    // A digest is of e-mails: a push is always one notification.
-    if (d.channel !== 'email') {
-      alone.push([d]);
-      continue;
+  const single = channels.filter((c) => !c.digestMs).map((c) => c.channel);
+  const groups = (await sends.claim(tx, single, limit)).map((d) => [d]);
+  for (const { channel, digestMs } of channels) {
+    if (!digestMs || groups.length >= limit) continue;
+    for (const inbox of await sends.digestInboxes(tx, channel, digestMs, limit - groups.length)) {
+      const group = await sends.digest(tx, inbox, channel, digestMs, MAX_DIGEST);
+      if (group.length > 0) groups.push(group);
     }
-    const key = `${d.user_id}\u0000${d.scope}\u0000${d.channel}`;
-    byInbox.set(key, [...(byInbox.get(key) ?? []), d]);
-  }
-  const groups: ClaimedSend[][] = alone;
-  for (const group of byInbox.values()) {
-    const more = await sends.claimInbox(
-      tx,
-      group[0],
-      group.map((g) => g.notification_id),
-      Math.max(MAX_DIGEST - group.length, 0),
-    );
-    groups.push([...group, ...more].slice(0, MAX_DIGEST));
   }
   return groups;
 }

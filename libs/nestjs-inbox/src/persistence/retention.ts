@@ -52,10 +52,10 @@ export class Retention implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Prunes until nothing is left to prune or another instance holds the lock; returns the rows deleted. */
   async prune(): Promise<number> {
-    const { days, batchSize } = this.options.retention!;
+    const { days, channelDays = days, batchSize } = this.options.retention!;
     let total = 0;
     for (;;) {
-      const done = await this.batch(days, batchSize);
+      const done = await this.batch(days, channelDays, batchSize);
       if (done === null) return total;
       total += done;
       if (done === 0) return total;
@@ -63,11 +63,12 @@ export class Retention implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /** One batch in its own transaction; `null` when another instance is pruning. */
-  private batch(days: number | undefined, batchSize: number): Promise<number | null> {
+  private batch(days: number | undefined, channelDays: number | undefined, batchSize: number): Promise<number | null> {
     return this.runner.manager.transaction(async (tx) => {
       const [{ locked }] = await tx.query(`SELECT pg_try_advisory_xact_lock($1) AS locked`, [RETENTION_LOCK]);
       if (!locked) return null;
-      return this.retention.pruneBatch(tx, days ?? null, batchSize);
+      const channels = channelDays === undefined ? 0 : await this.retention.pruneChannelBatch(tx, channelDays, batchSize);
+      return channels + (await this.retention.pruneBatch(tx, days ?? null, batchSize));
     });
   }
 }

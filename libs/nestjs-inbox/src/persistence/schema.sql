@@ -941,6 +941,8 @@ ALTER TABLE ONLY public.inbox_user_state
 
 CREATE INDEX inbox_channel_log_user_idx ON public.inbox_channel_log USING btree (user_id, id);
 
+CREATE INDEX inbox_channel_send_decided_idx ON public.inbox_channel_send USING btree (updated_at) WHERE ((status)::text = ANY ((ARRAY['sent'::character varying, 'skipped'::character varying, 'failed'::character varying, 'cancelled'::character varying])::text[]));
+
 CREATE INDEX inbox_channel_send_due_idx ON public.inbox_channel_send USING btree (due_at) WHERE ((status)::text = 'pending'::text);
 
 CREATE INDEX inbox_channel_send_inbox_idx ON public.inbox_channel_send USING btree (user_id, scope, channel, due_at) WHERE ((status)::text = 'pending'::text);

@@ -5,13 +5,15 @@ import { type Inbox, scopeColumn } from '../inbox-model';
 import {
   ABANDONED_SQL,
   ANY_DUE_SQL,
-  CLAIM_INBOX_SQL,
   CLAIM_SQL,
+  DIGEST_INBOXES_SQL,
+  DIGEST_SQL,
   HISTORY_SQL,
   LOG_SQL,
   MOVE_SQL,
   PLAN_DIRECT_SQL,
   PLAN_SHARED_SQL,
+  PLAN_USERS_SQL,
 } from '../sql/channels.sql';
 import { StatementRunner } from '../statement-runner';
 
@@ -25,6 +27,15 @@ export interface PlannedSend {
   until: 'seen' | 'read';
   afterMs: number;
 }
+
+/** A shared row's send on one channel, as its planner gives it. */
+export interface SharedSend {
+  channel: Channel;
+  until: 'seen' | 'read';
+  afterMs: number;
+}
+
+const sendColumns = (sends: SharedSend[]) => [sends.map((s) => s.channel), sends.map((s) => s.until), sends.map((s) => s.afterMs)];
 
 /** A claimed send, locked by the claim's transaction. */
 export interface ClaimedSend {
@@ -79,10 +90,10 @@ export class ChannelSendRepository {
     );
   }
 
-  /** One batch of a shared row's sends (see PLAN_SHARED_SQL): the last user planned, null when none was. */
+  /** One batch of a shared row's sends to its known audience (see PLAN_SHARED_SQL): the last user planned, null when none was. */
   async planShared(
     row: { id: string; topic: string | null; scope: string },
-    send: { channel: Channel; until: 'seen' | 'read'; afterMs: number },
+    sends: SharedSend[],
     afterUser: string,
     batch: number,
   ): Promise<{ last: string | null; n: number }> {
@@ -90,13 +101,16 @@ export class ChannelSendRepository {
       row.id,
       row.topic,
       row.scope,
-      send.channel,
-      send.until,
-      send.afterMs,
+      ...sendColumns(sends),
       afterUser,
       batch,
     ]);
     return r;
+  }
+
+  /** One batch of a broadcast's sends to users the host named (see PLAN_USERS_SQL). */
+  async planUsers(row: { id: string; scope: string }, sends: SharedSend[], userIds: string[]): Promise<void> {
+    await this.runner.query(PLAN_USERS_SQL, [row.id, row.scope, userIds, ...sendColumns(sends)]);
   }
 
   async anyDue(): Promise<boolean> {
@@ -104,12 +118,26 @@ export class ChannelSendRepository {
     return due;
   }
 
-  claim(tx: EntityManager, channels: { channel: Channel; waitMs: number }[], limit: number): Promise<ClaimedSend[]> {
-    return this.runner.query<ClaimedSend>(CLAIM_SQL, [channels.map((c) => c.channel), limit, channels.map((c) => c.waitMs)], { tx });
+  /** Due sends of `channels`, each its own message (see CLAIM_SQL). */
+  claim(tx: EntityManager, channels: Channel[], limit: number): Promise<ClaimedSend[]> {
+    if (channels.length === 0) return Promise.resolve([]);
+    return this.runner.query<ClaimedSend>(CLAIM_SQL, [channels, limit], { tx });
   }
 
-  claimInbox(tx: EntityManager, first: ClaimedSend, except: string[], limit: number): Promise<ClaimedSend[]> {
-    return this.runner.query<ClaimedSend>(CLAIM_INBOX_SQL, [first.user_id, first.scope, first.channel, except, limit], { tx });
+  /** Inboxes with a digest of `channel` due, each locked for `tx` (see DIGEST_INBOXES_SQL). */
+  digestInboxes(tx: EntityManager, channel: Channel, windowMs: number, limit: number): Promise<{ user_id: string; scope: string }[]> {
+    return this.runner.query(DIGEST_INBOXES_SQL, [channel, windowMs, limit], { tx });
+  }
+
+  /** The sends of one inbox's digest, locked for `tx` (see DIGEST_SQL). */
+  digest(
+    tx: EntityManager,
+    inbox: { user_id: string; scope: string },
+    channel: Channel,
+    windowMs: number,
+    limit: number,
+  ): Promise<ClaimedSend[]> {
+    return this.runner.query<ClaimedSend>(DIGEST_SQL, [inbox.user_id, inbox.scope, channel, windowMs, limit], { tx });
   }
 
   async move(

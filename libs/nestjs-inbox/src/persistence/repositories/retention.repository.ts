@@ -45,7 +45,29 @@ const PRUNE_SQL = `WITH cutoff AS (SELECT now() - $1::int * interval '1 day' AS 
        SELECT (SELECT count(*) FROM old_direct) + (SELECT count(*) FROM old_shared)
             + (SELECT count(*) FROM expired_direct) + (SELECT count(*) FROM expired_shared) AS n`;
 
-/** What the retention job deletes: old and expired notifications (see Retention). */
+/**
+ * One batch of the channels' records older than $1 days: among the oldest $2 lines of the log
+ * (by id, its primary key: roughly the order of `at`), those older; and up to $2 sends decided
+ * that long ago, read from the partial index of decided sends by `updated_at`. Returns `n`, the
+ * rows deleted. A pending or `sending` send is never deleted here (its notification's deletion
+ * takes it).
+ */
+const PRUNE_CHANNELS_SQL = `WITH cutoff AS (SELECT now() - $1::int * interval '1 day' AS at),
+       log AS (
+         DELETE FROM inbox_channel_log l USING (SELECT id FROM inbox_channel_log ORDER BY id LIMIT $2) o, cutoff
+          WHERE l.id = o.id AND l.at < cutoff.at
+         RETURNING 1
+       ), sends AS (
+         DELETE FROM inbox_channel_send s
+          USING (SELECT notification_id, user_id, channel FROM inbox_channel_send, cutoff
+                  WHERE status IN ('sent', 'skipped', 'failed', 'cancelled') AND updated_at < cutoff.at
+                  ORDER BY updated_at LIMIT $2) o
+          WHERE (s.notification_id, s.user_id, s.channel) = (o.notification_id, o.user_id, o.channel)
+         RETURNING 1
+       )
+       SELECT (SELECT count(*) FROM log) + (SELECT count(*) FROM sends) AS n`;
+
+/** What the retention job deletes: old and expired notifications, the channels' old records (see Retention). */
 @Injectable()
 export class RetentionRepository {
   constructor(private readonly runner: StatementRunner) {}
@@ -53,6 +75,12 @@ export class RetentionRepository {
   /** One batch of the retention job (see PRUNE_SQL, Retention), inside its transaction. Returns the rows deleted or emptied. */
   async pruneBatch(tx: EntityManager, days: number | null, batchSize: number): Promise<number> {
     const [{ n }] = await this.runner.query<{ n: string }>(PRUNE_SQL, [days, batchSize], { tx });
+    return Number(n);
+  }
+
+  /** One batch of the channels' old records (see PRUNE_CHANNELS_SQL), inside its transaction. Returns the rows deleted. */
+  async pruneChannelBatch(tx: EntityManager, days: number, batchSize: number): Promise<number> {
+    const [{ n }] = await this.runner.query<{ n: string }>(PRUNE_CHANNELS_SQL, [days, batchSize], { tx });
     return Number(n);
   }
 }
