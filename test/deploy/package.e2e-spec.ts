@@ -67,7 +67,7 @@ describe('the nestjs-inbox package', () => {
     ]) {
       expect(lib[name]).toBeDefined();
     }
-    expect(lib.NOTIFICATIONS_MIGRATIONS).toHaveLength(10);
+    expect(lib.NOTIFICATIONS_MIGRATIONS).toHaveLength(11);
     expect(existsSync(join(out, 'service', 'notification.service.d.ts'))).toBe(true);
   });
 

@@ -8,6 +8,7 @@ import { InboxScopes1764460800000 } from './1764460800000-inbox-scopes';
 import { InboxEngagement1764547200000 } from './1764547200000-inbox-engagement';
 import { InboxGroups1764633600000 } from './1764633600000-inbox-groups';
 import { InboxChannels1764720000000 } from './1764720000000-inbox-channels';
+import { InboxSqlWake1764892800000 } from './1764892800000-inbox-sql-wake';
 
 /** The library's schema, in order: add to the host DataSource's `migrations`. */
 export const NOTIFICATIONS_MIGRATIONS = [
@@ -21,4 +22,5 @@ export const NOTIFICATIONS_MIGRATIONS = [
   InboxEngagement1764547200000,
   InboxGroups1764633600000,
   InboxChannels1764720000000,
+  InboxSqlWake1764892800000,
 ];
