@@ -1,4 +1,5 @@
 import { expectClean, FaultCluster, hold } from './harness';
+import { until } from '../support/processes';
 
 /**
  * Fault 7: the SQL door under the faults its wake-up must survive. Every call is
@@ -32,7 +33,8 @@ describe('fault: the SQL door, out of order, with its listeners cut', () => {
     let cuts = 0;
     for (let i = 0; i < 2; i++) {
       await hold(6_000);
-      expect(await listeners()).toHaveLength(2);
+      // Both listen (again, after a cut: each reconnects a second after it lost its connection).
+      await until('both gateways listen', async () => (await listeners()).length === 2, 30_000);
       const [{ n }] = await cluster.query<{ n: number }>(
         `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
           WHERE datname = current_database() AND application_name = 'nestjs-inbox listener'`,
@@ -57,6 +59,7 @@ describe('fault: the SQL door, out of order, with its listeners cut', () => {
       }
     }
     // Both gateways registered again after the cuts (dead backends' rows are taken out).
+    await until('both gateways listen', async () => (await listeners()).length === 2, 30_000);
     const registered = await cluster.query<{ pid: number }>(`SELECT pid FROM inbox_sql_listener`);
     expect(registered.map((r) => r.pid).sort()).toEqual((await listeners()).map((r) => r.pid).sort());
     const report = await cluster.finish(caughtUpMs, {

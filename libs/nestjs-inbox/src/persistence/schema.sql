@@ -683,10 +683,15 @@ CREATE FUNCTION public.inbox_store(fn text, recipients text[], stream_topic text
     -- The wake-up, only for a listener that asked for one (see inbox_sql_listener): a listener
     -- not armed cannot arm until this transaction has ended (the shared lock), and reads after.
     -- No listener registered (none running, or only gateways older than this migration): as before.
-    IF cardinality(ids) > 0 AND (
-         NOT EXISTS (SELECT 1 FROM "public".inbox_sql_listener)
-         OR EXISTS (SELECT 1 FROM "public".inbox_sql_listener l WHERE NOT pg_try_advisory_xact_lock_shared(1735289205, l.pid))) THEN
-      PERFORM pg_notify('nestjs_inbox', '');
+    -- A transaction with an older snapshot than the statement's (REPEATABLE READ, SERIALIZABLE)
+    -- might not see a listener that registered meanwhile: it always NOTIFYs.
+    IF cardinality(ids) > 0 THEN
+      PERFORM pg_advisory_xact_lock_shared(1735289206, 0);
+      IF current_setting('transaction_isolation') <> 'read committed'
+         OR NOT EXISTS (SELECT 1 FROM "public".inbox_sql_listener)
+         OR EXISTS (SELECT 1 FROM "public".inbox_sql_listener l WHERE NOT pg_try_advisory_xact_lock_shared(1735289205, l.pid)) THEN
+        PERFORM pg_notify('nestjs_inbox', '');
+      END IF;
     END IF;
     RETURN ids;
   END $_$;

@@ -14,6 +14,8 @@ export const SQL_PRODUCERS_CHANNEL = 'nestjs_inbox';
 const RECONNECT_MS = 1000;
 /** The wake-up lock's first key, as InboxSqlWake's `inbox_store` tries it; the second is the listening backend's pid. */
 const WAKE_LOCK = 1735289205;
+/** Held shared by every call from before it reads inbox_sql_listener to its end (InboxSqlWake). */
+const REGISTRY_LOCK = 1735289206;
 /** Reads while a producer's transaction that did not NOTIFY is open: 1 ms after the last, doubling up to this. */
 const MAX_POLL_MS = 32;
 /** After a failed read: the rows are stored, the next read gets them. */
@@ -55,6 +57,8 @@ export class SqlProducerListener implements OnApplicationBootstrap, OnModuleDest
   private registered = false;
   /** This connection holds its wake-up lock: the next producer's commit NOTIFYs. */
   private armed = false;
+  /** Every call that read inbox_sql_listener before this connection's row was there has ended. */
+  private known = false;
   /** Ends the pause between two reads early (a wake-up, or the module stopping). */
   private endPause?: () => void;
 
@@ -103,6 +107,7 @@ export class SqlProducerListener implements OnApplicationBootstrap, OnModuleDest
       this.client = undefined;
       this.listening = false;
       this.registered = false;
+      this.known = false;
       this.armed = false; // the session's locks went with it
       this.logger.warn(`SQL producers: listening connection lost (${err?.message ?? 'closed'}); reconnecting`);
       client.end().catch(() => undefined);
@@ -185,9 +190,19 @@ export class SqlProducerListener implements OnApplicationBootstrap, OnModuleDest
     }
   }
 
-  /** Takes the wake-up lock if no producer holds it shared (an open transaction that did not NOTIFY). */
+  /**
+   * Takes the wake-up lock if no producer holds it shared (an open transaction that did not
+   * NOTIFY), and, after registering, once no call that did not know of this listener is open.
+   */
   private async arm(client: ListenerClient): Promise<boolean> {
     try {
+      if (!this.known) {
+        const { rows } = await client.query<{ known: boolean }>(
+          `SELECT CASE WHEN pg_try_advisory_lock(${REGISTRY_LOCK}, 0) THEN pg_advisory_unlock(${REGISTRY_LOCK}, 0) ELSE false END AS known`,
+        );
+        this.known = rows[0].known && this.client === client;
+        if (!this.known) return false;
+      }
       const { rows } = await client.query<{ armed: boolean }>(`SELECT pg_try_advisory_lock(${WAKE_LOCK}, pg_backend_pid()) AS armed`);
       this.armed = rows[0].armed && this.client === client;
     } catch {

@@ -14,6 +14,13 @@ const PINNED = `SET search_path = pg_catalog, pg_temp`;
  * holds it (session level) while it waits for a NOTIFY; inbox_store tries it shared.
  */
 const WAKE_LOCK = 1735289205;
+/**
+ * The registry lock (REGISTRY_LOCK, 0): inbox_store holds it shared from before it reads
+ * inbox_sql_listener to the end of its transaction. A listener that just registered arms only
+ * once it could take it exclusive (and let go at once): every call that read the table before
+ * its row was there has ended by then.
+ */
+const REGISTRY_LOCK = 1735289206;
 
 /**
  * Issue 27: the SQL door without a NOTIFY per transaction; issue 24: the SQL door takes `channels`.
@@ -35,6 +42,9 @@ const WAKE_LOCK = 1735289205;
  *   listener can arm until it has committed or rolled back, and the read after arming sees its
  *   rows (a transaction's locks are released after its commit is visible). No row is written,
  *   nothing is shared between producers but a lock compatible with itself.
+ * - A listener that registers arms only once every call that read the table before its row was
+ *   there has ended (REGISTRY_LOCK). A transaction above READ COMMITTED (its snapshot may predate
+ *   a registration) always NOTIFYs.
  * - No listener registered (none running, or only gateways older than this migration): every
  *   call NOTIFYs, as before.
  *
@@ -284,10 +294,15 @@ const wakingStore = (s: string) => sql`
     -- The wake-up, only for a listener that asked for one (see inbox_sql_listener): a listener
     -- not armed cannot arm until this transaction has ended (the shared lock), and reads after.
     -- No listener registered (none running, or only gateways older than this migration): as before.
-    IF cardinality(ids) > 0 AND (
-         NOT EXISTS (SELECT 1 FROM ${s}.inbox_sql_listener)
-         OR EXISTS (SELECT 1 FROM ${s}.inbox_sql_listener l WHERE NOT pg_try_advisory_xact_lock_shared(${WAKE_LOCK}, l.pid))) THEN
-      PERFORM pg_notify('nestjs_inbox', '');
+    -- A transaction with an older snapshot than the statement's (REPEATABLE READ, SERIALIZABLE)
+    -- might not see a listener that registered meanwhile: it always NOTIFYs.
+    IF cardinality(ids) > 0 THEN
+      PERFORM pg_advisory_xact_lock_shared(${REGISTRY_LOCK}, 0);
+      IF current_setting('transaction_isolation') <> 'read committed'
+         OR NOT EXISTS (SELECT 1 FROM ${s}.inbox_sql_listener)
+         OR EXISTS (SELECT 1 FROM ${s}.inbox_sql_listener l WHERE NOT pg_try_advisory_xact_lock_shared(${WAKE_LOCK}, l.pid)) THEN
+        PERFORM pg_notify('nestjs_inbox', '');
+      END IF;
     END IF;
     RETURN ids;
   END $$`;
