@@ -8,18 +8,9 @@ const sql = String.raw;
 /** As InboxSqlPrivileges pins it: see there. */
 const PINNED = `SET search_path = pg_catalog, pg_temp`;
 
-/**
- * The first key of a listener's wake-up lock (the second is its backend's pid): its own space,
- * apart from inbox_group_lock's (1735289204) and the host's one-key locks. SqlProducerListener
- * holds it (session level) while it waits for a NOTIFY; inbox_store tries it shared.
- */
+/** A listener's wake-up lock (WAKE_LOCK, its pid): apart from inbox_group_lock's 1735289204 and the host's one-key locks. */
 const WAKE_LOCK = 1735289205;
-/**
- * The registry lock (REGISTRY_LOCK, 0): inbox_store holds it shared from before it reads
- * inbox_sql_listener to the end of its transaction. A listener that just registered arms only
- * once it could take it exclusive (and let go at once): every call that read the table before
- * its row was there has ended by then.
- */
+/** The registry lock (REGISTRY_LOCK, 0): held shared by inbox_store from before it reads inbox_sql_listener. */
 const REGISTRY_LOCK = 1735289206;
 
 /**
@@ -43,8 +34,8 @@ const REGISTRY_LOCK = 1735289206;
  *   rows (a transaction's locks are released after its commit is visible). No row is written,
  *   nothing is shared between producers but a lock compatible with itself.
  * - A listener that registers arms only once every call that read the table before its row was
- *   there has ended (REGISTRY_LOCK). A transaction above READ COMMITTED (its snapshot may predate
- *   a registration) always NOTIFYs.
+ *   there has ended (it could take REGISTRY_LOCK exclusive, and let go at once). A transaction
+ *   above READ COMMITTED (its snapshot may predate a registration) always NOTIFYs.
  * - No listener registered (none running, or only gateways older than this migration): every
  *   call NOTIFYs, as before.
  *
