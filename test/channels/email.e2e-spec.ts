@@ -237,6 +237,81 @@ describe('channels: e-mail through a real SMTP server', () => {
     }
   });
 
+  it('the SQL door takes channels (false, true, { after }, a publication asking for e-mail) and refuses bad ones with 22023', async () => {
+    const gatewayApp = () =>
+      startApp(db.url, {
+        channels: { pollMs: 20, email: { transport: smtp.url, from: FROM, address: addressOf, after: 0, types: ['wanted'] } },
+      });
+    apps.push(await gatewayApp(), await gatewayApp());
+    try {
+      await apps[0].service.subscribe('sql-sub', 'sql-news');
+      const notify = (user: string, n: object) => q(`SELECT inbox_notify(ARRAY[$1::text], $2::jsonb)`, [user, JSON.stringify(n)]);
+      // Each its own transaction, in this order: once the last one's e-mail is out, the listeners read the others.
+      await notify('sql-off', { type: 'wanted', title: 'not by e-mail', channels: { email: false } });
+      await notify('sql-later', { type: 'wanted', title: 'in an hour', channels: { email: { after: 3_600_000 } } });
+      await q(`SELECT inbox_publish('sql-news', $1::text)`, [
+        JSON.stringify({ type: 'news', title: 'to subscribers by e-mail', channels: { email: true } }),
+      ]);
+      // Its type is not in the module's `types`: e-mailed because the notification asks.
+      await notify('sql-on', { type: 'other', title: 'asked for e-mail', channels: { email: true } });
+      await until('sql-on gets it', () => smtp.to('sql-on@mail.test').length === 1);
+      await until('the subscriber gets the publication', () => smtp.to('sql-sub@mail.test').length === 1);
+      expect(smtp.to('sql-on@mail.test').map((m) => m.subject)).toEqual(['asked for e-mail']);
+      expect(smtp.to('sql-sub@mail.test').map((m) => m.subject)).toEqual(['to subscribers by e-mail']);
+      expect(await sendsOf('sql-off')).toEqual([]);
+      const [later] = await q<{ status: string; in_ms: number }>(
+        `SELECT status, (extract(epoch FROM due_at - now()) * 1000)::float8 AS in_ms FROM inbox_channel_send WHERE user_id = 'sql-later'`,
+      );
+      expect(later.status).toBe('pending');
+      expect(later.in_ms).toBeGreaterThan(3_500_000);
+      expect(smtp.to('sql-off@mail.test').length + smtp.to('sql-later@mail.test').length).toBe(0);
+
+      const before = await q<{ n: number }>(`SELECT count(*)::int AS n FROM inbox_notification`);
+      const refused: [string, object, RegExp][] = [
+        ['notify', { channels: ['email'] }, /^inbox_notify: notification\.channels: must be an object \(\{ email, webPush \}\) or null$/],
+        ['notify', { channels: { sms: true } }, /^inbox_notify: notification\.channels\.sms: is not a channel \(email, webPush\)$/],
+        ['notify', { channels: { email: 'yes' } }, /^inbox_notify: notification\.channels\.email: must be true, false or \{ after \}$/],
+        [
+          'notify',
+          { channels: { webPush: { after: 1, until: 'read' } } },
+          /notification\.channels\.webPush: must be true, false or \{ after \}/,
+        ],
+        [
+          'notify',
+          { channels: { email: { after: -1 } } },
+          /notification\.channels\.email\.after: must be a number of ms from 0 to 2592000000/,
+        ],
+        [
+          'notify',
+          { channels: { email: { after: 2_592_000_001 } } },
+          /notification\.channels\.email\.after: must be a number of ms from 0/,
+        ],
+        ['notify', { channels: { email: { after: '60000' } } }, /notification\.channels\.email\.after: must be a number of ms/],
+        ['notify', { channels: { email: { after: 1.5 } } }, /notification\.channels\.email\.after: must be an integer number of ms/],
+        ['broadcast', { channels: { fax: true } }, /^inbox_broadcast: notification\.channels\.fax: is not a channel/],
+        ['publish', { channels: 'email' }, /^inbox_publish: notification\.channels: must be an object/],
+      ];
+      for (const [fn, extra, message] of refused) {
+        const n = JSON.stringify({ type: 't', ...extra });
+        const call =
+          fn === 'notify'
+            ? q(`SELECT inbox_notify(ARRAY['sql-bad'], $1::jsonb)`, [n])
+            : fn === 'broadcast'
+              ? q(`SELECT inbox_broadcast($1::jsonb)`, [n])
+              : q(`SELECT inbox_publish('sql-news', $1::jsonb)`, [n]);
+        const err = await call.then(
+          () => null,
+          (e: { driverError?: { code?: string; message?: string } }) => e.driverError,
+        );
+        expect(err, JSON.stringify(extra)).toMatchObject({ code: '22023' });
+        expect(err!.message).toMatch(message);
+      }
+      expect(await q<{ n: number }>(`SELECT count(*)::int AS n FROM inbox_notification`)).toEqual(before);
+    } finally {
+      await stop();
+    }
+  });
+
   it('a send left sending by a process that died between claim and send is recorded failed, never sent again', async () => {
     const t = await start({ after: 3_600_000 });
     try {

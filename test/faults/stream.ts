@@ -20,6 +20,12 @@ export interface StreamSpec {
    * are smaller than ids delivered before them.
    */
   held?: { share: number; minMs: number; maxMs: number; rollback: number; maxOpen: number };
+  /**
+   * `sql`: each call is the SQL door's function (`SELECT inbox_notify(...)`, `inbox_publish`,
+   * `inbox_broadcast`) on the worker's connections, as a program in another language makes it;
+   * the gateways' SQL listeners deliver. Default `service`: the library's methods.
+   */
+  door?: 'service' | 'sql';
   seed: number;
 }
 

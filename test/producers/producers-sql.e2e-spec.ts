@@ -293,11 +293,11 @@ describe('SQL producers: inbox_notify, inbox_broadcast, inbox_publish', () => {
     await admin.connect();
     try {
       const listeners = () =>
-        admin.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN nestjs_inbox'`);
+        admin.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'nestjs-inbox listener'`);
       expect((await listeners()).rowCount).toBe(2);
       // Postgres ends both instances' listening connections, as a restart would.
       await admin.query(
-        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN nestjs_inbox'`,
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'nestjs-inbox listener'`,
       );
       const [[id]] = await python('commit', [{ fn: 'notify', to: ['sql-down'], notification: { type: 't', title: 'while down' } }]);
       const got = await c.waitFor<{ id: string; title: string }>(ServerEvent.Notification, (n) => n.title === 'while down', {

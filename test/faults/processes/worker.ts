@@ -77,7 +77,24 @@ async function main() {
       } else if (kind === 'publish') {
         record.topic = pick(spec.topics);
       }
-      const send = (manager?: any): Promise<StoredNotification[]> => {
+      const send = (manager?: any): Promise<StoredRow[]> => (spec.door === 'sql' ? sendSql(manager) : sendService(manager).then(rowsOf));
+      /** The SQL door's function, then what it stored (its ids, read back on the same connection). */
+      const sendSql = async (manager?: any): Promise<StoredRow[]> => {
+        const q = (text: string, params: unknown[]) => (manager ?? dataSource).query(text, params);
+        const n = JSON.stringify(input);
+        const [{ ids }] =
+          kind === 'notify'
+            ? await q(`SELECT inbox_notify($1::text[], $2::jsonb)::text[] AS ids`, [record.to, n])
+            : kind === 'publish'
+              ? await q(`SELECT inbox_publish($1, $2::jsonb)::text[] AS ids`, [record.topic, n])
+              : await q(`SELECT inbox_broadcast($1::jsonb)::text[] AS ids`, [n]);
+        const rows: { id: string; user_id: string | null; topic: string | null }[] = await q(
+          `SELECT id::text, user_id, topic FROM inbox_notification WHERE id = ANY($1::bigint[]) ORDER BY id`,
+          [ids],
+        );
+        return rows.map((r) => ({ id: r.id, userId: r.user_id, topic: r.topic, broadcast: r.user_id === null && r.topic === null }));
+      };
+      const sendService = (manager?: any): Promise<StoredNotification[]> => {
         const opts = manager ? { manager } : undefined;
         if (kind === 'notify') return service.notify(record.to!, input, opts);
         const one = kind === 'publish' ? service.publish(record.topic!, input, opts) : service.broadcast(input, opts);
@@ -85,7 +102,7 @@ async function main() {
       };
       const attempt = async () => {
         if (!held) {
-          record.rows = rowsOf(await send());
+          record.rows = await send();
           record.outcome = 'committed';
           return;
         }
@@ -94,7 +111,7 @@ async function main() {
         try {
           await runner.connect();
           await runner.startTransaction();
-          record.rows = rowsOf(await send(runner.manager));
+          record.rows = await send(runner.manager);
           await new Promise((r) => setTimeout(r, holdMs));
           if (rollback) {
             await runner.rollbackTransaction();

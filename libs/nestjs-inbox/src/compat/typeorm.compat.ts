@@ -115,7 +115,7 @@ export async function queryPoolWithoutJit<R extends QueryResultRow>(dataSource: 
 /** A `pg` client of its own, for LISTEN (a pooled connection would be taken back and reused). */
 export interface ListenerClient {
   connect(): Promise<unknown>;
-  query(sql: string): Promise<unknown>;
+  query<R = Record<string, unknown>>(sql: string): Promise<{ rows: R[] }>;
   end(): Promise<void>;
   on(event: 'notification', listener: () => void): unknown;
   on(event: 'error', listener: (err: Error) => void): unknown;

@@ -508,9 +508,9 @@ CREATE FUNCTION public.inbox_store(fn text, recipients text[], stream_topic text
       RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification: must be a JSON object';
     END IF;
     FOR k IN SELECT jsonb_object_keys(n) LOOP
-      IF NOT k = ANY (ARRAY['type', 'title', 'body', 'data', 'dedupeKey', 'expiresAt', 'url', 'actions', 'actor', 'tags', 'scope', 'group']) THEN
+      IF NOT k = ANY (ARRAY['type', 'title', 'body', 'data', 'dedupeKey', 'expiresAt', 'url', 'actions', 'actor', 'tags', 'scope', 'group', 'channels']) THEN
         RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.' || k
-          || ': unknown field (expected type, title, body, data, dedupeKey, expiresAt, url, actions, actor, tags, scope, group)';
+          || ': unknown field (expected type, title, body, data, dedupeKey, expiresAt, url, actions, actor, tags, scope, group, channels)';
       END IF;
     END LOOP;
     -- NUL and lone surrogates never get here (parseNotification, or jsonb refused them).
@@ -525,6 +525,30 @@ CREATE FUNCTION public.inbox_store(fn text, recipients text[], stream_topic text
     IF n->>'group' IS NOT NULL AND recipients IS NULL THEN
       RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.group: '
         || 'groups apply to notifications to users; a broadcast or a publication stays one row for every user';
+    END IF;
+    -- As the library's NotificationInput.channels: per channel true, false or { after } (ms, 0 to 30 days).
+    IF COALESCE(jsonb_typeof(n->'channels'), 'null') NOT IN ('object', 'null') THEN
+      RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.channels: must be an object ({ email, webPush }) or null';
+    END IF;
+    IF jsonb_typeof(n->'channels') = 'object' THEN
+      FOR k, elem IN SELECT c.key, c.value FROM jsonb_each(n->'channels') AS c ORDER BY c.key LOOP
+        field := fn || ': notification.channels.' || k;
+        IF NOT k = ANY (ARRAY['email', 'webPush']) THEN
+          RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = field || ': is not a channel (email, webPush)';
+        END IF;
+        CONTINUE WHEN jsonb_typeof(elem) = 'boolean';
+        IF jsonb_typeof(elem) <> 'object' OR EXISTS (SELECT 1 FROM jsonb_object_keys(elem) AS x(key) WHERE x.key <> 'after') THEN
+          RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = field || ': must be true, false or { after }';
+        END IF;
+        IF elem ? 'after' THEN
+          IF jsonb_typeof(elem->'after') <> 'number' OR (elem->>'after')::numeric NOT BETWEEN 0 AND 2592000000 THEN
+            RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = field || '.after: must be a number of ms from 0 to 2592000000 (30 days)';
+          END IF;
+          IF (elem->>'after')::numeric <> trunc((elem->>'after')::numeric) THEN
+            RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = field || '.after: must be an integer number of ms';
+          END IF;
+        END IF;
+      END LOOP;
     END IF;
     IF jsonb_typeof(n->'type') IS DISTINCT FROM 'string' OR btrim(n->>'type') = '' THEN
       RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.type: must be a non-empty string';
@@ -636,7 +660,7 @@ CREATE FUNCTION public.inbox_store(fn text, recipients text[], stream_topic text
     ), ins AS (
       INSERT INTO "public".inbox_notification AS x
              (user_id, topic, scope, group_key, type, title, body, data, dedupe_key, expires_at, url, actions, actor, tags,
-              tx_id, tx_horizon, via_sql)
+              tx_id, tx_horizon, via_sql, channels)
       SELECT u.user_id, stream_topic, COALESCE(n->>'scope', ''), n->>'group', n->>'type', n->>'title', n->>'body',
              CASE WHEN jsonb_typeof(n->'data') = 'object' THEN n->'data' END,
              n->>'dedupeKey', expires, n->>'url',
@@ -645,7 +669,8 @@ CREATE FUNCTION public.inbox_store(fn text, recipients text[], stream_topic text
              CASE WHEN jsonb_typeof(n->'tags') = 'array'
                   THEN ARRAY(SELECT t.e FROM jsonb_array_elements_text(n->'tags') WITH ORDINALITY AS t(e, i) ORDER BY t.i)
                   ELSE '{}'::text[] END,
-             tx.tx_id, tx.tx_horizon, true
+             tx.tx_id, tx.tx_horizon, true,
+             CASE WHEN jsonb_typeof(n->'channels') = 'object' AND n->'channels' <> '{}'::jsonb THEN n->'channels' END
         FROM (SELECT DISTINCT unnest(COALESCE(recipients, ARRAY[NULL::text])) AS user_id) u CROSS JOIN tx
       ON CONFLICT ((COALESCE(user_id, '')), (COALESCE(topic, '')), scope, dedupe_key) WHERE dedupe_key IS NOT NULL
       DO NOTHING
@@ -655,8 +680,18 @@ CREATE FUNCTION public.inbox_store(fn text, recipients text[], stream_topic text
     IF n->>'group' IS NOT NULL AND cardinality(ids) > 0 THEN
       PERFORM "public".inbox_group(ids);
     END IF;
+    -- The wake-up, only for a listener that asked for one (see inbox_sql_listener): a listener
+    -- not armed cannot arm until this transaction has ended (the shared lock), and reads after.
+    -- No listener registered (none running, or only gateways older than this migration): as before.
+    -- A transaction with an older snapshot than the statement's (REPEATABLE READ, SERIALIZABLE)
+    -- might not see a listener that registered meanwhile: it always NOTIFYs.
     IF cardinality(ids) > 0 THEN
-      PERFORM pg_notify('nestjs_inbox', '');
+      PERFORM pg_advisory_xact_lock_shared(1735289206, 0);
+      IF current_setting('transaction_isolation') <> 'read committed'
+         OR NOT EXISTS (SELECT 1 FROM "public".inbox_sql_listener)
+         OR EXISTS (SELECT 1 FROM "public".inbox_sql_listener l WHERE NOT pg_try_advisory_xact_lock_shared(1735289205, l.pid)) THEN
+        PERFORM pg_notify('nestjs_inbox', '');
+      END IF;
     END IF;
     RETURN ids;
   END $_$;
@@ -796,6 +831,7 @@ CREATE TABLE public.inbox_notification (
     group_actors jsonb,
     replaces bigint,
     superseded boolean DEFAULT false NOT NULL,
+    channels jsonb,
     CONSTRAINT inbox_notification_actions_check CHECK (((actions IS NULL) OR
 CASE jsonb_typeof(actions)
     WHEN 'null'::text THEN true
@@ -853,6 +889,11 @@ CREATE TABLE public.inbox_snooze (
     user_id character varying(255) NOT NULL,
     notification_id bigint NOT NULL,
     until timestamp with time zone NOT NULL
+);
+
+CREATE UNLOGGED TABLE public.inbox_sql_listener (
+    pid integer NOT NULL,
+    registered_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
 CREATE TABLE public.inbox_stream (
@@ -926,6 +967,9 @@ ALTER TABLE ONLY public.inbox_receipt
 
 ALTER TABLE ONLY public.inbox_snooze
     ADD CONSTRAINT inbox_snooze_pkey PRIMARY KEY (user_id, notification_id);
+
+ALTER TABLE ONLY public.inbox_sql_listener
+    ADD CONSTRAINT inbox_sql_listener_pkey PRIMARY KEY (pid);
 
 ALTER TABLE ONLY public.inbox_stream
     ADD CONSTRAINT inbox_stream_pkey PRIMARY KEY (stream, scope);

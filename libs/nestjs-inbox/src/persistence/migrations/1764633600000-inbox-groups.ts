@@ -180,7 +180,7 @@ const group = (s: string) => sql`
   END $$`;
 
 /** InboxScopes' `inbox_store`, with `notification.group`: checked (direct notifications only), locked before the insert, stored, grouped after it (inbox_group). */
-const groupedStore = (s: string) => sql`
+export const groupedStore = (s: string) => sql`
   CREATE OR REPLACE FUNCTION ${s}.inbox_store(fn text, recipients text[], stream_topic text, n jsonb) RETURNS bigint[]
   LANGUAGE plpgsql ${PINNED} AS $$
   DECLARE

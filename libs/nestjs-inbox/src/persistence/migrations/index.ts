@@ -9,6 +9,7 @@ import { InboxEngagement1764547200000 } from './1764547200000-inbox-engagement';
 import { InboxGroups1764633600000 } from './1764633600000-inbox-groups';
 import { InboxChannels1764720000000 } from './1764720000000-inbox-channels';
 import { InboxChannelRetention1764806400000 } from './1764806400000-inbox-channel-retention';
+import { InboxSqlWake1764892800000 } from './1764892800000-inbox-sql-wake';
 
 /** The library's schema, in order: add to the host DataSource's `migrations`. */
 export const NOTIFICATIONS_MIGRATIONS = [
@@ -23,4 +24,5 @@ export const NOTIFICATIONS_MIGRATIONS = [
   InboxGroups1764633600000,
   InboxChannels1764720000000,
   InboxChannelRetention1764806400000,
+  InboxSqlWake1764892800000,
 ];
