@@ -1,4 +1,4 @@
-import { monitorEventLoopDelay, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
+import { constants, monitorEventLoopDelay, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 
 /**
  * The event loop's delay in a server process (perf_hooks' histogram: p99 and max since the
@@ -94,7 +94,10 @@ export class EventLoopWatch {
   }
 
   private gc(e: PerformanceEntry): void {
-    const kind = GC_KINDS[(e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? 0] ?? 'other';
+    const detail = (e as PerformanceEntry & { detail?: { kind?: number; flags?: number } }).detail;
+    // A forced GC is `global.gc()`: the measuring harness's own (memory after a full GC), not the app's.
+    const forced = ((detail?.flags ?? 0) & constants.NODE_PERFORMANCE_GC_FLAGS_FORCED) !== 0;
+    const kind = (GC_KINDS[detail?.kind ?? 0] ?? 'other') + (forced ? ' (forced)' : '');
     this.gcs.push({ start: e.startTime, end: e.startTime + e.duration, kind });
     this.gcMs += e.duration;
     this.gcMaxMs = Math.max(this.gcMaxMs, e.duration);

@@ -90,7 +90,8 @@ export async function startServer(env: Env, target: Target, { redis = false, spa
     },
     spawn,
   );
-  const { url, redisAdapter } = await child.call('info', {}, 60_000);
+  // Start-up compiles the library (ts-node): on a shared machine at load 15-20 this took over a minute.
+  const { url, redisAdapter } = await child.call('info', {}, 180_000);
   return { child, url, redisAdapter };
 }
 
