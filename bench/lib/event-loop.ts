@@ -2,7 +2,8 @@ import { constants, monitorEventLoopDelay, PerformanceObserver, type Performance
 
 /**
  * The event loop's delay in a server process (perf_hooks' histogram: p99 and max since the
- * last read), and what each long stall was made of: a timer that should fire every TICK_MS
+ * last read; each sample is the time between two turns of a TICK_MS timer, so an idle loop reads
+ * about TICK_MS), and what each long stall was made of: a timer that should fire every TICK_MS
  * notes each late turn with the CPU time the process used meanwhile and the garbage
  * collection that ran in it. A stall whose CPU is about its length was the process's own
  * work (a GC, a long synchronous batch); one with little CPU was the process waiting for a
