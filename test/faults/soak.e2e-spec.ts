@@ -99,6 +99,10 @@ describe(`fault: a ${SOAK_MS / 1000} s soak with connect/disconnect churn`, () =
         pgActive.push(pg.active);
         await hold(Math.max(0, next - Date.now()));
       }
+      // Printed before the audit, so a run that fails it still tells what the event loops did.
+      console.log(
+        `event loops: ${JSON.stringify(instances.map((inst, i) => ({ instance: inst.name, maxMs: lagMaxMs[i], p99Ms: lagP99Ms[i], gcMs: Math.round(gcMs[i]), stalls: stalls[i] })))}`,
+      );
       await load.call('stopChurn');
       stopTabChurn();
       const end = Date.now();
