@@ -1,5 +1,7 @@
 import { sleep } from './clock';
+import { type EventLoopReport } from './event-loop';
 import { type Child, spawnChild, type SpawnOptions } from './ipc';
+import { type Row } from './result';
 
 /** The sizes of one run: full (the published numbers) or quick (CI: does it still work?). */
 export interface Sizes {
@@ -88,7 +90,8 @@ export async function startServer(env: Env, target: Target, { redis = false, spa
     },
     spawn,
   );
-  const { url, redisAdapter } = await child.call('info', {}, 60_000);
+  // Start-up compiles the library (ts-node): on a shared machine at load 15-20 this took over a minute.
+  const { url, redisAdapter } = await child.call('info', {}, 180_000);
   return { child, url, redisAdapter };
 }
 
@@ -185,3 +188,59 @@ export async function stopSides(sides: Side[]): Promise<void> {
 
 /** Rounds alternate the order of the sides: library first, then bare first, and so on. */
 export const inTurn = <T>(round: number, sides: T[]): T[] => (round % 2 ? [...sides].reverse() : sides);
+
+/**
+ * The event-loop delay of each server instance over a scenario's measured rounds (not its
+ * start-up or connections): `start` before a side's round resets the instances' histograms,
+ * `add` after it folds the round in. Per instance: the worst round's p99, the max, GC time,
+ * and the longest stalls with what they were made of (bench/lib/event-loop.ts).
+ */
+export class EventLoops {
+  readonly byTarget: Record<Target, (EventLoopReport & { rounds: number })[]> = { library: [], bare: [] };
+
+  async start(side: Side): Promise<void> {
+    await Promise.all(side.servers.map((s) => s.child.call('eventLoop')));
+  }
+
+  async add(side: Side): Promise<void> {
+    const reports: EventLoopReport[] = await Promise.all(side.servers.map((s) => s.child.call('eventLoop')));
+    const all = this.byTarget[side.target];
+    reports.forEach((r, i) => {
+      const a = (all[i] ??= { p99Ms: 0, maxMs: 0, gcMs: 0, gcMaxMs: 0, stalls: [], rounds: 0 });
+      a.p99Ms = Math.max(a.p99Ms, r.p99Ms);
+      a.maxMs = Math.max(a.maxMs, r.maxMs);
+      a.gcMs += r.gcMs;
+      a.gcMaxMs = Math.max(a.gcMaxMs, r.gcMaxMs);
+      a.stalls = [...a.stalls, ...r.stalls].sort((x, y) => y.ms - x.ms).slice(0, 3);
+      a.rounds++;
+    });
+  }
+
+  /** The worst instance's p99 and max, per side; and a note of each instance's longest stalls. */
+  rows(scenario: string, baselineName: string): { rows: Row[]; note: string } {
+    const worst = (t: Target, k: 'p99Ms' | 'maxMs') => Math.max(0, ...this.byTarget[t].map((r) => r[k]));
+    const row = (metric: string, k: 'p99Ms' | 'maxMs'): Row => ({
+      scenario,
+      metric,
+      unit: 'ms',
+      library: worst('library', k),
+      baseline: worst('bare', k),
+      baselineName,
+      better: 'lower',
+    });
+    const describe = (t: Target) =>
+      this.byTarget[t]
+        .map(
+          (r, i) =>
+            `${t} instance ${i + 1}: p99 ${r.p99Ms} ms, max ${r.maxMs} ms, GC ${Math.round(r.gcMs)} ms in all (longest ${r.gcMaxMs} ms)` +
+            (r.stalls.length
+              ? `; longest stalls ${r.stalls.map((s) => `${s.ms} ms (CPU ${s.cpuMs} ms, GC ${s.gcMs} ms${s.gcKind ? ` ${s.gcKind}` : ''})`).join(', ')}`
+              : ''),
+        )
+        .join('; ');
+    return {
+      rows: [row('event-loop delay p99, worst instance', 'p99Ms'), row('event-loop delay max, worst instance', 'maxMs')],
+      note: `${scenario}, event loop during the rounds: ${describe('library')}; ${describe('bare')}.`,
+    };
+  }
+}

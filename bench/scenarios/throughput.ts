@@ -1,6 +1,6 @@
 import { Pool } from 'pg';
 import { now } from '../lib/clock';
-import { type Env, inTurn, startSides, stopSides, type Target } from '../lib/harness';
+import { type Env, EventLoops, inTurn, startSides, stopSides, type Target } from '../lib/harness';
 import { type ScenarioResult } from '../lib/result';
 
 /**
@@ -12,7 +12,10 @@ import { type ScenarioResult } from '../lib/result';
 const ROUNDS = 3;
 
 /** Both sides up together, taking turns; rates over the sum of their rounds. */
-async function deliveredPerSecond(env: Env): Promise<Record<Target, { rate: number; cpuUs: number; framesPer: number }>> {
+async function deliveredPerSecond(
+  env: Env,
+  loops: EventLoops,
+): Promise<Record<Target, { rate: number; cpuUs: number; framesPer: number }>> {
   const { latencyClients, throughputCount, throughputConcurrency } = env.sizes;
   const sides = await startSides(env, 'tp', latencyClients);
   try {
@@ -22,6 +25,7 @@ async function deliveredPerSecond(env: Env): Promise<Record<Target, { rate: numb
     for (let round = 0; round < ROUNDS; round++) {
       for (const side of inTurn(round, sides)) {
         await side.clients.reset();
+        await loops.start(side);
         const { start, end, cpuMs } = await side.servers[0].child.call('throughput', {
           users: side.users,
           count,
@@ -29,6 +33,7 @@ async function deliveredPerSecond(env: Env): Promise<Record<Target, { rate: numb
         });
         const { received, lastAt } = await side.clients.collect(count, 60_000);
         if (received < count) throw new Error(`${side.target}: ${received} of ${count} arrived`);
+        await loops.add(side);
         const t = total[side.target];
         // What else reached the clients by now (the badge counts of the round; a few may follow).
         t.other += (await side.clients.collect(0)).otherEvents;
@@ -78,11 +83,14 @@ async function insertRowsPerSecond(env: Env): Promise<number> {
 }
 
 export async function throughput(env: Env): Promise<ScenarioResult> {
-  const { library: lib, bare } = await deliveredPerSecond(env);
+  const loops = new EventLoops();
+  const { library: lib, bare } = await deliveredPerSecond(env, loops);
   env.log('  plain multi-row INSERT');
   const inserts = await insertRowsPerSecond(env);
   const scenario = `2. Throughput, ${env.sizes.throughputConcurrency} callers`;
+  const eventLoop = loops.rows(scenario, 'bare Socket.IO room emit');
   return {
+    notes: [eventLoop.note],
     rows: [
       {
         scenario,
@@ -122,6 +130,7 @@ export async function throughput(env: Env): Promise<ScenarioResult> {
         baselineName: 'multi-row INSERT rows/s (100/stmt, 4 conns)',
         better: 'higher',
       },
+      ...eventLoop.rows,
     ],
   };
 }

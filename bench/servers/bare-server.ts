@@ -5,6 +5,7 @@ import { Pool } from 'pg';
 import { createClient } from 'redis';
 import { Server, type Socket } from 'socket.io';
 import { now } from '../lib/clock';
+import { EventLoopWatch } from '../lib/event-loop';
 import { serve } from '../lib/ipc';
 import { BODY, burst, cpu, data, memory, paced, rss, snapshot, TITLE } from './load';
 
@@ -76,7 +77,10 @@ async function main() {
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const { port } = http.address() as { port: number };
 
+  // Event-loop delay and stalls, read (and reset) by the scenarios around their rounds.
+  const loop = new EventLoopWatch();
   serve({
+    eventLoop: () => loop.read(),
     info: () => ({ url: `http://127.0.0.1:${port}`, redisAdapter: REDIS_URL ? 'bare' : 'none' }),
     sockets: () => nsp.sockets.size,
     memory,

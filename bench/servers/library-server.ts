@@ -6,6 +6,7 @@ import { parse as parseCookie } from 'cookie';
 import { NotificationService, NotificationsModule, SessionSource } from 'nestjs-inbox';
 import { createClient } from 'redis';
 import { NotificationsGateway } from '../../libs/nestjs-inbox/src/gateway/notifications.gateway';
+import { EventLoopWatch } from '../lib/event-loop';
 import { serve } from '../lib/ipc';
 import { now } from '../lib/clock';
 import { BODY, burst, cpu, data, memory, paced, rss, snapshot, TITLE } from './load';
@@ -71,7 +72,10 @@ async function main() {
 
   const notify = (user: string, seq: number) => service.notify(user, { type: 'comment', title: TITLE, body: BODY, data: data(seq) });
 
+  // Event-loop delay and stalls, read (and reset) by the scenarios around their rounds.
+  const loop = new EventLoopWatch();
   serve({
+    eventLoop: () => loop.read(),
     info: () => ({ url, redisAdapter }),
     sockets: () => nsp.sockets.size,
     memory,

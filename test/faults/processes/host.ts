@@ -1,11 +1,11 @@
 import { INestApplicationContext, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import connectPgSimple from 'connect-pg-simple';
 import session from 'express-session';
 import { Pool } from 'pg';
 import { expressSession, NotificationsModule, type NotificationsModuleOptions } from 'nestjs-inbox';
+import { EventLoopWatch, type EventLoopReport } from '../../../bench/lib/event-loop';
 
 /**
  * A host app as a site writes it, shared by the gateway instances and the producer-only worker
@@ -85,15 +85,15 @@ export async function startWorker(): Promise<INestApplicationContext> {
   return ctx;
 }
 
-/** The event loop's delay, so a stalled process shows in the figures. */
-const delay = monitorEventLoopDelay({ resolution: 20 });
-delay.enable();
+/**
+ * The event loop's delay, so a stalled process shows in the figures, with what each long stall
+ * was made of (the process's own CPU, GC, or waiting for a core: bench/lib/event-loop.ts).
+ */
+const loop = new EventLoopWatch();
 
-/** Longest and 99th-percentile event-loop delay (ms) since the last call. */
-export function eventLoop(): { maxMs: number; p99Ms: number } {
-  const out = { maxMs: Math.round(delay.max / 1e6), p99Ms: Math.round(delay.percentile(99) / 1e6) };
-  delay.reset();
-  return out;
+/** Longest and 99th-percentile event-loop delay (ms) since the last call, GC time and the longest stalls. */
+export function eventLoop(): EventLoopReport {
+  return loop.read();
 }
 
 /** Heap and RSS after full collections (the process runs with --expose-gc). */

@@ -3,6 +3,7 @@ import type { Inbox } from '../persistence/inbox-model';
 import type { NewNotificationRow } from '../persistence/notification-row';
 import { isDataException } from '../persistence/postgres-errors';
 import type { Action, Actor } from '../protocol';
+import { isSimpleUserId, simpleNotificationInput } from '../validation/fast-paths';
 import * as schema from '../validation/schemas';
 
 /** What a host sends. `type` is its own category: 'announcement', 'reminder', 'message', … */
@@ -84,6 +85,8 @@ export function checkedTopic(topic: string, what = 'topic'): string {
 
 /** `notify`'s audience: one id or a non-empty list, at most `maxRecipients`, each once. */
 export function checkedRecipients(to: string | string[], maxRecipients: number): string[] {
+  // One valid id, the common call: no zod parse, no Set.
+  if (isSimpleUserId(to) && maxRecipients >= 1) return [to];
   const list = typeof to === 'string' ? [to] : to;
   if (!Array.isArray(list) || list.length === 0) {
     throw new InvalidInputError('notify: no recipients: pass a user id or a non-empty array of user ids');
@@ -99,7 +102,8 @@ export function checkedRecipients(to: string | string[], maxRecipients: number):
  * presentation fields together, as JSON, take at most `maxPayloadBytes`.
  */
 export function normaliseInput(input: NotificationInput, maxPayloadBytes: number): NormalisedInput {
-  const n = schema.parse(schema.notificationInput, input, 'notification');
+  // `{ type, title?, body?, data? }` checked by hand; anything else (or anything invalid) by zod.
+  const n: schema.NotificationInputOutput = simpleNotificationInput(input) ?? schema.parse(schema.notificationInput, input, 'notification');
   const json = presentationJson(n);
   // The schema checked every other string; `data` is any JSON, so its text is checked here, as stored.
   if (schema.hasUnstorableText(json)) {
@@ -127,8 +131,34 @@ export function normaliseInput(input: NotificationInput, maxPayloadBytes: number
     tags: n.tags ?? [],
     scope: n.scope ?? null,
     group: n.group ?? null,
-    // Only when given: not a column, and most notifications leave it to the module.
-    ...(n.channels ? { channels: n.channels } : {}),
+    // Not a column; `undefined` when not given (most notifications leave it to the module). The
+    // key is always there: every normalised input has one shape (one hidden class for V8).
+    channels: n.channels ?? undefined,
+  };
+}
+
+/**
+ * The row of one recipient (or audience) of a normalised input: every field written out, in
+ * one order, where `{ ...n, userId, topic }` copied the input through V8's generic object
+ * spread, per recipient (bench 2's profile: 4% of the server's samples).
+ */
+export function rowFor(n: NormalisedInput, userId: string | null, topic: string | null, scope = n.scope): NewNotificationRow {
+  return {
+    userId,
+    topic,
+    scope,
+    type: n.type,
+    title: n.title,
+    body: n.body,
+    data: n.data,
+    dedupeKey: n.dedupeKey,
+    expiresAt: n.expiresAt,
+    url: n.url,
+    actions: n.actions,
+    actor: n.actor,
+    tags: n.tags,
+    group: n.group,
+    channels: n.channels,
   };
 }
 

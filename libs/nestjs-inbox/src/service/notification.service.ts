@@ -44,6 +44,7 @@ import {
   checkedUserId,
   normaliseInput,
   refuseGroup,
+  rowFor,
   type NotificationInput,
   type ScopeOption,
 } from './notification-input';
@@ -117,7 +118,7 @@ export class NotificationService {
     const recipients = checkedRecipients(to, this.options.maxRecipients);
     const n = normaliseInput(input, this.options.maxPayloadBytes);
     return this.delivery.store(
-      recipients.map((userId) => ({ ...n, userId, topic: null })),
+      recipients.map((userId) => rowFor(n, userId, null)),
       opts?.manager,
       doorOf(opts),
     );
@@ -135,7 +136,7 @@ export class NotificationService {
     if (scope !== null && n.scope !== null && scope !== n.scope) {
       throw new InvalidInputError(`broadcast: scope: ${JSON.stringify(scope)} differs from notification.scope ${JSON.stringify(n.scope)}`);
     }
-    const [stored] = await this.delivery.store([{ ...n, scope: scope ?? n.scope, userId: null, topic: null }], opts?.manager, doorOf(opts));
+    const [stored] = await this.delivery.store([rowFor(n, null, null, scope ?? n.scope)], opts?.manager, doorOf(opts));
     return stored ?? null;
   }
 
@@ -147,7 +148,7 @@ export class NotificationService {
     const t = checkedTopic(topic, 'publish: topic');
     const n = normaliseInput(input, this.options.maxPayloadBytes);
     refuseGroup(n, 'publish');
-    const [stored] = await this.delivery.store([{ ...n, userId: null, topic: t }], opts?.manager, doorOf(opts));
+    const [stored] = await this.delivery.store([rowFor(n, null, t)], opts?.manager, doorOf(opts));
     return stored ?? null;
   }
 

@@ -203,6 +203,8 @@ export const notificationInput = z
   })
   .strict();
 
+export type NotificationInputOutput = z.output<typeof notificationInput>;
+
 /** A notification type as a filter names it. */
 export const typeName = z.string().min(1, 'must be a non-empty string').max(100).superRefine(storable);
 const tagName = z.string().min(1, 'must be a non-empty string').max(64).superRefine(storable);
