@@ -48,9 +48,11 @@ import { UnreadRecounter } from './realtime/unread-recounter';
 import { UserSockets } from './realtime/user-sockets';
 import { AfterCommitDelivery } from './service/after-commit-delivery';
 import { CatchUpService } from './service/catch-up.service';
+import { InboxSettings } from './service/inbox-settings';
 import { NotificationActions } from './service/notification-actions';
 import { NotificationService } from './service/notification.service';
 import { StateChanges } from './service/state-changes';
+import { UserChannels } from './service/user-channels';
 
 /** Options known synchronously, when the module is declared (they decide its providers). */
 export interface NotificationsModuleExtras {
@@ -131,6 +133,8 @@ export const {
       AfterCommitDelivery,
       StateChanges,
       NotificationActions,
+      InboxSettings,
+      UserChannels,
       // producers in other languages: each door opens only when its option (known once the
       // async options resolve) is set, so both are always declared
       HttpProducer,

@@ -2,22 +2,15 @@ import { Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import type { EntityManager } from 'typeorm';
 import { InjectNotificationsOptions } from '../notifications.decorators';
-import { InvalidInputError, NotificationsError } from '../notifications.errors';
+import { InvalidInputError } from '../notifications.errors';
 import { doorOf } from '../observability/door';
 import { EngagementEvents, type EngagementEvent } from '../observability/engagement-events';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
 import { inboxKey } from '../persistence/inbox-model';
 import { toPayload } from '../persistence/notification-row';
+import type { ChannelLogEntry } from '../persistence/repositories/channel-send.repository';
 import { Badge, InboxReadRepository } from '../persistence/repositories/inbox-read.repository';
-import { ChannelSendRepository, type ChannelLogEntry } from '../persistence/repositories/channel-send.repository';
-import { NotificationRepository } from '../persistence/repositories/notification.repository';
-import { PreferencesRepository } from '../persistence/repositories/preferences.repository';
-import { SubscriptionRepository } from '../persistence/repositories/subscription.repository';
-import { PushSubscriptionRepository } from '../persistence/repositories/push-subscription.repository';
 import {
-  CHANNELS,
-  ClientEvent,
-  MAX_PUSH_SUBSCRIPTIONS,
   type PushSubscriptionJson,
   type Filter,
   type ListPage,
@@ -27,12 +20,7 @@ import {
   type StateResult,
 } from '../protocol';
 import { RedisFanout } from '../realtime/cluster/redis-fanout';
-import { RoomEmitter } from '../realtime/room-emitter';
-import { TopicRooms } from '../realtime/topic-rooms';
-import { UnreadRecounter } from '../realtime/unread-recounter';
 import { UserSockets } from '../realtime/user-sockets';
-import * as choices from '../validation/preferences.schemas';
-import * as schema from '../validation/schemas';
 import { parseListQuery, parseViews } from '../validation/views';
 import { AfterCommitDelivery, type StoredNotification } from './after-commit-delivery';
 import { NotificationActions } from './notification-actions';
@@ -48,7 +36,9 @@ import {
   type NotificationInput,
   type ScopeOption,
 } from './notification-input';
+import { InboxSettings } from './inbox-settings';
 import { StateChanges, type IdsOrFilter } from './state-changes';
+import { UserChannels } from './user-channels';
 
 // The facade's types, where its callers have always found them.
 export type { NotificationInput, ScopeOption } from './notification-input';
@@ -76,19 +66,13 @@ export class NotificationService {
     @InjectNotificationsOptions() private readonly options: ResolvedNotificationsOptions,
     private readonly delivery: AfterCommitDelivery,
     private readonly stateChanges: StateChanges,
-    private readonly notifications: NotificationRepository,
     private readonly reads: InboxReadRepository,
-    private readonly subscriptions: SubscriptionRepository,
-    private readonly preferences: PreferencesRepository,
-    private readonly emitter: RoomEmitter,
-    private readonly recounter: UnreadRecounter,
-    private readonly topicRooms: TopicRooms,
     private readonly userSockets: UserSockets,
     private readonly fanout: RedisFanout,
     private readonly engagement: EngagementEvents,
-    private readonly channelSends: ChannelSendRepository,
-    private readonly pushSubscriptions: PushSubscriptionRepository,
     private readonly actions: NotificationActions,
+    private readonly settings: InboxSettings,
+    private readonly channels: UserChannels,
   ) {}
 
   /**
@@ -158,30 +142,12 @@ export class NotificationService {
    * scope's inbox shows.
    */
   async subscribe(userId: string, topic: string, opts?: ScopeOption): Promise<void> {
-    const u = checkedUserId(userId);
-    const inbox = checkedInbox(u, opts, 'subscribe');
-    const t = checkedTopic(topic);
-    const horizon = await this.notifications.horizon();
-    await this.subscriptions.subscribe(inbox, t);
-    // Live to the sockets of the inbox's scope (unscoped: of every scope), but where the topic is muted.
-    await this.topicRooms.join(inbox, t, await this.subscriptions.scopesMuting(u, t));
-    // A publication committed between the subscription and the sockets joining the room is
-    // visible to the user but went to a room they were not in yet: send it to them now.
-    const missed = await this.reads.topicCommittedSince(inbox, t, horizon);
-    if (missed.length > 0) {
-      this.emitter.deliverTo(inbox, missed);
-      this.recounter.markStale([u]);
-    }
+    return this.settings.subscribe(userId, topic, opts);
   }
 
   /** Ends the subscription to `topic` in `opts.scope` (unscoped without it); the others stay. */
   async unsubscribe(userId: string, topic: string, opts?: ScopeOption): Promise<void> {
-    const u = checkedUserId(userId);
-    const inbox = checkedInbox(u, opts, 'unsubscribe');
-    const t = checkedTopic(topic);
-    await this.subscriptions.unsubscribe(inbox, t);
-    await this.topicRooms.leave(inbox, t);
-    this.recounter.markStale([u]);
+    return this.settings.unsubscribe(userId, topic, opts);
   }
 
   /**
@@ -282,9 +248,7 @@ export class NotificationService {
 
   /** The preferences of `opts.scope`'s inbox (each scope has its own, the unscoped inbox too). */
   async getPreferences(userId: string, opts?: ScopeOption): Promise<Preferences> {
-    const inbox = this.inbox(userId, opts, 'getPreferences');
-    const [muted, { channels, quietHours }] = await Promise.all([this.preferences.preferences(inbox), this.channelSends.settings(inbox)]);
-    return { muted, channels, quietHours };
+    return this.settings.preferences(this.inbox(userId, opts, 'getPreferences'));
   }
 
   /**
@@ -292,64 +256,10 @@ export class NotificationService {
    * notifications are stored and listed as usual, but not delivered live and not counted. A
    * type the host's `mutable` option refuses is FORBIDDEN. Of `opts.scope`'s inbox only: they
    * apply to everything it shows (the unscoped notifications too), and to no other inbox.
+   * `channels` and `quietHours`: see docs/channels.md.
    */
   async setPreferences(userId: string, preferences: PreferencesUpdate, opts?: ScopeOption): Promise<Preferences> {
-    const inbox = this.inbox(userId, opts, 'setPreferences');
-    const u = inbox.userId;
-    const { muted = {}, channels, quietHours } = schema.parse(choices.preferences, preferences, 'preferences');
-    const refused = (muted.types ?? []).filter((type) => !this.options.mutable(type));
-    if (refused.length > 0) {
-      throw new NotificationsError('FORBIDDEN', `preferences: muted.types: ${refused.map((t) => `'${t}'`).join(', ')} may not be muted`);
-    }
-    for (const channel of CHANNELS) {
-      const refusedOnChannel = (channels?.[channel]?.types ?? []).filter((type) => !this.options.mutable(type));
-      if (refusedOnChannel.length > 0) {
-        throw new NotificationsError(
-          'FORBIDDEN',
-          `preferences: channels.${channel}.types: ${refusedOnChannel.map((t) => `'${t}'`).join(', ')} may not be muted`,
-        );
-      }
-    }
-    const settings =
-      channels === undefined && quietHours === undefined
-        ? await this.channelSends.settings(inbox)
-        : await this.channelSends.setSettings(
-            inbox,
-            channels &&
-              Object.fromEntries(
-                CHANNELS.flatMap((c) => {
-                  const given = channels[c];
-                  return given ? [[c, { muted: given.muted ?? false, types: [...new Set(given.types ?? [])] }]] : [];
-                }),
-              ),
-            quietHours,
-          );
-    if (muted.types === undefined && muted.topics === undefined) {
-      return { muted: await this.preferences.preferences(inbox), channels: settings.channels, quietHours: settings.quietHours };
-    }
-    const before = await this.preferences.preferences(inbox);
-    const after = await this.preferences.setPreferences(inbox, {
-      types: muted.types && [...new Set(muted.types)],
-      topics: muted.topics && [...new Set(muted.topics)],
-    });
-    // The inbox's subscriptions (unscoped, and in its scope) whose topics its sockets get again.
-    const rooms = (await this.subscriptions.roomsOfMany([inbox])).get(inboxKey(inbox));
-    const diff = (a: string[], b: string[]) => a.filter((x) => !b.includes(x));
-    const unmuted = diff(before.topics, after.topics);
-    await this.topicRooms.mute(inbox, {
-      types: { muted: diff(after.types, before.types), unmuted: diff(before.types, after.types) },
-      topics: {
-        muted: diff(after.topics, before.topics),
-        unmuted: [
-          ...unmuted.filter((t) => rooms?.topics.includes(t)).map((topic) => ({ topic, scope: null })),
-          ...(inbox.scope === null
-            ? []
-            : unmuted.filter((t) => rooms?.scopedTopics.includes(t)).map((topic) => ({ topic, scope: inbox.scope }))),
-        ],
-      },
-    });
-    this.recounter.markStale([u]);
-    return { muted: after, channels: settings.channels, quietHours: settings.quietHours };
+    return this.settings.setPreferences(this.inbox(userId, opts, 'setPreferences'), preferences);
   }
 
   /**
@@ -358,14 +268,7 @@ export class NotificationService {
    * `scope` absent: every inbox's; `before`: an entry's `id`, for the next page.
    */
   async channelHistory(userId: string, query: { scope?: string | null; before?: string; limit?: number } = {}): Promise<ChannelLogEntry[]> {
-    const u = checkedUserId(userId);
-    const scope = query.scope === undefined ? undefined : checkedScope({ scope: query.scope }, 'channelHistory');
-    const before = query.before === undefined ? null : schema.parse(schema.notificationId, query.before, 'channelHistory: before');
-    const limit = query.limit ?? this.options.listLimit.default;
-    if (!Number.isInteger(limit) || limit < 1 || limit > this.options.listLimit.max) {
-      throw new InvalidInputError(`channelHistory: limit: must be an integer from 1 to ${this.options.listLimit.max}`);
-    }
-    return this.channelSends.history(u, scope, before, limit);
+    return this.channels.history(userId, query);
   }
 
   /**
@@ -374,29 +277,12 @@ export class NotificationService {
    * one, or an endpoint that is not https (but on localhost), is INVALID_INPUT naming the field.
    */
   async pushSubscribe(userId: string, subscription: PushSubscriptionJson): Promise<{ ok: true }> {
-    const u = checkedUserId(userId);
-    const sub = schema.parse(choices.pushSubscription, subscription, ClientEvent.PushSubscribe);
-    const stored = await this.pushSubscriptions.subscribe(
-      u,
-      {
-        endpoint: sub.endpoint,
-        p256dh: sub.keys.p256dh,
-        auth: sub.keys.auth,
-        expiresAt: typeof sub.expirationTime === 'number' ? new Date(sub.expirationTime) : null,
-      },
-      MAX_PUSH_SUBSCRIPTIONS,
-    );
-    if (!stored) {
-      throw new InvalidInputError(`${ClientEvent.PushSubscribe}: at most ${MAX_PUSH_SUBSCRIPTIONS} push subscriptions per user`);
-    }
-    return { ok: true };
+    return this.channels.pushSubscribe(userId, subscription);
   }
 
   /** Forgets a Web Push subscription of `userId` (the socket's `push:unsubscribe`). */
   async pushUnsubscribe(userId: string, endpoint: string): Promise<{ ok: true }> {
-    const { endpoint: e } = schema.parse(choices.pushUnsubscribe, { endpoint }, ClientEvent.PushUnsubscribe);
-    await this.pushSubscriptions.unsubscribe(checkedUserId(userId), e);
-    return { ok: true };
+    return this.channels.pushUnsubscribe(userId, endpoint);
   }
 
   /** The user id checked, then the scope option: the inbox a method works on. */
