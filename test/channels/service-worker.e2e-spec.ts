@@ -82,17 +82,17 @@ describe('the shipped service worker in Chromium', () => {
         registrationId: registrations.get(`${origin}/`)!,
         data: JSON.stringify({ id: n.id, type: 'comment', title: 'Bob <b>replied</b>', body: 'hi', url: '/posts/1', scope: null }),
       });
-      // Read when it shows: once the page marks it seen, the worker may close it again.
-      const shown = await (
-        await page.waitForFunction(
-          () =>
-            navigator.serviceWorker.ready
-              .then((r) => r.getNotifications())
-              .then((ns) => (ns.length === 1 ? ns.map((x) => ({ title: x.title, body: x.body, data: x.data as unknown })) : null)),
-          undefined,
-          WAIT,
-        )
-      ).jsonValue();
+      // Polled inside the page: waitForFunction takes a returned promise as a truthy value at once
+      // (it does not await it), which is how this read once raced the worker's showNotification.
+      const shown = await page.evaluate(async (timeoutMs) => {
+        const registration = await navigator.serviceWorker.ready;
+        for (const deadline = Date.now() + timeoutMs; Date.now() < deadline;) {
+          const ns = await registration.getNotifications();
+          if (ns.length > 0) return ns.map((x) => ({ title: x.title, body: x.body, data: x.data as unknown }));
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        return null;
+      }, WAIT.timeout);
       expect(shown).toEqual([{ title: 'Bob <b>replied</b>', body: 'hi', data: { id: n.id, url: `${origin}/posts/1` } }]);
       await until('the page marked it seen', async () => (await t.service.badge('zoe')).unseen === 0);
       // Seen: its Web Push send (not yet due) is cancelled in the mark's transaction.
