@@ -45,14 +45,14 @@ function mountElements() {
   for (const template of document.querySelectorAll('template.signed-in')) {
     const content = template.content.cloneNode(true);
     // Set before they are in the page: they connect once, in the right scope.
-    for (const element of content.querySelectorAll('inbox-bell, inbox-preferences')) element.setAttribute('scope', workspace);
+    for (const element of content.querySelectorAll('inbox-bell, inbox-toasts, inbox-preferences')) element.setAttribute('scope', workspace);
     template.after(content);
   }
   renderTopics();
 }
 
 function unmountElements() {
-  for (const element of document.querySelectorAll('inbox-bell, inbox-preferences')) element.remove();
+  for (const element of document.querySelectorAll('inbox-bell, inbox-toasts, inbox-preferences')) element.remove();
 }
 
 /** An action with an `event` is the page's to run: the demo knows `reply` (the element marks it read). */
@@ -136,7 +136,7 @@ function renderWorkspaces() {
 function switchWorkspace(id) {
   workspace = id;
   localStorage.setItem(`demo:workspace:${userId}`, id);
-  for (const element of document.querySelectorAll('inbox-bell, inbox-preferences')) element.setAttribute('scope', id);
+  for (const element of document.querySelectorAll('inbox-bell, inbox-toasts, inbox-preferences')) element.setAttribute('scope', id);
   renderTopics();
 }
 

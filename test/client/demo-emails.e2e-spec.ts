@@ -116,6 +116,8 @@ describe('demo channels in Chromium: the e-mail log and Web Push', () => {
       return { scope: registration.scope, script: registration.active?.scriptURL };
     });
     expect(worker).toEqual({ scope: `${rig.origin}/`, script: `${rig.origin}/inbox-sw.js` });
+    // The preferences card offers both channels the demo configures, and the push switch of this browser.
+    for (const key of ['email', 'webPush', 'push-here']) await page.locator(`inbox-preferences [data-key="${key}"] input`).waitFor(WAIT);
     await context.close();
   }, 45000);
 });

@@ -41,6 +41,7 @@ describe('demo page in Chromium', () => {
     await sendMessage(b1, 'alice', 'Lunch at noon?');
     await badge(a1, 1);
     await badge(a2, 1);
+    await a1.locator('inbox-toasts').getByText('Lunch at noon?').waitFor(WAIT);
     await openInbox(a1);
     await item(a1, 'Lunch at noon?').and(a1.locator('.unread')).waitFor(WAIT);
     await shot(a1, 'alice-inbox-open');
