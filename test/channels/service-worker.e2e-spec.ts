@@ -75,24 +75,38 @@ describe('the shipped service worker in Chromium', () => {
           ),
       );
       expect(typeof enabled).toBe('string');
-      await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
-      await until('the worker is registered', () => registrations.has(`${origin}/`));
-      await cdp.send('ServiceWorker.deliverPushMessage', {
-        origin,
-        registrationId: registrations.get(`${origin}/`)!,
-        data: JSON.stringify({ id: n.id, type: 'comment', title: 'Bob <b>replied</b>', body: 'hi', url: '/posts/1', scope: null }),
+      // Activated, not only active: `ready` resolves while the worker is still activating.
+      await page.evaluate(async () => {
+        const worker = (await navigator.serviceWorker.ready).active!;
+        if (worker.state !== 'activated') {
+          await new Promise<void>((resolve) => worker.addEventListener('statechange', () => worker.state === 'activated' && resolve()));
+        }
       });
+      await until('the worker is registered', () => registrations.has(`${origin}/`));
       // Polled inside the page: waitForFunction takes a returned promise as a truthy value at once
       // (it does not await it), which is how this read once raced the worker's showNotification.
-      const shown = await page.evaluate(async (timeoutMs) => {
-        const registration = await navigator.serviceWorker.ready;
-        for (const deadline = Date.now() + timeoutMs; Date.now() < deadline;) {
-          const ns = await registration.getNotifications();
-          if (ns.length > 0) return ns.map((x) => ({ title: x.title, body: x.body, data: x.data as unknown }));
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-        return null;
-      }, WAIT.timeout);
+      const showsWithin = (timeoutMs: number) =>
+        page.evaluate(async (ms) => {
+          const registration = await navigator.serviceWorker.ready;
+          for (const deadline = Date.now() + ms; Date.now() < deadline;) {
+            const ns = await registration.getNotifications();
+            if (ns.length > 0) return ns.map((x) => ({ title: x.title, body: x.body, data: x.data as unknown }));
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+          return null;
+        }, timeoutMs);
+      // A push handed through the DevTools protocol to a worker the browser has just started was
+      // once not shown (CI), and that path has no retry of its own: it is handed again, up to
+      // three times. The notification's tag makes a second showing replace the first.
+      let shown: unknown = null;
+      for (let attempt = 0; attempt < 3 && shown === null; attempt++) {
+        await cdp.send('ServiceWorker.deliverPushMessage', {
+          origin,
+          registrationId: registrations.get(`${origin}/`)!,
+          data: JSON.stringify({ id: n.id, type: 'comment', title: 'Bob <b>replied</b>', body: 'hi', url: '/posts/1', scope: null }),
+        });
+        shown = await showsWithin(WAIT.timeout / 2);
+      }
       expect(shown).toEqual([{ title: 'Bob <b>replied</b>', body: 'hi', data: { id: n.id, url: `${origin}/posts/1` } }]);
       await until('the page marked it seen', async () => (await t.service.badge('zoe')).unseen === 0);
       // Seen: its Web Push send (not yet due) is cancelled in the mark's transaction.
