@@ -1,4 +1,4 @@
-import { io, type ManagerOptions, type SocketOptions } from 'socket.io-client';
+import { io } from 'socket.io-client';
 import {
   ClientEvent,
   DEFAULT_NAMESPACE,
@@ -19,39 +19,19 @@ import {
 import { Connection } from './connection';
 import { Counts } from './counts';
 import { Cursor } from './cursor';
-import { PersistedCursor, type CursorStorage } from './cursor-storage';
+import { PersistedCursor } from './cursor-storage';
+import type { InboxOptions } from './inbox-options';
 import type { ConnectionState, InboxEvents, TransportState } from './inbox-events';
 import { InboxError } from './inbox.errors';
 import { withSafeLinks } from './notification-list';
 import { TypedEmitter } from './typed-emitter';
 import { ViewState } from './view-state';
+import { WebPush } from './web-push';
 
 /** Notifications named by id (one or several), or every notification of the user a filter selects. */
 export type InboxSelection = string | readonly string[] | Filter;
 
-export interface InboxOptions {
-  /** Origin of the server; default: the page's own origin. */
-  url?: string;
-  /** Socket.IO namespace of the gateway; default `/notifications`. */
-  namespace?: string;
-  /** Page size of `loadMore`; default 20. */
-  pageSize?: number;
-  /** Milliseconds to wait for an acknowledgement; default 10 000. */
-  timeout?: number;
-  /** Keep the cursor across page loads, per user (and scope): give the signed-in user's id. */
-  persistCursor?: { userId: string; storage?: CursorStorage };
-  /**
-   * The scope (workspace, tenant) to work in: the feed, badges, counts and preferences of that
-   * scope, with the unscoped notifications. The server lets the socket in only if its
-   * `canAccessScope` says so (else `state` is `unauthorized` with `FORBIDDEN`). Default: `null`,
-   * unscoped. `switchScope` changes it without a page reload.
-   */
-  scope?: string | null;
-  /** Connect at once; default `true`. */
-  autoConnect?: boolean;
-  /** Passed to socket.io-client (`path`, `transports`, …); the client sets `auth` itself. */
-  socket?: Partial<ManagerOptions & SocketOptions>;
-}
+export type { InboxOptions } from './inbox-options';
 
 type StateEvent = typeof ClientEvent.Seen | typeof ClientEvent.Archive | typeof ClientEvent.Unarchive | typeof ClientEvent.Delete;
 
@@ -73,6 +53,7 @@ export class InboxClient {
   private readonly shown: ViewState;
   /** The badges and the watched views' counts. */
   private readonly counter: Counts;
+  private readonly push: WebPush;
 
   constructor(options: InboxOptions = {}) {
     const namespace = options.namespace ?? DEFAULT_NAMESPACE;
@@ -94,6 +75,7 @@ export class InboxClient {
     this.shown = new ViewState(options.pageSize ?? 20, readPage, this.cursor, this.events);
     const watch = async (views: Record<string, Filter>) => (await connection.request(ClientEvent.Counts, { views })).counts;
     this.counter = new Counts(connection, watch, this.events);
+    this.push = new WebPush(connection, (id) => void this.markSeen([id]).catch(() => undefined));
     this.listen();
     if (options.autoConnect ?? true) this.connect();
   }
@@ -296,35 +278,13 @@ export class InboxClient {
    * Rejects where the browser has no Push API, the user refuses notifications, or the server has
    * no `channels.webPush`.
    */
-  private listensToWorker = false;
-
-  async enablePush(options: { serviceWorker: string }): Promise<PushSubscriptionJson> {
-    const registration = await navigator.serviceWorker.register(options.serviceWorker);
-    if (!this.listensToWorker) {
-      // The shipped worker tells open pages what it showed: marked seen over this socket.
-      this.listensToWorker = true;
-      navigator.serviceWorker.addEventListener('message', (event: MessageEvent) => {
-        const data = event.data as { type?: unknown; id?: unknown } | null;
-        if (data?.type === 'nestjs-inbox:shown' && typeof data.id === 'string') void this.markSeen([data.id]).catch(() => undefined);
-      });
-    }
-    const { publicKey } = await this.connection.request(ClientEvent.PushKey, {});
-    const key = Uint8Array.from(atob(publicKey.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
-    const subscription =
-      (await registration.pushManager.getSubscription()) ??
-      (await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key }));
-    const json = subscription.toJSON() as PushSubscriptionJson;
-    await this.connection.request(ClientEvent.PushSubscribe, json);
-    return json;
+  enablePush(options: { serviceWorker: string }): Promise<PushSubscriptionJson> {
+    return this.push.enable(options.serviceWorker);
   }
 
   /** Ends Web Push on this browser: unsubscribes it and tells the server (`push:unsubscribe`). */
-  async disablePush(): Promise<void> {
-    const registration = await navigator.serviceWorker.getRegistration();
-    const subscription = await registration?.pushManager.getSubscription();
-    if (!subscription) return;
-    await this.connection.request(ClientEvent.PushUnsubscribe, { endpoint: subscription.endpoint });
-    await subscription.unsubscribe();
+  disablePush(): Promise<void> {
+    return this.push.disable();
   }
 
   /** Subscribes the user to a topic (the host decides who may); rejects with `FORBIDDEN` if not allowed. */

@@ -6,7 +6,6 @@ import { releaseHandshakeRequest } from '../compat/engine-io.compat';
 import { InjectNotificationsOptions } from '../notifications.decorators';
 import { InvalidInputError, NotificationsError } from '../notifications.errors';
 import { ownRooms } from '../notifications.internal-constants';
-import type { Inbox } from '../persistence/inbox-model';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
 import { DeliveredEvents } from '../observability/delivered-events';
 import { InboxTelemetry } from '../observability/inbox-telemetry';
@@ -19,18 +18,19 @@ import {
   type Preferences,
   type PreferencesAnswer,
   type PreferencesUpdate,
-  type PushSubscriptionJson,
+  type Channel,
   type StateResult,
 } from '../protocol';
 import { eventLimiter } from '../security/event-limits';
 import { secureNamespace } from '../security/secure-namespace';
 import type { InboxSocketData } from '../session/handshake-auth';
 import { InboxNamespace } from '../realtime/inbox-namespace';
+import { inboxOf } from '../realtime/socket-inbox';
 import { ViewCounts } from '../realtime/view-counts';
 import { CatchUpService } from '../service/catch-up.service';
 import { NotificationActions } from '../service/notification-actions';
 import { NotificationService, type IdsOrFilter, type ScopeOption } from '../service/notification.service';
-import * as choices from '../validation/preferences.schemas';
+import { UserChannels } from '../service/user-channels';
 import * as schema from '../validation/schemas';
 import { parseViews } from '../validation/views';
 
@@ -92,27 +92,14 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
     [ClientEvent.Counts, (socket, body) => this.counts(socket, body)],
     [ClientEvent.PreferencesGet, (socket, body) => this.preferences(socket, body)],
     [ClientEvent.PreferencesSet, (socket, body) => this.setPreferences(socket, body)],
-    [
-      ClientEvent.PushKey,
-      (socket, body) =>
-        this.answer(() => {
-          schema.parse(schema.emptyPayload, this.payload(body), ClientEvent.PushKey);
-          const publicKey = this.options.channels?.webPush?.vapid.publicKey;
-          if (!publicKey) throw new NotificationsError('UNAVAILABLE', 'Web Push is not configured on this server (channels.webPush)');
-          return { publicKey };
-        }),
-    ],
+    [ClientEvent.PushKey, (_socket, body) => this.answer(() => this.userChannels.pushKey(this.payload(body)))],
     [
       ClientEvent.PushSubscribe,
-      (socket, body) => this.answer(() => this.service.pushSubscribe(socket.data.userId, this.payload(body) as PushSubscriptionJson)),
+      (socket, body) => this.answer(() => this.userChannels.pushSubscribe(socket.data.userId, this.payload(body))),
     ],
     [
       ClientEvent.PushUnsubscribe,
-      (socket, body) =>
-        this.answer(() => {
-          const { endpoint } = schema.parse(choices.pushUnsubscribe, this.payload(body), ClientEvent.PushUnsubscribe);
-          return this.service.pushUnsubscribe(socket.data.userId, endpoint);
-        }),
+      (socket, body) => this.answer(() => this.userChannels.pushUnsubscribe(socket.data.userId, this.payload(body))),
     ],
   ]);
 
@@ -129,6 +116,9 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
     };
   })();
 
+  /** The channels this server sends on, for the preferences' answers. */
+  private readonly availableChannels: Channel[];
+
   /** Rate and size limits, checked before any handler (see eventLimiter). */
   private readonly limits: ReturnType<typeof eventLimiter>;
 
@@ -141,8 +131,10 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
     private readonly telemetry: InboxTelemetry,
     private readonly delivered: DeliveredEvents,
     private readonly actions: NotificationActions,
+    private readonly userChannels: UserChannels,
   ) {
     this.limits = eventLimiter(options);
+    this.availableChannels = CHANNELS.filter((channel) => options.channels?.[channel] !== undefined);
     // The namespace is an option, known only now; the module registers a subclass per
     // registration (gatewayClassFor), which is what `new.target` is.
     bindGatewayNamespace(new.target, options.namespace);
@@ -261,7 +253,7 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
 
   /** The preferences with the channels this server sends on: a page has no other way to know them. */
   private withChannels(preferences: Preferences): PreferencesAnswer {
-    return { ...preferences, availableChannels: CHANNELS.filter((channel) => this.options.channels?.[channel] !== undefined) };
+    return { ...preferences, availableChannels: this.availableChannels };
   }
 
   subscribe(socket: InboxSocket, body: unknown) {
@@ -298,11 +290,6 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
       return { error: { code: 'INTERNAL', message: 'internal error' } };
     }
   }
-}
-
-/** The inbox a socket works in: its user in its scope (`null`: unscoped). */
-function inboxOf(socket: InboxSocket): Inbox {
-  return { userId: socket.data.userId, scope: socket.data.scope };
 }
 
 /** The service's option for the socket's scope (none for an unscoped socket). */

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import type { Socket } from 'socket.io';
 import { inboxRoom } from '../notifications.internal-constants';
-import { inboxKey, type Inbox } from '../persistence/inbox-model';
+import { inboxKey } from '../persistence/inbox-model';
 import type { Badge } from '../persistence/repositories/inbox-read.repository';
 import { ServerEvent } from '../protocol';
+import { inboxOf } from './socket-inbox';
 
 /**
  * The badge (unread and unseen counts) each inbox's sockets on this instance were last sent (by
@@ -77,11 +78,6 @@ export class ShownCounts {
   version(key: string): number {
     return this.raises.get(key) ?? 0;
   }
-}
-
-/** The inbox a socket works in (the handshake set both). */
-function inboxOf(socket: Socket): Inbox {
-  return { userId: socket.data.userId, scope: socket.data.scope ?? null };
 }
 
 function sameBadge(a: Badge | undefined, b: Badge): boolean {

@@ -5,6 +5,7 @@ import { inboxKey, type Inbox, type View } from '../persistence/inbox-model';
 import { InboxReadRepository } from '../persistence/repositories/inbox-read.repository';
 import { ServerEvent } from '../protocol';
 import { InboxNamespace } from './inbox-namespace';
+import { inboxOf } from './socket-inbox';
 
 /** The views a socket asked to have counted (`notifications:counts`), and the counts it was last sent. */
 interface Watched {
@@ -18,7 +19,6 @@ interface Watched {
 type WatchingSocket = Socket & { data: { userId: string; scope: string | null; watched?: Watched; watches?: number } };
 
 /** The inbox a socket works in: its views count there. */
-const inboxOf = (socket: WatchingSocket): Inbox => ({ userId: socket.data.userId, scope: socket.data.scope ?? null });
 
 /**
  * The counts of named views each socket watches, pushed as `notifications:counts` whenever one

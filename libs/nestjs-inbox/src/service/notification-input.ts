@@ -1,3 +1,4 @@
+import type { EntityManager } from 'typeorm';
 import { InvalidInputError } from '../notifications.errors';
 import type { Inbox } from '../persistence/inbox-model';
 import type { NewNotificationRow } from '../persistence/notification-row';
@@ -202,4 +203,10 @@ export function asInputError(err: unknown): never {
   throw new InvalidInputError(
     `notification: the database cannot store it: ${message}${typeof detail === 'string' ? ` (${detail})` : ''} (SQLSTATE ${code})`,
   );
+}
+
+/** Options of `notify`, `broadcast` and `publish`. */
+export interface NotifyOptions {
+  /** Store inside this transaction: delivered once it commits, never if it rolls back. */
+  manager?: EntityManager;
 }

@@ -1,12 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
-import type { EntityManager } from 'typeorm';
 import { InjectNotificationsOptions } from '../notifications.decorators';
 import { InvalidInputError } from '../notifications.errors';
 import { doorOf } from '../observability/door';
 import { EngagementEvents, type EngagementEvent } from '../observability/engagement-events';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
-import { inboxKey } from '../persistence/inbox-model';
 import { toPayload } from '../persistence/notification-row';
 import type { ChannelLogEntry } from '../persistence/repositories/channel-send.repository';
 import { Badge, InboxReadRepository } from '../persistence/repositories/inbox-read.repository';
@@ -34,23 +32,20 @@ import {
   refuseGroup,
   rowFor,
   type NotificationInput,
+  type NotifyOptions,
   type ScopeOption,
 } from './notification-input';
 import { InboxSettings } from './inbox-settings';
-import { StateChanges, type IdsOrFilter } from './state-changes';
+import { StateChanges, withoutIds, type IdsOrFilter } from './state-changes';
 import { UserChannels } from './user-channels';
 
 // The facade's types, where its callers have always found them.
-export type { NotificationInput, ScopeOption } from './notification-input';
+export type { NotificationInput, NotifyOptions, ScopeOption } from './notification-input';
 export type { StoredNotification } from './after-commit-delivery';
 export type { IdsOrFilter } from './state-changes';
 export type { ChannelLogEntry } from '../persistence/repositories/channel-send.repository';
 
-export interface NotifyOptions {
-  /** Store inside this transaction: delivered once it commits, never if it rolls back. */
-  manager?: EntityManager;
-}
-
+/** `NotificationService.health()`: whether this instance reaches the others. */
 export interface NotificationsHealth {
   redis: 'off' | 'up' | 'down';
 }
@@ -238,12 +233,12 @@ export class NotificationService {
   }
 
   async unreadCount(userId: string, opts?: ScopeOption): Promise<number> {
-    return (await this.badgeOf(this.inbox(userId, opts, 'unreadCount'))).unread;
+    return (await this.reads.badge(this.inbox(userId, opts, 'unreadCount'))).unread;
   }
 
   /** The unread count of the inbox and the unseen count (what a bell shows), of `opts.scope`'s inbox. */
   async badge(userId: string, opts?: ScopeOption): Promise<Badge> {
-    return this.badgeOf(this.inbox(userId, opts, 'badge'));
+    return this.reads.badge(this.inbox(userId, opts, 'badge'));
   }
 
   /** The preferences of `opts.scope`'s inbox (each scope has its own, the unscoped inbox too). */
@@ -282,16 +277,12 @@ export class NotificationService {
 
   /** Forgets a Web Push subscription of `userId` (the socket's `push:unsubscribe`). */
   async pushUnsubscribe(userId: string, endpoint: string): Promise<{ ok: true }> {
-    return this.channels.pushUnsubscribe(userId, endpoint);
+    return this.channels.pushUnsubscribe(userId, { endpoint });
   }
 
   /** The user id checked, then the scope option: the inbox a method works on. */
   private inbox(userId: string, opts: ScopeOption | undefined, verb: string) {
     return checkedInbox(checkedUserId(userId), opts, verb);
-  }
-
-  private async badgeOf(inbox: ReturnType<typeof checkedInbox>): Promise<Badge> {
-    return (await this.reads.badges([inbox])).get(inboxKey(inbox))!;
   }
 
   /** Whether `userId` has a socket open on any instance. */
@@ -312,8 +303,4 @@ export class NotificationService {
   health(): NotificationsHealth {
     return { redis: !this.fanout.enabled ? 'off' : this.fanout.up ? 'up' : 'down' };
   }
-}
-
-function withoutIds({ ids: _ids, ...result }: StateResult & { ids: string[] }): StateResult {
-  return result;
 }

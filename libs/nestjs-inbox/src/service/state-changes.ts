@@ -193,3 +193,8 @@ export class StateChanges {
     }
   }
 }
+
+/** A change's result without the ids it changed (only `markRead` answers them). */
+export function withoutIds({ ids: _ids, ...result }: StateResult & { ids: string[] }): StateResult {
+  return result;
+}

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectNotificationsOptions } from '../notifications.decorators';
-import { InvalidInputError } from '../notifications.errors';
+import { InvalidInputError, NotificationsError } from '../notifications.errors';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
 import { ChannelSendRepository, type ChannelLogEntry } from '../persistence/repositories/channel-send.repository';
 import { PushSubscriptionRepository } from '../persistence/repositories/push-subscription.repository';
-import { ClientEvent, MAX_PUSH_SUBSCRIPTIONS, type PushSubscriptionJson } from '../protocol';
+import { ClientEvent, MAX_PUSH_SUBSCRIPTIONS } from '../protocol';
 import * as choices from '../validation/preferences.schemas';
 import * as schema from '../validation/schemas';
 import { checkedScope, checkedUserId } from './notification-input';
@@ -32,7 +32,7 @@ export class UserChannels {
     return this.channelSends.history(u, scope, before, limit);
   }
 
-  async pushSubscribe(userId: string, subscription: PushSubscriptionJson): Promise<{ ok: true }> {
+  async pushSubscribe(userId: string, subscription: unknown): Promise<{ ok: true }> {
     const u = checkedUserId(userId);
     const sub = schema.parse(choices.pushSubscription, subscription, ClientEvent.PushSubscribe);
     const stored = await this.pushSubscriptions.subscribe(
@@ -51,9 +51,18 @@ export class UserChannels {
     return { ok: true };
   }
 
-  async pushUnsubscribe(userId: string, endpoint: string): Promise<{ ok: true }> {
-    const { endpoint: e } = schema.parse(choices.pushUnsubscribe, { endpoint }, ClientEvent.PushUnsubscribe);
-    await this.pushSubscriptions.unsubscribe(checkedUserId(userId), e);
+  /** `body`: the socket's `push:unsubscribe` payload, or `{ endpoint }` from the service; its fields checked by name. */
+  async pushUnsubscribe(userId: string, body: unknown): Promise<{ ok: true }> {
+    const { endpoint } = schema.parse(choices.pushUnsubscribe, body, ClientEvent.PushUnsubscribe);
+    await this.pushSubscriptions.unsubscribe(checkedUserId(userId), endpoint);
     return { ok: true };
+  }
+
+  /** The socket's `push:key`: the VAPID public key a browser subscribes with. */
+  pushKey(body: unknown): { publicKey: string } {
+    schema.parse(schema.emptyPayload, body, ClientEvent.PushKey);
+    const publicKey = this.options.channels?.webPush?.vapid.publicKey;
+    if (!publicKey) throw new NotificationsError('UNAVAILABLE', 'Web Push is not configured on this server (channels.webPush)');
+    return { publicKey };
   }
 }

@@ -67,6 +67,11 @@ export class InboxReadRepository {
   }
 
   /** The badges of several inboxes in one query, by inboxKey. */
+  /** One inbox's badge (see `badges`). */
+  async badge(inbox: Inbox): Promise<Badge> {
+    return (await this.badges([inbox])).get(inboxKey(inbox))!;
+  }
+
   async badges(inboxes: Inbox[]): Promise<Map<string, Badge>> {
     const rows = await this.runner.query<{ ord: string; unread: number; unseen: number }>(
       badgesSql(),
