@@ -67,7 +67,7 @@ export class InboxSqlWake1764892800000 implements MigrationInterface {
  * InboxGroups' `inbox_store` with `notification.channels` (checked, stored in `channels`) and
  * the wake-up only for an armed listener (see above).
  */
-const wakingStore = (s: string) => sql`
+export const wakingStore = (s: string) => sql`
   CREATE OR REPLACE FUNCTION ${s}.inbox_store(fn text, recipients text[], stream_topic text, n jsonb) RETURNS bigint[]
   LANGUAGE plpgsql ${PINNED} AS $$
   DECLARE
