@@ -401,11 +401,12 @@ CREATE FUNCTION public.inbox_group_lock(users text[], scope text, key text) RETU
   END $$;
 
 CREATE FUNCTION public.inbox_notify(recipients text[], notification jsonb) RETURNS bigint[]
-    LANGUAGE sql SECURITY DEFINER
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-    SELECT "public".inbox_store('inbox_notify'::text, COALESCE(recipients, '{}'::text[]), NULL::text, notification)
-  $$;
+      BEGIN
+        RETURN "public".inbox_store('inbox_notify'::text, COALESCE(recipients, '{}'::text[]), NULL::text, notification);
+      END $$;
 
 CREATE FUNCTION public.inbox_notify(recipients text[], notification text) RETURNS bigint[]
     LANGUAGE sql SECURITY DEFINER
@@ -482,6 +483,7 @@ CREATE FUNCTION public.inbox_store(fn text, recipients text[], stream_topic text
     pos int;
     field text;
     problem text;
+    uncommon boolean;
   BEGIN
     -- The server's limit: the database's own setting, which only its owner can change (else one
     -- a superuser set for every role, ALTER ROLE ALL). The session's value (the database's, or
@@ -507,6 +509,8 @@ CREATE FUNCTION public.inbox_store(fn text, recipients text[], stream_topic text
     IF n IS NULL OR jsonb_typeof(n) <> 'object' THEN
       RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification: must be a JSON object';
     END IF;
+    uncommon := (n - ARRAY['type', 'title', 'body', 'data']) <> '{}'::jsonb;
+    IF uncommon THEN
     FOR k IN SELECT jsonb_object_keys(n) LOOP
       IF NOT k = ANY (ARRAY['type', 'title', 'body', 'data', 'dedupeKey', 'expiresAt', 'url', 'actions', 'actor', 'tags', 'scope', 'group', 'channels']) THEN
         RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.' || k
@@ -550,6 +554,7 @@ CREATE FUNCTION public.inbox_store(fn text, recipients text[], stream_topic text
         END IF;
       END LOOP;
     END IF;
+    END IF;
     IF jsonb_typeof(n->'type') IS DISTINCT FROM 'string' OR btrim(n->>'type') = '' THEN
       RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.type: must be a non-empty string';
     END IF;
@@ -568,6 +573,7 @@ CREATE FUNCTION public.inbox_store(fn text, recipients text[], stream_topic text
     IF COALESCE(jsonb_typeof(n->'data'), 'null') NOT IN ('object', 'null') THEN
       RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.data: must be a JSON object or null';
     END IF;
+    IF uncommon THEN
     IF COALESCE(jsonb_typeof(n->'dedupeKey'), 'null') NOT IN ('string', 'null')
        OR length(n->>'dedupeKey') NOT BETWEEN 1 AND 255 THEN
       RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = fn || ': notification.dedupeKey: must be a string of 1 to 255 characters or null';
@@ -622,6 +628,8 @@ CREATE FUNCTION public.inbox_store(fn text, recipients text[], stream_topic text
           RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = field || ': repeats ' || elem::text;
         END IF;
       END LOOP;
+    END IF;
+
     END IF;
 
     size := octet_length(jsonb_build_array(n->'title', n->'body', n->'data', n->'url', n->'actions', n->'actor', n->'tags')::text);
