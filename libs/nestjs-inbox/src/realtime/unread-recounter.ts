@@ -157,18 +157,24 @@ export class UnreadRecounter implements OnModuleDestroy {
         const versions = chunk.map((key) => this.shown.version(key));
         const badges = await this.reads.badges(inboxes);
         const changed: [string, Badge][] = [];
+        const again: string[] = [];
         chunk.forEach((key, k) => {
           const badge = badges.get(key);
-          // Raised while this was read: the count read may lack what raised it. The raise
-          // scheduled its own recount, which sends the exact count. A badge the sockets show
+          // Raised while this was read: the count read may lack what raised it, so it is read
+          // again (a raise with the badge in the notification's frame schedules no recount of
+          // its own; a change it did not know of must still be sent). A badge the sockets show
           // already (a raise that was right) is not sent again.
+          if (badge !== undefined && this.shown.version(key) !== versions[k]) again.push(key);
           if (badge === undefined || this.shown.version(key) !== versions[k] || this.shown.shows(key, badge)) return;
           changed.push([key, badge]);
         });
+        this.batcher.add(again);
         this.send(changed);
         await this.views.refresh(inboxes);
       }
     } catch (err) {
+      // Their badges may lack the change: not raised from until a recount sends one (InlineBadges).
+      for (const key of keys) this.shown.forget(key);
       if (!this.closing) this.logger.warn(`unread counts not refreshed: ${(err as Error).message}`);
     }
   }
