@@ -61,10 +61,11 @@ export class InlineBadges {
       }
     }
     const inboxes = more ? [...more.values()] : first ? [first] : [];
-    if (inboxes.length === 0 || !inboxes.every((inbox) => this.shown.known(inboxKey(inbox)))) return false;
+    const keys = inboxes.map(inboxKey);
+    if (keys.length === 0 || !keys.every((key) => this.shown.known(key))) return false;
     const to = local ? nsp.local : nsp;
-    for (const inbox of inboxes) {
-      const badge = this.shown.raise(inboxKey(inbox), 1)!;
+    for (const [i, inbox] of inboxes.entries()) {
+      const badge = this.shown.raise(keys[i], 1)!;
       to.to(inboxRoom(inbox)).emit(ServerEvent.Notification, payload, { count: badge.unread, unseen: badge.unseen });
     }
     return true;
