@@ -110,6 +110,15 @@ describe('the badge inside the notification frame (auth.inlineBadge)', () => {
     expect(await t.service.badge('ib-muted')).toEqual({ unread: 1, unseen: 1 });
   });
 
+  it('a tab that watches view counts takes the recount: no badge, then its view counts and its badge', async () => {
+    const c = await inline('ib-views');
+    expect(await c.request(ClientEvent.Counts, { views: { all: {} } })).toEqual({ counts: { all: 0 } });
+    await t.service.notify('ib-views', { type: 'message', title: 'v1' });
+    expect(await badgeOf(c, 'v1')).toBeUndefined();
+    await c.waitFor(ServerEvent.Counts, (p) => p.counts.all === 1);
+    await c.waitFor(ServerEvent.Unread, (p) => p.count === 1 && p.unseen === 1);
+  });
+
   it('a grouped notification (its effect is a recount to find) comes without a badge, then its count', async () => {
     const c = await inline('ib-group');
     const from = c.mark();

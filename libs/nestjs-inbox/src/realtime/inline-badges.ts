@@ -10,7 +10,7 @@ import { inboxOf } from './socket-inbox';
 
 /** What InlineBadges reads of a socket: its inbox, what its handshake asked for, whether it watches views. */
 interface BadgeSocket {
-  data: { userId: string; scope?: string | null; inlineBadge?: boolean; watched?: unknown };
+  data: { userId: string; scope?: string | null; inlineBadge?: boolean; watches?: number };
 }
 
 /**
@@ -22,8 +22,8 @@ interface BadgeSocket {
  *   recount's to find): unread and unseen for every inbox that shows it, so each count goes up
  *   by one;
  * - every socket of the audience on this instance asked for it at the handshake
- *   (`auth.inlineBadge`; an older client must still get its `notifications:unread`), watches no
- *   views (their counts follow from a recount) and has not muted the type;
+ *   (`auth.inlineBadge`; an older client must still get its `notifications:unread`), never
+ *   asked for view counts (they follow from a recount) and has not muted the type;
  * - each of those inboxes' badge is known here (ShownCounts: what its sockets were last sent);
  * - nobody elsewhere holds sockets of these inboxes: no cluster, or a delivery every instance
  *   makes itself (`local`).
@@ -53,7 +53,8 @@ export class InlineBadges {
     let more: Map<string, Inbox> | undefined;
     for (const id of ids) {
       const socket = nsp.sockets.get(id) as BadgeSocket | undefined;
-      if (!socket || socket.data.inlineBadge !== true || socket.data.watched || muted?.has(id)) return false;
+      // A socket that ever asked for view counts (ViewCounts: `watches`, set before its first read answers) takes the recount, which refreshes them.
+      if (!socket || socket.data.inlineBadge !== true || socket.data.watches || muted?.has(id)) return false;
       if (first === undefined) first = inboxOf(socket);
       else if ((socket.data.scope ?? null) !== first.scope) {
         const inbox = inboxOf(socket);
