@@ -21,7 +21,8 @@ function open(url: string, user: string, auth: object = {}): Socket {
   return io(`${url}/notifications`, {
     transports: ['websocket'],
     extraHeaders: { cookie: `uid=${user}`, origin: ORIGIN },
-    auth,
+    // As the shipped client (InboxClient): a new notification may carry the badge instead of a `notifications:unread` after it.
+    auth: { inlineBadge: true, ...auth },
     reconnection: false,
     forceNew: true,
   });

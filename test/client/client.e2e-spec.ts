@@ -2,6 +2,7 @@ import { ServerEvent } from 'nestjs-inbox';
 import { compareIds, InboxClient, InboxError, type InboxOptions } from 'nestjs-inbox/client';
 import type { Socket } from 'socket.io-client';
 import { migrate, ORIGIN, startApp, type TestApp } from '../support/app';
+import { TestClient } from '../support/client';
 import { createDatabase } from '../support/database';
 
 /** The browser client, run in Node against a real server; the `uid` cookie names the user. */
@@ -83,6 +84,29 @@ describe('browser client (nestjs-inbox/client)', () => {
     await until(c, () => c.unread === 2 && ids(c)[0] === live.id, 'the live notification');
     expect(pushed).toEqual(['live']);
     expect(states).toEqual(['connected']);
+  });
+
+  it('takes the badge from a new notification itself (auth.inlineBadge): no notifications:unread on the wire for it', async () => {
+    const c = client('c-inline');
+    await until(c, () => c.state === 'connected', 'connected');
+    const wire: string[] = [];
+    socketOf(c).onAny((event: string) => wire.push(event));
+    const unreadSeen: number[] = [];
+    c.on('unread', (n) => unreadSeen.push(n));
+    // A client of the first protocol for another user, in the same call: the recount a badge
+    // would need runs for both at once, so once its count came, a count for c would have too.
+    const control = await TestClient.connect(t.url, 'c-inline-control');
+    try {
+      await t.service.notify(['c-inline', 'c-inline-control'], { type: 't', title: 'counted' });
+      await until(c, () => c.unread === 1 && c.notifications[0]?.title === 'counted', 'the notification and its badge');
+      await control.waitFor(ServerEvent.Unread, (p) => p.count === 1);
+      await c.list({});
+      expect(unreadSeen).toEqual([1]);
+      expect(wire).not.toContain(ServerEvent.Unread);
+      expect(c.unseen).toBe(1);
+    } finally {
+      control.close();
+    }
   });
 
   it('resumes after a dropped connection without gaps or duplicates, late commits included', async () => {

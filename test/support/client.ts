@@ -3,7 +3,8 @@ import { io, type Socket } from 'socket.io-client';
 import { ORIGIN } from './app';
 
 type EventName = keyof ServerToClientEvents;
-type Recorded = { event: string; payload: any };
+/** `badge`: a `notification`'s second argument, the badge a client that set `inlineBadge` gets with it. */
+type Recorded = { event: string; payload: any; badge?: { count: number; unseen: number } };
 
 export interface ConnectOptions {
   cursor?: string;
@@ -11,6 +12,8 @@ export interface ConnectOptions {
   held?: unknown;
   /** `auth.scope`: the scope the socket works in (absent: unscoped). */
   scope?: unknown;
+  /** `auth.inlineBadge`: the client takes a notification's badge as its second argument. */
+  inlineBadge?: boolean;
   origin?: string | null;
   cookie?: string | null;
   namespace?: string;
@@ -27,13 +30,13 @@ export class TestClient {
   private readonly waiters = new Set<() => void>();
 
   private constructor(readonly socket: Socket) {
-    socket.onAny((event, payload) => this.record(event, payload));
+    socket.onAny((event, payload, badge) => this.record(event, payload, badge));
     socket.on('disconnect', (reason) => this.record('disconnect', reason));
     socket.on('connect_error', (err) => this.record('connect_error', err));
   }
 
-  private record(event: string, payload: unknown): void {
-    this.log.push({ event, payload });
+  private record(event: string, payload: unknown, badge?: Recorded['badge']): void {
+    this.log.push(badge === undefined ? { event, payload } : { event, payload, badge });
     for (const wake of this.waiters) wake();
   }
 
@@ -58,6 +61,7 @@ export class TestClient {
         ...(opts.cursor ? { cursor: opts.cursor } : {}),
         ...(opts.held !== undefined ? { held: opts.held } : {}),
         ...(opts.scope !== undefined ? { scope: opts.scope } : {}),
+        ...(opts.inlineBadge !== undefined ? { inlineBadge: opts.inlineBadge } : {}),
       },
       reconnection: false,
       forceNew: true,

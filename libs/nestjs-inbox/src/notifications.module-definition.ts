@@ -39,6 +39,7 @@ import { DeliveredLog } from './realtime/cluster/delivered-log';
 import { OutageRecovery } from './realtime/cluster/outage-recovery';
 import { RedisFanout } from './realtime/cluster/redis-fanout';
 import { InboxNamespace } from './realtime/inbox-namespace';
+import { InlineBadges } from './realtime/inline-badges';
 import { RoomEmitter } from './realtime/room-emitter';
 import { ShownCounts } from './realtime/shown-counts';
 import { ViewCounts } from './realtime/view-counts';
@@ -113,6 +114,7 @@ export const {
       TransactionHooks,
       // realtime: the namespace and what emits to it; cluster: what crosses instances
       InboxNamespace,
+      InlineBadges,
       RoomEmitter,
       UnreadRecounter,
       TopicRooms,

@@ -227,6 +227,12 @@ export interface SyncedPayload {
   cursor: string | null;
 }
 
+/** `notifications:unread`: the inbox's unread and unseen counts. */
+export interface UnreadPayload {
+  count: number;
+  unseen: number;
+}
+
 /** `notifications:read` (the first protocol's form of a read); `scope` as in {@link StatePayload}. */
 export type ReadPayload = ({ ids: string[] } | { all: true }) & { scope?: string | null };
 
@@ -241,9 +247,10 @@ export function appliesTo(itemScope: string | null | undefined, messageScope: st
 
 /** Events the server emits, for typed Socket.IO clients. */
 export interface ServerToClientEvents {
-  [ServerEvent.Notification]: (n: NotificationPayload) => void;
+  /** `badge`: to a socket whose handshake set `auth.inlineBadge`, the inbox's badge with this notification counted (docs/protocol.md). */
+  [ServerEvent.Notification]: (n: NotificationPayload, badge?: UnreadPayload) => void;
   [ServerEvent.Synced]: (p: SyncedPayload) => void;
-  [ServerEvent.Unread]: (p: { count: number; unseen: number }) => void;
+  [ServerEvent.Unread]: (p: UnreadPayload) => void;
   [ServerEvent.Read]: (p: ReadPayload) => void;
   [ServerEvent.State]: (p: StatePayload) => void;
   [ServerEvent.Counts]: (p: { counts: Record<string, number> }) => void;

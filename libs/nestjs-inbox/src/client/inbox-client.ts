@@ -68,7 +68,13 @@ export class InboxClient {
       autoConnect: false,
       // A function is read on every attempt, so each reconnect sends the cursor as it is then,
       // and the ids held just below it, which the server's catch-up then does not resend.
-      auth: (cb) => cb({ ...this.cursor.handshake(this.shown.items), ...(this.currentScope === null ? {} : { scope: this.currentScope }) }),
+      // `inlineBadge`: a new notification may carry the badge with it (its second argument) instead of a `notifications:unread` after it.
+      auth: (cb) =>
+        cb({
+          ...this.cursor.handshake(this.shown.items),
+          ...(this.currentScope === null ? {} : { scope: this.currentScope }),
+          inlineBadge: true,
+        }),
     });
     const connection = (this.connection = new Connection(socket, options.timeout ?? 10_000, this.events));
     const readPage = (query: ListQuery) => connection.request(ClientEvent.List, query);
@@ -300,7 +306,10 @@ export class InboxClient {
     const { connection, shown, counter } = this;
     connection.onConnect(() => shown.catchUpStarted());
     // Links are checked again before anything reaches the page (see withSafeLinks).
-    connection.on(ServerEvent.Notification, (n) => this.pushed(withSafeLinks(n)));
+    connection.on(ServerEvent.Notification, (n, badge) => {
+      this.pushed(withSafeLinks(n));
+      if (typeof badge?.count === 'number' && typeof badge.unseen === 'number') counter.setBadges(badge.count, badge.unseen);
+    });
     connection.on(ServerEvent.Synced, (p) => void this.synced(p));
     connection.on(ServerEvent.Unread, (p) => counter.setBadges(p.count, p.unseen));
     connection.on(ServerEvent.Read, (read) => shown.applyRead(read));

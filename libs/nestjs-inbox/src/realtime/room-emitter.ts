@@ -6,6 +6,7 @@ import type { Badge } from '../persistence/repositories/inbox-read.repository';
 import { ServerEvent, type NotificationPayload, type ReadPayload, type StatePayload } from '../protocol';
 import type { Audience } from './cluster/cluster-events';
 import { InboxNamespace } from './inbox-namespace';
+import { InlineBadges } from './inline-badges';
 
 /**
  * Emits committed notifications and state changes to the rooms of the users concerned, through
@@ -20,10 +21,14 @@ import { InboxNamespace } from './inbox-namespace';
  */
 @Injectable()
 export class RoomEmitter {
-  constructor(private readonly namespace: InboxNamespace) {}
+  constructor(
+    private readonly namespace: InboxNamespace,
+    private readonly inline: InlineBadges,
+  ) {}
 
   /**
-   * Emits stored rows (already committed) to their audience; returns whose count changed.
+   * Emits stored rows (already committed) to their audience; returns whose count changed and
+   * is to be recounted (not the inboxes a direct row reached with its badge: InlineBadges).
    * `local`: to this instance's sockets only (every instance delivers these rows itself).
    * `payloads`: the rows' payloads, if the caller built them already (one per row, in order).
    */
@@ -37,6 +42,7 @@ export class RoomEmitter {
       const muted = mutedTypeRoom(row.type);
       const scope = row.scope || null; // '' is how the table spells unscoped; never a scope
       if (row.user_id !== null) {
+        if (this.inline.deliver(row, payload, local)) return;
         const room = scope === null ? userRoom(row.user_id) : inboxRoom({ userId: row.user_id, scope });
         nsp?.to(room).except(muted).emit(ServerEvent.Notification, payload);
         audience.users.push(row.user_id);

@@ -5,7 +5,7 @@ import type { Badge, InboxReadRepository } from '../persistence/repositories/inb
 import { ServerEvent } from '../protocol';
 import type { ClusterEvents } from './cluster/cluster-events';
 import type { InboxNamespace } from './inbox-namespace';
-import { RECOUNT_DELAY_MS } from './recount-batcher';
+import { RECOUNT_DELAY_MS, RECOUNT_MIN_INTERVAL_MS } from './recount-batcher';
 import { ShownCounts } from './shown-counts';
 import { UnreadRecounter } from './unread-recounter';
 import type { ViewCounts } from './view-counts';
@@ -16,7 +16,7 @@ function namespace() {
   const sockets = new Map<string, Socket>();
   /** Frames sent to rooms: `[rooms, event, payload]`. */
   const sent: [string[], string, unknown][] = [];
-  const outgoing = new Map<string, (this: Socket, event: string, payload: unknown) => void>();
+  const outgoing = new Map<string, (this: Socket, event: string, payload: unknown, ...rest: unknown[]) => void>();
   const send = (room: string, event: string, payload: unknown) => {
     for (const id of rooms.get(room) ?? []) outgoing.get(id)!.call(sockets.get(id)!, event, payload);
   };
@@ -48,7 +48,7 @@ function namespace() {
     if (scope !== null) join(scopeRoom(scope), id);
     shown.track(socket);
     /** A frame to this socket alone (the connect's `synced`). */
-    return (event: string, payload: unknown) => outgoing.get(id)!.call(socket, event, payload);
+    return (event: string, payload: unknown, ...rest: unknown[]) => outgoing.get(id)!.call(socket, event, payload, ...rest);
   };
   return { nsp, sent, send, connect };
 }
@@ -96,6 +96,20 @@ describe('ShownCounts', () => {
     expect(shown.shows(key('u', 'globex'), { unread: 7, unseen: 5 })).toBe(true);
     expect(shown.shows(key('u'), { unread: 1, unseen: 1 })).toBe(true);
     expect(shown.raise(key('u', 'acme'), 1)).toEqual({ unread: 3, unseen: 3 });
+  });
+
+  it('takes the badge a notification carries as its second argument (auth.inlineBadge); one without changes nothing', () => {
+    const { connect } = namespace();
+    const shown = new ShownCounts();
+    const toA = connect(shown, 'a', 'u');
+    toA(ServerEvent.Synced, { unread: 2, unseen: 1 });
+    toA(ServerEvent.Notification, { id: '1', title: 'plain' });
+    expect(shown.shows(key('u'), { unread: 2, unseen: 1 })).toBe(true);
+    toA(ServerEvent.Notification, { id: '2', title: 'with badge' }, { count: 3, unseen: 2 });
+    expect(shown.shows(key('u'), { unread: 3, unseen: 2 })).toBe(true);
+    expect(shown.known(key('u'))).toBe(true);
+    shown.forget(key('u'));
+    expect(shown.known(key('u'))).toBe(false);
   });
 });
 
@@ -187,5 +201,34 @@ describe('UnreadRecounter', () => {
     ]);
     await vi.advanceTimersByTimeAsync(RECOUNT_DELAY_MS);
     expect(unread()).toHaveLength(2);
+  });
+
+  it('reads again an inbox whose badge was raised while its count was read, and sends what it finds then', async () => {
+    const counted = new Map([[key('u'), { unread: 1, unseen: 1 }]]);
+    const { connect, shown, recounter, unread } = setup(counted);
+    const toS1 = connect(shown, 's1', 'u');
+    toS1(ServerEvent.Synced, { unread: 0, unseen: 0 });
+    recounter.markStale(['u']);
+    // The read starts after the delay; a notification goes out with its raised badge (InlineBadges) before it ends.
+    await vi.advanceTimersByTimeAsync(RECOUNT_DELAY_MS - 1);
+    vi.advanceTimersByTime(1);
+    expect(shown.raise(key('u'), 1)).toEqual({ unread: 1, unseen: 1 });
+    toS1(ServerEvent.Notification, { id: '1' }, { count: 1, unseen: 1 });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(unread()).toEqual([]);
+    // A read elsewhere crossed it: the second read finds it and sends it.
+    counted.set(key('u'), { unread: 0, unseen: 0 });
+    await vi.advanceTimersByTimeAsync(RECOUNT_MIN_INTERVAL_MS);
+    expect(unread()).toEqual([[[room('u')], ServerEvent.Unread, { count: 0, unseen: 0 }]]);
+  });
+
+  it('forgets the badges of a recount that failed, so no raise builds on them', async () => {
+    const { connect, shown, recounter } = setup(new Map());
+    const failing = recounter as unknown as { reads: { badges: () => Promise<never> } };
+    failing.reads.badges = () => Promise.reject(new Error('database down'));
+    connect(shown, 's1', 'u')(ServerEvent.Synced, { unread: 0, unseen: 0 });
+    recounter.markStale(['u']);
+    await vi.advanceTimersByTimeAsync(RECOUNT_DELAY_MS);
+    expect(shown.known(key('u'))).toBe(false);
   });
 });

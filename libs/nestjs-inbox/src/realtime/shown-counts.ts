@@ -3,7 +3,7 @@ import type { Socket } from 'socket.io';
 import { inboxRoom } from '../notifications.internal-constants';
 import { inboxKey } from '../persistence/inbox-model';
 import type { Badge } from '../persistence/repositories/inbox-read.repository';
-import { ServerEvent } from '../protocol';
+import { ServerEvent, type UnreadPayload } from '../protocol';
 import { inboxOf } from './socket-inbox';
 
 /**
@@ -24,7 +24,12 @@ export class ShownCounts {
   /** How many times an inbox's badge was raised here: a recount read before a raise must not undo it. */
   private readonly raises = new Map<string, number>();
   /** Listeners shared by every socket (Socket.IO calls them with the socket as `this`): an idle connection holds no closure here. */
-  private readonly onOutgoing: (this: Socket, event: string, payload: { count?: number; unread?: number; unseen?: number }) => void;
+  private readonly onOutgoing: (
+    this: Socket,
+    event: string,
+    payload: { count?: number; unread?: number; unseen?: number },
+    badge?: UnreadPayload,
+  ) => void;
   private readonly onDisconnect: (this: Socket) => void;
   /** Called with an inboxKey whose sockets here were sent different badges (set by UnreadRecounter: it recounts them). */
   onDisagreement: (key: string) => void = () => undefined;
@@ -33,12 +38,15 @@ export class ShownCounts {
     const { badges, raises } = this;
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- a listener shared by every socket: its own `this` is the socket
     const shown = this;
-    this.onOutgoing = function (event, payload) {
-      const unread = event === ServerEvent.Unread ? payload?.count : event === ServerEvent.Synced ? payload?.unread : undefined;
-      if (typeof unread !== 'number' || typeof payload?.unseen !== 'number') return;
+    this.onOutgoing = function (event, payload, inline) {
+      // A `notification` carries its inbox's badge as a second argument to the sockets that asked for it (InlineBadges).
+      const counts =
+        event === ServerEvent.Notification ? inline : event === ServerEvent.Unread || event === ServerEvent.Synced ? payload : undefined;
+      const unread = event === ServerEvent.Synced ? payload?.unread : counts?.count;
+      if (typeof unread !== 'number' || typeof counts?.unseen !== 'number') return;
       const inbox = inboxOf(this);
       const key = inboxKey(inbox);
-      const badge = { unread, unseen: payload.unseen };
+      const badge = { unread, unseen: counts.unseen };
       const others = (this.nsp.adapter.rooms.get(inboxRoom(inbox))?.size ?? 0) > 1;
       if (event === ServerEvent.Synced && others && !sameBadge(badges.get(key), badge)) {
         badges.delete(key);
@@ -67,6 +75,16 @@ export class ShownCounts {
     if (shown === undefined) return undefined;
     this.raises.set(key, (this.raises.get(key) ?? 0) + 1);
     return { unread: shown.unread + added, unseen: shown.unseen + added };
+  }
+
+  /** Whether the badge of inbox `key`'s sockets here is known (every one of them was last sent the same). */
+  known(key: string): boolean {
+    return this.badges.has(key);
+  }
+
+  /** The badge of inbox `key` is no longer known (a recount failed: a change it was to send may be missing). */
+  forget(key: string): void {
+    this.badges.delete(key);
   }
 
   /** Whether every socket of inbox `key` here was last sent `badge`. */

@@ -55,7 +55,7 @@ export class UnreadRecounter implements OnModuleDestroy {
 
   /** These audiences' counts changed: recount here, and on every other instance through Redis. */
   refresh(audience: Audience): void {
-    if (!this.namespace.current) return;
+    if (!this.namespace.current || nobody(audience)) return;
     this.refreshHere(audience);
     this.events.emit(ClusterEvent.Stale, audience);
   }
@@ -86,7 +86,7 @@ export class UnreadRecounter implements OnModuleDestroy {
    */
   refreshHere({ users, rooms = [], all, added }: Audience): void {
     const nsp = this.namespace.current;
-    if (!nsp) return;
+    if (!nsp || nobody({ users, rooms, all })) return;
     const everyone = all ? this.inboxesIn(null) : undefined;
     const byRoom = new Map([...new Set(rooms)].map((room) => [room, this.inboxesIn(room)]));
     if (added) this.raiseShown(added, everyone, byRoom);
@@ -157,21 +157,36 @@ export class UnreadRecounter implements OnModuleDestroy {
         const versions = chunk.map((key) => this.shown.version(key));
         const badges = await this.reads.badges(inboxes);
         const changed: [string, Badge][] = [];
+        const again: string[] = [];
         chunk.forEach((key, k) => {
           const badge = badges.get(key);
-          // Raised while this was read: the count read may lack what raised it. The raise
-          // scheduled its own recount, which sends the exact count. A badge the sockets show
+          // Raised while this was read: the count read may lack what raised it, so it is read
+          // again (a raise with the badge in the notification's frame schedules no recount of
+          // its own; a change it did not know of must still be sent). A badge the sockets show
           // already (a raise that was right) is not sent again.
+          if (badge !== undefined && this.shown.version(key) !== versions[k]) again.push(key);
           if (badge === undefined || this.shown.version(key) !== versions[k] || this.shown.shows(key, badge)) return;
           changed.push([key, badge]);
         });
+        this.batcher.add(again);
         this.send(changed);
         await this.views.refresh(inboxes);
       }
     } catch (err) {
+      // Their badges may lack the change: not raised from until a recount sends one (InlineBadges).
+      for (const key of keys) this.shown.forget(key);
       if (!this.closing) this.logger.warn(`unread counts not refreshed: ${(err as Error).message}`);
     }
   }
+}
+
+/**
+ * Whether an audience concerns nobody: every row of a delivery reached its inboxes with their
+ * badge (InlineBadges), so there is nothing to raise or recount, here or elsewhere (bench 2: the
+ * empty raise and recount cost ~3% of the server's busy samples).
+ */
+function nobody({ users, rooms, all }: Pick<Audience, 'users' | 'rooms' | 'all'>): boolean {
+  return !all && users.length === 0 && (rooms === undefined || rooms.length === 0);
 }
 
 /** The inboxKey of a socket that passed the handshake; `undefined` for one that has not. */

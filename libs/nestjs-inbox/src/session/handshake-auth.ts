@@ -20,6 +20,12 @@ export interface InboxSocketData {
    * unscoped. Every event of the socket acts on the inbox (userId, scope).
    */
   scope: string | null;
+  /**
+   * The client's `auth.inlineBadge === true`: it reads a `notification`'s second argument as its
+   * inbox's badge, so a notification whose effect on the count is known needs no separate
+   * `notifications:unread` (InlineBadges, docs/protocol.md).
+   */
+  inlineBadge: boolean;
 }
 
 /** Decides whether a user may open a socket in a scope (the `canAccessScope` option). */
@@ -81,6 +87,7 @@ export function handshakeAuth(options: {
       cursor: parsedCursor ? parsedCursor.data : null,
       held: held.data,
       scope: scope as string | null,
+      inlineBadge: auth?.inlineBadge === true,
     };
     Object.assign(socket.data, data);
     next();
