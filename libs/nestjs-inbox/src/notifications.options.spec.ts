@@ -92,7 +92,19 @@ describe('NOTIFICATIONS_DEFAULTS, written once', () => {
 
   it.each(
     Object.keys(NOTIFICATIONS_DEFAULTS).filter(
-      (k) => !['allowedOrigins', 'canSubscribe', 'canAccessScope', 'mutable', 'redis', 'retention', 'http', 'amqp', 'channels'].includes(k),
+      (k) =>
+        ![
+          'allowedOrigins',
+          'canSubscribe',
+          'canAccessScope',
+          'mutable',
+          'redis',
+          'retention',
+          'deliveryRecord',
+          'http',
+          'amqp',
+          'channels',
+        ].includes(k),
     ),
   )('%s: the @default tag and docs/configuration.md say what resolveOptions applies', (field) => {
     const applied = (NOTIFICATIONS_DEFAULTS as Record<string, unknown>)[field];
@@ -122,6 +134,16 @@ describe('NOTIFICATIONS_DEFAULTS, written once', () => {
       /retention\.channelDays must be a positive integer/,
     );
     expect(table.get('retention')).toMatch(/^none/);
+  });
+
+  it('deliveryRecord: the flush interval matches its tag; the option itself is off by default', () => {
+    expect(value(tags.get('flushMs')!)).toBe(NOTIFICATIONS_DEFAULTS.deliveryRecord.flushMs);
+    expect(resolveOptions({}, { gateway: false }).deliveryRecord).toBeUndefined();
+    expect(resolveOptions({ deliveryRecord: {} }, { gateway: false }).deliveryRecord).toEqual({ flushMs: 5000 });
+    expect(() => resolveOptions({ deliveryRecord: { flushMs: 0 } }, { gateway: false })).toThrow(
+      /deliveryRecord\.flushMs must be a positive integer/,
+    );
+    expect(table.get('deliveryRecord')).toMatch(/^none/);
   });
 
   it('http: the path and size defaults match their tags; off by default; the secret is checked at boot', () => {
