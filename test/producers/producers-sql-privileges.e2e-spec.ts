@@ -268,8 +268,12 @@ describe('SQL producers: privileges', () => {
       'inbox_cancel_receipt_sends()',
       'inbox_tag_rows()',
     ];
-    // The engagement rates (InboxEngagement): read only, as the caller, granted by the host.
-    const reports = ['inbox_engagement(timestamp with time zone,timestamp with time zone)', 'inbox_first_id_at(timestamp with time zone)'];
+    // The engagement rates (InboxEngagement, InboxDeliveryRecord): read only, as the caller, granted by the host.
+    const reports = [
+      'inbox_channel_engagement(timestamp with time zone,timestamp with time zone)',
+      'inbox_engagement(timestamp with time zone,timestamp with time zone)',
+      'inbox_first_id_at(timestamp with time zone)',
+    ];
     const doors = DOORS.map((d) => d.replace(/, /g, ','));
     expect(rows.map((r) => r.fn).sort()).toEqual([...pure, ...internal, ...triggers, ...reports, ...doors].sort());
     for (const r of rows) {
