@@ -18,6 +18,7 @@
  *   1 to 10 minutes after the row, some skipped, failed, cancelled), and for one broadcast in 20
  *   an e-mail to 2,000 users: the sends as the planner and the engine leave them.
  */
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { Client } from 'pg';
 import { engagement } from '../../libs/nestjs-inbox/src/persistence/migrations/1764547200000-inbox-engagement';
@@ -34,6 +35,20 @@ const load = () =>
 
 /** The unscoped history's rows: ids 1 to this (BENCH_SCALE_ROWS as in seed-scale.ts). */
 const UNSCOPED_ROWS = Number(process.env.BENCH_SCALE_ROWS?.replace(/_/g, '') ?? SIZES.L.rows);
+
+/**
+ * CPU seconds the backend `pid` has used (utime + stime of /proc/<pid>/stat, in clock ticks of
+ * 10 ms): on a machine shared with other work, wall-clock time says more about the load than
+ * about the query. Needs the server on this machine; NaN otherwise.
+ */
+function backendCpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
 
 const PREPARE = [
   `SET session_replication_role = replica`,
@@ -58,11 +73,21 @@ const PREPARE = [
   `VACUUM (ANALYZE) inbox_notification, inbox_delivery, inbox_channel_send`,
 ];
 
-/** The function as InboxEngagement made it, under another name: "before", side by side. */
-const before = (s: string) => engagement(s).replace(`${s}.inbox_engagement(`, `${s}.inbox_engagement_before(`);
+/**
+ * The function as InboxEngagement made it, under another name: "before", side by side; and the
+ * same without JIT (as InboxDeliveryRecord runs both of its functions), to tell what
+ * `delivered_live` costs from what JIT did.
+ */
+const BEFORE = {
+  inbox_engagement_before: (s: string) => engagement(s).replace(`${s}.inbox_engagement(`, `${s}.inbox_engagement_before(`),
+  inbox_engagement_before_nojit: (s: string) =>
+    engagement(s)
+      .replace(`${s}.inbox_engagement(`, `${s}.inbox_engagement_before_nojit(`)
+      .replace('SET search_path = pg_catalog, pg_temp', 'SET search_path = pg_catalog, pg_temp SET jit = off'),
+};
 
-const WINDOWS = [1, 7, 30];
-const FUNCTIONS = ['inbox_engagement_before', 'inbox_engagement', 'inbox_channel_engagement'];
+const WINDOWS = (process.env.BENCH_WINDOWS ?? '1,7,30').split(',').map(Number);
+const FUNCTIONS = [...Object.keys(BEFORE), 'inbox_engagement', 'inbox_channel_engagement'];
 
 async function main(): Promise<void> {
   const url = databaseUrl(databaseName(name));
@@ -82,8 +107,11 @@ async function main(): Promise<void> {
         (SELECT count(*) FROM inbox_user_state) AS user_states, (SELECT count(*) FROM inbox_receipt) AS receipts,
         (SELECT count(*) FROM inbox_subscription) AS subscriptions`);
     console.log('rows', counts.rows[0]);
-    await c.query(`DROP FUNCTION IF EXISTS public.inbox_engagement_before(timestamptz, timestamptz)`);
-    await c.query(before('"public"'));
+    for (const [fn, create] of Object.entries(BEFORE)) {
+      await c.query(`DROP FUNCTION IF EXISTS public.${fn}(timestamptz, timestamptz)`);
+      await c.query(create('"public"'));
+    }
+    const [{ pid }] = (await c.query(`SELECT pg_backend_pid() AS pid`)).rows;
     // Windows ending at the timeline's end: now(), since the seed ends its year at its own now.
     const [{ end }] = (await c.query(`SELECT max(created_at) AS end FROM inbox_notification`)).rows;
     for (const days of WINDOWS) {
@@ -98,15 +126,17 @@ async function main(): Promise<void> {
         )
       ).rows;
       console.log(`\n## ${days} day(s): ids ${w.lo} to ${w.hi}, ${w.rows} rows (${w.shared} shared), ${w.sends} sends`);
-      const times: Record<string, number[]> = Object.fromEntries(FUNCTIONS.map((f) => [f, []]));
+      const times: Record<string, string[]> = Object.fromEntries(FUNCTIONS.map((f) => [f, []]));
       for (let r = 0; r < rounds; r++) {
         for (const fn of r % 2 ? [...FUNCTIONS].reverse() : FUNCTIONS) {
+          const cpu = backendCpuMs(pid);
           const t = process.hrtime.bigint();
           await c.query(`SELECT * FROM ${fn}($1, now())`, [since]);
-          times[fn].push(Number(process.hrtime.bigint() - t) / 1e6);
+          const wall = Number(process.hrtime.bigint() - t) / 1e6;
+          times[fn].push(`${(backendCpuMs(pid) - cpu).toFixed(0)} cpu / ${wall.toFixed(0)} wall`);
         }
       }
-      for (const fn of FUNCTIONS) console.log(`${fn}: ${times[fn].map((ms) => ms.toFixed(0)).join(', ')} ms (load ${load()})`);
+      for (const fn of FUNCTIONS) console.log(`${fn}: ${times[fn].join(', ')} ms (load ${load()})`);
       // One more run of each, with its plan.
       await c.query(`LOAD 'auto_explain'`);
       await c.query(`SET auto_explain.log_min_duration = 0; SET auto_explain.log_analyze = on; SET auto_explain.log_buffers = on;
@@ -114,7 +144,7 @@ async function main(): Promise<void> {
       const plans: string[] = [];
       const onNotice = (n: { message?: string }) => plans.push(n.message ?? '');
       c.on('notice', onNotice);
-      for (const fn of FUNCTIONS.slice(1)) {
+      for (const fn of ['inbox_engagement', 'inbox_channel_engagement']) {
         plans.length = 0;
         await c.query(`SELECT * FROM ${fn}($1, now())`, [since]);
         // The body's plan: the longest (not the outer Function Scan, nor the bisections' probes).
@@ -129,7 +159,8 @@ async function main(): Promise<void> {
     console.log('inbox_engagement, 7 days:', (await c.query(`SELECT * FROM inbox_engagement(now() - interval '7 days', now())`)).rows);
     await flushCost(c);
   } finally {
-    await c.query(`DROP FUNCTION IF EXISTS public.inbox_engagement_before(timestamptz, timestamptz)`).catch(() => undefined);
+    for (const fn of Object.keys(BEFORE))
+      await c.query(`DROP FUNCTION IF EXISTS public.${fn}(timestamptz, timestamptz)`).catch(() => undefined);
     await c.end();
   }
 }

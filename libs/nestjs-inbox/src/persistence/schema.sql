@@ -204,6 +204,7 @@ CREATE FUNCTION public.inbox_cancel_receipt_sends() RETURNS trigger
 CREATE FUNCTION public.inbox_channel_engagement(since timestamp with time zone, until timestamp with time zone DEFAULT now()) RETURNS TABLE(type character varying, channel character varying, planned bigint, pending bigint, sent bigint, skipped bigint, failed bigint, cancelled bigint, avg_seconds_to_send double precision)
     LANGUAGE sql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
+    SET jit TO 'off'
     AS $$
 WITH bounds AS (
   SELECT "public".inbox_first_id_at(since) AS lo, "public".inbox_first_id_at(until) AS hi
@@ -225,6 +226,7 @@ $$;
 CREATE FUNCTION public.inbox_engagement(since timestamp with time zone, until timestamp with time zone DEFAULT now()) RETURNS TABLE(type character varying, kind text, stored bigint, audience bigint, delivered_live bigint, seen bigint, read bigint, avg_seconds_to_read double precision)
     LANGUAGE sql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
+    SET jit TO 'off'
     AS $$
 WITH rates (type, kind, stored, audience, seen, read, avg_seconds_to_read) AS (
 WITH bounds AS (
