@@ -6,7 +6,7 @@
  * windows of 1, 7 and 30 days, and prints each one's plan with its buffers (auto_explain, nested
  * statements: a function's plan is not in EXPLAIN's).
  *
- *   npm run bench:engagement -- <name> [--prepare] [--rounds N]
+ *   npm run bench:engagement -- <name> [--prepare] [--rounds N]     (BENCH_WINDOWS=1,7 days, BENCH_FUNCTIONS=…)
  *
  * --prepare (once): the scoped history's ids restart the seed's timeline (bench/scale seeds it
  * after the unscoped one, over the same year), and `inbox_first_id_at` bisects on ids that grow
@@ -87,7 +87,10 @@ const BEFORE = {
 };
 
 const WINDOWS = (process.env.BENCH_WINDOWS ?? '1,7,30').split(',').map(Number);
-const FUNCTIONS = [...Object.keys(BEFORE), 'inbox_engagement', 'inbox_channel_engagement'];
+/** BENCH_FUNCTIONS: a comma-separated subset (default: all four). */
+const FUNCTIONS = [...Object.keys(BEFORE), 'inbox_engagement', 'inbox_channel_engagement'].filter(
+  (fn) => !process.env.BENCH_FUNCTIONS || process.env.BENCH_FUNCTIONS.split(',').includes(fn),
+);
 
 async function main(): Promise<void> {
   const url = databaseUrl(databaseName(name));
