@@ -54,8 +54,9 @@ const PREPARE = [
   `SET session_replication_role = replica`,
   `DELETE FROM inbox_notification WHERE id > ${UNSCOPED_ROWS}`,
   `RESET session_replication_role`,
-  `INSERT INTO inbox_delivery (notification_id, live)
-     SELECT id, CASE WHEN user_id IS NULL THEN 200 + (id * 7919) % 4800 ELSE 1 END
+  `INSERT INTO inbox_delivery (notification_id, type, kind, live)
+     SELECT id, type, CASE WHEN user_id IS NOT NULL THEN 'direct' WHEN topic IS NULL THEN 'broadcast' ELSE 'topic' END,
+            CASE WHEN user_id IS NULL THEN 200 + (id * 7919) % 4800 ELSE 1 END
        FROM inbox_notification WHERE user_id IS NULL OR id % 3 = 0`,
   `INSERT INTO inbox_channel_send (notification_id, user_id, channel, scope, until, due_at, status, attempts, updated_at)
      SELECT n.id, n.user_id, c.channel, n.scope, 'seen', n.created_at + interval '1 minute',
@@ -175,8 +176,9 @@ async function flushCost(c: Client): Promise<void> {
   for (let r = 0; r < rounds; r++) {
     await c.query('BEGIN');
     const { rows } = await c.query(
-      `EXPLAIN (ANALYZE, BUFFERS, FORMAT TEXT) INSERT INTO inbox_delivery AS d (notification_id, live)
-         SELECT u.id, u.live FROM unnest($1::bigint[], $2::bigint[]) AS u(id, live) JOIN inbox_notification n ON n.id = u.id
+      `EXPLAIN (ANALYZE, BUFFERS, FORMAT TEXT) INSERT INTO inbox_delivery AS d (notification_id, type, kind, live)
+         SELECT u.id, n.type, CASE WHEN n.user_id IS NOT NULL THEN 'direct' WHEN n.topic IS NULL THEN 'broadcast' ELSE 'topic' END, u.live
+           FROM unnest($1::bigint[], $2::bigint[]) AS u(id, live) JOIN inbox_notification n ON n.id = u.id
           ORDER BY u.id
          ON CONFLICT (notification_id) DO UPDATE SET live = d.live + excluded.live`,
       [ids, ids.map(() => 1)],

@@ -38,7 +38,7 @@ describe('retention', () => {
     // Made 40 days ago, as far as retention can tell.
     // Live deliveries recorded for each (deliveryRecord), before the job may take the rows: they go with them.
     const recordDeliveries = (ids: string[]) =>
-      q(`INSERT INTO inbox_delivery (notification_id, live) SELECT unnest($1::bigint[]), 1`, [ids]);
+      q(`INSERT INTO inbox_delivery (notification_id, type, kind, live) SELECT unnest($1::bigint[]), 't', 'direct', 1`, [ids]);
     await recordDeliveries(old);
     await q(`UPDATE inbox_notification SET created_at = now() - interval '40 days' WHERE id = ANY($1::bigint[])`, [old]);
 

@@ -330,12 +330,9 @@ SELECT p.type, p.kind, count(*), sum(p.audience)::bigint, sum(p.seen)::bigint, s
   FROM per_shared p GROUP BY p.type, p.kind
 ORDER BY 1, 2
 ), live AS (
-  SELECT n.type, CASE WHEN n.user_id IS NOT NULL THEN 'direct' WHEN n.topic IS NULL THEN 'broadcast' ELSE 'topic' END AS kind,
-         sum(d.live)::bigint AS delivered_live
-    FROM (SELECT "public".inbox_first_id_at(since) AS lo, "public".inbox_first_id_at(until) AS hi) b
-    -- Both sides by their primary key's range (a probe of the notifications per line read 4 times the buffers).
-    JOIN "public".inbox_notification n ON n.id >= b.lo AND n.id < b.hi
-    JOIN "public".inbox_delivery d ON d.notification_id = n.id AND d.notification_id >= b.lo AND d.notification_id < b.hi
+  SELECT d.type, d.kind, sum(d.live)::bigint AS delivered_live
+    FROM "public".inbox_delivery d
+   WHERE d.notification_id >= "public".inbox_first_id_at(since) AND d.notification_id < "public".inbox_first_id_at(until)
    GROUP BY 1, 2
 )
 SELECT r.type, r.kind, r.stored, r.audience, COALESCE(l.delivered_live, 0), r.seen, r.read, r.avg_seconds_to_read
@@ -837,7 +834,10 @@ CREATE TABLE public.inbox_channel_send (
 
 CREATE TABLE public.inbox_delivery (
     notification_id bigint NOT NULL,
+    type character varying(100) NOT NULL,
+    kind character varying(9) NOT NULL,
     live bigint NOT NULL,
+    CONSTRAINT inbox_delivery_kind_check CHECK (((kind)::text = ANY ((ARRAY['direct'::character varying, 'broadcast'::character varying, 'topic'::character varying])::text[]))),
     CONSTRAINT inbox_delivery_live_check CHECK ((live > 0))
 );
 

@@ -18,7 +18,9 @@ const PINNED = `SET search_path = pg_catalog, pg_temp SET jit = off`;
  *   row it counts (FOR KEY SHARE); the retention job deletes a notification's line with it, by
  *   primary key.
  * - `inbox_engagement` gains `delivered_live` (a function's result type changes only by DROP and
- *   CREATE): the window's lines of `inbox_delivery`, a primary-key range like the window itself.
+ *   CREATE): the window's lines of `inbox_delivery`, a primary-key range like the window itself,
+ *   grouped by their own copy of the type and kind (joining the notifications again cost 20 %
+ *   more CPU over 30 days of 10M rows).
  * - `inbox_channel_engagement(since, until)`: per type and channel, the sends of the window's
  *   notifications by status and the average time from creation to the send, read from the
  *   sends' primary key (notification_id, …) over the window's id range: never a scan.
@@ -31,8 +33,12 @@ export class InboxDeliveryRecord1764979200000 implements MigrationInterface {
 
   async up(db: QueryRunner): Promise<void> {
     const s = await inboxSchema(db);
+    // type and kind copied from the notification (never changed) when its line is made: the
+    // rates group the window's lines without reading the notifications again.
     await db.query(`CREATE TABLE ${s}.inbox_delivery (
       notification_id bigint PRIMARY KEY,
+      type varchar(100) NOT NULL,
+      kind varchar(9) NOT NULL CHECK (kind IN ('direct', 'broadcast', 'topic')),
       live bigint NOT NULL CHECK (live > 0))`);
     await db.query(`DROP FUNCTION ${s}.inbox_engagement(timestamptz, timestamptz)`);
     await db.query(deliveredEngagement(s));
@@ -63,12 +69,9 @@ CREATE FUNCTION ${s}.inbox_engagement(since timestamptz, until timestamptz DEFAU
                  avg_seconds_to_read double precision)
   LANGUAGE sql STABLE ${PINNED} AS $$
 WITH rates (type, kind, stored, audience, seen, read, avg_seconds_to_read) AS (${engagementQuery(s)}), live AS (
-  SELECT n.type, CASE WHEN n.user_id IS NOT NULL THEN 'direct' WHEN n.topic IS NULL THEN 'broadcast' ELSE 'topic' END AS kind,
-         sum(d.live)::bigint AS delivered_live
-    FROM (SELECT ${s}.inbox_first_id_at(since) AS lo, ${s}.inbox_first_id_at(until) AS hi) b
-    -- Both sides by their primary key's range (a probe of the notifications per line read 4 times the buffers).
-    JOIN ${s}.inbox_notification n ON n.id >= b.lo AND n.id < b.hi
-    JOIN ${s}.inbox_delivery d ON d.notification_id = n.id AND d.notification_id >= b.lo AND d.notification_id < b.hi
+  SELECT d.type, d.kind, sum(d.live)::bigint AS delivered_live
+    FROM ${s}.inbox_delivery d
+   WHERE d.notification_id >= ${s}.inbox_first_id_at(since) AND d.notification_id < ${s}.inbox_first_id_at(until)
    GROUP BY 1, 2
 )
 SELECT r.type, r.kind, r.stored, r.audience, COALESCE(l.delivered_live, 0), r.seen, r.read, r.avg_seconds_to_read
