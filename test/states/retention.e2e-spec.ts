@@ -36,12 +36,18 @@ describe('retention', () => {
     for (let i = 0; i < 2; i++) old.push((await t.service.publish('ret-news', { type: 't', title: `old p${i}` }))!.id);
     await t.service.markRead('ret-1', [old[5]]); // a receipt that must go with its row
     // Made 40 days ago, as far as retention can tell.
+    // Live deliveries recorded for each (deliveryRecord), before the job may take the rows: they go with them.
+    const recordDeliveries = (ids: string[]) =>
+      q(`INSERT INTO inbox_delivery (notification_id, type, kind, live) SELECT unnest($1::bigint[]), 't', 'direct', 1`, [ids]);
+    await recordDeliveries(old);
     await q(`UPDATE inbox_notification SET created_at = now() - interval '40 days' WHERE id = ANY($1::bigint[])`, [old]);
 
     const [kept] = await t.service.notify('ret-1', { type: 't', title: 'kept' });
     const keptBroadcast = await t.service.broadcast({ type: 't', title: 'kept b' });
     const [expiring] = await t.service.notify('ret-1', { type: 't', title: 'expiring', expiresAt: new Date(Date.now() + 60_000) });
     const expiringBroadcast = await t.service.broadcast({ type: 't', title: 'expiring b', expiresAt: new Date(Date.now() + 60_000) });
+    const everyId = [...old, kept.id, keptBroadcast!.id, expiring.id, expiringBroadcast!.id];
+    await recordDeliveries(everyId.slice(old.length));
     await q(`UPDATE inbox_notification SET expires_at = now() - interval '1 second' WHERE id = ANY($1::bigint[])`, [
       [expiring.id, expiringBroadcast!.id],
     ]);
@@ -54,6 +60,11 @@ describe('retention', () => {
       return n === 0 && stripped;
     });
     expect(await q(`SELECT count(*)::int AS n FROM inbox_receipt WHERE user_id = 'ret-1'`)).toEqual([{ n: 0 }]);
+    const delivered = await q(
+      `SELECT notification_id::text AS id FROM inbox_delivery WHERE notification_id = ANY($1::bigint[]) ORDER BY 1`,
+      [everyId],
+    );
+    expect(delivered.map((r: { id: string }) => r.id)).toEqual([kept.id, keptBroadcast!.id, expiringBroadcast!.id].sort());
     // What is left is listed and counted exactly: the expired broadcast keeps its position, unlisted.
     expect((await t.service.list('ret-1')).items.map((n) => n.id)).toEqual([keptBroadcast!.id, kept.id]);
     expect(await t.service.unreadCount('ret-1')).toBe(2);

@@ -1,8 +1,8 @@
 import type { RedisClientType } from 'redis';
 
 /**
- * The options of the module's optional features: several instances (`redis`), `retention`, and
- * the producer doors (`http`, `amqp`). Their defaults are in NOTIFICATIONS_DEFAULTS
+ * The options of the module's optional features: several instances (`redis`), `retention`,
+ * `deliveryRecord`, and the producer doors (`http`, `amqp`). Their defaults are in NOTIFICATIONS_DEFAULTS
  * (notifications.options.ts), written once.
  */
 
@@ -46,6 +46,15 @@ export interface NotificationsRetentionOptions {
    * @default 1000
    */
   batchSize?: number;
+}
+
+export interface NotificationsDeliveryRecordOptions {
+  /**
+   * How often each instance adds the live deliveries it counted to `inbox_delivery`, in ms (one
+   * statement per flush, and one at shutdown): at most this much is lost if a process dies.
+   * @default 5000
+   */
+  flushMs?: number;
 }
 
 export interface NotificationsHttpOptions {
@@ -106,6 +115,9 @@ export type ResolvedAmqpOptions = Required<NotificationsAmqpOptions>;
 /** The `retention` option with its defaults applied. */
 export type ResolvedRetentionOptions = NotificationsRetentionOptions &
   Required<Pick<NotificationsRetentionOptions, 'intervalMs' | 'batchSize'>>;
+
+/** The `deliveryRecord` option with its defaults applied. */
+export type ResolvedDeliveryRecordOptions = Required<NotificationsDeliveryRecordOptions>;
 
 /** The `redis` option with its defaults applied. */
 export type ResolvedRedisOptions = NotificationsRedisOptions & Required<Pick<NotificationsRedisOptions, 'adapter' | 'key'>>;

@@ -14,6 +14,7 @@ import { INBOX_DATA_SOURCE, NOTIFICATIONS_GATEWAY } from './notifications.intern
 import type { NotificationsModuleOptions, ResolvedNotificationsOptions } from './notifications.options';
 import { resolveOptions } from './notifications.options.schema';
 import { DeliveredEvents } from './observability/delivered-events';
+import { DeliveryRecord } from './observability/delivery-record';
 import { EngagementEvents } from './observability/engagement-events';
 import { EventEmitterBridge } from './observability/event-emitter-bridge';
 import { InboxTelemetry } from './observability/inbox-telemetry';
@@ -23,6 +24,7 @@ import { InboxReadRepository } from './persistence/repositories/inbox-read.repos
 import { InboxStateRepository } from './persistence/repositories/inbox-state.repository';
 import { NotificationRepository } from './persistence/repositories/notification.repository';
 import { PreferencesRepository } from './persistence/repositories/preferences.repository';
+import { DeliveryRepository } from './persistence/repositories/delivery.repository';
 import { RetentionRepository } from './persistence/repositories/retention.repository';
 import { SnoozeRepository } from './persistence/repositories/snooze.repository';
 import { SqlFeedRepository } from './persistence/repositories/sql-feed.repository';
@@ -105,6 +107,7 @@ export const {
       SnoozeRepository,
       SqlFeedRepository,
       RetentionRepository,
+      DeliveryRepository,
       NotificationWriter,
       Retention,
       SnoozeWaker,
@@ -129,6 +132,7 @@ export const {
       NotificationsHealthIndicator,
       EngagementEvents,
       DeliveredEvents,
+      DeliveryRecord,
       EventEmitterBridge,
       // service: the facade and its parts
       NotificationService,

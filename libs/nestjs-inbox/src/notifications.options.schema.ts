@@ -90,6 +90,10 @@ const retention = group('{ days?, channelDays?, intervalMs?, batchSize? }', {
   batchSize: positive().default(DEFAULTS.retention.batchSize),
 });
 
+const deliveryRecord = group('{ flushMs? }', {
+  flushMs: positive().default(DEFAULTS.deliveryRecord.flushMs),
+});
+
 // The length only: the secret itself must not reach the logs.
 const secret = rule(`must be a string of at least ${MIN_SECRET_LENGTH} characters (e.g. \`openssl rand -hex 32\`)`, (v) =>
   typeof v === 'string' ? `${v.length} characters` : typeof v,
@@ -189,6 +193,7 @@ const optionsSchema = group('of options (docs/configuration.md)', {
   namespace: text("must start with '/'", /^\//).default(DEFAULTS.namespace),
   redis: redis.optional(),
   retention: retention.optional(),
+  deliveryRecord: deliveryRecord.optional(),
   http: http.optional(),
   amqp: amqp.optional(),
   channels: channels.optional(),

@@ -89,16 +89,17 @@ describe('NOTIFICATIONS_DEFAULTS, written once', () => {
   const tags = new Map([...source.matchAll(/@default (.+)\n\s*\*\/\n\s*(\w+)\?:/g)].map((m) => [m[2], m[1].trim()] as const));
   /** `option -> text of its default cell`, from the Configuration guide's table (docs/configuration.md). */
   const table = new Map([...guide.matchAll(/^\| `(\w+)` \| (.+?) \|/gm)].map((m) => [m[1], m[2]] as const));
+  // Options whose default is a group or a function: each has its own test below.
+  const grouped = 'allowedOrigins canSubscribe canAccessScope mutable redis retention deliveryRecord http amqp channels'.split(' ');
 
-  it.each(
-    Object.keys(NOTIFICATIONS_DEFAULTS).filter(
-      (k) => !['allowedOrigins', 'canSubscribe', 'canAccessScope', 'mutable', 'redis', 'retention', 'http', 'amqp', 'channels'].includes(k),
-    ),
-  )('%s: the @default tag and docs/configuration.md say what resolveOptions applies', (field) => {
-    const applied = (NOTIFICATIONS_DEFAULTS as Record<string, unknown>)[field];
-    expect(value(tags.get(field)!)).toEqual(applied);
-    expect(value(table.get(field)!.replace(/^`|`$/g, ''))).toEqual(applied);
-  });
+  it.each(Object.keys(NOTIFICATIONS_DEFAULTS).filter((k) => !grouped.includes(k)))(
+    '%s: the @default tag and docs/configuration.md say what resolveOptions applies',
+    (field) => {
+      const applied = (NOTIFICATIONS_DEFAULTS as Record<string, unknown>)[field];
+      expect(value(tags.get(field)!)).toEqual(applied);
+      expect(value(table.get(field)!.replace(/^`|`$/g, ''))).toEqual(applied);
+    },
+  );
 
   it('redis: the adapter and key defaults match their tags; the option itself is off by default', () => {
     expect(value(tags.get('adapter')!)).toBe(NOTIFICATIONS_DEFAULTS.redis.adapter);
@@ -122,6 +123,14 @@ describe('NOTIFICATIONS_DEFAULTS, written once', () => {
       /retention\.channelDays must be a positive integer/,
     );
     expect(table.get('retention')).toMatch(/^none/);
+  });
+
+  it('deliveryRecord: the flush interval matches its tag; the option itself is off by default', () => {
+    expect(value(tags.get('flushMs')!)).toBe(NOTIFICATIONS_DEFAULTS.deliveryRecord.flushMs);
+    expect(resolveOptions({}, { gateway: false }).deliveryRecord).toBeUndefined();
+    expect(resolveOptions({ deliveryRecord: {} }, { gateway: false }).deliveryRecord).toEqual({ flushMs: 5000 });
+    expect(() => resolveOptions({ deliveryRecord: { flushMs: 0 } }, { gateway: false })).toThrow(/deliveryRecord\.flushMs must be/);
+    expect(table.get('deliveryRecord')).toMatch(/^none/);
   });
 
   it('http: the path and size defaults match their tags; off by default; the secret is checked at boot', () => {

@@ -2,11 +2,13 @@ import type { Socket } from 'socket.io';
 import type {
   NotificationsAmqpOptions,
   NotificationsChannelsOptions,
+  NotificationsDeliveryRecordOptions,
   NotificationsHttpOptions,
   NotificationsRedisOptions,
   NotificationsRetentionOptions,
   ResolvedAmqpOptions,
   ResolvedChannelsOptions,
+  ResolvedDeliveryRecordOptions,
   ResolvedHttpOptions,
   ResolvedRedisOptions,
   ResolvedRetentionOptions,
@@ -64,6 +66,12 @@ export interface NotificationsModuleOptions {
    * absent, everything is kept (expired rows are hidden, not deleted).
    */
   retention?: NotificationsRetentionOptions;
+  /**
+   * Records live deliveries in `inbox_delivery` for `inbox_engagement`'s `delivered_live`
+   * (docs/observability.md): each instance counts, per notification, the inboxes it wrote it
+   * to, and adds them every `flushMs`; absent, nothing is recorded.
+   */
+  deliveryRecord?: NotificationsDeliveryRecordOptions;
   /**
    * Producers in other languages, over HTTP: a signed `POST` of the producer JSON (see docs/producers.md,
    * "Producers in other languages"); absent, no endpoint is served.
@@ -209,12 +217,23 @@ export interface NotificationsModuleOptions {
 export interface ResolvedNotificationsOptions extends Required<
   Omit<
     NotificationsModuleOptions,
-    'session' | 'redis' | 'retention' | 'http' | 'amqp' | 'channels' | 'listLimit' | 'canSubscribe' | 'canAccessScope' | 'eventRateLimit'
+    | 'session'
+    | 'redis'
+    | 'retention'
+    | 'deliveryRecord'
+    | 'http'
+    | 'amqp'
+    | 'channels'
+    | 'listLimit'
+    | 'canSubscribe'
+    | 'canAccessScope'
+    | 'eventRateLimit'
   >
 > {
   session?: SessionSource;
   redis?: ResolvedRedisOptions;
   retention?: ResolvedRetentionOptions;
+  deliveryRecord?: ResolvedDeliveryRecordOptions;
   http?: ResolvedHttpOptions;
   amqp?: ResolvedAmqpOptions;
   channels?: ResolvedChannelsOptions;
@@ -254,6 +273,7 @@ export const NOTIFICATIONS_DEFAULTS = {
   maxSnoozed: 1000,
   redis: { adapter: 'classic' as const, key: 'nestjs-inbox' },
   retention: { intervalMs: 60_000, batchSize: 1000 },
+  deliveryRecord: { flushMs: 5000 },
   http: { path: '/inbox/notifications', maxBodyBytes: 1024 * 1024, bodyTimeoutMs: 10_000 },
   amqp: { prefetch: 10, maxBodyBytes: 1024 * 1024 },
   channels: {

@@ -3,6 +3,7 @@ import type { Socket } from 'socket.io';
 import { inboxKey } from '../persistence/inbox-model';
 import { ServerEvent, type NotificationPayload } from '../protocol';
 import { InboxNamespace } from '../realtime/inbox-namespace';
+import { DeliveryRecord } from './delivery-record';
 import { EngagementEvents } from './engagement-events';
 
 interface Pending {
@@ -21,8 +22,9 @@ interface Pending {
  * adapter writes a broadcast to every socket in one turn: one event per user, one Redis
  * message per instance, never one per socket or per row).
  *
- * Only while someone listens (EngagementEvents.observed): sockets get the listener then, so a
- * host without a subscriber pays nothing per packet.
+ * Only while someone listens (EngagementEvents.observed) or the `deliveryRecord` option is on
+ * (the same deliveries, counted per notification: DeliveryRecord): sockets get the listener then,
+ * so a host with neither pays nothing per packet.
  */
 @Injectable()
 export class DeliveredEvents {
@@ -34,11 +36,12 @@ export class DeliveredEvents {
   constructor(
     private readonly engagement: EngagementEvents,
     private readonly namespace: InboxNamespace,
+    private readonly record: DeliveryRecord,
   ) {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- a listener shared by every socket: its own `this` is the socket
     const delivered = this;
     this.listener = function (event, payload) {
-      if (event === ServerEvent.Notification && delivered.engagement.observed) delivered.add(this, [payload.id]);
+      if (event === ServerEvent.Notification && delivered.wanted) delivered.add(this, [payload.id]);
     };
     // A subscriber that comes after the sockets: watch those already open (and synced) too.
     engagement.whenObserved(() => {
@@ -54,9 +57,14 @@ export class DeliveredEvents {
    */
   watch(socket: Socket, sentLive: Iterable<string>): void {
     (socket.data as { synced?: boolean }).synced = true;
-    if (!this.engagement.observed) return;
+    if (!this.wanted) return;
     this.add(socket, sentLive);
     socket.onAnyOutgoing(this.listener);
+  }
+
+  /** Someone wants the deliveries: a subscriber of the events, or the stored record. */
+  private get wanted(): boolean {
+    return this.engagement.observed || this.record.enabled;
   }
 
   private add(socket: Socket, ids: Iterable<string>): void {
@@ -78,6 +86,7 @@ export class DeliveredEvents {
     this.flushing = false;
     const inboxes = [...this.pending.values()].map(({ userId, scope, ids }) => ({ userId, scope, ids: [...ids] }));
     this.pending.clear();
+    for (const inbox of inboxes) this.record.count(inbox.ids);
     this.engagement.delivered(inboxes);
   }
 }

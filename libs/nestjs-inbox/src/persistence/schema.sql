@@ -201,10 +201,34 @@ CREATE FUNCTION public.inbox_cancel_receipt_sends() RETURNS trigger
     RETURN NULL;
   END $$;
 
-CREATE FUNCTION public.inbox_engagement(since timestamp with time zone, until timestamp with time zone DEFAULT now()) RETURNS TABLE(type character varying, kind text, stored bigint, audience bigint, seen bigint, read bigint, avg_seconds_to_read double precision)
+CREATE FUNCTION public.inbox_channel_engagement(since timestamp with time zone, until timestamp with time zone DEFAULT now()) RETURNS TABLE(type character varying, channel character varying, planned bigint, pending bigint, sent bigint, skipped bigint, failed bigint, cancelled bigint, avg_seconds_to_send double precision)
     LANGUAGE sql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
+    SET jit TO 'off'
     AS $$
+WITH bounds AS (
+  SELECT "public".inbox_first_id_at(since) AS lo, "public".inbox_first_id_at(until) AS hi
+)
+SELECT n.type, c.channel, count(*),
+       count(*) FILTER (WHERE c.status IN ('pending', 'sending')),
+       count(*) FILTER (WHERE c.status = 'sent'),
+       count(*) FILTER (WHERE c.status = 'skipped'),
+       count(*) FILTER (WHERE c.status = 'failed'),
+       count(*) FILTER (WHERE c.status = 'cancelled'),
+       (avg(GREATEST(0, extract(epoch FROM c.updated_at - n.created_at))) FILTER (WHERE c.status = 'sent'))::double precision
+  FROM bounds b
+  JOIN "public".inbox_notification n ON n.id >= b.lo AND n.id < b.hi
+  JOIN "public".inbox_channel_send c ON c.notification_id = n.id AND c.notification_id >= b.lo AND c.notification_id < b.hi
+ GROUP BY 1, 2
+ ORDER BY 1, 2
+$$;
+
+CREATE FUNCTION public.inbox_engagement(since timestamp with time zone, until timestamp with time zone DEFAULT now()) RETURNS TABLE(type character varying, kind text, stored bigint, audience bigint, delivered_live bigint, seen bigint, read bigint, avg_seconds_to_read double precision)
+    LANGUAGE sql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    SET jit TO 'off'
+    AS $$
+WITH rates (type, kind, stored, audience, seen, read, avg_seconds_to_read) AS (
 WITH bounds AS (
   SELECT "public".inbox_first_id_at(since) AS lo, "public".inbox_first_id_at(until) AS hi
 ), win AS (
@@ -305,6 +329,15 @@ SELECT p.type, p.kind, count(*), sum(p.audience)::bigint, sum(p.seen)::bigint, s
        sum(p.read_seconds) / NULLIF(sum(p.read_timed), 0)
   FROM per_shared p GROUP BY p.type, p.kind
 ORDER BY 1, 2
+), live AS (
+  SELECT d.type, d.kind, sum(d.live)::bigint AS delivered_live
+    FROM "public".inbox_delivery d
+   WHERE d.notification_id >= "public".inbox_first_id_at(since) AND d.notification_id < "public".inbox_first_id_at(until)
+   GROUP BY 1, 2
+)
+SELECT r.type, r.kind, r.stored, r.audience, COALESCE(l.delivered_live, 0), r.seen, r.read, r.avg_seconds_to_read
+  FROM rates r LEFT JOIN live l ON l.type = r.type AND l.kind = r.kind
+ ORDER BY 1, 2
 $$;
 
 CREATE FUNCTION public.inbox_first_id_at(at timestamp with time zone) RETURNS bigint
@@ -807,6 +840,15 @@ CREATE TABLE public.inbox_channel_send (
     CONSTRAINT inbox_channel_send_until_check CHECK (((until)::text = ANY ((ARRAY['seen'::character varying, 'read'::character varying])::text[])))
 );
 
+CREATE TABLE public.inbox_delivery (
+    notification_id bigint NOT NULL,
+    type character varying(100) NOT NULL,
+    kind character varying(9) NOT NULL,
+    live bigint NOT NULL,
+    CONSTRAINT inbox_delivery_kind_check CHECK (((kind)::text = ANY ((ARRAY['direct'::character varying, 'broadcast'::character varying, 'topic'::character varying])::text[]))),
+    CONSTRAINT inbox_delivery_live_check CHECK ((live > 0))
+);
+
 CREATE TABLE public.inbox_notification (
     id bigint NOT NULL,
     user_id character varying(255),
@@ -960,6 +1002,9 @@ ALTER TABLE ONLY public.inbox_channel_log
 
 ALTER TABLE ONLY public.inbox_channel_send
     ADD CONSTRAINT inbox_channel_send_pkey PRIMARY KEY (notification_id, user_id, channel);
+
+ALTER TABLE ONLY public.inbox_delivery
+    ADD CONSTRAINT inbox_delivery_pkey PRIMARY KEY (notification_id);
 
 ALTER TABLE ONLY public.inbox_notification
     ADD CONSTRAINT inbox_notification_pkey PRIMARY KEY (id);

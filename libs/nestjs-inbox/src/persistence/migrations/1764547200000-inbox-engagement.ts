@@ -85,10 +85,13 @@ END $$`;
  * (InboxScopes), a row's watermarks are its own scope's state row, and a shared stream is the pair
  * (topic, scope): its positions, user states and subscriptions are matched on both.
  */
-const engagement = (s: string) => `
+export const engagement = (s: string) => `
 CREATE FUNCTION ${s}.inbox_engagement(since timestamptz, until timestamptz DEFAULT now())
   RETURNS TABLE (type varchar, kind text, stored bigint, audience bigint, seen bigint, read bigint, avg_seconds_to_read double precision)
-  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$${engagementQuery(s)}$$`;
+
+/** The rates' query (the body of inbox_engagement), ordered by type and kind; InboxDeliveryRecord builds on it. */
+export const engagementQuery = (s: string) => `
 WITH bounds AS (
   SELECT ${s}.inbox_first_id_at(since) AS lo, ${s}.inbox_first_id_at(until) AS hi
 ), win AS (
@@ -189,4 +192,4 @@ SELECT p.type, p.kind, count(*), sum(p.audience)::bigint, sum(p.seen)::bigint, s
        sum(p.read_seconds) / NULLIF(sum(p.read_timed), 0)
   FROM per_shared p GROUP BY p.type, p.kind
 ORDER BY 1, 2
-$$`;
+`;

@@ -10,6 +10,7 @@ import { InboxGroups1764633600000 } from './1764633600000-inbox-groups';
 import { InboxChannels1764720000000 } from './1764720000000-inbox-channels';
 import { InboxChannelRetention1764806400000 } from './1764806400000-inbox-channel-retention';
 import { InboxSqlWake1764892800000 } from './1764892800000-inbox-sql-wake';
+import { InboxDeliveryRecord1764979200000 } from './1764979200000-inbox-delivery-record';
 import { InboxSqlFastPath1765065600000 } from './1765065600000-inbox-sql-fast-path';
 
 /** The library's schema, in order: add to the host DataSource's `migrations`. */
@@ -26,5 +27,6 @@ export const NOTIFICATIONS_MIGRATIONS = [
   InboxChannels1764720000000,
   InboxChannelRetention1764806400000,
   InboxSqlWake1764892800000,
+  InboxDeliveryRecord1764979200000,
   InboxSqlFastPath1765065600000,
 ];

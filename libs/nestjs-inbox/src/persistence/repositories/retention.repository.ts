@@ -6,7 +6,7 @@ import { StatementRunner } from '../statement-runner';
  * One batch of the retention job: among the oldest $2 rows, the direct ones older than $1 days
  * (none if null); per stream (topic, scope) they touch, its oldest positions older than $1 days up to the first
  * younger one; up to $2 expired direct rows; expired shared rows lose their content (their
- * position stays). Returns `n`, the rows deleted or emptied.
+ * position stays), and the live deliveries recorded for the rows it deleted. Returns `n`, the rows deleted or emptied.
  */
 const PRUNE_SQL = `WITH cutoff AS (SELECT now() - $1::int * interval '1 day' AS at WHERE $1::int IS NOT NULL),
        oldest AS (
@@ -41,6 +41,10 @@ const PRUNE_SQL = `WITH cutoff AS (SELECT now() - $1::int * interval '1 day' AS 
             AND (n.title IS NOT NULL OR n.body IS NOT NULL OR n.data IS NOT NULL OR n.url IS NOT NULL
                  OR n.actions IS NOT NULL OR n.actor IS NOT NULL OR n.tags <> '{}')
          RETURNING n.id
+       ), deliveries AS (
+         -- The live deliveries' lines of the rows deleted (inbox_delivery has no foreign key): by primary key.
+         DELETE FROM inbox_delivery d
+          WHERE d.notification_id IN (SELECT id FROM old_direct UNION ALL SELECT id FROM old_shared UNION ALL SELECT id FROM expired_direct)
        )
        SELECT (SELECT count(*) FROM old_direct) + (SELECT count(*) FROM old_shared)
             + (SELECT count(*) FROM expired_direct) + (SELECT count(*) FROM expired_shared) AS n`;
