@@ -8,7 +8,6 @@ import {
   type Context,
   type Counter,
   type Histogram,
-  type ObservableCounter,
   type Span,
   type Tracer,
   type UpDownCounter,
@@ -18,6 +17,7 @@ import { performance } from 'node:perf_hooks';
 import type { Namespace } from 'socket.io';
 import type { Channel } from '../protocol';
 import type { Door } from './door';
+import { observe, Totals, type TotalsEntry } from './observable-totals';
 
 /** The instrumentation scope: the name the host's SDK shows for our meter and tracer. */
 export const INSTRUMENTATION_SCOPE = 'nestjs-inbox';
@@ -126,17 +126,23 @@ export class InboxTelemetry {
    * transaction, the span's context, to parent the delivery made after the caller's own COMMIT.
    *
    * Per notification, so it does no more than the span needs (bench 2, docs/benchmarks.md): a
-   * span nobody records (no SDK, or a sampler that dropped it) gets no context of its own; a
-   * recorded one is made the active span only in the caller's transaction, where the call's
-   * own statements run beneath it. Outside one, the writer batches many calls' rows into one
-   * INSERT that belongs to none of them, and making each span active (an AsyncLocalStorage run
-   * per call) bought nothing but its cost.
+   * span nobody records (no SDK, or a sampler that dropped it) gets no attributes and is made
+   * no one's active span; a recorded one is made active only in the caller's transaction, where
+   * the call's own statements run beneath it. Outside one, the writer batches many calls' rows
+   * into one INSERT that belongs to none of them, and making each span active (an
+   * AsyncLocalStorage run per call) bought nothing but its cost. The attributes are set once the
+   * span is known to record, so a sampler sees only the span's name and parent (what
+   * ParentBased and TraceIdRatio decide on).
    */
   notify<T>(door: Door, kind: Kind, recipients: number, inTransaction: boolean, fn: (ctx: Context) => Promise<T>): Promise<T> {
     const parent = context.active();
-    const attributes = { door, kind, 'inbox.recipients': recipients, 'inbox.in_transaction': inTransaction };
-    const span = this.tracer.startSpan(SpanName.Notify, { attributes }, parent);
-    if (!span.isRecording()) return fn(parent);
+    const span = this.tracer.startSpan(SpanName.Notify, undefined, parent);
+    if (!span.isRecording()) {
+      // In a transaction, the delivery after COMMIT is still this dropped span's child (so
+      // dropped too), not a root span the sampler would decide on again.
+      return fn(inTransaction ? trace.setSpan(parent, span) : parent);
+    }
+    span.setAttributes({ door, kind, 'inbox.recipients': recipients, 'inbox.in_transaction': inTransaction });
     // The span's context is wanted only in a transaction (its statements, the delivery after COMMIT).
     if (!inTransaction) return ended(span, fn(parent));
     const ctx = trace.setSpan(parent, span);
@@ -145,7 +151,7 @@ export class InboxTelemetry {
 
   /** Runs a delivery after the caller's COMMIT as `inbox.deliver`, a child of the notify that stored it. */
   deliverAfterCommit<T>(parent: Context, fn: () => Promise<T>): Promise<T> {
-    return this.tracer.startActiveSpan(SpanName.Deliver, {}, parent, (span) => ended(span, fn()));
+    return this.active(SpanName.Deliver, parent, undefined, fn);
   }
 
   /** Notifications committed: `stored` of `requested` (the rest had a `dedupeKey` used already). */
@@ -205,16 +211,14 @@ export class InboxTelemetry {
     const start = nowMs();
     const record = (outcome: 'ok' | 'error') =>
       this.catchUps.record(nowMs() - start, { outcome, resumed, instance: this.instance } satisfies Attributes);
-    return this.tracer.startActiveSpan(SpanName.CatchUp, { attributes: { 'inbox.resumed': resumed } }, (span) =>
-      ended(
-        span,
-        fn().then(
-          (result) => (record('ok'), result),
-          (err: unknown) => {
-            record('error');
-            throw err;
-          },
-        ),
+    const attributes = (span: Span) => span.setAttribute('inbox.resumed', resumed);
+    return this.active(SpanName.CatchUp, context.active(), attributes, () =>
+      fn().then(
+        (result) => (record('ok'), result),
+        (err: unknown) => {
+          record('error');
+          throw err;
+        },
       ),
     );
   }
@@ -226,8 +230,19 @@ export class InboxTelemetry {
    * has recorded it.
    */
   channelSend<T>(channel: Channel, notifications: number, attempt: number, fn: () => Promise<T>): Promise<T> {
-    const attributes = { channel, 'inbox.notifications': notifications, 'inbox.attempt': attempt };
-    return this.tracer.startActiveSpan(SpanName.ChannelSend, { attributes }, (span) => ended(span, fn()));
+    const attributes = (span: Span) => span.setAttributes({ channel, 'inbox.notifications': notifications, 'inbox.attempt': attempt });
+    return this.active(SpanName.ChannelSend, context.active(), attributes, fn);
+  }
+
+  /**
+   * Runs `fn` as the span `name`, a child of `parent` and active beneath it, when the sampler
+   * records it; a span it drops gets no attributes and no context (`fn` runs under `parent`).
+   */
+  private active<T>(name: string, parent: Context, attributes: ((span: Span) => void) | undefined, fn: () => Promise<T>): Promise<T> {
+    const span = this.tracer.startSpan(name, undefined, parent);
+    if (!span.isRecording()) return fn();
+    attributes?.(span);
+    return ended(span, context.with(trace.setSpan(parent, span), fn));
   }
 
   /**
@@ -246,33 +261,6 @@ interface Series {
   stored: TotalsEntry;
   duplicate: TotalsEntry;
   delivered: TotalsEntry;
-}
-
-interface TotalsEntry {
-  readonly attributes: Attributes;
-  value: number;
-}
-
-/**
- * Cumulative counts by attribute set, for an observable counter. Each entry is made once and
- * added to in place; one never added to is not observed (no zero series for unused doors).
- */
-class Totals {
-  private readonly entries: TotalsEntry[] = [];
-
-  entry(attributes: Attributes): TotalsEntry {
-    const entry = { attributes, value: 0 };
-    this.entries.push(entry);
-    return entry;
-  }
-
-  forEach(fn: (value: number, attributes: Attributes) => void): void {
-    for (const { attributes, value } of this.entries) if (value > 0) fn(value, attributes);
-  }
-}
-
-function observe(counter: ObservableCounter, totals: Totals): void {
-  counter.addCallback((result) => totals.forEach((value, attributes) => result.observe(value, attributes)));
 }
 
 /** Ends `span` when `work` settles, recording a failure as the span's error. */

@@ -1,0 +1,98 @@
+/**
+ * `npx ts-node --transpile-only bench/otel-bench.ts [--rounds 3] [--modes none,sampled,1] [--only 2] [--trees a,b]`
+ *
+ * Issue 26's cost measure, end to end: `npm run bench -- --only <scenarios>` with the
+ * OpenTelemetry SDK (BENCH_OTEL, bench/servers/otel-sdk.ts) and without (`none`), the modes
+ * alternating within each round so that all see the same load on a shared machine, `--rounds`
+ * times; `--trees` runs each mode in other checkouts too (e.g. the previous commit's, made with
+ * `git archive`, node_modules linked). Prints every run (throughput, server CPU per
+ * notification, p50/p99 latency when scenario 1 runs) with the load average around it, then
+ * the medians by tree and mode and their ratio to `none`.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const args = process.argv.slice(2);
+const arg = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
+const rounds = Number(arg('--rounds', '3'));
+const modes = arg('--modes', 'none,sampled,1').split(',');
+const only = arg('--only', '2');
+const trees = arg('--trees', resolve(__dirname, '..')).split(',');
+
+interface Row {
+  scenario: string;
+  metric: string;
+  library: number;
+}
+type Run = Record<string, number>;
+
+/** The library's side of the rows this run reports, by short name. */
+function pick(rows: Row[]): Run {
+  const run: Run = {};
+  for (const r of rows) {
+    if (r.scenario.startsWith('2.') && r.metric === 'stored + delivered') run['notifications/s'] ??= r.library;
+    if (r.scenario.startsWith('2.') && r.metric === 'server CPU per notification') run['CPU µs/notification'] = r.library;
+    if (r.scenario.startsWith('1.') && r.metric === 'p50 latency') run['p50 ms'] ??= r.library;
+    if (r.scenario.startsWith('1.') && r.metric === 'p99 latency') run['p99 ms'] ??= r.library;
+  }
+  return run;
+}
+
+function once(tree: string, mode: string): Run {
+  const out = mkdtempSync(join(tmpdir(), 'otel-bench-'));
+  const env = { ...process.env };
+  if (mode === 'none') delete env.BENCH_OTEL;
+  else env.BENCH_OTEL = mode;
+  const before = loadavg()[0];
+  try {
+    execFileSync('npm', ['run', 'bench', '--', '--only', only, '--out', out], { cwd: tree, env, stdio: ['ignore', 'ignore', 'inherit'] });
+    const { rows } = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { rows: Row[] };
+    return { ...pick(rows), 'load before': before, 'load after': loadavg()[0] };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+const fmt = (run: Run) =>
+  Object.entries(run)
+    .map(([k, v]) => `${k} ${v.toFixed(k.startsWith('load') ? 1 : 2)}`)
+    .join(', ');
+
+function main(): void {
+  const runs = new Map<string, Run[]>();
+  for (let round = 0; round < rounds; round++) {
+    // Each round starts with a different configuration, so none always follows the same one.
+    const configs = trees.flatMap((tree) => modes.map((mode) => ({ tree, mode })));
+    const order = configs.map((_, i) => configs[(i + round) % configs.length]);
+    for (const { tree, mode } of order) {
+      const key = `${tree} BENCH_OTEL=${mode}`;
+      const run = once(tree, mode);
+      runs.set(key, [...(runs.get(key) ?? []), run]);
+      console.log(`round ${round + 1} ${key}: ${fmt(run)}`);
+    }
+  }
+  console.log('\nmedians:');
+  for (const tree of trees) {
+    const none = runs.get(`${tree} BENCH_OTEL=${modes[0]}`)!;
+    for (const mode of modes) {
+      const xs = runs.get(`${tree} BENCH_OTEL=${mode}`)!;
+      const parts = Object.keys(xs[0])
+        .filter((k) => !k.startsWith('load'))
+        .map((k) => {
+          const m = median(xs.map((x) => x[k]));
+          const base = median(none.map((x) => x[k]));
+          return `${k} ${m.toFixed(2)}${mode === modes[0] ? '' : ` (${((m / base - 1) * 100).toFixed(1)}%)`}`;
+        });
+      console.log(`  ${tree} BENCH_OTEL=${mode}: ${parts.join(', ')}`);
+    }
+  }
+}
+
+main();
