@@ -11,9 +11,11 @@ import { expectClean, FaultCluster, hold } from './harness';
  * Every 2 s both instances report heap and RSS after a full GC. The event loops are read over
  * the whole soak (p99, max, the longest stalls with when and what they were made of); the full GCs
  * the samples force are the harness's pauses, left out of those delays and reported apart
- * (bench/lib/event-loop.ts: two in every 2-s window made that window's p99, and at load 20 they
- * took 24 s of each instance's 60 s, against 0.1-1.8 s of its own GC). The trend must be flat after the
- * warm-up (the first half, at least 30 s: V8 and the caches grow for about a minute, then stay):
+ * (bench/lib/event-loop.ts: two in every 2-s window made that window's p99, and at load 18-25
+ * they took 24-30 s of each instance's 60 s, against 0.1-2.8 s of its own GC).
+ *
+ * The trend must be flat after the warm-up (the first half, at least 30 s: V8 and the caches
+ * grow for about a minute, then stay):
  * - heap: the Theil–Sen slope (median of pairwise slopes) of the samples' lower envelope (each
  *   sample's minimum with its neighbours: a burst of work in flight lifts one sample, a leak lifts
  *   the floor) times the length of the measured window at most HEAP_GROWTH_MIB (6). Over the
