@@ -206,10 +206,11 @@ export class EventLoops {
     const reports: EventLoopReport[] = await Promise.all(side.servers.map((s) => s.child.call('eventLoop')));
     const all = this.byTarget[side.target];
     reports.forEach((r, i) => {
-      const a = (all[i] ??= { p99Ms: 0, maxMs: 0, gcMs: 0, gcMaxMs: 0, stalls: [], rounds: 0 });
+      const a = (all[i] ??= { p99Ms: 0, maxMs: 0, gcMs: 0, gcMaxMs: 0, forcedGcMs: 0, stalls: [], rounds: 0 });
       a.p99Ms = Math.max(a.p99Ms, r.p99Ms);
       a.maxMs = Math.max(a.maxMs, r.maxMs);
       a.gcMs += r.gcMs;
+      a.forcedGcMs += r.forcedGcMs;
       a.gcMaxMs = Math.max(a.gcMaxMs, r.gcMaxMs);
       a.stalls = [...a.stalls, ...r.stalls].sort((x, y) => y.ms - x.ms).slice(0, 3);
       a.rounds++;

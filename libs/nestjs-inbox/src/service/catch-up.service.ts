@@ -29,6 +29,18 @@ export interface CatchUp {
 const IN_FLIGHT = 2;
 /** Sockets read by one statement at most. */
 const BATCH = 200;
+/**
+ * Catch-up rows handed to the sockets of a batch per event-loop turn. Each socket's catch-up is
+ * sent when it is handed over (one frame per row, all in the turn its read resolves): 200
+ * sockets back from an outage, each missing `catchUpLimit` (1000) rows, would be 200,000 frames
+ * in one turn, seconds in which no other socket of the instance is served. Between chunks the
+ * loop turns (setImmediate: after I/O), so one turn sends about this many frames at most (plus
+ * one socket's catch-up: a socket's is never split).
+ */
+export const CATCH_UP_ROWS_PER_TURN = 2000;
+
+/** One turn of the event loop, after pending I/O. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * The reads of a connection, in the order the gateway needs them: the user's topics (to join
@@ -82,7 +94,16 @@ export class CatchUpService {
       limit + 1,
       this.options.catchUpGraceMs,
     );
-    batch.forEach((call, i) => call.resolve(catchUp(reads[i], limit, call.input.cursor !== null)));
+    let rows = 0;
+    for (const [i, call] of batch.entries()) {
+      if (rows >= CATCH_UP_ROWS_PER_TURN) {
+        rows = 0;
+        // The sockets handed over so far send their catch-ups (microtasks) before the turn ends.
+        await nextTurn();
+      }
+      rows += reads[i].rows.length;
+      call.resolve(catchUp(reads[i], limit, call.input.cursor !== null));
+    }
   }
 }
 
