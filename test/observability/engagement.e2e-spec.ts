@@ -110,7 +110,14 @@ describe('engagement events across instances', () => {
   });
 
   it('reports a live delivery once per user and instance holding their sockets, never a catch-up resend', async () => {
+    // Probes on both instances: the worker's emits reach each instance in the order it published
+    // them (one Redis connection each way), so once a later probe notification arrived on a and b,
+    // `missed`'s live emit has been handed out there, before any of e-6's tabs existed.
+    const probes = await Promise.all([TestClient.connect(cluster.a.url, 'e-6p'), TestClient.connect(cluster.b.url, 'e-6p')]);
+    clients.push(...probes);
     const [missed] = await cluster.worker.service.notify('e-6', { type: 'message', title: 'while away' });
+    await cluster.worker.service.notify('e-6p', { type: 'message', title: 'barrier' });
+    await Promise.all(probes.map((p) => p.waitForTitle('barrier')));
     const tabs = await Promise.all([
       TestClient.connect(cluster.a.url, 'e-6'),
       TestClient.connect(cluster.a.url, 'e-6'),
