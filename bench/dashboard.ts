@@ -21,13 +21,11 @@ import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
-import { NOTIFICATIONS_MIGRATIONS, NotificationService, NotificationsModule } from 'nestjs-inbox';
-import { Client } from 'pg';
+import { NotificationService, NotificationsModule } from 'nestjs-inbox';
 import { io, type Socket } from 'socket.io-client';
-import { DataSource } from 'typeorm';
 import { panelsSvg } from './lib/chart';
+import { admin, databaseUrl, migrate } from './lib/database';
 
-const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ORIGIN = 'http://bench.test';
 const SOCKETS = 300;
 const args = process.argv.slice(2);
@@ -80,16 +78,6 @@ function quantile(
   return lower;
 }
 
-async function admin(sql: string): Promise<void> {
-  const c = new Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
 async function main(): Promise<void> {
   // The SDK first, then the app (docs/observability.md).
   const exporter = new PrometheusExporter({ preventServerStart: true });
@@ -97,13 +85,10 @@ async function main(): Promise<void> {
 
   const name = `inbox_dashboard_${randomBytes(4).toString('hex')}`;
   await admin(`CREATE DATABASE ${name}`);
-  const url = ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
+  const url = databaseUrl(name);
   const sockets: Socket[] = [];
   try {
-    const ds = new DataSource({ type: 'postgres', url, migrations: [...NOTIFICATIONS_MIGRATIONS] });
-    await ds.initialize();
-    await ds.runMigrations();
-    await ds.destroy();
+    await migrate(url);
 
     @Module({
       imports: [

@@ -9,11 +9,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { NOTIFICATIONS_MIGRATIONS } from 'nestjs-inbox';
 import { Client } from 'pg';
 import { createClient } from 'redis';
-import { DataSource } from 'typeorm';
 import { cdfSvg } from './lib/chart';
+import { admin, databaseUrl, migrate } from './lib/database';
 import { type Env, FULL, QUICK } from './lib/harness';
 import { markdown, type Machine, ratio } from './lib/report';
 import { type Row, type ScenarioResult } from './lib/result';
@@ -47,37 +46,28 @@ if (connections !== undefined && !(Number.isInteger(connections) && connections 
   throw new Error(`--connections takes a positive number, got ${connectionsArg}`);
 }
 
-const PG_ADMIN_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 const started = Date.now();
 const log = (msg: string) => console.log(`[bench ${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${msg}`);
 
-async function admin<T>(sql: string): Promise<T> {
-  const c = new Client({ connectionString: PG_ADMIN_URL });
-  await c.connect();
-  try {
-    return (await c.query(sql)) as T;
-  } finally {
-    await c.end();
-  }
-}
-
 /** A database of its own (not `inbox_test_*`, which the test suite's setup drops), migrated as a host does. */
 async function createDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `inbox_bench_${randomBytes(4).toString('hex')}`;
   await admin(`CREATE DATABASE ${name}`);
-  const url = new URL(PG_ADMIN_URL);
-  url.pathname = `/${name}`;
-  const ds = new DataSource({ type: 'postgres', url: url.toString(), migrations: [...NOTIFICATIONS_MIGRATIONS] });
-  await ds.initialize();
-  await ds.runMigrations();
+  const url = databaseUrl(name);
+  await migrate(url);
   // The baselines' plain table: our columns and indexes, its own id sequence, no library logic.
-  await ds.query(`CREATE TABLE bench_plain_notification (LIKE inbox_notification INCLUDING ALL)`);
-  await ds.query(`CREATE SEQUENCE bench_plain_notification_id_seq OWNED BY bench_plain_notification.id`);
-  await ds.query(`ALTER TABLE bench_plain_notification ALTER id SET DEFAULT nextval('bench_plain_notification_id_seq')`);
-  await ds.destroy();
-  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).then(() => undefined) };
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(`CREATE TABLE bench_plain_notification (LIKE inbox_notification INCLUDING ALL)`);
+    await c.query(`CREATE SEQUENCE bench_plain_notification_id_seq OWNED BY bench_plain_notification.id`);
+    await c.query(`ALTER TABLE bench_plain_notification ALTER id SET DEFAULT nextval('bench_plain_notification_id_seq')`);
+  } finally {
+    await c.end();
+  }
+  return { url, drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).then(() => undefined) };
 }
 
 async function machine(databaseUrl: string): Promise<Machine> {

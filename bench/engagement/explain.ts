@@ -23,7 +23,8 @@ import { loadavg } from 'node:os';
 import { Client } from 'pg';
 import { engagement } from '../../libs/nestjs-inbox/src/persistence/migrations/1764547200000-inbox-engagement';
 import { SIZES } from '../scale/seed';
-import { databaseName, databaseUrl, migrate } from './seed-scale';
+import { databaseUrl, migrate } from '../lib/database';
+import { databaseName } from './seed-scale';
 
 const args = process.argv.slice(2);
 const name = args.find((a) => !a.startsWith('--')) ?? 'bench';

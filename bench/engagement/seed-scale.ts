@@ -6,31 +6,12 @@
  *
  *   npm run bench:engagement:seed -- <name>      (BENCH_SCALE_ROWS=2_000_000 … for a smaller one)
  */
-import { NOTIFICATIONS_MIGRATIONS } from 'nestjs-inbox';
-import { Client } from 'pg';
-import { DataSource } from 'typeorm';
+import { admin, databaseUrl, migrate } from '../lib/database';
 import { seed, SIZES, type ScaleSize } from '../scale/seed';
 
-export const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const databaseName = (name: string) => `inbox_engagement_${name.replace(/[^a-z0-9_]/gi, '_')}`;
-export const databaseUrl = (db: string) => {
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${db}`;
-  return url.toString();
-};
 
 const envInt = (name: string) => (process.env[name] ? Number(process.env[name]!.replace(/_/g, '')) : undefined);
-
-/** The library's migrations, as a host runs them (only those not run yet). */
-export async function migrate(url: string): Promise<void> {
-  const ds = new DataSource({ type: 'postgres', url, migrations: [...NOTIFICATIONS_MIGRATIONS] });
-  await ds.initialize();
-  try {
-    await ds.runMigrations();
-  } finally {
-    await ds.destroy();
-  }
-}
 
 async function main(): Promise<void> {
   const name = process.argv[2] ?? 'bench';
@@ -45,11 +26,8 @@ async function main(): Promise<void> {
     scoped: { ...SIZES.L.scoped, users: Math.max(200, Math.round((SIZES.L.scoped.users * rows) / SIZES.L.rows)) },
   };
   const db = databaseName(name);
-  const admin = new Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${db}`);
-  await admin.query(`CREATE DATABASE ${db}`);
-  await admin.end();
+  await admin(`DROP DATABASE IF EXISTS ${db}`);
+  await admin(`CREATE DATABASE ${db}`);
   const url = databaseUrl(db);
   await migrate(url);
   const report = await seed(url, size, (msg) => console.log(msg));

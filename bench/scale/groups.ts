@@ -14,16 +14,14 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { NOTIFICATIONS_MIGRATIONS } from 'nestjs-inbox';
 import { INBOX } from 'nestjs-inbox/persistence/inbox-model';
 import { badgesSql } from 'nestjs-inbox/persistence/sql/counts.sql';
 import { markSql } from 'nestjs-inbox/persistence/sql/marks.sql';
 import { noValues, params } from 'nestjs-inbox/persistence/sql/params';
 import { pageSql } from 'nestjs-inbox/persistence/sql/views.sql';
 import { Client } from 'pg';
-import { DataSource } from 'typeorm';
+import { databaseUrl, migrate, PG_ADMIN_URL } from '../lib/database';
 
-const PG_ADMIN_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 // Underscores allowed, as bench:scale's sizes (GROUPS_ROWS=10_000_000).
 const ROWS = Number((process.env.GROUPS_ROWS ?? '3000000').replace(/_/g, ''));
 if (!Number.isSafeInteger(ROWS) || ROWS < 0) throw new Error(`GROUPS_ROWS: a number of rows, not ${process.env.GROUPS_ROWS}`);
@@ -51,15 +49,11 @@ async function main(): Promise<void> {
   const admin = new Client({ connectionString: PG_ADMIN_URL });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(PG_ADMIN_URL);
-  url.pathname = `/${name}`;
+  const url = databaseUrl(name);
   const out: string[] = [`# bench:scale:groups — ${new Date().toISOString()}, ${ROWS} other rows`];
-  const c = new Client({ connectionString: url.toString() });
+  const c = new Client({ connectionString: url });
   try {
-    const ds = new DataSource({ type: 'postgres', url: url.toString(), migrations: [...NOTIFICATIONS_MIGRATIONS] });
-    await ds.initialize();
-    await ds.runMigrations();
-    await ds.destroy();
+    await migrate(url);
     await c.connect();
     for (const statement of SEED) await c.query(statement);
     const [{ item }] = (

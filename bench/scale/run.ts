@@ -22,10 +22,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { NOTIFICATIONS_MIGRATIONS } from 'nestjs-inbox';
 import { Client } from 'pg';
-import { DataSource } from 'typeorm';
 import { sleep } from '../lib/clock';
+import { admin, databaseUrl, migrate } from '../lib/database';
 import { type Child, spawnChild } from '../lib/ipc';
 import { summarize } from '../lib/stats';
 import {
@@ -77,7 +76,6 @@ L.scoped = {
 };
 const SIZE_OF: Record<string, ScaleSize> = { S: SIZES.S, L };
 
-const PG_ADMIN_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ORIGIN = 'http://bench.test';
 
 /**
@@ -146,22 +144,6 @@ let deadline = started + minutes * 60_000 - RESERVE_MS;
 const left = () => deadline - Date.now();
 const log = (msg: string) => console.log(`[scale ${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s] ${msg}`);
 
-async function admin<T = unknown>(sql: string, params: unknown[] = []): Promise<T[]> {
-  const c = new Client({ connectionString: PG_ADMIN_URL });
-  await c.connect();
-  try {
-    return (await c.query(sql, params)).rows as T[];
-  } finally {
-    await c.end();
-  }
-}
-
-const dbUrl = (name: string) => {
-  const url = new URL(PG_ADMIN_URL);
-  url.pathname = `/${name}`;
-  return url.toString();
-};
-
 /** Databases of runs that were killed more than an hour ago (the name carries its creation time). */
 async function dropStale(): Promise<void> {
   const rows = await admin<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'inbox\\_scale\\_%'`);
@@ -191,12 +173,8 @@ async function createDatabase(): Promise<{ name: string; url: string }> {
   const name = `inbox_scale_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
   await admin(`CREATE DATABASE ${name}`);
   cleanups.push(() => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-  // Migrated as a host (and the test suite) does: the library's migrations on a TypeORM DataSource.
-  const ds = new DataSource({ type: 'postgres', url: dbUrl(name), migrations: [...NOTIFICATIONS_MIGRATIONS] });
-  await ds.initialize();
-  await ds.runMigrations();
-  await ds.destroy();
-  return { name, url: dbUrl(name) };
+  await migrate(databaseUrl(name));
+  return { name, url: databaseUrl(name) };
 }
 
 /** Deterministic random numbers (mulberry32), so a run with the same --seed picks the same users. */

@@ -1,14 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createDatabase } from '../support/database';
-import { dumpSchema, migrateForSchema, normaliseDump, SCHEMA_DUMP_COMMAND, SCHEMA_FILE } from '../support/schema';
+import { dumpSchema, normaliseDump, SCHEMA_DUMP_COMMAND, SCHEMA_FILE } from '../support/schema';
+import { migrate } from '../support/migrate';
 
 describe('persistence/schema.sql', () => {
   let db: Awaited<ReturnType<typeof createDatabase>>;
 
   beforeAll(async () => {
     db = await createDatabase();
-    await migrateForSchema(db.url);
+    await migrate(db.url);
   });
   afterAll(async () => {
     await db?.drop();

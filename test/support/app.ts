@@ -3,7 +3,6 @@ import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { parse as parseCookie } from 'cookie';
 import {
-  NOTIFICATIONS_MIGRATIONS,
   NotificationService,
   NotificationsModule,
   NotificationsModuleExtras,
@@ -20,16 +19,7 @@ export const cookieUser: SessionSource = (handshake) => {
   return uid ? { userId: uid } : null;
 };
 
-/** Runs the library's migrations, as a host does (never `synchronize`). */
-export async function migrate(url: string): Promise<void> {
-  const ds = new DataSource({ type: 'postgres', url, migrations: [...NOTIFICATIONS_MIGRATIONS] });
-  await ds.initialize();
-  try {
-    await ds.runMigrations();
-  } finally {
-    await ds.destroy();
-  }
-}
+export { migrate } from './migrate';
 
 export interface TestApp {
   app: INestApplication;

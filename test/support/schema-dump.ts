@@ -1,13 +1,14 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createDatabase } from './database';
-import { dumpSchema, migrateForSchema, SCHEMA_FILE, SCHEMA_HEADER } from './schema';
+import { dumpSchema, SCHEMA_FILE, SCHEMA_HEADER } from './schema';
+import { migrate } from './migrate';
 
 /** `npm run schema:dump`: rewrites persistence/schema.sql from a freshly migrated database (see schema.ts). */
 async function main(): Promise<void> {
   const db = await createDatabase();
   try {
-    await migrateForSchema(db.url);
+    await migrate(db.url);
     writeFileSync(resolve(__dirname, '../..', SCHEMA_FILE), SCHEMA_HEADER + (await dumpSchema(db.url)));
     console.log(`wrote ${SCHEMA_FILE}`);
   } finally {

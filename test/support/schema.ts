@@ -1,7 +1,5 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { NOTIFICATIONS_MIGRATIONS } from 'nestjs-inbox/persistence/migrations';
-import { DataSource } from 'typeorm';
 
 /**
  * The schema the library's migrations leave, as `persistence/schema.sql` holds it: what
@@ -17,17 +15,6 @@ export const SCHEMA_DUMP_COMMAND = 'npm run schema:dump';
 
 /** pg_dump must be of the server's major or newer: `PG_DUMP` names another binary than the one on PATH. */
 const PG_DUMP = process.env.PG_DUMP ?? 'pg_dump';
-
-/** Runs every migration on the (empty) database at `url`, as a host does. */
-export async function migrateForSchema(url: string): Promise<void> {
-  const ds = new DataSource({ type: 'postgres', url, migrations: [...NOTIFICATIONS_MIGRATIONS] });
-  await ds.initialize();
-  try {
-    await ds.runMigrations();
-  } finally {
-    await ds.destroy();
-  }
-}
 
 /** What the file says above the dump (comment lines: the normalisation drops them again). */
 export const SCHEMA_HEADER = `-- The schema nestjs-inbox's migrations leave, after the last one: pg_dump -s --no-owner

@@ -60,6 +60,25 @@ export class Connection {
     this.setState('disconnected');
   }
 
+  /**
+   * Closes and connects again (e.g. in another scope, once `between` has run). Resolves once
+   * connected and caught up; rejects with the `InboxError` of a refusal.
+   */
+  reconnect(between: () => void): Promise<void> {
+    const reconnected = new Promise<void>((resolve, reject) => {
+      const stop = this.events.on('state', (state, error) => {
+        if (state === 'connected') resolve();
+        else if (state === 'unauthorized') reject(error);
+        else return;
+        stop();
+      });
+    });
+    this.close();
+    between();
+    this.connect();
+    return reconnected;
+  }
+
   /** The server's catch-up is over: `connected` means caught up. */
   caughtUp(): void {
     this.setState('connected');

@@ -2,8 +2,6 @@ import { io } from 'socket.io-client';
 import {
   ClientEvent,
   DEFAULT_NAMESPACE,
-  ServerEvent,
-  scopeProblem,
   type Action,
   type Filter,
   type ListQuery,
@@ -11,10 +9,8 @@ import {
   type PreferencesAnswer,
   type PreferencesUpdate,
   type PushSubscriptionJson,
-  type Selection,
   type StateChange,
   type StateResult,
-  type SyncedPayload,
 } from '../protocol';
 import { Connection } from './connection';
 import { Counts } from './counts';
@@ -22,16 +18,14 @@ import { Cursor } from './cursor';
 import { PersistedCursor } from './cursor-storage';
 import type { InboxOptions } from './inbox-options';
 import type { ConnectionState, InboxEvents, TransportState } from './inbox-events';
-import { InboxError } from './inbox.errors';
-import { withSafeLinks } from './notification-list';
+import { actionIndex, checkedScope, selectionOf, type InboxSelection } from './inbox-input';
+import { followServerEvents } from './server-events';
 import { TypedEmitter } from './typed-emitter';
 import { ViewState } from './view-state';
 import { WebPush } from './web-push';
 
-/** Notifications named by id (one or several), or every notification of the user a filter selects. */
-export type InboxSelection = string | readonly string[] | Filter;
-
 export type { InboxOptions } from './inbox-options';
+export type { InboxSelection } from './inbox-input';
 
 type StateEvent = typeof ClientEvent.Seen | typeof ClientEvent.Archive | typeof ClientEvent.Unarchive | typeof ClientEvent.Delete;
 
@@ -82,7 +76,7 @@ export class InboxClient {
     const watch = async (views: Record<string, Filter>) => (await connection.request(ClientEvent.Counts, { views })).counts;
     this.counter = new Counts(connection, watch, this.events);
     this.push = new WebPush(connection, (id) => void this.markSeen([id]).catch(() => undefined));
-    this.listen();
+    followServerEvents({ connection, cursor: this.cursor, shown: this.shown, counter: this.counter, events: this.events });
     if (options.autoConnect ?? true) this.connect();
   }
 
@@ -147,20 +141,11 @@ export class InboxClient {
    */
   switchScope(scope: string | null): Promise<void> {
     const next = checkedScope(scope);
-    const switched = new Promise<void>((resolve, reject) => {
-      const stop = this.events.on('state', (state, error) => {
-        if (state === 'connected') resolve();
-        else if (state === 'unauthorized') reject(error);
-        else return;
-        stop();
-      });
+    return this.connection.reconnect(() => {
+      this.currentScope = next;
+      this.cursor.reset(this.persisted(next));
+      this.shown.clear();
     });
-    this.connection.close();
-    this.currentScope = next;
-    this.cursor.reset(this.persisted(next));
-    this.shown.clear();
-    this.connection.connect();
-    return switched;
   }
 
   /** Disconnects for good (until `connect()`), e.g. on logout. */
@@ -270,9 +255,7 @@ export class InboxClient {
    */
   async act(notification: NotificationPayload, action: Action): Promise<void> {
     this.events.emit('action', action, notification);
-    const index = notification.actions.findIndex(
-      (a) => a === action || (a.label === action.label && a.event === action.event && a.url === action.url),
-    );
+    const index = actionIndex(notification, action);
     if (index >= 0) void this.connection.request(ClientEvent.Action, { id: notification.id, action: index }).catch(() => undefined);
     if (!notification.readAt) await this.markRead(notification.id);
   }
@@ -302,58 +285,13 @@ export class InboxClient {
     await this.connection.request(ClientEvent.Unsubscribe, { topic });
   }
 
-  private listen(): void {
-    const { connection, shown, counter } = this;
-    connection.onConnect(() => shown.catchUpStarted());
-    // Links are checked again before anything reaches the page (see withSafeLinks).
-    connection.on(ServerEvent.Notification, (n, badge) => {
-      this.pushed(withSafeLinks(n));
-      if (typeof badge?.count === 'number' && typeof badge.unseen === 'number') counter.setBadges(badge.count, badge.unseen);
-    });
-    connection.on(ServerEvent.Synced, (p) => void this.synced(p));
-    connection.on(ServerEvent.Unread, (p) => counter.setBadges(p.count, p.unseen));
-    connection.on(ServerEvent.Read, (read) => shown.applyRead(read));
-    connection.on(ServerEvent.State, (state) => shown.applyState(state));
-    connection.on(ServerEvent.Counts, ({ counts }) => counter.pushed(counts));
-  }
-
-  /** A notification the server pushed, live or in the catch-up: received whatever the view, held if in it. */
-  private pushed(n: NotificationPayload): void {
-    const known = this.cursor.hasReceived(n.id) || this.shown.holds(n.id);
-    this.cursor.receive(n.id);
-    this.shown.pushed(n);
-    if (!known) this.events.emit('notification', n);
-  }
-
-  private async synced(p: SyncedPayload): Promise<void> {
-    // Resume from where this catch-up ended, even if nothing reached this client.
-    if (p.cursor) this.cursor.move(p.cursor);
-    this.counter.setBadges(p.unread, p.unseen);
-    this.connection.caughtUp();
-    this.shown.catchUpEnded(p.truncated);
-    this.counter.rewatch();
-    await this.shown.resync();
-  }
-
   private async changeState(event: StateEvent, change: StateChange, selection: InboxSelection): Promise<StateResult> {
-    const target: Selection =
-      typeof selection === 'string'
-        ? { ids: [selection] }
-        : Array.isArray(selection)
-          ? { ids: [...(selection as readonly string[])] }
-          : { filter: { ...(selection as Filter) } };
+    const target = selectionOf(selection);
     const result = await this.connection.request(event, target);
     this.shown.applyState({ ...target, change, scope: this.currentScope });
     this.counter.setBadges(result.unread, result.unseen);
     return result;
   }
-}
-
-/** `scope` if it is one (or `null`); else throws the `INVALID_INPUT` the server would answer. */
-function checkedScope(scope: string | null): string | null {
-  const problem = scope === null ? null : scopeProblem(scope);
-  if (problem !== null) throw new InboxError('INVALID_INPUT', `scope: ${problem}`);
-  return scope;
 }
 
 /** Creates and connects an {@link InboxClient}. */
