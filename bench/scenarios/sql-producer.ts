@@ -19,7 +19,12 @@ export async function sqlProducerScenario(env: Env): Promise<ScenarioResult> {
   const { latencyClients, latencyCount, latencyRate, throughputCount, throughputConcurrency } = env.sizes;
   const server = await startServer(env, 'library');
   const clients = Clients.start(env);
-  const pool = new Pool({ connectionString: env.databaseUrl, max: Math.min(20, throughputConcurrency) });
+  // Named so that a CPU sampler can tell the producers' backends from the server's (pg_stat_activity).
+  const pool = new Pool({
+    connectionString: env.databaseUrl,
+    max: Math.min(20, throughputConcurrency),
+    application_name: 'bench sql producer',
+  });
   const sqlNotify = (user: string, seq: number) =>
     pool.query(`SELECT inbox_notify(ARRAY[$1::text], $2::jsonb)`, [
       user,

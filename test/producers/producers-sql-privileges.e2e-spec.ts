@@ -251,7 +251,10 @@ describe('SQL producers: privileges', () => {
       SELECT p.oid::regprocedure::text AS fn, p.prosecdef AS definer, p.proconfig AS config,
              has_function_privilege('public', p.oid, 'EXECUTE') AS public
         FROM pg_proc p WHERE p.proname LIKE 'inbox\\_%' AND p.pronamespace = 'public'::regnamespace ORDER BY 1`);
-    const pure = ['inbox_url_problem(text)'];
+    // The CHECK constraints' functions (InboxSqlPrivileges, InboxLinkCheckFunctions).
+    const pure = ['inbox_actions_safe(jsonb)', 'inbox_actor_safe(jsonb)', 'inbox_url_problem(text)'];
+    // Their jsonpath literals are parsed when a session plans them: the setting is pinned too.
+    const literals = ['inbox_actions_safe(jsonb)', 'inbox_actor_safe(jsonb)'];
     const internal = [
       'inbox_actions_problem(jsonb)',
       'inbox_actor_problem(jsonb)',
@@ -280,9 +283,13 @@ describe('SQL producers: privileges', () => {
     const withoutJit = reports.filter((fn) => fn.includes('engagement'));
     for (const r of rows) {
       expect(r).toMatchObject({
-        config: ['search_path=pg_catalog, pg_temp', ...(withoutJit.includes(r.fn) ? ['jit=off'] : [])],
+        config: [
+          'search_path=pg_catalog, pg_temp',
+          ...(withoutJit.includes(r.fn) ? ['jit=off'] : []),
+          ...(literals.includes(r.fn) ? ['standard_conforming_strings=on'] : []),
+        ],
         definer: doors.includes(r.fn) || triggers.includes(r.fn),
-        // A CHECK constraint runs inbox_url_problem as the inserting role.
+        // A CHECK constraint runs these as the inserting role.
         public: pure.includes(r.fn),
       });
     }
@@ -319,6 +326,22 @@ describe('SQL producers: privileges', () => {
     for (const [columns, constraint] of unsafe) {
       const e = await failure(insert(columns));
       expect([e.code, e.constraint]).toEqual(['23514', constraint]);
+    }
+    // The actions' and actor's checks are functions, planned by the session that first calls
+    // them: one that reads backslashes as escapes still gets their control-character rule.
+    const escapes = new Client({ connectionString: db.url });
+    await escapes.connect();
+    try {
+      await escapes.query(`SET standard_conforming_strings = off`);
+      const e = await failure(
+        escapes.query(
+          `INSERT INTO inbox_notification (user_id, type, tx_id, tx_horizon, actions, actor) VALUES ('priv-dave', 't', 1, 1, $1, $2)`,
+          [JSON.stringify([{ label: 'Pay', url: 'https://shop.example/\u0085' }]), JSON.stringify({ avatarUrl: '/a.png' })],
+        ),
+      );
+      expect([e.code, e.constraint]).toEqual(['23514', 'inbox_notification_actions_check']);
+    } finally {
+      await escapes.end();
     }
     // What the door lets through, the constraints let through.
     await insert({

@@ -58,6 +58,20 @@ CREATE FUNCTION public.inbox_actions_problem(actions jsonb) RETURNS text
     RETURN NULL;
   END $_$;
 
+CREATE FUNCTION public.inbox_actions_safe(actions jsonb) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    SET standard_conforming_strings TO 'on'
+    AS $_$
+        BEGIN
+          RETURN actions IS NULL OR CASE jsonb_typeof(actions)
+    WHEN 'null' THEN true
+    WHEN 'array' THEN jsonb_array_length(actions) <= 3
+      AND NOT jsonb_path_exists(actions, 'strict $[*] ? (@.type() != "object")')
+      AND NOT jsonb_path_exists(actions, 'strict $[*] ? (exists (@.url)).url ? (@.type() != "string" || !(@ like_regex "^(/([^/]|$)|https?://[^/?#[:space:]]+([/?#]|$))" flag "i") || @ like_regex "[\\\\\\x01-\\x1f\\x7f-\\x9f]")')
+    ELSE false END;
+        END $_$;
+
 CREATE FUNCTION public.inbox_actor_problem(actor jsonb) RETURNS text
     LANGUAGE plpgsql IMMUTABLE STRICT
     SET search_path TO 'pg_catalog', 'pg_temp'
@@ -90,6 +104,18 @@ CREATE FUNCTION public.inbox_actor_problem(actor jsonb) RETURNS text
     END LOOP;
     RETURN NULL;
   END $$;
+
+CREATE FUNCTION public.inbox_actor_safe(actor jsonb) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    SET standard_conforming_strings TO 'on'
+    AS $_$
+        BEGIN
+          RETURN actor IS NULL OR CASE jsonb_typeof(actor)
+    WHEN 'null' THEN true
+    WHEN 'object' THEN NOT jsonb_path_exists(actor, 'strict $ ? (exists (@.avatarUrl)).avatarUrl ? (@.type() != "string" || !(@ like_regex "^(/([^/]|$)|https?://[^/?#[:space:]]+([/?#]|$))" flag "i") || @ like_regex "[\\\\\\x01-\\x1f\\x7f-\\x9f]")')
+    ELSE false END;
+        END $_$;
 
 CREATE FUNCTION public.inbox_assign_seq() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
@@ -882,18 +908,6 @@ CREATE TABLE public.inbox_notification (
     replaces bigint,
     superseded boolean DEFAULT false NOT NULL,
     channels jsonb,
-    CONSTRAINT inbox_notification_actions_check CHECK (((actions IS NULL) OR
-CASE jsonb_typeof(actions)
-    WHEN 'null'::text THEN true
-    WHEN 'array'::text THEN ((jsonb_array_length(actions) <= 3) AND (NOT jsonb_path_exists(actions, 'strict $[*]?(@.type() != "object")'::jsonpath)) AND (NOT jsonb_path_exists(actions, 'strict $[*]?(exists (@."url"))."url"?((@.type() != "string" || !(@ like_regex "^(/([^/]|$)|https?://[^/?#[:space:]]+([/?#]|$))" flag "i")) || @ like_regex "[\\\\\\x01-\\x1f\\x7f-\\x9f]")'::jsonpath)))
-    ELSE false
-END)),
-    CONSTRAINT inbox_notification_actor_check CHECK (((actor IS NULL) OR
-CASE jsonb_typeof(actor)
-    WHEN 'null'::text THEN true
-    WHEN 'object'::text THEN (NOT jsonb_path_exists(actor, 'strict $?(exists (@."avatarUrl"))."avatarUrl"?((@.type() != "string" || !(@ like_regex "^(/([^/]|$)|https?://[^/?#[:space:]]+([/?#]|$))" flag "i")) || @ like_regex "[\\\\\\x01-\\x1f\\x7f-\\x9f]")'::jsonpath))
-    ELSE false
-END)),
     CONSTRAINT inbox_notification_audience CHECK (((user_id IS NULL) OR (topic IS NULL))),
     CONSTRAINT inbox_notification_group_check CHECK (((group_key IS NULL) OR (((group_key)::text <> ''::text) AND (user_id IS NOT NULL)))),
     CONSTRAINT inbox_notification_url_check CHECK ((public.inbox_url_problem(url) IS NULL))
@@ -1005,6 +1019,12 @@ ALTER TABLE ONLY public.inbox_channel_send
 
 ALTER TABLE ONLY public.inbox_delivery
     ADD CONSTRAINT inbox_delivery_pkey PRIMARY KEY (notification_id);
+
+ALTER TABLE public.inbox_notification
+    ADD CONSTRAINT inbox_notification_actions_check CHECK (public.inbox_actions_safe(actions)) NOT VALID;
+
+ALTER TABLE public.inbox_notification
+    ADD CONSTRAINT inbox_notification_actor_check CHECK (public.inbox_actor_safe(actor)) NOT VALID;
 
 ALTER TABLE ONLY public.inbox_notification
     ADD CONSTRAINT inbox_notification_pkey PRIMARY KEY (id);

@@ -142,7 +142,7 @@ const UNSAFE_LINK = sql`(@.type() != "string" || !(@ like_regex "^(/([^/]|$)|htt
  * resolved (no search_path when a row is written) and cheap per row: the door's PL/pgSQL checks
  * as constraints cost about 0.1 ms a row (a notify to 10,000 users took 2-3 times as long).
  */
-const linkChecks = (s: string) => ({
+export const linkChecks = (s: string) => ({
   url: `${s}.inbox_url_problem(url) IS NULL`,
   // CASE, not AND: jsonb_array_length and a strict path fail on a value of another type.
   actions: sql`actions IS NULL OR CASE jsonb_typeof(actions)
