@@ -32,10 +32,10 @@ const BATCH = 200;
 /**
  * The second statement in flight only for a full batch: with two for any batch, a storm of 10,000
  * first visits (bench 8) went in batches of one or two sockets, ~1 transaction per connection,
- * whose round trips (each a write that wakes a Postgres backend) were a third of the server's
- * CPU per connection; one at a time, the batches double and the transactions halve
- * (docs/performance.md, "Connect time"). A storm of returns with long catch-ups still reads two
- * full batches at once.
+ * whose round trips (each a write that wakes a Postgres backend) were a large part of the
+ * server's CPU per connection; one at a time, 30-40% fewer transactions (docs/performance.md,
+ * "Connect time"). A lone socket still goes at once, and a storm of returns with long catch-ups
+ * still reads two full batches at once.
  */
 const LIMITS = { inFlight: IN_FLIGHT, batch: BATCH, partialInFlight: 1 };
 /**
