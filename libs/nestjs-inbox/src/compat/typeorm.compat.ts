@@ -80,6 +80,9 @@ export async function queryPool<R extends QueryResultRow>(dataSource: DataSource
   }
 }
 
+const BEGIN_WITHOUT_JIT = 'BEGIN READ ONLY; SET LOCAL jit = off';
+const BEGIN_GENERIC = `${BEGIN_WITHOUT_JIT}; SET LOCAL plan_cache_mode = force_generic_plan`;
+
 /**
  * As queryPool, with Postgres' JIT compilation off for this statement (`SET LOCAL` in a
  * transaction of its own: two more round trips, no setting left on the host's pooled connection).
@@ -87,8 +90,19 @@ export async function queryPool<R extends QueryResultRow>(dataSource: DataSource
  * (100,000 by default) from ~150 users on, and compiling them costs far more than running them:
  * a badge recount of 1,000 users took 2.3-4.9 s with JIT (jit_optimize_above_cost reached) and
  * 33 ms without (docs/performance.md).
+ *
+ * `genericPlan`: the prepared statement's generic plan, always (`plan_cache_mode`). Postgres
+ * plans a statement's first five runs with their values, and then keeps doing so whenever such a
+ * custom plan is estimated cheaper than the generic one: a batch of one or two users is (its
+ * `unnest` is estimated at the array's length, the generic plan at 10 rows), so a connect storm's
+ * small catch-up batches were planned anew every time, ~6 ms of Postgres each against 0.7 ms run
+ * with the generic plan (docs/performance.md, "Connect time").
  */
-export async function queryPoolWithoutJit<R extends QueryResultRow>(dataSource: DataSource, config: QueryConfig): Promise<R[]> {
+export async function queryPoolWithoutJit<R extends QueryResultRow>(
+  dataSource: DataSource,
+  config: QueryConfig,
+  { genericPlan = false }: { genericPlan?: boolean } = {},
+): Promise<R[]> {
   logQuery(dataSource, config);
   const [client, release] = await (dataSource.driver as unknown as PostgresDriverAccess).obtainMasterConnection();
   let broken: Error | undefined;
@@ -96,7 +110,7 @@ export async function queryPoolWithoutJit<R extends QueryResultRow>(dataSource: 
   client.on('error', onError);
   let open = false;
   try {
-    await client.query({ text: 'BEGIN READ ONLY; SET LOCAL jit = off' });
+    await client.query({ text: genericPlan ? BEGIN_GENERIC : BEGIN_WITHOUT_JIT });
     open = true;
     const { rows } = await client.query<R>(config);
     await client.query({ text: 'COMMIT' });

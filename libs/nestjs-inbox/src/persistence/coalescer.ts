@@ -11,6 +11,12 @@ export interface CoalescerLimits<I> {
   /** Largest batch, in units of `size` (default: one per call). */
   batch: number;
   size?: (input: I) => number;
+  /**
+   * Batches in flight at once, less than `inFlight`, beyond which only a full batch is sent:
+   * while the calls trickle in, a second statement for one or two of them costs more (its round
+   * trips and Postgres' overhead per statement) than waiting for the first to return.
+   */
+  partialInFlight?: number;
 }
 
 /**
@@ -38,6 +44,7 @@ export class Coalescer<I, R> {
   private pump(): void {
     const size = this.limits.size ?? (() => 1);
     while (this.running < this.limits.inFlight && this.queue.length > 0) {
+      if (this.running >= (this.limits.partialInFlight ?? this.limits.inFlight) && !this.fullBatchWaits(size)) return;
       const batch: Pending<I, R>[] = [];
       let total = 0;
       while (this.queue.length > 0 && (batch.length === 0 || total + size(this.queue[0].input) <= this.limits.batch)) {
@@ -54,5 +61,12 @@ export class Coalescer<I, R> {
           this.pump();
         });
     }
+  }
+
+  private fullBatchWaits(size: (input: I) => number): boolean {
+    if (!this.limits.size) return this.queue.length >= this.limits.batch;
+    let total = 0;
+    for (const call of this.queue) if ((total += size(call.input)) >= this.limits.batch) return true;
+    return false;
   }
 }

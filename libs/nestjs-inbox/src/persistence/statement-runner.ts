@@ -16,6 +16,8 @@ export interface StatementOptions {
   tx?: EntityManager;
   /** For the reads of many users (see queryPoolWithoutJit). */
   withoutJit?: boolean;
+  /** Without JIT and always with the generic plan, whatever the batch's size (see queryPoolWithoutJit). */
+  genericPlan?: boolean;
   /** The prepared statement's name, instead of one from the text's hash. */
   name?: string;
 }
@@ -45,7 +47,7 @@ export class StatementRunner {
   query<R extends QueryResultRow>(
     text: string,
     values: unknown[] = [],
-    { tx, withoutJit = false, name }: StatementOptions = {},
+    { tx, withoutJit = false, genericPlan = false, name }: StatementOptions = {},
   ): Promise<R[]> {
     if (tx) return tx.query(text, values);
     name ??= this.names.get(text);
@@ -53,6 +55,8 @@ export class StatementRunner {
       name = `nestjs-inbox:${createHash('sha1').update(text).digest('base64url')}`;
       this.names.set(text, name);
     }
-    return (withoutJit ? queryPoolWithoutJit : queryPool)<R>(this.dataSource, { name, text, values });
+    const config = { name, text, values };
+    if (genericPlan || withoutJit) return queryPoolWithoutJit<R>(this.dataSource, config, { genericPlan });
+    return queryPool<R>(this.dataSource, config);
   }
 }

@@ -30,6 +30,15 @@ const IN_FLIGHT = 2;
 /** Sockets read by one statement at most. */
 const BATCH = 200;
 /**
+ * The second statement in flight only for a full batch: with two for any batch, a storm of 10,000
+ * first visits (bench 8) went in batches of one or two sockets, ~1 transaction per connection,
+ * whose round trips (each a write that wakes a Postgres backend) were a large part of the
+ * server's CPU per connection; one at a time, 30-40% fewer transactions (docs/performance.md,
+ * "Connect time"). A lone socket still goes at once, and a storm of returns with long catch-ups
+ * still reads two full batches at once.
+ */
+const LIMITS = { inFlight: IN_FLIGHT, batch: BATCH, partialInFlight: 1 };
+/**
  * Catch-up rows handed to the sockets of a batch per event-loop turn. Each socket's catch-up is
  * sent when it is handed over (one frame per row, all in the turn its read resolves): 200
  * sockets back from an outage, each missing `catchUpLimit` (1000) rows, would be 200,000 frames
@@ -49,15 +58,9 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
  */
 @Injectable()
 export class CatchUpService {
-  private readonly rooms = new Coalescer<Inbox, string[]>((batch) => this.readRooms(batch), { inFlight: IN_FLIGHT, batch: BATCH });
-  private readonly firstVisits = new Coalescer<CatchUpRead, CatchUp>((batch) => this.readCatchUps(batch), {
-    inFlight: IN_FLIGHT,
-    batch: BATCH,
-  });
-  private readonly returns = new Coalescer<CatchUpRead, CatchUp>((batch) => this.readCatchUps(batch), {
-    inFlight: IN_FLIGHT,
-    batch: BATCH,
-  });
+  private readonly rooms = new Coalescer<Inbox, string[]>((batch) => this.readRooms(batch), LIMITS);
+  private readonly firstVisits = new Coalescer<CatchUpRead, CatchUp>((batch) => this.readCatchUps(batch), LIMITS);
+  private readonly returns = new Coalescer<CatchUpRead, CatchUp>((batch) => this.readCatchUps(batch), LIMITS);
 
   constructor(
     @InjectNotificationsOptions() private readonly options: ResolvedNotificationsOptions,
