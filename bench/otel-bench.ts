@@ -1,5 +1,5 @@
 /**
- * `npx ts-node --transpile-only bench/otel-bench.ts [--rounds 3] [--modes none,sampled,1] [--only 2] [--trees a,b]`
+ * `npx ts-node --transpile-only bench/otel-bench.ts [--rounds 3] [--modes none,sampled,1] [--only 2] [--trees a,b] [--lock FILE]`
  *
  * Issue 26's cost measure, end to end: `npm run bench -- --only <scenarios>` with the
  * OpenTelemetry SDK (BENCH_OTEL, bench/servers/otel-sdk.ts) and without (`none`), the modes
@@ -7,9 +7,11 @@
  * times; `--trees` runs each mode in other checkouts too (e.g. the previous commit's, made with
  * `git archive`, node_modules linked). Prints every run (throughput, server CPU per
  * notification, p50/p99 latency when scenario 1 runs) with the load average around it, then
- * the medians by tree and mode and their ratio to `none`.
+ * the medians by tree and mode and their ratio to `none`. `--lock FILE`: each run holds that
+ * file's lock (`flock`), so that on a shared machine no other benchmark runs during a run, and
+ * others may run between them (a whole series takes longer than anyone should hold the lock).
  */
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -20,6 +22,7 @@ const rounds = Number(arg('--rounds', '3'));
 const modes = arg('--modes', 'none,sampled,1').split(',');
 const only = arg('--only', '2');
 const trees = arg('--trees', resolve(__dirname, '..')).split(',');
+const lock = arg('--lock', '');
 
 interface Row {
   scenario: string;
@@ -45,11 +48,21 @@ function once(tree: string, mode: string): Run {
   const env = { ...process.env };
   if (mode === 'none') delete env.BENCH_OTEL;
   else env.BENCH_OTEL = mode;
+  const bench = ['npm', 'run', 'bench', '--', '--only', only, '--out', out];
+  // With the lock, the load average is read inside it, right before and after the run itself.
+  const command = lock
+    ? ['flock', lock, 'sh', '-c', 'cat /proc/loadavg >&3; "$@"; s=$?; cat /proc/loadavg >&3; exit $s', 'sh', ...bench]
+    : bench;
   const before = loadavg()[0];
   try {
-    execFileSync('npm', ['run', 'bench', '--', '--only', only, '--out', out], { cwd: tree, env, stdio: ['ignore', 'ignore', 'inherit'] });
+    const run = spawnSync(command[0], command.slice(1), { cwd: tree, env, stdio: ['ignore', 'ignore', 'inherit', 'pipe'] });
+    if (run.status !== 0) throw new Error(`${command.join(' ')}: exit ${run.status}`);
+    const [inBefore, inAfter] = String(run.output[3] ?? '')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => Number(line.split(' ')[0]));
     const { rows } = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { rows: Row[] };
-    return { ...pick(rows), 'load before': before, 'load after': loadavg()[0] };
+    return { ...pick(rows), 'load before': inBefore ?? before, 'load after': inAfter ?? loadavg()[0] };
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

@@ -13,7 +13,7 @@
 import { context, ROOT_CONTEXT, type Attributes } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { AggregationType, MeterProvider } from '@opentelemetry/sdk-metrics';
 import {
   AlwaysOffSampler,
   BasicTracerProvider,
@@ -42,6 +42,23 @@ class DroppingExporter implements SpanExporter {
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 const meter = new MeterProvider({ readers: [new PrometheusExporter({ preventServerStart: true })] }).getMeter('bench');
 const histogram = meter.createHistogram('inbox.delivery.latency', { unit: 'ms' });
+/**
+ * The same histogram under a host's View (here its buckets, as hosts set them for a latency):
+ * the SDK then gives the measurement to the View's attributes processor with a context, looking
+ * up the active one on every `record` that passes none.
+ */
+const viewed = new MeterProvider({
+  readers: [new PrometheusExporter({ preventServerStart: true })],
+  views: [
+    {
+      instrumentName: 'inbox.delivery.latency',
+      aggregation: { type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM, options: { boundaries: [1, 5, 25, 100] } },
+    },
+  ],
+})
+  .getMeter('bench')
+  .createHistogram('inbox.delivery.latency', { unit: 'ms' });
+const caller = context.active();
 const counter = meter.createCounter('inbox.deliveries');
 const tracer = (sampler?: Sampler) =>
   new BasicTracerProvider({ sampler, spanProcessors: [new BatchSpanProcessor(new DroppingExporter())] }).getTracer('bench');
@@ -57,6 +74,8 @@ const total = { value: 0 };
 const cases: [string, (i: number) => void][] = [
   ['histogram.record, the library attribute set (3)', (i) => histogram.record(i % 50, series)],
   ['histogram.record, no attributes', (i) => histogram.record(i % 50)],
+  ["histogram.record under a host's View, no context", (i) => viewed.record(i % 50, series)],
+  ["histogram.record under a host's View, the caller's context", (i) => viewed.record(i % 50, series, caller)],
   ['counter.add, 3 attributes', () => counter.add(1, series)],
   ['in-place total (observable counter)', () => total.value++],
   [

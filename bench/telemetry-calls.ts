@@ -22,7 +22,12 @@ const arg = (name: string, fallback: string) => (args.includes(name) ? args[args
 interface TelemetryLike {
   notify<T>(door: string, kind: string, recipients: number, inTransaction: boolean, fn: (ctx: unknown) => Promise<T>): Promise<T>;
   recordStored(door: string, kind: string, stored: number, requested: number): void;
-  recordDelivered(door: string, rows: { user_id: string | null; topic: string | null; created_at: Date }[], committedAt?: number): void;
+  recordDelivered(
+    door: string,
+    rows: { user_id: string | null; topic: string | null; created_at: Date }[],
+    committedAt?: number,
+    ctx?: unknown,
+  ): void;
 }
 
 async function child(impl: string, sdk: string, calls: number): Promise<void> {
@@ -41,11 +46,11 @@ async function child(impl: string, sdk: string, calls: number): Promise<void> {
     return batch;
   };
   const one = (i: number) =>
-    telemetry.notify('service', 'direct', 1, false, async () => {
+    telemetry.notify('service', 'direct', 1, false, async (ctx) => {
       await write();
       const row = { user_id: `u${i}`, topic: null, created_at: new Date() };
       telemetry.recordStored('service', 'direct', 1, 1);
-      telemetry.recordDelivered('service', [row], performance.timeOrigin + performance.now());
+      telemetry.recordDelivered('service', [row], performance.timeOrigin + performance.now(), ctx);
       return row;
     });
   const run = async (n: number) => {

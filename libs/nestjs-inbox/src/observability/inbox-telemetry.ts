@@ -165,17 +165,21 @@ export class InboxTelemetry {
    * Rows just emitted, committed at `committedAt` (nowMs() clock), or, without it, at their
    * `created_at` (the SQL door: Postgres keeps no commit time, the producer's transaction start
    * is the nearest it has, so that latency includes the producer's transaction and the LISTEN).
+   * `ctx`: the caller's context, when the delivery has it at hand (`notify`'s), given to the SDK
+   * with each value: under a host's View the SDK would otherwise look up the active context for
+   * every one (bench/otel-calls.ts).
    */
   recordDelivered(
     door: Door,
     rows: readonly { user_id: string | null; topic: string | null; created_at: Date }[],
     committedAt?: number,
+    ctx?: Context,
   ): void {
     const now = nowMs();
     for (const row of rows) {
       const series = this.seriesOf(door, kindOf(row));
       series.delivered.value++;
-      this.latency.record(Math.max(0, now - (committedAt ?? row.created_at.getTime())), series.attributes);
+      this.latency.record(Math.max(0, now - (committedAt ?? row.created_at.getTime())), series.attributes, ctx);
     }
   }
 

@@ -76,7 +76,7 @@ export class AfterCommitDelivery {
         this.telemetry.recordStored(door, kind, stored.length, rows.length);
         if (stored.length > 0) {
           this.recounter.refresh(this.emitter.deliver(stored, { payloads }));
-          this.telemetry.recordDelivered(door, stored, committedAt);
+          this.telemetry.recordDelivered(door, stored, committedAt, span);
           // Once the commit is done: direct rows' sends before returning, shared ones' in the background.
           if (this.planner.enabled) await this.planner.plan(stored, choicesOf(stored));
         }
