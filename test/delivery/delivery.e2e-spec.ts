@@ -231,5 +231,15 @@ describe('delivery and read state', () => {
     // Calls 0, 50, 100 and 150 share user burst-0 and dedupe key 'dup': exactly one stores it
     // (which one depends on which concurrent statement inserts first).
     expect([0, 50, 100, 150].map((i) => results[i].length).sort()).toEqual([0, 0, 0, 1]);
+    // Each returned id is the row stored with that call's title, with the stored created_at.
+    const returned = results.flat();
+    const stored: { id: string; title: string; created_ms: number }[] = await t.dataSource.query(
+      `SELECT id::text, title, floor(extract(epoch FROM created_at) * 1000)::float8 AS created_ms FROM inbox_notification WHERE id = ANY($1::bigint[])`,
+      [returned.map((n) => n.id)],
+    );
+    const byId = new Map(stored.map((r) => [r.id, r]));
+    expect(returned.map((n) => [byId.get(n.id)?.title, Date.parse(n.createdAt)])).toEqual(
+      returned.map((n) => [n.title, byId.get(n.id)?.created_ms]),
+    );
   });
 });

@@ -17,6 +17,15 @@ export interface CoalescerLimits<I> {
    * trips and Postgres' overhead per statement) than waiting for the first to return.
    */
   partialInFlight?: number;
+  /**
+   * Under load, batches as large as the callers allow. While batches of at least this many
+   * units are in flight, later calls wait: a batch starts once one settles (and the calls its
+   * callers make at once are queued), and only with at least this many units, instead of each
+   * call starting one of its own; and a batch takes at most its share of the callers queued and
+   * in flight, so that one batch is stored while the other is handled. Without it, every call
+   * may start a batch.
+   */
+  holdBehind?: number;
 }
 
 /**
@@ -28,6 +37,9 @@ export interface CoalescerLimits<I> {
 export class Coalescer<I, R> {
   private readonly queue: Pending<I, R>[] = [];
   private running = 0;
+  /** Units in the batches in flight, and in the queue. */
+  private inFlightUnits = 0;
+  private queuedUnits = 0;
 
   constructor(
     private readonly flush: (batch: Pending<I, R>[]) => Promise<void>,
@@ -37,36 +49,48 @@ export class Coalescer<I, R> {
   add(input: I): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.queue.push({ input, resolve, reject });
-      this.pump();
+      this.queuedUnits += (this.limits.size ?? one)(input);
+      this.pump(false);
     });
   }
 
-  private pump(): void {
-    const size = this.limits.size ?? (() => 1);
+  private pump(settled: boolean): void {
+    const size = this.limits.size ?? one;
+    const { holdBehind } = this.limits;
     while (this.running < this.limits.inFlight && this.queue.length > 0) {
-      if (this.running >= (this.limits.partialInFlight ?? this.limits.inFlight) && !this.fullBatchWaits(size)) return;
+      // Beyond `partialInFlight` batches, only a full one goes.
+      if (this.running >= (this.limits.partialInFlight ?? this.limits.inFlight) && this.queuedUnits < this.limits.batch) return;
+      let limit = this.limits.batch;
+      if (holdBehind !== undefined) {
+        const queued = this.queuedUnits;
+        // Behind a large batch, a call waits; once a batch has settled, a backlog of its own size goes.
+        if (this.inFlightUnits >= holdBehind && (!settled || queued < holdBehind)) return;
+        // Balanced: the callers (queued and in flight) shared by the slots, so that one batch is
+        // stored while another is handled, rather than one slot carrying nearly all of them.
+        limit = Math.min(limit, Math.max(holdBehind, Math.ceil((queued + this.inFlightUnits) / this.limits.inFlight)));
+      }
       const batch: Pending<I, R>[] = [];
       let total = 0;
-      while (this.queue.length > 0 && (batch.length === 0 || total + size(this.queue[0].input) <= this.limits.batch)) {
+      while (this.queue.length > 0 && (batch.length === 0 || total + size(this.queue[0].input) <= limit)) {
         const call = this.queue.shift()!;
         batch.push(call);
         total += size(call.input);
       }
       this.running++;
+      this.inFlightUnits += total;
+      this.queuedUnits -= total;
       void this.flush(batch)
         // A promise settles once: this only reaches the calls `flush` did not settle.
         .catch((err: unknown) => batch.forEach((call) => call.reject(err)))
         .finally(() => {
           this.running--;
-          this.pump();
+          this.inFlightUnits -= total;
+          // Holding: the next batch starts once the calls this one's callers make at once are queued.
+          if (holdBehind === undefined) this.pump(true);
+          else setImmediate(() => this.pump(true));
         });
     }
   }
-
-  private fullBatchWaits(size: (input: I) => number): boolean {
-    if (!this.limits.size) return this.queue.length >= this.limits.batch;
-    let total = 0;
-    for (const call of this.queue) if ((total += size(call.input)) >= this.limits.batch) return true;
-    return false;
-  }
 }
+
+const one = () => 1;

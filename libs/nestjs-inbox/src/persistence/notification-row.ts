@@ -62,7 +62,7 @@ export function toPayload(row: NotificationRow): NotificationPayload {
     topic: row.topic,
     scope: row.scope ?? null,
     broadcast: row.user_id === null && row.topic === null,
-    createdAt: row.created_at.toISOString(),
+    createdAt: isoOf(row.created_at),
     seenAt: row.seen_at ? row.seen_at.toISOString() : null,
     readAt: row.read_at ? row.read_at.toISOString() : null,
     archived: row.archived ?? false,
@@ -73,4 +73,17 @@ export function toPayload(row: NotificationRow): NotificationPayload {
     group: row.group_key ? { key: row.group_key, count: row.group_count ?? 1, actors: row.group_actors ?? [] } : null,
     replaces: row.replaces ?? null,
   };
+}
+
+/** The last instant isoOf formatted: the rows of one INSERT share it (NotificationRepository.insert), formatted once a batch. */
+let lastMs = NaN;
+let lastIso = '';
+
+function isoOf(date: Date): string {
+  const ms = date.getTime();
+  if (ms !== lastMs) {
+    lastIso = date.toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
 }

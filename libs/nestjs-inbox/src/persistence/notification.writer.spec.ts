@@ -6,6 +6,8 @@ import { NotificationWriter } from './notification.writer';
 const MAX_IN_FLIGHT = 2;
 /** Mirrors MAX_BATCH_ROWS in notification.writer.ts: rows in one statement at most. */
 const MAX_BATCH_ROWS = 5000;
+/** Mirrors HOLD_BEHIND_ROWS in notification.writer.ts. */
+const HOLD_BEHIND_ROWS = 16;
 
 type Stored = (NotificationRow | null)[];
 
@@ -97,7 +99,10 @@ function stored(r: NewNotificationRow): NotificationRow {
 const tags = (rows: { type: string }[]) => rows.map((r) => r.type);
 
 /** Lets every pending promise callback (and the writer's follow-up pumping) run. */
-const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+const settle = async () => {
+  // Two turns: a settled statement's slot is filled in the turn after (holdBehind).
+  for (let turn = 0; turn < 2; turn++) await new Promise<void>((resolve) => setImmediate(resolve));
+};
 
 /** A promise's outcome so far, without awaiting it. */
 function track<T>(promise: Promise<T>) {
@@ -182,6 +187,46 @@ describe('NotificationWriter', () => {
     expect(calls.every((c) => c.status === 'fulfilled')).toBe(true);
     // Coalescing did happen: fewer statements than calls.
     expect(fake.inserts.length).toBeLessThan(calls.length);
+  });
+
+  it(`under load (a statement of ${HOLD_BEHIND_ROWS} rows or more in flight) holds later calls for one statement, then splits a backlog over both slots`, async () => {
+    const fake = fakeStore();
+    const writer = new NotificationWriter(fake.store);
+    const many = (tag: string, n: number) => Array.from({ length: n }, (_, i) => row(`${tag}${i}`));
+
+    const big = track(writer.write(many('big', HOLD_BEHIND_ROWS)));
+    const calls = Array.from({ length: 4 * HOLD_BEHIND_ROWS }, (_, i) => track(writer.write([row(`c${i}`)])));
+    await settle();
+    // The free slot is not spent on one row at a time: every later call waits.
+    expect(fake.inserts).toHaveLength(1);
+
+    fake.inserts[0].resolve();
+    await settle();
+    // Nothing in flight and a backlog: half in each slot, in call order.
+    expect(fake.inserts.slice(1).map((i) => tags(i.rows))).toEqual([
+      calls.slice(0, 2 * HOLD_BEHIND_ROWS).map((_, i) => `c${i}`),
+      calls.slice(2 * HOLD_BEHIND_ROWS).map((_, i) => `c${i + 2 * HOLD_BEHIND_ROWS}`),
+    ]);
+
+    // One of them settles while calls wait behind the other: they go together once it has, if
+    // they are as many as HOLD_BEHIND_ROWS; a lone row waits for the other to settle too.
+    const more = Array.from({ length: HOLD_BEHIND_ROWS }, (_, i) => track(writer.write([row(`m${i}`)])));
+    await settle();
+    expect(fake.inserts).toHaveLength(3);
+    fake.inserts[1].resolve();
+    await settle();
+    expect(tags(fake.inserts[3].rows)).toEqual(more.map((_, i) => `m${i}`));
+    const lone = track(writer.write([row('lone')]));
+    fake.inserts[2].resolve();
+    await settle();
+    expect(fake.inserts).toHaveLength(4);
+    fake.inserts[3].resolve();
+    await settle();
+    expect(tags(fake.inserts[4].rows)).toEqual(['lone']);
+
+    fake.inserts.forEach((i) => i.resolve());
+    await settle();
+    expect([big, ...calls, ...more, lone].every((c) => c.status === 'fulfilled')).toBe(true);
   });
 
   it('gives each caller exactly its own rows, in order, with null where the store deduplicated a row', async () => {
@@ -347,6 +392,8 @@ describe('NotificationWriter', () => {
     const third = await next();
     expect(third).toHaveLength(MAX_BATCH_ROWS + 10);
     expect(new Set(third.map((r) => r.type[0]))).toEqual(new Set(['d']));
+    // One row behind a statement of HOLD_BEHIND_ROWS or more waits for it.
+    expect(await next()).toBe(third);
     const fourth = await next();
     expect(tags(fourth)).toEqual(['e0']);
 

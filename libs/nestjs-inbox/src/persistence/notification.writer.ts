@@ -13,6 +13,13 @@ import { NotificationRepository } from './repositories/notification.repository';
 const MAX_IN_FLIGHT = 2;
 /** Rows in one statement at most. */
 const MAX_BATCH_ROWS = 5000;
+/**
+ * A statement in flight with at least this many rows holds later calls for the next one. Without
+ * it, under load, one statement carried nearly every caller while the other slot stored one row
+ * at a time (bench 2: 370 statements for 30,000 rows, the median of one row; docs/performance.md
+ * "Fifth round"). Below it (a quiet site: statements of a row or two) a call still goes at once.
+ */
+const HOLD_BEHIND_ROWS = 16;
 
 /**
  * Group commit for `notify` calls made outside a caller's transaction: a lone call is written
@@ -25,6 +32,7 @@ export class NotificationWriter {
     inFlight: MAX_IN_FLIGHT,
     batch: MAX_BATCH_ROWS,
     size: (rows) => rows.length,
+    holdBehind: HOLD_BEHIND_ROWS,
   });
 
   constructor(private readonly notifications: NotificationRepository) {}

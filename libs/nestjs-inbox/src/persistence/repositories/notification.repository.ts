@@ -18,6 +18,7 @@ export class NotificationRepository {
    * each group's item the row joins.
    */
   async insert(rows: NewNotificationRow[], manager?: EntityManager): Promise<(NotificationRow | null)[]> {
+    if (rows.length === 0) return [];
     const grouped = rows.some((r) => r.group !== null);
     if (grouped && !manager?.queryRunner?.isTransactionActive) {
       // The locks last until the transaction ends: without one they would end with their statement.
@@ -46,14 +47,16 @@ export class NotificationRepository {
         ]),
       ),
     ];
-    const result = await this.runner.query<{ ord: string; id: string; created_ms: number }>(INSERT_SQL, values, {
+    const [{ ids, created_ms }] = await this.runner.query<{ ids: string; created_ms: number | null }>(INSERT_SQL, values, {
       tx: manager,
       name: 'nestjs-inbox:insert',
     });
-    const stored: (NotificationRow | null)[] = rows.map(() => null);
-    for (const { ord, id, created_ms } of result) {
-      const r = rows[Number(ord) - 1];
-      stored[Number(ord) - 1] = {
+    // One Date for the statement's rows (they share it: the transaction's start).
+    const createdAt = created_ms === null ? null : new Date(created_ms);
+    const stored = ids.split(',').map((id, i): NotificationRow | null => {
+      if (id === '') return null;
+      const r = rows[i];
+      return {
         id,
         user_id: r.userId,
         topic: r.topic,
@@ -66,14 +69,14 @@ export class NotificationRepository {
         actions: r.actions.length === 0 ? null : r.actions,
         actor: r.actor,
         tags: r.tags,
-        created_at: new Date(created_ms),
+        created_at: createdAt!,
         read_at: null,
         group_key: r.group,
         group_count: null,
         group_actors: null,
         replaces: null,
       };
-    }
+    });
     if (grouped) await this.group(stored, manager!);
     return stored;
   }

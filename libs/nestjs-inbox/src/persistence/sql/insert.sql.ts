@@ -4,8 +4,11 @@
  * where twelve parameter arrays cost a `map` each and pg's element-by-element escaping
  * (docs/performance.md). Ids are drawn before the
  * insert so the result maps back to input rows by id; the statement's snapshot is taken before
- * any of them, which is what tx_horizon needs. Only what the database decides (id, created_at, in epoch
- * milliseconds: no date string to parse) comes back: the rest is the caller's input.
+ * any of them, which is what tx_horizon needs. Only what the database decides comes back, in one
+ * row whatever the batch (a reply row per input row cost the client a message, an object and
+ * three parses each, docs/performance.md "Fifth round"): the ids in input order, comma-separated,
+ * empty where the dedupe arbiter stored nothing, and `created_at` once, in epoch milliseconds:
+ * the column's default, `now()`, is the transaction's start, the same for every row.
  */
 export const INSERT_SQL = `
   WITH input AS MATERIALIZED (
@@ -32,5 +35,6 @@ export const INSERT_SQL = `
     DO NOTHING
     RETURNING n.id, n.created_at
   )
-  SELECT input.ord, ins.id, floor(extract(epoch FROM ins.created_at) * 1000)::float8 AS created_ms
-    FROM ins JOIN input USING (id)`;
+  SELECT floor(extract(epoch FROM min(ins.created_at)) * 1000)::float8 AS created_ms,
+         string_agg(COALESCE(ins.id::text, ''), ',' ORDER BY input.ord) AS ids
+    FROM input LEFT JOIN ins USING (id)`;
