@@ -30,7 +30,12 @@ export const INSERT_SQL = `
            CASE WHEN input.tags IS NULL THEN '{}'::text[]
                 ELSE ARRAY(SELECT e FROM jsonb_array_elements_text(input.tags) WITH ORDINALITY AS x(e, i) ORDER BY i) END,
            tx.tx_id, tx.tx_horizon
-      FROM input CROSS JOIN tx ORDER BY ord
+      FROM input CROSS JOIN tx
+     -- A broadcast's or publication's row takes its stream's counter row at commit (the deferred
+     -- inbox_notification_seq trigger, in insertion order) and holds it to the end: rows in the
+     -- order of their streams, so two batches never wait on each other's streams in a cycle
+     -- (a deadlock). Within a stream, and for direct rows (after them), the input's order.
+     ORDER BY CASE WHEN user_id IS NULL THEN COALESCE(topic, '') END, CASE WHEN user_id IS NULL THEN scope END, ord
     ON CONFLICT ((COALESCE(user_id, '')), (COALESCE(topic, '')), scope, dedupe_key) WHERE dedupe_key IS NOT NULL
     DO NOTHING
     RETURNING n.id, n.created_at
