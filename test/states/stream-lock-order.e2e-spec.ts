@@ -4,7 +4,22 @@ import { createDatabase } from '../support/database';
 import { migrate } from '../support/migrate';
 
 /** A publication's row as NotificationRepository.insert sends it (user, topic, type, title, … scope, group). */
-const publication = (topic: string, title: string) => [null, topic, 'post', title, null, null, null, null, null, null, null, null, '', null];
+const publication = (topic: string, title: string) => [
+  null,
+  topic,
+  'post',
+  title,
+  null,
+  null,
+  null,
+  null,
+  null,
+  null,
+  null,
+  null,
+  '',
+  null,
+];
 
 describe('the INSERT of a batch of broadcasts and publications', () => {
   let db: Awaited<ReturnType<typeof createDatabase>>;
