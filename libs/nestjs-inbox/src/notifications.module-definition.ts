@@ -51,6 +51,7 @@ import { UnreadRecounter } from './realtime/unread-recounter';
 import { UserSockets } from './realtime/user-sockets';
 import { AfterCommitDelivery } from './service/after-commit-delivery';
 import { CatchUpService } from './service/catch-up.service';
+import { InboxPages } from './service/inbox-pages';
 import { InboxSettings } from './service/inbox-settings';
 import { NotificationActions } from './service/notification-actions';
 import { NotificationService } from './service/notification.service';
@@ -140,6 +141,7 @@ export const {
       StateChanges,
       NotificationActions,
       InboxSettings,
+      InboxPages,
       UserChannels,
       // producers in other languages: each door opens only when its option (known once the
       // async options resolve) is set, so both are always declared

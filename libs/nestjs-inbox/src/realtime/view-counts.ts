@@ -6,6 +6,7 @@ import { InboxReadRepository } from '../persistence/repositories/inbox-read.repo
 import { ServerEvent } from '../protocol';
 import { InboxNamespace } from './inbox-namespace';
 import { inboxOf } from './socket-inbox';
+import { countsByName } from '../validation/views';
 
 /** The views a socket asked to have counted (`notifications:counts`), and the counts it was last sent. */
 interface Watched {
@@ -44,7 +45,7 @@ export class ViewCounts {
     const request = (socket.data.watches = (socket.data.watches ?? 0) + 1);
     const names = Object.keys(named);
     const views = names.map((name) => named[name]);
-    const counts = toRecord(names, await this.reads.counts(inboxOf(socket), views));
+    const counts = countsByName(names, await this.reads.counts(inboxOf(socket), views));
     if (socket.data.watches !== request) return counts;
     socket.data.watched = names.length > 0 ? { names, views, key: JSON.stringify(views), sent: JSON.stringify(counts) } : undefined;
     return counts;
@@ -74,7 +75,7 @@ export class ViewCounts {
           const mine = counts.get(inboxKey(inboxOf(socket)));
           // Watching other views since: their own `watch` answered with those.
           if (!watched || !mine || watched.key !== key) continue;
-          const record = toRecord(watched.names, mine);
+          const record = countsByName(watched.names, mine);
           const sent = JSON.stringify(record);
           if (sent === watched.sent) continue;
           watched.sent = sent;
@@ -85,8 +86,4 @@ export class ViewCounts {
       }
     }
   }
-}
-
-function toRecord(names: string[], counts: number[]): Record<string, number> {
-  return Object.fromEntries(names.map((name, i) => [name, counts[i]]));
 }

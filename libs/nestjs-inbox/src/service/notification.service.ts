@@ -5,7 +5,6 @@ import { InvalidInputError } from '../notifications.errors';
 import { doorOf } from '../observability/door';
 import { EngagementEvents, type EngagementEvent } from '../observability/engagement-events';
 import type { ResolvedNotificationsOptions } from '../notifications.options';
-import { toPayload } from '../persistence/notification-row';
 import type { ChannelLogEntry } from '../persistence/repositories/channel-send.repository';
 import { Badge, InboxReadRepository } from '../persistence/repositories/inbox-read.repository';
 import {
@@ -19,7 +18,6 @@ import {
 } from '../protocol';
 import { RedisFanout } from '../realtime/cluster/redis-fanout';
 import { UserSockets } from '../realtime/user-sockets';
-import { parseListQuery, parseViews } from '../validation/views';
 import { AfterCommitDelivery, type StoredNotification } from './after-commit-delivery';
 import { NotificationActions } from './notification-actions';
 import {
@@ -35,6 +33,7 @@ import {
   type NotifyOptions,
   type ScopeOption,
 } from './notification-input';
+import { InboxPages } from './inbox-pages';
 import { InboxSettings } from './inbox-settings';
 import { StateChanges, withoutIds, type IdsOrFilter } from './state-changes';
 import { UserChannels } from './user-channels';
@@ -53,7 +52,8 @@ export interface NotificationsHealth {
 /**
  * The host's API: every public method checks its input (an InvalidInputError naming the field,
  * nothing stored) and hands the work to a part: normalisation (notification-input.ts), storing
- * and delivering (AfterCommitDelivery), state changes (StateChanges), the repositories.
+ * and delivering (AfterCommitDelivery), state changes (StateChanges), pages and counts
+ * (InboxPages), subscriptions and preferences (InboxSettings), the repositories.
  */
 @Injectable()
 export class NotificationService {
@@ -67,6 +67,7 @@ export class NotificationService {
     private readonly engagement: EngagementEvents,
     private readonly actions: NotificationActions,
     private readonly settings: InboxSettings,
+    private readonly pages: InboxPages,
     private readonly channels: UserChannels,
   ) {}
 
@@ -151,15 +152,7 @@ export class NotificationService {
    * the next.
    */
   async list(userId: string, query: ListQuery & ScopeOption = {}): Promise<ListPage> {
-    const u = checkedUserId(userId);
-    const { scope, ...rest } = typeof query === 'object' && query !== null ? query : { scope: undefined };
-    const inbox = checkedInbox(u, { scope }, 'list');
-    const { view, limit } = parseListQuery(typeof query === 'object' && query !== null ? rest : query, this.options.listLimit);
-    const rows = await this.reads.list(inbox, view, limit);
-    return {
-      items: rows.map(toPayload),
-      nextCursor: rows.length === limit ? rows[rows.length - 1].id : null,
-    };
+    return this.pages.list(userId, query);
   }
 
   /**
@@ -168,14 +161,7 @@ export class NotificationService {
    * counted. E.g. `counts(user, { all: {}, mentions: { type: 'mention' } })`.
    */
   async counts(userId: string, views: Record<string, Filter>, opts?: ScopeOption): Promise<Record<string, number>> {
-    const inbox = checkedInbox(checkedUserId(userId), opts, 'counts');
-    const named = parseViews(views, 'counts: views');
-    const names = Object.keys(named);
-    const counts = await this.reads.counts(
-      inbox,
-      names.map((name) => named[name]),
-    );
-    return Object.fromEntries(names.map((name, i) => [name, counts[i]]));
+    return this.pages.counts(userId, views, opts);
   }
 
   /**

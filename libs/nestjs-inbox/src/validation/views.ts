@@ -56,3 +56,8 @@ export function parseListQuery(query: unknown, limits: { max: number; default: n
 function olderId(a: string, b: string): string {
   return BigInt(a) < BigInt(b) ? a : b;
 }
+
+/** Each view's count by its name: `counts` in the order of `names` (as the repository answers them). */
+export function countsByName(names: readonly string[], counts: readonly number[]): Record<string, number> {
+  return Object.fromEntries(names.map((name, i) => [name, counts[i]]));
+}
