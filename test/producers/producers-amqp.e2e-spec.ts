@@ -221,8 +221,11 @@ describe('RabbitMQ door: a Python producer publishes with pika', () => {
       'x-inbox-error-code': 'INVALID_INPUT',
     });
     await drained();
-    // (Beside the broadcasts of the tests before.)
-    expect((await t.service.list('py-grp')).items.filter((n) => n.group).map((n) => [n.title, n.group?.count])).toEqual([['two', 2]]);
+    // (Beside the broadcasts of the tests before.) The consumer stores up to `prefetch` messages at once, so
+    // either may be stored last and give the item its title; what is fixed is one item counting both.
+    const grouped = (await t.service.list('py-grp')).items.filter((n) => n.group);
+    expect(grouped.map((n) => [n.group?.key, n.group?.count])).toEqual([['post:1', 2]]);
+    expect(['one', 'two']).toContain(grouped[0].title);
     expect(await t.dataSource.query(`SELECT count(*)::int AS n FROM inbox_notification WHERE title = 'bad'`)).toEqual([{ n: 0 }]);
   });
 
