@@ -13,6 +13,7 @@ import { InboxSqlWake1764892800000 } from './1764892800000-inbox-sql-wake';
 import { InboxDeliveryRecord1764979200000 } from './1764979200000-inbox-delivery-record';
 import { InboxSqlFastPath1765065600000 } from './1765065600000-inbox-sql-fast-path';
 import { InboxLinkCheckFunctions1765152000000 } from './1765152000000-inbox-link-check-functions';
+import { InboxSqlLeanStore1765238400000 } from './1765238400000-inbox-sql-lean-store';
 
 /** The library's schema, in order: add to the host DataSource's `migrations`. */
 export const NOTIFICATIONS_MIGRATIONS = [
@@ -31,4 +32,5 @@ export const NOTIFICATIONS_MIGRATIONS = [
   InboxDeliveryRecord1764979200000,
   InboxSqlFastPath1765065600000,
   InboxLinkCheckFunctions1765152000000,
+  InboxSqlLeanStore1765238400000,
 ];
