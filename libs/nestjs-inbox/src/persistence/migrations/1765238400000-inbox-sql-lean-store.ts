@@ -20,6 +20,8 @@ import { fastStore } from './1765065600000-inbox-sql-fast-path';
  *   Two statements per call fewer (the lock's PERFORM and the listener query). The registry lock
  *   is now held also by a call whose rows were all deduplicated away: it only delays a listener
  *   that registers meanwhile from arming until that transaction ends, as a storing call does.
+ * - The common call (one recipient; only type, title, body and data) stores its row with a plain
+ *   INSERT … VALUES (`oneRow`, below) instead of the general statement.
  */
 export class InboxSqlLeanStore1765238400000 implements MigrationInterface {
   name = 'InboxSqlLeanStore1765238400000';
@@ -33,7 +35,35 @@ export class InboxSqlLeanStore1765238400000 implements MigrationInterface {
   }
 }
 
-/** InboxSqlFastPath's `inbox_store` with the lookup and the wake-up above. */
+/**
+ * InboxSqlWake's test of whether to NOTIFY, unchanged, now in the statement that stores the rows
+ * (its snapshot is taken after the registry lock, as InboxSqlWake needs).
+ */
+const wakeTest = (s: string) => `current_setting('transaction_isolation') <> 'read committed'
+             OR NOT EXISTS (SELECT 1 FROM ${s}.inbox_sql_listener)
+             OR EXISTS (SELECT 1 FROM ${s}.inbox_sql_listener l WHERE NOT pg_try_advisory_xact_lock_shared(1735289205, l.pid))`;
+
+/**
+ * The common call (one recipient; only type, title, body and data): the same row and answer from
+ * a plain VALUES, without the general statement's DISTINCT over the recipients, its CTEs, its
+ * aggregate and the expressions of fields the call does not have, whose plan nodes Postgres sets
+ * up again in every call. The columns left out take their defaults, which are what the general
+ * statement writes for a notification without those fields (scope '', tags '{}', the rest NULL);
+ * a NULL dedupe_key never meets the ON CONFLICT arbiter (a partial index on dedupe_key IS NOT
+ * NULL), so that clause goes too. The tx and horizon come from the statement's snapshot, as the
+ * general statement's CTE does.
+ */
+const oneRow = (s: string) => `    IF NOT uncommon AND cardinality(recipients) = 1 THEN
+      INSERT INTO ${s}.inbox_notification AS x (user_id, topic, type, title, body, data, tx_id, tx_horizon, via_sql)
+      VALUES (recipients[1], stream_topic, n->>'type', n->>'title', n->>'body',
+              CASE WHEN jsonb_typeof(n->'data') = 'object' THEN n->'data' END,
+              pg_current_xact_id()::text::bigint, pg_snapshot_xmin(pg_current_snapshot())::text::bigint, true)
+      RETURNING ARRAY[x.id], ${wakeTest(s)}
+        INTO ids, wake;
+    ELSE
+`;
+
+/** InboxSqlFastPath's `inbox_store` with the lookup, the one-row statement and the wake-up above. */
 export const leanStore = (s: string) =>
   [
     [
@@ -47,17 +77,16 @@ export const leanStore = (s: string) =>
       '    -- The registry lock (InboxSqlWake), before the statement that reads inbox_sql_listener takes\n' +
         '    -- its snapshot; an expression, not a PERFORM, so no statement of its own.\n' +
         '    wake := pg_advisory_xact_lock_shared(1735289206, 0) IS NULL;\n' +
+        oneRow(s) +
         "    -- As the library's INSERT: one statement, its snapshot taken before the ids are drawn.\n",
     ],
     [
       "    SELECT COALESCE(array_agg(id ORDER BY id), '{}') INTO ids FROM ins;\n",
-      // The wake-up's test, in the same statement (InboxSqlWake's, unchanged): evaluated only when
-      // rows were stored (AND stops at false; the sub-selects run when first needed).
+      // Evaluated only when rows were stored (AND stops at false; the sub-selects run when first needed).
       "    SELECT COALESCE(array_agg(id ORDER BY id), '{}'),\n" +
-        "           count(*) > 0 AND (current_setting('transaction_isolation') <> 'read committed'\n" +
-        `             OR NOT EXISTS (SELECT 1 FROM ${s}.inbox_sql_listener)\n` +
-        `             OR EXISTS (SELECT 1 FROM ${s}.inbox_sql_listener l WHERE NOT pg_try_advisory_xact_lock_shared(1735289205, l.pid)))\n` +
-        '      INTO ids, wake FROM ins;\n',
+        `           count(*) > 0 AND (${wakeTest(s)})\n` +
+        '      INTO ids, wake FROM ins;\n' +
+        '    END IF;\n',
     ],
     [
       `    IF cardinality(ids) > 0 THEN
