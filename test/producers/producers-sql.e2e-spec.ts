@@ -253,6 +253,31 @@ describe('SQL producers: inbox_notify, inbox_broadcast, inbox_publish', () => {
     expect(received(c, [first])).toEqual([first]);
   });
 
+  // InboxSqlLeanStore stores a one-recipient call with its own INSERT: it must read that one
+  // element wherever the array puts it, as the general statement's unnest does.
+  it("stores a one-recipient call in that user's inbox whatever the array's bounds or dimensions", async () => {
+    const before = await stored();
+    const rows = await a.dataSource.query(
+      `SELECT inbox_notify('[0:0]={sql-lb-1}'::text[], '{"type": "t", "title": "bounds"}'::jsonb) AS b,
+              inbox_notify('{{sql-lb-2}}'::text[], '{"type": "t", "title": "dims"}'::jsonb) AS d,
+              inbox_notify(ARRAY['sql-lb-3'], '{"type": "t", "title": "plain", "data": {"k": 1}}'::jsonb) AS p`,
+    );
+    const ids = [rows[0].b, rows[0].d, rows[0].p].map((x: string[]) => {
+      expect(x).toHaveLength(1);
+      return String(x[0]);
+    });
+    const got = await a.dataSource.query(
+      `SELECT user_id, topic, scope, title, data, tags, via_sql FROM inbox_notification WHERE id = ANY($1::bigint[]) ORDER BY id`,
+      [ids],
+    );
+    expect(got).toEqual([
+      { user_id: 'sql-lb-1', topic: null, scope: '', title: 'bounds', data: null, tags: [], via_sql: true },
+      { user_id: 'sql-lb-2', topic: null, scope: '', title: 'dims', data: null, tags: [], via_sql: true },
+      { user_id: 'sql-lb-3', topic: null, scope: '', title: 'plain', data: { k: 1 }, tags: [], via_sql: true },
+    ]);
+    expect(await stored()).toBe(before + 3);
+  });
+
   it('carries url, actions, actor and tags from Python and PHP to the sockets and the list', async () => {
     const [onA, onB] = [await connect(a, 'sql-shown-1'), await connect(b, 'sql-shown-2')];
     await onB.request('topics:subscribe', { topic: 'sql-shown' });

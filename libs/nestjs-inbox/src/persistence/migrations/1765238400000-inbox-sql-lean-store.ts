@@ -51,11 +51,13 @@ const wakeTest = (s: string) => `current_setting('transaction_isolation') <> 're
  * statement writes for a notification without those fields (scope '', tags '{}', the rest NULL);
  * a NULL dedupe_key never meets the ON CONFLICT arbiter (a partial index on dedupe_key IS NOT
  * NULL), so that clause goes too. The tx and horizon come from the statement's snapshot, as the
- * general statement's CTE does.
+ * general statement's CTE does. The element is read at the array's own lower bound, and only from a
+ * one-dimensional array (`'[0:0]={u}'` or `'{{u}}'` has no element [1]: the general statement's
+ * unnest reads them).
  */
-const oneRow = (s: string) => `    IF NOT uncommon AND cardinality(recipients) = 1 THEN
+const oneRow = (s: string) => `    IF NOT uncommon AND cardinality(recipients) = 1 AND array_ndims(recipients) = 1 THEN
       INSERT INTO ${s}.inbox_notification AS x (user_id, topic, type, title, body, data, tx_id, tx_horizon, via_sql)
-      VALUES (recipients[1], stream_topic, n->>'type', n->>'title', n->>'body',
+      VALUES (recipients[array_lower(recipients, 1)], stream_topic, n->>'type', n->>'title', n->>'body',
               CASE WHEN jsonb_typeof(n->'data') = 'object' THEN n->'data' END,
               pg_current_xact_id()::text::bigint, pg_snapshot_xmin(pg_current_snapshot())::text::bigint, true)
       RETURNING ARRAY[x.id], ${wakeTest(s)}
