@@ -19,7 +19,7 @@ import { join, resolve } from 'node:path';
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
 const rounds = Number(arg('--rounds', '3'));
-const modes = arg('--modes', 'none,sampled,1').split(',');
+const modes = arg('--modes', 'none,off,sampled,1').split(',');
 const only = arg('--only', '2');
 const trees = arg('--trees', resolve(__dirname, '..')).split(',');
 const lock = arg('--lock', '');
