@@ -1,11 +1,11 @@
 /**
- * `npx ts-node --transpile-only bench/otel-bench.ts [--rounds 3] [--modes none,sampled,1] [--only 2] [--trees a,b] [--lock FILE]`
+ * `npx ts-node --transpile-only bench/otel-bench.ts [--rounds 3] [--modes none,off,sampled,1] [--only 2] [--trees a,b] [--nodes default,DIR] [--lock FILE]`
  *
  * Issue 26's cost measure, end to end: `npm run bench -- --only <scenarios>` with the
  * OpenTelemetry SDK (BENCH_OTEL, bench/servers/otel-sdk.ts) and without (`none`), the modes
  * alternating within each round so that all see the same load on a shared machine, `--rounds`
  * times; `--trees` runs each mode in other checkouts too (e.g. the previous commit's, made with
- * `git archive`, node_modules linked). Prints every run (throughput, server CPU per
+ * `git archive`, node_modules linked), and `--nodes` on other Node binaries. Prints every run (throughput, server CPU per
  * notification, p50/p99 latency when scenario 1 runs) with the load average around it, then
  * the medians by tree and mode and their ratio to `none`. `--lock FILE`: each run holds that
  * file's lock (`flock`), so that on a shared machine no other benchmark runs during a run, and
@@ -19,10 +19,12 @@ import { join, resolve } from 'node:path';
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
 const rounds = Number(arg('--rounds', '3'));
-const modes = arg('--modes', 'none,sampled,1').split(',');
+const modes = arg('--modes', 'none,off,sampled,1').split(',');
 const only = arg('--only', '2');
 const trees = arg('--trees', resolve(__dirname, '..')).split(',');
 const lock = arg('--lock', '');
+/** `--nodes DIR,DIR`: each a directory holding a `node` binary, put first on PATH (`default`: this one's). */
+const nodes = arg('--nodes', 'default').split(',');
 
 interface Row {
   scenario: string;
@@ -43,11 +45,13 @@ function pick(rows: Row[]): Run {
   return run;
 }
 
-function once(tree: string, mode: string): Run {
+function once(tree: string, mode: string, node: string): Run {
   const out = mkdtempSync(join(tmpdir(), 'otel-bench-'));
   const env = { ...process.env };
   if (mode === 'none') delete env.BENCH_OTEL;
   else env.BENCH_OTEL = mode;
+  // npm, ts-node and the servers (spawned with process.execPath) all run on that node.
+  if (node !== 'default') env.PATH = `${node}:${env.PATH}`;
   const bench = ['npm', 'run', 'bench', '--', '--only', only, '--out', out];
   // With the lock, the load average is read inside it, right before and after the run itself.
   const command = lock
@@ -68,6 +72,13 @@ function once(tree: string, mode: string): Run {
   }
 }
 
+/** A tree and the Node version it runs on, as the results name them. */
+function label(tree: string, node: string): string {
+  if (node === 'default') return `${tree} (${process.version})`;
+  const version = spawnSync(join(node, 'node'), ['-v'], { encoding: 'utf8' }).stdout.trim();
+  return `${tree} (${version})`;
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -82,17 +93,17 @@ function main(): void {
   const runs = new Map<string, Run[]>();
   for (let round = 0; round < rounds; round++) {
     // Each round starts with a different configuration, so none always follows the same one.
-    const configs = trees.flatMap((tree) => modes.map((mode) => ({ tree, mode })));
+    const configs = trees.flatMap((tree) => nodes.flatMap((node) => modes.map((mode) => ({ tree, node, mode }))));
     const order = configs.map((_, i) => configs[(i + round) % configs.length]);
-    for (const { tree, mode } of order) {
-      const key = `${tree} BENCH_OTEL=${mode}`;
-      const run = once(tree, mode);
+    for (const { tree, node, mode } of order) {
+      const key = `${label(tree, node)} BENCH_OTEL=${mode}`;
+      const run = once(tree, mode, node);
       runs.set(key, [...(runs.get(key) ?? []), run]);
       console.log(`round ${round + 1} ${key}: ${fmt(run)}`);
     }
   }
   console.log('\nmedians:');
-  for (const tree of trees) {
+  for (const tree of trees.flatMap((t) => nodes.map((node) => label(t, node)))) {
     const none = runs.get(`${tree} BENCH_OTEL=${modes[0]}`)!;
     for (const mode of modes) {
       const xs = runs.get(`${tree} BENCH_OTEL=${mode}`)!;

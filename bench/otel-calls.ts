@@ -5,7 +5,7 @@
  * the ones the library makes per notification and their alternatives, to tell which of
  * bench/telemetry-calls.ts's microseconds are ours to save and which are the SDK's floor: a
  * histogram `record` with the library's attribute set (the SDK hashes the set on every call)
- * and without one; a `Counter.add` (what an observable counter's in-place total replaces); the
+ * and without one, and under a View that drops it; a `Counter.add` (what an observable counter's in-place total replaces); the
  * `inbox.notify` span dropped by ParentBased(TraceIdRatio 10%) or recorded, its attributes given
  * at start or set once it records. Providers are made here, not registered (the API's globals
  * are set once per process), with the AsyncLocalStorage context manager a Node host registers.
@@ -58,6 +58,13 @@ const viewed = new MeterProvider({
 })
   .getMeter('bench')
   .createHistogram('inbox.delivery.latency', { unit: 'ms' });
+/** The same histogram dropped by a host's View (AggregationType.DROP): the SDK still hashes each record's attributes. */
+const droppedByView = new MeterProvider({
+  readers: [new PrometheusExporter({ preventServerStart: true })],
+  views: [{ instrumentName: 'inbox.delivery.latency', aggregation: { type: AggregationType.DROP } }],
+})
+  .getMeter('bench')
+  .createHistogram('inbox.delivery.latency', { unit: 'ms' });
 const caller = context.active();
 const counter = meter.createCounter('inbox.deliveries');
 const tracer = (sampler?: Sampler) =>
@@ -76,6 +83,7 @@ const cases: [string, (i: number) => void][] = [
   ['histogram.record, no attributes', (i) => histogram.record(i % 50)],
   ["histogram.record under a host's View, no context", (i) => viewed.record(i % 50, series)],
   ["histogram.record under a host's View, the caller's context", (i) => viewed.record(i % 50, series, caller)],
+  ["histogram.record dropped by a host's View (DROP)", (i) => droppedByView.record(i % 50, series)],
   ['counter.add, 3 attributes', () => counter.add(1, series)],
   ['in-place total (observable counter)', () => total.value++],
   [

@@ -1,4 +1,12 @@
-import { context, metrics, trace } from '@opentelemetry/api';
+import {
+  context,
+  createNoopMeter,
+  metrics,
+  ProxyTracerProvider,
+  trace,
+  type MeterProvider as Meters,
+  type TracerProvider as Tracers,
+} from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
@@ -10,6 +18,7 @@ import {
   type ReadableSpan,
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
+import { INSTRUMENTATION_SCOPE } from '../../libs/nestjs-inbox/src/observability/inbox-telemetry';
 
 /** Takes spans and drops them: the SDK's cost (recording, batching), with no collector to wait on. */
 class DroppingExporter implements SpanExporter {
@@ -21,32 +30,65 @@ class DroppingExporter implements SpanExporter {
   }
 }
 
+/** How often a Prometheus server scrapes `/metrics` (its default `scrape_interval` is 1 min; 15 s is common). */
+const SCRAPE_MS = 15_000;
+
 /**
  * `BENCH_OTEL=1`: the library server runs with the OpenTelemetry SDK registered before its app
  * is created, as a host's instrumentation file does: every span sampled (the most it can cost),
- * batched to an exporter that drops them, and the metrics aggregated for a Prometheus exporter
- * that is never scraped (aggregation is the per-notification cost; a scrape every 15 s is not).
+ * batched (BatchSpanProcessor, its defaults) to an exporter that drops them, and the metrics
+ * aggregated for a Prometheus exporter, collected every 15 s as a scrape would.
  * The context manager is the one a Node host registers, AsyncLocalStorage.
  * `BENCH_OTEL=sampled`: the same with the usual production sampler, 10% of the root traces
  * (ParentBased(TraceIdRatio 0.1)): the library's spans are not recorded for the other 90%.
+ * `BENCH_OTEL=off`: the same SDK, with the library's instruments switched off by the host (its
+ * meter and tracer are the API's no-ops for our scope, `disableScope`), and the context
+ * manager's hooks installed by one `context.with`, as a traced host's first request span does:
+ * what installing the SDK costs a Node host, whatever the library records.
  * `BENCH_OTEL=context`: that context manager alone, no providers, its hooks installed (one
  * `context.with`): what any host with OpenTelemetry tracing pays on every promise, whatever the
  * library records, to tell it apart from the rest.
  */
 export function registerOpenTelemetrySdk(what: string): () => Promise<void> {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  // Node 20 installs AsyncLocalStorage's promise hooks at its first run, not when it is made:
+  // one context.with, as a traced host's first span (or the SDK's first export) makes.
+  const hooksOn = () => context.with(context.active(), () => undefined);
   if (what === 'context') {
-    // Node 20 installs AsyncLocalStorage's promise hooks at its first run, not when it is made:
-    // one context.with, as a traced host's first span (or the SDK's first export) makes.
-    context.with(context.active(), () => undefined);
+    hooksOn();
     return () => Promise.resolve();
   }
   const sampler = what === 'sampled' ? new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0.1) }) : undefined;
   const tracer = new BasicTracerProvider({ sampler, spanProcessors: [new BatchSpanProcessor(new DroppingExporter())] });
-  trace.setGlobalTracerProvider(tracer);
-  const meter = new MeterProvider({ readers: [new PrometheusExporter({ preventServerStart: true })] });
-  metrics.setGlobalMeterProvider(meter);
+  const prometheus = new PrometheusExporter({ preventServerStart: true });
+  const meter = new MeterProvider({ readers: [prometheus] });
+  const scrape = setInterval(() => void prometheus.collect(), SCRAPE_MS).unref();
+  if (what === 'off') {
+    const off = disableScope(INSTRUMENTATION_SCOPE, tracer, meter);
+    trace.setGlobalTracerProvider(off.tracer);
+    metrics.setGlobalMeterProvider(off.meter);
+    hooksOn();
+  } else {
+    trace.setGlobalTracerProvider(tracer);
+    metrics.setGlobalMeterProvider(meter);
+  }
   return async () => {
+    clearInterval(scrape);
     await Promise.all([tracer.shutdown(), meter.shutdown()]);
+  };
+}
+
+/**
+ * How a host switches one instrumentation scope off (the SDK has no per-scope switch yet):
+ * providers that hand that scope the API's no-op tracer and meter, and every other scope the
+ * SDK's. A View with `AggregationType.DROP` would drop the metrics too, but the SDK still hashes
+ * each measurement's attributes before dropping them (about 1 µs per `record`).
+ */
+export function disableScope(scope: string, tracer: Tracers, meter: Meters): { tracer: Tracers; meter: Meters } {
+  const noopTracer = new ProxyTracerProvider().getTracer(scope);
+  const noopMeter = createNoopMeter();
+  return {
+    tracer: { getTracer: (name, version, options) => (name === scope ? noopTracer : tracer.getTracer(name, version, options)) },
+    meter: { getMeter: (name, version, options) => (name === scope ? noopMeter : meter.getMeter(name, version, options)) },
   };
 }

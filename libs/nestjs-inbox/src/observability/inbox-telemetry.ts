@@ -78,6 +78,13 @@ export class InboxTelemetry {
    */
   private readonly storedTotals = new Totals();
   private readonly deliveryTotals = new Totals();
+  /** `inbox.catch_up.duration`'s attribute sets, by `resumed` (0, 1) and outcome: made once. */
+  private readonly catchUpAttributes = [false, true].map((resumed) => ({
+    ok: { outcome: 'ok', resumed, instance: this.instance } satisfies Attributes,
+    error: { outcome: 'error', resumed, instance: this.instance } satisfies Attributes,
+  }));
+  /** `inbox.channel.sends`' attribute sets by channel and outcome, made on first use. */
+  private readonly sendAttributes: Partial<Record<Channel, Partial<Record<ChannelSendOutcome, Attributes>>>> = {};
   /** Each door and kind's series, made on first use. */
   private readonly series: Partial<Record<Door, Partial<Record<Kind, Series>>>> = {};
   private readonly connections: UpDownCounter;
@@ -142,7 +149,9 @@ export class InboxTelemetry {
       // dropped too), not a root span the sampler would decide on again.
       return fn(inTransaction ? trace.setSpan(parent, span) : parent);
     }
-    span.setAttributes({ door, kind, 'inbox.recipients': recipients, 'inbox.in_transaction': inTransaction });
+    // One call each, not an object the SDK would walk (per recorded notification).
+    span.setAttribute('door', door).setAttribute('kind', kind);
+    span.setAttribute('inbox.recipients', recipients).setAttribute('inbox.in_transaction', inTransaction);
     // The span's context is wanted only in a transaction (its statements, the delivery after COMMIT).
     if (!inTransaction) return ended(span, fn(parent));
     const ctx = trace.setSpan(parent, span);
@@ -151,7 +160,8 @@ export class InboxTelemetry {
 
   /** Runs a delivery after the caller's COMMIT as `inbox.deliver`, a child of the notify that stored it. */
   deliverAfterCommit<T>(parent: Context, fn: () => Promise<T>): Promise<T> {
-    return this.active(SpanName.Deliver, parent, undefined, fn);
+    const span = this.tracer.startSpan(SpanName.Deliver, undefined, parent);
+    return span.isRecording() ? ended(span, context.with(trace.setSpan(parent, span), fn)) : fn();
   }
 
   /** Notifications committed: `stored` of `requested` (the rest had a `dedupeKey` used already). */
@@ -210,20 +220,29 @@ export class InboxTelemetry {
     });
   }
 
-  /** Runs a socket's catch-up (rooms, missed rows, synced) as the span `inbox.catch_up`, timed. */
+  /**
+   * Runs a socket's catch-up (rooms, missed rows, synced) as the span `inbox.catch_up`, timed:
+   * one reaction on `fn`'s promise records the time and ends the span (when it records), and a
+   * dropped span gets no context.
+   */
   catchUp<T>(resumed: boolean, fn: () => Promise<T>): Promise<T> {
     const start = nowMs();
-    const record = (outcome: 'ok' | 'error') =>
-      this.catchUps.record(nowMs() - start, { outcome, resumed, instance: this.instance } satisfies Attributes);
-    const attributes = (span: Span) => span.setAttribute('inbox.resumed', resumed);
-    return this.active(SpanName.CatchUp, context.active(), attributes, () =>
-      fn().then(
-        (result) => (record('ok'), result),
-        (err: unknown) => {
-          record('error');
-          throw err;
-        },
-      ),
+    const parent = context.active();
+    const span = this.tracer.startSpan(SpanName.CatchUp, undefined, parent);
+    const recording = span.isRecording();
+    if (recording) span.setAttribute('inbox.resumed', resumed);
+    const work = recording ? context.with(trace.setSpan(parent, span), fn) : fn();
+    return work.then(
+      (result) => {
+        this.catchUps.record(nowMs() - start, this.catchUpAttributes[resumed ? 1 : 0].ok);
+        if (recording) span.end();
+        return result;
+      },
+      (err: unknown) => {
+        this.catchUps.record(nowMs() - start, this.catchUpAttributes[resumed ? 1 : 0].error);
+        if (recording) failed(span, err);
+        throw err;
+      },
     );
   }
 
@@ -234,18 +253,10 @@ export class InboxTelemetry {
    * has recorded it.
    */
   channelSend<T>(channel: Channel, notifications: number, attempt: number, fn: () => Promise<T>): Promise<T> {
-    const attributes = (span: Span) => span.setAttributes({ channel, 'inbox.notifications': notifications, 'inbox.attempt': attempt });
-    return this.active(SpanName.ChannelSend, context.active(), attributes, fn);
-  }
-
-  /**
-   * Runs `fn` as the span `name`, a child of `parent` and active beneath it, when the sampler
-   * records it; a span it drops gets no attributes and no context (`fn` runs under `parent`).
-   */
-  private active<T>(name: string, parent: Context, attributes: ((span: Span) => void) | undefined, fn: () => Promise<T>): Promise<T> {
-    const span = this.tracer.startSpan(name, undefined, parent);
+    const parent = context.active();
+    const span = this.tracer.startSpan(SpanName.ChannelSend, undefined, parent);
     if (!span.isRecording()) return fn();
-    attributes?.(span);
+    span.setAttribute('channel', channel).setAttribute('inbox.notifications', notifications).setAttribute('inbox.attempt', attempt);
     return ended(span, context.with(trace.setSpan(parent, span), fn));
   }
 
@@ -255,7 +266,8 @@ export class InboxTelemetry {
    * or given up).
    */
   recordChannelSends(channel: Channel, outcome: ChannelSendOutcome, sends: number): void {
-    if (sends > 0) this.channelSends.add(sends, { channel, outcome, instance: this.instance } satisfies Attributes);
+    if (sends > 0)
+      this.channelSends.add(sends, ((this.sendAttributes[channel] ??= {})[outcome] ??= { channel, outcome, instance: this.instance }));
   }
 }
 
@@ -275,10 +287,15 @@ function ended<T>(span: Span, work: Promise<T>): Promise<T> {
       return result;
     },
     (err: unknown) => {
-      span.recordException(err as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error)?.message });
-      span.end();
+      failed(span, err);
       throw err;
     },
   );
+}
+
+/** Ends `span` as failed with `err`. */
+function failed(span: Span, err: unknown): void {
+  span.recordException(err as Error);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error)?.message });
+  span.end();
 }
