@@ -54,7 +54,9 @@ export class AfterCommitDelivery {
     // Grouped rows are grouped in a transaction (their locks, the insert, the supersession),
     // never batched with other calls' rows by the writer.
     if (manager || rows.some((r) => r.group !== null)) {
-      return this.telemetry.notify(door, kind, rows.length, manager !== undefined, (span) => this.storeApart(rows, manager, door, kind, span));
+      return this.telemetry.notify(door, kind, rows.length, manager !== undefined, (span) =>
+        this.storeApart(rows, manager, door, kind, span),
+      );
     }
     // The writer delivers each call's rows as its statement settles (`afterWrite`): no promise per call but the caller's.
     return this.telemetry.notify(door, kind, rows.length, false, (span) => this.writer.write(rows, { door, kind, span }, this.afterWrite));
