@@ -403,4 +403,51 @@ describe('NotificationWriter', () => {
     expect(calls.map((c) => c.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
     expect((calls[3].value as Stored).map((r) => r!.type)).toEqual(many('d', MAX_BATCH_ROWS + 10).map((r) => r.type));
   });
+
+  it("runs each call's handler once its statement settles, in the calls' order, and answers with what it returns or throws", async () => {
+    const fake = fakeStore();
+    const writer = new NotificationWriter(fake.store);
+    const seen: string[] = [];
+    const handler = {
+      committed: (rows: Stored, input: NewNotificationRow[], context: string) => {
+        seen.push(`${context}:${tags(rows.map((r) => r!)).join(',')}`);
+        expect(rows).toEqual(input.map(stored));
+        if (context === 'b') throw new Error('b failed after commit');
+        return `${context} done`;
+      },
+    };
+    track(writer.write([row('x')]));
+    track(writer.write([row('y')]));
+    const a = track(writer.write([row('a1'), row('a2')], 'a', handler));
+    const b = track(writer.write([row('b1')], 'b', handler));
+    const c = track(writer.write([row('c1')], 'c', handler));
+    fake.inserts[0].resolve();
+    await settle();
+    expect(seen).toEqual([]);
+    // One statement for the three: every handler runs in its settlement, in order.
+    expect(tags(fake.inserts[2].rows)).toEqual(['a1', 'a2', 'b1', 'c1']);
+    fake.inserts[2].resolve();
+    await settle();
+    expect(seen).toEqual(['a:a1,a2', 'b:b1', 'c:c1']);
+    expect(a).toEqual({ status: 'fulfilled', value: 'a done' });
+    expect(b).toEqual({ status: 'rejected', error: new Error('b failed after commit') });
+    expect(c).toEqual({ status: 'fulfilled', value: 'c done' });
+  });
+
+  it("rejects with what the handler's `failed` throws for a failed statement", async () => {
+    const fake = fakeStore();
+    const writer = new NotificationWriter(fake.store);
+    const mapped = new Error('mapped');
+    const a = track(
+      writer.write([row('a')], null, {
+        committed: () => 'never',
+        failed: () => {
+          throw mapped;
+        },
+      }),
+    );
+    fake.inserts[0].reject(new Error('violates check constraint'));
+    await settle();
+    expect(a).toEqual({ status: 'rejected', error: mapped });
+  });
 });

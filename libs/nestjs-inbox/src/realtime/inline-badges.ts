@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { Socket } from 'socket.io';
 import { inboxRoom, mutedTypeRoom, userRoom } from '../notifications.internal-constants';
 import { type Inbox, inboxKey } from '../persistence/inbox-model';
 import type { NotificationRow } from '../persistence/notification-row';
@@ -48,6 +49,7 @@ export class InlineBadges {
     const ids = nsp.adapter.rooms.get(scope === null ? userRoom(row.user_id) : inboxRoom({ userId: row.user_id, scope }));
     if (!ids) return false;
     const muted = nsp.adapter.rooms.get(mutedTypeRoom(row.type));
+    if (ids.size === 1) return this.deliverToOne(nsp.sockets.get(ids.values().next().value!), muted, payload);
     // Most users have one inbox online (one scope): no Map for them.
     let first: Inbox | undefined;
     let more: Map<string, Inbox> | undefined;
@@ -69,6 +71,21 @@ export class InlineBadges {
       const badge = this.shown.raise(keys[i], 1)!;
       to.to(inboxRoom(inbox)).emit(ServerEvent.Notification, payload, { count: badge.unread, unseen: badge.unseen });
     }
+    return true;
+  }
+
+  /**
+   * The common audience, one socket: emitted on the socket itself. `nsp.to(room).emit` would
+   * build a broadcast operator, its Sets of rooms and exceptions, and look the room up again in
+   * the adapter to find the socket found here already (bench 2: ~4% of the server's busy samples).
+   * The frame and the outgoing listeners (ShownCounts) are the same.
+   */
+  private deliverToOne(socket: Socket | undefined, muted: Set<string> | undefined, payload: NotificationPayload): boolean {
+    const data = (socket as BadgeSocket | undefined)?.data;
+    if (!socket || !data || data.inlineBadge !== true || data.watches || muted?.has(socket.id)) return false;
+    const badge = this.shown.raise(inboxKey(inboxOf(socket as BadgeSocket)), 1);
+    if (badge === undefined) return false;
+    socket.emit(ServerEvent.Notification, payload, { count: badge.unread, unseen: badge.unseen });
     return true;
   }
 }

@@ -33,31 +33,33 @@ export class RoomEmitter {
    * `payloads`: the rows' payloads, if the caller built them already (one per row, in order).
    */
   deliver(rows: NotificationRow[], { local = false, payloads }: { local?: boolean; payloads?: NotificationPayload[] } = {}): Audience {
-    const added: NonNullable<Audience['added']> = { all: {}, rooms: {} };
-    const audience: Audience = { users: [], rooms: [], all: false, added };
+    // Made on the first row that needs a recount: a delivery that went out with its badges
+    // (InlineBadges, nearly every direct notification) shares NOBODY and allocates nothing.
+    let audience: Required<Audience> | undefined;
     const nsp = local ? this.namespace.current?.local : this.namespace.current;
-    const count = (by: Record<string, number>, type: string) => (by[type] = (by[type] ?? 0) + 1);
-    rows.forEach((row, i) => {
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i];
       const payload = payloads?.[i] ?? toPayload(row);
-      const muted = mutedTypeRoom(row.type);
       const scope = row.scope || null; // '' is how the table spells unscoped; never a scope
       if (row.user_id !== null) {
-        if (this.inline.deliver(row, payload, local)) return;
+        if (this.inline.deliver(row, payload, local)) continue;
         const room = scope === null ? userRoom(row.user_id) : inboxRoom({ userId: row.user_id, scope });
-        nsp?.to(room).except(muted).emit(ServerEvent.Notification, payload);
-        audience.users.push(row.user_id);
+        nsp?.to(room).except(mutedTypeRoom(row.type)).emit(ServerEvent.Notification, payload);
+        (audience ??= newAudience()).users.push(row.user_id);
       } else if (row.topic !== null || scope !== null) {
         const room = row.topic !== null ? topicRoom(row.topic, scope) : scopeRoom(scope!);
-        nsp?.to(room).except(muted).emit(ServerEvent.Notification, payload);
+        nsp?.to(room).except(mutedTypeRoom(row.type)).emit(ServerEvent.Notification, payload);
+        audience ??= newAudience();
         audience.rooms.push(room);
-        count((added.rooms[room] ??= {}), row.type);
+        count((audience.added.rooms[room] ??= {}), row.type);
       } else {
-        nsp?.except(muted).emit(ServerEvent.Notification, payload);
+        nsp?.except(mutedTypeRoom(row.type)).emit(ServerEvent.Notification, payload);
+        audience ??= newAudience();
         audience.all = true;
-        count(added.all, row.type);
+        count(audience.added.all, row.type);
       }
-    });
-    return audience;
+    }
+    return audience ?? NOBODY;
   }
 
   /**
@@ -94,4 +96,19 @@ function readPayload(state: StatePayload): ReadPayload | null {
   if ('ids' in state) return { ids: state.ids, scope };
   const { state: which, ...rest } = state.filter;
   return Object.keys(rest).length === 0 && which !== 'read' && which !== 'archived' ? { all: true, scope } : null;
+}
+
+/** The audience of a delivery that leaves nothing to recount (never changed: `refresh` ignores it). */
+const NOBODY: Audience = Object.freeze({
+  users: Object.freeze([]) as unknown as string[],
+  rooms: Object.freeze([]) as unknown as string[],
+  all: false,
+});
+
+function newAudience(): Required<Audience> {
+  return { users: [], rooms: [], all: false, added: { all: {}, rooms: {} } };
+}
+
+function count(by: Record<string, number>, type: string): void {
+  by[type] = (by[type] ?? 0) + 1;
 }

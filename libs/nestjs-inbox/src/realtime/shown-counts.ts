@@ -47,8 +47,12 @@ export class ShownCounts {
       const inbox = inboxOf(this);
       const key = inboxKey(inbox);
       const badge = { unread, unseen: counts.unseen };
-      const others = (this.nsp.adapter.rooms.get(inboxRoom(inbox))?.size ?? 0) > 1;
-      if (event === ServerEvent.Synced && others && !sameBadge(badges.get(key), badge)) {
+      // Whether other sockets share the inbox matters to `synced` only: looked up for it alone (not per notification).
+      if (
+        event === ServerEvent.Synced &&
+        (this.nsp.adapter.rooms.get(inboxRoom(inbox))?.size ?? 0) > 1 &&
+        !sameBadge(badges.get(key), badge)
+      ) {
         badges.delete(key);
         shown.onDisagreement(key);
         return;

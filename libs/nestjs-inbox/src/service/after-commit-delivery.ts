@@ -1,12 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ChannelPlanner } from '../channels/channel-planner';
+import type { Context } from '@opentelemetry/api';
 import type { EntityManager } from 'typeorm';
 import { NewNotificationRow, NotificationRow, toPayload } from '../persistence/notification-row';
-import { NotificationWriter } from '../persistence/notification.writer';
+import { NotificationWriter, type WriteHandler } from '../persistence/notification.writer';
 import { NotificationRepository } from '../persistence/repositories/notification.repository';
 import { TransactionHooks } from '../persistence/transaction-hooks';
 import type { Door } from '../observability/door';
-import { InboxTelemetry, kindOf, nowMs } from '../observability/inbox-telemetry';
+import { InboxTelemetry, kindOf, nowMs, type Kind } from '../observability/inbox-telemetry';
 import type { NotificationPayload } from '../protocol';
 import { RoomEmitter } from '../realtime/room-emitter';
 import { UnreadRecounter } from '../realtime/unread-recounter';
@@ -15,6 +16,14 @@ import { asInputError } from './notification-input';
 /** A stored notification, with its recipient (`null` for a broadcast or a topic). */
 export interface StoredNotification extends NotificationPayload {
   userId: string | null;
+}
+
+/** What the writer's handler needs of a call beside its rows. */
+interface WriteContext {
+  door: Door;
+  kind: Kind;
+  /** The caller's context (the span's parent), for the delivery latency's record. */
+  span: Context;
 }
 
 /**
@@ -42,47 +51,87 @@ export class AfterCommitDelivery {
    */
   store(rows: NewNotificationRow[], manager?: EntityManager, door: Door = 'service'): Promise<StoredNotification[]> {
     const kind = kindOf({ user_id: rows[0]?.userId ?? null, topic: rows[0]?.topic ?? null });
-    return this.telemetry.notify(door, kind, rows.length, manager !== undefined, async (span) => {
-      // Grouped rows are grouped in a transaction (their locks, the insert, the supersession),
-      // never batched with other calls' rows by the writer.
-      const insert = manager || rows.some((r) => r.group !== null) ? this.notifications.insert(rows, manager) : this.writer.write(rows);
-      const inserted = await insert.catch(asInputError);
-      const stored = inserted.filter((row): row is NotificationRow => row !== null);
-      // Each stored row's own choice of channels (not a column: planned after commit); without
-      // channels configured nothing reads it, so the hot path builds nothing.
-      const choices = this.planner.enabled
-        ? new Map(inserted.flatMap((row, i) => (row && rows[i].channels ? [[row.id, rows[i].channels]] : [])))
-        : null;
-      const choicesOf = (rs: NotificationRow[]) => rs.map((r) => choices?.get(r.id));
-      // Built once: for the emit and for what the caller gets back (CPU per notification, bench 2).
-      const payloads = stored.map(toPayload);
-      if (manager) {
-        // Counted and delivered once the caller commits (never if it rolls back). Channel sends
-        // of direct rows are written in the caller's transaction (one statement); broadcasts'
-        // and publications' are planned after commit, in the background (ChannelPlanner).
-        if (stored.length > 0) {
-          if (this.planner.enabled) await this.planner.planDirect(stored, choicesOf(stored), manager);
-          this.hooks.afterCommit(manager, () => {
-            const committedAt = nowMs();
-            void this.telemetry.deliverAfterCommit(span, () =>
-              this.deliverCommitted(stored, rows.length, door, committedAt, (committed) => {
-                if (this.planner.enabled) this.planner.planShared(committed, choicesOf(committed));
-              }),
-            );
-          });
-        }
-      } else {
+    // Grouped rows are grouped in a transaction (their locks, the insert, the supersession),
+    // never batched with other calls' rows by the writer.
+    if (manager || rows.some((r) => r.group !== null)) {
+      return this.telemetry.notify(door, kind, rows.length, manager !== undefined, (span) =>
+        this.storeApart(rows, manager, door, kind, span),
+      );
+    }
+    // The writer delivers each call's rows as its statement settles (`afterWrite`): no promise per call but the caller's.
+    return this.telemetry.notify(door, kind, rows.length, false, (span) => this.writer.write(rows, { door, kind, span }, this.afterWrite));
+  }
+
+  /** What the writer does with each call's rows once their statement committed. */
+  private readonly afterWrite: WriteHandler<WriteContext, StoredNotification[]> = {
+    committed: (inserted, rows, { door, kind, span }) => this.deliverStored(inserted, rows, door, kind, span),
+    failed: asInputError,
+  };
+
+  /** Rows stored in a transaction of their own (grouped ones) or of the caller's (`manager`). */
+  private async storeApart(
+    rows: NewNotificationRow[],
+    manager: EntityManager | undefined,
+    door: Door,
+    kind: Kind,
+    span: Context,
+  ): Promise<StoredNotification[]> {
+    const inserted = await this.notifications.insert(rows, manager).catch(asInputError);
+    if (!manager) return this.deliverStored(inserted, rows, door, kind, span);
+    const stored = inserted.filter((row): row is NotificationRow => row !== null);
+    const choicesOf = this.choices(inserted, rows);
+    // Counted and delivered once the caller commits (never if it rolls back). Channel sends
+    // of direct rows are written in the caller's transaction (one statement); broadcasts'
+    // and publications' are planned after commit, in the background (ChannelPlanner).
+    if (stored.length > 0) {
+      if (this.planner.enabled) await this.planner.planDirect(stored, choicesOf(stored), manager);
+      this.hooks.afterCommit(manager, () => {
         const committedAt = nowMs();
-        this.telemetry.recordStored(door, kind, stored.length, rows.length);
-        if (stored.length > 0) {
-          this.recounter.refresh(this.emitter.deliver(stored, { payloads }));
-          this.telemetry.recordDelivered(door, stored, committedAt, span);
-          // Once the commit is done: direct rows' sends before returning, shared ones' in the background.
-          if (this.planner.enabled) await this.planner.plan(stored, choicesOf(stored));
-        }
-      }
-      return stored.map((row, i) => withRecipient(payloads[i], row.user_id));
-    });
+        void this.telemetry.deliverAfterCommit(span, () =>
+          this.deliverCommitted(stored, rows.length, door, committedAt, (committed) => {
+            if (this.planner.enabled) this.planner.planShared(committed, choicesOf(committed));
+          }),
+        );
+      });
+    }
+    return stored.map((row) => withRecipient(toPayload(row), row.user_id));
+  }
+
+  /**
+   * Rows the library committed itself: counted, emitted, and what the caller gets back. Direct
+   * rows' channel sends are planned before it returns, shared ones' in the background.
+   */
+  private deliverStored(
+    inserted: (NotificationRow | null)[],
+    rows: NewNotificationRow[],
+    door: Door,
+    kind: Kind,
+    span: Context,
+  ): StoredNotification[] | Promise<StoredNotification[]> {
+    const committedAt = nowMs();
+    const stored: NotificationRow[] = [];
+    for (const row of inserted) if (row !== null) stored.push(row);
+    this.telemetry.recordStored(door, kind, stored.length, rows.length);
+    if (stored.length === 0) return [];
+    // Built once: for the emit and for what the caller gets back (CPU per notification, bench 2).
+    const payloads = stored.map(toPayload);
+    this.recounter.refresh(this.emitter.deliver(stored, { payloads }));
+    this.telemetry.recordDelivered(door, stored, committedAt, span);
+    const result = stored.map((row, i) => withRecipient(payloads[i], row.user_id));
+    if (!this.planner.enabled) return result;
+    const choicesOf = this.choices(inserted, rows);
+    return this.planner.plan(stored, choicesOf(stored)).then(() => result);
+  }
+
+  /**
+   * Each stored row's own choice of channels (not a column: planned after commit); without
+   * channels configured nothing reads it, so the hot path builds nothing.
+   */
+  private choices(inserted: (NotificationRow | null)[], rows: NewNotificationRow[]) {
+    const choices = this.planner.enabled
+      ? new Map(inserted.flatMap((row, i) => (row && rows[i].channels ? [[row.id, rows[i].channels]] : [])))
+      : null;
+    return (rs: NotificationRow[]) => rs.map((r) => choices?.get(r.id));
   }
 
   /**
