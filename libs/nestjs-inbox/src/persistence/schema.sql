@@ -543,6 +543,7 @@ CREATE FUNCTION public.inbox_store(fn text, recipients text[], stream_topic text
     field text;
     problem text;
     uncommon boolean;
+    wake boolean;
   BEGIN
     -- The server's limit: the database's own setting, which only its owner can change (else one
     -- a superuser set for every role, ALTER ROLE ALL). The session's value (the database's, or
@@ -550,7 +551,7 @@ CREATE FUNCTION public.inbox_store(fn text, recipients text[], stream_topic text
     SELECT substr(c, length('inbox.max_payload_bytes=') + 1) INTO setting
       FROM pg_db_role_setting d CROSS JOIN unnest(d.setconfig) AS c
      WHERE d.setrole = 0 AND starts_with(c, 'inbox.max_payload_bytes=')
-       AND d.setdatabase IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))
+       AND d.setdatabase::text IN ('0', substring(pg_relation_filepath('pg_catalog.pg_class'::regclass) from '([0-9]+)/[0-9]+$'))
      ORDER BY d.setdatabase DESC
      LIMIT 1;
     IF setting IS NOT NULL THEN
@@ -720,6 +721,19 @@ CREATE FUNCTION public.inbox_store(fn text, recipients text[], stream_topic text
     IF n->>'group' IS NOT NULL THEN
       PERFORM "public".inbox_group_lock(recipients, COALESCE(n->>'scope', ''), n->>'group');
     END IF;
+    -- The registry lock (InboxSqlWake), before the statement that reads inbox_sql_listener takes
+    -- its snapshot; an expression, not a PERFORM, so no statement of its own.
+    wake := pg_advisory_xact_lock_shared(1735289206, 0) IS NULL;
+    IF NOT uncommon AND cardinality(recipients) = 1 AND array_ndims(recipients) = 1 THEN
+      INSERT INTO "public".inbox_notification AS x (user_id, topic, type, title, body, data, tx_id, tx_horizon, via_sql)
+      VALUES (recipients[array_lower(recipients, 1)], stream_topic, n->>'type', n->>'title', n->>'body',
+              CASE WHEN jsonb_typeof(n->'data') = 'object' THEN n->'data' END,
+              pg_current_xact_id()::text::bigint, pg_snapshot_xmin(pg_current_snapshot())::text::bigint, true)
+      RETURNING ARRAY[x.id], current_setting('transaction_isolation') <> 'read committed'
+             OR NOT EXISTS (SELECT 1 FROM "public".inbox_sql_listener)
+             OR EXISTS (SELECT 1 FROM "public".inbox_sql_listener l WHERE NOT pg_try_advisory_xact_lock_shared(1735289205, l.pid))
+        INTO ids, wake;
+    ELSE
     -- As the library's INSERT: one statement, its snapshot taken before the ids are drawn.
     WITH tx AS (
       SELECT pg_current_xact_id()::text::bigint AS tx_id,
@@ -743,7 +757,12 @@ CREATE FUNCTION public.inbox_store(fn text, recipients text[], stream_topic text
       DO NOTHING
       RETURNING x.id
     )
-    SELECT COALESCE(array_agg(id ORDER BY id), '{}') INTO ids FROM ins;
+    SELECT COALESCE(array_agg(id ORDER BY id), '{}'),
+           count(*) > 0 AND (current_setting('transaction_isolation') <> 'read committed'
+             OR NOT EXISTS (SELECT 1 FROM "public".inbox_sql_listener)
+             OR EXISTS (SELECT 1 FROM "public".inbox_sql_listener l WHERE NOT pg_try_advisory_xact_lock_shared(1735289205, l.pid)))
+      INTO ids, wake FROM ins;
+    END IF;
     IF n->>'group' IS NOT NULL AND cardinality(ids) > 0 THEN
       PERFORM "public".inbox_group(ids);
     END IF;
@@ -752,13 +771,8 @@ CREATE FUNCTION public.inbox_store(fn text, recipients text[], stream_topic text
     -- No listener registered (none running, or only gateways older than this migration): as before.
     -- A transaction with an older snapshot than the statement's (REPEATABLE READ, SERIALIZABLE)
     -- might not see a listener that registered meanwhile: it always NOTIFYs.
-    IF cardinality(ids) > 0 THEN
-      PERFORM pg_advisory_xact_lock_shared(1735289206, 0);
-      IF current_setting('transaction_isolation') <> 'read committed'
-         OR NOT EXISTS (SELECT 1 FROM "public".inbox_sql_listener)
-         OR EXISTS (SELECT 1 FROM "public".inbox_sql_listener l WHERE NOT pg_try_advisory_xact_lock_shared(1735289205, l.pid)) THEN
-        PERFORM pg_notify('nestjs_inbox', '');
-      END IF;
+    IF wake THEN
+      PERFORM pg_notify('nestjs_inbox', '');
     END IF;
     RETURN ids;
   END $_$;
