@@ -2,13 +2,11 @@ import { Injectable } from '@nestjs/common';
 import {
   context,
   metrics,
-  SpanStatusCode,
   trace,
   type Attributes,
   type Context,
   type Counter,
   type Histogram,
-  type Span,
   type Tracer,
   type UpDownCounter,
 } from '@opentelemetry/api';
@@ -18,6 +16,7 @@ import type { Namespace } from 'socket.io';
 import type { Channel } from '../protocol';
 import type { Door } from './door';
 import { observe, Totals, type TotalsEntry } from './observable-totals';
+import { ended, failed } from './span-endings';
 
 /** The instrumentation scope: the name the host's SDK shows for our meter and tracer. */
 export const INSTRUMENTATION_SCOPE = 'nestjs-inbox';
@@ -277,25 +276,4 @@ interface Series {
   stored: TotalsEntry;
   duplicate: TotalsEntry;
   delivered: TotalsEntry;
-}
-
-/** Ends `span` when `work` settles, recording a failure as the span's error. */
-function ended<T>(span: Span, work: Promise<T>): Promise<T> {
-  return work.then(
-    (result) => {
-      span.end();
-      return result;
-    },
-    (err: unknown) => {
-      failed(span, err);
-      throw err;
-    },
-  );
-}
-
-/** Ends `span` as failed with `err`. */
-function failed(span: Span, err: unknown): void {
-  span.recordException(err as Error);
-  span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error)?.message });
-  span.end();
 }
