@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { ChannelChoices } from '../../channels/channel-planner';
 import type { NotificationRow } from '../notification-row';
-import { COLUMNS } from '../sql/row-state.sql';
+import { SQL_BATCH, SQL_COMMITTED_SINCE } from '../sql/sql-feed.sql';
 import { StatementRunner } from '../statement-runner';
 
 /** The transactions a snapshot did not see: those at or above `xmax`, and those in `xip` (running then). */
@@ -9,9 +9,6 @@ export interface SqlSnapshot {
   xmax: string;
   xip: string[];
 }
-
-/** Rows of the SQL functions one read of SqlProducerListener delivers at most. */
-const SQL_BATCH = 1000;
 
 /** The rows the SQL functions store (`via_sql`), read as they commit, for SqlProducerListener. */
 @Injectable()
@@ -43,12 +40,7 @@ export class SqlFeedRepository {
     exclude: string[],
   ): Promise<{ rows: NotificationRow[]; channels: (ChannelChoices | null)[]; next: SqlSnapshot; complete: boolean }> {
     const result = await this.runner.query<NotificationRow & SqlSnapshot & { channel_choices: ChannelChoices | null }>(
-      `SELECT pg_snapshot_xmax(s.snap)::text AS xmax, ARRAY(SELECT pg_snapshot_xip(s.snap)::text) AS xip, n.*
-         FROM (SELECT pg_current_snapshot() AS snap) s
-         LEFT JOIN LATERAL (
-           SELECT ${COLUMNS}, n.read_at, n.channels AS channel_choices FROM inbox_notification n
-            WHERE n.via_sql AND (n.tx_id >= $1::bigint OR n.tx_id = ANY($2::bigint[])) AND n.id <> ALL($3::bigint[])
-            ORDER BY n.id LIMIT ${SQL_BATCH}) n ON true`,
+      SQL_COMMITTED_SINCE,
       [since.xmax, since.xip, exclude],
     );
     const found = result.filter((r) => r.id !== null);
