@@ -68,7 +68,7 @@ describe('the nestjs-inbox package', () => {
     ]) {
       expect(lib[name]).toBeDefined();
     }
-    expect(lib.NOTIFICATIONS_MIGRATIONS).toHaveLength(16);
+    expect(lib.NOTIFICATIONS_MIGRATIONS).toHaveLength(17);
     expect(existsSync(join(out, 'service', 'notification.service.d.ts'))).toBe(true);
   });
 

@@ -136,11 +136,14 @@ CREATE FUNCTION public.inbox_assign_seq() RETURNS trigger
     INSERT INTO "public".inbox_stream_type AS st (stream, scope, type, seq) VALUES (COALESCE(NEW.topic, ''), NEW.scope, NEW.type, 1)
     ON CONFLICT (stream, scope, type) DO UPDATE SET seq = st.seq + 1
     RETURNING st.seq INTO next_type_seq;
-    UPDATE "public".inbox_notification SET seq = next_seq, type_seq = next_type_seq, late = EXISTS (
-             SELECT 1 FROM "public".inbox_notification o
+    -- In id order from NEW.id, the only order an index serves cheaply: a generic plan must not
+    -- read the stream's positions from its first one (InboxLateCheckPlan).
+    UPDATE "public".inbox_notification SET seq = next_seq, type_seq = next_type_seq, late = COALESCE((
+             SELECT true FROM "public".inbox_notification o
               WHERE o.user_id IS NULL AND COALESCE(o.topic, '') = COALESCE(NEW.topic, '')
                 AND o.scope = NEW.scope
-                AND o.id > NEW.id AND o.seq < next_seq)
+                AND o.id > NEW.id AND o.seq < next_seq
+              ORDER BY o.id LIMIT 1), false)
      WHERE id = NEW.id;
     RETURN NULL;
   END $$;

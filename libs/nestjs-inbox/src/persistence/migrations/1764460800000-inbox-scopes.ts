@@ -352,7 +352,7 @@ export const scopedStore = (s: string) => sql`
   END $$`;
 
 /** InboxSqlPrivileges' `inbox_assign_seq`: a stream is (topic, scope), numbered on its own. */
-const scopedAssignSeq = (s: string) => sql`
+export const scopedAssignSeq = (s: string) => sql`
   CREATE OR REPLACE FUNCTION ${s}.inbox_assign_seq() RETURNS trigger
   LANGUAGE plpgsql SECURITY DEFINER ${PINNED} AS $$
   DECLARE

@@ -14,6 +14,7 @@ import { InboxDeliveryRecord1764979200000 } from './1764979200000-inbox-delivery
 import { InboxSqlFastPath1765065600000 } from './1765065600000-inbox-sql-fast-path';
 import { InboxLinkCheckFunctions1765152000000 } from './1765152000000-inbox-link-check-functions';
 import { InboxSqlLeanStore1765238400000 } from './1765238400000-inbox-sql-lean-store';
+import { InboxLateCheckPlan1765324800000 } from './1765324800000-inbox-late-check-plan';
 
 /** The library's schema, in order: add to the host DataSource's `migrations`. */
 export const NOTIFICATIONS_MIGRATIONS = [
@@ -33,4 +34,5 @@ export const NOTIFICATIONS_MIGRATIONS = [
   InboxSqlFastPath1765065600000,
   InboxLinkCheckFunctions1765152000000,
   InboxSqlLeanStore1765238400000,
+  InboxLateCheckPlan1765324800000,
 ];
