@@ -289,7 +289,7 @@ WITH bounds AS (
     FROM "public".inbox_user_state us JOIN b_first f ON f.scope = us.scope
    WHERE us.broadcast_read_seq >= f.seq
    GROUP BY 1, 2
-), b_seen AS (
+), b_seen AS MATERIALIZED (
   SELECT us.scope, GREATEST(us.broadcast_read_seq, us.broadcast_seen_seq) AS pos, count(*) AS users
     FROM "public".inbox_user_state us JOIN b_first f ON f.scope = us.scope
    WHERE GREATEST(us.broadcast_read_seq, us.broadcast_seen_seq) >= f.seq
@@ -308,7 +308,7 @@ WITH bounds AS (
   SELECT topic, scope, from_seq AS pos, count(*) AS users, sum(read_all) AS at_sum, count(read_all) AS timed FROM t_sub GROUP BY 1, 2, 3
 ), t_read AS (
   SELECT topic, scope, read_pos AS pos, count(*) AS users, sum(read_all) AS at_sum, count(read_all) AS timed FROM t_sub GROUP BY 1, 2, 3
-), t_seen AS (
+), t_seen AS MATERIALIZED (
   SELECT topic, scope, seen_pos AS pos, count(*) AS users FROM t_sub GROUP BY 1, 2, 3
 ), per_shared AS (
   SELECT sh.type, CASE WHEN sh.topic IS NULL THEN 'broadcast' ELSE 'topic' END AS kind,

@@ -63,7 +63,7 @@ export class InboxDeliveryRecord1764979200000 implements MigrationInterface {
  * for the window's rows (0 without the `deliveryRecord` option). A broadcast's are its own
  * line, one per inbox and instance it reached: never one row per user.
  */
-const deliveredEngagement = (s: string) => `
+export const deliveredEngagement = (s: string) => `
 CREATE FUNCTION ${s}.inbox_engagement(since timestamptz, until timestamptz DEFAULT now())
   RETURNS TABLE (type varchar, kind text, stored bigint, audience bigint, delivered_live bigint, seen bigint, read bigint,
                  avg_seconds_to_read double precision)

@@ -15,6 +15,7 @@ import { InboxSqlFastPath1765065600000 } from './1765065600000-inbox-sql-fast-pa
 import { InboxLinkCheckFunctions1765152000000 } from './1765152000000-inbox-link-check-functions';
 import { InboxSqlLeanStore1765238400000 } from './1765238400000-inbox-sql-lean-store';
 import { InboxLateCheckPlan1765324800000 } from './1765324800000-inbox-late-check-plan';
+import { InboxEngagementOnePass1765411200000 } from './1765411200000-inbox-engagement-one-pass';
 
 /** The library's schema, in order: add to the host DataSource's `migrations`. */
 export const NOTIFICATIONS_MIGRATIONS = [
@@ -35,4 +36,5 @@ export const NOTIFICATIONS_MIGRATIONS = [
   InboxLinkCheckFunctions1765152000000,
   InboxSqlLeanStore1765238400000,
   InboxLateCheckPlan1765324800000,
+  InboxEngagementOnePass1765411200000,
 ];
