@@ -36,6 +36,8 @@ const cookieUser: SessionSource = (handshake) => {
     NotificationsModule.forRoot({
       session: cookieUser,
       allowedOrigins: [ORIGIN],
+      // BENCH_RELEASE_REQUEST=1: the `releaseHandshakeRequest` option (bench/heap-per-socket.ts).
+      ...(process.env.BENCH_RELEASE_REQUEST ? { releaseHandshakeRequest: true } : {}),
       ...(REDIS_URL ? { redis: { url: REDIS_URL, key: REDIS_KEY } } : {}),
     }),
   ],
