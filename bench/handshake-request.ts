@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
 import { io as connect, type Socket as ClientSocket } from 'socket.io-client';
-import { releaseHandshakeRequest } from '../libs/nestjs-inbox/src/compat/engine-io.compat';
+import { recordUpgradeResponses, releaseHandshakeRequest } from '../libs/nestjs-inbox/src/compat/engine-io.compat';
 
 const N = Number(process.env.CONNECTIONS ?? 1500);
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -19,6 +19,7 @@ const gc = (globalThis as { gc?: () => void }).gc;
 async function heapPerConnection(transports: ('polling' | 'websocket')[], release: boolean, n = N): Promise<number> {
   const http = createServer();
   const io = new Server(http);
+  if (release) recordUpgradeResponses(io.engine);
   io.of('/n').on('connection', (socket: Socket) => release && releaseHandshakeRequest(socket.conn));
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const { port } = http.address() as { port: number };

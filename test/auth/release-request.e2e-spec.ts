@@ -1,4 +1,6 @@
 import type { IncomingMessage } from 'node:http';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { NotificationsGateway, ServerEvent } from 'nestjs-inbox';
 import { Manager, type Socket as ClientSocket } from 'socket.io-client';
 import type { Socket } from 'socket.io';
@@ -41,6 +43,30 @@ describe('releaseHandshakeRequest', () => {
     });
   }
 
+  /** The engine's requests from now on (each connection's first, and every later one: polls, WebSocket upgrades), weakly. */
+  function watchRequests(t: TestApp): { refs: WeakRef<IncomingMessage>[]; stop: () => void } {
+    const refs: WeakRef<IncomingMessage>[] = [];
+    const engine = t.app.get(NotificationsGateway).server.server.engine;
+    const onConnection = (conn: { request: IncomingMessage }) => refs.push(new WeakRef(conn.request));
+    const onHeaders = (_headers: unknown, req: IncomingMessage) => refs.push(new WeakRef(req));
+    engine.on('connection', onConnection);
+    engine.on('headers', onHeaders);
+    return { refs, stop: () => (engine.off('connection', onConnection), engine.off('headers', onHeaders)) };
+  }
+
+  /** Full collections until every request in `refs` is collected, or 2 s: how many are still alive. */
+  async function alive(refs: WeakRef<IncomingMessage>[]): Promise<number> {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const deadline = Date.now() + 2000;
+    for (;;) {
+      gc();
+      const left = refs.filter((r) => r.deref() !== undefined).length;
+      if (left === 0 || Date.now() > deadline) return left;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
   it('keeps the request by default (Socket.IO’s behaviour)', async () => {
     const client = await TestClient.connect(kept.url, 'kept-1');
     try {
@@ -61,6 +87,41 @@ describe('releaseHandshakeRequest', () => {
       await client.waitForTitle('after release', from);
     } finally {
       client.close();
+    }
+  });
+
+  it('lets a WebSocket connection’s request be collected: nothing of engine.io keeps it (its upgrade response did)', async () => {
+    const { refs, stop } = watchRequests(released);
+    const client = await TestClient.connect(released.url, 'ws-gc');
+    try {
+      stop();
+      expect(refs.length).toBeGreaterThan(0);
+      expect(await alive(refs)).toBe(0);
+      const from = client.log.length;
+      await released.service.notify('ws-gc', { type: 'comment', title: 'after collection' });
+      await client.waitForTitle('after collection', from);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('lets a polling session’s requests be collected once it upgraded (its handshake’s and its upgrade’s)', async () => {
+    const { refs, stop } = watchRequests(released);
+    const manager = new Manager(released.url, {
+      transports: ['polling', 'websocket'],
+      extraHeaders: { cookie: 'uid=poll-gc', origin: ORIGIN },
+      reconnection: false,
+    });
+    const inbox = manager.socket('/notifications');
+    try {
+      await until(inbox, ServerEvent.Synced);
+      const socket = serverSocket(released, 'poll-gc');
+      if (socket.conn.transport.name === 'polling') await until(manager.engine as never, 'upgrade');
+      stop();
+      expect(refs.length).toBeGreaterThanOrEqual(2);
+      expect(await alive(refs)).toBe(0);
+    } finally {
+      manager.engine?.close();
     }
   });
 

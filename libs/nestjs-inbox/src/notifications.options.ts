@@ -188,6 +188,7 @@ export interface NotificationsModuleOptions {
    * later over the same connection; on, they see a copy of its headers, url, method and query
    * only. Turn it on where no code reads more of `socket.request` (such as `req.session`, set by
    * an `io.engine.use()` middleware). A polling session keeps its request until it upgrades.
+   * The request of the WebSocket upgrade, which engine.io's upgrade response keeps, is let go too.
    * @default false
    */
   releaseHandshakeRequest?: boolean;

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Server, Socket } from 'socket.io';
 import { NotificationsConfigError } from '../notifications.errors';
 import { installedVersion } from './peer-versions';
@@ -52,27 +52,73 @@ type KeptRequest = Pick<IncomingMessage, 'headers' | 'url' | 'method'> & {
   socket: { encrypted: boolean };
 };
 
+/** What engine.io (6.6) hands its middlewares as the response of a WebSocket upgrade: a stand-in that keeps the request. */
+interface UpgradeResponse {
+  req?: unknown;
+}
+
+/**
+ * The response of each WebSocket upgrade, by its TCP socket. Engine.io's stand-in response
+ * keeps `req`, and the TCP socket's `close` listener keeps the response, so the upgrade's
+ * request lives as long as the connection whatever `conn.request` says. Weak: an upgrade whose
+ * connection never reaches the library's namespace is let go with its socket.
+ */
+const upgradeResponses = new WeakMap<object, UpgradeResponse>();
+
+/**
+ * Engine middleware that records the responses of WebSocket upgrades, so that
+ * `releaseHandshakeRequest` can drop their request too. Added once, where the gateway takes its
+ * namespace, when the option is on (a polling request's response is Node's own, let go once sent).
+ */
+export function recordUpgradeResponses(engine: Engine): void {
+  engine.use((req: IncomingMessage, res: unknown, next: () => void) => {
+    if (req.socket && !(res instanceof ServerResponse) && typeof res === 'object' && res !== null && 'req' in res) {
+      upgradeResponses.set(req.socket, res as UpgradeResponse);
+    }
+    next();
+  });
+}
+
+/** A copy of what is read of a request after the handshake (see releaseHandshakeRequest). */
+function keep(request: IncomingMessage & { _query?: unknown }): KeptRequest {
+  const encrypted = !!(request.socket as { encrypted?: boolean } | undefined)?.encrypted;
+  return {
+    headers: request.headers,
+    url: request.url,
+    method: request.method,
+    _query: request._query,
+    connection: { encrypted },
+    socket: { encrypted },
+  };
+}
+
+const isIncomingMessage = (request: unknown): request is IncomingMessage =>
+  typeof request === 'object' && request !== null && 'rawHeaders' in request;
+
 /**
  * Replaces the connection's first request (an `IncomingMessage`, with its parser state, raw
  * headers and stream buffers, kept by engine.io for the connection's life) by a copy of what is
  * read of it later: Socket.IO builds a later namespace's `handshake` from `headers`, `url`,
  * `_query` and `connection.encrypted`; the upgrade check reads `headers` and `socket.encrypted`.
  * A polling session keeps it until it upgrades, since the upgrade's check reads the original.
+ *
+ * On a WebSocket, engine.io's upgrade response keeps the upgrade's request too (the first
+ * request, for a WebSocket-only client): recorded by `recordUpgradeResponses`, it gets the same
+ * copy. Where engine.io's or ws's private shape differs (no recorded response: `transport.socket`
+ * is not a ws socket with `_socket`, or the response keeps no `req`), only `conn.request` is
+ * replaced, as before engine.io 6.6; test/auth/release-request.e2e-spec.ts finds out which.
  */
 export function releaseHandshakeRequest(conn: Socket['conn']): void {
   const release = () => {
-    const request = conn.request as IncomingMessage & { _query?: unknown };
-    if (!request || !('rawHeaders' in request)) return; // already released (another socket of the connection)
-    const encrypted = !!(request.socket as { encrypted?: boolean } | undefined)?.encrypted;
-    const kept: KeptRequest = {
-      headers: request.headers,
-      url: request.url,
-      method: request.method,
-      _query: request._query,
-      connection: { encrypted },
-      socket: { encrypted },
-    };
-    (conn as { request: unknown }).request = kept;
+    const request = conn.request as unknown;
+    if (isIncomingMessage(request)) (conn as { request: unknown }).request = keep(request);
+    // else already released (another socket of the connection)
+    const ws = (conn.transport as { socket?: { _socket?: object } }).socket;
+    const tcp = ws?._socket ?? (isIncomingMessage(request) ? request.socket : undefined);
+    const response = tcp ? upgradeResponses.get(tcp) : undefined;
+    if (!response) return;
+    upgradeResponses.delete(tcp!);
+    if (isIncomingMessage(response.req)) response.req = response.req === request ? conn.request : keep(response.req);
   };
   if (conn.transport.name === 'websocket') release();
   else conn.once('upgrade', release);

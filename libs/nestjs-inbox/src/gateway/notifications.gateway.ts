@@ -2,7 +2,7 @@ import { Logger, OnModuleDestroy } from '@nestjs/common';
 import { OnGatewayInit, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
 import { assertBoundNamespace, bindGatewayNamespace, takeConnections } from '../compat/nest-websockets.compat';
-import { releaseHandshakeRequest } from '../compat/engine-io.compat';
+import { assertEngine, recordUpgradeResponses, releaseHandshakeRequest } from '../compat/engine-io.compat';
 import { InjectNotificationsOptions } from '../notifications.decorators';
 import { InvalidInputError, NotificationsError } from '../notifications.errors';
 import { ownRooms } from '../notifications.internal-constants';
@@ -143,6 +143,7 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
   afterInit(nsp: Namespace): void {
     assertBoundNamespace(nsp, this.options.namespace);
     this.stopSecurity = secureNamespace(nsp, this.options);
+    if (this.options.releaseHandshakeRequest) recordUpgradeResponses(assertEngine(nsp.server));
     this.namespace.bind(nsp);
     takeConnections(nsp, (socket) => void this.handleConnection(socket as InboxSocket));
   }
