@@ -16,6 +16,7 @@ import type { Namespace } from 'socket.io';
 import type { Channel } from '../protocol';
 import type { Door } from './door';
 import { observe, Totals, type TotalsEntry } from './observable-totals';
+import { onSocketDisconnect } from '../realtime/socket-disconnects';
 import { ended, failed } from './span-endings';
 
 /** The instrumentation scope: the name the host's SDK shows for our meter and tracer. */
@@ -211,12 +212,9 @@ export class InboxTelemetry {
   /** Counts the namespace's authenticated sockets while they are open. */
   trackConnections(nsp: Namespace): void {
     const attributes = { instance: this.instance };
-    // One listener shared by every socket, not a closure each (an idle socket's heap, bench 5).
-    const closed = () => this.connections.add(-1, attributes);
-    nsp.on('connection', (socket) => {
-      this.connections.add(1, attributes);
-      socket.once('disconnect', closed);
-    });
+    // A job of the namespace's shared `disconnect` listener, not a `once` wrapper per socket (an idle socket's heap).
+    nsp.on('connection', () => this.connections.add(1, attributes));
+    onSocketDisconnect(nsp, () => this.connections.add(-1, attributes));
   }
 
   /**

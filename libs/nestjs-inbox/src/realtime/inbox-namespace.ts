@@ -9,6 +9,7 @@ import { ClusterEvents } from './cluster/cluster-events';
 import { DeliveredLog } from './cluster/delivered-log';
 import { RedisFanout } from './cluster/redis-fanout';
 import { ShownCounts } from './shown-counts';
+import { onSocketDisconnect } from './socket-disconnects';
 
 /**
  * Owns the library's Socket.IO namespace, or its absence, for everything that emits to it.
@@ -51,6 +52,7 @@ export class InboxNamespace implements OnModuleInit, OnApplicationShutdown {
     if (this.fanout.enabled) nsp.on('connection', (socket) => this.delivered.track(socket));
     // The count each user's sockets show, so a broadcast can raise it at once (UnreadRecounter).
     nsp.on('connection', (socket) => this.shown.track(socket));
+    onSocketDisconnect(nsp, (socket) => this.shown.disconnected(socket));
     this.telemetry.trackConnections(nsp);
     this.nsp = nsp;
   }

@@ -23,19 +23,18 @@ export class ShownCounts {
   private readonly badges = new Map<string, Badge>();
   /** How many times an inbox's badge was raised here: a recount read before a raise must not undo it. */
   private readonly raises = new Map<string, number>();
-  /** Listeners shared by every socket (Socket.IO calls them with the socket as `this`): an idle connection holds no closure here. */
+  /** A listener shared by every socket (Socket.IO calls it with the socket as `this`): an idle connection holds no closure here. */
   private readonly onOutgoing: (
     this: Socket,
     event: string,
     payload: { count?: number; unread?: number; unseen?: number },
     badge?: UnreadPayload,
   ) => void;
-  private readonly onDisconnect: (this: Socket) => void;
   /** Called with an inboxKey whose sockets here were sent different badges (set by UnreadRecounter: it recounts them). */
   onDisagreement: (key: string) => void = () => undefined;
 
   constructor() {
-    const { badges, raises } = this;
+    const { badges } = this;
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- a listener shared by every socket: its own `this` is the socket
     const shown = this;
     this.onOutgoing = function (event, payload, inline) {
@@ -59,18 +58,19 @@ export class ShownCounts {
       }
       badges.set(key, badge);
     };
-    this.onDisconnect = function () {
-      const inbox = inboxOf(this);
-      if (!this.nsp.adapter.rooms.has(inboxRoom(inbox))) {
-        badges.delete(inboxKey(inbox));
-        raises.delete(inboxKey(inbox));
-      }
-    };
   }
 
   track(socket: Socket): void {
     socket.onAnyOutgoing(this.onOutgoing);
-    socket.on('disconnect', this.onDisconnect);
+  }
+
+  /** A socket disconnected (a job of the namespace's shared `disconnect` listener): its inbox's badge is forgotten with its last socket here. */
+  disconnected(socket: Socket): void {
+    const inbox = inboxOf(socket);
+    if (!socket.nsp.adapter.rooms.has(inboxRoom(inbox))) {
+      this.badges.delete(inboxKey(inbox));
+      this.raises.delete(inboxKey(inbox));
+    }
   }
 
   /** The badge to send the sockets of inbox `key` now that `added` new notifications reached them, if their badge is known. */

@@ -1,4 +1,5 @@
-import type { ExtendedError, Socket } from 'socket.io';
+import type { ExtendedError, Namespace, Socket } from 'socket.io';
+import { onSocketDisconnect } from '../realtime/socket-disconnects';
 import { refusal } from '../session/handshake-auth';
 
 /**
@@ -8,10 +9,10 @@ import { refusal } from '../session/handshake-auth';
  * once (its connection closed during the handshake) or when its transport closes (a middleware
  * of the host's after this one refused it).
  *
- * An idle connection holds no closure of its own here: one `disconnect` listener shared by
- * every socket, and a WeakSet entry (bench 8: memory per connection at 100,000).
+ * An idle connection holds no closure of its own here: a job of the namespace's shared
+ * `disconnect` listener (onSocketDisconnect), and a WeakSet entry (bench 8: memory per connection at 100,000).
  */
-export function connectionCap(max: number) {
+export function connectionCap(nsp: Namespace, max: number) {
   const open = new Map<string, number>();
   const holding = new WeakSet<Socket>();
   const release = (socket: Socket): void => {
@@ -21,9 +22,7 @@ export function connectionCap(max: number) {
     if (left > 0) open.set(userId, left);
     else open.delete(userId);
   };
-  function onDisconnect(this: Socket): void {
-    release(this);
-  }
+  onSocketDisconnect(nsp, release);
   // Socket.IO connects a socket on the tick after its last middleware called next()
   // (Namespace._add), so a tick queued after that call finds it connected, or never to be.
   const settle = (socket: Socket): void => {
@@ -43,7 +42,6 @@ export function connectionCap(max: number) {
     }
     open.set(userId, count + 1);
     holding.add(socket);
-    socket.on('disconnect', onDisconnect);
     next();
     process.nextTick(settle, socket);
   };

@@ -17,7 +17,7 @@ export function secureNamespace(nsp: Namespace, options: ResolvedNotificationsOp
   const checkOrigin = originRule(options);
   checkUpgrades(assertEngine(nsp.server), checkOrigin);
   nsp.use(handshakeAuth({ session, checkOrigin, sessionTimeoutMs: options.sessionTimeoutMs, canAccessScope: options.canAccessScope }));
-  nsp.use(connectionCap(options.maxConnectionsPerUser));
+  nsp.use(connectionCap(nsp, options.maxConnectionsPerUser));
   if (options.sessionRecheckMs === 0) return () => undefined;
   return startSessionRecheck(nsp, {
     session,
