@@ -2,6 +2,7 @@ import { Logger, OnModuleDestroy } from '@nestjs/common';
 import { OnGatewayInit, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
 import { assertBoundNamespace, bindGatewayNamespace, takeConnections } from '../compat/nest-websockets.compat';
+import { addAnyListener } from '../compat/socket-io.compat';
 import { assertEngine, recordUpgradeResponses, releaseHandshakeRequest } from '../compat/engine-io.compat';
 import { InjectNotificationsOptions } from '../notifications.decorators';
 import { InvalidInputError, NotificationsError } from '../notifications.errors';
@@ -154,7 +155,7 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
 
   /** A socket that passed the handshake: joins its inbox's rooms first, so nothing committed during the catch-up is missed. */
   async handleConnection(socket: InboxSocket): Promise<void> {
-    socket.onAny(this.dispatch);
+    addAnyListener(socket, 'incoming', this.dispatch);
     if (this.options.releaseHandshakeRequest) releaseHandshakeRequest(socket.conn);
     const { cursor, held } = socket.data;
     const inbox = inboxOf(socket);
@@ -164,7 +165,7 @@ export class NotificationsGateway implements OnGatewayInit, OnModuleDestroy {
     const recordLive = (event: string, payload?: { id?: string }) => {
       if (event === ServerEvent.Notification && payload?.id) sentLive.add(payload.id);
     };
-    socket.onAnyOutgoing(recordLive);
+    addAnyListener(socket, 'outgoing', recordLive);
     try {
       await this.telemetry.catchUp(cursor !== null, async () => {
         // The user's and inbox's rooms first: a subscribe() made while the topics are read still finds this socket.

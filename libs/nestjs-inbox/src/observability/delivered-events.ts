@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Socket } from 'socket.io';
+import { addAnyListener } from '../compat/socket-io.compat';
 import { inboxKey } from '../persistence/inbox-model';
 import { ServerEvent, type NotificationPayload } from '../protocol';
 import { InboxNamespace } from '../realtime/inbox-namespace';
@@ -46,7 +47,8 @@ export class DeliveredEvents {
     // A subscriber that comes after the sockets: watch those already open (and synced) too.
     engagement.whenObserved(() => {
       for (const socket of this.namespace.current?.sockets.values() ?? []) {
-        if (socket.data?.synced && !socket.listenersAnyOutgoing().includes(this.listener)) socket.onAnyOutgoing(this.listener);
+        if (socket.data?.synced && !socket.listenersAnyOutgoing().includes(this.listener))
+          addAnyListener(socket, 'outgoing', this.listener);
       }
     });
   }
@@ -59,7 +61,7 @@ export class DeliveredEvents {
     (socket.data as { synced?: boolean }).synced = true;
     if (!this.wanted) return;
     this.add(socket, sentLive);
-    socket.onAnyOutgoing(this.listener);
+    addAnyListener(socket, 'outgoing', this.listener);
   }
 
   /** Someone wants the deliveries: a subscriber of the events, or the stored record. */

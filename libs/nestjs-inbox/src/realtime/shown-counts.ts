@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Socket } from 'socket.io';
+import { addAnyListener } from '../compat/socket-io.compat';
 import { inboxRoom } from '../notifications.internal-constants';
 import { inboxKey } from '../persistence/inbox-model';
 import type { Badge } from '../persistence/repositories/inbox-read.repository';
@@ -61,7 +62,7 @@ export class ShownCounts {
   }
 
   track(socket: Socket): void {
-    socket.onAnyOutgoing(this.onOutgoing);
+    addAnyListener(socket, 'outgoing', this.onOutgoing);
   }
 
   /** A socket disconnected (a job of the namespace's shared `disconnect` listener): its inbox's badge is forgotten with its last socket here. */

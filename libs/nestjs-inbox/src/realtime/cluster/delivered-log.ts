@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Socket } from 'socket.io';
+import { addAnyListener } from '../../compat/socket-io.compat';
 import { inboxKey, type Inbox } from '../../persistence/inbox-model';
 import { ServerEvent, type NotificationPayload } from '../../protocol';
 
@@ -42,7 +43,7 @@ export class DeliveredLog {
   }
 
   track(socket: Socket): void {
-    socket.onAnyOutgoing(this.listener);
+    addAnyListener(socket, 'outgoing', this.listener);
   }
 
   /** Whether the sockets of `inbox` here were sent notification `id`. */
