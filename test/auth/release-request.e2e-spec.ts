@@ -54,11 +54,13 @@ describe('releaseHandshakeRequest', () => {
     return { refs, stop: () => (engine.off('connection', onConnection), engine.off('headers', onHeaders)) };
   }
 
-  /** Full collections until every request in `refs` is collected, or 2 s: how many are still alive. */
+  // A full collection of a test worker's heap takes a while on a busy machine: the two tests
+  // below wait up to 5 s for the requests to go, and for the upgrade (20 s in all).
+  /** Full collections until every request in `refs` is collected, or 5 s: how many are still alive. */
   async function alive(refs: WeakRef<IncomingMessage>[]): Promise<number> {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
-    const deadline = Date.now() + 2000;
+    const deadline = Date.now() + 5000;
     for (;;) {
       gc();
       const left = refs.filter((r) => r.deref() !== undefined).length;
@@ -103,7 +105,7 @@ describe('releaseHandshakeRequest', () => {
     } finally {
       client.close();
     }
-  });
+  }, 20_000);
 
   it('lets a polling session’s requests be collected once it upgraded (its handshake’s and its upgrade’s)', async () => {
     const { refs, stop } = watchRequests(released);
@@ -123,7 +125,7 @@ describe('releaseHandshakeRequest', () => {
     } finally {
       manager.engine?.close();
     }
-  });
+  }, 20_000);
 
   it('keeps a polling session’s request until its upgrade, and a namespace joined later reads the same headers', async () => {
     // A second namespace of the host on the same engine: Socket.IO builds its handshake from the kept copy.
