@@ -7,10 +7,15 @@
  * server's numbers hold the server only. Memory is read after full collections (--expose-gc):
  * once with `WARM` connections open (the code every connection runs is compiled by then, and
  * its cost is not spread over the connections), once with `CONNECTIONS` more; the difference
- * divided by `CONNECTIONS` is per connection. The attribution by heap snapshot in
- * docs/performance.md ("Memory per connection, attributed") goes with these numbers.
+ * divided by `CONNECTIONS` is per connection. ATTRIBUTE=1 then writes a heap snapshot of each
+ * server and splits its heap per connection among Socket.IO's, engine.io's, ws's and Node's
+ * objects (lib/heap-attribution.ts): docs/performance.md, "Memory per connection, attributed".
  */
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { attribute, type Attribution } from './lib/heap-attribution';
 import { admin, databaseUrl, migrate } from './lib/database';
 import { spawnChild, type Child } from './lib/ipc';
 
@@ -36,6 +41,7 @@ const VARIANTS: Variant[] = [
 interface PerConnection {
   heap: number;
   rss: number;
+  attribution?: Attribution;
 }
 
 async function measure(variant: Variant, databaseUrl: string, round: number): Promise<PerConnection> {
@@ -63,7 +69,15 @@ async function measure(variant: Variant, databaseUrl: string, round: number): Pr
     const before: { rss: number; heapUsed: number } = await server.call('memory', {}, 300_000);
     await connect('idle-', N);
     const after: { rss: number; heapUsed: number } = await server.call('memory', {}, 300_000);
-    return { heap: (after.heapUsed - before.heapUsed) / N / KiB, rss: (after.rss - before.rss) / N / KiB };
+    const perConnection = { heap: (after.heapUsed - before.heapUsed) / N / KiB, rss: (after.rss - before.rss) / N / KiB };
+    if (!process.env.ATTRIBUTE) return perConnection;
+    const path = join(tmpdir(), `heap-per-socket-${process.pid}-${variant.target}-${round}.heapsnapshot`);
+    await server.call('snapshot', { path }, 600_000);
+    try {
+      return { ...perConnection, attribution: attribute(path, WARM + N) };
+    } finally {
+      rmSync(path, { force: true });
+    }
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
     await server.stop();
@@ -83,6 +97,14 @@ async function main() {
         const r = await measure(variant, url, round);
         results.get(variant.name)!.push(r);
         console.log(`round ${round + 1}: ${variant.name}: heap ${r.heap.toFixed(2)} KiB, RSS ${r.rss.toFixed(2)} KiB per connection`);
+        if (r.attribution) {
+          const claimed = r.attribution.perConnection.reduce((s, c) => s + c.kib, 0);
+          for (const c of r.attribution.perConnection)
+            console.log(`  ${c.kib.toFixed(2).padStart(6)} KiB  ${c.name} (${c.anchors} objects)`);
+          console.log(
+            `  ${(r.heap - claimed).toFixed(2).padStart(6)} KiB  not attributed (the heap's growth per connection less the above)`,
+          );
+        }
       }
     }
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
