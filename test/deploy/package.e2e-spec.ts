@@ -68,7 +68,7 @@ describe('the nestjs-inbox package', () => {
     ]) {
       expect(lib[name]).toBeDefined();
     }
-    expect(lib.NOTIFICATIONS_MIGRATIONS).toHaveLength(18);
+    expect(lib.NOTIFICATIONS_MIGRATIONS).toHaveLength(19);
     expect(existsSync(join(out, 'service', 'notification.service.d.ts'))).toBe(true);
   });
 

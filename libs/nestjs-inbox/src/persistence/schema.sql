@@ -1087,6 +1087,8 @@ CREATE UNIQUE INDEX inbox_notification_dedupe_idx ON public.inbox_notification U
 
 CREATE INDEX inbox_notification_expires_idx ON public.inbox_notification USING btree (expires_at) WHERE (expires_at IS NOT NULL);
 
+CREATE INDEX inbox_notification_expiring_idx ON public.inbox_notification USING btree (expires_at) WHERE ((expires_at IS NOT NULL) AND ((user_id IS NOT NULL) OR (title IS NOT NULL) OR (body IS NOT NULL) OR (data IS NOT NULL) OR (url IS NOT NULL) OR (actions IS NOT NULL) OR (actor IS NOT NULL) OR (tags <> '{}'::text[])));
+
 CREATE INDEX inbox_notification_group_idx ON public.inbox_notification USING btree (user_id, scope, group_key, id) WHERE (group_key IS NOT NULL);
 
 CREATE INDEX inbox_notification_group_run_idx ON public.inbox_notification USING btree (group_run) WHERE (group_run IS NOT NULL);
@@ -1128,6 +1130,8 @@ CREATE INDEX inbox_snooze_until_idx ON public.inbox_snooze USING btree (until);
 CREATE INDEX inbox_subscription_audience_idx ON public.inbox_subscription USING btree (topic, scope, user_id);
 
 CREATE INDEX inbox_subscription_topic_idx ON public.inbox_subscription USING btree (topic, scope);
+
+CREATE INDEX inbox_user_state_scope_idx ON public.inbox_user_state USING btree (scope, user_id);
 
 CREATE TRIGGER inbox_cancel_sends AFTER UPDATE ON public.inbox_notification REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.inbox_cancel_direct_sends();
 

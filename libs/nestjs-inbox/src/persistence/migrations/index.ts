@@ -16,6 +16,7 @@ import { InboxLinkCheckFunctions1765152000000 } from './1765152000000-inbox-link
 import { InboxSqlLeanStore1765238400000 } from './1765238400000-inbox-sql-lean-store';
 import { InboxLateCheckPlan1765324800000 } from './1765324800000-inbox-late-check-plan';
 import { InboxEngagementOnePass1765411200000 } from './1765411200000-inbox-engagement-one-pass';
+import { InboxAudienceExpiryIndexes1765497600000 } from './1765497600000-inbox-audience-expiry-indexes';
 
 /** The library's schema, in order: add to the host DataSource's `migrations`. */
 export const NOTIFICATIONS_MIGRATIONS = [
@@ -37,4 +38,5 @@ export const NOTIFICATIONS_MIGRATIONS = [
   InboxSqlLeanStore1765238400000,
   InboxLateCheckPlan1765324800000,
   InboxEngagementOnePass1765411200000,
+  InboxAudienceExpiryIndexes1765497600000,
 ];

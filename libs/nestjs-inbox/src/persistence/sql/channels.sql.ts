@@ -29,9 +29,17 @@ export const PLAN_SHARED_SQL = `
     UNION ALL
     SELECT user_id FROM (
       SELECT DISTINCT user_id FROM inbox_user_state
-       WHERE $2::text IS NULL AND ($3 = '' OR scope = $3) AND user_id > $7
+       WHERE $2::text IS NULL AND $3 = '' AND user_id > $7
        ORDER BY user_id LIMIT $8
     ) b
+    UNION ALL
+    -- A scope's users apart, from the (scope, user_id) index: one condition for both cases
+    -- ($3 = '' OR scope = $3) walked the primary key, every scope's users (InboxAudienceExpiryIndexes).
+    SELECT user_id FROM (
+      SELECT user_id FROM inbox_user_state
+       WHERE $2::text IS NULL AND $3 <> '' AND scope = $3 AND user_id > $7
+       ORDER BY user_id LIMIT $8
+    ) s
   ), planned AS (
     INSERT INTO inbox_channel_send (notification_id, user_id, channel, scope, until, due_at)
     SELECT $1, a.user_id, c.channel, $3, c.until, now() + c.after_ms * interval '1 millisecond'
