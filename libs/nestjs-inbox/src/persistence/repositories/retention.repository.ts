@@ -7,8 +7,10 @@ import { StatementRunner } from '../statement-runner';
  * (none if null); per stream (topic, scope) they touch, its oldest positions older than $1 days up to the first
  * younger one; up to $2 expired direct rows; expired shared rows lose their content (their
  * position stays), and the live deliveries recorded for the rows it deleted. Returns `n`, the rows deleted or emptied.
+ * Both expired walks keep to `inbox_notification_expiring_idx`, whose condition their own imply
+ * (InboxAudienceExpiryIndexes): the rows still to delete or empty, not the emptied ones kept.
  */
-const PRUNE_SQL = `WITH cutoff AS (SELECT now() - $1::int * interval '1 day' AS at WHERE $1::int IS NOT NULL),
+export const PRUNE_SQL = `WITH cutoff AS (SELECT now() - $1::int * interval '1 day' AS at WHERE $1::int IS NOT NULL),
        oldest AS (
          SELECT id, user_id, topic, scope, created_at FROM inbox_notification ORDER BY id LIMIT $2
        ), old_direct AS (
