@@ -41,12 +41,14 @@ export class InboxSettings {
     const inbox = checkedInbox(u, opts, 'subscribe');
     const t = checkedTopic(topic);
     const horizon = await this.notifications.horizon();
-    await this.subscriptions.subscribe(inbox, t);
+    const end = await this.subscriptions.subscribe(inbox, t);
     // Live to the sockets of the inbox's scope (unscoped: of every scope), but where the topic is muted.
     await this.topicRooms.join(inbox, t, await this.subscriptions.scopesMuting(u, t));
     // A publication committed between the subscription and the sockets joining the room is
-    // visible to the user but went to a room they were not in yet: send it to them now.
-    const missed = await this.reads.topicCommittedSince(inbox, t, horizon);
+    // visible to the user but went to a room they were not in yet: send it to them now. Those
+    // after `end` only: a new subscription starts there; one made before had the sockets in the
+    // room already, so what it committed before went live (the walk stays the new rows).
+    const missed = await this.reads.topicCommittedSince(inbox, t, horizon, end);
     if (missed.length > 0) {
       this.emitter.deliverTo(inbox, missed);
       this.recounter.markStale([u]);

@@ -122,8 +122,11 @@ export class InboxReadRepository {
     return this.runner.query(committedSinceSql(), [inbox.userId, scopeColumn(inbox), limit, horizon]);
   }
 
-  /** What `inbox` shows of `topic`'s stream in its scope (the subscription (user, topic, scope)) among rows committed since `horizon()` returned `horizon`. */
-  topicCommittedSince(inbox: Inbox, topic: string, horizon: string): Promise<NotificationRow[]> {
-    return this.runner.query(TOPIC_COMMITTED_SINCE_SQL, [inbox.userId, scopeColumn(inbox), topic, horizon]);
+  /**
+   * What `inbox` shows of `topic`'s stream in its scope (the subscription (user, topic, scope))
+   * among rows committed since `horizon()` returned `horizon`, after the stream's position `after`.
+   */
+  topicCommittedSince(inbox: Inbox, topic: string, horizon: string, after: string): Promise<NotificationRow[]> {
+    return this.runner.query(TOPIC_COMMITTED_SINCE_SQL, [inbox.userId, scopeColumn(inbox), topic, horizon, after]);
   }
 }

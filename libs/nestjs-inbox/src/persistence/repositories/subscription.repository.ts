@@ -9,16 +9,22 @@ export class SubscriptionRepository {
 
   /**
    * Subscribes the inbox's user to `topic` in its scope (the stream (topic, scope)), from the
-   * stream's current end on (rows still in flight included: they commit after it).
+   * stream's current end on (rows still in flight included: they commit after it). Already
+   * subscribed, the subscription keeps its start. Returns the stream's end read here: what
+   * commits after it is new to this call either way (see InboxSettings.subscribe).
    */
-  async subscribe(inbox: Inbox, topic: string): Promise<void> {
-    await this.runner.query(
-      `INSERT INTO inbox_subscription (user_id, topic, scope, from_seq, read_seq)
-       SELECT $1, $2, $3, s.seq, s.seq
-         FROM (SELECT COALESCE((SELECT seq FROM inbox_stream WHERE stream = $2 AND scope = $3), 0) AS seq) s
-       ON CONFLICT DO NOTHING`,
+  async subscribe(inbox: Inbox, topic: string): Promise<string> {
+    const [{ seq }] = await this.runner.query<{ seq: string }>(
+      `WITH s AS (SELECT COALESCE((SELECT seq FROM inbox_stream WHERE stream = $2 AND scope = $3), 0) AS seq),
+       added AS (
+         INSERT INTO inbox_subscription (user_id, topic, scope, from_seq, read_seq)
+         SELECT $1, $2, $3, s.seq, s.seq FROM s
+         ON CONFLICT DO NOTHING
+       )
+       SELECT seq::text FROM s`,
       [inbox.userId, topic, scopeColumn(inbox)],
     );
+    return seq;
   }
 
   async unsubscribe(inbox: Inbox, topic: string): Promise<void> {

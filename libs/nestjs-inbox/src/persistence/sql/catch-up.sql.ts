@@ -130,10 +130,12 @@ export function committedSinceSql(): string {
 
 /**
  * What user $1 sees of topic $3 in scope $2 ('' unscoped: the stream of the subscription (U, T,
- * scope)) among rows committed since the horizon $4, oldest first.
+ * scope)) among rows committed since the horizon $4 and after the stream's position $5, oldest
+ * first. $5 bounds the walk to what is new: a subscription made before starts further back
+ * (2,000 positions read to return a handful, docs/performance.md).
  */
 export const TOPIC_COMMITTED_SINCE_SQL = `WITH ${USER_CTES('$1', '$2')}
        SELECT ${COLUMNS}, ${SHARED_STATE} FROM streams st
-         JOIN inbox_notification n ON ${OF_STREAM('n')} AND n.seq > st.after
+         JOIN inbox_notification n ON ${OF_STREAM('n')} AND n.seq > GREATEST(st.after, $5::bigint)
          LEFT JOIN inbox_receipt r ON r.user_id = $1 AND r.notification_id = n.id
         WHERE st.stream = $3 AND st.scope = $2 AND n.tx_id >= $4::bigint AND ${LIVE} ORDER BY n.id`;
