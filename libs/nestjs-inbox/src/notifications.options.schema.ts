@@ -199,6 +199,7 @@ const optionsSchema = group('of options (docs/configuration.md)', {
   channels: channels.optional(),
   logQueryParameters: flag().default(DEFAULTS.logQueryParameters),
   eventEmitter: flag().default(DEFAULTS.eventEmitter),
+  notifySpans: z.enum(['always', 'withParent'], rule("must be 'always' or 'withParent'")).default(DEFAULTS.notifySpans),
   maxPayloadBytes: positive().default(DEFAULTS.maxPayloadBytes),
   maxRecipients: positive().default(DEFAULTS.maxRecipients),
   listLimit,

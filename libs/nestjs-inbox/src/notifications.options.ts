@@ -103,6 +103,14 @@ export interface NotificationsModuleOptions {
    */
   eventEmitter?: boolean;
   /**
+   * When `notify` is traced: `'always'`, an `inbox.notify` span per call (a root span without a
+   * caller's span); `'withParent'`, only under the caller's active span, as OpenTelemetry's own
+   * instrumentations' `requireParentSpan`: a call outside any trace (a job, a consumer) makes no
+   * span, and costs less (docs/observability.md, "What tracing costs"). Metrics are recorded either way.
+   * @default 'always'
+   */
+  notifySpans?: 'always' | 'withParent';
+  /**
    * Largest accepted `title` + `body` + `data` + `url` + `actions` + `actor` + `tags`, in bytes of JSON.
    * @default 16384
    */
@@ -255,6 +263,7 @@ export const NOTIFICATIONS_DEFAULTS = {
   namespace: DEFAULT_NAMESPACE,
   logQueryParameters: false,
   eventEmitter: false,
+  notifySpans: 'always' as 'always' | 'withParent',
   maxPayloadBytes: 16 * 1024,
   maxRecipients: 10_000,
   listLimit: { default: 20, max: 100 },

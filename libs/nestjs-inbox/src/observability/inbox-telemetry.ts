@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import {
   context,
   metrics,
@@ -13,6 +13,8 @@ import {
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Namespace } from 'socket.io';
+import { NOTIFICATIONS_OPTIONS } from '../notifications.constants';
+import type { ResolvedNotificationsOptions } from '../notifications.options';
 import type { Channel } from '../protocol';
 import type { Door } from './door';
 import { observe, Totals, type TotalsEntry } from './observable-totals';
@@ -91,8 +93,11 @@ export class InboxTelemetry {
   private readonly latency: Histogram;
   private readonly catchUps: Histogram;
   private readonly channelSends: Counter;
+  /** `notifySpans: 'withParent'`: no `inbox.notify` (nor `inbox.deliver`) without the caller's span. */
+  private readonly needsParent: boolean;
 
-  constructor() {
+  constructor(@Inject(NOTIFICATIONS_OPTIONS) { notifySpans }: Pick<ResolvedNotificationsOptions, 'notifySpans'>) {
+    this.needsParent = notifySpans === 'withParent';
     const meter = metrics.getMeter(INSTRUMENTATION_SCOPE);
     observe(
       meter.createObservableCounter(Instrument.Stored, {
@@ -139,10 +144,14 @@ export class InboxTelemetry {
    * into one INSERT that belongs to none of them, and making each span active (an
    * AsyncLocalStorage run per call) bought nothing but its cost. The attributes are set once the
    * span is known to record, so a sampler sees only the span's name and parent (what
-   * ParentBased and TraceIdRatio decide on).
+   * ParentBased and TraceIdRatio decide on). Under `notifySpans: 'withParent'`, a call outside
+   * the caller's span starts none: a root span's sampling, ids and (when sampled) recording are
+   * most of the telemetry's cost per notification (docs/observability.md).
    */
   notify<T>(door: Door, kind: Kind, recipients: number, inTransaction: boolean, fn: (ctx: Context) => Promise<T>): Promise<T> {
     const parent = context.active();
+    // Its delivery after COMMIT gets the same parent-less context, so starts no span either.
+    if (this.needsParent && trace.getSpan(parent) === undefined) return fn(parent);
     const span = this.tracer.startSpan(SpanName.Notify, undefined, parent);
     if (!span.isRecording()) {
       // In a transaction, the delivery after COMMIT is still this dropped span's child (so
@@ -160,6 +169,7 @@ export class InboxTelemetry {
 
   /** Runs a delivery after the caller's COMMIT as `inbox.deliver`, a child of the notify that stored it. */
   deliverAfterCommit<T>(parent: Context, fn: () => Promise<T>): Promise<T> {
+    if (this.needsParent && trace.getSpan(parent) === undefined) return fn();
     const span = this.tracer.startSpan(SpanName.Deliver, undefined, parent);
     return span.isRecording() ? ended(span, context.with(trace.setSpan(parent, span), fn)) : fn();
   }
