@@ -9,7 +9,9 @@
  * `recordDelivered`. Nothing else runs, so the difference is the telemetry's alone, steadier
  * on a shared machine than the whole bench. Each measurement is its own process (an SDK is
  * registered for good); the configurations alternate, `--pairs` times, and the medians of
- * CPU µs per call are printed. `--modes none,1,sampled`: BENCH_OTEL's values (`none`: no SDK). `--impl` compares other copies of inbox-telemetry.ts (e.g. the
+ * CPU µs per call are printed. `--modes none,1,sampled`: BENCH_OTEL's values (`none`: no SDK;
+ * a `+withParent` suffix, e.g. `sampled+withParent`, makes the telemetry with `notifySpans: 'withParent'`,
+ * so these root calls start no span). `--impl` compares other copies of inbox-telemetry.ts (e.g. the
  * previous commit's, `git show HEAD~1:libs/nestjs-inbox/src/observability/inbox-telemetry.ts`).
  */
 import { execFileSync } from 'node:child_process';
@@ -30,10 +32,11 @@ interface TelemetryLike {
   ): void;
 }
 
-async function child(impl: string, sdk: string, calls: number): Promise<void> {
+async function child(impl: string, mode: string, calls: number): Promise<void> {
+  const [sdk, notifySpans = 'always'] = mode.split('+');
   if (sdk !== 'none') (await import('./servers/otel-sdk')).registerOpenTelemetrySdk(sdk);
-  const { InboxTelemetry } = (await import(impl)) as { InboxTelemetry: new () => TelemetryLike };
-  const telemetry = new InboxTelemetry();
+  const { InboxTelemetry } = (await import(impl)) as { InboxTelemetry: new (options: { notifySpans: string }) => TelemetryLike };
+  const telemetry = new InboxTelemetry({ notifySpans });
   // The writer's batch: one promise shared by up to 100 calls, resolved on the next turn.
   let batch: Promise<void> | null = null;
   let inBatch = 0;

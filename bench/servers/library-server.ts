@@ -10,7 +10,7 @@ import { EventLoopWatch } from '../lib/event-loop';
 import { serve } from '../lib/ipc';
 import { now } from '../lib/clock';
 import { BODY, burst, cpu, data, memory, paced, rss, snapshot, TITLE } from './load';
-import { registerOpenTelemetrySdk } from './otel-sdk';
+import { notifySpansOf, registerOpenTelemetrySdk } from './otel-sdk';
 
 /**
  * The server under test: a host app as a user writes it (TypeORM + NotificationsModule), in
@@ -39,6 +39,7 @@ const cookieUser: SessionSource = (handshake) => {
       // BENCH_RELEASE_REQUEST=1: the `releaseHandshakeRequest` option (bench/heap-per-socket.ts).
       ...(process.env.BENCH_RELEASE_REQUEST ? { releaseHandshakeRequest: true } : {}),
       ...(REDIS_URL ? { redis: { url: REDIS_URL, key: REDIS_KEY } } : {}),
+      ...notifySpansOf(process.env.BENCH_OTEL),
     }),
   ],
 })

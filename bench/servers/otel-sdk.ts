@@ -48,8 +48,11 @@ const SCRAPE_MS = 15_000;
  * `BENCH_OTEL=context`: that context manager alone, no providers, its hooks installed (one
  * `context.with`): what any host with OpenTelemetry tracing pays on every promise, whatever the
  * library records, to tell it apart from the rest.
+ * A `+withParent` suffix (`sampled+withParent`): the same SDK, the library server started with
+ * `notifySpans: 'withParent'` (bench/servers/library-server.ts reads it, see `notifySpansOf`).
  */
-export function registerOpenTelemetrySdk(what: string): () => Promise<void> {
+export function registerOpenTelemetrySdk(mode: string): () => Promise<void> {
+  const what = mode.split('+')[0];
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   // Node 20 installs AsyncLocalStorage's promise hooks at its first run, not when it is made:
   // one context.with, as a traced host's first span (or the SDK's first export) makes.
@@ -91,4 +94,9 @@ export function disableScope(scope: string, tracer: Tracers, meter: Meters): { t
     tracer: { getTracer: (name, version, options) => (name === scope ? noopTracer : tracer.getTracer(name, version, options)) },
     meter: { getMeter: (name, version, options) => (name === scope ? noopMeter : meter.getMeter(name, version, options)) },
   };
+}
+
+/** The `notifySpans` option a BENCH_OTEL value asks for (its `+withParent` suffix), or none: the default. */
+export function notifySpansOf(mode: string | undefined): { notifySpans?: 'withParent' } {
+  return mode?.split('+')[1] === 'withParent' ? { notifySpans: 'withParent' } : {};
 }
