@@ -14,6 +14,7 @@
  * so these root calls start no span). `--impl` compares other copies of inbox-telemetry.ts (e.g. the
  * previous commit's, `git show HEAD~1:libs/nestjs-inbox/src/observability/inbox-telemetry.ts`).
  */
+import { context } from '@opentelemetry/api';
 import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
@@ -34,7 +35,13 @@ interface TelemetryLike {
 
 async function child(impl: string, mode: string, calls: number): Promise<void> {
   const [sdk, notifySpans = 'always'] = mode.split('+');
-  if (sdk !== 'none') (await import('./servers/otel-sdk')).registerOpenTelemetrySdk(sdk);
+  if (sdk !== 'none') {
+    (await import('./servers/otel-sdk')).registerOpenTelemetrySdk(sdk);
+    // AsyncLocalStorage's promise hooks on, as a traced host has them from its first request's
+    // span: without it a `+withParent` run, which records no span here, would never export, so
+    // never turn them on, and would leave out a cost every host with tracing pays.
+    context.with(context.active(), () => undefined);
+  }
   const { InboxTelemetry } = (await import(impl)) as { InboxTelemetry: new (options: { notifySpans: string }) => TelemetryLike };
   const telemetry = new InboxTelemetry({ notifySpans });
   // The writer's batch: one promise shared by up to 100 calls, resolved on the next turn.
