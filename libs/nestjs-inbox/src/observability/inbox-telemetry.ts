@@ -145,8 +145,8 @@ export class InboxTelemetry {
    * AsyncLocalStorage run per call) bought nothing but its cost. The attributes are set once the
    * span is known to record, so a sampler sees only the span's name and parent (what
    * ParentBased and TraceIdRatio decide on). Under `notifySpans: 'withParent'`, a call outside
-   * the caller's span starts none: a root span's sampling, ids and (when sampled) recording are
-   * most of the telemetry's cost per notification (docs/observability.md).
+   * the caller's span starts none: a root span's sampling, ids, (when sampled) recording and
+   * their garbage are about half the telemetry's cost per notification (docs/observability.md).
    */
   notify<T>(door: Door, kind: Kind, recipients: number, inTransaction: boolean, fn: (ctx: Context) => Promise<T>): Promise<T> {
     const parent = context.active();
