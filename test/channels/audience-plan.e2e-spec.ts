@@ -2,22 +2,13 @@ import { Client } from 'pg';
 import { PLAN_SHARED_SQL } from '../../libs/nestjs-inbox/src/persistence/sql/channels.sql';
 import { createDatabase } from '../support/database';
 import { migrate } from '../support/migrate';
+import { explain, nodesOf, pagesOf } from '../support/plan';
 
 /** Users the inbox knows in other scopes than the broadcast's: unscoped, and in a big tenant. */
 const OTHERS = 20_000;
 /** The users of the broadcast's scope. */
 const SMALL = ['a-small', 'm-small', 'z-small'];
 const BATCH = 500;
-
-interface PlanNode {
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  'Shared Hit Blocks': number;
-  'Shared Read Blocks': number;
-  Plans?: PlanNode[];
-}
-
-const nodesOf = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodesOf)];
 
 // The channel sends of a broadcast go to the users the inbox knows in its scope, a batch at a
 // time in user id order (ChannelSendRepository.planShared), as a named prepared statement: from
@@ -64,11 +55,11 @@ describe("the channel sends of a scoped broadcast: the audience's plan", () => {
   for (const mode of ['force_generic_plan', 'force_custom_plan']) {
     it(`reads the scope's users, not every scope's (${mode}; the scale rule)`, async () => {
       await c.query(`SET plan_cache_mode = ${mode}`);
-      const { rows } = await c.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${plan('small')}`);
-      const reads = nodesOf(rows[0]['QUERY PLAN'][0].Plan).filter((n) => n['Relation Name'] === 'inbox_user_state');
+      const root = await explain(c, plan('small'));
+      const reads = nodesOf(root).filter((n) => n['Relation Name'] === 'inbox_user_state');
       expect(reads.map((n) => n['Index Name'])).toContain('inbox_user_state_scope_idx');
       // Through the primary key (user_id, scope), filtered by scope: every user's entry (about 80 pages here).
-      const pages = reads.reduce((sum, n) => sum + n['Shared Hit Blocks'] + n['Shared Read Blocks'], 0);
+      const pages = reads.reduce((sum, n) => sum + pagesOf(n), 0);
       expect(pages).toBeLessThan(10);
     });
   }

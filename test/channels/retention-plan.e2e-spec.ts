@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import { PRUNE_CHANNELS_SQL } from '../../libs/nestjs-inbox/src/persistence/repositories/retention.repository';
 import { createDatabase } from '../support/database';
 import { migrate } from '../support/migrate';
+import { explain, nodesOf, pagesOf } from '../support/plan';
 
 /** Decided sends younger than the cutoff: what the job keeps, run after run. */
 const KEPT = 50_000;
@@ -9,15 +10,6 @@ const KEPT = 50_000;
 const OLD = 5;
 const DAYS = 30;
 const BATCH = 1000;
-
-interface PlanNode {
-  'Index Name'?: string;
-  'Shared Hit Blocks': number;
-  'Shared Read Blocks': number;
-  Plans?: PlanNode[];
-}
-
-const nodesOf = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodesOf)];
 
 // Every run of the retention job ends with a batch that finds fewer old records than the batch
 // size (the loop stops at a batch that deletes none). The job runs it in its transaction, unnamed:
@@ -54,13 +46,11 @@ describe("retention of the channels' records: the batch's plan", () => {
   it('reads the decided sends up to the cutoff, not every one kept (the scale rule)', async () => {
     await c.query('BEGIN');
     try {
-      const { rows } = await c.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
-        `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE prune(${DAYS}, ${BATCH})`,
-      );
-      const walks = nodesOf(rows[0]['QUERY PLAN'][0].Plan).filter((n) => n['Index Name'] === 'inbox_channel_send_decided_idx');
+      const plan = await explain(c, `EXECUTE prune(${DAYS}, ${BATCH})`);
+      const walks = nodesOf(plan).filter((n) => n['Index Name'] === 'inbox_channel_send_decided_idx');
       expect(walks).toHaveLength(1);
       // With the cutoff joined from a CTE, a filter: every entry of the index and its row (11,414 buffers here).
-      expect(walks[0]['Shared Hit Blocks'] + walks[0]['Shared Read Blocks']).toBeLessThan(10);
+      expect(pagesOf(walks[0])).toBeLessThan(10);
     } finally {
       await c.query('ROLLBACK');
     }

@@ -3,20 +3,12 @@ import { TOPIC_COMMITTED_SINCE_SQL } from '../../libs/nestjs-inbox/src/persisten
 import { startApp, migrate, type TestApp } from '../support/app';
 import { TestClient } from '../support/client';
 import { createDatabase } from '../support/database';
+import { explain, nodesOf, pagesOf } from '../support/plan';
 
 /** The topic's history before the user subscribes again: positions 1..N, all since the first subscription. */
 const HISTORY = 5_000;
 /** Publications committed since the second subscribe's stream end: what its follow-up read must return. */
 const NEW = 3;
-
-interface PlanNode {
-  'Index Name'?: string;
-  'Shared Hit Blocks': number;
-  'Shared Read Blocks': number;
-  Plans?: PlanNode[];
-}
-
-const nodesOf = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodesOf)];
 
 // `subscribe` reads, after the sockets joined the topic's room, what committed meanwhile
 // (InboxSettings.subscribe), as a named prepared statement: generic from its sixth run. Called
@@ -54,11 +46,11 @@ describe("subscribe's follow-up read of a topic: the plan", () => {
       // A horizon before every row: a transaction elsewhere held it back (the read then filters on tx_id only).
       const execute = `EXECUTE since('u1', '', 'news', 1, ${HISTORY})`;
       expect((await c.query<{ id: string }>(execute)).rows).toHaveLength(NEW);
-      const { rows } = await c.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${execute}`);
-      const walks = nodesOf(rows[0]['QUERY PLAN'][0].Plan).filter((n) => n['Index Name'] === 'inbox_notification_shared_seq_idx');
+      const plan = await explain(c, `${execute}`);
+      const walks = nodesOf(plan).filter((n) => n['Index Name'] === 'inbox_notification_shared_seq_idx');
       expect(walks).toHaveLength(1);
       // From the subscription's start: every position of the history and its row.
-      expect(walks[0]['Shared Hit Blocks'] + walks[0]['Shared Read Blocks']).toBeLessThan(10);
+      expect(pagesOf(walks[0])).toBeLessThan(10);
     });
   }
 });
