@@ -73,7 +73,7 @@ describe('the read of the rows the SQL functions committed', () => {
     expect((await read([])).map((r) => r.title)).toEqual(['new']);
   });
 
-  it('leaves out the ids already delivered, and returns a batch at most, oldest first', async () => {
+  it('leaves out the ids already delivered, and returns a batch at most, in id order', async () => {
     const ids: string[] = [];
     for (let i = 0; i < SQL_BATCH + 5; i++) ids.push((await store(`n${i}`, XMAX + (i % 7))).rows[0].id!);
     const first = await read([]);
@@ -83,6 +83,18 @@ describe('the read of the rows the SQL functions committed', () => {
     const rest = await read([], firstIds);
     expect(rest).toHaveLength(5);
     expect(new Set([...firstIds, ...rest.map((r) => r.id!)])).toEqual(new Set(ids));
+  });
+
+  it('looks the ids already delivered up in a hash, not each row against every id (a backlog of many batches)', async () => {
+    const { rows } = await c.query<{ id: string }>(
+      `INSERT INTO inbox_notification (user_id, type, title, tx_id, tx_horizon, via_sql)
+       SELECT 'u1', 'note', 'backlog', ${XMAX} + g / 10, ${XMAX} + g / 10, true FROM generate_series(1, 3 * ${SQL_BATCH}) g RETURNING id::text`,
+    );
+    const delivered = rows.slice(0, 2 * SQL_BATCH).map((r) => r.id);
+    const plan = await explain(c, `EXECUTE feed(${XMAX}, '{}', '{${delivered.join(',')}}')`);
+    // `<> ALL($3)` under a generic plan: a filter comparing each row with the 2,000 ids in turn.
+    expect(nodesOf(plan).some((n) => n.Filter?.includes('hashed SubPlan'))).toBe(true);
+    expect(await read([], delivered)).toHaveLength(SQL_BATCH);
   });
 
   it('returns the current snapshot for the next read, with no row when none committed', async () => {

@@ -26,12 +26,23 @@ const EXPIRING_WORK = `expires_at IS NOT NULL AND (user_id IS NOT NULL
  * Plain CREATE INDEX, as every migration here: TypeORM runs migrations in a transaction, where
  * CONCURRENTLY is refused. Both tables are locked against writes while the index builds (a
  * host with a large inbox_notification may build it beforehand, CONCURRENTLY, with this name
- * and definition: IF NOT EXISTS then skips it).
+ * and definition: IF NOT EXISTS then skips it; an INVALID one, left by a failed CONCURRENTLY
+ * build and never used by a plan, is dropped and built again).
  */
+/** Drops the index `name` of the current schema if a failed CREATE INDEX CONCURRENTLY left it INVALID. */
+const dropIfInvalid = (name: string) => `DO $$ BEGIN
+    IF EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                WHERE c.relname = '${name}' AND c.relnamespace = current_schema()::regnamespace AND NOT i.indisvalid) THEN
+      DROP INDEX ${name};
+    END IF;
+  END $$`;
+
 export class InboxAudienceExpiryIndexes1765497600000 implements MigrationInterface {
   name = 'InboxAudienceExpiryIndexes1765497600000';
 
   async up(db: QueryRunner): Promise<void> {
+    await db.query(dropIfInvalid('inbox_user_state_scope_idx'));
+    await db.query(dropIfInvalid('inbox_notification_expiring_idx'));
     await db.query(`CREATE INDEX IF NOT EXISTS inbox_user_state_scope_idx ON inbox_user_state (scope, user_id)`);
     await db.query(`CREATE INDEX IF NOT EXISTS inbox_notification_expiring_idx ON inbox_notification (expires_at) WHERE ${EXPIRING_WORK}`);
   }
