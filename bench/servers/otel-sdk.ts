@@ -38,13 +38,13 @@ const SCRAPE_MS = 15_000;
  * is created, as a host's instrumentation file does: every span sampled (the most it can cost),
  * batched (BatchSpanProcessor, its defaults) to an exporter that drops them, and the metrics
  * aggregated for a Prometheus exporter, collected every 15 s as a scrape would.
- * The context manager is the one a Node host registers, AsyncLocalStorage.
+ * The context manager is the one a Node host registers, AsyncLocalStorage, its promise hooks
+ * installed at once in every mode (one `context.with`, as a traced host's first request span does).
  * `BENCH_OTEL=sampled`: the same with the usual production sampler, 10% of the root traces
  * (ParentBased(TraceIdRatio 0.1)): the library's spans are not recorded for the other 90%.
  * `BENCH_OTEL=off`: the same SDK, with the library's instruments switched off by the host (its
- * meter and tracer are the API's no-ops for our scope, `disableScope`), and the context
- * manager's hooks installed by one `context.with`, as a traced host's first request span does:
- * what installing the SDK costs a Node host, whatever the library records.
+ * meter and tracer are the API's no-ops for our scope, `disableScope`): what installing the SDK
+ * costs a Node host, whatever the library records.
  * `BENCH_OTEL=context`: that context manager alone, no providers, its hooks installed (one
  * `context.with`): what any host with OpenTelemetry tracing pays on every promise, whatever the
  * library records, to tell it apart from the rest.
@@ -55,12 +55,11 @@ export function registerOpenTelemetrySdk(mode: string): () => Promise<void> {
   const what = mode.split('+')[0];
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   // Node 20 installs AsyncLocalStorage's promise hooks at its first run, not when it is made:
-  // one context.with, as a traced host's first span (or the SDK's first export) makes.
-  const hooksOn = () => context.with(context.active(), () => undefined);
-  if (what === 'context') {
-    hooksOn();
-    return () => Promise.resolve();
-  }
+  // one context.with, as a traced host's first request span makes. In every mode from the start,
+  // so that all pay them from the first promise on, whatever the library records (without it, a
+  // mode's hooks came on at its first recorded catch-up span or the SDK's first export: mid-run).
+  context.with(context.active(), () => undefined);
+  if (what === 'context') return () => Promise.resolve();
   const sampler = what === 'sampled' ? new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0.1) }) : undefined;
   const tracer = new BasicTracerProvider({ sampler, spanProcessors: [new BatchSpanProcessor(new DroppingExporter())] });
   const prometheus = new PrometheusExporter({ preventServerStart: true });
@@ -70,7 +69,6 @@ export function registerOpenTelemetrySdk(mode: string): () => Promise<void> {
     const off = disableScope(INSTRUMENTATION_SCOPE, tracer, meter);
     trace.setGlobalTracerProvider(off.tracer);
     metrics.setGlobalMeterProvider(off.meter);
-    hooksOn();
   } else {
     trace.setGlobalTracerProvider(tracer);
     metrics.setGlobalMeterProvider(meter);
