@@ -57,7 +57,7 @@ export function registerOpenTelemetrySdk(mode: string): () => Promise<void> {
   // Node 20 installs AsyncLocalStorage's promise hooks at its first run, not when it is made:
   // one context.with, as a traced host's first request span makes. In every mode from the start,
   // so that all pay them from the first promise on, whatever the library records (without it, a
-  // mode's hooks came on at its first recorded catch-up span or the SDK's first export: mid-run).
+  // library mode's hooks came on at its first recorded catch-up span or the SDK's first export).
   context.with(context.active(), () => undefined);
   if (what === 'context') return () => Promise.resolve();
   const sampler = what === 'sampled' ? new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0.1) }) : undefined;
