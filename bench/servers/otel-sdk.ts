@@ -52,7 +52,11 @@ const SCRAPE_MS = 15_000;
  * `notifySpans: 'withParent'` (bench/servers/library-server.ts reads it, see `notifySpansOf`).
  */
 export function registerOpenTelemetrySdk(mode: string): () => Promise<void> {
-  const what = mode.split('+')[0];
+  const [what, suffix] = mode.split('+');
+  // A misspelt mode (`none+withParent`) would otherwise run as `1`, every span recorded.
+  if (!['1', 'sampled', 'off', 'context'].includes(what) || (suffix !== undefined && suffix !== 'withParent')) {
+    throw new Error(`BENCH_OTEL must be 1, sampled, off or context, with an optional +withParent; got ${mode}`);
+  }
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   // Node 20 installs AsyncLocalStorage's promise hooks at its first run, not when it is made:
   // one context.with, as a traced host's first request span makes. In every mode from the start,
