@@ -29,11 +29,17 @@ const EXPIRING_WORK = `expires_at IS NOT NULL AND (user_id IS NOT NULL
  * and definition: IF NOT EXISTS then skips it; an INVALID one, left by a failed CONCURRENTLY
  * build and never used by a plan, is dropped and built again).
  */
-/** Drops the index `name` of the current schema if a failed CREATE INDEX CONCURRENTLY left it INVALID. */
-const dropIfInvalid = (name: string) => `DO $$ BEGIN
-    IF EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-                WHERE c.relname = '${name}' AND c.relnamespace = current_schema()::regnamespace AND NOT i.indisvalid) THEN
-      DROP INDEX ${name};
+/**
+ * Drops the index `name` of `table` (the table as the search path finds it, as CREATE INDEX
+ * does) if a failed CREATE INDEX CONCURRENTLY left it INVALID.
+ */
+const dropIfInvalid = (table: string, name: string) => `DO $$ DECLARE invalid text;
+  BEGIN
+    SELECT format('%I.%I', n.nspname, x.relname) INTO invalid
+      FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid JOIN pg_namespace n ON n.oid = x.relnamespace
+     WHERE i.indrelid = '${table}'::regclass AND x.relname = '${name}' AND NOT i.indisvalid;
+    IF invalid IS NOT NULL THEN
+      EXECUTE 'DROP INDEX ' || invalid;
     END IF;
   END $$`;
 
@@ -41,8 +47,8 @@ export class InboxAudienceExpiryIndexes1765497600000 implements MigrationInterfa
   name = 'InboxAudienceExpiryIndexes1765497600000';
 
   async up(db: QueryRunner): Promise<void> {
-    await db.query(dropIfInvalid('inbox_user_state_scope_idx'));
-    await db.query(dropIfInvalid('inbox_notification_expiring_idx'));
+    await db.query(dropIfInvalid('inbox_user_state', 'inbox_user_state_scope_idx'));
+    await db.query(dropIfInvalid('inbox_notification', 'inbox_notification_expiring_idx'));
     await db.query(`CREATE INDEX IF NOT EXISTS inbox_user_state_scope_idx ON inbox_user_state (scope, user_id)`);
     await db.query(`CREATE INDEX IF NOT EXISTS inbox_notification_expiring_idx ON inbox_notification (expires_at) WHERE ${EXPIRING_WORK}`);
   }
