@@ -81,4 +81,19 @@ describe("retention of expired rows: the batch's plan", () => {
     expect(left.rows[0]).toEqual({ direct: LATER, shared: EMPTIED + 1, with_content: 0 });
     expect(Number((await c.query<{ n: string }>(`EXECUTE prune(${DAYS}, ${BATCH})`)).rows[0].n)).toBe(0);
   });
+
+  it('empties a batch of expired shared rows at the most, the rest in the next batches', async () => {
+    await c.query(`SET session_replication_role = replica`);
+    await c.query(
+      `INSERT INTO inbox_notification (type, title, tx_id, tx_horizon, seq, type_seq, expires_at)
+       SELECT 'news', 'many expired', 80000 + g, 80000 + g, 90000 + g, 90000 + g, now() - interval '1 minute' FROM generate_series(1, 3) g`,
+    );
+    await c.query(`RESET session_replication_role`);
+    const withContent = async () =>
+      (await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM inbox_notification WHERE title = 'many expired'`)).rows[0].n;
+    expect(Number((await c.query<{ n: string }>(`EXECUTE prune(${DAYS}, 2)`)).rows[0].n)).toBe(2);
+    expect(await withContent()).toBe(1);
+    expect(Number((await c.query<{ n: string }>(`EXECUTE prune(${DAYS}, 2)`)).rows[0].n)).toBe(1);
+    expect(await withContent()).toBe(0);
+  });
 });

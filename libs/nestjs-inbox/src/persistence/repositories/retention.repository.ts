@@ -5,8 +5,8 @@ import { StatementRunner } from '../statement-runner';
 /**
  * One batch of the retention job: among the oldest $2 rows, the direct ones older than $1 days
  * (none if null); per stream (topic, scope) they touch, its oldest positions older than $1 days up to the first
- * younger one; up to $2 expired direct rows; expired shared rows lose their content (their
- * position stays), and the live deliveries recorded for the rows it deleted. Returns `n`, the rows deleted or emptied.
+ * younger one; up to $2 expired direct rows; up to $2 expired shared rows lose their content
+ * (their position stays), and the live deliveries recorded for the rows it deleted. Returns `n`, the rows deleted or emptied.
  * Both expired walks keep to `inbox_notification_expiring_idx`, whose condition their own imply
  * (InboxAudienceExpiryIndexes): the rows still to delete or empty, not the emptied ones kept.
  */
@@ -39,9 +39,11 @@ export const PRUNE_SQL = `WITH cutoff AS (SELECT now() - $1::int * interval '1 d
          RETURNING n.id
        ), expired_shared AS (
          UPDATE inbox_notification n SET title = NULL, body = NULL, data = NULL, url = NULL, actions = NULL, actor = NULL, tags = '{}'
-          WHERE n.expires_at <= now() AND n.user_id IS NULL
-            AND (n.title IS NOT NULL OR n.body IS NOT NULL OR n.data IS NOT NULL OR n.url IS NOT NULL
-                 OR n.actions IS NOT NULL OR n.actor IS NOT NULL OR n.tags <> '{}')
+          WHERE n.id IN (SELECT id FROM inbox_notification
+                          WHERE expires_at <= now() AND user_id IS NULL
+                            AND (title IS NOT NULL OR body IS NOT NULL OR data IS NOT NULL OR url IS NOT NULL
+                                 OR actions IS NOT NULL OR actor IS NOT NULL OR tags <> '{}')
+                          ORDER BY expires_at LIMIT $2)
          RETURNING n.id
        ), deliveries AS (
          -- The live deliveries' lines of the rows deleted (inbox_delivery has no foreign key): by primary key.
