@@ -69,8 +69,9 @@ export class ShownCounts {
   disconnected(socket: Socket): void {
     const inbox = inboxOf(socket);
     if (!socket.nsp.adapter.rooms.has(inboxRoom(inbox))) {
-      this.badges.delete(inboxKey(inbox));
-      this.raises.delete(inboxKey(inbox));
+      const key = inboxKey(inbox);
+      this.badges.delete(key);
+      this.raises.delete(key);
     }
   }
 
