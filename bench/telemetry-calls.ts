@@ -10,8 +10,9 @@
  * on a shared machine than the whole bench. Each measurement is its own process (an SDK is
  * registered for good); the configurations alternate, `--pairs` times, and the medians of
  * CPU µs per call are printed. `--modes none,1,sampled`: BENCH_OTEL's values (`none`: no SDK;
- * a `+withParent` suffix, e.g. `sampled+withParent`, makes the telemetry with `notifySpans: 'withParent'`,
- * so these root calls start no span). `--impl` compares other copies of inbox-telemetry.ts (e.g. the
+ * a `+always` or `+withParent` suffix, e.g. `sampled+always`, makes the telemetry with that
+ * `notifySpans`, without one the library's default, `'withParent'`, under which these root calls
+ * start no span). `--impl` compares other copies of inbox-telemetry.ts (e.g. the
  * previous commit's, `git show HEAD~1:libs/nestjs-inbox/src/observability/inbox-telemetry.ts`).
  */
 import { context } from '@opentelemetry/api';
@@ -34,7 +35,8 @@ interface TelemetryLike {
 }
 
 async function child(impl: string, mode: string, calls: number): Promise<void> {
-  const [sdk, notifySpans = 'always'] = mode.split('+');
+  // Without a suffix, the library's default.
+  const [sdk, notifySpans = 'withParent'] = mode.split('+');
   if (sdk !== 'none') {
     (await import('./servers/otel-sdk')).registerOpenTelemetrySdk(sdk);
     // AsyncLocalStorage's promise hooks on, as a traced host has them from its first request's

@@ -48,14 +48,15 @@ const SCRAPE_MS = 15_000;
  * `BENCH_OTEL=context`: that context manager alone, no providers, its hooks installed (one
  * `context.with`): what any host with OpenTelemetry tracing pays on every promise, whatever the
  * library records, to tell it apart from the rest.
- * A `+withParent` suffix (`sampled+withParent`): the same SDK, the library server started with
- * `notifySpans: 'withParent'` (bench/servers/library-server.ts reads it, see `notifySpansOf`).
+ * A `+withParent` or `+always` suffix (`sampled+always`): the same SDK, the library server started
+ * with that `notifySpans` (bench/servers/library-server.ts reads it, see `notifySpansOf`); without
+ * one, the library's default (`'withParent'`).
  */
 export function registerOpenTelemetrySdk(mode: string): () => Promise<void> {
   const [what, suffix] = mode.split('+');
   // A misspelt mode (`none+withParent`) would otherwise run as `1`, every span recorded.
-  if (!['1', 'sampled', 'off', 'context'].includes(what) || (suffix !== undefined && suffix !== 'withParent')) {
-    throw new Error(`BENCH_OTEL must be 1, sampled, off or context, with an optional +withParent; got ${mode}`);
+  if (!['1', 'sampled', 'off', 'context'].includes(what) || (suffix !== undefined && !['withParent', 'always'].includes(suffix))) {
+    throw new Error(`BENCH_OTEL must be 1, sampled, off or context, with an optional +withParent or +always; got ${mode}`);
   }
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   // Node 20 installs AsyncLocalStorage's promise hooks at its first run, not when it is made:
@@ -98,7 +99,8 @@ export function disableScope(scope: string, tracer: Tracers, meter: Meters): { t
   };
 }
 
-/** The `notifySpans` option a BENCH_OTEL value asks for (its `+withParent` suffix), or none: the default. */
-export function notifySpansOf(mode: string | undefined): { notifySpans?: 'withParent' } {
-  return mode?.split('+')[1] === 'withParent' ? { notifySpans: 'withParent' } : {};
+/** The `notifySpans` option a BENCH_OTEL value asks for (its `+withParent` or `+always` suffix), or none: the default. */
+export function notifySpansOf(mode: string | undefined): { notifySpans?: 'withParent' | 'always' } {
+  const suffix = mode?.split('+')[1];
+  return suffix === 'withParent' || suffix === 'always' ? { notifySpans: suffix } : {};
 }
