@@ -77,11 +77,16 @@ export interface Server {
 }
 
 /** Starts the server under test (library host app or bare Socket.IO) in its own process. */
-export async function startServer(env: Env, target: Target, { redis = false, spawn = {} as SpawnOptions } = {}): Promise<Server> {
+export async function startServer(
+  env: Env,
+  target: Target,
+  { redis = false, spawn = {} as SpawnOptions, variables = {} as Record<string, string> } = {},
+): Promise<Server> {
   const child = spawnChild(
     `${target}-server`,
     `servers/${target}-server`,
     {
+      ...variables,
       DATABASE_URL: env.databaseUrl,
       ORIGIN: env.origin,
       // A channel prefix of this run and side: the machine's Redis is shared with other runs and

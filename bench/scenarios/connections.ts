@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { panelsSvg } from '../lib/chart';
 import { now, sleep } from '../lib/clock';
-import { type Env, inTurn, type Server, startServer, type Target, users } from '../lib/harness';
+import { type Env, type Server, startServer, type Target, users } from '../lib/harness';
 import { type Child, spawnChild } from '../lib/ipc';
 import { type Row, type ScenarioResult } from '../lib/result';
 import { median } from '../lib/stats';
@@ -14,8 +14,10 @@ import { median } from '../lib/stats';
  * full GC, before and after), the time from the first handshake to the last
  * `notifications:synced`, and the time from a broadcast to its arrival on every connection.
  * Baseline: bare Socket.IO with the same cookie and Origin check and user rooms
- * (servers/bare-server). One side at a time (two fleets of 100,000 would share the two cores
- * and the kernel's socket memory); the sides alternate which goes first, round by round.
+ * (servers/bare-server); and the same server reading, at each first visit, what an inbox shows
+ * (the newest page and the unread count, one statement per connection): the database's part
+ * of connecting any persisted inbox. One side at a time (two fleets of 100,000 would share the
+ * two cores and the kernel's socket memory); the sides take turns going first, round by round.
  *
  * The file limits are raised for these processes only (`prlimit`, which needs root or a hard
  * limit that high already); without that, the scenario runs as many connections as the
@@ -109,7 +111,11 @@ export function connectionsPlan(wanted: number, minWorkers: number): Connections
   };
 }
 
-async function fleet(env: Env, target: Target, plan: ConnectionsPlan, fleetNo: number): Promise<FleetResult> {
+/** A fleet's side: the library, bare Socket.IO, or bare Socket.IO reading a first visit's page and badge (`read`). */
+type Side = Target | 'read';
+
+async function fleet(env: Env, side: Side, plan: ConnectionsPlan, fleetNo: number): Promise<FleetResult> {
+  const target: Target = side === 'read' ? 'bare' : side;
   const { n, instances, workers: workerCount } = plan;
   const share = Math.ceil(n / workerCount);
   const addresses = loopback(fleetNo, Math.max(2, Math.ceil(n / PER_ADDRESS)));
@@ -122,6 +128,7 @@ async function fleet(env: Env, target: Target, plan: ConnectionsPlan, fleetNo: n
       servers.push(
         await startServer(env, target, {
           redis: instances > 1,
+          variables: side === 'read' ? { FIRST_VISIT_READ: '1' } : {},
           spawn: { ...(plan.files ? { files: plan.files.server } : {}), nodeArgs: [`--max-old-space-size=${heapMb}`] },
         }),
       );
@@ -131,7 +138,7 @@ async function fleet(env: Env, target: Target, plan: ConnectionsPlan, fleetNo: n
         spawnChild(`fleet-${target}-${i}`, 'workers/fleet-worker', { ORIGIN: env.origin }, plan.files ? { files: plan.files.worker } : {}),
       );
     }
-    const names = users(`conn-${target}-`, n);
+    const names = users(`conn-${side}-`, n);
     const all = <T = any>(cmd: string, timeoutMs?: number) => Promise.all(servers.map((s) => s.child.call<T>(cmd, {}, timeoutMs)));
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
     const before = await all('memory', 300_000);
@@ -172,7 +179,7 @@ async function fleet(env: Env, target: Target, plan: ConnectionsPlan, fleetNo: n
     const errors: Record<string, number> = {};
     for (const r of results) for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v;
     env.log(
-      `  ${target}: ${connected} of ${n} connected in ${(connectMs / 1000).toFixed(1)} s` +
+      `  ${side}: ${connected} of ${n} connected in ${(connectMs / 1000).toFixed(1)} s` +
         (Object.keys(errors).length ? `; failed: ${JSON.stringify(errors)}` : ''),
     );
     const step = Math.max(1, Math.floor(connected / 200));
@@ -199,7 +206,7 @@ async function fleet(env: Env, target: Target, plan: ConnectionsPlan, fleetNo: n
       clients: (idleTo[1] - idleFrom[1]) / (idleTo[2] - idleFrom[2]),
     };
     env.log(
-      `  ${target}: idle CPU ${(idle.server * 100).toFixed(0)}% server(s), ${(idle.clients * 100).toFixed(0)}% load generator; connect CPU ${((connectCpuMs * 1000) / connected).toFixed(0)} µs/connection`,
+      `  ${side}: idle CPU ${(idle.server * 100).toFixed(0)}% server(s), ${(idle.clients * 100).toFixed(0)}% load generator; connect CPU ${((connectCpuMs * 1000) / connected).toFixed(0)} µs/connection`,
     );
 
     const broadcastMs: number[] = [];
@@ -219,7 +226,7 @@ async function fleet(env: Env, target: Target, plan: ConnectionsPlan, fleetNo: n
       await sleep(env.sizes.quick ? 100 : 500 + n / 50);
     }
     env.log(
-      `  ${target}: RSS ${(perConn.rss / 1024).toFixed(1)} KiB, heap ${(perConn.heap / 1024).toFixed(1)} KiB per connection; ` +
+      `  ${side}: RSS ${(perConn.rss / 1024).toFixed(1)} KiB, heap ${(perConn.heap / 1024).toFixed(1)} KiB per connection; ` +
         `broadcast to all in ${broadcastMs.map((x) => x.toFixed(0)).join(', ')} ms`,
     );
     return {
@@ -242,6 +249,8 @@ async function fleet(env: Env, target: Target, plan: ConnectionsPlan, fleetNo: n
   }
 }
 
+const READ_BASELINE = 'bare Socket.IO + a first-visit read (page and unread count, one statement per connection)';
+
 export async function connectionsScenario(env: Env): Promise<ScenarioResult> {
   const plan = connectionsPlan(env.sizes.connections, env.sizes.connectionWorkers);
   const n = plan.n;
@@ -250,10 +259,12 @@ export async function connectionsScenario(env: Env): Promise<ScenarioResult> {
     `  ${n.toLocaleString('en-US')} connections per side on ${plan.instances} instance(s), from ${plan.workers} processes and ` +
       `${addressCount} source addresses, ${env.sizes.connectionRounds} round(s)`,
   );
-  const runs: Record<Target, FleetResult[]> = { library: [], bare: [] };
+  const runs: Record<Side, FleetResult[]> = { library: [], bare: [], read: [] };
   let fleetNo = 0;
+  const sides: Side[] = ['library', 'bare', 'read'];
   for (let round = 0; round < env.sizes.connectionRounds; round++) {
-    for (const target of inTurn(round, ['library', 'bare'] as Target[])) runs[target].push(await fleet(env, target, plan, fleetNo++));
+    // Each round starts with another side, so that none always follows the same one.
+    for (const side of sides.map((_, i) => sides[(i + round) % sides.length])) runs[side].push(await fleet(env, side, plan, fleetNo++));
   }
   const summary = (rs: FleetResult[]) => ({
     connected: Math.min(...rs.map((r) => r.connected)),
@@ -269,6 +280,7 @@ export async function connectionsScenario(env: Env): Promise<ScenarioResult> {
   });
   const lib = summary(runs.library);
   const bare = summary(runs.bare);
+  const read = summary(runs.read);
   const scenario = `8. Connections, ${n.toLocaleString('en-US')} idle`;
   const row = (metric: string, unit: string, l: number, b: number, target?: number): Row => ({
     scenario,
@@ -301,6 +313,14 @@ export async function connectionsScenario(env: Env): Promise<ScenarioResult> {
       lib.broadcast,
       bare.broadcast,
     ),
+    // Against a server that does the one database read a first visit needs (the newest page and
+    // the unread count, one statement per connection): what any persisted inbox pays to connect.
+    { ...row('time to connect all', 's', lib.connectMs / 1000, read.connectMs / 1000), baselineName: READ_BASELINE },
+    { ...row('server CPU per connection, while connecting', 'µs', lib.connectCpuUs, read.connectCpuUs), baselineName: READ_BASELINE },
+    {
+      ...row('first-visit read ÷ bare, time to connect all', 's', read.connectMs / 1000, bare.connectMs / 1000),
+      baselineName: 'bare Socket.IO (library column: bare + first-visit read)',
+    },
   ];
   const notes = [
     `Scenario 8: ${n.toLocaleString('en-US')} connections per side on ${plan.instances} server instance(s), opened by ${plan.workers} ` +

@@ -14,7 +14,7 @@ import { BODY, burst, cpu, data, memory, paced, rss, snapshot, TITLE } from './l
  * the same cookie check and Origin check, the same user rooms and the same payload, but no
  * database on the way (except for the catch-up, where it reads a plain table the same way).
  */
-const { DATABASE_URL, REDIS_URL, REDIS_KEY, ORIGIN } = process.env as Record<string, string>;
+const { DATABASE_URL, REDIS_URL, REDIS_KEY, ORIGIN, FIRST_VISIT_READ } = process.env as Record<string, string>;
 
 const PLAIN_TABLE = 'bench_plain_notification';
 
@@ -51,6 +51,18 @@ async function main() {
         [userId, socket.handshake.auth.cursor],
       );
       for (const row of rows.reverse()) socket.emit('notification', payload(row));
+    } else if (FIRST_VISIT_READ) {
+      // Scenario 8's third side: a first visit reads what an inbox shows, the newest page and the
+      // unread count, in one statement per connection, as a hand-written server would.
+      const { rows } = await pool.query(
+        `SELECT (SELECT count(*) FROM ${PLAIN_TABLE} WHERE user_id = $1 AND read_at IS NULL) AS unread,
+                (SELECT json_agg(p ORDER BY p.id) FROM (SELECT id, user_id, topic, type, title, body, data, created_at, read_at
+                   FROM ${PLAIN_TABLE} WHERE user_id = $1 ORDER BY id DESC LIMIT 20) p) AS page`,
+        [userId],
+      );
+      for (const row of rows[0].page ?? []) socket.emit('notification', payload(row));
+      socket.emit('notifications:synced', { unread: Number(rows[0].unread), truncated: false });
+      return;
     }
     socket.emit('notifications:synced', { unread: 0, truncated: false });
   });
@@ -73,6 +85,7 @@ async function main() {
   // One emit per event-loop turn per caller, as concurrent requests would do: the sockets'
   // writes get flushed between turns.
   const turn = () => new Promise((resolve) => setImmediate(resolve));
+  const persisted = persistThenEmit(pool, (user, row) => nsp.to(`inbox:user:${user}`).emit('notification', payload(row)));
 
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const { port } = http.address() as { port: number };
@@ -89,6 +102,7 @@ async function main() {
     snapshot,
     latency: ({ users, count, rate }) => paced(users, count, rate, emit),
     throughput: ({ users, count, concurrency }) => burst(users, count, concurrency, (user, seq) => (emit(user, seq), turn())),
+    throughputPersisted: ({ users, count, concurrency }) => burst(users, count, concurrency, persisted),
     broadcast: () => {
       const t0 = now();
       nsp.emit('notification', payload({ id: ++id, type: 'announcement', title: TITLE, body: BODY, data: { t0, seq: 0 } }));
@@ -110,6 +124,54 @@ async function main() {
       await pool.end();
     },
   });
+}
+
+/**
+ * The persist floor of a hand-written server (scenario 2's third side): each notification is
+ * stored before it is emitted, as the library's contract says, in the cheapest way a site would
+ * write it. Calls queue; a statement takes the whole queue (up to 1,000 rows) as one multi-row
+ * INSERT into the plain table (our columns and indexes, no triggers, no checks of its own), two
+ * statements in flight as the library's writer has; each row is emitted once its statement has
+ * committed, and its call resolves then. No validation, no dedupe, no badge, no sequence per
+ * stream: what is left is Postgres' part of storing the row and the client's part of sending it.
+ */
+function persistThenEmit(pool: Pool, emit: (user: string, row: Record<string, unknown>) => void) {
+  type Queued = { user: string; seq: number; done: () => void; fail: (err: unknown) => void };
+  let queue: Queued[] = [];
+  let inFlight = 0;
+  const flush = () => {
+    while (inFlight < 2 && queue.length > 0) {
+      const batch = queue.length <= 1000 ? queue : queue.slice(0, 1000);
+      queue = queue.length <= 1000 ? [] : queue.slice(1000);
+      const datas = batch.map((q) => data(q.seq));
+      inFlight++;
+      // One JSON parameter for the batch, as the library's writer sends (pg escapes array parameters element by element).
+      pool
+        .query(
+          `INSERT INTO ${PLAIN_TABLE} (user_id, type, title, body, data, tx_id, tx_horizon)
+           SELECT e->>0, 'comment', $2, $3, e->1, 0, 0 FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(e, ord) ORDER BY ord
+           RETURNING id`,
+          [JSON.stringify(batch.map((q, i) => [q.user, datas[i]])), TITLE, BODY],
+        )
+        .then(({ rows }: { rows: { id: string }[] }) => {
+          const createdAt = Date.now();
+          batch.forEach((q, i) => {
+            emit(q.user, { id: rows[i].id, type: 'comment', title: TITLE, body: BODY, data: datas[i], created_at: createdAt });
+            q.done();
+          });
+        })
+        .catch((err: unknown) => batch.forEach((q) => q.fail(err)))
+        .finally(() => {
+          inFlight--;
+          flush();
+        });
+    }
+  };
+  return (user: string, seq: number) =>
+    new Promise<void>((done, fail) => {
+      queue.push({ user, seq, done, fail });
+      flush();
+    });
 }
 
 main().catch((err) => {
