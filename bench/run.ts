@@ -2,7 +2,8 @@
  * `npm run bench` (add `-- --quick` or BENCH_QUICK=1 for the CI sizes; `--out DIR` to write
  * the results elsewhere than bench/; `--connections` for scenario 8 at 100,000): every scenario
  * on the library and on its baseline, in one run, then bench/RESULTS.md, bench/results.json,
- * bench/latency.svg and bench/connections.svg.
+ * bench/latency.svg and bench/connections.svg. Scenario 9 (the OpenTelemetry SDK's cost) runs
+ * only when asked: `--only 9 [--otel-modes none,off,sampled,sampled+always]`.
  */
 import { execSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -21,6 +22,7 @@ import { connectionsScenario } from './scenarios/connections';
 import { memoryAndBroadcast } from './scenarios/fleet';
 import { sqlProducerScenario } from './scenarios/sql-producer';
 import { latencyOneInstance, latencyTwoInstances } from './scenarios/latency';
+import { openTelemetryScenario } from './scenarios/opentelemetry';
 import { throughput } from './scenarios/throughput';
 
 const args = process.argv.slice(2);
@@ -45,6 +47,10 @@ const connections =
 if (connections !== undefined && !(Number.isInteger(connections) && connections > 0)) {
   throw new Error(`--connections takes a positive number, got ${connectionsArg}`);
 }
+
+/** `--otel-modes none,off,sampled`: scenario 9's modes (BENCH_OTEL's values; `none`, no SDK). */
+const otelModesIndex = args.indexOf('--otel-modes');
+const otelModes = otelModesIndex >= 0 ? args[otelModesIndex + 1].split(',') : ['none', 'off', 'sampled', 'sampled+always'];
 
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -101,6 +107,8 @@ const SCENARIOS: [string, (env: Env) => Promise<ScenarioResult>][] = [
   ['6. two instances through Redis', latencyTwoInstances],
   ['7. SQL producer', sqlProducerScenario],
   ['8. connections at scale', connectionsScenario],
+  // Not in the default run: it holds a server per mode, and answers one issue's question.
+  ['9. OpenTelemetry SDK (only with --only 9)', (env) => openTelemetryScenario(env, otelModes)],
 ];
 
 /**
@@ -126,7 +134,8 @@ async function main() {
   const charts: NonNullable<ScenarioResult['charts']> = [];
   try {
     const m = await machine(db.url);
-    for (const [name, run] of SCENARIOS.filter(([n]) => !only || only.some((o) => n.includes(`${o}.`)))) {
+    const chosen = SCENARIOS.filter(([n]) => (only ? only.some((o) => n.includes(`${o}.`)) : !n.startsWith('9.')));
+    for (const [name, run] of chosen) {
       log(name);
       const result = await run(env);
       rows.push(...result.rows);
