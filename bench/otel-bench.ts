@@ -1,5 +1,5 @@
 /**
- * `npx ts-node --transpile-only bench/otel-bench.ts [--rounds 3] [--modes none,off,sampled,1] [--only 2] [--trees a,b] [--nodes default,DIR] [--lock FILE]`
+ * `npx ts-node --transpile-only bench/otel-bench.ts [--rounds 3] [--modes none,off,sampled,sampled+always] [--only 2] [--trees a,b] [--nodes default,DIR] [--lock FILE]`
  *
  * Issue 26's cost measure, end to end: `npm run bench -- --only <scenarios>` with the
  * OpenTelemetry SDK (BENCH_OTEL, bench/servers/otel-sdk.ts) and without (`none`), the modes
@@ -19,7 +19,7 @@ import { join, resolve } from 'node:path';
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
 const rounds = Number(arg('--rounds', '3'));
-const modes = arg('--modes', 'none,off,sampled,1').split(',');
+const modes = arg('--modes', 'none,off,sampled,sampled+always').split(',');
 const only = arg('--only', '2');
 const trees = arg('--trees', resolve(__dirname, '..')).split(',');
 const lock = arg('--lock', '');

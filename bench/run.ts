@@ -50,7 +50,8 @@ if (connections !== undefined && !(Number.isInteger(connections) && connections 
 
 /** `--otel-modes none,off,sampled`: scenario 9's modes (BENCH_OTEL's values; `none`, no SDK). */
 const otelModesIndex = args.indexOf('--otel-modes');
-const otelModes = otelModesIndex >= 0 ? args[otelModesIndex + 1].split(',') : ['none', 'off', 'sampled', 'sampled+always'];
+const otelModes =
+  otelModesIndex >= 0 ? (args[otelModesIndex + 1] ?? '').split(',').filter(Boolean) : ['none', 'off', 'sampled', 'sampled+always'];
 
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -142,6 +143,7 @@ async function main() {
       Object.assign(samples, result.samples);
       notes.push(...(result.notes ?? []));
       charts.push(...(result.charts ?? []));
+      for (const note of result.notes ?? []) log(`  ${note}`);
       for (const r of result.rows) {
         log(
           `  → ${r.metric}: library ${r.library.toFixed(2)} vs ${r.baseline.toFixed(2)} ${r.unit} (${ratio(r).toFixed(2)}×)` +

@@ -9,7 +9,7 @@
  * `recordDelivered`. Nothing else runs, so the difference is the telemetry's alone, steadier
  * on a shared machine than the whole bench. Each measurement is its own process (an SDK is
  * registered for good); the configurations alternate, `--pairs` times, and the medians of
- * CPU µs per call are printed. `--modes none,1,sampled`: BENCH_OTEL's values (`none`: no SDK;
+ * CPU µs per call are printed. `--modes none,off,sampled,sampled+always` (the default): BENCH_OTEL's values (`none`: no SDK;
  * a `+always` or `+withParent` suffix, e.g. `sampled+always`, makes the telemetry with that
  * `notifySpans`, without one the library's default, `'withParent'`, under which these root calls
  * start no span). `--impl` compares other copies of inbox-telemetry.ts (e.g. the
@@ -90,7 +90,7 @@ function main(): void {
   const pairs = Number(arg('--pairs', '7'));
   const calls = Number(arg('--calls', '200000'));
   const impls = arg('--impl', resolve(__dirname, '../libs/nestjs-inbox/src/observability/inbox-telemetry.ts')).split(',');
-  const modes = arg('--modes', 'none,1,sampled').split(',');
+  const modes = arg('--modes', 'none,off,sampled,sampled+always').split(',');
   const configs = impls.flatMap((impl) => modes.map((mode) => ({ impl, mode })));
   const results = new Map<string, number[]>(configs.map((c) => [`${c.impl} ${c.mode}`, []]));
   const load = [loadavg()[0]];

@@ -192,7 +192,17 @@ export async function stopSides(sides: Side[]): Promise<void> {
 }
 
 /** Rounds alternate the order of the sides: library first, then bare first, and so on. */
-export const inTurn = <T>(round: number, sides: T[]): T[] => (round % 2 ? [...sides].reverse() : sides);
+/**
+ * The order of the sides in round `round`: rotated by one every other round, reversed every
+ * odd round (a Williams design), so that over the rounds each side goes first, and each follows
+ * each of the others, about as often: what one side leaves behind (garbage, Postgres' dirty
+ * pages) does not always fall on the same successor. Two sides: a b, b a, b a, a b.
+ */
+export const inTurn = <T>(round: number, sides: T[]): T[] => {
+  const shift = Math.floor(round / 2) % sides.length;
+  const rotated = [...sides.slice(shift), ...sides.slice(0, shift)];
+  return round % 2 ? rotated.reverse() : rotated;
+};
 
 /**
  * The event-loop delay of each server instance over a scenario's measured rounds (not its

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { panelsSvg } from '../lib/chart';
 import { now, sleep } from '../lib/clock';
-import { type Env, type Server, startServer, type Target, users } from '../lib/harness';
+import { type Env, inTurn, type Server, startServer, type Target, users } from '../lib/harness';
 import { type Child, spawnChild } from '../lib/ipc';
 import { type Row, type ScenarioResult } from '../lib/result';
 import { median } from '../lib/stats';
@@ -263,8 +263,7 @@ export async function connectionsScenario(env: Env): Promise<ScenarioResult> {
   let fleetNo = 0;
   const sides: Side[] = ['library', 'bare', 'read'];
   for (let round = 0; round < env.sizes.connectionRounds; round++) {
-    // Each round starts with another side, so that none always follows the same one.
-    for (const side of sides.map((_, i) => sides[(i + round) % sides.length])) runs[side].push(await fleet(env, side, plan, fleetNo++));
+    for (const side of inTurn(round, sides)) runs[side].push(await fleet(env, side, plan, fleetNo++));
   }
   const summary = (rs: FleetResult[]) => ({
     connected: Math.min(...rs.map((r) => r.connected)),
@@ -338,6 +337,7 @@ export async function connectionsScenario(env: Env): Promise<ScenarioResult> {
   for (const [side, s] of [
     ['library', lib],
     ['bare', bare],
+    ['first-visit read', read],
   ] as const) {
     const failed = s.errors.filter((e) => Object.keys(e).length > 0);
     if (failed.length) notes.push(`Scenario 8, ${side}: connections that failed: ${failed.map((e) => JSON.stringify(e)).join('; ')}.`);

@@ -1,12 +1,12 @@
-import { Clients, type Env, type Server, startServer, users } from '../lib/harness';
+import { Clients, type Env, inTurn, type Server, startServer, users } from '../lib/harness';
 import { type Row, type ScenarioResult } from '../lib/result';
 import { median, summarize } from '../lib/stats';
 
 /**
  * 9. What an OpenTelemetry SDK costs the library's hot path (issue 26), not in the default run
  * (`--only 9`). One library server per mode, all up together against the same database, each
- * with its own clients and users; `OTEL_ROUNDS` rounds, each running every mode in turn (the
- * order rotating round by round), so that what the machine does meanwhile falls on all of them:
+ * with its own clients and users; `OTEL_ROUNDS` rounds, each running every mode in turn (in
+ * `inTurn`'s orders), so that what the machine does meanwhile falls on all of them:
  * scenario 1's paced latency, then scenario 2's closed-loop throughput. Modes are BENCH_OTEL's
  * values (bench/servers/otel-sdk.ts), `none` without an SDK; `--otel-modes` picks them
  * (default: none, off, sampled, sampled+always). Each mode is compared with `none` (the issue's
@@ -30,6 +30,8 @@ interface Round {
 }
 
 export async function openTelemetryScenario(env: Env, modes: string[]): Promise<ScenarioResult> {
+  // A mode twice would share one record and pair its rounds wrongly.
+  if (modes.length === 0 || new Set(modes).size !== modes.length) throw new Error(`--otel-modes: distinct modes, got ${modes.join(',')}`);
   const { latencyClients, latencyCount, latencyRate, throughputCount, throughputConcurrency } = env.sizes;
   const rounds = env.sizes.quick ? OTEL_ROUNDS.quick : OTEL_ROUNDS.full;
   const latencyPerRound = Math.ceil(latencyCount / 4);
@@ -50,7 +52,7 @@ export async function openTelemetryScenario(env: Env, modes: string[]): Promise<
         `then ${throughputPerRound} from ${throughputConcurrency} callers`,
     );
     for (let round = 0; round < rounds; round++) {
-      for (const side of sides.map((_, i) => sides[(i + round) % sides.length])) {
+      for (const side of inTurn(round, sides)) {
         const m = byMode.get(side.mode)!;
         await side.clients.reset();
         await side.server.child.call('latency', { users: side.users, count: latencyPerRound, rate: latencyRate });

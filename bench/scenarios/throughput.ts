@@ -1,6 +1,6 @@
 import { Pool } from 'pg';
 import { now } from '../lib/clock';
-import { type Env, EventLoops, startSides, stopSides, type Target } from '../lib/harness';
+import { type Env, EventLoops, inTurn, startSides, stopSides, type Target } from '../lib/harness';
 import { type ScenarioResult } from '../lib/result';
 
 /**
@@ -32,10 +32,9 @@ async function deliveredPerSecond(env: Env, loops: EventLoops): Promise<Record<R
       { run: 'persisted', side: bare, call: 'throughputPersisted' },
     ];
     for (let round = 0; round < ROUNDS; round++) {
-      // Each round starts with another of the three, so that none always follows the same one.
-      for (const { run, side, call } of runs.map((_, i) => runs[(i + round) % runs.length])) {
+      for (const { run, side, call } of inTurn(round, runs)) {
         await side.clients.reset();
-        await loops.start(side);
+        if (run !== 'persisted') await loops.start(side);
         const { start, end, cpuMs } = await side.servers[0].child.call(call, {
           users: side.users,
           count,

@@ -136,29 +136,31 @@ async function main() {
  * stream: what is left is Postgres' part of storing the row and the client's part of sending it.
  */
 function persistThenEmit(pool: Pool, emit: (user: string, row: Record<string, unknown>) => void) {
-  type Queued = { user: string; seq: number; done: () => void; fail: (err: unknown) => void };
+  type Queued = { user: string; data: ReturnType<typeof data>; done: () => void; fail: (err: unknown) => void };
   let queue: Queued[] = [];
   let inFlight = 0;
   const flush = () => {
     while (inFlight < 2 && queue.length > 0) {
       const batch = queue.length <= 1000 ? queue : queue.slice(0, 1000);
       queue = queue.length <= 1000 ? [] : queue.slice(1000);
-      const datas = batch.map((q) => data(q.seq));
       inFlight++;
-      // One JSON parameter for the batch, as the library's writer sends (pg escapes array parameters element by element).
+      // One JSON parameter for the batch, as the library's writer sends (pg escapes array
+      // parameters element by element). Postgres does not promise RETURNING's order: each row
+      // carries its place in the batch back in `tx_id` (0 in every other row of the plain table).
       pool
         .query(
           `INSERT INTO ${PLAIN_TABLE} (user_id, type, title, body, data, tx_id, tx_horizon)
-           SELECT e->>0, 'comment', $2, $3, e->1, 0, 0 FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(e, ord) ORDER BY ord
-           RETURNING id`,
-          [JSON.stringify(batch.map((q, i) => [q.user, datas[i]])), TITLE, BODY],
+           SELECT e->>0, 'comment', $2, $3, e->1, ord - 1, 0 FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(e, ord)
+           RETURNING id, tx_id`,
+          [JSON.stringify(batch.map((q) => [q.user, q.data])), TITLE, BODY],
         )
-        .then(({ rows }: { rows: { id: string }[] }) => {
+        .then(({ rows }: { rows: { id: string; tx_id: string }[] }) => {
           const createdAt = Date.now();
-          batch.forEach((q, i) => {
-            emit(q.user, { id: rows[i].id, type: 'comment', title: TITLE, body: BODY, data: datas[i], created_at: createdAt });
-            q.done();
-          });
+          for (const row of rows) {
+            const q = batch[Number(row.tx_id)];
+            emit(q.user, { id: row.id, type: 'comment', title: TITLE, body: BODY, data: q.data, created_at: createdAt });
+          }
+          for (const q of batch) q.done();
         })
         .catch((err: unknown) => batch.forEach((q) => q.fail(err)))
         .finally(() => {
@@ -169,7 +171,8 @@ function persistThenEmit(pool: Pool, emit: (user: string, row: Record<string, un
   };
   return (user: string, seq: number) =>
     new Promise<void>((done, fail) => {
-      queue.push({ user, seq, done, fail });
+      // Stamped at the call, as the library's server stamps its `notify`.
+      queue.push({ user, data: data(seq), done, fail });
       flush();
     });
 }

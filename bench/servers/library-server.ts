@@ -46,7 +46,7 @@ const cookieUser: SessionSource = (handshake) => {
 class HostModule {}
 
 async function main() {
-  // BENCH_OTEL=1: what the library's metrics and spans cost with an SDK installed (docs/observability.md).
+  // BENCH_OTEL=1: what the library's metrics (and, with `+always`, spans) cost with an SDK installed (docs/observability.md).
   if (process.env.BENCH_OTEL) registerOpenTelemetrySdk(process.env.BENCH_OTEL);
   const app = await NestFactory.create(HostModule, { logger: ['error', 'warn'] });
   app.enableShutdownHooks();

@@ -35,8 +35,9 @@ const SCRAPE_MS = 15_000;
 
 /**
  * `BENCH_OTEL=1`: the library server runs with the OpenTelemetry SDK registered before its app
- * is created, as a host's instrumentation file does: every span sampled (the most it can cost),
- * batched (BatchSpanProcessor, its defaults) to an exporter that drops them, and the metrics
+ * is created, as a host's instrumentation file does: every span sampled (with `+always`, the
+ * most it can cost: the bench's callers have no span of their own, so under the default
+ * `notifySpans` the library starts no `inbox.notify` for them), batched (BatchSpanProcessor, its defaults) to an exporter that drops them, and the metrics
  * aggregated for a Prometheus exporter, collected every 15 s as a scrape would.
  * The context manager is the one a Node host registers, AsyncLocalStorage, its promise hooks
  * installed at once in every mode (one `context.with`, as a traced host's first request span does).

@@ -106,7 +106,7 @@ export interface NotificationsModuleOptions {
    * When `notify` is traced: `'withParent'`, an `inbox.notify` span only under the caller's
    * active span, as OpenTelemetry's own instrumentations' `requireParentSpan`: a call outside
    * any trace (a job, a consumer) makes no span, and a notification costs the host's SDK about
-   * 1 µs (one histogram record) instead of 3-4; `'always'`, a span per call, a root span (a trace
+   * 2 µs (a histogram record) instead of 4; `'always'`, a span per call, a root span (a trace
    * of its own) without a caller's span (docs/observability.md, "What tracing costs"). Metrics
    * are recorded either way.
    * @default 'withParent'
