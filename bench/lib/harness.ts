@@ -191,7 +191,6 @@ export async function stopSides(sides: Side[]): Promise<void> {
   }
 }
 
-/** Rounds alternate the order of the sides: library first, then bare first, and so on. */
 /**
  * The order of the sides in round `round`: rotated by one every other round, reversed every
  * odd round (a Williams design), so that over the rounds each side goes first, and each follows

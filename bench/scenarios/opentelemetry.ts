@@ -1,6 +1,7 @@
 import { Clients, type Env, inTurn, type Server, startServer, users } from '../lib/harness';
 import { type Row, type ScenarioResult } from '../lib/result';
 import { median, summarize } from '../lib/stats';
+import { throughputRound } from './throughput';
 
 /**
  * 9. What an OpenTelemetry SDK costs the library's hot path (issue 26), not in the default run
@@ -58,15 +59,14 @@ export async function openTelemetryScenario(env: Env, modes: string[]): Promise<
         await side.server.child.call('latency', { users: side.users, count: latencyPerRound, rate: latencyRate });
         const lat = await side.clients.collect(latencyPerRound, 30_000);
         if (lat.received < latencyPerRound) throw new Error(`${side.mode}: ${lat.received} of ${latencyPerRound} arrived`);
-        await side.clients.reset();
-        const { start, end, cpuMs } = await side.server.child.call('throughput', {
-          users: side.users,
-          count: throughputPerRound,
-          concurrency: throughputConcurrency,
-        });
-        const tp = await side.clients.collect(throughputPerRound, 60_000);
-        if (tp.received < throughputPerRound) throw new Error(`${side.mode}: ${tp.received} of ${throughputPerRound} arrived`);
-        const ms = Math.max(end, tp.lastAt) - start;
+        const { ms, cpuMs } = await throughputRound(
+          side.mode,
+          side.server,
+          side.clients,
+          side.users,
+          throughputPerRound,
+          throughputConcurrency,
+        );
         m.rounds.push({
           rate: throughputPerRound / (ms / 1000),
           cpuUs: (cpuMs * 1000) / throughputPerRound,

@@ -1,6 +1,6 @@
 import { Pool } from 'pg';
 import { now } from '../lib/clock';
-import { type Env, EventLoops, inTurn, startSides, stopSides, type Target } from '../lib/harness';
+import { type Clients, type Env, EventLoops, inTurn, type Server, startSides, stopSides, type Target } from '../lib/harness';
 import { type ScenarioResult } from '../lib/result';
 
 /**
@@ -33,22 +33,14 @@ async function deliveredPerSecond(env: Env, loops: EventLoops): Promise<Record<R
     ];
     for (let round = 0; round < ROUNDS; round++) {
       for (const { run, side, call } of inTurn(round, runs)) {
-        await side.clients.reset();
-        if (run !== 'persisted') await loops.start(side);
-        const { start, end, cpuMs } = await side.servers[0].child.call(call, {
-          users: side.users,
-          count,
-          concurrency: throughputConcurrency,
-        });
-        const { received, lastAt } = await side.clients.collect(count, 60_000);
-        if (received < count) throw new Error(`${run}: ${received} of ${count} arrived`);
         // The event-loop rows compare the library with bare Socket.IO, as in the other scenarios.
+        if (run !== 'persisted') await loops.start(side);
+        const { ms, cpuMs } = await throughputRound(run, side.servers[0], side.clients, side.users, count, throughputConcurrency, call);
         if (run !== 'persisted') await loops.add(side);
         const t = total[run];
         // What else reached the clients by now (the badge counts of the round; a few may follow).
         t.other += (await side.clients.collect(0)).otherEvents;
-        t.ms += Math.max(end, lastAt) - start;
-        // The server's CPU until the last send resolved; a little delivery may still follow.
+        t.ms += ms;
         t.cpuMs += cpuMs;
         t.n += count;
       }
@@ -62,6 +54,27 @@ async function deliveredPerSecond(env: Env, loops: EventLoops): Promise<Record<R
   } finally {
     await stopSides(sides);
   }
+}
+
+/**
+ * One closed-loop round on one server: `count` sends from `concurrency` callers (its IPC `call`),
+ * until every one reached the clients. `ms` from the first send to the last arrival or resolved
+ * send; `cpuMs`, the server's CPU until the last send resolved (a little delivery may follow).
+ */
+export async function throughputRound(
+  what: string,
+  server: Server,
+  clients: Clients,
+  users: string[],
+  count: number,
+  concurrency: number,
+  call: 'throughput' | 'throughputPersisted' = 'throughput',
+): Promise<{ ms: number; cpuMs: number }> {
+  await clients.reset();
+  const { start, end, cpuMs } = await server.child.call(call, { users, count, concurrency });
+  const { received, lastAt } = await clients.collect(count, 60_000);
+  if (received < count) throw new Error(`${what}: ${received} of ${count} arrived`);
+  return { ms: Math.max(end, lastAt) - start, cpuMs };
 }
 
 /** Rows per second of plain multi-row INSERTs (100 rows each, 4 connections in parallel). */

@@ -137,12 +137,11 @@ async function main() {
  */
 function persistThenEmit(pool: Pool, emit: (user: string, row: Record<string, unknown>) => void) {
   type Queued = { user: string; data: ReturnType<typeof data>; done: () => void; fail: (err: unknown) => void };
-  let queue: Queued[] = [];
+  const queue: Queued[] = [];
   let inFlight = 0;
   const flush = () => {
     while (inFlight < 2 && queue.length > 0) {
-      const batch = queue.length <= 1000 ? queue : queue.slice(0, 1000);
-      queue = queue.length <= 1000 ? [] : queue.slice(1000);
+      const batch = queue.splice(0, 1000);
       inFlight++;
       // One JSON parameter for the batch, as the library's writer sends (pg escapes array
       // parameters element by element). Postgres does not promise RETURNING's order: each row

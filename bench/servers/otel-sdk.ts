@@ -37,8 +37,9 @@ const SCRAPE_MS = 15_000;
  * `BENCH_OTEL=1`: the library server runs with the OpenTelemetry SDK registered before its app
  * is created, as a host's instrumentation file does: every span sampled (with `+always`, the
  * most it can cost: the bench's callers have no span of their own, so under the default
- * `notifySpans` the library starts no `inbox.notify` for them), batched (BatchSpanProcessor, its defaults) to an exporter that drops them, and the metrics
- * aggregated for a Prometheus exporter, collected every 15 s as a scrape would.
+ * `notifySpans` the library starts no `inbox.notify` for them), batched (BatchSpanProcessor,
+ * its defaults) to an exporter that drops them, and the metrics aggregated for a Prometheus
+ * exporter, collected every 15 s as a scrape would.
  * The context manager is the one a Node host registers, AsyncLocalStorage, its promise hooks
  * installed at once in every mode (one `context.with`, as a traced host's first request span does).
  * `BENCH_OTEL=sampled`: the same with the usual production sampler, 10% of the root traces
@@ -56,7 +57,7 @@ const SCRAPE_MS = 15_000;
 export function registerOpenTelemetrySdk(mode: string): () => Promise<void> {
   const [what, suffix] = mode.split('+');
   // A misspelt mode (`none+withParent`) would otherwise run as `1`, every span recorded.
-  if (!['1', 'sampled', 'off', 'context'].includes(what) || (suffix !== undefined && !['withParent', 'always'].includes(suffix))) {
+  if (!['1', 'sampled', 'off', 'context'].includes(what) || (suffix !== undefined && notifySpansOf(mode).notifySpans === undefined)) {
     throw new Error(`BENCH_OTEL must be 1, sampled, off or context, with an optional +withParent or +always; got ${mode}`);
   }
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
