@@ -74,8 +74,21 @@ describe('metrics through the OpenTelemetry SDK and its Prometheus exporter', ()
       }),
     ).rejects.toBe(rollback);
     await c.waitForTitle('in a transaction');
-    // The SQL door: a producer's own transaction, delivered through LISTEN.
-    await t.dataSource.query(`SELECT inbox_notify(ARRAY['m-1'], '{"type": "invoice", "title": "by sql"}'::jsonb)`);
+    // The SQL door: a producer's own transaction of at least 50 ms, delivered through LISTEN. Its
+    // latency runs from the transaction's start (the row's created_at, Postgres's wall clock), and
+    // is measured on the wall clock however far this process's monotonic clock has drifted from it
+    // (here an hour behind, as NTP's steering leaves it by milliseconds in a long-lived process).
+    const monotonicNow = performance.now.bind(performance);
+    const drifted = vi.spyOn(performance, 'now').mockImplementation(() => monotonicNow() - 3_600_000);
+    try {
+      await t.dataSource.transaction(async (m) => {
+        await m.query(`SELECT inbox_notify(ARRAY['m-1'], '{"type": "invoice", "title": "by sql"}'::jsonb)`);
+        await m.query('SELECT pg_sleep(0.05)');
+      });
+      await c.waitForTitle('by sql');
+    } finally {
+      drifted.mockRestore();
+    }
     // The HTTP door, signed as a producer signs.
     const body = JSON.stringify({ to: 'm-1', notification: { type: 'invoice', title: 'by http' } });
     const ts = Math.floor(Date.now() / 1000);
@@ -86,7 +99,6 @@ describe('metrics through the OpenTelemetry SDK and its Prometheus exporter', ()
       body,
     });
     expect(posted.status).toBe(201);
-    await c.waitForTitle('by sql');
     await c.waitForTitle('by http');
 
     const stored = (labels: Record<string, string>) => sample('inbox_notifications_stored_total', { instance, ...labels });
@@ -108,7 +120,9 @@ describe('metrics through the OpenTelemetry SDK and its Prometheus exporter', ()
     expect(text).toMatch(/^# UNIT inbox_delivery_latency ms$/m);
     expect(await sample('inbox_delivery_latency_count', { door: 'service', kind: 'direct' })).toBe(4);
     expect(await sample('inbox_delivery_latency_count', { door: 'sql', kind: 'direct' })).toBe(1);
-    expect(await sample('inbox_delivery_latency_sum', { door: 'sql', kind: 'direct' })).toBeGreaterThan(0);
+    const sqlLatency = await sample('inbox_delivery_latency_sum', { door: 'sql', kind: 'direct' });
+    expect(sqlLatency).toBeGreaterThanOrEqual(50);
+    expect(sqlLatency).toBeLessThan(60_000);
 
     // Never a user id, a topic or a title in a label.
     for (const secret of ['m-1', 'm-2', 'releases', 'to all', 'by sql', 'by http']) expect(text).not.toContain(`"${secret}"`);

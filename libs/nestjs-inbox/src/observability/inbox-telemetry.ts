@@ -53,7 +53,11 @@ export function kindOf(row: { user_id: string | null; topic: string | null }): K
   return row.user_id !== null ? 'direct' : row.topic !== null ? 'topic' : 'broadcast';
 }
 
-/** Wall-clock milliseconds with the monotonic clock's resolution (a commit→emit is often under 1 ms). */
+/**
+ * Milliseconds on the monotonic clock, with its resolution (a commit→emit is often under 1 ms).
+ * Compare it only with itself: anchored to the wall clock once, at the process's start, it
+ * drifts from it as NTP steers the wall clock (milliseconds over a long-lived process).
+ */
 export function nowMs(): number {
   return performance.timeOrigin + performance.now();
 }
@@ -185,6 +189,7 @@ export class InboxTelemetry {
    * Rows just emitted, committed at `committedAt` (nowMs() clock), or, without it, at their
    * `created_at` (the SQL door: Postgres keeps no commit time, the producer's transaction start
    * is the nearest it has, so that latency includes the producer's transaction and the LISTEN).
+   * `created_at` is Postgres's wall clock, so it is compared with `Date.now()`, never nowMs().
    * `ctx`: the caller's context, when the delivery has it at hand (`notify`'s), given to the SDK
    * with each value: under a host's View the SDK would otherwise look up the active context for
    * every one (bench/otel-calls.ts).
@@ -195,7 +200,7 @@ export class InboxTelemetry {
     committedAt?: number,
     ctx?: Context,
   ): void {
-    const now = nowMs();
+    const now = committedAt === undefined ? Date.now() : nowMs();
     for (const row of rows) {
       const series = this.seriesOf(door, kindOf(row));
       series.delivered.value++;
