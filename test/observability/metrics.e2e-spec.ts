@@ -76,8 +76,8 @@ describe('metrics through the OpenTelemetry SDK and its Prometheus exporter', ()
     await c.waitForTitle('in a transaction');
     // The SQL door: a producer's own transaction of at least 50 ms, delivered through LISTEN. Its
     // latency runs from the transaction's start (the row's created_at, Postgres's wall clock), and
-    // is measured on the wall clock however far this process's monotonic clock has drifted from it
-    // (here an hour behind, as NTP's steering leaves it by milliseconds in a long-lived process).
+    // is measured on the wall clock however far this process's monotonic clock has parted from it
+    // (here an hour behind; a wall clock set by NTP or a resumed virtual machine parts them too).
     const monotonicNow = performance.now.bind(performance);
     const drifted = vi.spyOn(performance, 'now').mockImplementation(() => monotonicNow() - 3_600_000);
     try {

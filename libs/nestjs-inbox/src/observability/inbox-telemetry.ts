@@ -56,7 +56,7 @@ export function kindOf(row: { user_id: string | null; topic: string | null }): K
 /**
  * Milliseconds on the monotonic clock, with its resolution (a commit→emit is often under 1 ms).
  * Compare it only with itself: anchored to the wall clock once, at the process's start, it
- * drifts from it as NTP steers the wall clock (milliseconds over a long-lived process).
+ * parts from it whenever the wall clock is set (an NTP step, a virtual machine resumed).
  */
 export function nowMs(): number {
   return performance.timeOrigin + performance.now();
