@@ -19,6 +19,8 @@ import { context } from '@opentelemetry/api';
 import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
+import { NOTIFICATIONS_DEFAULTS } from '../libs/nestjs-inbox/src/notifications.options';
+import { now } from './lib/clock';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
@@ -35,8 +37,7 @@ interface TelemetryLike {
 }
 
 async function child(impl: string, mode: string, calls: number): Promise<void> {
-  // Without a suffix, the library's default.
-  const [sdk, notifySpans = 'withParent'] = mode.split('+');
+  const [sdk, notifySpans = NOTIFICATIONS_DEFAULTS.notifySpans] = mode.split('+');
   if (sdk !== 'none') {
     (await import('./servers/otel-sdk')).registerOpenTelemetrySdk(sdk);
     // AsyncLocalStorage's promise hooks on, as a traced host has them from its first request's
@@ -62,7 +63,7 @@ async function child(impl: string, mode: string, calls: number): Promise<void> {
       await write();
       const row = { user_id: `u${i}`, topic: null, created_at: new Date() };
       telemetry.recordStored('service', 'direct', 1, 1);
-      telemetry.recordDelivered('service', [row], performance.timeOrigin + performance.now(), ctx);
+      telemetry.recordDelivered('service', [row], now(), ctx);
       return row;
     });
   const run = async (n: number) => {

@@ -94,10 +94,10 @@ export async function openTelemetryScenario(env: Env, modes: string[]): Promise<
     for (const mode of modes.filter((m) => m !== base && m !== 'none')) {
       const m = byMode.get(mode)!;
       // One-sided: no more than 5% slower (a mode that comes out faster is within it).
-      const within = (ratio: number, better: Row['better']) => ({
-        text: 'within 5%',
-        met: better === 'higher' ? ratio >= 0.95 : ratio <= 1.05,
-      });
+      const within = (l: number, bv: number, better: Row['better']): NonNullable<Row['target']> => {
+        const limit = better === 'higher' ? 0.95 * bv : 1.05 * bv;
+        return { text: 'within 5%', met: better === 'higher' ? l >= limit : l <= limit, limit };
+      };
       const rate = { l: m.n / (m.ms / 1000), b: b.n / (b.ms / 1000) };
       const lat = { l: summarize(m.latencies), b: summarize(b.latencies) };
       const row = (metric: string, unit: string, l: number, bv: number, better: Row['better'], target = false): Row => ({
@@ -108,7 +108,7 @@ export async function openTelemetryScenario(env: Env, modes: string[]): Promise<
         baseline: bv,
         baselineName,
         better,
-        ...(target ? { target: { ...within(l / bv, better), limit: better === 'higher' ? 0.95 * bv : 1.05 * bv } } : {}),
+        ...(target ? { target: within(l, bv, better) } : {}),
       });
       // The issue's target: the library's modes against no SDK (`off` is the SDK's cost alone).
       const target = base === 'none' && !mode.startsWith('off');
